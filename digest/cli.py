@@ -1,0 +1,342 @@
+"""The command line: a thin skin over digest.pipeline."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from subscribers.csvio import CSVFormatError, export_csv, import_csv
+from subscribers.model import STATUSES
+from subscribers.validation import InvalidAddress, clean_name, normalize_email, parse_topics
+
+from . import __version__
+from .collect import CollectReport
+from .config import Settings, load_settings
+from .deliver import DeliveryReport
+from .errors import DigestError, NothingToSend
+from .pipeline import Digest
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    def __init__(self, config: Path | None) -> None:
+        self.config = config
+        self._digest: Digest | None = None
+        self.started = time.monotonic()
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        return load_settings(self.config)
+
+    @property
+    def digest(self) -> Digest:
+        if self._digest is None:
+            self._digest = Digest(self.settings)
+        return self._digest
+
+    def elapsed(self) -> str:
+        return f"{time.monotonic() - self.started:.1f} s"
+
+
+def handle_errors(func: F) -> F:
+    """Every DigestError becomes a one-line message and the exit status of the contract."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except NothingToSend as exc:
+            click.echo(str(exc))
+            sys.exit(exc.exit_code)
+        except DigestError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "-c", type=click.Path(path_type=Path), envvar="DIGEST_CONFIG",
+              help="digest.toml to read (default: ./digest.toml, else the bundled sample sources).")
+@click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.version_option(__version__, prog_name="digest")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, verbose: int, quiet: bool) -> None:
+    """IP Digest: the week's intellectual-property protection news as one email.
+
+    \b
+    Example:
+      digest run            # collect, build this week's issue, send it
+    """
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    if verbose < 2:
+        for noisy in ("trafilatura", "htmldate", "urllib3", "charset_normalizer", "cssutils", "premailer"):
+            logging.getLogger(noisy).setLevel(max(level, logging.WARNING) if verbose else logging.ERROR)
+    ctx.obj = Context(config)
+    ctx.call_on_close(lambda: ctx.obj._digest.close() if ctx.obj._digest else None)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+def _collect_line(rep: CollectReport) -> str:
+    failed = [s.name for s in rep.sources if not s.ok]
+    line = f"sources: {rep.ok} ok, {rep.failed} failed; articles: {rep.new} new, {rep.kept} already stored"
+    return line + (f" (failed: {', '.join(failed)})" if failed else "")
+
+
+def _send_line(rep: DeliveryReport) -> str:
+    return (f"messages: {rep.sent} sent, {rep.failed} failed, {rep.deferred} deferred, "
+            f"{rep.already} already sent earlier, {rep.skipped} skipped; {rep.rate:.0f}/s")
+
+
+def _print_failures(rep: CollectReport) -> None:
+    for s in rep.sources:
+        if not s.ok:
+            click.echo(f"warning: source {s.name!r} ({s.url}) failed: {s.error}", err=True)
+
+
+@cli.command()
+@pass_ctx
+@handle_errors
+def collect(c: Context) -> None:
+    """Fetch every source once and store new tagged articles.
+
+    A failing source is a warning that names it and why; the others go on.
+
+    \b
+    Example:
+      digest -v collect
+    """
+    rep = c.digest.collect()
+    _print_failures(rep)
+    click.echo(f"collect: {_collect_line(rep)}; {c.elapsed()}")
+    if rep.sources and rep.ok == 0:
+        sys.exit(1)
+
+
+@cli.command()
+@pass_ctx
+@handle_errors
+def build(c: Context) -> None:
+    """Compose (or recompose) this week's draft from the stored articles.
+
+    \b
+    Example:
+      digest build && digest preview --out /tmp/draft
+    """
+    issue = c.digest.build()
+    click.echo(f"build: issue {issue.week} ({issue.status}): {len(issue.articles)} articles in "
+               f"{len(issue.sections)} sections; subject: {issue.subject}; {c.elapsed()}")
+
+
+@cli.command()
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for preview.html and preview.txt.")
+@click.option("--topics", help="Preview the variant for these topics (comma-separated).")
+@pass_ctx
+@handle_errors
+def preview(c: Context, out: Path | None, topics: str | None) -> None:
+    """Write the draft's HTML and text as the subscriber will see them; send nothing.
+
+    \b
+    Example:
+      digest preview --out preview/
+    """
+    p = c.digest.preview(out, frozenset(parse_topics(topics)) or None)
+    click.echo(f"preview: {p.html.resolve()} and {p.text.resolve()}")
+
+
+@cli.command()
+@pass_ctx
+@handle_errors
+def send(c: Context) -> None:
+    """Deliver the built issue to active subscribers; run it again to resume.
+
+    \b
+    Example:
+      SMTP_HOST=smtp.example.org SMTP_USERNAME=digest digest send
+    """
+    _send(c)
+
+
+def _send(c: Context) -> None:
+    d = c.digest
+    issue = d.current_issue()
+    transport = d.transport()
+    click.echo(f"send: issue {issue.week} via {transport.describe()}")
+    rep = d.send(issue, transport)
+    click.echo(f"send: {_send_line(rep)}; {c.elapsed()}")
+    if not d.settings.smtp.host:
+        p = d.preview()
+        click.echo(f"outbox: {d.outbox_folder(issue).resolve()}")
+        click.echo(f"preview: {p.html.resolve()}")
+
+
+@cli.command("send-test")
+@click.option("--to", "to", multiple=True, required=True, help="An address to send the test to (repeatable).")
+@pass_ctx
+@handle_errors
+def send_test(c: Context, to: tuple[str, ...]) -> None:
+    """Send the draft to the given addresses only, with [TEST] in the subject; nothing is recorded.
+
+    \b
+    Example:
+      digest send-test --to editor@example.org --to colleague@example.org
+    """
+    n = c.digest.send_test(list(to))
+    click.echo(f"send-test: {n} of {len(to)} sent; {c.elapsed()}")
+    if n == 0:
+        sys.exit(1)
+
+
+@cli.command()
+@pass_ctx
+@handle_errors
+def run(c: Context) -> None:
+    """Collect, build this week's issue and send it: the one command for cron.
+
+    Running it again in the same week sends nothing new.
+
+    \b
+    Example:
+      0 7 * * mon  cd /srv/digest && digest -q run
+    """
+    d = c.digest
+    rep = d.collect()
+    _print_failures(rep)
+    click.echo(f"collect: {_collect_line(rep)}")
+    try:
+        issue = d.build()
+    except NothingToSend as exc:
+        click.echo(f"build: {exc}; {c.elapsed()}")
+        return
+    click.echo(f"build: issue {issue.week} ({issue.status}): {len(issue.articles)} articles; {issue.subject}")
+    _send(c)
+
+
+@cli.group("subscribers")
+def subscribers_group() -> None:
+    """Manage the audience: add, remove, list, import, export.
+
+    \b
+    Example:
+      digest subscribers import readers.csv
+    """
+
+
+@subscribers_group.command("add")
+@click.argument("email")
+@click.option("--name", default="", help="Display name used in the greeting.")
+@click.option("--topics", default="", help="Comma-separated topic slugs (default: every topic).")
+@pass_ctx
+@handle_errors
+def subscribers_add(c: Context, email: str, name: str, topics: str) -> None:
+    """Add one subscriber (active at once: consent was given elsewhere).
+
+    \b
+    Example:
+      digest subscribers add ann@example.com --name Ann --topics patents,trademarks
+    """
+    try:
+        address = normalize_email(email)
+    except InvalidAddress as exc:
+        raise click.BadParameter(str(exc), param_hint="EMAIL") from None
+    chosen = parse_topics(topics)
+    known = {t.slug for t in c.digest.taxonomy.topics}
+    bad = [x for x in chosen if x not in known]
+    if bad:
+        raise click.BadParameter(f"unknown topic {bad[0]!r}; known: {', '.join(sorted(known))}",
+                                 param_hint="--topics")
+    sub, added = c.digest.subscribers.add(address, clean_name(name), chosen)
+    click.echo(f"added {sub.email}" if added else f"{sub.email} is already on the list ({sub.status})")
+
+
+@subscribers_group.command("remove")
+@click.argument("email")
+@pass_ctx
+@handle_errors
+def subscribers_remove(c: Context, email: str) -> None:
+    """Unsubscribe an address (kept as unsubscribed, so an old import never brings it back).
+
+    \b
+    Example:
+      digest subscribers remove ann@example.com
+    """
+    if c.digest.subscribers.set_status(email.strip(), "unsubscribed"):
+        click.echo(f"unsubscribed {email.strip().lower()}")
+    else:
+        click.echo(f"{email} is not on the list", err=True)
+        sys.exit(1)
+
+
+@subscribers_group.command("list")
+@click.option("--status", type=click.Choice(STATUSES), help="Only subscribers with this status.")
+@pass_ctx
+@handle_errors
+def subscribers_list(c: Context, status: str | None) -> None:
+    """List subscribers: email, status, name and topics.
+
+    \b
+    Example:
+      digest subscribers list --status active
+    """
+    n = 0
+    for s in c.digest.subscribers.iter(status=status):
+        click.echo(f"{s.email}\t{s.status}\t{s.name}\t{','.join(sorted(s.topics)) or 'all topics'}")
+        n += 1
+    click.echo(f"{n} subscribers", err=True)
+
+
+@subscribers_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_ctx
+@handle_errors
+def subscribers_import(c: Context, file: Path) -> None:
+    """Import a CSV with a header row: email (required), name, topics.
+
+    Every rejected row is reported with its line number; addresses already on the list
+    (whatever their case or status) are skipped, so nobody who left is resubscribed.
+
+    \b
+    Example:
+      digest subscribers import readers.csv
+    """
+    try:
+        rep = import_csv(file, c.digest.subscribers, [t.slug for t in c.digest.taxonomy.topics])
+    except CSVFormatError as exc:
+        raise click.UsageError(f"{file}: {exc}") from None
+    for line, value, reason in rep.rejected:
+        click.echo(f"{file}:{line}: rejected {value!r}: {reason}", err=True)
+    click.echo(f"import: {rep.added} added, {rep.duplicates} already on the list, {len(rep.rejected)} rejected")
+    if rep.rejected:
+        sys.exit(1)
+
+
+@subscribers_group.command("export")
+@click.option("--out", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default: stdout).")
+@click.option("--status", type=click.Choice(STATUSES), help="Only subscribers with this status.")
+@pass_ctx
+@handle_errors
+def subscribers_export(c: Context, out: Any, status: str | None) -> None:
+    """Write subscribers as CSV with status, topics and consent time.
+
+    \b
+    Example:
+      digest subscribers export --out readers.csv
+    """
+    n = export_csv(c.digest.subscribers.iter(status=status), out)
+    click.echo(f"export: {n} subscribers", err=True)
+
+
+def main() -> None:
+    cli(prog_name="digest")

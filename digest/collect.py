@@ -1,0 +1,186 @@
+"""The collect stage: sources → entries → full text when thin → tags → summary → store."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from .config import Settings, SourceConfig
+from .errors import SourceError
+from .extract import extract_paragraphs, html_to_paragraphs
+from .models import Article, Entry, SourceReport
+from .sources import Fetched, Fetcher, fetch_all, parse_feed
+from .store import Store
+from .summarize import summarize, word_count
+from .topics import Taxonomy
+from .urls import canonical_url
+
+log = logging.getLogger(__name__)
+
+THIN_WORDS = 60
+TRUNCATION = re.compile(r"(\[\s*(…|\.\.\.|&hellip;|&#8230;)\s*\]|…|\.\.\.|Continue reading.*|Read more.*)\s*$",
+                        re.IGNORECASE)
+
+
+@dataclass
+class CollectReport:
+    sources: list[SourceReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> int:
+        return sum(1 for s in self.sources if s.ok)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for s in self.sources if not s.ok)
+
+    @property
+    def new(self) -> int:
+        return sum(s.new for s in self.sources)
+
+    @property
+    def kept(self) -> int:
+        return sum(s.kept for s in self.sources)
+
+
+def is_thin(entry: Entry) -> bool:
+    """True when the feed carries only an excerpt and the page must be fetched."""
+    body = entry.content_html or ""
+    if not body.strip():
+        return True
+    text = " ".join(html_to_paragraphs(body))
+    return word_count(text) < THIN_WORDS or bool(TRUNCATION.search(text))
+
+
+def _decode(page: Fetched) -> str:
+    from trafilatura.utils import decode_file
+
+    return str(decode_file(page.body))
+
+
+@dataclass
+class _Candidate:
+    entry: Entry
+    canonical: str
+    topics: list[str]
+    paragraphs: list[str]
+
+
+def collect(settings: Settings, store: Store, fetcher: Fetcher | None = None) -> CollectReport:
+    """Fetch every source once and store the new, tagged articles. Never raises for one bad source."""
+    own = fetcher is None
+    fetcher = fetcher or Fetcher(settings.fetch)
+    taxonomy = Taxonomy(settings.topics)
+    try:
+        report = CollectReport()
+        states = {s.url: store.source_state(s.url) for s in settings.sources}
+        results = fetch_all(
+            fetcher,
+            [(s.url, {"etag": states[s.url][0], "last_modified": states[s.url][1],
+                      "accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"})
+             for s in settings.sources],
+            settings.fetch.workers,
+        )
+        for source, result in zip(settings.sources, results, strict=True):
+            report.sources.append(_collect_one(settings, store, fetcher, taxonomy, source, result))
+        return report
+    finally:
+        if own:
+            fetcher.close()
+
+
+def _collect_one(settings: Settings, store: Store, fetcher: Fetcher, taxonomy: Taxonomy,
+                 source: SourceConfig, result: Fetched | SourceError) -> SourceReport:
+    rep = SourceReport(name=source.name, url=source.url)
+    try:
+        if isinstance(result, SourceError):
+            raise SourceError(source.name, result.reason)
+        if result.not_modified:
+            rep.not_modified = True
+            store.record_fetch(source.url, source.name, etag=result.etag, last_modified=result.last_modified)
+            log.info("%s: not modified since the last fetch", source.name)
+            return rep
+        feed = parse_feed(source, result)
+        if feed.warning:
+            log.warning("source %r (%s): %s", source.name, source.url, feed.warning)
+        rep.entries = len(feed.entries)
+        candidates = _candidates(store, taxonomy, feed.entries, rep)
+        _fill_thin(fetcher, settings, taxonomy, candidates, rep)
+        seen_at = datetime.now(UTC)
+        for cand in candidates:
+            _store(settings, store, cand, rep, seen_at - timedelta(seconds=feed.entries.index(cand.entry)))
+        store.record_fetch(source.url, source.name, etag=result.etag, last_modified=result.last_modified,
+                           error=feed.warning)
+        if feed.warning:
+            rep.error = feed.warning
+    except SourceError as exc:
+        rep.ok = False
+        rep.error = exc.reason
+        log.warning("source %r (%s) failed: %s", source.name, source.url, exc.reason)
+        store.record_fetch(source.url, source.name, error=exc.reason)
+    return rep
+
+
+def _candidates(store: Store, taxonomy: Taxonomy, entries: list[Entry], rep: SourceReport) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    seen: set[str] = set()
+    for entry in entries:
+        canon = canonical_url(entry.url)
+        if canon in seen or store.known(entry.guid, canon):
+            rep.kept += 1
+            continue
+        seen.add(canon)
+        paragraphs = html_to_paragraphs(entry.content_html or entry.excerpt_html)
+        topics = taxonomy.classify(entry.tags, entry.title, " ".join(paragraphs[:2]))
+        if not topics and not entry.tags and is_thin(entry):
+            topics = ["?"]  # untagged and thin: decide on the page's lead
+        if not topics:
+            _skip(rep, entry, "no IP topic in its tags, title or lead")
+            continue
+        out.append(_Candidate(entry, canon, topics, paragraphs))
+    return out
+
+
+def _fill_thin(fetcher: Fetcher, settings: Settings, taxonomy: Taxonomy, cands: list[_Candidate],
+               rep: SourceReport) -> None:
+    thin = [c for c in cands if is_thin(c.entry)]
+    pages = fetch_all(fetcher, [(c.entry.url, {"accept": "text/html,*/*;q=0.8"}) for c in thin],
+                      settings.fetch.page_workers)
+    for cand, page in zip(thin, pages, strict=True):
+        if isinstance(page, SourceError):
+            log.warning("%s: cannot fetch the article page %s (%s); using the feed's excerpt",
+                        rep.name, cand.entry.url, page.reason)
+        else:
+            paragraphs = extract_paragraphs(_decode(page), cand.entry.url)
+            if paragraphs:
+                cand.paragraphs = paragraphs
+        if cand.topics == ["?"]:
+            cand.topics = taxonomy.classify(cand.entry.tags, cand.entry.title, " ".join(cand.paragraphs[:2]))
+
+
+def _store(settings: Settings, store: Store, cand: _Candidate, rep: SourceReport, undated: datetime) -> None:
+    """Store one candidate; an undated entry takes ``undated``, its first sighting, kept in feed order."""
+    entry = cand.entry
+    if not cand.topics or cand.topics == ["?"]:
+        _skip(rep, entry, "no IP topic in its title or lead")
+        return
+    summary = summarize(cand.paragraphs, settings.summary_words)
+    if not summary:
+        _skip(rep, entry, "no text to summarize")
+        return
+    article = Article(
+        guid=entry.guid, url=entry.url, canonical_url=cand.canonical, title=entry.title, source=entry.source,
+        published=entry.published or undated, summary=summary, topics=tuple(cand.topics),
+    )
+    if store.add_article(article):
+        rep.new += 1
+        log.info("%s: stored %r [%s]", rep.name, entry.title, ", ".join(cand.topics))
+    else:
+        rep.kept += 1
+
+
+def _skip(rep: SourceReport, entry: Entry, why: str) -> None:
+    rep.skipped.append(entry.title)
+    log.info("%s: left out %r: %s", rep.name, entry.title, why)

@@ -1,0 +1,77 @@
+"""Plain data passed between the stages: entries from feeds, stored articles, issues."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One item as a feed gave it, before extraction and tagging."""
+
+    source: str
+    guid: str
+    url: str
+    title: str
+    published: datetime | None
+    tags: tuple[str, ...] = ()
+    content_html: str = ""
+    excerpt_html: str = ""
+
+
+@dataclass(frozen=True)
+class Article:
+    """A tagged, summarized article as stored and shown in an issue."""
+
+    guid: str
+    url: str
+    canonical_url: str
+    title: str
+    source: str
+    published: datetime
+    summary: str
+    topics: tuple[str, ...]
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    topic: str
+    name: str
+    articles: tuple[Article, ...]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A weekly issue: what compose builds and render turns into an email."""
+
+    week: str
+    title: str
+    subject: str
+    preheader: str
+    start: datetime
+    end: datetime
+    sections: tuple[Section, ...]
+    id: int | None = None
+    status: str = "draft"
+    overflow: int = 0
+
+    @property
+    def articles(self) -> list[Article]:
+        return [a for s in self.sections for a in s.articles]
+
+
+@dataclass
+class SourceReport:
+    """What collecting one source did."""
+
+    name: str
+    url: str
+    ok: bool = True
+    error: str = ""
+    not_modified: bool = False
+    entries: int = 0
+    new: int = 0
+    kept: int = 0
+    skipped: list[str] = field(default_factory=list)

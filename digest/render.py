@@ -1,0 +1,150 @@
+"""The render stage: an issue → inline-styled HTML and a plain-text twin (Jinja2 + premailer), once per
+issue variant; each subscriber's values are put in afterwards by ``personalize`` (pure)."""
+
+from __future__ import annotations
+
+import html
+import logging
+import quopri
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import nh3
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from premailer import Premailer
+
+from .models import Issue, Section
+
+log = logging.getLogger(__name__)
+
+PACKAGE = Path(__file__).resolve().parent
+URL_SCHEMES = {"http", "https", "mailto"}
+ALLOWED_TAGS = {"a", "p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "blockquote", "code", "pre"}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
+# Per-subscriber values go where these markers stand in the rendered variant.
+MARK = {k: f"@@digest-{k}@@" for k in ("greeting", "name", "email", "unsubscribe_url", "preferences_url")}
+HEADERS_ALLOWANCE = 3_000
+
+
+def templates_root() -> Path:
+    """The bundled templates: inside the installed package, or beside it in a source checkout."""
+    inside = PACKAGE / "templates"
+    return inside if inside.is_dir() else PACKAGE.parent / "templates"
+
+
+def safe_url(url: str) -> str:
+    """The URL when its scheme is one an email may link to, else an inert '#'."""
+    scheme = urlsplit(url.strip()).scheme.lower()
+    return url.strip() if scheme in URL_SCHEMES or (scheme == "file" and url.startswith("file:///")) else "#"
+
+
+def clean_html(fragment: str) -> str:
+    """Feed HTML reduced to an allow-list of tags, attributes and URL schemes."""
+    return nh3.clean(fragment, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
+                     link_rel="noopener noreferrer")
+
+
+def _date(value: datetime) -> str:
+    return f"{value.day} {value:%b %Y}"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """One variant of an issue, CSS inlined, with markers for each subscriber's values."""
+
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    shown: int
+    overflow: int
+
+    @property
+    def size(self) -> int:
+        """Bytes the two parts take on the wire (quoted-printable), plus headers."""
+        return (len(quopri.encodestring(self.html.encode("utf-8")))
+                + len(quopri.encodestring(self.text.encode("utf-8"))) + HEADERS_ALLOWANCE)
+
+
+class Renderer:
+    def __init__(self, base_url: str, templates_dir: Path | None = None, max_bytes: int = 100_000) -> None:
+        folders = [str(templates_dir)] if templates_dir else []
+        folders.append(str(templates_root()))
+        self.env = Environment(
+            loader=FileSystemLoader(folders),
+            autoescape=select_autoescape(("html", "htm", "xml"), default_for_string=True),
+            undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        )
+        self.env.filters.update(date=_date, safe_url=safe_url, clean=clean_html)
+        self.base_url = base_url.rstrip("/")
+        self.max_bytes = max_bytes
+
+    def web_url(self, issue: Issue) -> str:
+        return f"{self.base_url}/issues/{issue.id}" if issue.id is not None else self.base_url
+
+    def render(self, issue: Issue, topics: frozenset[str] | None = None) -> Rendered | None:
+        """The variant for subscribers of ``topics`` (None: everything); None when nothing is in it."""
+        secs = tuple(s for s in issue.sections if topics is None or s.topic in topics)
+        if not secs:
+            return None
+        limit = max(len(s.articles) for s in secs)
+        while True:
+            out = self._render(issue, secs, limit)
+            if out.size <= self.max_bytes or limit == 1:
+                if out.size > self.max_bytes:
+                    log.warning("issue %s is %d bytes even with one article per section", issue.week, out.size)
+                return out
+            limit = max(1, min(limit - 1, int(limit * self.max_bytes / out.size)))
+
+    def _render(self, issue: Issue, secs: Sequence[Section], per_section: int) -> Rendered:
+        shown = tuple(replace(s, articles=s.articles[:per_section]) for s in secs)
+        hidden = {s.topic: len(s.articles) - per_section for s in secs if len(s.articles) > per_section}
+        ctx: Mapping[str, object] = {
+            "issue": issue, "sections": shown, "hidden": hidden, "web_url": self.web_url(issue),
+            "mark": MARK, "date": _date(issue.end), "count": sum(len(s.articles) for s in secs),
+        }
+        page = self.env.get_template("email/issue.html").render(ctx)
+        inlined = Premailer(page, remove_classes=False, keep_style_tags=True, strip_important=False,
+                            cssutils_logging_level=logging.CRITICAL, disable_validation=True,
+                            allow_network=False).transform()
+        text = self.env.get_template("email/issue.txt").render(ctx)
+        return Rendered(subject=issue.subject, preheader=issue.preheader, html=inlined, text=_tidy(text),
+                        shown=sum(len(s.articles) for s in shown), overflow=sum(hidden.values()))
+
+
+def _tidy(text: str) -> str:
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
+
+
+@dataclass(frozen=True)
+class Personal:
+    name: str
+    email: str
+    unsubscribe_url: str
+    preferences_url: str
+
+    @property
+    def greeting(self) -> str:
+        first = self.name.split()[0] if self.name.split() else ""
+        return f"Hi {first}," if first else "Hello,"
+
+
+def _one_line(value: str) -> str:
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+
+
+def personalize(rendered: Rendered, who: Personal) -> tuple[str, str]:
+    """The variant's HTML and text with one subscriber's values in place of the markers."""
+    values = {"greeting": who.greeting, "name": who.name, "email": who.email,
+              "unsubscribe_url": who.unsubscribe_url, "preferences_url": who.preferences_url}
+    page, text = rendered.html, rendered.text
+    for key, marker in MARK.items():
+        value = _one_line(values[key])
+        page = page.replace(marker, html.escape(value, quote=True))
+        text = text.replace(marker, value)
+    return page, text

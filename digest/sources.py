@@ -1,0 +1,233 @@
+"""Fetching feeds and pages (requests) and reading feeds (feedparser); all network I/O lives here."""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+from calendar import timegm
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urljoin, urlsplit
+
+import feedparser
+import nh3
+import requests
+
+from . import __version__
+from .config import FetchConfig, SourceConfig
+from .errors import SourceError
+from .models import Entry
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"IP-Digest/{__version__} (+https://github.com/ip-digest/ip-digest; weekly newsletter)"
+BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
+
+@dataclass
+class Fetched:
+    url: str
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    not_modified: bool = False
+
+    @property
+    def etag(self) -> str | None:
+        return self.headers.get("etag")
+
+    @property
+    def last_modified(self) -> str | None:
+        return self.headers.get("last-modified")
+
+
+def local_path(url: str) -> Path | None:
+    """The file a source URL names, or None for a web URL."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return Path(unquote(parts.path))
+    if parts.scheme in ("http", "https"):
+        return None
+    return Path(url)
+
+
+class Fetcher:
+    """One requests Session with timeouts, a per-request deadline, a size cap and conditional GET."""
+
+    def __init__(self, config: FetchConfig) -> None:
+        self.config = config
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(config.workers, config.page_workers) * 2)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+            accept: str = "*/*") -> Fetched:
+        """Fetch ``url`` (http(s), file:// or a path); raises SourceError with the reason."""
+        path = local_path(url)
+        if path is not None:
+            return self._read_file(url, path)
+        headers = {"Accept": accept}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        cfg = self.config
+        started = time.monotonic()
+        try:
+            with self.session.get(url, headers=headers, stream=True,
+                                  timeout=(cfg.connect_timeout, cfg.read_timeout)) as resp:
+                if resp.status_code == 304:
+                    return Fetched(url=url, not_modified=True, headers=_headers(resp))
+                if resp.status_code >= 400:
+                    raise SourceError(url, f"HTTP {resp.status_code} {resp.reason or ''}".strip())
+                body = self._read_capped(resp, url, started)
+                return Fetched(url=resp.url, body=body, headers=_headers(resp))
+        except requests.exceptions.ConnectTimeout:
+            raise SourceError(url, f"connection timed out after {cfg.connect_timeout:g} s") from None
+        except requests.exceptions.ReadTimeout:
+            raise SourceError(url, f"no answer within {cfg.read_timeout:g} s (read timeout)") from None
+        except requests.exceptions.SSLError as exc:
+            raise SourceError(url, f"TLS certificate problem: {_root(exc)}") from None
+        except requests.exceptions.ConnectionError as exc:
+            raise SourceError(url, f"cannot connect: {_root(exc)}") from None
+        except requests.exceptions.RequestException as exc:
+            raise SourceError(url, f"request failed: {_root(exc)}") from None
+
+    def _read_capped(self, resp: requests.Response, url: str, started: float) -> bytes:
+        cfg = self.config
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in resp.iter_content(chunk_size=65536):
+            size += len(chunk)
+            if size > cfg.max_bytes:
+                raise SourceError(url, f"response larger than {cfg.max_bytes:,} bytes (fetch.max_bytes)")
+            if time.monotonic() - started > cfg.deadline:
+                raise SourceError(url, f"took longer than the {cfg.deadline:g} s deadline (fetch.deadline)")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _read_file(self, url: str, path: Path) -> Fetched:
+        try:
+            size = path.stat().st_size
+            if size > self.config.max_bytes:
+                raise SourceError(url, f"file larger than {self.config.max_bytes:,} bytes (fetch.max_bytes)")
+            return Fetched(url=path.resolve().as_uri(), body=path.read_bytes())
+        except OSError as exc:
+            raise SourceError(url, f"cannot read the file: {exc.strerror or exc}") from None
+
+
+def _headers(resp: requests.Response) -> dict[str, str]:
+    return {k.lower(): v for k, v in resp.headers.items()}
+
+
+def _root(exc: BaseException) -> str:
+    while exc.__context__ is not None and exc.__context__ is not exc:
+        exc = exc.__context__
+    text = str(exc)
+    if "Name or service not known" in text or "nodename nor servname" in text or "NameResolution" in text:
+        return "the host name does not resolve (DNS)"
+    if "Connection refused" in text:
+        return "connection refused"
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+@dataclass
+class ParsedFeed:
+    title: str
+    entries: list[Entry]
+    warning: str = ""
+
+
+def parse_feed(source: SourceConfig, fetched: Fetched) -> ParsedFeed:
+    """Entries of an RSS or Atom document; SourceError when nothing usable is in it."""
+    headers = {"content-type": fetched.headers.get("content-type", "application/xml")}
+    if fetched.url.startswith(("http://", "https://")):
+        headers["content-location"] = fetched.url
+    parsed: Any = feedparser.parse(fetched.body, response_headers=headers)
+    entries = [e for e in (_entry(source.name, raw, fetched.url) for raw in parsed.entries) if e is not None]
+    problem = ""
+    if parsed.bozo and not isinstance(parsed.bozo_exception, BENIGN_BOZO):
+        problem = f"malformed feed: {_bozo_reason(parsed.bozo_exception)}"
+    if not entries:
+        if problem:
+            raise SourceError(source.name, problem)
+        if not parsed.version and not parsed.feed:
+            raise SourceError(source.name, "not an RSS or Atom feed")
+    warning = f"{problem}; kept {len(entries)} usable entries" if problem else ""
+    title = _text(parsed.feed.get("title", "")) or source.name
+    return ParsedFeed(title=title, entries=entries, warning=warning)
+
+
+def _bozo_reason(exc: BaseException) -> str:
+    text = str(getattr(exc, "getMessage", lambda: exc)()).strip()
+    return text or type(exc).__name__
+
+
+def _text(value: str) -> str:
+    """Plain text of a feed field that may hold markup or entities."""
+    cleaned = nh3.clean(value, tags=set()) if "<" in value else value
+    return " ".join(html.unescape(cleaned).split())
+
+
+def _when(raw: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = raw.get(key)
+        if value:
+            try:
+                when = datetime.fromtimestamp(timegm(value), tz=UTC)
+            except (OverflowError, ValueError, TypeError):
+                continue
+            return min(when, datetime.now(UTC))
+    return None
+
+
+def _entry(source: str, raw: Any, base: str) -> Entry | None:
+    link = str(raw.get("link") or "").strip()
+    url = urljoin(base, link) if link else ""
+    title = _text(str(raw.get("title") or ""))
+    if not url or not title:
+        return None
+    content = ""
+    for part in raw.get("content") or []:
+        if part.get("value"):
+            content = str(part["value"])
+            break
+    tags = tuple(str(t.get("term") or t.get("label") or "") for t in raw.get("tags") or [])
+    return Entry(
+        source=source,
+        guid=str(raw.get("id") or url),
+        url=url,
+        title=title,
+        published=_when(raw),
+        tags=tuple(t for t in tags if t.strip()),
+        content_html=content,
+        excerpt_html=str(raw.get("summary") or ""),
+    )
+
+
+def fetch_all(
+    fetcher: Fetcher, jobs: Iterable[tuple[str, dict[str, Any]]], workers: int
+) -> list[Fetched | SourceError]:
+    """Fetch many URLs at once; each result is the page or the error that names why not."""
+
+    def one(job: tuple[str, dict[str, Any]]) -> Fetched | SourceError:
+        url, kwargs = job
+        try:
+            return fetcher.get(url, **kwargs)
+        except SourceError as exc:
+            return exc
+
+    job_list = list(jobs)
+    if not job_list:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(job_list)))) as pool:
+        return list(pool.map(one, job_list))

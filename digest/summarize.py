@@ -1,0 +1,130 @@
+"""Lead summaries: whole sentences from the start of an article, within a word budget."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pysbd
+
+from digest.extract import collapse_whitespace, is_byline, is_dateline
+
+__all__ = ["split_sentences", "summarize", "word_count"]
+
+_MONTHS = ("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec")
+
+# Abbreviations that practically never end a sentence: a split after them is always wrong.
+_NEVER_FINAL = frozenset(
+    {
+        *(f"{month}." for month in _MONTHS),
+        *("no.", "nos.", "art.", "arts.", "sec.", "secs.", "s.", "ss.", "fed.", "v.", "vs.", "cf."),
+        *("mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "gen.", "sen.", "rep.", "gov.", "hon."),
+        *("e.g.", "i.e.", "para.", "paras.", "p.", "pp.", "fig.", "figs.", "vol.", "ch.", "approx."),
+    }
+)
+# Abbreviations that may end a sentence: re-join only when the next piece reads as a continuation.
+_MAYBE_FINAL = frozenset(
+    {
+        *("u.s.", "u.k.", "e.u.", "u.n.", "inc.", "ltd.", "co.", "corp.", "llc.", "l.l.c.", "plc."),
+        *("cir.", "al.", "jr.", "sr.", "bros.", "s.a.", "n.v.", "etc."),
+    }
+)
+# Capitalised words that commonly follow "U.S.", "Inc." and the like inside a sentence.
+_CONTINUATIONS = frozenset(
+    {
+        *("patent", "patents", "court", "courts", "supreme", "district", "trademark", "trademarks"),
+        *("copyright", "customs", "dollars", "dollar", "government", "department", "congress"),
+        *("senate", "house", "office", "federal", "international", "trade", "commerce", "justice"),
+        *("attorney", "president", "intellectual", "ip", "law", "laws", "market", "markets"),
+        *("military", "army", "navy", "embassy", "ambassador", "border", "state", "states", "citizens"),
+        *("companies", "company", "firms", "officials", "authorities", "administration", "secretary"),
+        *("treasury", "securities"),
+    }
+)
+_LEADING_PUNCTUATION = "([{\"'“‘"
+_HEADING_MAX_WORDS = 12
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def word_count(text: str) -> int:
+    """Number of whitespace-separated words."""
+    return len(text.split())
+
+
+def _last_token(piece: str) -> str:
+    words = piece.split()
+    return words[-1].lstrip(_LEADING_PUNCTUATION).casefold() if words else ""
+
+
+def _first_word(piece: str) -> str:
+    match = re.match(r"\W*(\w+)", piece)
+    return match.group(1) if match else ""
+
+
+def _reads_as_continuation(piece: str) -> bool:
+    if piece[:1] in ",;:)]-–—":
+        return True
+    word = _first_word(piece)
+    if not word:
+        return False
+    return word[0].isdigit() or word[0].islower() or word.casefold() in _CONTINUATIONS
+
+
+def _wrongly_split(previous: str, following: str) -> bool:
+    token = _last_token(previous)
+    if token in _NEVER_FINAL:
+        return True
+    return token in _MAYBE_FINAL and _reads_as_continuation(following)
+
+
+def _rejoin(pieces: list[str]) -> list[str]:
+    sentences: list[str] = []
+    for piece in pieces:
+        if sentences and _wrongly_split(sentences[-1], piece):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        else:
+            sentences.append(piece)
+    return sentences
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a text, keeping abbreviations such as "U.S." or "No." inside their sentence."""
+    text = collapse_whitespace(text)
+    if not text:
+        return []
+    pieces = [collapse_whitespace(piece) for piece in _segmenter().segment(text)]
+    return _rejoin([piece for piece in pieces if piece])
+
+
+def _is_heading(paragraph: str) -> bool:
+    return word_count(paragraph) <= _HEADING_MAX_WORDS and not _SENTENCE_END.search(paragraph)
+
+
+def _body_paragraphs(paragraphs: list[str]) -> list[str]:
+    """Paragraphs without leading bylines/datelines and without headings (unless that is all)."""
+    texts = [collapse_whitespace(p) for p in paragraphs]
+    start = 0
+    while start < len(texts) and (not texts[start] or is_byline(texts[start]) or is_dateline(texts[start])):
+        start += 1
+    body = [t for t in texts[start:] if t]
+    prose = [t for t in body if not _is_heading(t)]
+    return prose or body
+
+
+def summarize(paragraphs: list[str], max_words: int = 60) -> str:
+    """Whole leading sentences within max_words (always at least the first sentence)."""
+    chosen: list[str] = []
+    used = 0
+    for paragraph in _body_paragraphs(paragraphs):
+        for sentence in split_sentences(paragraph):
+            words = word_count(sentence)
+            if chosen and used + words > max_words:
+                return " ".join(chosen)
+            chosen.append(sentence)
+            used += words
+    return " ".join(chosen)

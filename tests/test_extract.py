@@ -1,0 +1,243 @@
+from __future__ import annotations
+
+import gzip
+import html
+import json
+import re
+import statistics
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from digest.extract import clean_paragraphs, extract_paragraphs, html_to_paragraphs
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+BENCHMARK = CORPUS / "article-extraction-benchmark"
+JUNK = ("Leave a Reply", "Akismet", "commenting using", "Image source", "Share this", "Proudly powered")
+
+STORY = [
+    "The Federal Circuit on Tuesday reversed a jury verdict of twelve million dollars in a patent "
+    "infringement case over smart thermostats, finding that the asserted claims were invalid as obvious "
+    "in light of the prior art.",
+    "The plaintiff, a small licensing company based in Texas, had accused the home automation maker of "
+    "infringing three patents covering the way a thermostat learns the daily schedule of the household.",
+    "Lawyers for both sides said they were reviewing the decision, and the licensing company said it was "
+    "considering a petition for rehearing before the full court in the coming weeks.",
+]
+
+
+def _page(body: str, title: str = "IP news") -> str:
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>
+<body class="post-template-default single single-post">
+<header id="masthead" class="site-header"><p class="site-title"><a href="/">IP Watch Blog</a></p>
+<nav class="main-navigation"><ul><li><a href="/">Home</a></li><li><a href="/about">About</a></li>
+<li><a href="/contact">Contact</a></li></ul></nav></header>
+<div id="content" class="site-content"><main id="main">{body}</main>
+<aside id="secondary" class="widget-area"><section class="widget"><h2>Recent Posts</h2><ul>
+<li><a href="/a">Court rules on a trade dress dispute</a></li><li><a href="/b">New EU design rules</a></li>
+</ul></section><section class="widget"><h2>Archives</h2><ul><li><a href="/2026/05">May 2026</a></li></ul>
+</section></aside></div>
+<footer id="colophon" class="site-footer"><div class="site-info">
+<a href="https://wordpress.org/">Proudly powered by WordPress</a></div></footer>
+</body></html>"""
+
+
+def _seed_lines() -> list[str]:
+    if not CORPUS.is_dir():
+        pytest.skip(f"shared corpus not found at {CORPUS}")
+    seeds = sorted((CORPUS / "seed").glob("*.txt"))
+    if not seeds:
+        pytest.skip("no seed article in the shared corpus")
+    text = seeds[0].read_text(encoding="utf-8")
+    return [part.strip() for part in re.split(r"\n\s*\n", text) if part.strip()]
+
+
+def _wordpress_page(lines: list[str]) -> str:
+    title, rest = lines[0], lines[1:]
+    cut = rest.index("Image source:")
+    story, junk = rest[:cut], rest[cut + 1 :]
+    paragraphs = "\n".join(f"<p>{html.escape(line)}</p>" for line in story)
+    comment_form = "\n".join(f"<p>{html.escape(line)}</p>" for line in junk)
+    body = f"""<article class="post type-post status-publish">
+<header class="entry-header"><h1 class="entry-title">{html.escape(title)}</h1>
+<div class="entry-meta"><span class="posted-on">May 3, 2026</span></div></header>
+<div class="entry-content">{paragraphs}
+<p>Image source:</p>
+<div class="sharedaddy sd-sharing-enabled"><div class="robots-nocontent sd-block sd-social">
+<h3 class="sd-title">Share this:</h3><ul><li><a class="share-twitter">Twitter</a></li>
+<li><a class="share-facebook">Facebook</a></li></ul></div></div>
+</div></article>
+<div id="comments" class="comments-area"><div id="respond" class="comment-respond">
+<h3 id="reply-title" class="comment-reply-title">Leave a Reply</h3>
+<form id="commentform" class="comment-form">{comment_form}</form>
+<p class="akismet_comment_form_privacy_notice">This site uses Akismet to reduce spam.</p>
+</div></div>"""
+    return _page(body, html.escape(title))
+
+
+def test_seed_page_keeps_the_story_and_drops_the_junk() -> None:
+    lines = _seed_lines()
+    paragraphs = extract_paragraphs(_wordpress_page(lines), "https://example.org/2026/05/xi-ip/")
+    assert paragraphs[0].startswith("Secretary General of the Communist Party")
+    assert paragraphs[-1].startswith("This story was also covered by")
+    assert len(paragraphs) >= 15
+    text = "\n".join(paragraphs)
+    for junk in JUNK:
+        assert junk not in text
+
+
+def test_clean_paragraphs_drops_the_seed_tail() -> None:
+    lines = _seed_lines()
+    cleaned = clean_paragraphs(lines)
+    cut = lines.index("Image source:")
+    assert cleaned == lines[:cut]
+
+
+def test_jetpack_page_gives_exactly_the_story() -> None:
+    story = "".join(f"<p>{p}</p>" for p in STORY)
+    body = f"""<article><h1 class="entry-title">Thermostat patents fall</h1>
+<span class="byline">By the editors</span><div class="entry-content">{story}
+<div class="sharedaddy sd-sharing-enabled"><h3 class="sd-title">Share this:</h3><ul><li>Email</li>
+<li>Print</li></ul></div><div class="sharedaddy sd-block sd-like"><h3 class="sd-title">Like this:</h3>
+<div>Like Loading...</div></div><div id="jp-relatedposts" class="jp-relatedposts"><h3><em>Related</em></h3>
+</div><div class="jetpack_subscription_widget"><p>Subscribe to get the latest posts sent to your email.</p>
+</div><div id="respond"><h3>Leave a comment</h3><form><p>Your email address will not be published.
+Required fields are marked *</p></form></div></div></article>"""
+    assert extract_paragraphs(_page(body)) == STORY
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Share this:",
+        "Like this:",
+        "Like Loading...",
+        "Related",
+        "By the editors",
+        "By Jane Doe",
+        "Posted by admin",
+        "Written by John Smith",
+        "May 3, 2026",
+        "Posted on 3 May 2026",
+        "Image: Reuters",
+        "Photo: Getty Images",
+        "Credit: USPTO",
+        "Image source: Wikimedia Commons",
+        "Continue reading",
+        "Read more »",
+        "[…]",
+        "[...]",
+        "Connecting to %s",
+        "Facebook",
+        "Twitter LinkedIn Email Print",
+        "Click to share on Twitter (Opens in new window)",
+        "Proudly powered by WordPress",
+        "Subscribe to get the latest posts sent to your email.",
+        "Your email address will not be published. Required fields are marked *",
+        "Fill in your details below or click an icon to log in:",
+        "You are commenting using your WordPress.com account.",
+        "This site uses Akismet to reduce spam. Learn how your comment data is processed.",
+    ],
+)
+def test_boilerplate_lines_are_dropped(line: str) -> None:
+    assert clean_paragraphs([STORY[0], line, STORY[1]]) == [STORY[0], STORY[1]]
+
+
+@pytest.mark.parametrize(
+    "marker", ["Leave a Reply", "Leave a comment", "Comments", "Related posts", "3 Comments"]
+)
+def test_everything_after_the_comment_section_is_dropped(marker: str) -> None:
+    assert clean_paragraphs([STORY[0], marker, STORY[1], "Great post!"]) == [STORY[0]]
+
+
+def test_story_lines_resembling_boilerplate_are_kept() -> None:
+    kept = [
+        "By 2022, China will strive to effectively curb IPR infringement, and largely overcome challenges.",
+        "Related litigation is pending in Germany, where the patent holder filed suit last month.",
+        "Comments from the public are due to the USPTO by June 1, 2026.",
+        "Read more about the decision in our earlier coverage of the dispute between the two companies.",
+    ]
+    assert clean_paragraphs(kept) == kept
+
+
+def test_appeared_first_footer_is_removed() -> None:
+    footer = "The post Jury backs thermostat patents appeared first on IPWatchdog.com."
+    assert clean_paragraphs([STORY[0], footer]) == [STORY[0]]
+    assert clean_paragraphs([f"{STORY[1]} {footer}"]) == [STORY[1]]
+    fragment = f"<p>{STORY[0]}</p><p>The post <a href='/x'>X</a> appeared first on <a href='/'>Y</a>.</p>"
+    assert html_to_paragraphs(fragment) == [STORY[0]]
+
+
+GARBAGE = ["", "   ", "<<<>>>", "\x00\x01\x02", "<html></html>", "<!-- -->", "\ufeff", "<p>", "&#0;&#xD800;"]
+
+
+@pytest.mark.parametrize("garbage", [*GARBAGE, "é" * 50, "\x00<p>\x00</p>", "<sc<script>ript>"])
+def test_garbage_page_gives_no_paragraphs(garbage: str) -> None:
+    assert extract_paragraphs(garbage) == []
+
+
+@pytest.mark.parametrize("garbage", GARBAGE)
+def test_garbage_fragment_gives_no_paragraphs(garbage: str) -> None:
+    assert html_to_paragraphs(garbage) == []
+
+
+def test_naughty_strings_never_raise() -> None:
+    naughty = CORPUS / "naughty-strings" / "blns.json"
+    if not naughty.is_file():
+        pytest.skip(f"naughty strings not found at {naughty}")
+    for text in json.loads(naughty.read_text(encoding="utf-8")):
+        for paragraph in html_to_paragraphs(text) + extract_paragraphs(f"<p>{text}</p>"):
+            assert paragraph == paragraph.strip()
+
+
+def test_fragment_blocks_become_paragraphs() -> None:
+    fragment = (
+        "<h2>Ruling</h2><p>First &amp; <b>bold</b>\n  line<br>same paragraph<br><br>new one</p>"
+        "<ul><li>item one</li><li>item two</li></ul><blockquote>quoted words</blockquote>"
+        "<div>loose div text<p>inner</p>tail text</div>"
+    )
+    assert html_to_paragraphs(fragment) == [
+        "Ruling",
+        "First & bold line same paragraph",
+        "new one",
+        "item one",
+        "item two",
+        "quoted words",
+        "loose div text",
+        "inner",
+        "tail text",
+    ]
+
+
+def test_plain_text_fragment_splits_on_blank_lines() -> None:
+    text = "A patent was granted.\nIt covers thermostats.\n\n  The owner is pleased.  \n\n\n"
+    assert html_to_paragraphs(text) == [
+        "A patent was granted. It covers thermostats.",
+        "The owner is pleased.",
+    ]
+
+
+def _token_f1(true: str, pred: str) -> float:
+    expected, got = Counter(re.findall(r"\w+", true)), Counter(re.findall(r"\w+", pred))
+    overlap = sum((expected & got).values())
+    if not overlap:
+        return 0.0
+    precision, recall = overlap / sum(got.values()), overlap / sum(expected.values())
+    return 2 * precision * recall / (precision + recall)
+
+
+def test_article_extraction_benchmark_sample() -> None:
+    truth_file = BENCHMARK / "ground-truth.json"
+    if not truth_file.is_file():
+        pytest.skip(f"article-extraction benchmark not found at {BENCHMARK}")
+    truth = json.loads(truth_file.read_text(encoding="utf-8"))
+    pages = sorted((BENCHMARK / "html").glob("*.html.gz"))[::18][:10]
+    scores = []
+    for path in pages:
+        page = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
+        expected = truth[path.name.split(".")[0]]["articleBody"]
+        scores.append(_token_f1(expected, "\n".join(extract_paragraphs(page))))
+    assert len(scores) == 10
+    assert statistics.mean(scores) >= 0.85

@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+import pytest
+
+from digest.topics import DEFAULT_TOPICS, Taxonomy, Topic, extend_topics, normalize_tag, slugify
+
+
+@pytest.fixture
+def taxonomy() -> Taxonomy:
+    return Taxonomy(DEFAULT_TOPICS)
+
+
+@pytest.mark.parametrize(
+    ("tag", "expected"),
+    [
+        ("TRADEMARK", "trademark"),
+        ("trademarks", "trademark"),
+        ("Trade-Marks", "trade mark"),
+        ("  Trade   Secrets ", "trade secret"),
+        ("trade_secrets", "trade secret"),
+        ("Contrefaçons", "contrefacon"),
+        ("Propriété intellectuelle", "propriete intellectuelle"),
+        ("Policies", "policy"),
+        ("Businesses", "business"),
+        ("Status", "status"),
+        ("Analysis", "analysis"),
+        ("IP/Patents", "ip patent"),
+        ("U.S.", "u s"),
+        ("Designer's rights", "designer right"),
+        ("ÉUIPO", "euipo"),
+        ("", ""),
+    ],
+)
+def test_normalize_tag(tag: str, expected: str) -> None:
+    assert normalize_tag(tag) == expected
+
+
+def test_default_topics_order() -> None:
+    assert [t.slug for t in DEFAULT_TOPICS] == [
+        "patents",
+        "trademarks",
+        "copyright",
+        "trade-secrets",
+        "designs",
+        "counterfeits",
+        "policy",
+    ]
+    assert Taxonomy(DEFAULT_TOPICS).name("counterfeits") == "Counterfeits & enforcement"
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        (["Patents"], ["patents"]),
+        (["Trade-Marks", "Lifestyle"], ["trademarks"]),
+        (["TRADE SECRETS"], ["trade-secrets"]),
+        (["Counterfeits", "Copyright"], ["copyright", "counterfeits"]),
+        (["WIPO"], ["policy"]),
+        (["Design Patents"], ["designs"]),
+    ],
+)
+def test_classify_by_tags(taxonomy: Taxonomy, tags: list[str], expected: list[str]) -> None:
+    assert taxonomy.classify(tags, "A title", "A lead.") == expected
+
+
+def test_tags_decide_over_keywords(taxonomy: Taxonomy) -> None:
+    assert taxonomy.classify(["Piracy"], "Patent office closes", "Nothing about films.") == ["copyright"]
+
+
+@pytest.mark.parametrize(
+    ("tags", "title", "lead", "expected"),
+    [
+        ([], "Jury awards $12m for patent infringement over smart thermostats", "", ["patents"]),
+        (["News"], "Court backs Nike in trade dress dispute", "The ruling covers sneakers.", ["trademarks"]),
+        ([], "Customs seize 10,000 counterfeit handbags", "Officers found fakes.", ["counterfeits"]),
+        ([], "Streaming service sues over piracy", "", ["copyright"]),
+        ([], "Ex-engineer charged", "He took trade secrets to a rival.", ["trade-secrets"]),
+        ([], "Xi calls for strengthening IP protection", "", ["policy"]),
+        ([], "Jury finds infringement in smartphone case", "", ["counterfeits"]),
+        ([], "Patent and copyright reform", "", ["patents", "copyright"]),
+        (["US patent reform"], "Senate hearing", "", ["patents"]),
+    ],
+)
+def test_classify_by_keywords(
+    taxonomy: Taxonomy, tags: list[str], title: str, lead: str, expected: list[str]
+) -> None:
+    assert taxonomy.classify(tags, title, lead) == expected
+
+
+@pytest.mark.parametrize(
+    ("tags", "title", "lead"),
+    [
+        (["Lifestyle"], "Ten tips for your garden", "Plant bulbs in autumn."),
+        ([], "Our team ran the city marathon", "Everyone finished."),
+        ([], "Fake news spreads fast on social media", "A new study says."),
+        ([], "New interior design trends", "Bold colours are back."),
+        ([], "Pirates win the pennant", "A great season for the team."),
+    ],
+)
+def test_unrelated_entries_have_no_topic(taxonomy: Taxonomy, tags: list[str], title: str, lead: str) -> None:
+    assert taxonomy.classify(tags, title, lead) == []
+
+
+def test_extend_with_a_new_topic() -> None:
+    topics = extend_topics(DEFAULT_TOPICS, [{"name": "Standard-essential patents", "tags": ["sep", "frand"]}])
+    assert topics[:-1] == DEFAULT_TOPICS
+    assert topics[-1] == Topic("standard-essential-patents", "Standard-essential patents", ("sep", "frand"))
+    taxonomy = Taxonomy(topics)
+    assert taxonomy.classify(["SEPs"], "", "") == ["patents", "standard-essential-patents"]
+
+
+def test_extend_merges_into_an_existing_topic_in_place() -> None:
+    extra = [{"name": "Trademarks", "tags": ["Marques", "trademark"], "keywords": ["marque"]}]
+    topics = extend_topics(DEFAULT_TOPICS, extra)
+    assert [t.slug for t in topics] == [t.slug for t in DEFAULT_TOPICS]
+    trademarks = Taxonomy(topics).topic("trademarks")
+    assert trademarks.tags == (*DEFAULT_TOPICS[1].tags, "Marques")
+    assert trademarks.keywords[-1] == "marque"
+    assert Taxonomy(topics).classify([], "Une marque protégée", "") == ["trademarks"]
+
+
+def test_extend_by_slug_with_a_new_name() -> None:
+    topics = extend_topics(
+        DEFAULT_TOPICS, [{"name": "Piracy & copyright", "slug": "copyright", "tags": ["warez"]}]
+    )
+    copyright_topic = Taxonomy(topics).topic("copyright")
+    assert copyright_topic.name == "Piracy & copyright"
+    assert "warez" in copyright_topic.tags
+    assert len(topics) == len(DEFAULT_TOPICS)
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"tags": ["x"]},
+        {"name": "", "tags": ["x"]},
+        {"name": 3, "tags": ["x"]},
+        {"name": "Plants"},
+        {"name": "Plants", "tags": "ferns"},
+        {"name": "Plants", "tags": ["ferns", 1]},
+        {"name": "Plants", "tags": ["ferns"], "keywords": "fern"},
+        {"name": "Plants", "tags": ["ferns"], "slug": "!!!"},
+    ],
+)
+def test_extend_rejects_bad_entries(entry: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        extend_topics(DEFAULT_TOPICS, [entry])
+
+
+def test_slugify() -> None:
+    assert slugify("Counterfeits & enforcement") == "counterfeits-enforcement"
+    assert slugify("Propriété intellectuelle") == "propriete-intellectuelle"
