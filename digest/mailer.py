@@ -59,10 +59,16 @@ def domain_of(header_value: str) -> str:
     return address_of(header_value).rpartition("@")[2] or "localhost"
 
 
+def one_line(value: str) -> str:
+    """A header-safe value: printable characters only, on one line."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+
+
 def build_message(*, sender: str, to_email: str, to_name: str, subject: str, text: str, html: str,
                   list_id: str, unsubscribe_url: str, unsubscribe_mailto: str | None = None,
                   reply_to: str | None = None, extra_headers: dict[str, str] | None = None) -> Envelope:
     """A multipart/alternative message with the headers of the contract."""
+    to_name, subject = one_line(to_name), one_line(subject)
     msg = EmailMessage(policy=policy.SMTP)
     message_id = make_msgid(domain=domain_of(sender))
     msg["From"] = sender

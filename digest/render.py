@@ -17,6 +17,7 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from premailer import Premailer
 
+from .mailer import one_line
 from .models import Issue, Section
 
 log = logging.getLogger(__name__)
@@ -134,17 +135,13 @@ class Personal:
         return f"Hi {first}," if first else "Hello,"
 
 
-def _one_line(value: str) -> str:
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
-
-
 def personalize(rendered: Rendered, who: Personal) -> tuple[str, str]:
     """The variant's HTML and text with one subscriber's values in place of the markers."""
     values = {"greeting": who.greeting, "name": who.name, "email": who.email,
               "unsubscribe_url": who.unsubscribe_url, "preferences_url": who.preferences_url}
     page, text = rendered.html, rendered.text
     for key, marker in MARK.items():
-        value = _one_line(values[key])
+        value = one_line(values[key])
         page = page.replace(marker, html.escape(value, quote=True))
         text = text.replace(marker, value)
     return page, text

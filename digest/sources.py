@@ -160,8 +160,8 @@ def parse_feed(source: SourceConfig, fetched: Fetched) -> ParsedFeed:
     if not entries:
         if problem:
             raise SourceError(source.name, problem)
-        if not parsed.version and not parsed.feed:
-            raise SourceError(source.name, "not an RSS or Atom feed")
+        if not parsed.version:
+            raise SourceError(source.name, "not an RSS or Atom feed (is the URL the feed's, not the site's?)")
     warning = f"{problem}; kept {len(entries)} usable entries" if problem else ""
     title = _text(parsed.feed.get("title", "")) or source.name
     return ParsedFeed(title=title, entries=entries, warning=warning)

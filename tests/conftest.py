@@ -30,13 +30,17 @@ def corpus(*parts: str) -> Path:
 class _Handler(SimpleHTTPRequestHandler):
     routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {}
     hits: ClassVar[list[tuple[str, dict[str, str]]]] = []
+    barriers: ClassVar[dict[str, threading.Barrier]] = {}
 
     def log_message(self, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
         self.hits.append((self.path, dict(self.headers)))
-        route = self.routes.get(self.path.split("?", 1)[0])
+        path = self.path.split("?", 1)[0]
+        if path in self.barriers:
+            self.barriers[path].wait()
+        route = self.routes.get(path)
         if route is None:
             self.send_error(404)
             return
@@ -63,6 +67,7 @@ class Site:
     base: str
     routes: dict[str, tuple[int, dict[str, str], bytes]]
     hits: list[tuple[str, dict[str, str]]]
+    barriers: dict[str, threading.Barrier]
 
     def add(self, path: str, body: bytes | str, content_type: str = "application/rss+xml",
             status: int = 200, **headers: str) -> str:
@@ -77,12 +82,12 @@ class Site:
 
 @pytest.fixture
 def site() -> Iterator[Site]:
-    handler = type("Handler", (_Handler,), {"routes": {}, "hits": []})
+    handler = type("Handler", (_Handler,), {"routes": {}, "hits": [], "barriers": {}})
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory="/nonexistent"))
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield Site(f"http://127.0.0.1:{server.server_address[1]}", handler.routes, handler.hits)
+    yield Site(f"http://127.0.0.1:{server.server_address[1]}", handler.routes, handler.hits, handler.barriers)
     server.shutdown()
     server.server_close()
 

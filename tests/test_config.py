@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from digest.cli import cli
+from digest.config import SAMPLES, load_settings
+from digest.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "digest.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_no_file_means_the_bundled_samples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(env={})
+    assert settings.sources and all(Path(s.url).parent == SAMPLES for s in settings.sources)
+    assert settings.database_url == "sqlite:///digest.db"
+    assert settings.smtp.host is None and settings.smtp.security == "starttls"
+
+
+def test_sources_topics_and_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+[newsletter]
+title = "Brand Weekly"
+base_url = "https://digest.example.org/"
+summary_words = 40
+
+[[sources]]
+name = "Wire"
+url = "https://wire.example/feed/"
+
+[[sources]]
+url = "feeds/local.xml"
+
+[[topics]]
+name = "Standard-essential patents"
+tags = ["sep", "frand"]
+""")
+    s = load_settings(path, env={"SMTP_HOST": "mx.example.org", "SMTP_SECURITY": "ssl",
+                                 "DIGEST_DATABASE_URL": "sqlite:///x.db"})
+    assert s.title == "Brand Weekly" and s.base_url == "https://digest.example.org" and s.summary_words == 40
+    assert [x.name for x in s.sources] == ["Wire", str(tmp_path / "feeds/local.xml")]
+    assert s.sources[1].url == str(tmp_path / "feeds" / "local.xml")
+    assert any(t.name == "Standard-essential patents" for t in s.topics)
+    assert (s.smtp.host, s.smtp.port, s.smtp.security) == ("mx.example.org", 465, "ssl")
+    assert s.database_url == "sqlite:///x.db"
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("[newsletter]\ntitel = 'x'\n", "newsletter.titel"),
+    ("[newsletter]\nsummary_words = 'sixty'\n", "newsletter.summary_words"),
+    ("[newsletter]\nbase_url = 'digest.example.org'\n", "newsletter.base_url"),
+    ("[[sources]]\nname = 'no url'\n", "sources[0].url"),
+    ("[[sources]]\nurl = 'https://x.example/feed'\nfrequency = 3\n", "sources[0].frequency"),
+    ("[mailer]\nhost = 'x'\n", "mailer"),
+    ("[[topics]]\ntags = ['x']\n", "topics"),
+    ("[newsletter\n", "(syntax)"),
+])
+def test_bad_config_names_file_and_key(tmp_path: Path, text: str, key: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={})
+    assert err.value.key == key
+    assert str(path) in str(err.value)
+
+
+def test_bad_environment_value_is_named() -> None:
+    with pytest.raises(ConfigError, match="SMTP_SECURITY"):
+        load_settings(None, env={"SMTP_SECURITY": "tls"})
+    with pytest.raises(ConfigError, match="SMTP_PORT"):
+        load_settings(None, env={"SMTP_PORT": "twenty-five"})
+
+
+def test_cli_exits_2_naming_file_and_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, "[newsletter]\nsendr = 'x@example.org'\n")
+    result = CliRunner().invoke(cli, ["collect"])
+    assert result.exit_code == 2
+    assert "digest.toml" in result.output and "newsletter.sendr" in result.output
+
+
+def test_missing_explicit_config_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(tmp_path / "nope.toml"), "build"])
+    assert result.exit_code == 2 and "nope.toml" in result.output

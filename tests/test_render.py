@@ -1,0 +1,169 @@
+from __future__ import annotations
+
+import json
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from digest.compose import compose, preheader, subject, week_key
+from digest.mailer import build_message
+from digest.models import Article, Issue
+from digest.render import Personal, Renderer, clean_html, personalize, safe_url
+from digest.topics import DEFAULT_TOPICS, Taxonomy
+
+from .conftest import corpus
+
+GOLDEN = Path(__file__).parent / "golden"
+WHEN = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+WHO = Personal(name="Ann Example", email="ann@example.com", unsubscribe_url="https://d.example/unsubscribe/TOKEN",
+               preferences_url="https://d.example/preferences/TOKEN")
+
+
+def article(i: int, title: str, topics: tuple[str, ...], hours: int = 0, summary: str = "") -> Article:
+    return Article(id=i, guid=f"g{i}", url=f"https://news.example/{i}", canonical_url=f"https://news.example/{i}",
+                   title=title, source="IP Wire", published=WHEN - timedelta(hours=hours + i),
+                   summary=summary or f"Summary of story {i}: a court held that the claims were valid.",
+                   topics=topics)
+
+
+ARTICLES = [
+    article(1, "Jury awards $12m for patent infringement", ("patents",)),
+    article(2, "Fake cosmetics cost the EU \u20ac3bn a year: Belle\u00e2me", ("trademarks", "counterfeits")),
+    article(3, "Court orders ISPs to block 30 piracy sites", ("copyright",)),
+    article(4, 'Smith & Wesson "wins" <b>trade dress</b> case', ("trademarks",)),
+]
+
+
+def issue(articles: list[Article] = ARTICLES) -> Issue:
+    made = compose(articles, Taxonomy(DEFAULT_TOPICS), title="IP Protection Weekly", when=WHEN,
+                   start=WHEN - timedelta(days=7))
+    assert made is not None
+    return Issue(**{**made.__dict__, "id": 7})
+
+
+def test_compose_sections_subject_and_week() -> None:
+    made = issue()
+    assert [s.topic for s in made.sections] == ["patents", "trademarks", "copyright"]
+    assert [a.id for a in made.sections[1].articles] == [2, 4]  # newest first
+    assert made.subject == "IP Protection Weekly, 30 Nov 2026: Jury awards $12m for patent…, and 3 more"
+    assert len(made.subject) <= 78
+    assert made.week == week_key(WHEN) == "2026-W49"
+    assert preheader(made.sections).startswith("4 stories this week: Patents (1), Trademarks (2)")
+    long = subject("IP Protection Weekly", WHEN, issue([article(9, "word " * 40, ("patents",))]).sections)
+    assert len(long) <= 78 and long.endswith("…")
+    assert compose([], Taxonomy(DEFAULT_TOPICS), title="x", when=WHEN, start=WHEN) is None
+
+
+def _golden(name: str, text: str) -> None:
+    path = GOLDEN / name
+    if os.environ.get("UPDATE_GOLDEN") or not path.exists():
+        path.write_text(text, encoding="utf-8")
+    assert text == path.read_text(encoding="utf-8"), f"{name} changed; review it and rerun with UPDATE_GOLDEN=1"
+
+
+def test_rendered_email_matches_the_golden_files() -> None:
+    rendered = Renderer("https://d.example").render(issue())
+    assert rendered is not None
+    html, text = personalize(rendered, WHO)
+    _golden("issue.html", html)
+    _golden("issue.txt", text)
+
+
+def test_html_is_inlined_escaped_and_complete() -> None:
+    rendered = Renderer("https://d.example").render(issue())
+    assert rendered is not None
+    html, text = personalize(rendered, WHO)
+    assert len(re.findall(r'\sstyle="', html)) >= 20
+    assert "<link" not in html and "<script" not in html
+    assert 'Smith &amp; Wesson "wins" &lt;b&gt;trade dress&lt;/b&gt; case' in html
+    assert 'width="600"' in html and 'name="color-scheme"' in html
+    assert 'href="https://d.example/unsubscribe/TOKEN"' in html and "Unsubscribe" in html
+    assert "https://d.example/issues/7" in html
+    assert "Hi Ann," in html and "Hi Ann," in text
+    assert "\u20ac3bn" in text and "Belle\u00e2me" in text
+    for a in ARTICLES:
+        assert a.url in html and a.url in text and a.summary in " ".join(text.split())
+
+
+def test_topic_variant_and_empty_variant() -> None:
+    r = Renderer("https://d.example")
+    only = r.render(issue(), frozenset({"copyright"}))
+    assert only is not None and "Court orders ISPs" in only.text and "Jury awards" not in only.text
+    assert r.render(issue(), frozenset({"designs"})) is None
+
+
+def test_size_guard_keeps_top_articles_and_links_the_rest() -> None:
+    many = [article(i, f"Patent story number {i} about a long-running dispute", ("patents",),
+                    summary="A sentence about patents that goes on. " * 12) for i in range(1, 160)]
+    rendered = Renderer("https://d.example", max_bytes=60_000).render(issue(many))
+    assert rendered is not None
+    assert rendered.size <= 60_000
+    assert rendered.overflow > 0 and rendered.shown + rendered.overflow == 159
+    assert f"{rendered.overflow} more in Patents" in rendered.text
+    assert "https://d.example/issues/7#patents" in rendered.html
+    assert "Patent story number 1 " in rendered.text
+
+
+def test_personal_values_cannot_inject() -> None:
+    rendered = Renderer("https://d.example").render(issue())
+    assert rendered is not None
+    evil = Personal(name='<script>alert(1)</script>\r\nBcc: x@evil.example', email="a@example.com",
+                    unsubscribe_url="https://d.example/u/t", preferences_url="https://d.example/p/t")
+    html, text = personalize(rendered, evil)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    env = build_message(sender="IP Digest <d@example.org>", to_email="a@example.com", to_name=evil.name,
+                        subject=rendered.subject, text=text, html=html, list_id="IP <weekly.d.example>",
+                        unsubscribe_url=evil.unsubscribe_url)
+    msg = message_from_bytes(env.data, policy=policy.default)
+    assert msg["Bcc"] is None and len(msg.get_all("To") or []) == 1
+
+
+def test_url_and_html_sanitizing() -> None:
+    assert safe_url("javascript:alert(1)") == "#"
+    assert safe_url(" https://x.example/a ") == "https://x.example/a"
+    cleaned = clean_html('<p onclick="x()">Hi <a href="javascript:alert(1)">x</a><script>bad()</script>'
+                         '<a href="https://ok.example">ok</a></p>')
+    assert "onclick" not in cleaned and "javascript" not in cleaned and "script" not in cleaned
+    assert 'href="https://ok.example"' in cleaned
+
+
+def test_message_headers_of_the_contract() -> None:
+    env = build_message(sender="IP Digest <digest@example.org>", to_email="ann@example.com", to_name="Ann",
+                        subject="S \u20ac", text="t\n", html="<p>h</p>", list_id="IP Protection Weekly <weekly.x>",
+                        unsubscribe_url="https://x.example/unsubscribe/T", unsubscribe_mailto="leave@example.org")
+    msg = message_from_bytes(env.data, policy=policy.default)
+    assert msg.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+    assert msg["List-Unsubscribe"] == "<https://x.example/unsubscribe/T>, <mailto:leave@example.org?subject=unsubscribe>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert msg["Message-ID"] == env.message_id and env.message_id.endswith("@example.org>")
+    assert msg["Subject"] == "S \u20ac" and env.sender == "digest@example.org"
+
+
+def test_naughty_strings_never_break_the_email() -> None:
+    strings = json.loads(corpus("naughty-strings", "blns.json").read_text(encoding="utf-8"))
+    arts = [article(i + 1, s or "empty", ("patents",), summary=s or "x") for i, s in enumerate(strings[:200])
+            if s.strip()]
+    rendered = Renderer("https://d.example", max_bytes=10_000_000).render(issue(arts))
+    assert rendered is not None
+    for s in strings[:60]:
+        who = Personal(name=s, email="a@example.com", unsubscribe_url="https://d.example/u/t",
+                       preferences_url="https://d.example/p/t")
+        html, text = personalize(rendered, who)
+        env = build_message(sender="D <d@example.org>", to_email="a@example.com", to_name=who.name,
+                            subject="s", text=text, html=html, list_id="L <l.x>", unsubscribe_url="https://u.x/t")
+        msg = message_from_bytes(env.data, policy=policy.default)
+        assert len(msg.get_all("To") or []) == 1 and msg["Bcc"] is None
+    assert "<script>alert" not in rendered.html.lower()
+
+
+@pytest.mark.parametrize("bad", ["javascript:alert(1)", "data:text/html,x", "vbscript:x"])
+def test_bad_article_links_are_inert(bad: str) -> None:
+    a = Article(id=1, guid="g", url=bad, canonical_url=bad, title="Patent news", source="s", published=WHEN,
+                summary="A patent story.", topics=("patents",))
+    rendered = Renderer("https://d.example").render(issue([a]))
+    assert rendered is not None and bad not in rendered.html
