@@ -138,7 +138,8 @@ def test_message_headers_of_the_contract() -> None:
     msg = message_from_bytes(env.data, policy=policy.default)
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
-    assert msg["List-Unsubscribe"] == "<https://x.example/unsubscribe/T>, <mailto:leave@example.org?subject=unsubscribe>"
+    assert msg["List-Unsubscribe"] == (
+        "<https://x.example/unsubscribe/T>, <mailto:leave@example.org?subject=unsubscribe>")
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg["Message-ID"] == env.message_id and env.message_id.endswith("@example.org>")
     assert msg["Subject"] == "S \u20ac" and env.sender == "digest@example.org"
