@@ -20,7 +20,9 @@ from . import __version__
 from .collect import CollectReport
 from .config import Settings, load_settings
 from .deliver import DeliveryReport
+from .editing import KINDS, Edit
 from .errors import DigestError, NothingToSend
+from .models import Issue
 from .pipeline import Digest
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -222,6 +224,114 @@ def run(c: Context) -> None:
         return
     click.echo(f"build: issue {issue.week} ({issue.status}): {len(issue.articles)} articles; {issue.subject}")
     _send(c)
+
+
+@cli.group("issue")
+def issue_group() -> None:
+    """Edit the draft from the terminal: the same overrides as the editor's web pages.
+
+    Edits are kept as overrides, so rebuilding the draft later in the week keeps them.
+
+    \b
+    Example:
+      digest issue show && digest issue exclude 12 && digest issue pin 7
+    """
+
+
+def _show(issue: Issue) -> None:
+    click.echo(f"issue {issue.week} ({issue.status})\nsubject:   {issue.subject}\npreheader: {issue.preheader}")
+    for sec in issue.sections:
+        click.echo(f"\n[{sec.topic}] {sec.name}")
+        for a in sec.articles:
+            click.echo(f"  {a.id:>5}  {a.title}  ({a.source}, {a.published:%d %b})")
+
+
+@issue_group.command("show")
+@pass_ctx
+@handle_errors
+def issue_show(c: Context) -> None:
+    """Show the draft: subject, preheader, sections and each article's number.
+
+    \b
+    Example:
+      digest issue show
+    """
+    _show(c.digest.current_issue())
+
+
+def _edit_command(name: str, kind: str, doc: str, *, value: bool = False, target: bool = True) -> None:
+    def command(c: Context, **kw: str) -> None:
+        edit = Edit(kind=kind, target=str(kw.get("article", "")), value=kw.get("text", ""))
+        _show(c.digest.edit(edit))
+
+    params: list[click.Parameter] = []
+    if target:
+        params.append(click.Argument(["article"], type=int))
+    if value:
+        params.append(click.Argument(["text"]))
+    issue_group.command(name, help=doc, params=params)(pass_ctx(handle_errors(command)))
+
+
+_edit_command("exclude", "exclude", "Leave an article out of the issue.\n\n\b\nExample:\n  digest issue exclude 12")
+_edit_command("pin", "pin", "Make an article the top story (first, and named in the subject).\n\n\b\n"
+              "Example:\n  digest issue pin 7")
+_edit_command("title", "title", "Replace an article's title.\n\n\b\nExample:\n"
+              "  digest issue title 7 'Jury awards $12m over smart thermostats'", value=True)
+_edit_command("summary", "summary", "Replace an article's summary.\n\n\b\nExample:\n"
+              "  digest issue summary 7 'A Texas jury found two patents infringed.'", value=True)
+_edit_command("subject", "subject", "Set the subject line.\n\n\b\nExample:\n"
+              "  digest issue subject 'IP Protection Weekly: the fakes issue'", value=True, target=False)
+_edit_command("preheader", "preheader", "Set the preheader (the line inboxes show after the subject).\n\n"
+              "\b\nExample:\n  digest issue preheader 'Customs, courts and counterfeits'", value=True, target=False)
+_edit_command("order", "order", "Order the sections: topic slugs, comma-separated; the rest follow.\n\n\b\n"
+              "Example:\n  digest issue order counterfeits,patents", value=True, target=False)
+
+
+@issue_group.command("restore")
+@click.argument("article", type=int)
+@pass_ctx
+@handle_errors
+def issue_restore(c: Context, article: int) -> None:
+    """Bring back an excluded article.
+
+    \b
+    Example:
+      digest issue restore 12
+    """
+    _show(c.digest.edit(clear=("exclude", str(article))))
+
+
+@issue_group.command("reset")
+@click.argument("kind", type=click.Choice(KINDS))
+@pass_ctx
+@handle_errors
+def issue_reset(c: Context, kind: str) -> None:
+    """Drop every override of one kind (e.g. the custom subject).
+
+    \b
+    Example:
+      digest issue reset subject
+    """
+    _show(c.digest.edit(clear=(kind, "")))
+
+
+@issue_group.command("check")
+@click.option("--links", "with_links", is_flag=True, help="Also fetch every link and report errors.")
+@click.option("--topics", help="Check the variant for these topics (comma-separated).")
+@pass_ctx
+@handle_errors
+def issue_check(c: Context, with_links: bool, topics: str | None) -> None:
+    """Check the draft: size against Gmail's clipping, alt text, empty sections, unsubscribe link, subject.
+
+    \b
+    Example:
+      digest issue check --links
+    """
+    findings = c.digest.check(frozenset(parse_topics(topics)) or None, with_links)
+    for f in findings:
+        click.echo(f"{f.level:>7}  {f.check}: {f.message}")
+    if any(f.level == "error" for f in findings):
+        sys.exit(1)
 
 
 @cli.group("subscribers")

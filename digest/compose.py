@@ -50,9 +50,9 @@ def _shorten(text: str, limit: int) -> str:
     return cut + "…"
 
 
-def subject(title: str, when: datetime, secs: Sequence[Section]) -> str:
+def subject(title: str, when: datetime, secs: Sequence[Section], top: Article | None = None) -> str:
     """'IP Protection Weekly, 30 Nov 2026: <top title>, and 7 more' within SUBJECT_MAX characters."""
-    top = top_story(secs)
+    top = top or top_story(secs)
     head = f"{title}, {when.day} {when:%b %Y}"
     if top is None:
         return head

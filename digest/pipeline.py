@@ -11,14 +11,17 @@ from subscribers.model import Subscriber
 from subscribers.store import SubscriberStore
 from subscribers.tokens import Tokens
 
+from .checks import Finding, check_links, check_rendered, links
 from .collect import CollectReport, collect
 from .compose import compose, period, week_key
 from .config import Settings
 from .deliver import DeliveryReport, deliver
-from .errors import NothingToSend, UsageError
+from .editing import Edit, apply_edits
+from .errors import NothingToSend, SourceError, UsageError
 from .mailer import Envelope, OutboxTransport, SMTPTransport, Transport, build_message
-from .models import Issue
+from .models import Article, Issue
 from .render import Personal, Rendered, Renderer, personalize
+from .sources import Fetcher, fetch_all
 from .store import Store
 from .topics import Taxonomy
 
@@ -65,11 +68,35 @@ class Digest:
         start, end = period(when, last.end if last else None)
         issue = compose(self.store.articles_between(start, end), self.taxonomy, title=self.settings.title,
                         when=end, start=start)
-        if issue is None:
+        if issue is not None:
+            issue = apply_edits(issue, self.store.edits(week))
+        if issue is None or not issue.sections:
             if existing is not None:
                 self.store.delete_draft(week)
             raise NothingToSend(f"no new IP articles since {start:%d %b %Y %H:%M} UTC: no issue this week")
         return self.store.save_draft(issue)
+
+    def draft(self) -> Issue:
+        issue = self.store.latest_issue(("draft",))
+        if issue is None:
+            raise NothingToSend("there is no draft; run `digest build` first")
+        return issue
+
+    def edit(self, edit: Edit | None = None, *, clear: tuple[str, str] | None = None) -> Issue:
+        """Record an editor's override on the draft (or clear one) and recompose the draft with it."""
+        draft = self.draft()
+        if edit is not None:
+            if edit.kind in ("exclude", "title", "summary", "pin") and not any(
+                    str(a.id) == edit.target for a in self._all_articles(draft)):
+                raise UsageError(f"article {edit.target} is not in issue {draft.week}; see `digest issue show`")
+            self.store.set_edit(draft.week, edit)
+        if clear is not None:
+            self.store.clear_edit(draft.week, *clear)
+        return self.build(draft.end)
+
+    def _all_articles(self, draft: Issue) -> list[Article]:
+        start = draft.start
+        return self.store.articles_between(start, draft.end)
 
     def current_issue(self) -> Issue:
         """The issue to send: the newest that is a draft or has started sending."""
@@ -134,6 +161,23 @@ class Digest:
         paths.html.write_text(html, encoding="utf-8")
         paths.text.write_text(text, encoding="utf-8")
         return paths
+
+    def check(self, topics: frozenset[str] | None = None, with_links: bool = False) -> list[Finding]:
+        """The editor's checks on the draft's variant for ``topics``."""
+        variant = self.renderer.render(self.current_issue(), topics)
+        if variant is None:
+            raise UsageError("nothing in this issue for the chosen topics")
+        findings = check_rendered(variant)
+        if with_links:
+            urls = links(variant)
+            fetcher = Fetcher(self.settings.fetch)
+            try:
+                got = fetch_all(fetcher, [(u, {}) for u in urls], self.settings.fetch.page_workers)
+            finally:
+                fetcher.close()
+            findings.append(check_links((u, r.reason if isinstance(r, SourceError) else None)
+                                        for u, r in zip(urls, got, strict=True)))
+        return findings
 
     def send_test(self, addresses: list[str], transport: Transport | None = None) -> int:
         """The draft to the given addresses only: '[TEST]' in the subject, never recorded."""

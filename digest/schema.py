@@ -120,12 +120,24 @@ deliveries = Table(
     UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_issue_subscriber"),
 )
 
+issue_edits = Table(
+    "issue_edits", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("week", String(10), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("target", String(100), nullable=False, default=""),
+    Column("value", Text, nullable=False, default=""),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("week", "kind", "target", name="uq_issue_edit"),
+)
+
 Migration = Callable[[Connection], None]
 
 # Each release that changes the schema appends a step here; step N brings a database at
 # version N-1 to version N. A new database is created at the newest version directly.
 MIGRATIONS: list[Migration] = [
-    lambda conn: metadata.create_all(conn),
+    lambda conn: metadata.create_all(conn, tables=[meta, sources, articles, issues, subscribers, deliveries]),
+    lambda conn: issue_edits.create(conn),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from . import schema as t
+from .editing import Edit
 from .errors import ConfigError, DigestError
 from .models import Article, Issue, Section
 
@@ -190,6 +191,31 @@ class Store:
         q = select(t.issues).where(t.issues.c.status.in_(statuses)).order_by(t.issues.c.period_end.desc())
         with self.begin() as conn:
             return [_issue(r._mapping) for r in conn.execute(q)]
+
+
+    # -- editors' overrides ------------------------------------------------------------------
+
+    def edits(self, week: str) -> list[Edit]:
+        q = select(t.issue_edits).where(t.issue_edits.c.week == week).order_by(t.issue_edits.c.id)
+        with self.begin() as conn:
+            return [Edit(kind=r.kind, target=r.target, value=r.value) for r in conn.execute(q)]
+
+    def set_edit(self, week: str, edit: Edit) -> None:
+        """Record an override; one per (kind, target): a newer one replaces it. Pin and order are one per issue."""
+        key = (t.issue_edits.c.week == week) & (t.issue_edits.c.kind == edit.kind)
+        if edit.kind not in ("pin", "order", "subject", "preheader"):
+            key = key & (t.issue_edits.c.target == edit.target)
+        with self.begin() as conn:
+            conn.execute(t.issue_edits.delete().where(key))
+            conn.execute(t.issue_edits.insert().values(week=week, kind=edit.kind, target=edit.target,
+                                                       value=edit.value, created_at=now()))
+
+    def clear_edit(self, week: str, kind: str, target: str = "") -> int:
+        q = t.issue_edits.delete().where(t.issue_edits.c.week == week, t.issue_edits.c.kind == kind)
+        if target:
+            q = q.where(t.issue_edits.c.target == target)
+        with self.begin() as conn:
+            return int(conn.execute(q).rowcount)
 
 
 def _article(row: Any) -> Article:

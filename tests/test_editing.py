@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from digest import schema
+from digest.checks import check_subject
+from digest.cli import cli
+from digest.config import Settings, SourceConfig
+from digest.editing import Edit
+from digest.errors import UsageError
+from digest.models import Article
+from digest.pipeline import Digest
+from digest.store import Store
+
+NOW = datetime.now(UTC)
+
+
+def art(i: int, title: str, topic: str) -> Article:
+    return Article(guid=f"g{i}", url=f"https://n.example/{i}", canonical_url=f"https://n.example/{i}", title=title,
+                   source="Wire", published=NOW - timedelta(hours=i), summary=f"Lead {i}.", topics=(topic,))
+
+
+@pytest.fixture
+def digest(tmp_path: Path) -> Digest:
+    d = Digest(Settings(database_url=f"sqlite:///{tmp_path}/d.db", sources=(SourceConfig("x", "x"),)))
+    for i, (title, topic) in enumerate([("Patent verdict", "patents"), ("Garden-ish patent story", "patents"),
+                                        ("Fake watches seized", "counterfeits")], start=1):
+        d.store.add_article(art(i, title, topic))
+    d.build()
+    return d
+
+
+def ids(d: Digest) -> list[int | None]:
+    return [a.id for a in d.draft().articles]
+
+
+def test_edits_apply_and_survive_a_rebuild(digest: Digest) -> None:
+    digest.edit(_e("exclude", "2"))
+    digest.edit(_e("summary", "1", "Tightened summary."))
+    digest.edit(_e("pin", "3"))
+    issue = digest.edit(_e("title", "3", "Customs seize fake watches"))
+    assert [s.topic for s in issue.sections] == ["counterfeits", "patents"]
+    assert ids(digest) == [3, 1]
+    assert "Customs seize fake watches" in issue.subject
+    digest.store.add_article(art(9, "New patent story", "patents"))
+    rebuilt = digest.build()
+    assert [a.id for a in rebuilt.articles] == [3, 1, 4]
+    assert rebuilt.sections[1].articles[0].summary == "Tightened summary."
+    restored = digest.edit(clear=("exclude", "2"))
+    assert 2 in [a.id for a in restored.articles]
+
+
+def test_order_subject_and_preheader(digest: Digest) -> None:
+    digest.edit(_e("order", value="counterfeits,patents"))
+    digest.edit(_e("subject", value="The fakes issue"))
+    issue = digest.edit(_e("preheader", value="Customs and courts"))
+    assert [s.topic for s in issue.sections] == ["counterfeits", "patents"]
+    assert (issue.subject, issue.preheader) == ("The fakes issue", "Customs and courts")
+    assert digest.edit(clear=("subject", "")).subject.startswith("IP Protection Weekly")
+
+
+def test_unknown_article_is_a_usage_error(digest: Digest) -> None:
+    with pytest.raises(UsageError, match="not in issue"):
+        digest.edit(_e("exclude", "999"))
+
+
+def test_checks_flag_long_or_shouting_subjects(digest: Digest) -> None:
+    findings = {f.check: f for f in digest.check()}
+    assert all(f.level == "ok" for f in findings.values()), findings
+    assert check_subject("x" * 79).level == "warning"
+    assert check_subject("HUGE PATENT NEWS THIS WEEK").level == "warning"
+
+
+def test_cli_issue_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digest: Digest) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIGEST_DATABASE_URL", f"sqlite:///{tmp_path}/d.db")
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["issue", "show"])
+    assert shown.exit_code == 0 and "Patent verdict" in shown.output
+    excluded = runner.invoke(cli, ["issue", "exclude", "1"])
+    assert excluded.exit_code == 0 and "Patent verdict" not in excluded.output
+    assert runner.invoke(cli, ["issue", "check"]).exit_code == 0
+    assert runner.invoke(cli, ["issue", "exclude", "77"]).exit_code == 2
+
+
+def _e(kind: str, target: str = "", value: str = "") -> Edit:
+    return Edit(kind=kind, target=target, value=value)
+
+
+def test_a_version_1_database_upgrades_without_loss(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/old.db"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        schema.MIGRATIONS[0](conn)
+        conn.execute(text("INSERT INTO meta (key, value) VALUES ('schema_version', '1')"))
+        conn.execute(text("INSERT INTO subscribers (email, name, topics, status, paused, created_at) "
+                          "VALUES ('ann@example.com', 'Ann', '', 'active', 0, '2026-01-01 00:00:00')"))
+    engine.dispose()
+    store = Store(url)
+    with store.begin() as conn:
+        assert schema.schema_version(conn) == schema.SCHEMA_VERSION
+        assert conn.execute(text("SELECT email FROM subscribers")).scalar_one() == "ann@example.com"
+    store.set_edit("2026-W49", _e("subject", value="S"))
+    assert store.edits("2026-W49")[0].value == "S"
