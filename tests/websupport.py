@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import re
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 
+from flask import Flask
+from waitress import wasyncore
+from waitress.server import create_server
+
 from digest.config import Settings
 from digest.models import Article, Issue, Section
+from digest.pipeline import Digest
 from digest.store import Store
+from digest.web import create_app
 
 BASE = "http://digest.example.org"
 WHEN = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
@@ -77,3 +88,40 @@ def csrf_from(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert found, "no CSRF token in the form"
     return found.group(1)
+
+
+@dataclass
+class Live:
+    """The web app under waitress on a loopback port, with its settings and Digest."""
+
+    base: str
+    settings: Settings
+    app: Flask
+
+    @property
+    def digest(self) -> Digest:
+        found: Digest = self.app.extensions["digest"].digest
+        return found
+
+
+@contextmanager
+def live_server(tmp_path: Path, **changes: object) -> Iterator[Live]:
+    """Serve ``create_app`` with waitress in a thread; base_url is the real loopback address."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    settings = make_settings(tmp_path, base_url=base, **changes)
+    app = create_app(settings)
+    server = create_server(app, sockets=[sock], threads=2, ident="ip-digest-test")
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        yield Live(base, settings, app)
+    finally:
+        # Close the sockets from inside the server's own loop (closing them from here races its select()).
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        thread.join(10)
+        assert not thread.is_alive(), "waitress did not stop"
+        server.task_dispatcher.shutdown()
+        app.extensions["digest"].digest.close()
