@@ -30,12 +30,12 @@ def blueprint(csrf: CSRFProtect) -> Blueprint:
             if request.form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
                 return message("Nothing was changed", "Press the button on the unsubscribe page to leave the list.",
                                400, action=url_for("links.unsubscribe", token=token), action_label="Unsubscribe")
-            sub = audience.unsubscribe(token)
+            audience.unsubscribe(token)
         except BadToken:
             return bad_link("unsubscribe")
         return message("You are unsubscribed", "You will receive no more issues. If you change your mind, you "
                        "can subscribe again at any time.", action=url_for("signup.subscribe"),
-                       action_label="Subscribe again", unsubscribed=sub.email)
+                       action_label="Subscribe again")
 
     # Mail providers POST there on the reader's behalf (RFC 8058), without a form; the signed token is the proof.
     csrf.exempt(unsubscribe)
