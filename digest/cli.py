@@ -334,6 +334,32 @@ def issue_check(c: Context, with_links: bool, topics: str | None) -> None:
         sys.exit(1)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+@click.option("--proxies", default=0, show_default=True, type=click.IntRange(0, 5),
+              help="Reverse proxies in front whose X-Forwarded-For/-Proto/-Host headers are trusted.")
+@pass_ctx
+@handle_errors
+def serve(c: Context, host: str, port: int, threads: int, proxies: int) -> None:
+    """Run the web side under waitress: subscribe, confirm, unsubscribe, preferences, the issue archive.
+
+    Links in emails are built from base_url in digest.toml; point it at where this server is reached.
+
+    \b
+    Example:
+      digest serve --host 127.0.0.1 --port 8000     # behind a reverse proxy: add --proxies 1
+    """
+    from waitress import serve as waitress_serve
+
+    from .web import create_app
+
+    app = create_app(c.settings, digest=c.digest, proxies=proxies)
+    click.echo(f"serve: http://{host}:{port}/ (links in emails use {c.settings.base_url}); Ctrl-C stops")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="ip-digest")
+
+
 @cli.group("subscribers")
 def subscribers_group() -> None:
     """Manage the audience: add, remove, list, import, export.

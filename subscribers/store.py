@@ -6,7 +6,8 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, Insert, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from digest import schema as t
 
@@ -52,12 +53,37 @@ class SubscriberStore:
         return found, bool(added)
 
     def add_many(self, rows: list[tuple[str, str, str]], status: str = "active") -> int:
-        """Insert (email, name, topics) rows in batches, skipping addresses already stored; returns how many."""
-        added = 0
+        """Insert (email, name, topics) rows in batches, skipping addresses already stored; returns how many.
+
+        On SQLite and PostgreSQL each batch is one INSERT … ON CONFLICT DO NOTHING, so an address that is
+        already there (whatever its status) is left exactly as it is.
+        """
+        fast = self._insert_ignoring()
         with self.engine.begin() as conn:
+            if fast is None:
+                return sum(self._insert(conn, rows[i:i + BATCH], status, None) for i in range(0, len(rows), BATCH))
+            before = self._count(conn)
+            now = _now()
+            confirmed = now if status == "active" else None
             for i in range(0, len(rows), BATCH):
-                added += self._insert(conn, rows[i:i + BATCH], status, None)
-        return added
+                conn.execute(fast, [
+                    {"email": e, "name": n, "topics": tp, "status": status, "paused": False, "created_at": now,
+                     "confirmed_at": confirmed, "consent_ip": None}
+                    for e, n, tp in rows[i:i + BATCH]
+                ])
+            return self._count(conn) - before
+
+    def _insert_ignoring(self) -> Insert | None:
+        name = self.engine.dialect.name
+        if name == "sqlite":
+            return sqlite.insert(t.subscribers).on_conflict_do_nothing(index_elements=["email"])
+        if name == "postgresql":
+            return postgresql.insert(t.subscribers).on_conflict_do_nothing(index_elements=["email"])
+        return None
+
+    @staticmethod
+    def _count(conn: Connection) -> int:
+        return int(conn.execute(select(func.count()).select_from(t.subscribers)).scalar_one())
 
     def _insert(self, conn: Connection, rows: list[tuple[str, str, str]], status: str, ip: str | None) -> int:
         emails = [r[0] for r in rows]
@@ -71,6 +97,42 @@ class SubscriberStore:
         if fresh:
             conn.execute(t.subscribers.insert(), fresh)
         return len(fresh)
+
+    def request(self, email: str, name: str, topics: Iterable[str]) -> tuple[Subscriber, str]:
+        """A sign-up from the web: (subscriber, what it was before): 'new', or the status it had.
+
+        A new address is stored as pending; one that had unsubscribed goes back to pending (it is mailed
+        nothing until the confirmation link is used); any other address is left as it is.
+        """
+        sub, added = self.add(email, name, topics, status="pending")
+        if added:
+            return sub, "new"
+        if sub.status == "unsubscribed":
+            values: dict[str, Any] = {"status": "pending", "topics": ",".join(topics)}
+            if name:
+                values["name"] = name
+            with self.engine.begin() as conn:
+                conn.execute(update(t.subscribers).where(t.subscribers.c.id == sub.id,
+                                                         t.subscribers.c.status == "unsubscribed").values(**values))
+            fresh = self.get(sub.id)
+            assert fresh is not None
+            return fresh, "unsubscribed"
+        return sub, sub.status
+
+    def confirm(self, subscriber_id: int, ip: str | None) -> bool:
+        """A pending subscriber becomes active, with the time and IP of consent; False when not pending."""
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                update(t.subscribers)
+                .where(t.subscribers.c.id == subscriber_id, t.subscribers.c.status == "pending")
+                .values(status="active", confirmed_at=_now(), consent_ip=(ip or "")[:64] or None)
+            )
+        return bool(done.rowcount)
+
+    def set_preferences(self, subscriber_id: int, topics: Iterable[str], paused: bool) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(t.subscribers).where(t.subscribers.c.id == subscriber_id)
+                         .values(topics=",".join(sorted(set(topics))), paused=paused))
 
     def set_status(self, email: str, status: str) -> bool:
         assert status in STATUSES

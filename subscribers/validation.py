@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from email_validator import EmailNotValidError, validate_email
+
+# A plain ASCII local part (RFC 5322 dot-atom): checked here so a large import validates each domain once.
+_DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
 
 class InvalidAddress(ValueError):
@@ -16,6 +22,19 @@ def normalize_email(raw: str) -> str:
         raise InvalidAddress("the address is empty")
     if any(ch in value for ch in "\r\n\t\0"):
         raise InvalidAddress("the address contains control characters")
+    local, at, domain = value.rpartition("@")
+    if at and len(local) <= 64 and len(value) <= 254 and _DOT_ATOM.fullmatch(local):
+        return f"{local}@{_domain(domain)}".lower()
+    return _full(value)
+
+
+@lru_cache(maxsize=4096)
+def _domain(domain: str) -> str:
+    """The normalized domain, or InvalidAddress; cached, since a list repeats a few domains many times."""
+    return _full(f"a@{domain}").rpartition("@")[2]
+
+
+def _full(value: str) -> str:
     try:
         result = validate_email(value, check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as exc:

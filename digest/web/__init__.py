@@ -1,0 +1,161 @@
+"""The web side (Flask): sign-up with double opt-in, one-click unsubscribe, preferences, the issue archive.
+
+``create_app(settings)`` builds the app; ``digest serve`` runs it under waitress. The views are thin:
+subscriber operations live in subscribers.service, issues come from the Digest facade.
+
+    /subscribe                 GET form, POST (CSRF, honeypot, rate-limited) → confirmation email
+    /api/subscribe             POST JSON {"email", "name"?, "topics"?} → 202 (for embedding in a site)
+    /confirm/<token>           GET page with a button, POST records consent (time and IP)
+    /unsubscribe/<token>       GET page with a button; POST List-Unsubscribe=One-Click (RFC 8058) → 200
+    /preferences/<token>       GET form, POST (CSRF): topics, pause and resume
+    /issues                    the archive of sent issues
+    /issues/<id>               one sent issue as a page, sections anchored #<topic>
+    /issues/feed.xml           Atom feed of the archive
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response
+
+from subscribers.service import Audience, Mailer
+
+from ..config import Settings
+from ..mailer import OutboxTransport, SMTPTransport, Transport
+from ..pipeline import Digest
+from . import archive, links, signup
+
+DEFAULTS: Mapping[str, Any] = {
+    "SUBSCRIBE_LIMIT_CLIENT": "10 per minute; 60 per hour",
+    "SUBSCRIBE_LIMIT_ADDRESS": "3 per hour; 10 per day",
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": 6 * 3600,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+}
+
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+       "base-uri 'none'; frame-ancestors 'none'")
+
+
+@dataclass(frozen=True)
+class Web:
+    """What the views need, kept in ``app.extensions['digest']``."""
+
+    digest: Digest
+    audience: Audience
+
+    @property
+    def settings(self) -> Settings:
+        return self.digest.settings
+
+
+def web() -> Web:
+    found: Web = current_app.extensions["digest"]
+    return found
+
+
+def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, digest: Digest | None = None,
+               proxies: int = 0) -> Flask:
+    """The Flask app for ``settings``; ``config`` overrides Flask settings (tests), ``proxies`` is how many
+    reverse proxies in front are trusted for X-Forwarded-For/-Proto/-Host."""
+    d = digest or Digest(settings)
+    app = Flask(__name__, static_folder=None)
+    app.jinja_env.loader = d.renderer.env.loader  # the editor's templates folder first, then the bundled ones
+    app.jinja_env.filters.update({k: d.renderer.env.filters[k] for k in ("date", "safe_url", "clean")})
+    secret = d.store.secret_key(settings.secret_key)
+    app.config.update(DEFAULTS)
+    app.config.update(
+        SECRET_KEY=hmac.new(secret.encode(), b"ip-digest.web-session", hashlib.sha256).hexdigest(),
+        SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+    )
+    app.config.update(config or {})
+    app.extensions["digest"] = Web(d, Audience(
+        d.subscribers, d.tokens, settings.base_url, [t.slug for t in d.taxonomy.topics],
+        Mailer(d.renderer.env, settings.sender, settings.title, lambda: notice_transport(settings)),
+    ))
+    csrf = CSRFProtect(app)
+    limiter = Limiter(get_remote_address, app=app)
+    app.register_blueprint(signup.blueprint(limiter, csrf))
+    app.register_blueprint(links.blueprint(csrf))
+    app.register_blueprint(archive.blueprint())
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(Exception, _crash)
+    app.after_request(_headers)
+    app.context_processor(lambda: {"title": settings.title, "base_url": settings.base_url})
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+    return app
+
+
+def notice_transport(settings: Settings) -> Transport:
+    """The same choice as for issues: SMTP when SMTP_HOST is set, else .eml files in <outbox>/confirmations."""
+    if settings.smtp.host:
+        return SMTPTransport(settings.smtp)
+    return OutboxTransport(settings.outbox_dir / "confirmations")
+
+
+def page(template: str, status: int = 200, **ctx: Any) -> ResponseReturnValue:
+    return render_template(f"web/{template}", **ctx), status
+
+
+def message(heading: str, text: str, status: int = 200, **ctx: Any) -> ResponseReturnValue:
+    return page("message.html", status, heading=heading, text=text, **ctx)
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _http_error(exc: HTTPException) -> ResponseReturnValue:
+    code = exc.code or 500
+    texts = {
+        400: ("This link or request is not valid", "It may have been mistyped, cut short by your mail program, "
+              "or it has expired. Open it again from the most recent email, or subscribe again."),
+        404: ("Not found", "There is no page at this address."),
+        405: ("Not allowed", "This page cannot be used that way."),
+        413: ("Too large", "The request was larger than this site accepts."),
+        429: ("Too many requests", "Please wait a little and try again."),
+    }
+    heading, text = texts.get(code, ("Something went wrong", "Please try again later."))
+    if _wants_json():
+        return jsonify(error=heading, detail=text), code
+    return message(heading, text, code)
+
+
+def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
+    if _wants_json():
+        return jsonify(error="form expired", detail=str(exc.description)), 400
+    return message("This form has expired", "Please reload the page and send the form again.", 400)
+
+
+def _crash(exc: Exception) -> ResponseReturnValue:
+    current_app.logger.exception("unexpected error on %s", request.path)
+    if _wants_json():
+        return jsonify(error="internal error", detail="please try again later"), 500
+    return message("Something went wrong", "Please try again later.", 500)
+
+
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the links carry tokens
+    response.headers["X-Frame-Options"] = "DENY"
+    if request.view_args and "token" in request.view_args:
+        response.headers["Cache-Control"] = "no-store"
+    return response

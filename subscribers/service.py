@@ -1,0 +1,124 @@
+"""What the web side does with the audience: subscribe (double opt-in), confirm, unsubscribe, preferences.
+
+Every operation that comes from a link takes the link's signed token; a tampered, expired or unknown
+token raises BadToken. Nothing here tells a caller whether an address was already on the list: a
+sign-up always ends in "check your inbox", whatever the address's status.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate, make_msgid
+
+from jinja2 import Environment
+
+from digest.mailer import Envelope, Transport, address_of, domain_of
+
+from .model import Subscriber
+from .store import SubscriberStore
+from .tokens import BadToken, Tokens
+from .validation import clean_name, normalize_email
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A mail to one address about its subscription: 'confirm' (with a link) or 'already' (preferences)."""
+
+    kind: str
+    email: str
+    name: str
+    url: str
+
+
+class Mailer:
+    """Turns a Notice into a message (templates email/confirm.txt and .html) and sends it."""
+
+    def __init__(self, env: Environment, sender: str, title: str, transport: Callable[[], Transport]) -> None:
+        self.env, self.sender, self.title, self.transport = env, sender, title, transport
+
+    def message(self, notice: Notice) -> Envelope:
+        ctx = {"notice": notice, "title": self.title}
+        msg = EmailMessage(policy=policy.SMTP)
+        message_id = make_msgid(domain=domain_of(self.sender))
+        msg["From"] = self.sender
+        msg["To"] = formataddr((notice.name, notice.email)) if notice.name else notice.email
+        subject = "Confirm your subscription" if notice.kind == "confirm" else "You are already subscribed"
+        msg["Subject"] = f"{self.title}: {subject}"
+        msg["Date"] = formatdate(usegmt=True)
+        msg["Message-ID"] = message_id
+        msg["Auto-Submitted"] = "auto-generated"
+        msg.set_content(self.env.get_template("email/confirm.txt").render(ctx), cte="quoted-printable")
+        msg.add_alternative(self.env.get_template("email/confirm.html").render(ctx), subtype="html",
+                            cte="quoted-printable")
+        return Envelope(sender=address_of(self.sender), recipient=notice.email, message_id=message_id,
+                        data=msg.as_bytes())
+
+    def __call__(self, notice: Notice) -> bool:
+        transport = self.transport()
+        try:
+            result = transport.send(self.message(notice))
+        finally:
+            transport.close()
+        if not result.ok:
+            log.warning("the %s mail to %s was refused: %d %s", notice.kind, notice.email, result.code, result.text)
+        return result.ok
+
+
+class Audience:
+    """Subscriber operations over a SubscriberStore, the signed tokens and a way to mail notices."""
+
+    def __init__(self, store: SubscriberStore, tokens: Tokens, base_url: str, topics: Sequence[str],
+                 notify: Callable[[Notice], bool]) -> None:
+        self.store, self.tokens, self.notify = store, tokens, notify
+        self.base_url = base_url.rstrip("/")
+        self.topics = tuple(topics)
+
+    def link(self, purpose: str, subscriber: Subscriber) -> str:
+        return f"{self.base_url}/{purpose}/{self.tokens.make(purpose, subscriber.id)}"
+
+    def known_topics(self, chosen: Iterable[str]) -> list[str]:
+        return [x for x in self.topics if x in set(chosen)]
+
+    def subscribe(self, raw_email: str, name: str = "", topics: Iterable[str] = ()) -> None:
+        """Start a double opt-in; InvalidAddress for a malformed address, otherwise the same for every address.
+
+        New and unsubscribed addresses get a confirmation link, active ones a note with their
+        preferences link, bounced ones nothing (mail to them does not arrive).
+        """
+        email = normalize_email(raw_email)
+        sub, before = self.store.request(email, clean_name(name), self.known_topics(topics))
+        if before in ("new", "unsubscribed", "pending"):
+            self.notify(Notice("confirm", sub.email, sub.name, self.link("confirm", sub)))
+        elif before == "active":
+            self.notify(Notice("already", sub.email, sub.name, self.link("preferences", sub)))
+
+    def holder(self, purpose: str, token: str) -> Subscriber:
+        """The subscriber a link was made for; BadToken when tampered, expired or no longer known."""
+        sub = self.store.get(self.tokens.read(purpose, token))
+        if sub is None:
+            raise BadToken(f"this {purpose} link is not valid")
+        return sub
+
+    def confirm(self, token: str, ip: str | None) -> Subscriber:
+        """Activate a pending subscriber, recording the time and IP of consent; a second use changes nothing."""
+        sub = self.holder("confirm", token)
+        self.store.confirm(sub.id, ip)
+        return self.store.get(sub.id) or sub
+
+    def unsubscribe(self, token: str) -> Subscriber:
+        """Unsubscribe the link's holder at once; already unsubscribed or bounced stays as it is."""
+        sub = self.holder("unsubscribe", token)
+        if sub.status in ("active", "pending"):
+            self.store.set_status(sub.email, "unsubscribed")
+        return self.store.get(sub.id) or sub
+
+    def save_preferences(self, token: str, topics: Iterable[str], paused: bool) -> Subscriber:
+        sub = self.holder("preferences", token)
+        self.store.set_preferences(sub.id, self.known_topics(topics), paused)
+        return self.store.get(sub.id) or sub

@@ -1,0 +1,64 @@
+"""End to end over real sockets: waitress on loopback, the aiosmtpd sink, an issue sent and left in one click."""
+
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+from pathlib import Path
+
+import requests
+
+from digest.config import SMTPConfig
+from digest.mailer import SMTPTransport
+
+from .conftest import Sink
+from .websupport import csrf_from, live_server, make_issue
+
+
+def body_text(msg: EmailMessage) -> str:
+    part = msg.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def test_subscribe_confirm_receive_an_issue_and_leave_in_one_click(tmp_path: Path, smtp_sink: Sink) -> None:
+    smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
+    with live_server(tmp_path, smtp=smtp) as live, requests.Session() as browser:
+        form = browser.get(f"{live.base}/subscribe", timeout=5)
+        assert form.status_code == 200 and form.headers["Server"] == "ip-digest-test"
+        sent = browser.post(f"{live.base}/subscribe", timeout=5, data={
+            "csrf_token": csrf_from(form.text), "email": "Reader@Example.org", "name": "Rea Der",
+            "topics": ["patents"], "website": ""})
+        assert sent.status_code == 200 and "Check your inbox" in sent.text
+
+        (_, rcpts, confirmation), = smtp_sink.messages
+        assert rcpts == ["reader@example.org"] and "Confirm your subscription" in confirmation["Subject"]
+        link = re.search(rf"{re.escape(live.base)}/confirm/\S+", body_text(confirmation))
+        assert link, "the confirmation mail carries a link to this server"
+        page = browser.get(link.group(0), timeout=5)
+        done = browser.post(link.group(0), data={"csrf_token": csrf_from(page.text)}, timeout=5)
+        assert "You are subscribed" in done.text
+        sub = live.digest.subscribers.by_email("reader@example.org")
+        assert sub is not None and sub.status == "active" and sub.consent_ip == "127.0.0.1"
+
+        issue = make_issue(live.digest.store, status="draft")
+        report = live.digest.send(issue, SMTPTransport(smtp))
+        assert report.sent == 1
+        _, _, letter = smtp_sink.messages[-1]
+        text = body_text(letter)
+        assert "wearable sensor patent" in text and "Milan court" not in text, "only the chosen topic"
+        web = re.search(rf"{re.escape(live.base)}/issues/\d+", text)
+        assert web and "Milan court blocks streaming sites" in requests.get(web.group(0), timeout=5).text
+        prefs = re.search(rf"{re.escape(live.base)}/preferences/\S+", text)
+        assert prefs and 'value="patents" checked' in requests.get(prefs.group(0), timeout=5).text
+
+        # What Gmail or Yahoo do when the reader presses their own "Unsubscribe": a cookieless POST.
+        header = str(letter["List-Unsubscribe"])
+        one_click = re.search(r"<(https?://[^>]+)>", header)
+        assert one_click and letter["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        resp = requests.post(one_click.group(1), data="List-Unsubscribe=One-Click", timeout=5,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert resp.status_code == 200
+        sub = live.digest.subscribers.by_email("reader@example.org")
+        assert sub is not None and sub.status == "unsubscribed"
+        assert requests.get(f"{live.base}/unsubscribe/forged", timeout=5).status_code == 400
