@@ -193,6 +193,15 @@ class Store:
             return [_issue(r._mapping) for r in conn.execute(q)]
 
 
+    def approve(self, issue_id: int) -> None:
+        with self.begin() as conn:
+            conn.execute(update(t.issues).where(t.issues.c.id == issue_id).values(approved_at=now()))
+
+    def approved_at(self, issue_id: int) -> datetime | None:
+        with self.begin() as conn:
+            value = conn.execute(select(t.issues.c.approved_at).where(t.issues.c.id == issue_id)).scalar()
+        return value if isinstance(value, datetime) else None
+
     # -- editors' overrides ------------------------------------------------------------------
 
     def edits(self, week: str) -> list[Edit]:

@@ -11,6 +11,7 @@ subscriber operations live in subscribers.service, issues come from the Digest f
     /issues                    the archive of sent issues
     /issues/<id>               one sent issue as a page, sections anchored #<topic>
     /issues/feed.xml           Atom feed of the archive
+    /admin/…                   the editor's pages (see admin.py), behind a login
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ from werkzeug.wrappers import Response
 
 from subscribers.service import Audience, Mailer
 
-from ..config import Settings
+from ..config import Settings, read_environment
 from ..mailer import OutboxTransport, SMTPTransport, Transport
 from ..pipeline import Digest
-from . import archive, links, signup
+from . import admin, archive, links, signup
 
 DEFAULTS: Mapping[str, Any] = {
     "SUBSCRIBE_LIMIT_CLIENT": "10 per minute; 60 per hour",
@@ -79,6 +80,8 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
     app.jinja_env.filters.update({k: d.renderer.env.filters[k] for k in ("date", "safe_url", "clean")})
     secret = d.store.secret_key(settings.secret_key)
     app.config.update(DEFAULTS)
+    app.config.update(admin.DEFAULTS)
+    app.config.update(admin.credentials(read_environment()))
     app.config.update(
         SECRET_KEY=hmac.new(secret.encode(), b"ip-digest.web-session", hashlib.sha256).hexdigest(),
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
@@ -93,6 +96,9 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
     app.register_blueprint(signup.blueprint(limiter, csrf))
     app.register_blueprint(links.blueprint(csrf))
     app.register_blueprint(archive.blueprint())
+    app.extensions["digest_admin"] = admin.AdminState(admin.LockOut(
+        int(app.config["ADMIN_MAX_FAILURES"]), float(app.config["ADMIN_LOCKOUT_SECONDS"])))
+    app.register_blueprint(admin.blueprint(limiter))
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(Exception, _crash)
@@ -127,6 +133,7 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     texts = {
         400: ("This link or request is not valid", "It may have been mistyped, cut short by your mail program, "
               "or it has expired. Open it again from the most recent email, or subscribe again."),
+        403: ("Not allowed", "Sign in first: editors' pages and actions need a signed-in editor."),
         404: ("Not found", "There is no page at this address."),
         405: ("Not allowed", "This page cannot be used that way."),
         413: ("Too large", "The request was larger than this site accepts."),
@@ -155,7 +162,7 @@ def _headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"  # the links carry tokens
-    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("X-Frame-Options", "DENY")  # the editor's preview frames allow SAMEORIGIN
     if request.view_args and "token" in request.view_args:
         response.headers["Cache-Control"] = "no-store"
     return response
