@@ -360,6 +360,25 @@ def serve(c: Context, host: str, port: int, threads: int, proxies: int) -> None:
     waitress_serve(app, host=host, port=port, threads=threads, ident="ip-digest")
 
 
+@cli.command("admin-hash")
+def admin_hash() -> None:
+    """Print a password hash for DIGEST_ADMIN_PASSWORD_HASH (the editor's pages of `digest serve`).
+
+    The password is asked for twice and never echoed.
+
+    \b
+    Example:
+      digest admin-hash      # then: DIGEST_ADMIN_USER=editor DIGEST_ADMIN_PASSWORD_HASH='scrypt:…' digest serve
+    """
+    from werkzeug.security import generate_password_hash
+
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 10:
+        click.echo("Error: use at least 10 characters for the editor's password.", err=True)
+        sys.exit(2)
+    click.echo(generate_password_hash(password))
+
+
 @cli.group("subscribers")
 def subscribers_group() -> None:
     """Manage the audience: add, remove, list, import, export.

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import threading
 import time
@@ -261,7 +262,7 @@ def blueprint(limiter: Limiter) -> Blueprint:
         lockout = state().lockout
         wait = lockout.remaining(key)
         if wait > 0:
-            minutes = int(wait // 60) + 1
+            minutes = math.ceil(wait / 60)
             return page("login.html", 429, next=nxt, username=user,
                         error=f"Too many failed attempts. Try again in {minutes} minutes.")
         known = hmac.compare_digest(user.encode(), str(cfg["ADMIN_USER"]).encode())
