@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from markupsafe import escape
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,7 +28,7 @@ from digest.render import personalize
 from digest.web import create_app
 from digest.web.admin import AdminState, LockOut
 
-from .conftest import Site, Sink
+from .conftest import Sink, Site
 from .websupport import article, csrf_from, make_settings
 
 USER, PASSWORD = "editor", "a long editor password"
