@@ -341,11 +341,11 @@ def _one(run: _Run, conn: Connection, transport: Transport, row_id: int, attempt
     if result.ok:
         outbox.record(conn, row_id, sub.id, "sent", result, envelope.message_id)
         run.account("sent", result)
-    elif result.stage == "mail" and result.permanent:
+    elif result.stage == "mail" and result.permanent and result.code != 503:  # 503: out of step, try again
         outbox.release(conn, [row_id])
         run.fail(DeliveryError(f"the mail server refuses the sender address {envelope.sender}: {result.code} "
                                f"{result.text}. Check `sender` in digest.toml and the SMTP login"))
-    elif result.permanent:
+    elif result.permanent and result.stage != "mail":
         outbox.record(conn, row_id, sub.id, "failed", result, envelope.message_id)
         log.warning("%s refused permanently (%d %s); marked bounced", sub.email, result.code, result.text)
         run.account("failed", result)

@@ -176,6 +176,7 @@ class SMTPTransport:
         smtp.send(data + (b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"))
         code, text = smtp.getreply()
         if code != 250:
+            self._reset(smtp)
             return SendResult(False, code, _text(text), "data")
         return SendResult(True, code, _text(text), "data")
 
