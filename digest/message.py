@@ -186,6 +186,7 @@ class MessageTemplate:
             out.append(part.head)
             chosen = escaped if part.escape else plain
             out.extend(chosen[p] if isinstance(p, str) else p for p in part.pieces)
+            out.append(CRLF)  # the line break before a boundary belongs to the boundary (RFC 2046)
         out.append(self.close)
         data = b"".join(out)
         if self.signer is not None:
