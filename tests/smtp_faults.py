@@ -40,7 +40,8 @@ class FaultSink:
     gate: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> list[str]:
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
         session.host_name = hostname
         with self.lock:
             self.sessions += 1
@@ -85,7 +86,6 @@ class FaultSink:
 @contextmanager
 def serve(sink: Any, **kwargs: Any) -> Iterator[int]:
     from aiosmtpd.controller import Controller
-
     from conftest import free_port
 
     port = free_port()

@@ -7,13 +7,13 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
+from smtp_faults import FaultSink, prepared, serve
 from sqlalchemy import select
 
 from digest import schema as t
 from digest.deliver import SendOptions
 from digest.errors import DeliveryError
 from digest.store import Store
-from smtp_faults import FaultSink, prepared, serve
 
 
 def rows(d: object) -> dict[str, dict[str, object]]:
@@ -56,7 +56,7 @@ def test_faults_end_with_one_accepted_message_or_a_recorded_failure(tmp_path: Pa
     failed = {e for e, r in recorded.items() if r["status"] == "failed"}
     assert failed == {"sub5@example.com", "sub17@example.com", "sub25@example.com"}
     assert (rep.sent, rep.failed, rep.deferred) == (37, 3, 0)
-    for email, row in recorded.items():
+    for email in recorded:
         assert copies[email] == (0 if email in failed else 1), email
     assert recorded["sub5@example.com"]["who"] == "bounced" and recorded["sub5@example.com"]["reply_code"] == 550
     gave_up = recorded["sub25@example.com"]

@@ -10,13 +10,13 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from smtp_faults import FaultSink, sample_issue, serve
 
 from digest.config import SMTPConfig
 from digest.errors import SMTPConnectionError
 from digest.mailer import Envelope, SMTPTransport, build_message
 from digest.message import DKIMSigner, MessageTemplate, qp
 from digest.render import Personal, Rendered, Renderer, personalize
-from smtp_faults import FaultSink, sample_issue, serve
 
 DATE = "Fri, 07 Mar 2025 12:00:00 GMT"
 LONG = "https://digest.example.org/unsubscribe/" + "Ab3-_x" * 30
