@@ -55,7 +55,7 @@ OPEN = ("pending", "deferred")
 class SendOptions:
     concurrency: int = 4          # SMTP connections in parallel (one thread each)
     rate: float | None = None     # messages per second, overall; None: as fast as the server takes them
-    batch: int = 50               # rows claimed at a time by one worker
+    batch: int = 100              # rows claimed at a time by one worker
     lease_seconds: float = 300.0  # a claim not renewed for this long is free for another worker
     max_attempts: int = 5         # tries per message on 4xx, dropped connections and timeouts
     retry_seconds: float = 5.0    # first retry delay; doubled each time, with ±50 % jitter
