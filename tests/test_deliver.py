@@ -135,3 +135,21 @@ def test_a_version_1_database_upgrades_without_loss(tmp_path: Path) -> None:
     assert row.status == "sent" and row.reply_code == 250 and row.next_attempt_at is None
     with sqlite3.connect(path) as db:
         assert "ix_deliveries_claim" in {r[1] for r in db.execute("PRAGMA index_list(deliveries)")}
+
+
+def test_send_options_and_delivery_settings_are_checked() -> None:
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+    from digest.config import load_settings
+    from digest.errors import ConfigError
+
+    out = CliRunner().invoke(cli, ["send", "--help"]).output
+    assert "--concurrency" in out and "--rate" in out and "Example:" in out
+    assert CliRunner().invoke(cli, ["send", "--concurrency", "0"]).exit_code == 2
+    with pytest.raises(ConfigError, match="DKIM_SELECTOR"):
+        load_settings(None, env={"DKIM_KEY_FILE": __file__})
+    with pytest.raises(ConfigError, match="SMTP_MAX_ATTEMPTS"):
+        load_settings(None, env={"SMTP_MAX_ATTEMPTS": "0"})
+    smtp = load_settings(None, env={"SMTP_MAX_PER_CONNECTION": "7", "SMTP_RETRY_SECONDS": "0.5"}).smtp
+    assert (smtp.max_per_connection, smtp.retry_seconds, smtp.dkim_key_file) == (7, 0.5, None)
