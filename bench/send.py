@@ -26,13 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from digest.config import Settings, SMTPConfig  # noqa: E402
-from digest.deliver import SendOptions  # noqa: E402
-from digest.mailer import Envelope, SendResult, build_message  # noqa: E402
-from digest.models import Article, Issue, Section  # noqa: E402
-from digest.pipeline import Digest  # noqa: E402
-from digest.render import personalize  # noqa: E402
-from subscribers.model import Subscriber  # noqa: E402
+from digest.config import Settings, SMTPConfig
+from digest.deliver import SendOptions
+from digest.mailer import Envelope, SendResult, build_message
+from digest.models import Article, Issue, Section
+from digest.pipeline import Digest
+from digest.render import personalize
+from subscribers.model import Subscriber
 
 SIZE = 40_000
 
@@ -125,7 +125,7 @@ def memory_run(n: int) -> None:
         d = prepare(f"sqlite:///{tmp}/mem.db", None, Path(tmp), n)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started = time.monotonic()
-        from digest.deliver import deliver  # noqa: PLC0415
+        from digest.deliver import deliver
 
         def message_for(sub: Subscriber) -> Envelope | None:
             return template.fill(d.links(sub))
@@ -167,8 +167,8 @@ def main() -> None:
             rep = d.send(options=SendOptions())
             took = time.monotonic() - started
             rate = rep.sent / took
-            print(f"digest send, concurrency 4, {size // 1000} KB messages, {rep.sent} subscribers "
-                  f"(outbox in SQLite): {rate:8.0f} msgs/s ({took:.1f} s, failed {rep.failed}, deferred {rep.deferred})")
+            print(f"digest send, concurrency 4, {size // 1000} KB messages, {rep.sent} subscribers"
+                  f" (SQLite outbox): {rate:8.0f} msgs/s ({took:.1f} s, failed {rep.failed}, deferred {rep.deferred})")
             print(f"ratio digest send / smtp-source 4 sessions: {rate / four:.2f} (target >= 0.50)")
             print(f"per-recipient build: template {fill:.0f} us; with signed links {with_links:.0f} us; "
                   f"EmailMessage each time {each:.0f} us")

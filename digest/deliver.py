@@ -30,7 +30,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -378,6 +378,9 @@ def deliver(issue: Issue, store: Store, transports: Callable[[], Transport], mes
     report.already = counts.get("sent", 0)
     report.total = sum(counts.get(k, 0) for k in (*OPEN, "sending"))
     log.info("outbox for issue %s: %d queued now, %s", issue.week, added, counts)
+    # a small send is spread over every connection (and process) rather than claimed whole by the first
+    share = -(-report.total // (4 * max(1, options.concurrency)))
+    options = replace(options, batch=max(1, min(options.batch, share)))
     run = _Run(outbox, report, options, message_for, progress)
     workers = [threading.Thread(target=_work, args=(run, transports()), name=f"send-{i}", daemon=True)
                for i in range(max(1, options.concurrency))]
