@@ -158,25 +158,76 @@ def preview(c: Context, out: Path | None, topics: str | None) -> None:
     click.echo(f"preview: {p.html.resolve()} and {p.text.resolve()}")
 
 
+def _send_options(func: F) -> F:
+    func = click.option("--rate", type=click.FloatRange(min=0.01), default=None,
+                        help="At most this many messages per second overall (for relays that throttle).")(func)
+    func = click.option("--concurrency", "-j", type=click.IntRange(1, 64), default=4, show_default=True,
+                        help="SMTP connections in parallel.")(func)
+    return func
+
+
 @cli.command()
+@_send_options
 @pass_ctx
 @handle_errors
-def send(c: Context) -> None:
+def send(c: Context, concurrency: int, rate: float | None) -> None:
     """Deliver the built issue to active subscribers; run it again to resume.
+
+    Several `digest send` processes (on one host or, with PostgreSQL, many) share one send.
 
     \b
     Example:
-      SMTP_HOST=smtp.example.org SMTP_USERNAME=digest digest send
+      SMTP_HOST=smtp.example.org SMTP_USERNAME=digest digest send --concurrency 8 --rate 50
     """
-    _send(c)
+    _send(c, concurrency, rate)
 
 
-def _send(c: Context) -> None:
+class _Progress:
+    """A progress bar on a terminal (tqdm); a log line every ``every`` seconds otherwise."""
+
+    def __init__(self, total: int, quiet: bool, every: float = 10.0) -> None:
+        self.bar: Any = None
+        self.quiet, self.every, self.next = quiet, every, time.monotonic() + every
+        if not quiet and sys.stderr.isatty() and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="msg", file=sys.stderr, smoothing=0.1)
+        self.seen = 0
+
+    def __call__(self, rep: DeliveryReport) -> None:
+        done = rep.done + rep.deferred
+        if self.bar is not None:
+            self.bar.update(done - self.seen)
+            self.seen = done
+        elif not self.quiet and time.monotonic() >= self.next:
+            self.next = time.monotonic() + self.every
+            click.echo(f"send: {rep.sent} sent, {rep.failed} failed, {rep.deferred} deferred of {rep.total}; "
+                       f"{rep.sent / max(time.monotonic() - rep.started, 1e-9):.0f}/s", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _send(c: Context, concurrency: int = 4, rate: float | None = None) -> None:
     d = c.digest
     issue = d.current_issue()
-    transport = d.transport()
-    click.echo(f"send: issue {issue.week} via {transport.describe()}")
-    rep = d.send(issue, transport)
+    click.echo(f"send: issue {issue.week} via {d.transport().describe()}, {concurrency} at a time"
+               + (f", at most {rate:g}/s" if rate else ""))
+    quiet = logging.getLogger().level >= logging.ERROR
+    progress: _Progress | None = None
+
+    def report(rep: DeliveryReport) -> None:
+        nonlocal progress
+        if progress is None:
+            progress = _Progress(rep.total, quiet)
+        progress(rep)
+
+    try:
+        rep = d.send(issue, options=d.send_options(concurrency, rate), progress=report)
+    finally:
+        if progress is not None:
+            progress.close()
     click.echo(f"send: {_send_line(rep)}; {c.elapsed()}")
     if not d.settings.smtp.host:
         p = d.preview()
@@ -202,9 +253,10 @@ def send_test(c: Context, to: tuple[str, ...]) -> None:
 
 
 @cli.command()
+@_send_options
 @pass_ctx
 @handle_errors
-def run(c: Context) -> None:
+def run(c: Context, concurrency: int, rate: float | None) -> None:
     """Collect, build this week's issue and send it: the one command for cron.
 
     Running it again in the same week sends nothing new.
@@ -223,7 +275,7 @@ def run(c: Context) -> None:
         click.echo(f"build: {exc}; {c.elapsed()}")
         return
     click.echo(f"build: issue {issue.week} ({issue.status}): {len(issue.articles)} articles; {issue.subject}")
-    _send(c)
+    _send(c, concurrency, rate)
 
 
 @cli.group("issue")

@@ -42,6 +42,12 @@ class SMTPConfig:
     password: str | None = None
     security: str = "starttls"
     timeout: float = 30.0
+    max_per_connection: int = 100   # messages before the connection is closed and reopened
+    max_attempts: int = 5            # tries per message on 4xx replies, drops and timeouts
+    retry_seconds: float = 5.0       # first retry delay; doubles each time (with jitter), at most 10 min
+    dkim_key_file: Path | None = None
+    dkim_selector: str | None = None
+    dkim_domain: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,7 +184,45 @@ def _smtp(env: Mapping[str, str]) -> SMTPConfig:
         password=env.get("SMTP_PASSWORD") or None,
         security=security,
         timeout=float(_env_int(env, "SMTP_TIMEOUT", 30)),
+        max_per_connection=_env_positive(env, "SMTP_MAX_PER_CONNECTION", 100),
+        max_attempts=_env_positive(env, "SMTP_MAX_ATTEMPTS", 5),
+        retry_seconds=_env_float(env, "SMTP_RETRY_SECONDS", 5.0),
+        **_dkim(env),
     )
+
+
+def _env_positive(env: Mapping[str, str], key: str, default: int) -> int:
+    value = _env_int(env, key, default)
+    if value < 1:
+        raise ConfigError("environment", key, f"must be 1 or more, got {value}")
+    return value
+
+
+def _env_float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError("environment", key, f"expected a number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError("environment", key, f"must be 0 or more, got {raw!r}")
+    return value
+
+
+def _dkim(env: Mapping[str, str]) -> dict[str, Any]:
+    keys = ("DKIM_KEY_FILE", "DKIM_SELECTOR", "DKIM_DOMAIN")
+    given = {k: (env.get(k) or "").strip() for k in keys}
+    if not any(given.values()):
+        return {}
+    missing = [k for k in keys if not given[k]]
+    if missing:
+        raise ConfigError("environment", missing[0], "DKIM signing needs DKIM_KEY_FILE, DKIM_SELECTOR and DKIM_DOMAIN")
+    path = Path(given["DKIM_KEY_FILE"])
+    if not path.is_file():
+        raise ConfigError("environment", "DKIM_KEY_FILE", f"no such file: {path}; give the PEM private key's path")
+    return {"dkim_key_file": path, "dkim_selector": given["DKIM_SELECTOR"], "dkim_domain": given["DKIM_DOMAIN"]}
 
 
 def read_environment(cwd: Path | None = None) -> dict[str, str]:

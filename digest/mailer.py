@@ -18,6 +18,7 @@ from .config import SMTPConfig
 from .errors import SMTPConnectionError
 
 log = logging.getLogger(__name__)
+_DOT = re.compile(rb"(?m)^\.")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Envelope:
     recipient: str
     message_id: str
     data: bytes
+    dot_safe: bool = False  # no line starts with '.', so SMTP needs no dot-stuffing
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class SendResult:
     ok: bool
     code: int
     text: str
+    stage: str = "data"  # the SMTP step that answered: connection, mail, rcpt or data
 
     @property
     def permanent(self) -> bool:
@@ -66,15 +69,17 @@ def one_line(value: str) -> str:
 
 def build_message(*, sender: str, to_email: str, to_name: str, subject: str, text: str, html: str,
                   list_id: str, unsubscribe_url: str, unsubscribe_mailto: str | None = None,
-                  reply_to: str | None = None, extra_headers: dict[str, str] | None = None) -> Envelope:
-    """A multipart/alternative message with the headers of the contract."""
+                  reply_to: str | None = None, extra_headers: dict[str, str] | None = None,
+                  message_id: str | None = None, date: str | None = None) -> Envelope:
+    """A multipart/alternative message with the headers of the contract (the email package, each time:
+    used for test messages; a send builds a ``message.MessageTemplate`` once per variant instead)."""
     to_name, subject = one_line(to_name), one_line(subject)
     msg = EmailMessage(policy=policy.SMTP)
-    message_id = make_msgid(domain=domain_of(sender))
+    message_id = message_id or make_msgid(domain=domain_of(sender))
     msg["From"] = sender
     msg["To"] = formataddr((to_name, to_email)) if to_name else to_email
     msg["Subject"] = subject
-    msg["Date"] = formatdate(usegmt=True)
+    msg["Date"] = date or formatdate(usegmt=True)
     msg["Message-ID"] = message_id
     msg["List-Id"] = list_id
     links = [f"<{unsubscribe_url}>"]
@@ -99,6 +104,7 @@ class SMTPTransport:
         self.config = config
         self.context = context or ssl.create_default_context()
         self._smtp: smtplib.SMTP | None = None
+        self._count = 0  # messages over the current connection
 
     def describe(self) -> str:
         return f"SMTP {self.config.host}:{self.config.port} ({self.config.security})"
@@ -132,25 +138,53 @@ class SMTPTransport:
         except (OSError, smtplib.SMTPException) as exc:
             raise SMTPConnectionError(host, cfg.port, str(exc) or type(exc).__name__) from None
         self._smtp = smtp
+        self._count = 0
         return smtp
 
     def send(self, envelope: Envelope) -> SendResult:
+        """One transaction; MAIL, RCPT and DATA pipelined when the server offers PIPELINING (RFC 2920)."""
+        if self._count >= self.config.max_per_connection:
+            self.close()
         smtp = self.connect()
         try:
-            refused = smtp.sendmail(envelope.sender, [envelope.recipient], envelope.data)
-        except smtplib.SMTPRecipientsRefused as exc:
-            code, text = next(iter(exc.recipients.values()))
-            return SendResult(False, code, _text(text))
-        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
-            self._reset(smtp)
-            return SendResult(False, exc.smtp_code, _text(exc.smtp_error))
+            result = self._transaction(smtp, envelope)
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self.abandon()
-            return SendResult(False, 421, f"connection lost: {exc}")
-        if refused:
-            code, text = next(iter(refused.values()))
-            return SendResult(False, code, _text(text))
-        return SendResult(True, 250, "accepted")
+            return SendResult(False, 421, f"connection lost: {exc or type(exc).__name__}", "connection")
+        self._count += 1
+        return result
+
+    def _transaction(self, smtp: smtplib.SMTP, envelope: Envelope) -> SendResult:
+        try:
+            commands = [f"MAIL FROM:<{envelope.sender}>\r\n".encode("ascii"),
+                        f"RCPT TO:<{envelope.recipient}>\r\n".encode("ascii"), b"DATA\r\n"]
+        except UnicodeEncodeError:
+            return SendResult(False, 553, "the address needs SMTPUTF8, which this sender does not use", "rcpt")
+        expected = (250, 250, 354)
+        replies: list[tuple[int, bytes]] = []
+        if smtp.has_extn("pipelining"):
+            smtp.send(b"".join(commands))
+            replies = [smtp.getreply() for _ in commands]
+        else:
+            for command, want in zip(commands, expected, strict=True):
+                smtp.send(command)
+                replies.append(smtp.getreply())
+                if replies[-1][0] != want and not (want == 250 and replies[-1][0] == 251):
+                    break
+        for stage, (code, text), want in zip(("mail", "rcpt", "data"), replies, expected, strict=False):
+            if code != want and not (want == 250 and code == 251):
+                if replies[-1][0] == 354:  # in DATA mode after all: end an empty message
+                    smtp.send(b".\r\n")
+                    smtp.getreply()
+                self._reset(smtp)
+                return SendResult(False, code, _text(text), stage)
+        data = envelope.data if envelope.dot_safe else _DOT.sub(b"..", envelope.data)
+        smtp.send(data + (b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"))
+        code, text = smtp.getreply()
+        if code != 250:
+            self._reset(smtp)
+            return SendResult(False, code, _text(text), "data")
+        return SendResult(True, code, _text(text), "data")
 
     def _reset(self, smtp: smtplib.SMTP) -> None:
         try:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Connection,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -117,8 +118,10 @@ deliveries = Table(
     Column("lease_owner", String(200)),
     Column("lease_until", UTCDateTime),
     Column("updated_at", UTCDateTime),
+    Column("next_attempt_at", UTCDateTime),   # version 2: when a deferred row may be tried again
     UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_issue_subscriber"),
 )
+Index("ix_deliveries_claim", deliveries.c.issue_id, deliveries.c.status, deliveries.c.id)
 
 issue_edits = Table(
     "issue_edits", metadata,
@@ -133,10 +136,26 @@ issue_edits = Table(
 
 Migration = Callable[[Connection], None]
 
+
+def _add_column(conn: Connection, table: Table, name: str) -> None:
+    column = table.c[name]
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
+
+
+def _v2_outbox(conn: Connection) -> None:
+    """The delivery outbox: retry times and an index for claiming rows in batches."""
+    _add_column(conn, deliveries, "next_attempt_at")
+    for index in deliveries.indexes:
+        if index.name == "ix_deliveries_claim":
+            index.create(conn)
+
+
 # Each release that changes the schema appends a step here; step N brings a database at
 # version N-1 to version N. A new database is created at the newest version directly.
 MIGRATIONS: list[Migration] = [
     lambda conn: metadata.create_all(conn, tables=[meta, sources, articles, issues, subscribers, deliveries]),
+    _v2_outbox,
     lambda conn: issue_edits.create(conn),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)

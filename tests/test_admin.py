@@ -107,8 +107,10 @@ def ids_of(app: Flask) -> list[int | None]:
 
 
 def deliveries(d: Digest) -> int:
+    """Delivery rows of messages that went out or were tried (not those skipped for an empty variant)."""
+    q = select(func.count()).select_from(schema.deliveries).where(schema.deliveries.c.status != "skipped")
     with d.store.begin() as conn:
-        return int(conn.execute(select(func.count()).select_from(schema.deliveries)).scalar_one())
+        return int(conn.execute(q).scalar_one())
 
 
 def flashes(resp: Any) -> list[str]:

@@ -1,0 +1,190 @@
+"""Delivery throughput against Postfix's smtp-sink on loopback (not a test; prints figures).
+
+    python bench/send.py [--subscribers 20000] [--memory 1000000]
+
+1. smtp-source (Postfix's load generator) at 1 and 4 sessions, 40 KB messages: the ceiling.
+2. `digest send` (the library, default concurrency, SQLite outbox bookkeeping included) to the same sink.
+3. Per-recipient build: the byte template vs an EmailMessage built and serialised each time.
+4. Peak RSS of the send; with --memory N, a send to N subscribers into a null transport in a child process.
+
+Needs /usr/sbin/smtp-sink and smtp-source (Debian: apt-get install postfix).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from digest.config import Settings, SMTPConfig
+from digest.deliver import SendOptions
+from digest.mailer import Envelope, SendResult, build_message
+from digest.models import Article, Issue, Section
+from digest.pipeline import Digest
+from digest.render import personalize
+from subscribers.model import Subscriber
+
+SIZE = 40_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def issue() -> Issue:
+    end = datetime.now(UTC)
+    words = "The court held that the claims were obvious in light of the prior art and remanded the case. "
+
+    def art(i: int, topic: str) -> Article:
+        return Article(guid=f"g{i}", url=f"https://news.example/story/{i}", canonical_url=f"https://news.example/{i}",
+                       title=f"Story {i}: a ruling on {topic}", source="IP Wire", published=end - timedelta(hours=i),
+                       summary=(words * 4).strip(), topics=(topic,))
+
+    sections = tuple(Section(slug, slug.title(), tuple(art(i * 10 + j, slug) for j in range(6)))
+                     for i, slug in enumerate(("patents", "trademarks", "copyright")))
+    return Issue(week=f"{end:%G-W%V}", title="IP Protection Weekly", subject="IP Protection Weekly: 18 stories",
+                 preheader="Patents, trademarks and copyright", start=end - timedelta(days=7), end=end,
+                 sections=sections)
+
+
+def settings(db: str, port: int | None, tmp: Path) -> Settings:
+    smtp = SMTPConfig(host="127.0.0.1" if port else None, port=port or 25, security="none", timeout=30)
+    return Settings(base_url="https://digest.example.org", sender="IP Digest <digest@example.org>",
+                    database_url=db, secret_key="bench-secret", outbox_dir=tmp / "outbox", smtp=smtp)
+
+
+def prepare(db: str, port: int | None, tmp: Path, n: int) -> Digest:
+    d = Digest(settings(db, port, tmp))
+    d.store.save_draft(issue())
+    batch = 50_000
+    for start in range(0, n, batch):
+        d.subscribers.add_many([(f"reader{i}@example.com", f"Reader {i}", "")
+                                for i in range(start, min(n, start + batch))])
+    return d
+
+
+def smtp_source(port: int, sessions: int, count: int) -> float:
+    started = time.monotonic()
+    subprocess.run(["smtp-source", "-s", str(sessions), "-m", str(count), "-l", str(SIZE), "-f", "digest@example.org",
+                    "-t", "reader@example.com", f"127.0.0.1:{port}"], check=True)
+    return count / (time.monotonic() - started)
+
+
+def build_figures(d: Digest) -> tuple[float, float, float, int]:
+    current = d.current_issue()
+    variant = d.renderer.render(current)
+    assert variant is not None
+    template = d.template(variant)
+    subs = [Subscriber(id=i, email=f"reader{i}@example.com", name=f"Reader {i}", topics=frozenset(), status="active")
+            for i in range(1, 5001)]
+    links = [d.links(s) for s in subs]
+    started = time.perf_counter()
+    for who in links:
+        template.fill(who)
+    fill = (time.perf_counter() - started) / len(links) * 1e6
+    started = time.perf_counter()
+    for sub in subs:
+        template.fill(d.links(sub))
+    with_links = (time.perf_counter() - started) / len(subs) * 1e6
+    s = d.settings
+    started = time.perf_counter()
+    for who in links[:300]:
+        html, text = personalize(variant, who)
+        build_message(sender=s.sender, to_email=who.email, to_name=who.name, subject=variant.subject, text=text,
+                      html=html, list_id=s.list_id_header, unsubscribe_url=who.unsubscribe_url)
+    each = (time.perf_counter() - started) / 300 * 1e6
+    return fill, with_links, each, len(template.fill(links[0]).data)
+
+
+class NullTransport:
+    def send(self, envelope: Envelope) -> SendResult:
+        return SendResult(True, 250, "ok")
+
+    def close(self) -> None:
+        return None
+
+    def describe(self) -> str:
+        return "nowhere"
+
+
+def memory_run(n: int) -> None:
+    """Child process: a send to ``n`` subscribers into a null transport; prints seconds and peak RSS."""
+    with tempfile.TemporaryDirectory() as tmp:
+        d = prepare(f"sqlite:///{tmp}/mem.db", None, Path(tmp), n)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        started = time.monotonic()
+        from digest.deliver import deliver
+
+        def message_for(sub: Subscriber) -> Envelope | None:
+            return template.fill(d.links(sub))
+
+        variant = d.renderer.render(d.current_issue())
+        assert variant is not None
+        template = d.template(variant)
+        rep = deliver(d.current_issue(), d.store, NullTransport, message_for, SendOptions(concurrency=4))
+        took = time.monotonic() - started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{rep.sent} {took:.1f} {rss_before:.0f} {peak:.0f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--subscribers", type=int, default=20_000)
+    ap.add_argument("--source-messages", type=int, default=20_000)
+    ap.add_argument("--memory", type=int, default=0, help="also a null-transport send to this many subscribers")
+    ap.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.memory_child:
+        memory_run(args.memory_child)
+        return
+    if not (shutil.which("smtp-sink") or Path("/usr/sbin/smtp-sink").exists()):
+        sys.exit("smtp-sink not found: apt-get install postfix (it ships smtp-sink and smtp-source)")
+    os.environ["PATH"] += ":/usr/sbin"
+    port = free_port()
+    sink = subprocess.Popen(["smtp-sink", "-u", "nobody", f"127.0.0.1:{port}", "1000"])
+    try:
+        time.sleep(0.5)  # the sink binds its socket (bench only)
+        one = smtp_source(port, 1, args.source_messages)
+        four = smtp_source(port, 4, args.source_messages)
+        print(f"smtp-source, 1 session,  {SIZE // 1000} KB messages: {one:8.0f} msgs/s")
+        print(f"smtp-source, 4 sessions, {SIZE // 1000} KB messages: {four:8.0f} msgs/s")
+        with tempfile.TemporaryDirectory() as tmp:
+            d = prepare(f"sqlite:///{tmp}/bench.db", port, Path(tmp), args.subscribers)
+            fill, with_links, each, size = build_figures(d)
+            started = time.monotonic()
+            rep = d.send(options=SendOptions())
+            took = time.monotonic() - started
+            rate = rep.sent / took
+            print(f"digest send, concurrency 4, {size // 1000} KB messages, {rep.sent} subscribers"
+                  f" (SQLite outbox): {rate:8.0f} msgs/s ({took:.1f} s, failed {rep.failed}, deferred {rep.deferred})")
+            print(f"ratio digest send / smtp-source 4 sessions: {rate / four:.2f} (target >= 0.50)")
+            print(f"per-recipient build: template {fill:.0f} us; with signed links {with_links:.0f} us; "
+                  f"EmailMessage each time {each:.0f} us")
+            print(f"peak RSS of this process (send to {rep.sent}): "
+                  f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+            d.close()
+    finally:
+        sink.terminate()
+        sink.wait()
+    if args.memory:
+        out = subprocess.run([sys.executable, __file__, "--memory-child", str(args.memory)], check=True,
+                             capture_output=True, text=True).stdout.split()
+        sent, took, before, peak = out
+        print(f"memory: send to {sent} subscribers (null transport, SQLite): {took} s, "
+              f"peak RSS {peak} MB (after loading the list: {before} MB)")
+
+
+if __name__ == "__main__":
+    main()

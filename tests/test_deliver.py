@@ -1,0 +1,156 @@
+"""The outbox against a real aiosmtpd server on loopback and a real SQLite database."""
+
+from __future__ import annotations
+
+import sqlite3
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from digest import schema as t
+from digest.deliver import SendOptions
+from digest.errors import DeliveryError
+from digest.store import Store
+
+from .smtp_faults import FaultSink, prepared, serve
+
+
+def rows(d: object) -> dict[str, dict[str, object]]:
+    store = d.store  # type: ignore[attr-defined]
+    q = select(t.subscribers.c.email, t.subscribers.c.status.label("who"), t.deliveries).join(
+        t.deliveries, t.deliveries.c.subscriber_id == t.subscribers.c.id)
+    with store.begin() as conn:
+        return {r.email: dict(r._mapping) for r in conn.execute(q)}
+
+
+def test_send_records_one_row_per_subscriber_and_resends_nothing(tmp_path: Path) -> None:
+    sink = FaultSink()
+    with serve(sink) as port:
+        d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 25)
+        rep = d.send(options=SendOptions(concurrency=3, batch=4))
+        assert (rep.sent, rep.failed, rep.deferred) == (25, 0, 0)
+        again = d.send(options=SendOptions(concurrency=3))
+    assert again.sent == 0 and again.already == 25
+    assert sorted(sink.copies().values()) == [1] * 25
+    recorded = rows(d)
+    for email, row in recorded.items():
+        assert row["status"] == "sent" and row["attempts"] == 1 and row["reply_code"] == 250
+        assert row["updated_at"] is not None and row["lease_until"] is None
+        msg = message_from_bytes(dict(sink.accepted)[email], policy=policy.default)
+        assert msg["Message-ID"] == row["message_id"]
+        assert msg["To"].addresses[0].addr_spec == email
+    assert d.store.issue(week="2025-W10").status == "sent"  # type: ignore[union-attr]
+
+
+def test_faults_end_with_one_accepted_message_or_a_recorded_failure(tmp_path: Path) -> None:
+    sink = FaultSink(refuse={"sub5@example.com", "sub17@example.com"},
+                     tempfail={"sub2@example.com": 1, "sub8@example.com": 2, "sub20@example.com": 1},
+                     drop={"sub3@example.com": 1, "sub11@example.com": 1, "sub30@example.com": 2},
+                     always={"sub25@example.com"})
+    with serve(sink) as port:
+        d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 40, max_attempts=4, max_per_connection=7)
+        rep = d.send(options=d.send_options(concurrency=3))
+    recorded = rows(d)
+    copies = sink.copies()
+    failed = {e for e, r in recorded.items() if r["status"] == "failed"}
+    assert failed == {"sub5@example.com", "sub17@example.com", "sub25@example.com"}
+    assert (rep.sent, rep.failed, rep.deferred) == (37, 3, 0)
+    for email in recorded:
+        assert copies[email] == (0 if email in failed else 1), email
+    assert recorded["sub5@example.com"]["who"] == "bounced" and recorded["sub5@example.com"]["reply_code"] == 550
+    gave_up = recorded["sub25@example.com"]
+    assert gave_up["who"] == "active" and gave_up["attempts"] == 4
+    assert "gave up after 4 attempts" in str(gave_up["reply_text"]) and gave_up["reply_code"] == 451
+    assert recorded["sub8@example.com"]["attempts"] == 3 and recorded["sub30@example.com"]["attempts"] == 3
+    assert sink.sessions >= 40 // 7  # connections were reopened after drops and every 7 messages
+
+
+def test_a_server_refusing_everything_stops_the_send_early(tmp_path: Path) -> None:
+    sink = FaultSink(refuse_all=True)
+    with serve(sink) as port:
+        d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 60)
+        with pytest.raises(DeliveryError, match="refused 10 messages in a row"):
+            d.send(options=SendOptions(concurrency=2, batch=5))
+    assert sum(sink.tries.values()) <= 11
+    statuses = [r["status"] for r in rows(d).values()]
+    assert statuses.count("pending") >= 45 and "sending" not in statuses
+
+
+def test_a_throttling_relay_defers_then_the_next_run_finishes(tmp_path: Path) -> None:
+    sink = FaultSink(always={f"sub{i}@example.com" for i in range(12)})
+    with serve(sink) as port:
+        d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 12)
+        with pytest.raises(DeliveryError):
+            d.send(options=SendOptions(concurrency=1, retry_seconds=60))
+        assert {r["status"] for r in rows(d).values()} <= {"deferred", "pending"}
+        sink.always.clear()
+        with d.store.begin() as conn:  # as if the minute had passed
+            conn.execute(t.deliveries.update().values(next_attempt_at=None))
+        rep = d.send(options=SendOptions(concurrency=2))
+    assert rep.sent == 12 and {r["status"] for r in rows(d).values()} == {"sent"}
+
+
+def test_outbox_folder_mode_writes_one_file_per_subscriber(tmp_path: Path) -> None:
+    d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, None, 9)
+    rep = d.send(options=SendOptions(concurrency=4))
+    files = sorted((tmp_path / "outbox" / "2025-W10").glob("*.eml"))
+    assert rep.sent == 9 and len(files) == 9
+    msg = message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_subscribers_with_no_matching_topic_are_skipped_and_recorded(tmp_path: Path) -> None:
+    sink = FaultSink()
+    with serve(sink) as port:
+        d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 3)
+        d.subscribers.add("design@example.com", "D", ["designs"])
+        d.subscribers.add("tm@example.com", "T", ["trademarks"])
+        rep = d.send()
+    recorded = rows(d)
+    assert rep.sent == 4 and rep.skipped == 1 and recorded["design@example.com"]["status"] == "skipped"
+    tm = message_from_bytes(dict(sink.accepted)["tm@example.com"], policy=policy.default)
+    body = tm.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Story 6 about trademarks" in body and "about patents" not in body
+
+
+def test_a_version_1_database_upgrades_without_loss(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:  # the version 1 schema of the deliveries outbox, one row in it
+        db.executescript("""
+            CREATE TABLE meta (key VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL);
+            INSERT INTO meta VALUES ('schema_version', '1');
+            CREATE TABLE deliveries (id INTEGER PRIMARY KEY, issue_id INTEGER NOT NULL, subscriber_id INTEGER NOT NULL,
+              status VARCHAR(20) NOT NULL, attempts INTEGER NOT NULL, message_id VARCHAR(500), reply_code INTEGER,
+              reply_text TEXT, lease_owner VARCHAR(200), lease_until DATETIME, updated_at DATETIME,
+              CONSTRAINT uq_delivery_issue_subscriber UNIQUE (issue_id, subscriber_id));
+            INSERT INTO deliveries (issue_id, subscriber_id, status, attempts, reply_code)
+              VALUES (1, 1, 'sent', 1, 250);
+        """)
+    store = Store(f"sqlite:///{path}")
+    with store.begin() as conn:
+        assert t.schema_version(conn) == t.SCHEMA_VERSION == 3
+        row = conn.execute(select(t.deliveries)).one()
+    store.close()
+    assert row.status == "sent" and row.reply_code == 250 and row.next_attempt_at is None
+    with sqlite3.connect(path) as db:
+        assert "ix_deliveries_claim" in {r[1] for r in db.execute("PRAGMA index_list(deliveries)")}
+
+
+def test_send_options_and_delivery_settings_are_checked() -> None:
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+    from digest.config import load_settings
+    from digest.errors import ConfigError
+
+    out = CliRunner().invoke(cli, ["send", "--help"]).output
+    assert "--concurrency" in out and "--rate" in out and "Example:" in out
+    assert CliRunner().invoke(cli, ["send", "--concurrency", "0"]).exit_code == 2
+    with pytest.raises(ConfigError, match="DKIM_SELECTOR"):
+        load_settings(None, env={"DKIM_KEY_FILE": __file__})
+    with pytest.raises(ConfigError, match="SMTP_MAX_ATTEMPTS"):
+        load_settings(None, env={"SMTP_MAX_ATTEMPTS": "0"})
+    smtp = load_settings(None, env={"SMTP_MAX_PER_CONNECTION": "7", "SMTP_RETRY_SECONDS": "0.5"}).smtp
+    assert (smtp.max_per_connection, smtp.retry_seconds, smtp.dkim_key_file) == (7, 0.5, None)
