@@ -21,14 +21,19 @@ from .collect import CollectReport
 from .config import Settings, load_settings
 from .deliver import DeliveryReport
 from .errors import DigestError, NothingToSend
+from .lease import LeaseHeld, make_owner
+from .models import Issue
 from .pipeline import Digest
+from .scheduler import Daemon, Jobs, Schedule, guarded_send, planned_jobs
+from .scheduler import approve as approve_issue
+from .scheduler import status as scheduler_status
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Context:
-    def __init__(self, config: Path | None) -> None:
-        self.config = config
+    def __init__(self, config: Path | None, verbose: int = 0, quiet: bool = False) -> None:
+        self.config, self.verbose, self.quiet = config, verbose, quiet
         self._digest: Digest | None = None
         self.started = time.monotonic()
 
@@ -82,7 +87,7 @@ def cli(ctx: click.Context, config: Path | None, verbose: int, quiet: bool) -> N
     if verbose < 2:
         for noisy in ("trafilatura", "htmldate", "urllib3", "charset_normalizer", "cssutils", "premailer"):
             logging.getLogger(noisy).setLevel(max(level, logging.WARNING) if verbose else logging.ERROR)
-    ctx.obj = Context(config)
+    ctx.obj = Context(config, verbose, quiet)
     ctx.call_on_close(lambda: ctx.obj._digest.close() if ctx.obj._digest else None)
 
 
@@ -169,12 +174,19 @@ def send(c: Context) -> None:
     _send(c)
 
 
-def _send(c: Context) -> None:
+def _send(c: Context, issue: Issue | None = None) -> None:
     d = c.digest
-    issue = d.current_issue()
+    issue = issue or d.current_issue()
     transport = d.transport()
     click.echo(f"send: issue {issue.week} via {transport.describe()}")
-    rep = d.send(issue, transport)
+    try:
+        rep = guarded_send(d, issue, make_owner(), transport=transport)
+    except LeaseHeld as exc:
+        click.echo(f"send: {exc}")
+        return
+    if rep is None:
+        click.echo(f"send: issue {issue.week} was already sent; nothing to do")
+        return
     click.echo(f"send: {_send_line(rep)}; {c.elapsed()}")
     if not d.settings.smtp.host:
         p = d.preview()
@@ -221,7 +233,96 @@ def run(c: Context) -> None:
         click.echo(f"build: {exc}; {c.elapsed()}")
         return
     click.echo(f"build: issue {issue.week} ({issue.status}): {len(issue.articles)} articles; {issue.subject}")
-    _send(c)
+    if issue.status == "draft":
+        held = Jobs(d, Schedule.from_config(d.settings.schedule), make_owner()).hold(issue)
+        if held is not None:
+            click.echo(f"send: {held}")
+            return
+    _send(c, issue)
+
+
+@cli.command()
+@pass_ctx
+@handle_errors
+def daemon(c: Context) -> None:
+    """Run the scheduler: collect often, build and send weekly on the [schedule] in digest.toml.
+
+    Jobs persist in the database, so a send missed while the daemon was down runs once when it
+    returns within the grace period. SIGTERM or SIGINT stops it after the message in flight;
+    SIGHUP reloads digest.toml.
+
+    \b
+    Example:
+      digest daemon          # under systemd: see docs/deploy.md
+    """
+    settings = c.settings
+    if not c.quiet:
+        logging.getLogger("digest").setLevel(min(logging.getLogger().level, logging.INFO))
+        logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+        logging.getLogger("apscheduler").setLevel(logging.WARNING if c.verbose < 2 else logging.DEBUG)
+    d = Daemon(settings, loader=lambda: load_settings(c.config))
+    sys.exit(d.serve())
+
+
+@cli.command()
+@pass_ctx
+@handle_errors
+def schedule(c: Context) -> None:
+    """Print each scheduled job and its next run, in the schedule's time zone.
+
+    \b
+    Example:
+      digest schedule
+    """
+    for job in planned_jobs(c.settings):
+        when = f"{job.next_run:%a %Y-%m-%d %H:%M %Z}" if job.next_run else "paused"
+        note = "" if job.stored else "  (when the daemon starts)"
+        click.echo(f"{job.job_id:<11} {job.spec:<28} next: {when}{note}")
+
+
+@cli.command()
+@pass_ctx
+@handle_errors
+def status(c: Context) -> None:
+    """Show each source's last fetch and error, the current draft, and the last issue's deliveries.
+
+    \b
+    Example:
+      digest status
+    """
+    st = scheduler_status(c.digest)
+    click.echo("sources:")
+    for row in st.sources:
+        fetched = f"{row['last_fetch']:%Y-%m-%d %H:%M} UTC" if row["last_fetch"] else "never"
+        state = f"error: {row['last_error']}" if row["last_error"] else "ok"
+        click.echo(f"  {row['name']}: last fetch {fetched}; {state}")
+    if not st.sources:
+        click.echo("  none fetched yet")
+    if st.draft:
+        approved = f"approved {st.draft_approved:%Y-%m-%d %H:%M} UTC" if st.draft_approved else "not approved"
+        click.echo(f"draft: {st.draft.week}: {len(st.draft.articles)} articles, {approved}; {st.draft.subject}")
+    else:
+        click.echo("draft: none")
+    if st.last:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(st.last_counts.items())) or "no deliveries"
+        click.echo(f"last issue: {st.last.week} ({st.last.status}): {counts}; {st.last.subject}")
+    else:
+        click.echo("last issue: none sent yet")
+
+
+@cli.command()
+@click.argument("week", required=False)
+@pass_ctx
+@handle_errors
+def approve(c: Context, week: str | None) -> None:
+    """Approve the draft (or the issue of WEEK, like 2026-W14) so the scheduled send sends it.
+
+    \b
+    Example:
+      digest preview --out /tmp/draft && digest approve
+    """
+    issue = approve_issue(c.digest, week)
+    click.echo(f"approved issue {issue.week}: {issue.subject}")
 
 
 @cli.group("subscribers")

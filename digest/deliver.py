@@ -32,6 +32,7 @@ class DeliveryReport:
     skipped: int = 0
     already: int = 0
     seconds: float = 0.0
+    stopped: bool = False
 
     @property
     def rate(self) -> float:
@@ -61,8 +62,13 @@ def _record(store: Store, issue_id: int, subscriber_id: int, status: str, result
 
 
 def deliver(issue: Issue, store: Store, subs: SubscriberStore, transport: Transport,
-            variant_for: VariantFor, message_for: MessageFor) -> DeliveryReport:
-    """Send ``issue`` to every active subscriber without a final delivery; resumable at any point."""
+            variant_for: VariantFor, message_for: MessageFor,
+            should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
+    """Send ``issue`` to every active subscriber without a final delivery; resumable at any point.
+
+    ``should_stop`` is asked between messages; when it says yes the loop ends after the message in
+    flight has been recorded, and the issue stays "sending" for the next run to resume.
+    """
     assert issue.id is not None
     started = time.monotonic()
     report = DeliveryReport()
@@ -72,6 +78,9 @@ def deliver(issue: Issue, store: Store, subs: SubscriberStore, transport: Transp
         done = _final_ids(conn, issue.id)
     try:
         for sub in subs.iter(status="active"):
+            if should_stop is not None and should_stop():
+                report.stopped = True
+                break
             if sub.id in done:
                 report.already += 1
                 continue
@@ -88,7 +97,7 @@ def deliver(issue: Issue, store: Store, subs: SubscriberStore, transport: Transp
     finally:
         transport.close()
         report.seconds = time.monotonic() - started
-    if report.deferred == 0:
+    if report.deferred == 0 and not report.stopped:
         store.set_issue_status(issue.id, "sent")
     if report.sent == 0 and (report.failed or report.deferred):
         raise DeliveryError(

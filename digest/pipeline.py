@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,6 +64,9 @@ class Digest:
             return existing
         last = self.store.latest_issue()
         start, end = period(when, last.end if last else None)
+        skipped = None if last else self.store.first_skipped_start()
+        if skipped is not None and skipped < start:  # weeks skipped before the first issue roll forward
+            start = skipped
         issue = compose(self.store.articles_between(start, end), self.taxonomy, title=self.settings.title,
                         when=end, start=start)
         if issue is None:
@@ -103,7 +107,8 @@ class Digest:
             unsubscribe_mailto=s.unsubscribe_mailto, reply_to=s.reply_to,
         )
 
-    def send(self, issue: Issue | None = None, transport: Transport | None = None) -> DeliveryReport:
+    def send(self, issue: Issue | None = None, transport: Transport | None = None,
+             should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
         issue = issue or self.current_issue()
         cache: dict[frozenset[str], Rendered | None] = {}
         known = {t.slug for t in self.taxonomy.topics}
@@ -119,7 +124,8 @@ class Digest:
 
         if self.subscribers.counts().get("active", 0) == 0:
             raise NothingToSend("no active subscribers; add some with `digest subscribers add` or `import`")
-        return deliver(issue, self.store, self.subscribers, transport or self.transport(), variant_for, message_for)
+        return deliver(issue, self.store, self.subscribers, transport or self.transport(), variant_for, message_for,
+                       should_stop=should_stop)
 
     def preview(self, out_dir: Path | None = None, topics: frozenset[str] | None = None) -> Preview:
         """The draft as a subscriber sees it, written as HTML and text files."""
