@@ -67,7 +67,7 @@ class WeeklyTrigger(CronTrigger):  # type: ignore[misc]
     def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
         nxt: datetime | None = super().get_next_fire_time(previous_fire_time, now)
         while nxt is not None and _second_occurrence(nxt):
-            nxt = super().get_next_fire_time(nxt, nxt + timedelta(seconds=1))
+            nxt = super().get_next_fire_time(None, nxt + timedelta(hours=1, seconds=1))  # past the repeat
         return nxt
 
 
@@ -344,6 +344,7 @@ class Daemon:
         self._running = 0
         self._idle = threading.Condition()
         self._reload_lock = threading.Lock()
+        self._retired: list[Digest] = []
         grace = int(self.schedule.grace.total_seconds())
         self.scheduler = BlockingScheduler(
             jobstores={"default": make_jobstore(settings.database_url)},
@@ -371,7 +372,8 @@ class Daemon:
         with self._idle:
             if not self._idle.wait_for(lambda: self._running == 0, timeout=STOP_TIMEOUT):
                 log.error("a job did not finish within %.0f s of the stop; exiting anyway", STOP_TIMEOUT)
-        self.digest.close()
+        for digest in (*self._retired, self.digest):
+            digest.close()
         log.info("daemon %s stopped", self.owner)
         return 0
 
@@ -467,6 +469,7 @@ class Daemon:
             except DigestError as exc:
                 log.error("reload: %s; keeping the running settings", exc)
                 return
+            self._retired.append(self.digest)  # closed at the stop: a running job may still use it
             self.settings, self.schedule, self.digest = settings, schedule, digest
             self.reconcile()
             log.info("reloaded %s", settings.config_path or "the settings")
