@@ -328,7 +328,7 @@ def run_job(kind: str) -> None:
 
 
 def make_jobstore(url: str) -> SQLAlchemyJobStore:
-    return SQLAlchemyJobStore(engine=make_engine(url), tablename=JOBS_TABLE)
+    return SQLAlchemyJobStore(engine=make_engine(url, pooled=False), tablename=JOBS_TABLE)
 
 
 class Daemon:

@@ -31,11 +31,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pooled: bool = True) -> Engine:
+    """An engine for ``url``; ``pooled=False`` closes each connection when it is returned."""
     try:
         if url.startswith("sqlite"):
             engine = create_engine(url, poolclass=NullPool)
             event.listen(engine, "connect", _sqlite_pragmas)
+        elif not pooled:
+            engine = create_engine(url, poolclass=NullPool)
         else:
             engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ImportError) as exc:
