@@ -168,3 +168,32 @@ def test_cron_run_during_a_daemon_send_leaves_it_to_the_daemon(tmp_path: Path) -
         assert "3 sent" in result[0]
         assert sorted(sink.recipients()) == readers
         digest.close()
+
+
+def test_status_approve_schedule_commands(tmp_path: Path) -> None:
+    (tmp_path / "digest.toml").write_text('sources = []\n[schedule]\ntimezone = "Europe/Berlin"\n'
+                                          'build = "fri 12:00"\nrequire_approval = true\n'
+                                          'editors = ["ed@example.org"]\n')
+    db = f"sqlite:///{tmp_path / 'digest.db'}"
+    digest = Digest(settings(tmp_path, db))
+    add_article(digest, 1, datetime.now(UTC) - timedelta(hours=2))
+    digest.build()
+    digest.store.record_fetch("https://feeds.example/ip", "IP Feed", error="HTTP 503")
+    digest.close()
+    env = env_for(tmp_path, db, 2525)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "digest", *args], env=env, cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60)
+
+    status = cli("status")
+    assert status.returncode == 0
+    assert "IP Feed: last fetch" in status.stdout and "error: HTTP 503" in status.stdout
+    assert "not approved" in status.stdout and "last issue: none sent yet" in status.stdout
+    assert cli("approve").returncode == 0
+    assert "approved 20" in cli("status").stdout
+    schedule = cli("schedule").stdout
+    assert "send        mon 07:00 Europe/Berlin" in schedule and "build" in schedule and "CE" in schedule
+    (tmp_path / "digest.toml").write_text('[schedule]\nsend = "1 07:00"\n')
+    bad = cli("schedule")
+    assert bad.returncode == 2 and "schedule.send" in bad.stderr and "digest.toml" in bad.stderr
