@@ -22,15 +22,19 @@ from .config import Settings, load_settings
 from .deliver import DeliveryReport
 from .editing import KINDS, Edit
 from .errors import DigestError, NothingToSend
+from .lease import LeaseHeld, make_owner
 from .models import Issue
 from .pipeline import Digest
+from .scheduler import Daemon, Jobs, Schedule, guarded_send, planned_jobs
+from .scheduler import approve as approve_issue
+from .scheduler import status as scheduler_status
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Context:
-    def __init__(self, config: Path | None) -> None:
-        self.config = config
+    def __init__(self, config: Path | None, verbose: int = 0, quiet: bool = False) -> None:
+        self.config, self.verbose, self.quiet = config, verbose, quiet
         self._digest: Digest | None = None
         self.started = time.monotonic()
 
@@ -84,7 +88,7 @@ def cli(ctx: click.Context, config: Path | None, verbose: int, quiet: bool) -> N
     if verbose < 2:
         for noisy in ("trafilatura", "htmldate", "urllib3", "charset_normalizer", "cssutils", "premailer"):
             logging.getLogger(noisy).setLevel(max(level, logging.WARNING) if verbose else logging.ERROR)
-    ctx.obj = Context(config)
+    ctx.obj = Context(config, verbose, quiet)
     ctx.call_on_close(lambda: ctx.obj._digest.close() if ctx.obj._digest else None)
 
 
@@ -168,18 +172,21 @@ def _send_options(func: F) -> F:
 
 @cli.command()
 @_send_options
+@click.option("--join", is_flag=True,
+              help="Join a send already under way as extra workers, instead of waiting for its lease.")
 @pass_ctx
 @handle_errors
-def send(c: Context, concurrency: int, rate: float | None) -> None:
+def send(c: Context, concurrency: int, rate: float | None, join: bool) -> None:
     """Deliver the built issue to active subscribers; run it again to resume.
 
-    Several `digest send` processes (on one host or, with PostgreSQL, many) share one send.
+    One sender holds an issue's lease, so a daemon and cron never interleave; more workers
+    (on one host or, with PostgreSQL, many) share that send with --join, each claiming its own rows.
 
     \b
     Example:
       SMTP_HOST=smtp.example.org SMTP_USERNAME=digest digest send --concurrency 8 --rate 50
     """
-    _send(c, concurrency, rate)
+    _send(c, concurrency, rate, join=join)
 
 
 class _Progress:
@@ -209,9 +216,10 @@ class _Progress:
             self.bar.close()
 
 
-def _send(c: Context, concurrency: int = 4, rate: float | None = None) -> None:
+def _send(c: Context, concurrency: int = 4, rate: float | None = None, issue: Issue | None = None,
+          join: bool = False) -> None:
     d = c.digest
-    issue = d.current_issue()
+    issue = issue or d.current_issue()
     click.echo(f"send: issue {issue.week} via {d.transport().describe()}, {concurrency} at a time"
                + (f", at most {rate:g}/s" if rate else ""))
     quiet = logging.getLogger().level >= logging.ERROR
@@ -223,11 +231,21 @@ def _send(c: Context, concurrency: int = 4, rate: float | None = None) -> None:
             progress = _Progress(rep.total, quiet)
         progress(rep)
 
+    options = d.send_options(concurrency, rate)
     try:
-        rep = d.send(issue, options=d.send_options(concurrency, rate), progress=report)
+        if join:
+            rep: DeliveryReport | None = d.send(issue, options=options, progress=report)
+        else:
+            rep = guarded_send(d, issue, make_owner(), options=options, progress=report)
+    except LeaseHeld as exc:
+        click.echo(f"send: {exc}")
+        return
     finally:
         if progress is not None:
             progress.close()
+    if rep is None:
+        click.echo(f"send: issue {issue.week} was already sent; nothing to do")
+        return
     click.echo(f"send: {_send_line(rep)}; {c.elapsed()}")
     if not d.settings.smtp.host:
         p = d.preview()
@@ -275,7 +293,12 @@ def run(c: Context, concurrency: int, rate: float | None) -> None:
         click.echo(f"build: {exc}; {c.elapsed()}")
         return
     click.echo(f"build: issue {issue.week} ({issue.status}): {len(issue.articles)} articles; {issue.subject}")
-    _send(c, concurrency, rate)
+    if issue.status == "draft":
+        held = Jobs(d, Schedule.from_config(d.settings.schedule), make_owner()).hold(issue)
+        if held is not None:
+            click.echo(f"send: {held}")
+            return
+    _send(c, concurrency, rate, issue)
 
 
 @cli.group("issue")
@@ -429,6 +452,90 @@ def admin_hash() -> None:
         click.echo("Error: use at least 10 characters for the editor's password.", err=True)
         sys.exit(2)
     click.echo(generate_password_hash(password))
+
+
+@cli.command()
+@pass_ctx
+@handle_errors
+def daemon(c: Context) -> None:
+    """Run the scheduler: collect often, build and send weekly on the [schedule] in digest.toml.
+
+    Jobs persist in the database, so a send missed while the daemon was down runs once when it
+    returns within the grace period. SIGTERM or SIGINT stops it after the message in flight;
+    SIGHUP reloads digest.toml.
+
+    \b
+    Example:
+      digest daemon          # under systemd: see docs/deploy.md
+    """
+    settings = c.settings
+    if not c.quiet:
+        logging.getLogger("digest").setLevel(min(logging.getLogger().level, logging.INFO))
+        logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+        logging.getLogger("apscheduler").setLevel(logging.WARNING if c.verbose < 2 else logging.DEBUG)
+    d = Daemon(settings, loader=lambda: load_settings(c.config))
+    sys.exit(d.serve())
+
+
+@cli.command()
+@pass_ctx
+@handle_errors
+def schedule(c: Context) -> None:
+    """Print each scheduled job and its next run, in the schedule's time zone.
+
+    \b
+    Example:
+      digest schedule
+    """
+    for job in planned_jobs(c.settings):
+        when = f"{job.next_run:%a %Y-%m-%d %H:%M %Z}" if job.next_run else "paused"
+        note = "" if job.stored else "  (when the daemon starts)"
+        click.echo(f"{job.job_id:<11} {job.spec:<28} next: {when}{note}")
+
+
+@cli.command()
+@pass_ctx
+@handle_errors
+def status(c: Context) -> None:
+    """Show each source's last fetch and error, the current draft, and the last issue's deliveries.
+
+    \b
+    Example:
+      digest status
+    """
+    st = scheduler_status(c.digest)
+    click.echo("sources:")
+    for row in st.sources:
+        fetched = f"{row['last_fetch']:%Y-%m-%d %H:%M} UTC" if row["last_fetch"] else "never"
+        state = f"error: {row['last_error']}" if row["last_error"] else "ok"
+        click.echo(f"  {row['name']}: last fetch {fetched}; {state}")
+    if not st.sources:
+        click.echo("  none fetched yet")
+    if st.draft:
+        approved = f"approved {st.draft_approved:%Y-%m-%d %H:%M} UTC" if st.draft_approved else "not approved"
+        click.echo(f"draft: {st.draft.week}: {len(st.draft.articles)} articles, {approved}; {st.draft.subject}")
+    else:
+        click.echo("draft: none")
+    if st.last:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(st.last_counts.items())) or "no deliveries"
+        click.echo(f"last issue: {st.last.week} ({st.last.status}): {counts}; {st.last.subject}")
+    else:
+        click.echo("last issue: none sent yet")
+
+
+@cli.command()
+@click.argument("week", required=False)
+@pass_ctx
+@handle_errors
+def approve(c: Context, week: str | None) -> None:
+    """Approve the draft (or the issue of WEEK, like 2026-W14) so the scheduled send sends it.
+
+    \b
+    Example:
+      digest preview --out /tmp/draft && digest approve
+    """
+    issue = approve_issue(c.digest, week)
+    click.echo(f"approved issue {issue.week}: {issue.subject}")
 
 
 @cli.group("subscribers")

@@ -12,6 +12,7 @@ from typing import Any
 from dotenv import dotenv_values
 
 from .errors import ConfigError
+from .timespec import parse_duration, parse_timezone, parse_weekly
 from .topics import DEFAULT_TOPICS, Topic, extend_topics
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -136,6 +137,36 @@ def _type_name(expected: Any) -> str:
     names = {"str": "a string", "int": "a whole number", "float": "a number", "bool": "true or false",
              "list": "a list"}
     return " or ".join(names.get(t.__name__, t.__name__) for t in types)
+
+
+def _check_schedule(where: str, sched: dict[str, Any]) -> None:
+    """Validate [schedule] in place (editors become a tuple of normalized addresses)."""
+    from subscribers.validation import InvalidAddress, normalize_email
+
+    checks = {"timezone": parse_timezone, "collect_every": parse_duration, "grace": parse_duration,
+              "build": parse_weekly, "send": parse_weekly}
+    for key, check in checks.items():
+        if key in sched:
+            try:
+                check(sched[key])
+            except ValueError as exc:
+                raise ConfigError(where, f"schedule.{key}", str(exc)) from None
+    editors = []
+    for i, raw in enumerate(sched.get("editors", [])):
+        try:
+            editors.append(normalize_email(str(raw)))
+        except InvalidAddress as exc:
+            raise ConfigError(where, f"schedule.editors[{i}]", f"{raw!r}: {exc}") from None
+    if "editors" in sched:
+        sched["editors"] = tuple(editors)
+    if sched.get("min_articles", 1) < 1:
+        raise ConfigError(where, "schedule.min_articles", "must be 1 or more")
+    if sched.get("require_approval") and not sched.get("build"):
+        raise ConfigError(where, "schedule.build", "required when require_approval = true: the draft is built "
+                          "(and sent to the editors) at this time, before the send, e.g. build = \"fri 12:00\"")
+    if sched.get("require_approval") and not editors:
+        raise ConfigError(where, "schedule.editors", "required when require_approval = true: "
+                          "the addresses that receive the draft to approve, e.g. editors = [\"ed@example.org\"]")
 
 
 def _sources(where: str, raw: Any, base: Path) -> tuple[SourceConfig, ...]:
@@ -271,8 +302,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     base_url = str(news.get("base_url", Settings.base_url)).rstrip("/")
     if not base_url.startswith(("http://", "https://")):
         raise ConfigError(where, "newsletter.base_url", "must start with https:// (or http:// for local testing)")
-    if "editors" in sched:
-        sched["editors"] = tuple(str(e) for e in sched["editors"])
+    _check_schedule(where, sched)
     templates = news.pop("templates", None)
     outbox = news.pop("outbox", None) or env.get("DIGEST_OUTBOX") or "outbox"
     news["base_url"] = base_url

@@ -73,6 +73,7 @@ class DeliveryReport:
     total: int = 0  # messages this run set out to send
     seconds: float = 0.0
     started: float = field(default_factory=time.monotonic)
+    stopped: bool = False
 
     @property
     def rate(self) -> float:
@@ -250,8 +251,10 @@ class _Run:
     """State shared by the workers of one send."""
 
     def __init__(self, outbox: Outbox, report: DeliveryReport, options: SendOptions,
-                 message_for: MessageFor, progress: Progress | None) -> None:
+                 message_for: MessageFor, progress: Progress | None,
+                 should_stop: Callable[[], bool] | None = None) -> None:
         self.outbox, self.report, self.options = outbox, report, options
+        self.should_stop = should_stop
         self.message_for, self.progress = message_for, progress
         self.stop = threading.Event()
         self.lock = threading.Lock()
@@ -306,6 +309,9 @@ def _work(run: _Run, transport: Transport) -> None:
             held = [r[0] for r in rows]
             renew_at = time.monotonic() + o.lease_seconds / 2
             for row_id, attempts, sub in rows:
+                if run.should_stop is not None and not run.stop.is_set() and run.should_stop():
+                    run.report.stopped = True
+                    run.stop.set()
                 if run.stop.is_set():
                     break
                 if time.monotonic() > renew_at:
@@ -363,9 +369,12 @@ def _one(run: _Run, conn: Connection, transport: Transport, row_id: int, attempt
 
 def deliver(issue: Issue, store: Store, transports: Callable[[], Transport], message_for: MessageFor,
             options: SendOptions | None = None, progress: Progress | None = None,
-            owner: str | None = None) -> DeliveryReport:
+            owner: str | None = None, should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
     """Send ``issue`` to every active subscriber through the outbox; resumable at any point, and safe to
-    run in several processes at once (each claims its own rows)."""
+    run in several processes at once (each claims its own rows).
+
+    ``should_stop`` is asked before each message; when it says yes, the messages in flight finish and are
+    recorded, the rest stay queued, and the issue stays "sending" for the next run to resume."""
     assert issue.id is not None
     options = options or SendOptions()
     report = DeliveryReport()
@@ -381,7 +390,7 @@ def deliver(issue: Issue, store: Store, transports: Callable[[], Transport], mes
     # a small send is spread over every connection (and process) rather than claimed whole by the first
     share = -(-report.total // (4 * max(1, options.concurrency)))
     options = replace(options, batch=max(1, min(options.batch, share)))
-    run = _Run(outbox, report, options, message_for, progress)
+    run = _Run(outbox, report, options, message_for, progress, should_stop)
     workers = [threading.Thread(target=_work, args=(run, transports()), name=f"send-{i}", daemon=True)
                for i in range(max(1, options.concurrency))]
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,6 +69,9 @@ class Digest:
             return existing
         last = self.store.latest_issue()
         start, end = period(when, last.end if last else None)
+        skipped = None if last else self.store.first_skipped_start()
+        if skipped is not None and skipped < start:  # weeks skipped before the first issue roll forward
+            start = skipped
         issue = compose(self.store.articles_between(start, end), self.taxonomy, title=self.settings.title,
                         when=end, start=start)
         if issue is not None:
@@ -150,7 +154,8 @@ class Digest:
                            retry_seconds=smtp.retry_seconds)
 
     def send(self, issue: Issue | None = None, transport: Transport | None = None, *,
-             options: SendOptions | None = None, progress: Progress | None = None) -> DeliveryReport:
+             options: SendOptions | None = None, progress: Progress | None = None,
+             should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
         """Deliver ``issue`` (default: the current one) through the outbox; resumable.
 
         With ``transport`` given, that one connection is used (concurrency 1); otherwise each worker
@@ -181,8 +186,8 @@ class Digest:
         if transport is not None:
             options = replace(options, concurrency=1)
             given = transport
-            return deliver(issue, self.store, lambda: given, message_for, options, progress)
-        return deliver(issue, self.store, self.transport, message_for, options, progress)
+            return deliver(issue, self.store, lambda: given, message_for, options, progress, should_stop=should_stop)
+        return deliver(issue, self.store, self.transport, message_for, options, progress, should_stop=should_stop)
 
     def preview(self, out_dir: Path | None = None, topics: frozenset[str] | None = None) -> Preview:
         """The draft as a subscriber sees it, written as HTML and text files."""

@@ -32,11 +32,14 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, pooled: bool = True) -> Engine:
+    """An engine for ``url``; ``pooled=False`` closes each connection when it is returned."""
     try:
         if url.startswith("sqlite"):
             engine = create_engine(url, poolclass=NullPool)
             event.listen(engine, "connect", _sqlite_pragmas)
+        elif not pooled:
+            engine = create_engine(url, poolclass=NullPool)
         else:
             engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ImportError) as exc:
@@ -161,15 +164,19 @@ class Store:
             content=json.dumps(_issue_content(issue)), built_at=now(),
         )
         with self.begin() as conn:
-            row = conn.execute(select(t.issues.c.id, t.issues.c.status).where(t.issues.c.week == issue.week)).first()
+            row = conn.execute(select(t.issues.c.id, t.issues.c.status, t.issues.c.subject, t.issues.c.content)
+                               .where(t.issues.c.week == issue.week)).first()
             if row is None:
                 inserted = conn.execute(t.issues.insert().values(week=issue.week, status="draft", **values))
                 issue_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
-            elif row.status != "draft":
+            elif row.status not in ("draft", "skipped"):
                 raise DigestError(f"issue {issue.week} has already started sending; it is not rebuilt")
             else:
                 issue_id = row.id
-                conn.execute(update(t.issues).where(t.issues.c.id == issue_id).values(**values))
+                changed = (row.subject, row.content) != (values["subject"], values["content"])
+                extra: dict[str, Any] = {"approved_at": None} if changed else {}  # approval is of the content
+                conn.execute(update(t.issues).where(t.issues.c.id == issue_id)
+                             .values(status="draft", **extra, **values))
         saved = self.issue(issue_id=issue_id)
         assert saved is not None
         return saved
@@ -192,6 +199,9 @@ class Store:
         with self.begin() as conn:
             return [_issue(r._mapping) for r in conn.execute(q)]
 
+
+
+    # -- scheduling: approval, skipped weeks, delivery counts, small markers -------------------
 
     def approve(self, issue_id: int) -> None:
         with self.begin() as conn:
@@ -225,6 +235,29 @@ class Store:
             q = q.where(t.issue_edits.c.target == target)
         with self.begin() as conn:
             return int(conn.execute(q).rowcount)
+
+    def first_skipped_start(self) -> datetime | None:
+        """Where the oldest skipped week began: before any issue is sent, its articles still roll forward."""
+        q = select(func.min(t.issues.c.period_start)).where(t.issues.c.status == "skipped")
+        with self.begin() as conn:
+            value = conn.execute(q).scalar()
+        return value if isinstance(value, datetime) else None
+
+    def delivery_counts(self, issue_id: int) -> dict[str, int]:
+        q = (select(t.deliveries.c.status, func.count()).where(t.deliveries.c.issue_id == issue_id)
+             .group_by(t.deliveries.c.status))
+        with self.begin() as conn:
+            return {str(status): int(n) for status, n in conn.execute(q)}
+
+    def get_meta(self, key: str) -> str | None:
+        with self.begin() as conn:
+            value = conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
+        return None if value is None else str(value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.begin() as conn:
+            if not conn.execute(update(t.meta).where(t.meta.c.key == key).values(value=value)).rowcount:
+                conn.execute(t.meta.insert().values(key=key, value=value))
 
 
 def _article(row: Any) -> Article:

@@ -1,0 +1,548 @@
+"""The scheduler: collect often, build and send weekly, never twice, never silently missed.
+
+``Jobs`` holds what each job does (library code, also used by ``digest run``); ``Daemon`` wires it to
+an APScheduler 3 ``BlockingScheduler`` whose jobs persist in the project's database:
+
+- triggers are built from day names (``CronTrigger(day_of_week="mon", ...)``), never from crontab
+  numbers, whose weekdays APScheduler counts from Monday = 0;
+- at start-up a job is added only when absent, and a changed trigger keeps a pending (missed) run;
+- ``misfire_grace_time`` = ``grace`` with ``coalesce``: a send missed while down runs once on return
+  within the grace period, and beyond it is skipped with a warning (the next issue covers the gap);
+- every send goes through the issue's lease (digest.lease), so two daemons, or a daemon and cron,
+  never send one issue twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.events import EVENT_JOB_MISSED, EVENT_SCHEDULER_STARTED, JobExecutionEvent, SchedulerEvent
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.base import SchedulerNotRunningError
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from .config import ScheduleConfig, Settings
+from .deliver import DeliveryReport, Progress, SendOptions
+from .errors import DigestError, NothingToSend, UsageError
+from .lease import LeaseHeld, issue_lease, make_owner
+from .mailer import Transport
+from .models import Issue
+from .pipeline import Digest
+from .store import make_engine
+from .timespec import Weekly, parse_duration, parse_timezone, parse_weekly
+
+log = logging.getLogger(__name__)
+
+JOBS_TABLE = "scheduler_jobs"
+RETRY_ID = "send-retry"
+STOP_TIMEOUT = 60.0
+
+
+# -- the schedule ---------------------------------------------------------------------------
+
+
+class WeeklyTrigger(CronTrigger):  # type: ignore[misc]
+    """A weekly cron trigger that fires once on the night clocks go back.
+
+    APScheduler 3 fires a time that occurs twice (02:30 when summer time ends) at both instants;
+    this skips the second one.
+    """
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        nxt: datetime | None = super().get_next_fire_time(previous_fire_time, now)
+        while nxt is not None and _second_occurrence(nxt):
+            nxt = super().get_next_fire_time(None, nxt + timedelta(hours=1, seconds=1))  # past the repeat
+        return nxt
+
+
+def _second_occurrence(when: datetime) -> bool:
+    first = when.replace(tzinfo=None).replace(tzinfo=when.tzinfo, fold=0)
+    return first.utcoffset() != when.utcoffset() and first.astimezone(UTC) < when.astimezone(UTC)
+
+
+def weekly_trigger(spec: Weekly, tz: ZoneInfo) -> WeeklyTrigger:
+    return WeeklyTrigger(day_of_week=spec.day, hour=spec.hour, minute=spec.minute, timezone=tz)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """[schedule], parsed (config.load_settings has already validated it)."""
+
+    tz: ZoneInfo
+    collect_every: timedelta
+    send: Weekly
+    build: Weekly | None = None
+    grace: timedelta = timedelta(days=2)
+    require_approval: bool = False
+    editors: tuple[str, ...] = ()
+    min_articles: int = 1
+    retry_every: timedelta = timedelta(hours=1)
+
+    @classmethod
+    def from_config(cls, cfg: ScheduleConfig) -> Schedule:
+        return cls(
+            tz=parse_timezone(cfg.timezone), collect_every=parse_duration(cfg.collect_every),
+            send=parse_weekly(cfg.send), build=parse_weekly(cfg.build) if cfg.build else None,
+            grace=parse_duration(cfg.grace), require_approval=cfg.require_approval, editors=cfg.editors,
+            min_articles=cfg.min_articles,
+        )
+
+    def triggers(self) -> dict[str, BaseTrigger | None]:
+        """Job id → trigger; None means the job must not exist."""
+        return {
+            "collect": IntervalTrigger(seconds=int(self.collect_every.total_seconds()), timezone=self.tz),
+            "build": weekly_trigger(self.build, self.tz) if self.build else None,
+            "send": weekly_trigger(self.send, self.tz),
+        }
+
+    def describe(self, job_id: str) -> str:
+        if job_id == "collect":
+            return f"every {self.collect_every}"
+        spec = self.build if job_id == "build" else self.send
+        return f"{spec} {self.tz.key}" if spec else "-"
+
+
+def last_fire(trigger: BaseTrigger, now: datetime, lookback: timedelta = timedelta(days=8)) -> datetime | None:
+    """The latest fire time of ``trigger`` at or before ``now`` (within ``lookback``)."""
+    last = None
+    t = trigger.get_next_fire_time(None, now - lookback)
+    while t is not None and t <= now:
+        last = t
+        t = trigger.get_next_fire_time(t, t + timedelta(seconds=1))
+    return last
+
+
+def same_trigger(a: BaseTrigger, b: BaseTrigger) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, IntervalTrigger) and isinstance(b, IntervalTrigger):
+        return bool(a.interval == b.interval)
+    return repr(a) == repr(b)
+
+
+# -- what the jobs do -----------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """One job run: a line for the log, and when to try again (approval pending)."""
+
+    text: str
+    retry_at: datetime | None = None
+    report: DeliveryReport | None = None
+    level: int = logging.INFO
+
+
+def guarded_send(digest: Digest, issue: Issue, owner: str, should_stop: Callable[[], bool] | None = None,
+                 transport: Transport | None = None, options: SendOptions | None = None,
+                 progress: Progress | None = None) -> DeliveryReport | None:
+    """Send ``issue`` under its lease; None when it had already been sent. LeaseHeld when another sends it."""
+    assert issue.id is not None
+    with issue_lease(digest.store, issue.id, issue.week, owner) as lease:
+        fresh = digest.store.issue(issue_id=issue.id)
+        if fresh is None or fresh.status == "sent":
+            return None
+
+        def stop() -> bool:
+            return bool(should_stop and should_stop()) or not lease.renew()
+
+        return digest.send(fresh, transport, options=options, progress=progress, should_stop=stop)
+
+
+def _send_text(rep: DeliveryReport) -> str:
+    text = (f"{rep.sent} sent, {rep.failed} failed, {rep.deferred} deferred, "
+            f"{rep.already} already sent earlier, {rep.skipped} skipped")
+    return text + ("; stopped before the end, the next run resumes" if rep.stopped else "")
+
+
+class Jobs:
+    """The collect, build and send jobs over one Digest; each is safe to run twice."""
+
+    def __init__(self, digest: Digest, schedule: Schedule, owner: str,
+                 should_stop: Callable[[], bool] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.digest, self.schedule, self.owner = digest, schedule, owner
+        self.should_stop, self.clock = should_stop, clock
+
+    @property
+    def store(self) -> Any:
+        return self.digest.store
+
+    def collect(self) -> Outcome:
+        rep = self.digest.collect()
+        failed = [f"{s.name} ({s.error})" for s in rep.sources if not s.ok]
+        text = f"sources {rep.ok} ok, {rep.failed} failed; {rep.new} new articles"
+        if failed:
+            return Outcome(text + "; failed: " + "; ".join(failed), level=logging.WARNING)
+        return Outcome(text)
+
+    def build(self) -> Outcome:
+        try:
+            issue = self.digest.build(self.clock())
+        except NothingToSend as exc:
+            return Outcome(str(exc))
+        if issue.status != "draft":
+            return Outcome(f"issue {issue.week} has started sending; not rebuilt")
+        skipped = self._skip_if_small(issue)
+        if skipped:
+            return skipped
+        text = f"issue {issue.week} built: {len(issue.articles)} articles; {issue.subject}"
+        if self.schedule.require_approval and self.schedule.editors:
+            text += "; " + self.test_to_editors(issue)
+        return Outcome(text)
+
+    def test_to_editors(self, issue: Issue) -> str:
+        """The draft to the editors as a test, once per version of the draft."""
+        assert issue.id is not None
+        marker = f"editor-test:{issue.week}"
+        version = hashlib.sha256(
+            (issue.subject + "|" + ",".join(str(a.id) for a in issue.articles)).encode()).hexdigest()[:16]
+        try:
+            with issue_lease(self.store, issue.id, issue.week, self.owner):
+                if self.store.get_meta(marker) == version:
+                    return "the editors already have this draft"
+                n = self.digest.send_test(list(self.schedule.editors))
+                self.store.set_meta(marker, version)
+        except LeaseHeld as exc:
+            return f"not sent to the editors here: {exc}"
+        return f"test sent to {n} of {len(self.schedule.editors)} editors; approve with `digest approve`"
+
+    def _skip_if_small(self, issue: Issue) -> Outcome | None:
+        n, least = len(issue.articles), self.schedule.min_articles
+        if n >= least:
+            return None
+        assert issue.id is not None
+        self.store.set_issue_status(issue.id, "skipped")
+        return Outcome(f"issue {issue.week} skipped: {n} articles, fewer than min_articles = {least}; "
+                       "they roll into the next issue")
+
+    def send(self) -> Outcome:
+        """The weekly send: resume an interrupted issue, else this cycle's issue (built now if need be)."""
+        now = self.clock()
+        sending = self.store.latest_issue(("sending",))
+        if sending is not None:
+            return self.publish(sending, now)
+        if self.schedule.build is None:
+            self.collect()
+            try:
+                issue = self.digest.build(now)
+            except NothingToSend as exc:
+                return Outcome(str(exc))
+            return self.publish(issue, now)
+        build_trigger = self.schedule.triggers()["build"]
+        assert build_trigger is not None
+        cycle = last_fire(build_trigger, now) or now - timedelta(days=7)
+        latest = self.store.latest_issue(("draft", "sending", "sent", "skipped"))
+        if latest is not None and latest.end >= cycle:
+            return self.publish(latest, now)
+        log.warning("no issue was built at %s; building it now", cycle.astimezone(self.schedule.tz))
+        built = self.build()
+        latest = self.store.latest_issue(("draft", "skipped"))
+        if latest is None or latest.end < cycle:
+            return built
+        return self.publish(latest, now)
+
+    def publish(self, issue: Issue, now: datetime) -> Outcome:
+        """Send ``issue`` if it is big enough and approved (when approval is required), under its lease."""
+        assert issue.id is not None
+        if issue.status == "sent":
+            return Outcome(f"issue {issue.week} was already sent")
+        if issue.status == "skipped":
+            return Outcome(f"issue {issue.week} was skipped; its articles roll into the next issue")
+        held = self._gate(issue, now)
+        if held is not None:
+            return held
+        try:
+            rep = guarded_send(self.digest, issue, self.owner, self.should_stop)
+        except LeaseHeld as exc:
+            return Outcome(str(exc))
+        if rep is None:
+            return Outcome(f"issue {issue.week} was already sent")
+        return Outcome(f"issue {issue.week}: {_send_text(rep)}", report=rep)
+
+    def hold(self, issue: Issue) -> str | None:
+        """Why a draft must not be sent now (too small, not approved), or None; for `digest run`."""
+        held = self._gate(issue, self.clock())
+        return held.text if held else None
+
+    def _gate(self, issue: Issue, now: datetime) -> Outcome | None:
+        if issue.status != "draft":
+            return None
+        assert issue.id is not None
+        skipped = self._skip_if_small(issue)
+        if skipped:
+            return skipped
+        if self.schedule.require_approval and self.store.approved_at(issue.id) is None:
+            return self._not_approved(issue, now)
+        return None
+
+    def _not_approved(self, issue: Issue, now: datetime) -> Outcome:
+        assert issue.id is not None
+        scheduled = last_fire(weekly_trigger(self.schedule.send, self.schedule.tz), now) or now
+        deadline = scheduled + self.schedule.grace
+        if now >= deadline:
+            self.store.set_issue_status(issue.id, "skipped")
+            return Outcome(f"issue {issue.week} was not approved within {self.schedule.grace} of "
+                           f"{scheduled:%a %Y-%m-%d %H:%M}; skipped, its articles roll into the next issue",
+                           level=logging.WARNING)
+        retry = min(now + self.schedule.retry_every, deadline)
+        return Outcome(f"issue {issue.week} is not approved yet (run `digest approve`); "
+                       f"retrying at {retry.astimezone(self.schedule.tz):%a %Y-%m-%d %H:%M %Z}",
+                       retry_at=retry, level=logging.WARNING)
+
+
+# -- the daemon -----------------------------------------------------------------------------
+
+_local = threading.local()
+
+
+def _bind(daemon: Daemon) -> None:
+    _local.daemon = daemon
+
+
+def run_job(kind: str) -> None:
+    """What the stored jobs call (by reference, so the job store holds no objects): the job ``kind``
+    of the daemon that owns this worker thread."""
+    daemon: Daemon | None = getattr(_local, "daemon", None)
+    if daemon is None:
+        raise RuntimeError("digest jobs run inside `digest daemon` only")
+    daemon.run(kind)
+
+
+def make_jobstore(url: str) -> SQLAlchemyJobStore:
+    return SQLAlchemyJobStore(engine=make_engine(url, pooled=False), tablename=JOBS_TABLE)
+
+
+class Daemon:
+    """`digest daemon`: a BlockingScheduler over the project's database."""
+
+    def __init__(self, settings: Settings, loader: Callable[[], Settings] | None = None,
+                 owner: str | None = None) -> None:
+        self.settings, self.loader = settings, loader
+        self.owner = owner or make_owner()
+        self.schedule = Schedule.from_config(settings.schedule)
+        self.digest = Digest(settings)
+        self.stopping = threading.Event()
+        self._running = 0
+        self._idle = threading.Condition()
+        self._reload_lock = threading.Lock()
+        self._retired: list[Digest] = []
+        grace = int(self.schedule.grace.total_seconds())
+        self.scheduler = BlockingScheduler(
+            jobstores={"default": make_jobstore(settings.database_url)},
+            executors={"default": ThreadPoolExecutor(4, pool_kwargs={"initializer": _bind, "initargs": (self,)})},
+            job_defaults={"coalesce": True, "misfire_grace_time": grace, "max_instances": 1},
+            timezone=self.schedule.tz,
+        )
+        self.scheduler.add_listener(self._started, EVENT_SCHEDULER_STARTED)
+        self.scheduler.add_listener(self._missed, EVENT_JOB_MISSED)
+
+    @property
+    def jobs(self) -> Jobs:
+        return Jobs(self.digest, self.schedule, self.owner, self.stopping.is_set)
+
+    # -- running --------------------------------------------------------------------------
+
+    def serve(self, install_signals: bool = True) -> int:
+        """Run until stopped; returns the exit status (0 after a clean stop)."""
+        if install_signals:
+            signal.signal(signal.SIGTERM, self._on_signal)
+            signal.signal(signal.SIGINT, self._on_signal)
+            signal.signal(signal.SIGHUP, self._on_signal)
+        log.info("daemon %s started; timezone %s", self.owner, self.schedule.tz.key)
+        self.scheduler.start()
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._running == 0, timeout=STOP_TIMEOUT):
+                log.error("a job did not finish within %.0f s of the stop; exiting anyway", STOP_TIMEOUT)
+        for digest in (*self._retired, self.digest):
+            digest.close()
+        log.info("daemon %s stopped", self.owner)
+        return 0
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            threading.Thread(target=self.reload, name="digest-reload", daemon=True).start()
+        else:
+            log.info("%s: finishing the message in flight, then stopping", signal.Signals(signum).name)
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop new work; a running job ends after its message in flight; serve() then returns."""
+        self.stopping.set()
+        threading.Thread(target=self._shutdown, name="digest-stop", daemon=True).start()
+
+    def _shutdown(self) -> None:
+        with contextlib.suppress(SchedulerNotRunningError):
+            self.scheduler.shutdown(wait=False)
+
+    def run(self, kind: str) -> None:
+        with self._idle:
+            if self.stopping.is_set():
+                log.info("job %s: not started, the daemon is stopping", kind)
+                return
+            self._running += 1
+        try:
+            jobs = self.jobs
+            outcome = {"collect": jobs.collect, "build": jobs.build, "send": jobs.send,
+                       RETRY_ID: jobs.send}[kind]()
+            log.log(outcome.level, "job %s: %s", kind, outcome.text)
+            if outcome.retry_at is not None and not self.stopping.is_set():
+                self._add_retry(outcome.retry_at)
+        except DigestError as exc:
+            log.error("job %s: failed: %s", kind, exc)
+        except Exception:
+            log.exception("job %s: failed unexpectedly", kind)
+        finally:
+            with self._idle:
+                self._running -= 1
+                self._idle.notify_all()
+
+    def _add_retry(self, when: datetime) -> None:
+        self.scheduler.add_job(run_job, DateTrigger(when, timezone=self.schedule.tz), args=(RETRY_ID,),
+                               id=RETRY_ID, name=RETRY_ID, replace_existing=True,
+                               misfire_grace_time=int(self.schedule.grace.total_seconds()))
+
+    # -- start-up and reload: make the stored jobs match the configuration ------------------
+
+    def _started(self, _event: SchedulerEvent) -> None:
+        self.reconcile()
+        if self.digest.store.latest_issue(("sending",)) is not None:
+            log.info("an issue was left sending; resuming it now")
+            self._add_retry(datetime.now(UTC))
+
+    def reconcile(self) -> None:
+        """Add missing jobs, remove unwanted ones, update changed ones, never dropping a pending run."""
+        now = datetime.now(self.schedule.tz)
+        grace = int(self.schedule.grace.total_seconds())
+        for job_id, trigger in self.schedule.triggers().items():
+            job = self.scheduler.get_job(job_id)
+            if trigger is None:
+                if job is not None:
+                    self._remove(job_id)
+                continue
+            if job is None:
+                first = now if job_id == "collect" else trigger.get_next_fire_time(None, now)
+                with contextlib.suppress(ConflictingIdError):  # another daemon may have added it just now
+                    self.scheduler.add_job(run_job, trigger, args=(job_id,), id=job_id, name=job_id,
+                                           next_run_time=first, misfire_grace_time=grace, coalesce=True,
+                                           max_instances=1)
+                continue
+            if same_trigger(job.trigger, trigger) and job.misfire_grace_time == grace and job.coalesce:
+                continue
+            changes: dict[str, Any] = {"trigger": trigger, "misfire_grace_time": grace, "coalesce": True}
+            if job.next_run_time is None or job.next_run_time > now:  # a pending missed run is kept
+                changes["next_run_time"] = trigger.get_next_fire_time(None, now)
+            self.scheduler.modify_job(job_id, **changes)
+            log.info("job %s now runs %s", job_id, self.schedule.describe(job_id))
+
+    def _remove(self, job_id: str) -> None:
+        with contextlib.suppress(JobLookupError):
+            self.scheduler.remove_job(job_id)
+
+    def reload(self) -> None:
+        """SIGHUP: read digest.toml again; a bad file is logged and the running settings kept."""
+        if self.loader is None:
+            return
+        with self._reload_lock:
+            try:
+                settings = self.loader()
+                schedule = Schedule.from_config(settings.schedule)
+                digest = Digest(settings)
+            except DigestError as exc:
+                log.error("reload: %s; keeping the running settings", exc)
+                return
+            self._retired.append(self.digest)  # closed at the stop: a running job may still use it
+            self.settings, self.schedule, self.digest = settings, schedule, digest
+            self.reconcile()
+            log.info("reloaded %s", settings.config_path or "the settings")
+
+    def _missed(self, event: JobExecutionEvent) -> None:
+        log.warning("job %s: the run of %s was missed by more than the grace period (%s) and is skipped; "
+                    "the next issue covers everything since the last one, so no article is lost",
+                    event.job_id, f"{event.scheduled_run_time.astimezone(self.schedule.tz):%a %Y-%m-%d %H:%M %Z}",
+                    self.schedule.grace)
+
+
+# -- visibility -----------------------------------------------------------------------------
+
+
+@dataclass
+class PlannedJob:
+    job_id: str
+    spec: str
+    next_run: datetime | None
+    stored: bool
+
+
+def planned_jobs(settings: Settings, now: datetime | None = None) -> list[PlannedJob]:
+    """Each job's next run as stored by the daemon, or as it would be when the daemon starts."""
+    schedule = Schedule.from_config(settings.schedule)
+    now = (now or datetime.now(UTC)).astimezone(schedule.tz)
+    store = make_jobstore(settings.database_url)
+    store.start(BlockingScheduler(timezone=schedule.tz), "default")
+    try:
+        out = []
+        for job_id, trigger in schedule.triggers().items():
+            if trigger is None:
+                continue
+            job = store.lookup_job(job_id)
+            if job is not None:
+                out.append(PlannedJob(job_id, schedule.describe(job_id), job.next_run_time, True))
+            else:
+                nxt = now if job_id == "collect" else trigger.get_next_fire_time(None, now)
+                out.append(PlannedJob(job_id, schedule.describe(job_id), nxt, False))
+        retry = store.lookup_job(RETRY_ID)
+        if retry is not None:
+            out.append(PlannedJob(RETRY_ID, "retry of the send", retry.next_run_time, True))
+    finally:
+        store.shutdown()
+    return [PlannedJob(j.job_id, j.spec, j.next_run.astimezone(schedule.tz) if j.next_run else None, j.stored)
+            for j in out]
+
+
+@dataclass
+class Status:
+    sources: list[dict[str, Any]]
+    draft: Issue | None
+    draft_approved: datetime | None
+    last: Issue | None
+    last_counts: dict[str, int] = field(default_factory=dict)
+
+
+def status(digest: Digest) -> Status:
+    store = digest.store
+    draft = store.latest_issue(("draft",))
+    last = store.latest_issue(("sending", "sent"))
+    return Status(
+        sources=store.source_rows(), draft=draft,
+        draft_approved=store.approved_at(draft.id) if draft and draft.id is not None else None,
+        last=last, last_counts=store.delivery_counts(last.id) if last and last.id is not None else {},
+    )
+
+
+def approve(digest: Digest, week: str | None = None) -> Issue:
+    """Mark the draft (or the issue of ``week``) approved for sending."""
+    issue = digest.store.issue(week=week) if week else digest.store.latest_issue(("draft",))
+    if issue is None:
+        raise UsageError(f"no issue {week}" if week else "no draft to approve; run `digest build` first")
+    if issue.status != "draft":
+        raise UsageError(f"issue {issue.week} is {issue.status}; only a draft is approved")
+    assert issue.id is not None
+    digest.store.approve(issue.id)
+    return issue

@@ -1,0 +1,202 @@
+"""The deployment files in deploy/: their exact command lines run here, and the daemon stops cleanly."""
+
+from __future__ import annotations
+
+import configparser
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from digest import schema as t
+from digest.pipeline import Digest
+from digest.scheduler import Daemon
+
+from .schedhelp import add_article, add_subscribers, gated_sink, settings
+from .test_scheduler import Running
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+HOME = "/srv/ip-digest"
+
+
+def unit(name: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(DEPLOY / name)
+    return parser
+
+
+def argv(command: str) -> list[str]:
+    """A deployed command line, with the installed `digest` replaced by this checkout's."""
+    words = shlex.split(command)
+    assert words[0] in (f"{HOME}/.venv/bin/digest", ".venv/bin/digest"), command
+    return [sys.executable, "-m", "digest", *words[1:]]
+
+
+def cron_command() -> tuple[list[str], str]:
+    line = next(x for x in (DEPLOY / "crontab").read_text().splitlines() if x.strip() and not x.startswith("#"))
+    fields = line.split(None, 5)
+    cd, run = (part.strip() for part in fields[5].split("&&"))
+    return fields[:5], run if cd == f"cd {HOME}" else ""
+
+
+def env_for(project: Path, db: str, port: int) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "DIGEST_DATABASE_URL": db, "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(port), "SMTP_SECURITY": "none", "DIGEST_CONFIG": str(project / "digest.toml")}
+
+
+def test_units_name_the_commands_and_directory() -> None:
+    daemon = unit("ip-digest.service")["Service"]
+    run = unit("ip-digest-run.service")["Service"]
+    assert daemon["WorkingDirectory"] == run["WorkingDirectory"] == HOME
+    assert shlex.split(daemon["ExecStart"])[1:] == ["daemon"]
+    assert daemon["KillSignal"] == "SIGTERM" and "-HUP" in daemon["ExecReload"]
+    assert shlex.split(run["ExecStart"])[1:] == ["-q", "run"]
+    schedule, command = cron_command()
+    assert schedule == ["0", "7", "*", "*", "mon"]  # a day name: no weekday-number confusion
+    assert argv(command) == argv(run["ExecStart"])
+    timer = unit("ip-digest-run.timer")["Timer"]
+    assert timer["Persistent"] == "true"
+
+
+def test_timer_fires_on_mondays_at_seven() -> None:
+    tool = shutil.which("systemd-analyze")
+    if tool is None:
+        pytest.skip("systemd-analyze is not installed here; the OnCalendar expression is not checked")
+    spec = unit("ip-digest-run.timer")["Timer"]["OnCalendar"]
+    out = subprocess.run([tool, "calendar", "--iterations=3", spec], capture_output=True, text=True,
+                         env={**os.environ, "TZ": "UTC"}, check=True).stdout
+    elapses = [line.split(":", 1)[1].strip() for line in out.splitlines() if "elapse" in line or "Iter." in line]
+    assert len(elapses) == 3 and all(e.startswith("Mon ") and " 07:00:00" in e for e in elapses)
+
+
+@pytest.mark.parametrize("name", ["ip-digest.service", "ip-digest-run.service"])
+def test_unit_commands_have_help(name: str) -> None:
+    p = subprocess.run([*argv(unit(name)["Service"]["ExecStart"]), "--help"], capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    assert p.returncode == 0 and "Example:" in p.stdout
+
+
+def test_run_unit_then_cron_line_send_once(tmp_path: Path) -> None:
+    (tmp_path / "digest.toml").write_text("sources = []\n")
+    db = f"sqlite:///{tmp_path / 'digest.db'}"
+    with gated_sink(open_gate=True) as sink:
+        digest = Digest(settings(tmp_path, db))
+        add_article(digest, 1, datetime.now(UTC) - timedelta(hours=2))
+        readers = add_subscribers(digest, 2)
+        digest.close()
+        env = env_for(tmp_path, db, sink.port)
+        first = subprocess.run(argv(unit("ip-digest-run.service")["Service"]["ExecStart"]), env=env, cwd=tmp_path,
+                               capture_output=True, text=True, timeout=120)
+        assert first.returncode == 0, first.stderr
+        assert sorted(sink.recipients()) == readers
+        again = subprocess.run(argv(cron_command()[1]), env=env, cwd=tmp_path, capture_output=True, text=True,
+                               timeout=120)
+        assert again.returncode == 0, again.stderr
+        assert sorted(sink.recipients()) == readers  # nothing new the second time
+
+
+def test_sigterm_mid_send_finishes_the_message_and_exits_0(tmp_path: Path) -> None:
+    """A real `digest daemon` (the unit's command line) with a send due at start; the SMTP server holds the
+    messages in flight until SIGTERM has been sent; those (at most one per connection) are recorded, no
+    further message is started, the daemon exits 0, and `digest send` then reaches the rest, none twice."""
+    (tmp_path / "digest.toml").write_text('sources = []\n[schedule]\ngrace = "8d"\n')
+    db = f"sqlite:///{tmp_path / 'digest.db'}"
+    with gated_sink() as sink:
+        s = settings(tmp_path, db, sink.port, grace="8d")
+        with time_machine.travel(datetime.now(UTC) - timedelta(days=8), tick=True), Running(Daemon(s)) as r:
+            r.wait_for("collect")  # the jobs are stored; the next send is now overdue, inside the grace
+        digest = Digest(s)
+        add_article(digest, 1, datetime.now(UTC) - timedelta(hours=2))
+        readers = add_subscribers(digest, 7)
+        proc = subprocess.Popen(argv(unit("ip-digest.service")["Service"]["ExecStart"]), cwd=tmp_path,
+                                env=env_for(tmp_path, db, sink.port), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            assert sink.arrived.wait(60), "the daemon never started its send"
+            proc.send_signal(signal.SIGTERM)
+            sink.gate.set()
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, err
+        assert "SIGTERM" in err and "job send" in err
+        with digest.store.begin() as conn:
+            rows = conn.execute(select(t.deliveries.c.status)).all()
+            status = conn.execute(select(t.issues.c.status)).scalar()
+        sent = [r.status for r in rows if r.status == "sent"]
+        assert 1 <= len(sent) <= 4 and status == "sending"  # default concurrency: 4 connections
+        assert len(sink.recipients()) == len(sent) < len(readers)
+        resumed = subprocess.run([*argv(f"{HOME}/.venv/bin/digest"), "send"], cwd=tmp_path,
+                                 env=env_for(tmp_path, db, sink.port), capture_output=True, text=True, timeout=120)
+        assert resumed.returncode == 0, resumed.stderr
+        assert sorted(sink.recipients()) == readers  # the second reader now, the first not twice
+        digest.close()
+
+
+def test_cron_run_during_a_daemon_send_leaves_it_to_the_daemon(tmp_path: Path) -> None:
+    """The daemon's send holds its first message at the SMTP server; cron's `digest run` starts meanwhile,
+    finds the issue leased, sends nothing and exits 0; released, the daemon finishes: one copy each."""
+    import threading
+
+    from digest.scheduler import Jobs, Schedule
+
+    (tmp_path / "digest.toml").write_text("sources = []\n")
+    db = f"sqlite:///{tmp_path / 'digest.db'}"
+    with gated_sink() as sink:
+        digest = Digest(settings(tmp_path, db, sink.port))
+        add_article(digest, 1, datetime.now(UTC) - timedelta(hours=2))
+        readers = add_subscribers(digest, 3)
+        jobs = Jobs(digest, Schedule.from_config(digest.settings.schedule), "daemon-1")
+        result: list[str] = []
+        sender = threading.Thread(target=lambda: result.append(jobs.send().text))
+        sender.start()
+        assert sink.arrived.wait(30)
+        cron = subprocess.run(argv(cron_command()[1]), env=env_for(tmp_path, db, sink.port), cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)
+        sink.gate.set()
+        sender.join(30)
+        assert cron.returncode == 0, cron.stderr
+        assert "being sent by daemon-1" in cron.stdout + cron.stderr
+        assert "3 sent" in result[0]
+        assert sorted(sink.recipients()) == readers
+        digest.close()
+
+
+def test_status_approve_schedule_commands(tmp_path: Path) -> None:
+    (tmp_path / "digest.toml").write_text('sources = []\n[schedule]\ntimezone = "Europe/Berlin"\n'
+                                          'build = "fri 12:00"\nrequire_approval = true\n'
+                                          'editors = ["ed@example.org"]\n')
+    db = f"sqlite:///{tmp_path / 'digest.db'}"
+    digest = Digest(settings(tmp_path, db))
+    add_article(digest, 1, datetime.now(UTC) - timedelta(hours=2))
+    digest.build()
+    digest.store.record_fetch("https://feeds.example/ip", "IP Feed", error="HTTP 503")
+    digest.close()
+    env = env_for(tmp_path, db, 2525)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "digest", *args], env=env, cwd=tmp_path, capture_output=True,
+                              text=True, timeout=60)
+
+    status = cli("status")
+    assert status.returncode == 0
+    assert "IP Feed: last fetch" in status.stdout and "error: HTTP 503" in status.stdout
+    assert "not approved" in status.stdout and "last issue: none sent yet" in status.stdout
+    assert cli("approve").returncode == 0
+    assert "approved 20" in cli("status").stdout
+    schedule = cli("schedule").stdout
+    assert "send        mon 07:00 Europe/Berlin" in schedule and "build" in schedule and "CE" in schedule
+    (tmp_path / "digest.toml").write_text('[schedule]\nsend = "1 07:00"\n')
+    bad = cli("schedule")
+    assert bad.returncode == 2 and "schedule.send" in bad.stderr and "digest.toml" in bad.stderr
