@@ -71,8 +71,9 @@ def test_two_processes_share_one_send_and_no_row_is_sent_twice(pg_url: str, tmp_
         d = prepared(pg_url, tmp_path, port, 300)
         env = {**os.environ, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_SECURITY": "none",
                "DIGEST_DATABASE_URL": pg_url, "DIGEST_SECRET_KEY": "test-secret", "PYTHONPATH": str(ROOT)}
-        procs = [subprocess.Popen([sys.executable, "-m", "digest", "-q", "send", "--join", "--concurrency", "2"], cwd=tmp_path,
-                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+        command = [sys.executable, "-m", "digest", "-q", "send", "--join", "--concurrency", "2"]
+        procs = [subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                 for _ in range(2)]
         outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     copies = sink.copies()
