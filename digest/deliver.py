@@ -22,6 +22,7 @@ database's write lock, so two claims never overlap either.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -29,12 +30,12 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, delete, func, literal, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from subscribers.model import Subscriber
@@ -109,6 +110,16 @@ class Outbox:
     def __init__(self, engine: Engine, issue_id: int, owner: str, options: SendOptions) -> None:
         self.engine, self.issue_id, self.owner, self.options = engine, issue_id, owner, options
         self.postgres = engine.dialect.name == "postgresql"
+        # SQLite has one writer: this process's workers take turns here rather than in SQLite's busy
+        # handler, whose growing sleeps would cost far more than the writes themselves.
+        self._turn: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
+
+    @contextlib.contextmanager
+    def _write(self, conn: Connection) -> Iterator[None]:
+        """One short write transaction on a worker's connection."""
+        with self._turn, conn.begin():
+            yield
 
     def connect(self) -> Connection:
         """A connection for one worker, kept for the whole send (one commit per message)."""
@@ -159,7 +170,7 @@ class Outbox:
 
     def release(self, conn: Connection, ids: Sequence[int]) -> None:
         if ids:
-            with conn.begin():
+            with self._write(conn):
                 self._release(conn, and_(d.c.id.in_(list(ids)), d.c.lease_owner == self.owner))
 
     def _claimable(self, at: datetime) -> Any:
@@ -173,7 +184,7 @@ class Outbox:
         chosen = select(d.c.id).where(self._claimable(at)).order_by(d.c.id).limit(limit)
         if self.postgres:
             chosen = chosen.with_for_update(skip_locked=True)
-        with conn.begin():
+        with self._write(conn):
             ids = list(conn.scalars(update(d).where(d.c.id.in_(chosen.scalar_subquery())).values(
                 status="sending", lease_owner=self.owner, lease_until=at + self.lease).returning(d.c.id)))
             if not ids:
@@ -192,14 +203,14 @@ class Outbox:
 
     def renew(self, conn: Connection, ids: Sequence[int]) -> datetime:
         until = now() + self.lease
-        with conn.begin():
+        with self._write(conn):
             conn.execute(update(d).where(d.c.id.in_(list(ids)), d.c.lease_owner == self.owner,
                                          d.c.status == "sending").values(lease_until=until))
         return until
 
     def next_due(self, conn: Connection) -> float | None:
         """Seconds until the earliest open row may be tried; None when no row is open."""
-        with conn.begin():
+        with self._write(conn):
             row = conn.execute(select(func.count(), func.min(d.c.next_attempt_at)).where(
                 d.c.issue_id == self.issue_id, d.c.status.in_(OPEN))).one()
         if not row[0]:
@@ -210,18 +221,24 @@ class Outbox:
                message_id: str | None, retry_in: float | None = None, note: str = "") -> None:
         at = now()
         text = (note + (f"{result.text}" if result else ""))[:1000] or None
-        values: dict[str, Any] = {
-            "status": status, "reply_code": result.code if result else None, "reply_text": text,
-            "message_id": message_id, "updated_at": at, "lease_until": None,
-            "next_attempt_at": at + timedelta(seconds=retry_in) if retry_in is not None else None,
+        params = {
+            "row_id": row_id, "b_status": status, "b_code": result.code if result else None, "b_text": text,
+            "b_message_id": message_id, "b_at": at,
+            "b_next": at + timedelta(seconds=retry_in) if retry_in is not None else None,
         }
-        if result is not None:
-            values["attempts"] = d.c.attempts + 1
-        with conn.begin():
-            conn.execute(update(d).where(d.c.id == row_id).values(**values))
+        with self._write(conn):
+            conn.execute(_RECORD_TRIED if result is not None else _RECORD_SKIPPED, params)
             if status == "failed" and result is not None and result.permanent:
                 conn.execute(update(s).where(s.c.id == subscriber_id, s.c.status == "active")
                              .values(status="bounced", bounced_at=at))
+
+
+# Built once: recording an outcome is the statement run most often, once per message.
+_OUTCOME = {"status": bindparam("b_status"), "reply_code": bindparam("b_code"), "reply_text": bindparam("b_text"),
+            "message_id": bindparam("b_message_id"), "updated_at": bindparam("b_at", type_=d.c.updated_at.type),
+            "lease_until": None, "next_attempt_at": bindparam("b_next", type_=d.c.next_attempt_at.type)}
+_RECORD_TRIED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME, attempts=d.c.attempts + 1)
+_RECORD_SKIPPED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME)
 
 
 def _subscriber(row: Any) -> Subscriber:

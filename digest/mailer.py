@@ -64,7 +64,9 @@ def domain_of(header_value: str) -> str:
 
 def one_line(value: str) -> str:
     """A header-safe value: printable characters only, on one line."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+    if not value.isprintable():
+        value = "".join(ch if ch.isprintable() else " " for ch in value)
+    return " ".join(value.split())
 
 
 def build_message(*, sender: str, to_email: str, to_name: str, subject: str, text: str, html: str,

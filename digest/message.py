@@ -24,7 +24,7 @@ from email.utils import formataddr, formatdate
 from pathlib import Path
 
 from .errors import ConfigError
-from .mailer import Envelope, address_of, domain_of
+from .mailer import Envelope, address_of, domain_of, one_line
 from .render import MARK, Personal, Rendered
 
 CRLF = b"\r\n"
@@ -103,10 +103,6 @@ def _part(content_type: str, body: str, escape: bool) -> _Part:
     return _Part(head=head, pieces=tuple(encoded), escape=escape)
 
 
-def _one_line(value: str) -> str:
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
-
-
 def _header(name: str, value: str) -> bytes:
     return f"{name}: {value}\r\n".encode() if value.isascii() else _encoded_header(name, value)
 
@@ -171,7 +167,7 @@ class MessageTemplate:
     def fill(self, who: Personal, message_id: str | None = None) -> Envelope:
         """One subscriber's message: headers and body values in place, ready for SMTP as it is."""
         message_id = message_id or self.message_id()
-        name = _one_line(who.name)
+        name = one_line(who.name)
         to = formataddr((name, who.email), charset="utf-8") if name else who.email
         out = [self.head, _header("To", to.replace("\n", "\r\n")),
                b"Message-ID: ", message_id.encode("ascii"), CRLF,
@@ -179,8 +175,8 @@ class MessageTemplate:
                self.mime]
         values = {"greeting": who.greeting, "name": who.name, "email": who.email,
                   "unsubscribe_url": who.unsubscribe_url, "preferences_url": who.preferences_url}
-        plain = {k: qp(_one_line(v).encode("utf-8")) for k, v in values.items()}
-        escaped = {k: qp(html.escape(_one_line(v), quote=True).encode("utf-8")) for k, v in values.items()}
+        plain = {k: qp(one_line(v).encode("utf-8")) for k, v in values.items()}
+        escaped = {k: qp(html.escape(one_line(v), quote=True).encode("utf-8")) for k, v in values.items()}
         for part in self.parts:
             out.append(self.delimiter)
             out.append(part.head)
