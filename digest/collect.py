@@ -64,7 +64,7 @@ def _decode(page: Fetched) -> str:
 class _Candidate:
     entry: Entry
     canonical: str
-    topics: list[str]
+    topics: list[str] | None  # None: untagged and thin, decided on the page's lead
     paragraphs: list[str]
 
 
@@ -133,10 +133,10 @@ def _candidates(store: Store, taxonomy: Taxonomy, entries: list[Entry], rep: Sou
             continue
         seen.add(canon)
         paragraphs = html_to_paragraphs(entry.content_html or entry.excerpt_html)
-        topics = taxonomy.classify(entry.tags, entry.title, " ".join(paragraphs[:2]))
+        topics: list[str] | None = taxonomy.classify(entry.tags, entry.title, " ".join(paragraphs[:2]))
         if not topics and not entry.tags and is_thin(entry):
-            topics = ["?"]  # untagged and thin: decide on the page's lead
-        if not topics:
+            topics = None
+        elif not topics:
             _skip(rep, entry, "no IP topic in its tags, title or lead")
             continue
         out.append(_Candidate(entry, canon, topics, paragraphs))
@@ -156,14 +156,14 @@ def _fill_thin(fetcher: Fetcher, settings: Settings, taxonomy: Taxonomy, cands: 
             paragraphs = extract_paragraphs(_decode(page), cand.entry.url)
             if paragraphs:
                 cand.paragraphs = paragraphs
-        if cand.topics == ["?"]:
+        if cand.topics is None:
             cand.topics = taxonomy.classify(cand.entry.tags, cand.entry.title, " ".join(cand.paragraphs[:2]))
 
 
 def _store(settings: Settings, store: Store, cand: _Candidate, rep: SourceReport, undated: datetime) -> None:
     """Store one candidate; an undated entry takes ``undated``, its first sighting, kept in feed order."""
     entry = cand.entry
-    if not cand.topics or cand.topics == ["?"]:
+    if not cand.topics:
         _skip(rep, entry, "no IP topic in its title or lead")
         return
     summary = summarize(cand.paragraphs, settings.summary_words)
