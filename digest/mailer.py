@@ -233,3 +233,8 @@ class OutboxTransport:
 
     def close(self) -> None:
         return None
+
+
+def make_transport(smtp: SMTPConfig, outbox: Path) -> Transport:
+    """SMTP when SMTP_HOST is set, else .eml files in the ``outbox`` folder."""
+    return SMTPTransport(smtp) if smtp.host else OutboxTransport(outbox)

@@ -20,7 +20,7 @@ from .config import Settings
 from .deliver import DeliveryReport, Progress, SendOptions, deliver
 from .editing import Edit, apply_edits
 from .errors import NothingToSend, SourceError, UsageError
-from .mailer import Envelope, OutboxTransport, SMTPTransport, Transport, build_message
+from .mailer import Envelope, Transport, build_message, make_transport
 from .message import DKIMSigner, MessageTemplate
 from .models import Article, Issue
 from .render import Personal, Rendered, Renderer, personalize
@@ -112,9 +112,7 @@ class Digest:
         return issue
 
     def transport(self) -> Transport:
-        if self.settings.smtp.host:
-            return SMTPTransport(self.settings.smtp)
-        return OutboxTransport(self.outbox_folder(self.current_issue()))
+        return make_transport(self.settings.smtp, self.outbox_folder(self.current_issue()))
 
     def outbox_folder(self, issue: Issue) -> Path:
         return self.settings.outbox_dir / issue.week
@@ -228,8 +226,7 @@ class Digest:
         variant = self.renderer.render(issue)
         assert variant is not None
         sent = 0
-        transport = transport or (SMTPTransport(self.settings.smtp) if self.settings.smtp.host
-                                  else OutboxTransport(self.outbox_folder(issue) / "tests"))
+        transport = transport or make_transport(self.settings.smtp, self.outbox_folder(issue) / "tests")
         try:
             for raw in addresses:
                 try:

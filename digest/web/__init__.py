@@ -34,7 +34,7 @@ from werkzeug.wrappers import Response
 from subscribers.service import Audience, Mailer
 
 from ..config import Settings, read_environment
-from ..mailer import OutboxTransport, SMTPTransport, Transport
+from ..mailer import Transport, make_transport
 from ..pipeline import Digest
 from . import admin, archive, links, signup
 
@@ -111,9 +111,7 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
 
 def notice_transport(settings: Settings) -> Transport:
     """The same choice as for issues: SMTP when SMTP_HOST is set, else .eml files in <outbox>/confirmations."""
-    if settings.smtp.host:
-        return SMTPTransport(settings.smtp)
-    return OutboxTransport(settings.outbox_dir / "confirmations")
+    return make_transport(settings.smtp, settings.outbox_dir / "confirmations")
 
 
 def page(template: str, status: int = 200, **ctx: Any) -> ResponseReturnValue:
