@@ -109,8 +109,9 @@ def _collect_one(settings: Settings, store: Store, fetcher: Fetcher, taxonomy: T
         candidates = _candidates(store, taxonomy, feed.entries, rep)
         _fill_thin(fetcher, settings, taxonomy, candidates, rep)
         seen_at = datetime.now(UTC)
+        position = {id(entry): i for i, entry in enumerate(feed.entries)}
         for cand in candidates:
-            _store(settings, store, cand, rep, seen_at - timedelta(seconds=feed.entries.index(cand.entry)))
+            _store(settings, store, cand, rep, seen_at - timedelta(seconds=position[id(cand.entry)]))
         store.record_fetch(source.url, source.name, etag=result.etag, last_modified=result.last_modified,
                            error=feed.warning)
         if feed.warning:
