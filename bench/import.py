@@ -18,7 +18,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from digest import schema as t  # noqa: E402
+from digest.db import tables as t  # noqa: E402
 from digest.store import Store  # noqa: E402
 from digest.topics import DEFAULT_TOPICS  # noqa: E402
 from subscribers.csvio import import_csv  # noqa: E402

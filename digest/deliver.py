@@ -40,7 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from subscribers.model import Subscriber
 
-from . import schema as t
+from .db import tables as t
 from .errors import DeliveryError, SMTPConnectionError
 from .mailer import Envelope, SendResult, Transport
 from .models import Issue

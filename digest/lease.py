@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
-from . import schema as t
+from .db import tables as t
 from .errors import DigestError
 from .store import Store, now
 

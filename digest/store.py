@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, func, or_, sele
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from . import schema as t
+from .db import tables as t
 from .editing import Edit
 from .errors import ConfigError, DigestError
 from .models import Article, Issue, Section

@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Insert, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from digest import schema as t
-
+from . import table as t
 from .model import STATUSES, Subscriber
 
 BATCH = 1000

@@ -20,9 +20,9 @@ from markupsafe import escape
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from digest import schema
 from digest.cli import cli
 from digest.config import Settings, SMTPConfig
+from digest.db import tables as schema
 from digest.pipeline import SAMPLE, Digest
 from digest.render import personalize
 from digest.web import create_app

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from digest import schema as t
+from digest.db import tables as t
 from digest.deliver import SendOptions
 from digest.errors import DeliveryError
 from digest.store import Store

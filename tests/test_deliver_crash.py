@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from digest import schema as t
+from digest.db import tables as t
 
 from .smtp_faults import FaultSink, prepared, serve
 

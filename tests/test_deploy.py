@@ -16,7 +16,7 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from digest import schema as t
+from digest.db import tables as t
 from digest.pipeline import Digest
 from digest.scheduler import Daemon
 

@@ -7,10 +7,10 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from digest import schema
 from digest.checks import check_subject
 from digest.cli import cli
 from digest.config import Settings, SourceConfig
+from digest.db import tables as schema
 from digest.editing import Edit
 from digest.errors import UsageError
 from digest.models import Article

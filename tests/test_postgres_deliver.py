@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from digest import schema as t
+from digest.db import tables as t
 
 from .smtp_faults import FaultSink, prepared, serve
 from .test_deliver_crash import ROOT, crash_and_resume

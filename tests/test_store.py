@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from digest import schema
+from digest.db import tables as schema
 from digest.errors import DigestError
 from digest.models import Article, Issue, Section
 from digest.store import Store

@@ -3,46 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     Column,
     Connection,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Table,
     Text,
-    TypeDecorator,
     UniqueConstraint,
     inspect,
     select,
 )
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to the database; use an aware UTC datetime")
-        return value.astimezone(UTC).replace(tzinfo=None)
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        return None if value is None else value.replace(tzinfo=UTC)
-
-
-metadata = MetaData()
+from subscribers.table import UTCDateTime as UTCDateTime
+from subscribers.table import metadata as metadata
+from subscribers.table import subscribers as subscribers
 
 meta = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False))
 
@@ -88,21 +66,6 @@ issues = Table(
     Column("sent_at", UTCDateTime),
     Column("lease_owner", String(200)),
     Column("lease_until", UTCDateTime),
-)
-
-subscribers = Table(
-    "subscribers", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("email", String(320), nullable=False, unique=True),
-    Column("name", String(500), nullable=False, default=""),
-    Column("topics", String(1000), nullable=False, default=""),
-    Column("status", String(20), nullable=False, default="active", index=True),
-    Column("paused", Boolean, nullable=False, default=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("confirmed_at", UTCDateTime),
-    Column("consent_ip", String(64)),
-    Column("unsubscribed_at", UTCDateTime),
-    Column("bounced_at", UTCDateTime),
 )
 
 deliveries = Table(

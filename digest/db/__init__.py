@@ -1,0 +1,1 @@
+"""The database: tables, migrations and the queries of each aggregate."""
