@@ -4,6 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
+
+
+class IssueStatus(StrEnum):
+    """Where an issue stands: built (draft), being sent, sent, or skipped (its articles roll forward)."""
+
+    DRAFT = "draft"
+    SENDING = "sending"
+    SENT = "sent"
+    SKIPPED = "skipped"
+
+
+class DeliveryStatus(StrEnum):
+    """One (issue, subscriber) row of the outbox; see digest/deliver.py for the transitions."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    DEFERRED = "deferred"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
-STATUSES = ("pending", "active", "unsubscribed", "bounced")
+
+class SubscriberStatus(StrEnum):
+    """pending (awaiting confirmation), active, unsubscribed, bounced (never mailed again)."""
+
+    PENDING = "pending"
+    ACTIVE = "active"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+
+
+STATUSES = tuple(SubscriberStatus)
 
 
 @dataclass(frozen=True)
