@@ -16,7 +16,7 @@ class SubscriberStatus(StrEnum):
     BOUNCED = "bounced"
 
 
-STATUSES = tuple(SubscriberStatus)
+STATUSES = tuple(s.value for s in SubscriberStatus)
 
 
 @dataclass(frozen=True)
