@@ -22,12 +22,13 @@ from .config import Settings, load_settings
 from .deliver import DeliveryReport
 from .editing import KINDS, Edit
 from .errors import DigestError, NothingToSend
-from .lease import LeaseHeld, make_owner
 from .models import Issue
 from .pipeline import Digest
-from .scheduler import Daemon, Jobs, Schedule, guarded_send, planned_jobs
+from .schedule import Schedule
+from .scheduler import Daemon, planned_jobs
 from .scheduler import approve as approve_issue
 from .scheduler import status as scheduler_status
+from .sending import Sender
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -216,11 +217,19 @@ class _Progress:
             self.bar.close()
 
 
+def _sender(c: Context) -> Sender:
+    return Sender(c.digest, Schedule.from_config(c.settings.schedule))
+
+
 def _send(c: Context, concurrency: int = 4, rate: float | None = None, issue: Issue | None = None,
-          join: bool = False) -> None:
-    d = c.digest
-    issue = issue or d.current_issue()
-    click.echo(f"send: issue {issue.week} via {d.transport().describe()}, {concurrency} at a time"
+          join: bool = False, resume_only: bool = False) -> None:
+    """The send of `digest send` and `digest run`: whatever is due, through the one send path.
+
+    ``resume_only``: only what earlier runs left half sent."""
+    d, sender = c.digest, _sender(c)
+    interrupted = sender.interrupted()
+    shown = issue or (interrupted[-1] if interrupted else d.current_issue())
+    click.echo(f"send: issue {shown.week} via {d.transport().describe()}, {concurrency} at a time"
                + (f", at most {rate:g}/s" if rate else ""))
     quiet = logging.getLogger().level >= logging.ERROR
     progress: _Progress | None = None
@@ -234,23 +243,23 @@ def _send(c: Context, concurrency: int = 4, rate: float | None = None, issue: Is
     options = d.send_options(concurrency, rate)
     try:
         if join:
-            rep: DeliveryReport | None = d.send(issue, options=options, progress=report)
+            outcomes = [sender.join(issue, options=options, progress=report)]
+        elif resume_only:
+            outcomes = sender.resume(options=options, progress=report)
         else:
-            rep = guarded_send(d, issue, make_owner(), options=options, progress=report)
-    except LeaseHeld as exc:
-        click.echo(f"send: {exc}")
-        return
+            outcomes = sender.send(issue, options=options, progress=report)
     finally:
         if progress is not None:
             progress.close()
-    if rep is None:
-        click.echo(f"send: issue {issue.week} was already sent; nothing to do")
-        return
-    click.echo(f"send: {_send_line(rep)}; {c.elapsed()}")
-    if not d.settings.smtp.host:
-        p = d.preview()
-        click.echo(f"outbox: {d.outbox_folder(issue).resolve()}")
-        click.echo(f"preview: {p.html.resolve()}")
+    for outcome in outcomes:
+        if outcome.report is None:
+            click.echo(f"send: {outcome.text}")
+            continue
+        click.echo(f"send: issue {outcome.week}: {_send_line(outcome.report)}; {c.elapsed()}")
+        if not d.settings.smtp.host:
+            p = d.preview()
+            click.echo(f"outbox: {d.outbox_folder(shown).resolve()}")
+            click.echo(f"preview: {p.html.resolve()}")
 
 
 @cli.command("send-test")
@@ -291,13 +300,10 @@ def run(c: Context, concurrency: int, rate: float | None) -> None:
         issue = d.build()
     except NothingToSend as exc:
         click.echo(f"build: {exc}; {c.elapsed()}")
+        if _sender(c).interrupted():  # an earlier week's send that stopped half way is finished now
+            _send(c, concurrency, rate, resume_only=True)
         return
     click.echo(f"build: issue {issue.week} ({issue.status}): {len(issue.articles)} articles; {issue.subject}")
-    if issue.status == "draft":
-        held = Jobs(d, Schedule.from_config(d.settings.schedule), make_owner()).hold(issue)
-        if held is not None:
-            click.echo(f"send: {held}")
-            return
     _send(c, concurrency, rate, issue)
 
 

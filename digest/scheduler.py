@@ -1,14 +1,12 @@
-"""The scheduler: collect often, build and send weekly, never twice, never silently missed.
+"""The daemon: collect often, build and send weekly, never twice, never silently missed.
 
-``Jobs`` holds what each job does (library code, also used by ``digest run``); ``Daemon`` wires it to
-an APScheduler 3 ``BlockingScheduler`` whose jobs persist in the project's database:
+``Jobs`` holds what each job does; ``Daemon`` wires it to an APScheduler 3 ``BlockingScheduler``
+whose jobs persist in the project's database (the triggers come from digest.schedule):
 
-- triggers are built from day names (``CronTrigger(day_of_week="mon", ...)``), never from crontab
-  numbers, whose weekdays APScheduler counts from Monday = 0;
 - at start-up a job is added only when absent, and a changed trigger keeps a pending (missed) run;
 - ``misfire_grace_time`` = ``grace`` with ``coalesce``: a send missed while down runs once on return
   within the grace period, and beyond it is skipped with a warning (the next issue covers the gap);
-- every send goes through the issue's lease (digest.lease), so two daemons, or a daemon and cron,
+- every send goes through digest.sending (the issue's lease), so two daemons, or a daemon and cron,
   never send one issue twice.
 """
 
@@ -24,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_MISSED, EVENT_SCHEDULER_STARTED, JobExecutionEvent, SchedulerEvent
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -32,20 +29,16 @@ from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.base import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
-from .config import ScheduleConfig, Settings
-from .deliver import DeliveryReport, Progress, SendOptions
+from .config import Settings
 from .errors import DigestError, NothingToSend, UsageError
 from .lease import LeaseHeld, issue_lease, make_owner
-from .mailer import Transport
-from .models import Issue
+from .models import Issue, IssueStatus
 from .pipeline import Digest
+from .schedule import Schedule, last_fire, same_trigger
+from .sending import Outcome, Sender
 from .store import make_engine
-from .timespec import Weekly, parse_duration, parse_timezone, parse_weekly
 
 log = logging.getLogger(__name__)
 
@@ -54,131 +47,20 @@ RETRY_ID = "send-retry"
 STOP_TIMEOUT = 60.0
 
 
-# -- the schedule ---------------------------------------------------------------------------
-
-
-class WeeklyTrigger(CronTrigger):  # type: ignore[misc]
-    """A weekly cron trigger that fires once on the night clocks go back.
-
-    APScheduler 3 fires a time that occurs twice (02:30 when summer time ends) at both instants;
-    this skips the second one.
-    """
-
-    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
-        nxt: datetime | None = super().get_next_fire_time(previous_fire_time, now)
-        while nxt is not None and _second_occurrence(nxt):
-            nxt = super().get_next_fire_time(None, nxt + timedelta(hours=1, seconds=1))  # past the repeat
-        return nxt
-
-
-def _second_occurrence(when: datetime) -> bool:
-    first = when.replace(tzinfo=None).replace(tzinfo=when.tzinfo, fold=0)
-    return first.utcoffset() != when.utcoffset() and first.astimezone(UTC) < when.astimezone(UTC)
-
-
-def weekly_trigger(spec: Weekly, tz: ZoneInfo) -> WeeklyTrigger:
-    return WeeklyTrigger(day_of_week=spec.day, hour=spec.hour, minute=spec.minute, timezone=tz)
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """[schedule], parsed (config.load_settings has already validated it)."""
-
-    tz: ZoneInfo
-    collect_every: timedelta
-    send: Weekly
-    build: Weekly | None = None
-    grace: timedelta = timedelta(days=2)
-    require_approval: bool = False
-    editors: tuple[str, ...] = ()
-    min_articles: int = 1
-    retry_every: timedelta = timedelta(hours=1)
-
-    @classmethod
-    def from_config(cls, cfg: ScheduleConfig) -> Schedule:
-        return cls(
-            tz=parse_timezone(cfg.timezone), collect_every=parse_duration(cfg.collect_every),
-            send=parse_weekly(cfg.send), build=parse_weekly(cfg.build) if cfg.build else None,
-            grace=parse_duration(cfg.grace), require_approval=cfg.require_approval, editors=cfg.editors,
-            min_articles=cfg.min_articles,
-        )
-
-    def triggers(self) -> dict[str, BaseTrigger | None]:
-        """Job id → trigger; None means the job must not exist."""
-        return {
-            "collect": IntervalTrigger(seconds=int(self.collect_every.total_seconds()), timezone=self.tz),
-            "build": weekly_trigger(self.build, self.tz) if self.build else None,
-            "send": weekly_trigger(self.send, self.tz),
-        }
-
-    def describe(self, job_id: str) -> str:
-        if job_id == "collect":
-            return f"every {self.collect_every}"
-        spec = self.build if job_id == "build" else self.send
-        return f"{spec} {self.tz.key}" if spec else "-"
-
-
-def last_fire(trigger: BaseTrigger, now: datetime, lookback: timedelta = timedelta(days=8)) -> datetime | None:
-    """The latest fire time of ``trigger`` at or before ``now`` (within ``lookback``)."""
-    last = None
-    t = trigger.get_next_fire_time(None, now - lookback)
-    while t is not None and t <= now:
-        last = t
-        t = trigger.get_next_fire_time(t, t + timedelta(seconds=1))
-    return last
-
-
-def same_trigger(a: BaseTrigger, b: BaseTrigger) -> bool:
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, IntervalTrigger) and isinstance(b, IntervalTrigger):
-        return bool(a.interval == b.interval)
-    return repr(a) == repr(b)
-
-
 # -- what the jobs do -----------------------------------------------------------------------
 
 
-@dataclass
-class Outcome:
-    """One job run: a line for the log, and when to try again (approval pending)."""
-
-    text: str
-    retry_at: datetime | None = None
-    report: DeliveryReport | None = None
-    level: int = logging.INFO
-
-
-def guarded_send(digest: Digest, issue: Issue, owner: str, should_stop: Callable[[], bool] | None = None,
-                 transport: Transport | None = None, options: SendOptions | None = None,
-                 progress: Progress | None = None) -> DeliveryReport | None:
-    """Send ``issue`` under its lease; None when it had already been sent. LeaseHeld when another sends it."""
-    assert issue.id is not None
-    with issue_lease(digest.store, issue.id, issue.week, owner) as lease:
-        fresh = digest.store.issue(issue_id=issue.id)
-        if fresh is None or fresh.status == "sent":
-            return None
-
-        def stop() -> bool:
-            return bool(should_stop and should_stop()) or not lease.renew()
-
-        return digest.send(fresh, transport, options=options, progress=progress, should_stop=stop)
-
-
-def _send_text(rep: DeliveryReport) -> str:
-    text = (f"{rep.sent} sent, {rep.failed} failed, {rep.deferred} deferred, "
-            f"{rep.already} already sent earlier, {rep.skipped} skipped")
-    return text + ("; stopped before the end, the next run resumes" if rep.stopped else "")
-
-
 class Jobs:
-    """The collect, build and send jobs over one Digest; each is safe to run twice."""
+    """The collect, build and send jobs over one Digest; each is safe to run twice.
+
+    Sending goes through :class:`digest.sending.Sender`, like every other send."""
 
     def __init__(self, digest: Digest, schedule: Schedule, owner: str,
                  should_stop: Callable[[], bool] | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.digest, self.schedule, self.owner = digest, schedule, owner
-        self.should_stop, self.clock = should_stop, clock
+        self.sender = Sender(digest, schedule, owner, should_stop=should_stop, clock=clock)
+        self.clock = clock
 
     @property
     def store(self) -> Any:
@@ -189,30 +71,32 @@ class Jobs:
         failed = [f"{s.name} ({s.error})" for s in rep.sources if not s.ok]
         text = f"sources {rep.ok} ok, {rep.failed} failed; {rep.new} new articles"
         if failed:
-            return Outcome(text + "; failed: " + "; ".join(failed), level=logging.WARNING)
-        return Outcome(text)
+            return Outcome("", text + "; failed: " + "; ".join(failed), level=logging.WARNING)
+        return Outcome("", text)
 
     def build(self) -> Outcome:
         try:
             issue = self.digest.build(self.clock())
         except NothingToSend as exc:
-            return Outcome(str(exc))
-        if issue.status != "draft":
-            return Outcome(f"issue {issue.week} has started sending; not rebuilt")
-        skipped = self._skip_if_small(issue)
-        if skipped:
-            return skipped
-        text = f"issue {issue.week} built: {len(issue.articles)} articles; {issue.subject}"
+            return Outcome("", str(exc))
+        if issue.status != IssueStatus.DRAFT:
+            return Outcome(issue.week, f"issue {issue.week} has started sending; not rebuilt")
+        n, least = len(issue.articles), self.schedule.min_articles
+        if n < least:
+            held = self.sender.hold(issue)
+            assert held is not None
+            return held
+        text = f"issue {issue.week} built: {n} articles; {issue.subject}"
         if self.schedule.require_approval and self.schedule.editors:
             text += "; " + self.test_to_editors(issue)
-        return Outcome(text)
+        return Outcome(issue.week, text)
 
     def test_to_editors(self, issue: Issue) -> str:
         """The draft to the editors as a test, once per version of the draft."""
-        assert issue.id is not None
         marker = f"editor-test:{issue.week}"
         version = hashlib.sha256(
             (issue.subject + "|" + ",".join(str(a.id) for a in issue.articles)).encode()).hexdigest()[:16]
+        assert issue.id is not None
         try:
             with issue_lease(self.store, issue.id, issue.week, self.owner):
                 if self.store.get_meta(marker) == version:
@@ -223,88 +107,38 @@ class Jobs:
             return f"not sent to the editors here: {exc}"
         return f"test sent to {n} of {len(self.schedule.editors)} editors; approve with `digest approve`"
 
-    def _skip_if_small(self, issue: Issue) -> Outcome | None:
-        n, least = len(issue.articles), self.schedule.min_articles
-        if n >= least:
-            return None
-        assert issue.id is not None
-        self.store.set_issue_status(issue.id, "skipped")
-        return Outcome(f"issue {issue.week} skipped: {n} articles, fewer than min_articles = {least}; "
-                       "they roll into the next issue")
-
     def send(self) -> Outcome:
         """The weekly send: resume an interrupted issue, else this cycle's issue (built now if need be)."""
         now = self.clock()
-        sending = self.store.latest_issue(("sending",))
-        if sending is not None:
-            return self.publish(sending, now)
+        interrupted = self.sender.interrupted()
+        if interrupted:
+            return _last(self.sender.send(interrupted[-1]))
         if self.schedule.build is None:
             self.collect()
             try:
                 issue = self.digest.build(now)
             except NothingToSend as exc:
-                return Outcome(str(exc))
-            return self.publish(issue, now)
+                return Outcome("", str(exc))
+            return _last(self.sender.send(issue))
         build_trigger = self.schedule.triggers()["build"]
         assert build_trigger is not None
         cycle = last_fire(build_trigger, now) or now - timedelta(days=7)
         latest = self.store.latest_issue(("draft", "sending", "sent", "skipped"))
         if latest is not None and latest.end >= cycle:
-            return self.publish(latest, now)
+            return _last(self.sender.send(latest))
         log.warning("no issue was built at %s; building it now", cycle.astimezone(self.schedule.tz))
         built = self.build()
         latest = self.store.latest_issue(("draft", "skipped"))
         if latest is None or latest.end < cycle:
             return built
-        return self.publish(latest, now)
+        return _last(self.sender.send(latest))
 
-    def publish(self, issue: Issue, now: datetime) -> Outcome:
-        """Send ``issue`` if it is big enough and approved (when approval is required), under its lease."""
-        assert issue.id is not None
-        if issue.status == "sent":
-            return Outcome(f"issue {issue.week} was already sent")
-        if issue.status == "skipped":
-            return Outcome(f"issue {issue.week} was skipped; its articles roll into the next issue")
-        held = self._gate(issue, now)
-        if held is not None:
-            return held
-        try:
-            rep = guarded_send(self.digest, issue, self.owner, self.should_stop)
-        except LeaseHeld as exc:
-            return Outcome(str(exc))
-        if rep is None:
-            return Outcome(f"issue {issue.week} was already sent")
-        return Outcome(f"issue {issue.week}: {_send_text(rep)}", report=rep)
 
-    def hold(self, issue: Issue) -> str | None:
-        """Why a draft must not be sent now (too small, not approved), or None; for `digest run`."""
-        held = self._gate(issue, self.clock())
-        return held.text if held else None
-
-    def _gate(self, issue: Issue, now: datetime) -> Outcome | None:
-        if issue.status != "draft":
-            return None
-        assert issue.id is not None
-        skipped = self._skip_if_small(issue)
-        if skipped:
-            return skipped
-        if self.schedule.require_approval and self.store.approved_at(issue.id) is None:
-            return self._not_approved(issue, now)
-        return None
-
-    def _not_approved(self, issue: Issue, now: datetime) -> Outcome:
-        assert issue.id is not None
-        scheduled = last_fire(weekly_trigger(self.schedule.send, self.schedule.tz), now) or now
-        deadline = scheduled + self.schedule.grace
-        if now >= deadline:
-            self.store.set_issue_status(issue.id, "skipped")
-            return Outcome(f"issue {issue.week} was not approved within {self.schedule.grace} of "
-                           f"{scheduled:%a %Y-%m-%d %H:%M}; skipped, its articles roll into the next issue",
-                           level=logging.WARNING)
-        retry = min(now + self.schedule.retry_every, deadline)
-        return Outcome(f"issue {issue.week} is not approved yet (run `digest approve`); "
-                       f"retrying at {retry.astimezone(self.schedule.tz):%a %Y-%m-%d %H:%M %Z}",
-                       retry_at=retry, level=logging.WARNING)
+def _last(outcomes: list[Outcome]) -> Outcome:
+    """The outcome of the issue asked for (earlier, resumed ones are logged by the sender)."""
+    for earlier in outcomes[:-1]:
+        log.log(earlier.level, "%s", earlier.text)
+    return outcomes[-1]
 
 
 # -- the daemon -----------------------------------------------------------------------------

@@ -149,7 +149,8 @@ def test_cron_run_during_a_daemon_send_leaves_it_to_the_daemon(tmp_path: Path) -
     finds the issue leased, sends nothing and exits 0; released, the daemon finishes: one copy each."""
     import threading
 
-    from digest.scheduler import Jobs, Schedule
+    from digest.schedule import Schedule
+    from digest.scheduler import Jobs
 
     (tmp_path / "digest.toml").write_text("sources = []\n")
     db = f"sqlite:///{tmp_path / 'digest.db'}"

@@ -1,0 +1,250 @@
+"""The one send path: which issue goes, whether it may go now, under whose lease, and what came of it.
+
+``digest send``, ``digest run``, the daemon's weekly send and the editor's *Send now* all call
+:class:`Sender`; nothing else delivers an issue. For every issue it
+
+1. resumes first any issue an earlier run left ``sending`` (oldest first: a crash never strands a week);
+2. holds a draft back when it is too small (``min_articles``: skipped, its articles roll forward) or
+   not approved while ``require_approval`` is set (with a time to try again, or skipped after the grace);
+3. takes the issue's lease (one sender per issue; a holder on this host whose process is gone is
+   taken over at once) and delivers through the outbox, renewing the lease between messages;
+4. says what happened in one line (:class:`Outcome`).
+
+:class:`BackgroundSend` runs one such send in a thread that the web app owns, with its progress.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from .deliver import DeliveryReport, Progress, SendOptions
+from .errors import DigestError, NothingToSend, UsageError
+from .lease import LeaseHeld, issue_lease, make_owner
+from .models import Issue, IssueStatus
+from .pipeline import Digest
+from .schedule import Schedule, last_send_time
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """One attempt to send one issue: a line for people, and what the caller may do next."""
+
+    week: str
+    text: str
+    report: DeliveryReport | None = None
+    retry_at: datetime | None = None       # approval pending: try again then
+    level: int = logging.INFO
+
+
+
+def describe(rep: DeliveryReport) -> str:
+    text = (f"{rep.sent} sent, {rep.failed} failed, {rep.deferred} deferred, "
+            f"{rep.already} already sent earlier, {rep.skipped} skipped")
+    return text + ("; stopped before the end, the next run resumes" if rep.stopped else "")
+
+
+class Sender:
+    """Sends issues of one Digest under one owner identity, by the policy of its [schedule]."""
+
+    def __init__(self, digest: Digest, policy: Schedule, owner: str | None = None, *,
+                 should_stop: Callable[[], bool] | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.digest, self.policy = digest, policy
+        self.owner = owner or make_owner()
+        self.should_stop, self.clock = should_stop, clock
+
+    @property
+    def store(self):  # type: ignore[no-untyped-def]
+        return self.digest.store
+
+    # -- what to send ----------------------------------------------------------------------
+
+    def interrupted(self, besides: Issue | None = None) -> list[Issue]:
+        """Issues an earlier run left sending, oldest first (``besides`` excluded)."""
+        found = [i for i in self.store.issues(("sending",)) if besides is None or i.id != besides.id]
+        return sorted(found, key=lambda i: i.end)
+
+    def send(self, issue: Issue | None = None, *, options: SendOptions | None = None,
+             progress: Progress | None = None, approved: bool = False) -> list[Outcome]:
+        """Resume what an earlier run left sending, then send ``issue`` (default: the current one).
+
+        ``approved``: the caller is the editor who approves this send (*Send now*)."""
+        target = issue
+        if target is None:
+            try:
+                target = self.digest.current_issue()
+            except NothingToSend:
+                if not self.interrupted():
+                    raise
+        outcomes = self.resume(besides=target, options=options, progress=progress)
+        if target is not None and not self._stopping():
+            if approved and target.status == IssueStatus.DRAFT:
+                self.store.approve(target.id)
+            outcomes.append(self.publish(target, options=options, progress=progress))
+        return outcomes
+
+    def resume(self, besides: Issue | None = None, *, options: SendOptions | None = None,
+               progress: Progress | None = None) -> list[Outcome]:
+        """Finish every send that an earlier run left half done (oldest first)."""
+        outcomes = []
+        for issue in self.interrupted(besides):
+            if self._stopping():
+                break
+            outcomes.append(self.publish(issue, options=options, progress=progress))
+        return outcomes
+
+    def join(self, issue: Issue | None = None, *, options: SendOptions | None = None,
+             progress: Progress | None = None) -> Outcome:
+        """Extra workers for a send that another process holds the lease of (``digest send --join``).
+
+        The same gates apply; the lease does not: the rows' own leases keep the workers apart."""
+        issue = issue or self.digest.current_issue()
+        if issue.status == IssueStatus.SENT:
+            return Outcome(issue.week, f"issue {issue.week} was already sent; nothing to do")
+        held = self.hold(issue)
+        if held is not None:
+            return held
+        rep = self.digest.send(issue, options=options, progress=progress, should_stop=self._stopping)
+        return Outcome(issue.week, f"issue {issue.week}: {describe(rep)}", report=rep)
+
+    # -- one issue -------------------------------------------------------------------------
+
+    def publish(self, issue: Issue, *, options: SendOptions | None = None,
+                progress: Progress | None = None) -> Outcome:
+        """Send ``issue`` if it may go now, under its lease; resumes a send left half done."""
+        if issue.status == IssueStatus.SENT:
+            return Outcome(issue.week, f"issue {issue.week} was already sent; nothing to do")
+        if issue.status == IssueStatus.SKIPPED:
+            return Outcome(issue.week, f"issue {issue.week} was skipped; its articles roll into the next issue")
+        held = self.hold(issue)
+        if held is not None:
+            return held
+        assert issue.id is not None
+        try:
+            with issue_lease(self.store, issue.id, issue.week, self.owner) as lease:
+                fresh = self.store.issue(issue_id=issue.id)
+                if fresh is None or fresh.status == IssueStatus.SENT:
+                    return Outcome(issue.week, f"issue {issue.week} was already sent; nothing to do")
+
+                def stop() -> bool:
+                    return self._stopping() or not lease.renew()
+
+                rep = self.digest.send(fresh, options=options, progress=progress, should_stop=stop)
+        except LeaseHeld as exc:
+            return Outcome(issue.week, str(exc))
+        return Outcome(issue.week, f"issue {issue.week}: {describe(rep)}", report=rep)
+
+    def hold(self, issue: Issue) -> Outcome | None:
+        """Why a draft must not be sent now (too small: skipped; not approved: retry later), or None."""
+        if issue.status != IssueStatus.DRAFT:
+            return None
+        n, least = len(issue.articles), self.policy.min_articles
+        if n < least:
+            self.store.set_issue_status(issue.id, IssueStatus.SKIPPED)
+            return Outcome(issue.week, f"issue {issue.week} skipped: {n} articles, fewer than min_articles = {least}; "
+                                       "they roll into the next issue")
+        if self.policy.require_approval and self.store.approved_at(issue.id) is None:
+            return self._not_approved(issue)
+        return None
+
+    def _not_approved(self, issue: Issue) -> Outcome:
+        now, p = self.clock(), self.policy
+        scheduled = last_send_time(p, now) or now
+        deadline = scheduled + p.grace
+        if now >= deadline:
+            self.store.set_issue_status(issue.id, IssueStatus.SKIPPED)
+            return Outcome(issue.week, f"issue {issue.week} was not approved within {p.grace} of "
+                                       f"{scheduled:%a %Y-%m-%d %H:%M}; skipped, its articles roll into the next issue",
+                           level=logging.WARNING)
+        retry = min(now + p.retry_every, deadline)
+        return Outcome(issue.week, f"issue {issue.week} is not approved yet (run `digest approve`); retrying at "
+                                   f"{retry.astimezone(p.tz):%a %Y-%m-%d %H:%M %Z}",
+                       retry_at=retry, level=logging.WARNING)
+
+    def _stopping(self) -> bool:
+        return bool(self.should_stop and self.should_stop())
+
+
+# -- a send in the background, for the web ---------------------------------------------------
+
+
+@dataclass
+class SendStatus:
+    """A background send as the editor's page shows it."""
+
+    week: str
+    started_at: datetime
+    total: int = 0
+    done: int = 0
+    finished: bool = False
+    text: str = ""
+    error: str | None = None
+    outcomes: list[Outcome] = field(default_factory=list)
+
+
+class BackgroundSend:
+    """At most one send at a time in a thread of this process (the web app's), through a Sender."""
+
+    def __init__(self, sender: Callable[[], Sender]) -> None:
+        self._sender = sender
+        self._lock = threading.Lock()
+        self._status: SendStatus | None = None
+        self._thread: threading.Thread | None = None
+
+    def status(self) -> SendStatus | None:
+        with self._lock:
+            return None if self._status is None else _copy(self._status)
+
+    def start(self, week: str) -> None:
+        """Send the issue of ``week`` now (the editor approves it by asking); UsageError when one runs."""
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                raise UsageError(f"issue {self._status.week if self._status else week} is being sent already")
+            sender = self._sender()
+            issue = sender.store.issue(week=week)
+            if issue is None:
+                raise UsageError(f"no issue {week}; build it first")
+            self._status = SendStatus(week=week, started_at=datetime.now(UTC))
+            self._thread = threading.Thread(target=self._run, args=(sender, issue), name=f"send-{week}", daemon=True)
+            self._thread.start()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the running send ends (for tests and a clean stop); True when none runs."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return thread is None or not thread.is_alive()
+
+    def _progress(self, rep: DeliveryReport) -> None:
+        with self._lock:
+            if self._status is not None:
+                self._status.total, self._status.done = rep.total, rep.done
+
+    def _run(self, sender: Sender, issue: Issue) -> None:
+        outcomes: list[Outcome] = []
+        error: str | None = None
+        try:
+            outcomes = sender.send(issue, progress=self._progress, approved=True)
+        except DigestError as exc:
+            error = str(exc)
+        except Exception as exc:  # the thread must always say how it ended
+            log.exception("sending issue %s failed", issue.week)
+            error = f"sending failed unexpectedly: {exc}"
+        with self._lock:
+            st = self._status
+            if st is not None:
+                st.outcomes, st.error, st.finished = outcomes, error, True
+                st.text = "; ".join(o.text for o in outcomes) if outcomes else (error or "")
+                for o in outcomes:
+                    if o.report is not None and o.week == st.week:
+                        st.total, st.done = o.report.total, o.report.done
+
+
+def _copy(st: SendStatus) -> SendStatus:
+    return SendStatus(st.week, st.started_at, st.total, st.done, st.finished, st.text, st.error, list(st.outcomes))
