@@ -220,7 +220,7 @@ def _send(c: Context, concurrency: int = 4, rate: float | None = None, issue: Is
           join: bool = False) -> None:
     d = c.digest
     issue = issue or d.current_issue()
-    click.echo(f"send: issue {issue.week} via {d.transport().describe()}, {concurrency} at a time"
+    click.echo(f"send: issue {issue.week} via {d.transport(issue).describe()}, {concurrency} at a time"
                + (f", at most {rate:g}/s" if rate else ""))
     quiet = logging.getLogger().level >= logging.ERROR
     progress: _Progress | None = None
@@ -248,7 +248,7 @@ def _send(c: Context, concurrency: int = 4, rate: float | None = None, issue: Is
         return
     click.echo(f"send: {_send_line(rep)}; {c.elapsed()}")
     if not d.settings.smtp.host:
-        p = d.preview()
+        p = d.preview(issue=issue)
         click.echo(f"outbox: {d.outbox_folder(issue).resolve()}")
         click.echo(f"preview: {p.html.resolve()}")
 

@@ -41,11 +41,11 @@ from .config import ScheduleConfig, Settings
 from .deliver import DeliveryReport, Progress, SendOptions
 from .errors import DigestError, NothingToSend, UsageError
 from .lease import LeaseHeld, issue_lease, make_owner
-from .mailer import Transport
 from .models import Issue
 from .pipeline import Digest
 from .store import make_engine
 from .timespec import Weekly, parse_duration, parse_timezone, parse_weekly
+from .transport import Transport
 
 log = logging.getLogger(__name__)
 
