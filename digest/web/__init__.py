@@ -141,7 +141,8 @@ def page(template: str, status: int = 200, **ctx: Any) -> ResponseReturnValue:
     return render_template(f"web/{template}", **ctx), status
 
 
-def message(heading: str, text: str, status: int = 200, **ctx: Any) -> ResponseReturnValue:
+def info_page(heading: str, text: str, status: int = 200, **ctx: Any) -> ResponseReturnValue:
+    """A page with a heading and a line of text: what a link or form did, or why it could not."""
     return page("message.html", status, heading=heading, text=text, **ctx)
 
 
@@ -163,20 +164,20 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     heading, text = texts.get(code, ("Something went wrong", "Please try again later."))
     if _wants_json():
         return jsonify(error=heading, detail=text), code
-    return message(heading, text, code)
+    return info_page(heading, text, code)
 
 
 def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
     if _wants_json():
         return jsonify(error="form expired", detail=str(exc.description)), 400
-    return message("This form has expired", "Please reload the page and send the form again.", 400)
+    return info_page("This form has expired", "Please reload the page and send the form again.", 400)
 
 
 def _crash(exc: Exception) -> ResponseReturnValue:
     current_app.logger.exception("unexpected error on %s", request.path)
     if _wants_json():
         return jsonify(error="internal error", detail="please try again later"), 500
-    return message("Something went wrong", "Please try again later.", 500)
+    return info_page("Something went wrong", "Please try again later.", 500)
 
 
 def _headers(response: Response) -> Response:
