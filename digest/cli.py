@@ -229,7 +229,7 @@ def _send(c: Context, concurrency: int = 4, rate: float | None = None, issue: Is
     d, sender = c.digest, _sender(c)
     interrupted = sender.interrupted()
     shown = issue or (interrupted[-1] if interrupted else d.current_issue())
-    click.echo(f"send: issue {shown.week} via {d.transport().describe()}, {concurrency} at a time"
+    click.echo(f"send: issue {shown.week} via {d.transport(shown).describe()}, {concurrency} at a time"
                + (f", at most {rate:g}/s" if rate else ""))
     quiet = logging.getLogger().level >= logging.ERROR
     progress: _Progress | None = None
@@ -256,9 +256,10 @@ def _send(c: Context, concurrency: int = 4, rate: float | None = None, issue: Is
             click.echo(f"send: {outcome.text}")
             continue
         click.echo(f"send: issue {outcome.week}: {_send_line(outcome.report)}; {c.elapsed()}")
-        if not d.settings.smtp.host:
-            p = d.preview()
-            click.echo(f"outbox: {d.outbox_folder(shown).resolve()}")
+        sent = d.store.issue(week=outcome.week)
+        if not d.settings.smtp.host and sent is not None:
+            p = d.preview(issue=sent)
+            click.echo(f"outbox: {d.outbox_folder(sent).resolve()}")
             click.echo(f"preview: {p.html.resolve()}")
 
 

@@ -42,9 +42,9 @@ from subscribers.model import Subscriber
 
 from .db import tables as t
 from .errors import DeliveryError, SMTPConnectionError
-from .mailer import Envelope, SendResult, Transport
 from .models import Issue
 from .store import Store, now
+from .transport import Envelope, SendResult, Transport
 
 log = logging.getLogger(__name__)
 

@@ -1,14 +1,20 @@
-"""Messages as byte templates: an issue variant's MIME bytes are built once, then each subscriber's
-values are put in with a few joins, so a 40 KB message costs microseconds rather than an
+"""The message stage, and the only place that turns content into an RFC 5322 message: issues (each
+subscriber's copy and the editor's [TEST] copies) and the sign-up notices alike.
+
+A message is built as a byte template: a rendered variant's MIME bytes are built once, then each
+recipient's values are put in with a few joins, so a 40 KB message costs microseconds rather than an
 email-package pass.
 
 The template keeps the variant's HTML and text split at the personalisation markers of
-``render.MARK``. Every constant piece is quoted-printable encoded once; a subscriber's values are
+``render.MARK``. Every constant piece is quoted-printable encoded once; a recipient's values are
 encoded on their own, and pieces are joined with QP soft line breaks (``=`` CRLF), which decoders
 drop. So the decoded body is exactly what ``render.personalize`` gives, line lengths stay within
 RFC 2045's 76 characters, and no line starts with a dot (a leading ``.`` is written ``=2E``), so
-the bytes need no SMTP dot-stuffing. Headers that change per subscriber (To, Message-ID,
+the bytes need no SMTP dot-stuffing. Headers that change per recipient (To, Message-ID,
 List-Unsubscribe) are written directly; the rest are serialised once by the email package.
+
+``IssueMessages`` gives the messages of one stored issue, ``NoticeMessages`` those of sign-up notices;
+``transport`` carries the resulting Envelopes.
 """
 
 from __future__ import annotations
@@ -17,15 +23,29 @@ import binascii
 import html
 import re
 import secrets
+import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate
+from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
-from .errors import ConfigError
-from .mailer import Envelope, address_of, domain_of, one_line
-from .render import MARK, Personal, Rendered
+from subscribers.model import Subscriber
+from subscribers.tokens import Tokens
+
+from .errors import ConfigError, NothingToSend
+from .models import Issue
+from .render import MARK, Personal, Rendered, Renderer, one_line
+from .transport import Envelope
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+    from subscribers.service import Notice
+
+    from .config import Settings
 
 CRLF = b"\r\n"
 SOFT = b"=\r\n"
@@ -34,6 +54,14 @@ _KEY_OF = {m: k for k, m in MARK.items()}
 _LEADING_DOT = re.compile(rb"(?m)^\.")
 SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"list-id", b"list-unsubscribe",
                   b"list-unsubscribe-post", b"reply-to", b"mime-version", b"content-type")
+
+
+def address_of(header_value: str) -> str:
+    return parseaddr(header_value)[1]
+
+
+def domain_of(header_value: str) -> str:
+    return address_of(header_value).rpartition("@")[2] or "localhost"
 
 
 def _lines(text: str) -> bytes:
@@ -132,23 +160,61 @@ class DKIMSigner:
         return bytes(signature) + data
 
 
-class MessageTemplate:
-    """One issue variant's message; ``fill`` makes one subscriber's Envelope from it."""
+class Content(Protocol):
+    """What a message is made of: a subject and the two bodies (a ``render.Rendered`` is one)."""
 
-    def __init__(self, variant: Rendered, *, sender: str, list_id: str, subject_prefix: str = "",
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def html(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class Letterhead:
+    """The headers every message of this newsletter carries, and its DKIM signer."""
+
+    sender: str
+    list_id: str
+    unsubscribe_mailto: str | None = None
+    reply_to: str | None = None
+    signer: DKIMSigner | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> Letterhead:
+        smtp = settings.smtp
+        signer = None
+        if smtp.dkim_key_file and smtp.dkim_selector and smtp.dkim_domain:
+            signer = DKIMSigner(smtp.dkim_key_file, smtp.dkim_selector, smtp.dkim_domain)
+        return cls(sender=settings.sender, list_id=settings.list_id_header,
+                   unsubscribe_mailto=settings.unsubscribe_mailto, reply_to=settings.reply_to, signer=signer)
+
+
+class MessageTemplate:
+    """One piece of content as a message; ``fill`` makes one recipient's Envelope from it.
+
+    With a ``list_id`` it is a list message (List-Id, List-Unsubscribe with the recipient's https link
+    and the optional mailto, List-Unsubscribe-Post for one-click); without, a one-off message."""
+
+    def __init__(self, content: Content, *, sender: str, list_id: str | None = None, subject_prefix: str = "",
                  unsubscribe_mailto: str | None = None, reply_to: str | None = None,
-                 extra_headers: dict[str, str] | None = None, date: str | None = None,
+                 extra_headers: Mapping[str, str] | None = None, date: str | None = None,
                  signer: DKIMSigner | None = None) -> None:
         self.sender = address_of(sender)
         self.domain = domain_of(sender)
+        self.listed = list_id is not None
         self.mailto = f", <mailto:{unsubscribe_mailto}?subject=unsubscribe>" if unsubscribe_mailto else ""
         self.signer = signer
         constant = EmailMessage(policy=policy.SMTP)
         constant["From"] = sender
-        constant["Subject"] = subject_prefix + variant.subject
+        constant["Subject"] = one_line(subject_prefix + content.subject)
         constant["Date"] = date or formatdate(usegmt=True)
-        constant["List-Id"] = list_id
-        constant["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        if list_id is not None:
+            constant["List-Id"] = list_id
+            constant["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         if reply_to:
             constant["Reply-To"] = reply_to
         for key, value in (extra_headers or {}).items():
@@ -159,20 +225,28 @@ class MessageTemplate:
                      ).encode("ascii")
         self.delimiter = f"--{boundary}\r\n".encode("ascii")
         self.close = f"--{boundary}--\r\n".encode("ascii")
-        self.parts = (_part("text/plain", variant.text, escape=False), _part("text/html", variant.html, escape=True))
+        self.parts = (_part("text/plain", content.text, escape=False), _part("text/html", content.html, escape=True))
+
+    @classmethod
+    def issue(cls, variant: Rendered, letterhead: Letterhead, subject_prefix: str = "") -> MessageTemplate:
+        """An issue variant as a list message with the newsletter's headers."""
+        return cls(variant, sender=letterhead.sender, list_id=letterhead.list_id, subject_prefix=subject_prefix,
+                   unsubscribe_mailto=letterhead.unsubscribe_mailto, reply_to=letterhead.reply_to,
+                   signer=letterhead.signer)
 
     def message_id(self) -> str:
         return f"<{secrets.token_hex(10)}@{self.domain}>"
 
     def fill(self, who: Personal, message_id: str | None = None) -> Envelope:
-        """One subscriber's message: headers and body values in place, ready for SMTP as it is."""
+        """One recipient's message: headers and body values in place, ready for SMTP as it is."""
         message_id = message_id or self.message_id()
         name = one_line(who.name)
         to = formataddr((name, who.email), charset="utf-8") if name else who.email
-        out = [self.head, _header("To", to.replace("\n", "\r\n")),
-               b"Message-ID: ", message_id.encode("ascii"), CRLF,
-               b"List-Unsubscribe: <", who.unsubscribe_url.encode("ascii"), b">", self.mailto.encode("ascii"), CRLF,
-               self.mime]
+        out = [self.head, _header("To", to.replace("\n", "\r\n")), b"Message-ID: ", message_id.encode("ascii"), CRLF]
+        if self.listed:
+            out += [b"List-Unsubscribe: <", who.unsubscribe_url.encode("ascii"), b">", self.mailto.encode("ascii"),
+                    CRLF]
+        out.append(self.mime)
         values = {"greeting": who.greeting, "name": who.name, "email": who.email,
                   "unsubscribe_url": who.unsubscribe_url, "preferences_url": who.preferences_url}
         plain = {k: qp(one_line(v).encode("utf-8")) for k, v in values.items()}
@@ -188,3 +262,77 @@ class MessageTemplate:
         if self.signer is not None:
             data = self.signer.sign(data)
         return Envelope(sender=self.sender, recipient=who.email, message_id=message_id, data=data, dot_safe=True)
+
+
+class IssueMessages:
+    """The messages of one stored issue: each topic variant is rendered (and made a template) once, on
+    first use, safely from several sending threads; then each subscriber's copy is a fill."""
+
+    def __init__(self, issue: Issue, renderer: Renderer, letterhead: Letterhead, tokens: Tokens, base_url: str,
+                 topics: Iterable[str]) -> None:
+        self.issue, self.renderer, self.letterhead, self.tokens = issue, renderer, letterhead, tokens
+        self.base_url = base_url.rstrip("/")
+        self.known = frozenset(topics)
+        self._templates: dict[tuple[frozenset[str], str], MessageTemplate | None] = {}
+        self._lock = threading.Lock()
+
+    def template(self, topics: Iterable[str] = (), subject_prefix: str = "") -> MessageTemplate | None:
+        """The template for readers of ``topics`` (none or no known one: the whole issue); None when the
+        issue has nothing for them."""
+        key = (frozenset(topics) & self.known, subject_prefix)
+        if key in self._templates:
+            return self._templates[key]
+        with self._lock:
+            if key not in self._templates:
+                variant = self.renderer.render(self.issue, key[0] or None)
+                self._templates[key] = (MessageTemplate.issue(variant, self.letterhead, subject_prefix)
+                                        if variant is not None else None)
+            return self._templates[key]
+
+    def personal(self, sub: Subscriber) -> Personal:
+        """A subscriber's values, with their signed unsubscribe and preferences links."""
+        return Personal(
+            name=sub.name, email=sub.email,
+            unsubscribe_url=f"{self.base_url}/unsubscribe/{self.tokens.make('unsubscribe', sub.id)}",
+            preferences_url=f"{self.base_url}/preferences/{self.tokens.make('preferences', sub.id)}",
+        )
+
+    def for_subscriber(self, sub: Subscriber) -> Envelope | None:
+        """The subscriber's copy; None when the issue has nothing in the topics they follow."""
+        template = self.template(sub.topics)
+        return template.fill(self.personal(sub)) if template is not None else None
+
+    def for_test(self, email: str) -> Envelope:
+        """The whole issue to an editor's address: '[TEST] ' before the subject, placeholder links."""
+        template = self.template(subject_prefix="[TEST] ")
+        if template is None:
+            raise NothingToSend(f"issue {self.issue.week} has no article to send")
+        return template.fill(Personal(name="", email=email, unsubscribe_url=f"{self.base_url}/unsubscribe/test",
+                                      preferences_url=f"{self.base_url}/preferences/test"))
+
+
+@dataclass(frozen=True)
+class _Notice:
+    subject: str
+    html: str
+    text: str
+
+
+NOTICE_SUBJECTS = {"confirm": "Confirm your subscription", "already": "You are already subscribed"}
+
+
+class NoticeMessages:
+    """Sign-up notices ('confirm' with a link, 'already' subscribed) as one-off messages, from the
+    templates email/confirm.txt and email/confirm.html."""
+
+    def __init__(self, env: Environment, letterhead: Letterhead, title: str) -> None:
+        self.env, self.letterhead, self.title = env, letterhead, title
+
+    def envelope(self, notice: Notice) -> Envelope:
+        ctx = {"notice": notice, "title": self.title}
+        content = _Notice(subject=f"{self.title}: {NOTICE_SUBJECTS.get(notice.kind, NOTICE_SUBJECTS['already'])}",
+                          html=self.env.get_template("email/confirm.html").render(ctx),
+                          text=self.env.get_template("email/confirm.txt").render(ctx))
+        template = MessageTemplate(content, sender=self.letterhead.sender, signer=self.letterhead.signer,
+                                   extra_headers={"Auto-Submitted": "auto-generated"})
+        return template.fill(Personal(name=notice.name, email=notice.email, unsubscribe_url="", preferences_url=""))

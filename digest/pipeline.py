@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from subscribers.model import Subscriber
 from subscribers.store import SubscriberStore
 from subscribers.tokens import Tokens
 
@@ -20,13 +18,13 @@ from .config import Settings
 from .deliver import DeliveryReport, Progress, SendOptions, deliver
 from .editing import Edit, apply_edits
 from .errors import NothingToSend, SourceError, UsageError
-from .mailer import Envelope, Transport, build_message, make_transport
-from .message import DKIMSigner, MessageTemplate
+from .message import IssueMessages, Letterhead
 from .models import Article, Issue
-from .render import Personal, Rendered, Renderer, personalize
+from .render import Personal, Renderer, personalize
 from .sources import Fetcher, fetch_all
 from .store import Store
 from .topics import Taxonomy
+from .transport import Transport, make_transport
 
 log = logging.getLogger(__name__)
 
@@ -111,40 +109,18 @@ class Digest:
             raise NothingToSend("no issue has been built yet; run `digest build` first")
         return issue
 
-    def transport(self) -> Transport:
-        return make_transport(self.settings.smtp, self.outbox_folder(self.current_issue()))
+    def transport(self, issue: Issue) -> Transport:
+        """How ``issue`` goes out: SMTP when SMTP_HOST is set, else .eml files in that issue's own folder."""
+        return make_transport(self.settings.smtp, self.outbox_folder(issue))
 
     def outbox_folder(self, issue: Issue) -> Path:
         return self.settings.outbox_dir / issue.week
 
-    def links(self, sub: Subscriber) -> Personal:
-        base = self.settings.base_url
-        return Personal(
-            name=sub.name, email=sub.email,
-            unsubscribe_url=f"{base}/unsubscribe/{self.tokens.make('unsubscribe', sub.id)}",
-            preferences_url=f"{base}/preferences/{self.tokens.make('preferences', sub.id)}",
-        )
-
-    def message(self, variant: Rendered, who: Personal, subject_prefix: str = "") -> Envelope:
-        html, text = personalize(variant, who)
+    def issue_messages(self, issue: Issue) -> IssueMessages:
+        """The messages of ``issue``: its variants rendered once each, then filled per subscriber."""
         s = self.settings
-        return build_message(
-            sender=s.sender, to_email=who.email, to_name=who.name, subject=subject_prefix + variant.subject,
-            text=text, html=html, list_id=s.list_id_header, unsubscribe_url=who.unsubscribe_url,
-            unsubscribe_mailto=s.unsubscribe_mailto, reply_to=s.reply_to,
-        )
-
-    def signer(self) -> DKIMSigner | None:
-        smtp = self.settings.smtp
-        if smtp.dkim_key_file and smtp.dkim_selector and smtp.dkim_domain:
-            return DKIMSigner(smtp.dkim_key_file, smtp.dkim_selector, smtp.dkim_domain)
-        return None
-
-    def template(self, variant: Rendered, subject_prefix: str = "") -> MessageTemplate:
-        """The byte template of one issue variant: built once, filled per subscriber in microseconds."""
-        s = self.settings
-        return MessageTemplate(variant, sender=s.sender, list_id=s.list_id_header, subject_prefix=subject_prefix,
-                               unsubscribe_mailto=s.unsubscribe_mailto, reply_to=s.reply_to, signer=self.signer())
+        return IssueMessages(issue, self.renderer, Letterhead.of(s), self.tokens, s.base_url,
+                             (t.slug for t in self.taxonomy.topics))
 
     def send_options(self, concurrency: int = 4, rate: float | None = None) -> SendOptions:
         smtp = self.settings.smtp
@@ -160,36 +136,22 @@ class Digest:
         opens its own (``options.concurrency`` of them)."""
         issue = issue or self.current_issue()
         options = options or self.send_options()
-        templates: dict[frozenset[str], MessageTemplate | None] = {}
-        lock = threading.Lock()
-        known = {t.slug for t in self.taxonomy.topics}
-
-        def template_for(topics: frozenset[str]) -> MessageTemplate | None:
-            key = frozenset(topics & known)
-            found = templates.get(key, False)
-            if found is False:
-                with lock:
-                    if key not in templates:
-                        variant = self.renderer.render(issue, key or None)
-                        templates[key] = self.template(variant) if variant is not None else None
-                found = templates[key]
-            return found  # type: ignore[return-value]
-
-        def message_for(sub: Subscriber) -> Envelope | None:
-            template = template_for(sub.topics)
-            return template.fill(self.links(sub)) if template is not None else None
-
+        messages = self.issue_messages(issue)
         if self.subscribers.counts().get("active", 0) == 0:
             raise NothingToSend("no active subscribers; add some with `digest subscribers add` or `import`")
         if transport is not None:
             options = replace(options, concurrency=1)
             given = transport
-            return deliver(issue, self.store, lambda: given, message_for, options, progress, should_stop=should_stop)
-        return deliver(issue, self.store, self.transport, message_for, options, progress, should_stop=should_stop)
+            return deliver(issue, self.store, lambda: given, messages.for_subscriber, options, progress,
+                           should_stop=should_stop)
+        return deliver(issue, self.store, lambda: self.transport(issue), messages.for_subscriber, options, progress,
+                       should_stop=should_stop)
 
-    def preview(self, out_dir: Path | None = None, topics: frozenset[str] | None = None) -> Preview:
-        """The draft as a subscriber sees it, written as HTML and text files."""
-        issue = self.current_issue()
+    def preview(self, out_dir: Path | None = None, topics: frozenset[str] | None = None,
+                issue: Issue | None = None) -> Preview:
+        """``issue`` (default: the current one) as a subscriber sees it, written as HTML and text files
+        (default: into that issue's outbox folder)."""
+        issue = issue or self.current_issue()
         variant = self.renderer.render(issue, topics)
         if variant is None:
             raise UsageError("nothing in this issue for the chosen topics")
@@ -218,24 +180,25 @@ class Digest:
                                         for u, r in zip(urls, got, strict=True)))
         return findings
 
-    def send_test(self, addresses: list[str], transport: Transport | None = None) -> int:
-        """The draft to the given addresses only: '[TEST]' in the subject, never recorded."""
+    def send_test(self, addresses: list[str], transport: Transport | None = None,
+                  issue: Issue | None = None) -> int:
+        """``issue`` (default: the current one) to the given addresses only: '[TEST]' in the subject, never
+        recorded; without SMTP, written to the tests folder inside that issue's outbox folder."""
         from subscribers.validation import InvalidAddress, normalize_email
 
-        issue = self.current_issue()
-        variant = self.renderer.render(issue)
-        assert variant is not None
+        issue = issue or self.current_issue()
+        messages = self.issue_messages(issue)
+        emails = []
+        for raw in addresses:
+            try:
+                emails.append(normalize_email(raw))
+            except InvalidAddress as exc:
+                raise UsageError(f"--to {raw!r}: {exc}") from None
         sent = 0
         transport = transport or make_transport(self.settings.smtp, self.outbox_folder(issue) / "tests")
         try:
-            for raw in addresses:
-                try:
-                    email = normalize_email(raw)
-                except InvalidAddress as exc:
-                    raise UsageError(f"--to {raw!r}: {exc}") from None
-                who = Personal(name="", email=email, unsubscribe_url=f"{self.settings.base_url}/unsubscribe/test",
-                               preferences_url=f"{self.settings.base_url}/preferences/test")
-                result = transport.send(self.message(variant, who, "[TEST] "))
+            for email in emails:
+                result = transport.send(messages.for_test(email))
                 if not result.ok:
                     log.warning("test to %s refused: %d %s", email, result.code, result.text)
                 else:

@@ -17,7 +17,6 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from premailer import Premailer
 
-from .mailer import one_line
 from .models import Issue, Section
 
 log = logging.getLogger(__name__)
@@ -29,6 +28,13 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 # Per-subscriber values go where these markers stand in the rendered variant.
 MARK = {k: f"@@digest-{k}@@" for k in ("greeting", "name", "email", "unsubscribe_url", "preferences_url")}
 HEADERS_ALLOWANCE = 3_000
+
+
+def one_line(value: str) -> str:
+    """A value safe in a header or a marker's place: printable characters only, on one line."""
+    if not value.isprintable():
+        value = "".join(ch if ch.isprintable() else " " for ch in value)
+    return " ".join(value.split())
 
 
 def templates_root() -> Path:

@@ -7,67 +7,25 @@ sign-up always ends in "check your inbox", whatever the address's status.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid
-
-from jinja2 import Environment
-
-from digest.mailer import Envelope, Transport, address_of, domain_of
 
 from .model import Subscriber
 from .store import SubscriberStore
 from .tokens import BadToken, Tokens
 from .validation import clean_name, normalize_email
 
-log = logging.getLogger(__name__)
-
 
 @dataclass(frozen=True)
 class Notice:
-    """A mail to one address about its subscription: 'confirm' (with a link) or 'already' (preferences)."""
+    """A mail to one address about its subscription: 'confirm' (with a link) or 'already' (preferences).
+
+    The caller's ``notify`` turns it into a message and sends it (in IP Digest: ``digest.message.NoticeMessages``)."""
 
     kind: str
     email: str
     name: str
     url: str
-
-
-class Mailer:
-    """Turns a Notice into a message (templates email/confirm.txt and .html) and sends it."""
-
-    def __init__(self, env: Environment, sender: str, title: str, transport: Callable[[], Transport]) -> None:
-        self.env, self.sender, self.title, self.transport = env, sender, title, transport
-
-    def message(self, notice: Notice) -> Envelope:
-        ctx = {"notice": notice, "title": self.title}
-        msg = EmailMessage(policy=policy.SMTP)
-        message_id = make_msgid(domain=domain_of(self.sender))
-        msg["From"] = self.sender
-        msg["To"] = formataddr((notice.name, notice.email)) if notice.name else notice.email
-        subject = "Confirm your subscription" if notice.kind == "confirm" else "You are already subscribed"
-        msg["Subject"] = f"{self.title}: {subject}"
-        msg["Date"] = formatdate(usegmt=True)
-        msg["Message-ID"] = message_id
-        msg["Auto-Submitted"] = "auto-generated"
-        msg.set_content(self.env.get_template("email/confirm.txt").render(ctx), cte="quoted-printable")
-        msg.add_alternative(self.env.get_template("email/confirm.html").render(ctx), subtype="html",
-                            cte="quoted-printable")
-        return Envelope(sender=address_of(self.sender), recipient=notice.email, message_id=message_id,
-                        data=msg.as_bytes())
-
-    def __call__(self, notice: Notice) -> bool:
-        transport = self.transport()
-        try:
-            result = transport.send(self.message(notice))
-        finally:
-            transport.close()
-        if not result.ok:
-            log.warning("the %s mail to %s was refused: %d %s", notice.kind, notice.email, result.code, result.text)
-        return result.ok
 
 
 class Audience:

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from digest.compose import compose, preheader, subject, week_key
-from digest.mailer import build_message
+from digest.message import MessageTemplate
 from digest.models import Article, Issue
-from digest.render import Personal, Renderer, clean_html, personalize, safe_url
+from digest.render import Personal, Rendered, Renderer, clean_html, personalize, safe_url
 from digest.topics import DEFAULT_TOPICS, Taxonomy
 
 from .conftest import corpus
@@ -113,11 +113,9 @@ def test_personal_values_cannot_inject() -> None:
     assert rendered is not None
     evil = Personal(name='<script>alert(1)</script>\r\nBcc: x@evil.example', email="a@example.com",
                     unsubscribe_url="https://d.example/u/t", preferences_url="https://d.example/p/t")
-    html, text = personalize(rendered, evil)
+    html = personalize(rendered, evil)[0]
     assert "<script>" not in html and "&lt;script&gt;" in html
-    env = build_message(sender="IP Digest <d@example.org>", to_email="a@example.com", to_name=evil.name,
-                        subject=rendered.subject, text=text, html=html, list_id="IP <weekly.d.example>",
-                        unsubscribe_url=evil.unsubscribe_url)
+    env = MessageTemplate(rendered, sender="IP Digest <d@example.org>", list_id="IP <weekly.d.example>").fill(evil)
     msg = message_from_bytes(env.data, policy=policy.default)
     assert msg["Bcc"] is None and len(msg.get_all("To") or []) == 1
 
@@ -132,9 +130,11 @@ def test_url_and_html_sanitizing() -> None:
 
 
 def test_message_headers_of_the_contract() -> None:
-    env = build_message(sender="IP Digest <digest@example.org>", to_email="ann@example.com", to_name="Ann",
-                        subject="S \u20ac", text="t\n", html="<p>h</p>", list_id="IP Protection Weekly <weekly.x>",
-                        unsubscribe_url="https://x.example/unsubscribe/T", unsubscribe_mailto="leave@example.org")
+    content = Rendered(subject="S \u20ac", preheader="", text="t\n", html="<p>h</p>", shown=1, overflow=0)
+    env = MessageTemplate(content, sender="IP Digest <digest@example.org>", list_id="IP Protection Weekly <weekly.x>",
+                          unsubscribe_mailto="leave@example.org").fill(
+        Personal(name="Ann", email="ann@example.com", unsubscribe_url="https://x.example/unsubscribe/T",
+                 preferences_url="https://x.example/preferences/T"))
     msg = message_from_bytes(env.data, policy=policy.default)
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
@@ -151,12 +151,11 @@ def test_naughty_strings_never_break_the_email() -> None:
             if s.strip()]
     rendered = Renderer("https://d.example", max_bytes=10_000_000).render(issue(arts))
     assert rendered is not None
+    template = MessageTemplate(rendered, sender="D <d@example.org>", list_id="L <l.x>")
     for s in strings[:60]:
         who = Personal(name=s, email="a@example.com", unsubscribe_url="https://d.example/u/t",
                        preferences_url="https://d.example/p/t")
-        html, text = personalize(rendered, who)
-        env = build_message(sender="D <d@example.org>", to_email="a@example.com", to_name=who.name,
-                            subject="s", text=text, html=html, list_id="L <l.x>", unsubscribe_url="https://u.x/t")
+        env = template.fill(who)
         msg = message_from_bytes(env.data, policy=policy.default)
         assert len(msg.get_all("To") or []) == 1 and msg["Bcc"] is None
     assert "<script>alert" not in rendered.html.lower()

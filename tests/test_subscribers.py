@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from digest.cli import cli
 from digest.config import SMTPConfig
-from digest.mailer import OutboxTransport, SMTPTransport
 from digest.models import Issue
 from digest.pipeline import Digest
 from digest.render import Rendered, Renderer
+from digest.transport import OutboxTransport, SMTPTransport
 from subscribers.csvio import CSVFormatError, export_string, import_csv
 from subscribers.store import SubscriberStore
 from subscribers.validation import InvalidAddress, normalize_email

@@ -9,7 +9,7 @@ from pathlib import Path
 import requests
 
 from digest.config import SMTPConfig
-from digest.mailer import SMTPTransport
+from digest.transport import SMTPTransport
 
 from .conftest import Sink
 from .websupport import csrf_from, live_server, make_issue

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -31,11 +32,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from subscribers.service import Audience, Mailer
+from subscribers.service import Audience, Notice
 
 from ..config import Settings, read_environment
-from ..mailer import Transport, make_transport
+from ..message import Letterhead, NoticeMessages
 from ..pipeline import Digest
+from ..transport import Transport, make_transport
 from . import admin, archive, links, signup
 
 DEFAULTS: Mapping[str, Any] = {
@@ -48,6 +50,8 @@ DEFAULTS: Mapping[str, Any] = {
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
 }
+
+log = logging.getLogger(__name__)
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
        "base-uri 'none'; frame-ancestors 'none'")
@@ -89,7 +93,7 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
     app.config.update(config or {})
     app.extensions["digest"] = Web(d, Audience(
         d.subscribers, d.tokens, settings.base_url, [t.slug for t in d.taxonomy.topics],
-        Mailer(d.renderer.env, settings.sender, settings.title, lambda: notice_transport(settings)),
+        Notifier(NoticeMessages(d.renderer.env, Letterhead.of(settings), settings.title), settings),
     ))
     csrf = CSRFProtect(app)
     limiter = Limiter(get_remote_address, app=app)
@@ -114,11 +118,31 @@ def notice_transport(settings: Settings) -> Transport:
     return make_transport(settings.smtp, settings.outbox_dir / "confirmations")
 
 
+@dataclass(frozen=True)
+class Notifier:
+    """Mails a sign-up notice: the message from ``NoticeMessages``, over a transport opened for it."""
+
+    messages: NoticeMessages
+    settings: Settings
+
+    def __call__(self, notice: Notice) -> bool:
+        envelope = self.messages.envelope(notice)
+        transport = notice_transport(self.settings)
+        try:
+            result = transport.send(envelope)
+        finally:
+            transport.close()
+        if not result.ok:
+            log.warning("the %s mail to %s was refused: %d %s", notice.kind, notice.email, result.code, result.text)
+        return result.ok
+
+
 def page(template: str, status: int = 200, **ctx: Any) -> ResponseReturnValue:
     return render_template(f"web/{template}", **ctx), status
 
 
-def message(heading: str, text: str, status: int = 200, **ctx: Any) -> ResponseReturnValue:
+def info_page(heading: str, text: str, status: int = 200, **ctx: Any) -> ResponseReturnValue:
+    """A page with a heading and a line of text: what a link or form did, or why it could not."""
     return page("message.html", status, heading=heading, text=text, **ctx)
 
 
@@ -140,20 +164,20 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
     heading, text = texts.get(code, ("Something went wrong", "Please try again later."))
     if _wants_json():
         return jsonify(error=heading, detail=text), code
-    return message(heading, text, code)
+    return info_page(heading, text, code)
 
 
 def _csrf_error(exc: CSRFError) -> ResponseReturnValue:
     if _wants_json():
         return jsonify(error="form expired", detail=str(exc.description)), 400
-    return message("This form has expired", "Please reload the page and send the form again.", 400)
+    return info_page("This form has expired", "Please reload the page and send the form again.", 400)
 
 
 def _crash(exc: Exception) -> ResponseReturnValue:
     current_app.logger.exception("unexpected error on %s", request.path)
     if _wants_json():
         return jsonify(error="internal error", detail="please try again later"), 500
-    return message("Something went wrong", "Please try again later.", 500)
+    return info_page("Something went wrong", "Please try again later.", 500)
 
 
 def _headers(response: Response) -> Response:

@@ -8,7 +8,7 @@ carries a CSRF token; repeated failed logins lock the username out for that clie
     POST /admin/logout                        sign out
     GET  /admin                               → /admin/draft
     GET  /admin/draft[?topics=…]              the draft: 600 px and 375 px frames, text part, checks, edit forms
-    GET  /admin/draft/email.html[?topics=…]   the email's HTML as the mailer sends it, with a sample reader
+    GET  /admin/draft/email.html[?topics=…]   the email's HTML as it is sent, with a sample reader
     POST /admin/draft/build                   recompose the draft from the week's articles (edits kept)
     POST /admin/draft/edit/<action>           exclude, restore, title, summary, pin, unpin, move, subject, preheader
     POST /admin/draft/links                   the checks with every link fetched

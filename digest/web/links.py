@@ -12,12 +12,12 @@ ONE_CLICK = ("List-Unsubscribe", "One-Click")
 
 
 def blueprint(csrf: CSRFProtect) -> Blueprint:
-    from . import message, page, web
+    from . import info_page, page, web
 
     bp = Blueprint("links", __name__)
 
     def bad_link(what: str) -> ResponseReturnValue:
-        return message(f"This {what} link is not valid", "It may have been cut short by your mail program. "
+        return info_page(f"This {what} link is not valid", "It may have been cut short by your mail program. "
                        "Open it again from the most recent email.", 400)
 
     @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
@@ -28,12 +28,12 @@ def blueprint(csrf: CSRFProtect) -> Blueprint:
                 audience.holder("unsubscribe", token)
                 return page("unsubscribe.html", token=token, field=ONE_CLICK)
             if request.form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
-                return message("Nothing was changed", "Press the button on the unsubscribe page to leave the list.",
+                return info_page("Nothing was changed", "Press the button on the unsubscribe page to leave the list.",
                                400, action=url_for("links.unsubscribe", token=token), action_label="Unsubscribe")
             audience.unsubscribe(token)
         except BadToken:
             return bad_link("unsubscribe")
-        return message("You are unsubscribed", "You will receive no more issues. If you change your mind, you "
+        return info_page("You are unsubscribed", "You will receive no more issues. If you change your mind, you "
                        "can subscribe again at any time.", action=url_for("signup.subscribe"),
                        action_label="Subscribe again")
 

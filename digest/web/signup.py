@@ -32,7 +32,7 @@ def _address_key() -> str:
 
 
 def blueprint(limiter: Limiter, csrf: CSRFProtect) -> Blueprint:
-    from . import message, page, web
+    from . import info_page, page, web
 
     bp = Blueprint("signup", __name__)
     # Shared by the form and the JSON endpoint, so one cannot be used to get round the other.
@@ -57,7 +57,7 @@ def blueprint(limiter: Limiter, csrf: CSRFProtect) -> Blueprint:
             return form_page()
         form = request.form
         if form.get(HONEYPOT):
-            return message(*SENT)
+            return info_page(*SENT)
         email, name, topics = form.get("email", ""), form.get("name", ""), form.getlist("topics")
         try:
             web().audience.subscribe(email, name, topics)
@@ -66,9 +66,9 @@ def blueprint(limiter: Limiter, csrf: CSRFProtect) -> Blueprint:
                              topics=topics)
         except DeliveryError:
             current_app.logger.exception("the confirmation email could not be sent")
-            return message("We could not send the email", "Our mail server did not answer. Please try again "
+            return info_page("We could not send the email", "Our mail server did not answer. Please try again "
                            "in a few minutes.", 503)
-        return message(*SENT)
+        return info_page(*SENT)
 
     @bp.route("/api/subscribe", methods=["POST", "OPTIONS"])
     @per_client
@@ -113,13 +113,13 @@ def blueprint(limiter: Limiter, csrf: CSRFProtect) -> Blueprint:
                 return page("confirm.html", token=token)
             sub = audience.confirm(token, request.remote_addr)
         except BadToken:
-            return message("This confirmation link is not valid", "It may have expired (links work for seven "
+            return info_page("This confirmation link is not valid", "It may have expired (links work for seven "
                            "days) or been cut short. Subscribe again to get a new one.", 400,
                            action=url_for("signup.subscribe"), action_label="Subscribe again")
         if sub.status != "active":
-            return message("This link no longer applies", "Subscribe again to get a new confirmation link.",
+            return info_page("This link no longer applies", "Subscribe again to get a new confirmation link.",
                            400, action=url_for("signup.subscribe"), action_label="Subscribe again")
-        return message("You are subscribed", "Thank you. The next issue will reach you on its publication day.",
+        return info_page("You are subscribed", "Thank you. The next issue will reach you on its publication day.",
                        action=audience.link("preferences", sub), action_label="Choose your topics")
 
     return bp

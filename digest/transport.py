@@ -1,4 +1,7 @@
-"""Messages and the transports that carry them: SMTP (smtplib) or an outbox folder of .eml files."""
+"""The transport stage: what carries a finished message (an Envelope of bytes) to its recipient.
+
+SMTP (smtplib, one reused connection) or an outbox folder of .eml files; ``make_transport`` chooses.
+Messages are built in ``message``; nothing here looks inside them beyond SMTP's dot rule."""
 
 from __future__ import annotations
 
@@ -8,9 +11,6 @@ import re
 import smtplib
 import ssl
 from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
-from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Protocol
 
@@ -23,7 +23,7 @@ _DOT = re.compile(rb"(?m)^\.")
 
 @dataclass(frozen=True)
 class Envelope:
-    """One subscriber's message, as bytes, with its envelope."""
+    """One recipient's finished message, as bytes, with its SMTP envelope (built by ``message``)."""
 
     sender: str
     recipient: str
@@ -52,50 +52,6 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
     def describe(self) -> str: ...
-
-
-def address_of(header_value: str) -> str:
-    return parseaddr(header_value)[1]
-
-
-def domain_of(header_value: str) -> str:
-    return address_of(header_value).rpartition("@")[2] or "localhost"
-
-
-def one_line(value: str) -> str:
-    """A header-safe value: printable characters only, on one line."""
-    if not value.isprintable():
-        value = "".join(ch if ch.isprintable() else " " for ch in value)
-    return " ".join(value.split())
-
-
-def build_message(*, sender: str, to_email: str, to_name: str, subject: str, text: str, html: str,
-                  list_id: str, unsubscribe_url: str, unsubscribe_mailto: str | None = None,
-                  reply_to: str | None = None, extra_headers: dict[str, str] | None = None,
-                  message_id: str | None = None, date: str | None = None) -> Envelope:
-    """A multipart/alternative message with the headers of the contract (the email package, each time:
-    used for test messages; a send builds a ``message.MessageTemplate`` once per variant instead)."""
-    to_name, subject = one_line(to_name), one_line(subject)
-    msg = EmailMessage(policy=policy.SMTP)
-    message_id = message_id or make_msgid(domain=domain_of(sender))
-    msg["From"] = sender
-    msg["To"] = formataddr((to_name, to_email)) if to_name else to_email
-    msg["Subject"] = subject
-    msg["Date"] = date or formatdate(usegmt=True)
-    msg["Message-ID"] = message_id
-    msg["List-Id"] = list_id
-    links = [f"<{unsubscribe_url}>"]
-    if unsubscribe_mailto:
-        links.append(f"<mailto:{unsubscribe_mailto}?subject=unsubscribe>")
-    msg["List-Unsubscribe"] = ", ".join(links)
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    if reply_to:
-        msg["Reply-To"] = reply_to
-    for key, value in (extra_headers or {}).items():
-        msg[key] = value
-    msg.set_content(text, cte="quoted-printable")
-    msg.add_alternative(html, subtype="html", cte="quoted-printable")
-    return Envelope(sender=address_of(sender), recipient=to_email, message_id=message_id, data=msg.as_bytes())
 
 
 class SMTPTransport:
@@ -235,6 +191,7 @@ class OutboxTransport:
         return None
 
 
-def make_transport(smtp: SMTPConfig, outbox: Path) -> Transport:
-    """SMTP when SMTP_HOST is set, else .eml files in the ``outbox`` folder."""
-    return SMTPTransport(smtp) if smtp.host else OutboxTransport(outbox)
+def make_transport(smtp: SMTPConfig, folder: Path) -> Transport:
+    """SMTP when SMTP_HOST is set, else .eml files in ``folder`` (the caller names it: an issue's own
+    folder, its tests folder, or the confirmations folder)."""
+    return SMTPTransport(smtp) if smtp.host else OutboxTransport(folder)

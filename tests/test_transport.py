@@ -1,0 +1,67 @@
+"""The transport stage: SMTP over TLS with verified certificates, never a silent downgrade."""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+
+from digest.config import SMTPConfig
+from digest.errors import SMTPConnectionError
+from digest.message import MessageTemplate
+from digest.render import Personal, Rendered
+from digest.transport import Envelope, SMTPTransport
+
+from .smtp_faults import FaultSink, serve
+
+
+@pytest.fixture(scope="module")
+def certs() -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(server)
+    client = ssl.create_default_context()
+    ca.configure_trust(client)
+    return server, client
+
+
+def envelope() -> Envelope:
+    content = Rendered(subject="s", preheader="", html="<p>h</p>", text="t", shown=0, overflow=0)
+    return MessageTemplate(content, sender="digest@example.org", list_id="x <y.example>").fill(
+        Personal(name="", email="a@example.com", unsubscribe_url="https://x/u", preferences_url="https://x/p"))
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_delivers_with_a_trusted_certificate(security: str, certs: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+    server, client = certs
+    sink = FaultSink()
+    kw = {"tls_context": server, "require_starttls": True} if security == "starttls" \
+        else {"ssl_context": server}
+    with serve(sink, **kw) as port:
+        transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=port, security=security, timeout=10), client)
+        result = transport.send(envelope())
+        transport.close()
+    assert result.ok and [r for r, _ in sink.accepted] == ["a@example.com"]
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_an_untrusted_certificate_is_a_clear_error_never_a_downgrade(
+        security: str, certs: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+    server, _ = certs
+    sink = FaultSink()
+    kw = {"tls_context": server} if security == "starttls" else {"ssl_context": server}
+    with serve(sink, **kw) as port:
+        transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=port, security=security, timeout=10))
+        with pytest.raises(SMTPConnectionError, match="certificate failed verification"):
+            transport.send(envelope())
+    assert sink.accepted == [] and sum(sink.tries.values()) == 0
+
+
+def test_no_starttls_offered_is_an_error_not_plain_text() -> None:
+    sink = FaultSink()
+    with serve(sink) as port:
+        transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=port, security="starttls", timeout=10))
+        with pytest.raises(SMTPConnectionError, match="does not offer STARTTLS"):
+            transport.send(envelope())
+    assert sink.accepted == []
