@@ -22,7 +22,7 @@ from .config import Settings, load_settings
 from .deliver import DeliveryReport
 from .editing import KINDS, Edit
 from .errors import DigestError, NothingToSend
-from .lease import LeaseHeld, make_owner
+from .lease import LeaseHeld, process_owner
 from .models import Issue
 from .pipeline import Digest
 from .scheduler import Daemon, Jobs, Schedule, guarded_send, planned_jobs
@@ -236,7 +236,7 @@ def _send(c: Context, concurrency: int = 4, rate: float | None = None, issue: Is
         if join:
             rep: DeliveryReport | None = d.send(issue, options=options, progress=report)
         else:
-            rep = guarded_send(d, issue, make_owner(), options=options, progress=report)
+            rep = guarded_send(d, issue, process_owner(), options=options, progress=report)
     except LeaseHeld as exc:
         click.echo(f"send: {exc}")
         return
@@ -294,7 +294,7 @@ def run(c: Context, concurrency: int, rate: float | None) -> None:
         return
     click.echo(f"build: issue {issue.week} ({issue.status}): {len(issue.articles)} articles; {issue.subject}")
     if issue.status == "draft":
-        held = Jobs(d, Schedule.from_config(d.settings.schedule), make_owner()).hold(issue)
+        held = Jobs(d, Schedule.from_config(d.settings.schedule), process_owner()).hold(issue)
         if held is not None:
             click.echo(f"send: {held}")
             return

@@ -8,7 +8,7 @@ an APScheduler 3 ``BlockingScheduler`` whose jobs persist in the project's datab
 - at start-up a job is added only when absent, and a changed trigger keeps a pending (missed) run;
 - ``misfire_grace_time`` = ``grace`` with ``coalesce``: a send missed while down runs once on return
   within the grace period, and beyond it is skipped with a warning (the next issue covers the gap);
-- every send goes through the issue's lease (digest.lease), so two daemons, or a daemon and cron,
+- every send goes through the issue's lease (digest/lease.py), so two daemons, or a daemon and cron,
   never send one issue twice.
 """
 
@@ -37,14 +37,16 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from subscribers.clock import now as utc_now
+
 from .config import ScheduleConfig, Settings
+from .db import Database, make_engine
 from .deliver import DeliveryReport, Progress, SendOptions
 from .errors import DigestError, NothingToSend, UsageError
-from .lease import LeaseHeld, issue_lease, make_owner
+from .lease import LeaseHeld, issue_lease, process_owner
 from .mailer import Transport
-from .models import Issue
+from .models import Issue, IssueStatus
 from .pipeline import Digest
-from .store import make_engine
 from .timespec import Weekly, parse_duration, parse_timezone, parse_weekly
 
 log = logging.getLogger(__name__)
@@ -153,9 +155,8 @@ def guarded_send(digest: Digest, issue: Issue, owner: str, should_stop: Callable
                  transport: Transport | None = None, options: SendOptions | None = None,
                  progress: Progress | None = None) -> DeliveryReport | None:
     """Send ``issue`` under its lease; None when it had already been sent. LeaseHeld when another sends it."""
-    assert issue.id is not None
-    with issue_lease(digest.store, issue.id, issue.week, owner) as lease:
-        fresh = digest.store.issue(issue_id=issue.id)
+    with issue_lease(digest.db.issues, issue.id, issue.week, owner) as lease:
+        fresh = digest.db.issues.get(issue.id)
         if fresh is None or fresh.status == "sent":
             return None
 
@@ -176,13 +177,13 @@ class Jobs:
 
     def __init__(self, digest: Digest, schedule: Schedule, owner: str,
                  should_stop: Callable[[], bool] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self.digest, self.schedule, self.owner = digest, schedule, owner
         self.should_stop, self.clock = should_stop, clock
 
     @property
-    def store(self) -> Any:
-        return self.digest.store
+    def db(self) -> Database:
+        return self.digest.db
 
     def collect(self) -> Outcome:
         rep = self.digest.collect()
@@ -209,16 +210,15 @@ class Jobs:
 
     def test_to_editors(self, issue: Issue) -> str:
         """The draft to the editors as a test, once per version of the draft."""
-        assert issue.id is not None
         marker = f"editor-test:{issue.week}"
         version = hashlib.sha256(
             (issue.subject + "|" + ",".join(str(a.id) for a in issue.articles)).encode()).hexdigest()[:16]
         try:
-            with issue_lease(self.store, issue.id, issue.week, self.owner):
-                if self.store.get_meta(marker) == version:
+            with issue_lease(self.db.issues, issue.id, issue.week, self.owner):
+                if self.db.meta.get(marker) == version:
                     return "the editors already have this draft"
                 n = self.digest.send_test(list(self.schedule.editors))
-                self.store.set_meta(marker, version)
+                self.db.meta.set(marker, version)
         except LeaseHeld as exc:
             return f"not sent to the editors here: {exc}"
         return f"test sent to {n} of {len(self.schedule.editors)} editors; approve with `digest approve`"
@@ -227,15 +227,14 @@ class Jobs:
         n, least = len(issue.articles), self.schedule.min_articles
         if n >= least:
             return None
-        assert issue.id is not None
-        self.store.set_issue_status(issue.id, "skipped")
+        self.db.issues.set_status(issue.id, IssueStatus.SKIPPED)
         return Outcome(f"issue {issue.week} skipped: {n} articles, fewer than min_articles = {least}; "
                        "they roll into the next issue")
 
     def send(self) -> Outcome:
         """The weekly send: resume an interrupted issue, else this cycle's issue (built now if need be)."""
         now = self.clock()
-        sending = self.store.latest_issue(("sending",))
+        sending = self.db.issues.latest(("sending",))
         if sending is not None:
             return self.publish(sending, now)
         if self.schedule.build is None:
@@ -248,19 +247,18 @@ class Jobs:
         build_trigger = self.schedule.triggers()["build"]
         assert build_trigger is not None
         cycle = last_fire(build_trigger, now) or now - timedelta(days=7)
-        latest = self.store.latest_issue(("draft", "sending", "sent", "skipped"))
+        latest = self.db.issues.latest(("draft", "sending", "sent", "skipped"))
         if latest is not None and latest.end >= cycle:
             return self.publish(latest, now)
         log.warning("no issue was built at %s; building it now", cycle.astimezone(self.schedule.tz))
         built = self.build()
-        latest = self.store.latest_issue(("draft", "skipped"))
+        latest = self.db.issues.latest(("draft", "skipped"))
         if latest is None or latest.end < cycle:
             return built
         return self.publish(latest, now)
 
     def publish(self, issue: Issue, now: datetime) -> Outcome:
         """Send ``issue`` if it is big enough and approved (when approval is required), under its lease."""
-        assert issue.id is not None
         if issue.status == "sent":
             return Outcome(f"issue {issue.week} was already sent")
         if issue.status == "skipped":
@@ -284,20 +282,18 @@ class Jobs:
     def _gate(self, issue: Issue, now: datetime) -> Outcome | None:
         if issue.status != "draft":
             return None
-        assert issue.id is not None
         skipped = self._skip_if_small(issue)
         if skipped:
             return skipped
-        if self.schedule.require_approval and self.store.approved_at(issue.id) is None:
+        if self.schedule.require_approval and self.db.issues.approved_at(issue.id) is None:
             return self._not_approved(issue, now)
         return None
 
     def _not_approved(self, issue: Issue, now: datetime) -> Outcome:
-        assert issue.id is not None
         scheduled = last_fire(weekly_trigger(self.schedule.send, self.schedule.tz), now) or now
         deadline = scheduled + self.schedule.grace
         if now >= deadline:
-            self.store.set_issue_status(issue.id, "skipped")
+            self.db.issues.set_status(issue.id, IssueStatus.SKIPPED)
             return Outcome(f"issue {issue.week} was not approved within {self.schedule.grace} of "
                            f"{scheduled:%a %Y-%m-%d %H:%M}; skipped, its articles roll into the next issue",
                            level=logging.WARNING)
@@ -335,7 +331,7 @@ class Daemon:
     def __init__(self, settings: Settings, loader: Callable[[], Settings] | None = None,
                  owner: str | None = None) -> None:
         self.settings, self.loader = settings, loader
-        self.owner = owner or make_owner()
+        self.owner = owner or process_owner()
         self.schedule = Schedule.from_config(settings.schedule)
         self.digest = Digest(settings)
         self.stopping = threading.Event()
@@ -422,13 +418,13 @@ class Daemon:
 
     def _started(self, _event: SchedulerEvent) -> None:
         self.reconcile()
-        if self.digest.store.latest_issue(("sending",)) is not None:
+        if self.digest.db.issues.latest(("sending",)) is not None:
             log.info("an issue was left sending; resuming it now")
-            self._add_retry(datetime.now(UTC))
+            self._add_retry(utc_now())
 
     def reconcile(self) -> None:
         """Add missing jobs, remove unwanted ones, update changed ones, never dropping a pending run."""
-        now = datetime.now(self.schedule.tz)
+        now = utc_now().astimezone(self.schedule.tz)
         grace = int(self.schedule.grace.total_seconds())
         for job_id, trigger in self.schedule.triggers().items():
             job = self.scheduler.get_job(job_id)
@@ -493,7 +489,7 @@ class PlannedJob:
 def planned_jobs(settings: Settings, now: datetime | None = None) -> list[PlannedJob]:
     """Each job's next run as stored by the daemon, or as it would be when the daemon starts."""
     schedule = Schedule.from_config(settings.schedule)
-    now = (now or datetime.now(UTC)).astimezone(schedule.tz)
+    now = (now or utc_now()).astimezone(schedule.tz)
     store = make_jobstore(settings.database_url)
     store.start(BlockingScheduler(timezone=schedule.tz), "default")
     try:
@@ -526,23 +522,22 @@ class Status:
 
 
 def status(digest: Digest) -> Status:
-    store = digest.store
-    draft = store.latest_issue(("draft",))
-    last = store.latest_issue(("sending", "sent"))
+    db = digest.db
+    draft = db.issues.latest(("draft",))
+    last = db.issues.latest(("sending", "sent"))
     return Status(
-        sources=store.source_rows(), draft=draft,
-        draft_approved=store.approved_at(draft.id) if draft and draft.id is not None else None,
-        last=last, last_counts=store.delivery_counts(last.id) if last and last.id is not None else {},
+        sources=db.sources.rows(), draft=draft,
+        draft_approved=db.issues.approved_at(draft.id) if draft else None,
+        last=last, last_counts=db.deliveries.counts(last.id) if last else {},
     )
 
 
 def approve(digest: Digest, week: str | None = None) -> Issue:
     """Mark the draft (or the issue of ``week``) approved for sending."""
-    issue = digest.store.issue(week=week) if week else digest.store.latest_issue(("draft",))
+    issue = digest.db.issues.of_week(week) if week else digest.db.issues.latest(("draft",))
     if issue is None:
         raise UsageError(f"no issue {week}" if week else "no draft to approve; run `digest build` first")
     if issue.status != "draft":
         raise UsageError(f"issue {issue.week} is {issue.status}; only a draft is approved")
-    assert issue.id is not None
-    digest.store.approve(issue.id)
+    digest.db.issues.approve(issue.id)
     return issue

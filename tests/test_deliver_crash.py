@@ -52,7 +52,7 @@ def crash_and_resume(db_url: str, tmp: Path) -> None:
         proc.communicate()
         in_flight = {r for r, _ in sink.held}
         assert len(in_flight) == CONNECTIONS and len(sink.accepted) == 15
-        with d.store.begin() as conn:
+        with d.db.begin() as conn:
             leased = set(conn.scalars(select(t.subscribers.c.email).join(
                 t.deliveries, t.deliveries.c.subscriber_id == t.subscribers.c.id).where(
                 t.deliveries.c.status == "sending")))
@@ -65,7 +65,7 @@ def crash_and_resume(db_url: str, tmp: Path) -> None:
     assert {e for e, n in copies.items() if n > 1} <= in_flight, "second copies only of messages in flight"
     assert max(copies.values()) <= 2
     assert report.sent == 60 - 15
-    with d.store.begin() as conn:
+    with d.db.begin() as conn:
         assert set(conn.scalars(select(t.deliveries.c.status))) == {"sent"}
     d.close()
 
