@@ -18,11 +18,10 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from digest.db import Database  # noqa: E402
 from digest.db import tables as t  # noqa: E402
-from digest.store import Store  # noqa: E402
 from digest.topics import DEFAULT_TOPICS  # noqa: E402
 from subscribers.csvio import import_csv  # noqa: E402
-from subscribers.store import SubscriberStore  # noqa: E402
 
 TOPICS = [topic.slug for topic in DEFAULT_TOPICS]
 
@@ -45,19 +44,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "readers.csv"
         write_csv(csv_path, args.rows, ";" if args.semicolon else ",", args.bom)
-        store = Store(args.database_url or f"sqlite:///{tmp}/bench.db")
-        with store.begin() as conn:
+        db = Database(args.database_url or f"sqlite:///{tmp}/bench.db")
+        with db.begin() as conn:
             conn.execute(t.subscribers.delete())
-        subs = SubscriberStore(store.engine)
+        subs = db.subscribers
         size = csv_path.stat().st_size / 1e6
-        print(f"{args.rows} rows, {size:.1f} MB, {store.engine.dialect.name}")
+        print(f"{args.rows} rows, {size:.1f} MB, {db.engine.dialect.name}")
         for label in ("first import", "same file again"):
             started = time.perf_counter()
             report = import_csv(csv_path, subs, TOPICS)
             seconds = time.perf_counter() - started
             print(f"{label}: {seconds:.2f} s ({args.rows / seconds:,.0f} rows/s); {report.added} added, "
                   f"{report.duplicates} already on the list, {len(report.rejected)} rejected")
-        store.close()
+        db.close()
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from digest.config import Settings, SMTPConfig
 from digest.deliver import SendOptions
 from digest.message import IssueMessages
-from digest.models import Article, Issue, Section
+from digest.models import Article, NewIssue, Section
 from digest.pipeline import Digest
 from digest.render import Personal, Rendered, personalize
 from digest.transport import Envelope, SendResult
@@ -47,18 +47,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def issue() -> Issue:
+def issue() -> NewIssue:
     end = datetime.now(UTC)
     words = "The court held that the claims were obvious in light of the prior art and remanded the case. "
 
     def art(i: int, topic: str) -> Article:
-        return Article(guid=f"g{i}", url=f"https://news.example/story/{i}", canonical_url=f"https://news.example/{i}",
+        return Article(id=i, guid=f"g{i}", url=f"https://news.example/story/{i}", canonical_url=f"https://news.example/{i}",
                        title=f"Story {i}: a ruling on {topic}", source="IP Wire", published=end - timedelta(hours=i),
                        summary=(words * 4).strip(), topics=(topic,))
 
     sections = tuple(Section(slug, slug.title(), tuple(art(i * 10 + j, slug) for j in range(6)))
                      for i, slug in enumerate(("patents", "trademarks", "copyright")))
-    return Issue(week=f"{end:%G-W%V}", title="IP Protection Weekly", subject="IP Protection Weekly: 18 stories",
+    return NewIssue(week=f"{end:%G-W%V}", title="IP Protection Weekly", subject="IP Protection Weekly: 18 stories",
                  preheader="Patents, trademarks and copyright", start=end - timedelta(days=7), end=end,
                  sections=sections)
 
@@ -71,7 +71,7 @@ def settings(db: str, port: int | None, tmp: Path) -> Settings:
 
 def prepare(db: str, port: int | None, tmp: Path, n: int) -> Digest:
     d = Digest(settings(db, port, tmp))
-    d.store.save_draft(issue())
+    d.db.issues.save_draft(issue())
     batch = 50_000
     for start in range(0, n, batch):
         d.subscribers.add_many([(f"reader{i}@example.com", f"Reader {i}", "")
@@ -144,7 +144,7 @@ def memory_run(n: int) -> None:
         from digest.deliver import deliver
 
         messages = d.issue_messages(d.current_issue())
-        rep = deliver(d.current_issue(), d.store, NullTransport, messages.for_subscriber, SendOptions(concurrency=4))
+        rep = deliver(d.current_issue(), d.db, NullTransport, messages.for_subscriber, SendOptions(concurrency=4))
         took = time.monotonic() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"{rep.sent} {took:.1f} {rss_before:.0f} {peak:.0f}")

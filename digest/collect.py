@@ -5,14 +5,16 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+
+from subscribers.clock import now
 
 from .config import Settings, SourceConfig
+from .db import Database
 from .errors import SourceError
 from .extract import extract_paragraphs, html_to_paragraphs
-from .models import Article, Entry, SourceReport
+from .models import Entry, NewArticle, SourceReport
 from .sources import Fetched, Fetcher, fetch_all, parse_feed
-from .store import Store
 from .summarize import summarize, word_count
 from .topics import Taxonomy
 from .urls import canonical_url
@@ -68,14 +70,14 @@ class _Candidate:
     paragraphs: list[str]
 
 
-def collect(settings: Settings, store: Store, fetcher: Fetcher | None = None) -> CollectReport:
+def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) -> CollectReport:
     """Fetch every source once and store the new, tagged articles. Never raises for one bad source."""
     own = fetcher is None
     fetcher = fetcher or Fetcher(settings.fetch)
     taxonomy = Taxonomy(settings.topics)
     try:
         report = CollectReport()
-        states = {s.url: store.source_state(s.url) for s in settings.sources}
+        states = {s.url: db.sources.state(s.url) for s in settings.sources}
         results = fetch_all(
             fetcher,
             [(s.url, {"etag": states[s.url][0], "last_modified": states[s.url][1],
@@ -84,14 +86,14 @@ def collect(settings: Settings, store: Store, fetcher: Fetcher | None = None) ->
             settings.fetch.workers,
         )
         for source, result in zip(settings.sources, results, strict=True):
-            report.sources.append(_collect_one(settings, store, fetcher, taxonomy, source, result))
+            report.sources.append(_collect_one(settings, db, fetcher, taxonomy, source, result))
         return report
     finally:
         if own:
             fetcher.close()
 
 
-def _collect_one(settings: Settings, store: Store, fetcher: Fetcher, taxonomy: Taxonomy,
+def _collect_one(settings: Settings, db: Database, fetcher: Fetcher, taxonomy: Taxonomy,
                  source: SourceConfig, result: Fetched | SourceError) -> SourceReport:
     rep = SourceReport(name=source.name, url=source.url)
     try:
@@ -99,20 +101,20 @@ def _collect_one(settings: Settings, store: Store, fetcher: Fetcher, taxonomy: T
             raise SourceError(source.name, result.reason)
         if result.not_modified:
             rep.not_modified = True
-            store.record_fetch(source.url, source.name, etag=result.etag, last_modified=result.last_modified)
+            db.sources.record_fetch(source.url, source.name, etag=result.etag, last_modified=result.last_modified)
             log.info("%s: not modified since the last fetch", source.name)
             return rep
         feed = parse_feed(source, result)
         if feed.warning:
             log.warning("source %r (%s): %s", source.name, source.url, feed.warning)
         rep.entries = len(feed.entries)
-        candidates = _candidates(store, taxonomy, feed.entries, rep)
+        candidates = _candidates(db, taxonomy, feed.entries, rep)
         _fill_thin(fetcher, settings, taxonomy, candidates, rep)
-        seen_at = datetime.now(UTC)
+        seen_at = now()
         position = {id(entry): i for i, entry in enumerate(feed.entries)}
         for cand in candidates:
-            _store(settings, store, cand, rep, seen_at - timedelta(seconds=position[id(cand.entry)]))
-        store.record_fetch(source.url, source.name, etag=result.etag, last_modified=result.last_modified,
+            _store(settings, db, cand, rep, seen_at - timedelta(seconds=position[id(cand.entry)]))
+        db.sources.record_fetch(source.url, source.name, etag=result.etag, last_modified=result.last_modified,
                            error=feed.warning)
         if feed.warning:
             rep.error = feed.warning
@@ -120,16 +122,16 @@ def _collect_one(settings: Settings, store: Store, fetcher: Fetcher, taxonomy: T
         rep.ok = False
         rep.error = exc.reason
         log.warning("source %r (%s) failed: %s", source.name, source.url, exc.reason)
-        store.record_fetch(source.url, source.name, error=exc.reason)
+        db.sources.record_fetch(source.url, source.name, error=exc.reason)
     return rep
 
 
-def _candidates(store: Store, taxonomy: Taxonomy, entries: list[Entry], rep: SourceReport) -> list[_Candidate]:
+def _candidates(db: Database, taxonomy: Taxonomy, entries: list[Entry], rep: SourceReport) -> list[_Candidate]:
     out: list[_Candidate] = []
     seen: set[str] = set()
     for entry in entries:
         canon = canonical_url(entry.url)
-        if canon in seen or store.known(entry.guid, canon):
+        if canon in seen or db.articles.known(entry.guid, canon):
             rep.kept += 1
             continue
         seen.add(canon)
@@ -161,7 +163,7 @@ def _fill_thin(fetcher: Fetcher, settings: Settings, taxonomy: Taxonomy, cands: 
             cand.topics = taxonomy.classify(cand.entry.tags, cand.entry.title, " ".join(cand.paragraphs[:2]))
 
 
-def _store(settings: Settings, store: Store, cand: _Candidate, rep: SourceReport, undated: datetime) -> None:
+def _store(settings: Settings, db: Database, cand: _Candidate, rep: SourceReport, undated: datetime) -> None:
     """Store one candidate; an undated entry takes ``undated``, its first sighting, kept in feed order."""
     entry = cand.entry
     if not cand.topics:
@@ -171,11 +173,11 @@ def _store(settings: Settings, store: Store, cand: _Candidate, rep: SourceReport
     if not summary:
         _skip(rep, entry, "no text to summarize")
         return
-    article = Article(
+    article = NewArticle(
         guid=entry.guid, url=entry.url, canonical_url=cand.canonical, title=entry.title, source=entry.source,
         published=entry.published or undated, summary=summary, topics=tuple(cand.topics),
     )
-    if store.add_article(article):
+    if db.articles.add(article):
         rep.new += 1
         log.info("%s: stored %r [%s]", rep.name, entry.title, ", ".join(cand.topics))
     else:

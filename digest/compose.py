@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from .models import Article, Issue, Section
+from .models import Article, NewIssue, Section
 from .topics import Taxonomy
 
 FIRST_ISSUE_DAYS = 7
@@ -70,12 +70,12 @@ def preheader(secs: Sequence[Section]) -> str:
 
 
 def compose(articles: Sequence[Article], taxonomy: Taxonomy, *, title: str, when: datetime,
-            start: datetime) -> Issue | None:
+            start: datetime) -> NewIssue | None:
     """The issue for the week of ``when``, or None when no article falls in the period."""
     secs = sections(articles, taxonomy)
     if not secs:
         return None
-    return Issue(
+    return NewIssue(
         week=week_key(when), title=title, subject=subject(title, when, secs), preheader=preheader(secs),
         start=start, end=when, sections=secs,
     )

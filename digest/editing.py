@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from .compose import preheader, subject
-from .models import Article, Issue, Section
+from .models import Article, NewIssue, Section
 
 KINDS = ("exclude", "title", "summary", "pin", "order", "subject", "preheader")
 
@@ -23,7 +23,7 @@ def _edit_article(article: Article, titles: dict[str, str], summaries: dict[str,
     return replace(article, title=titles.get(key, article.title), summary=summaries.get(key, article.summary))
 
 
-def apply_edits(issue: Issue, edits: Iterable[Edit]) -> Issue:
+def apply_edits(issue: NewIssue, edits: Iterable[Edit]) -> NewIssue:
     """The issue with exclusions, text edits, the pinned top story and section order applied."""
     edits = list(edits)
     excluded = {e.target for e in edits if e.kind == "exclude"}

@@ -1,27 +1,25 @@
-"""One sender per issue: a lease on the issue's row (issues.lease_owner / issues.lease_until).
+"""Who this process is as a lease holder, and the one-sender lease on an issue (its SQL: digest/db/issues.py).
 
-Taking the lease is one conditional UPDATE ("set me as owner where nobody holds an unexpired lease"),
-which both SQLite (one writer at a time) and PostgreSQL (row lock, re-checked after a concurrent update)
-apply atomically; on PostgreSQL the row is first locked with SELECT … FOR UPDATE so competing senders
-queue on it. The holder renews the lease between messages; a crashed holder's lease expires.
+A lease owner is ``host:pid:tag``: one identity per process (the tag tells apart a reused pid). A lease
+whose holder is a process on this host that no longer runs (killed mid-send) is taken over at once, for
+the issue lease here as for the outbox's rows (digest/deliver.py); any other lease stays until it expires.
+The holder renews the lease between messages.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import or_, select, update
-
-from .db import tables as t
+from .db.issues import Issues
 from .errors import DigestError
-from .store import Store, now
 
 log = logging.getLogger(__name__)
 
@@ -39,60 +37,76 @@ class LeaseHeld(DigestError):
         super().__init__(f"issue {week} is being sent by {owner}{when}; this run leaves it to that sender")
 
 
-def make_owner() -> str:
-    """A name for this process that no other process shares: host, pid and a random tag."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+def process_owner() -> str:
+    """This process as a lease owner: host, pid and a random tag made once per process."""
+    return _owner(os.getpid())
+
+
+@cache
+def _owner(pid: int) -> str:
+    return f"{socket.gethostname()}:{pid}:{secrets.token_hex(4)}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def gone(owner: str | None) -> bool:
+    """True when ``owner`` is a process on this host, other than this one, that no longer runs."""
+    parts = (owner or "").split(":")
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    return pid != os.getpid() and not _alive(pid)
 
 
 class Lease:
-    def __init__(self, store: Store, issue_id: int, owner: str, ttl: timedelta = DEFAULT_TTL) -> None:
-        self.store, self.issue_id, self.owner, self.ttl = store, issue_id, owner, ttl
+    """The send lease of one issue, held by ``owner``."""
+
+    def __init__(self, issues: Issues, issue_id: int, owner: str, ttl: timedelta = DEFAULT_TTL) -> None:
+        self.issues, self.issue_id, self.owner, self.ttl = issues, issue_id, owner, ttl
         self._renewed = 0.0
 
     def acquire(self) -> bool:
-        """Take the lease unless another owner holds an unexpired one."""
-        issues = t.issues
-        with self.store.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                conn.execute(select(issues.c.id).where(issues.c.id == self.issue_id).with_for_update())
-            moment = now()
-            free = or_(issues.c.lease_owner.is_(None), issues.c.lease_until <= moment,
-                       issues.c.lease_owner == self.owner)
-            done = conn.execute(update(issues).where(issues.c.id == self.issue_id, free)
-                                .values(lease_owner=self.owner, lease_until=moment + self.ttl)).rowcount
+        """Take the lease unless another owner holds an unexpired one; a holder that is gone (see ``gone``)
+        is displaced at once."""
+        holder, _ = self.issues.lease_holder(self.issue_id)
+        stale = holder if holder != self.owner and gone(holder) else None
+        taken = self.issues.take_lease(self.issue_id, self.owner, self.ttl, displace=stale)
+        if taken and stale:
+            log.warning("the send of issue %s by %s stopped without finishing (the process is gone); "
+                        "this run takes it over", self.issue_id, stale)
         self._renewed = time.monotonic()
-        return bool(done)
+        return taken
 
     def holder(self) -> tuple[str | None, datetime | None]:
-        with self.store.begin() as conn:
-            row = conn.execute(select(t.issues.c.lease_owner, t.issues.c.lease_until)
-                               .where(t.issues.c.id == self.issue_id)).first()
-        return (row[0], row[1]) if row else (None, None)
+        return self.issues.lease_holder(self.issue_id)
 
     def renew(self) -> bool:
         """Extend the lease (at most every ttl/4); False when it was lost to another owner."""
         if time.monotonic() - self._renewed < self.ttl.total_seconds() / 4:
             return True
-        with self.store.begin() as conn:
-            done = conn.execute(update(t.issues).where(t.issues.c.id == self.issue_id,
-                                                       t.issues.c.lease_owner == self.owner)
-                                .values(lease_until=now() + self.ttl)).rowcount
+        done = self.issues.renew_lease(self.issue_id, self.owner, self.ttl)
         self._renewed = time.monotonic()
         if not done:
             log.error("lost the send lease of issue %s to another process; stopping", self.issue_id)
-        return bool(done)
+        return done
 
     def release(self) -> None:
-        with self.store.begin() as conn:
-            conn.execute(update(t.issues).where(t.issues.c.id == self.issue_id, t.issues.c.lease_owner == self.owner)
-                         .values(lease_owner=None, lease_until=None))
+        self.issues.release_lease(self.issue_id, self.owner)
 
 
 @contextmanager
-def issue_lease(store: Store, issue_id: int, week: str, owner: str,
+def issue_lease(issues: Issues, issue_id: int, week: str, owner: str,
                 ttl: timedelta = DEFAULT_TTL) -> Iterator[Lease]:
     """Hold the send lease of one issue for the block; LeaseHeld when another process has it."""
-    lease = Lease(store, issue_id, owner, ttl)
+    lease = Lease(issues, issue_id, owner, ttl)
     if not lease.acquire():
         holder, until = lease.holder()
         raise LeaseHeld(week, holder or "another process", until)

@@ -42,8 +42,8 @@ class Entry:
 
 
 @dataclass(frozen=True)
-class Article:
-    """A tagged, summarized article as stored and shown in an issue."""
+class NewArticle:
+    """A tagged, summarized article, as collect makes it before it is stored."""
 
     guid: str
     url: str
@@ -53,7 +53,13 @@ class Article:
     published: datetime
     summary: str
     topics: tuple[str, ...]
-    id: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Article(NewArticle):
+    """A stored article, as shown in an issue: its id is what editors' overrides name."""
+
+    id: int
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,8 @@ class Section:
 
 
 @dataclass(frozen=True)
-class Issue:
-    """A weekly issue: what compose builds and render turns into an email."""
+class NewIssue:
+    """A weekly issue as compose builds it, before it is stored; render turns either kind into an email."""
 
     week: str
     title: str
@@ -74,13 +80,19 @@ class Issue:
     start: datetime
     end: datetime
     sections: tuple[Section, ...]
-    id: int | None = None
-    status: str = "draft"
     overflow: int = 0
 
     @property
     def articles(self) -> list[Article]:
         return [a for s in self.sections for a in s.articles]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Issue(NewIssue):
+    """A stored issue: it has an id and a status."""
+
+    id: int
+    status: IssueStatus
 
 
 @dataclass

@@ -5,16 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from subscribers.store import SubscriberStore
+from subscribers.clock import now
 from subscribers.tokens import Tokens
 
 from .checks import Finding, check_links, check_rendered, links
 from .collect import CollectReport, collect
 from .compose import compose, period, week_key
 from .config import Settings
+from .db import Database
 from .deliver import DeliveryReport, Progress, SendOptions, deliver
 from .editing import Edit, apply_edits
 from .errors import NothingToSend, SourceError, UsageError
@@ -22,7 +23,6 @@ from .message import IssueMessages, Letterhead
 from .models import Article, Issue
 from .render import Personal, Renderer, personalize
 from .sources import Fetcher, fetch_all
-from .store import Store
 from .topics import Taxonomy
 from .transport import Transport, make_transport
 
@@ -39,49 +39,49 @@ class Preview:
 
 
 class Digest:
-    """One newsletter: its settings, store, audience and renderer."""
+    """One newsletter: its settings, database, audience and renderer."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = Store(settings.database_url)
-        self.subscribers = SubscriberStore(self.store.engine)
-        self.tokens = Tokens(self.store.secret_key(settings.secret_key))
+        self.db = Database(settings.database_url)
+        self.subscribers = self.db.subscribers
+        self.tokens = Tokens(self.db.meta.secret_key(settings.secret_key))
         self.taxonomy = Taxonomy(settings.topics)
         self.renderer = Renderer(settings.base_url, settings.templates_dir, settings.max_html_bytes)
 
     def close(self) -> None:
-        self.store.close()
+        self.db.close()
 
     # -- stages ------------------------------------------------------------------------------
 
     def collect(self) -> CollectReport:
-        return collect(self.settings, self.store)
+        return collect(self.settings, self.db)
 
     def build(self, when: datetime | None = None) -> Issue:
         """Compose (or recompose) the draft of the week of ``when``; NothingToSend when it has no article."""
-        when = when or datetime.now(UTC)
+        when = when or now()
         week = week_key(when)
-        existing = self.store.issue(week=week)
+        existing = self.db.issues.of_week(week)
         if existing is not None and existing.status != "draft":
             log.info("issue %s has started sending; it is not rebuilt", week)
             return existing
-        last = self.store.latest_issue()
+        last = self.db.issues.latest()
         start, end = period(when, last.end if last else None)
-        skipped = None if last else self.store.first_skipped_start()
+        skipped = None if last else self.db.issues.first_skipped_start()
         if skipped is not None and skipped < start:  # weeks skipped before the first issue roll forward
             start = skipped
-        issue = compose(self.store.articles_between(start, end), self.taxonomy, title=self.settings.title,
+        issue = compose(self.db.articles.between(start, end), self.taxonomy, title=self.settings.title,
                         when=end, start=start)
         if issue is not None:
-            issue = apply_edits(issue, self.store.edits(week))
+            issue = apply_edits(issue, self.db.issues.edits(week))
         if issue is None or not issue.sections:
             if existing is not None:
-                self.store.delete_draft(week)
+                self.db.issues.delete_draft(week)
             raise NothingToSend(f"no new IP articles since {start:%d %b %Y %H:%M} UTC: no issue this week")
-        return self.store.save_draft(issue)
+        return self.db.issues.save_draft(issue)
 
     def draft(self) -> Issue:
-        issue = self.store.latest_issue(("draft",))
+        issue = self.db.issues.latest(("draft",))
         if issue is None:
             raise NothingToSend("there is no draft; run `digest build` first")
         return issue
@@ -93,18 +93,18 @@ class Digest:
             if edit.kind in ("exclude", "title", "summary", "pin") and not any(
                     str(a.id) == edit.target for a in self._all_articles(draft)):
                 raise UsageError(f"article {edit.target} is not in issue {draft.week}; see `digest issue show`")
-            self.store.set_edit(draft.week, edit)
+            self.db.issues.set_edit(draft.week, edit)
         if clear is not None:
-            self.store.clear_edit(draft.week, *clear)
+            self.db.issues.clear_edit(draft.week, *clear)
         return self.build(draft.end)
 
     def _all_articles(self, draft: Issue) -> list[Article]:
         start = draft.start
-        return self.store.articles_between(start, draft.end)
+        return self.db.articles.between(start, draft.end)
 
     def current_issue(self) -> Issue:
         """The issue to send: the newest that is a draft or has started sending."""
-        issue = self.store.latest_issue(("draft", "sending", "sent"))
+        issue = self.db.issues.latest(("draft", "sending", "sent"))
         if issue is None:
             raise NothingToSend("no issue has been built yet; run `digest build` first")
         return issue
@@ -142,9 +142,9 @@ class Digest:
         if transport is not None:
             options = replace(options, concurrency=1)
             given = transport
-            return deliver(issue, self.store, lambda: given, messages.for_subscriber, options, progress,
+            return deliver(issue, self.db, lambda: given, messages.for_subscriber, options, progress,
                            should_stop=should_stop)
-        return deliver(issue, self.store, lambda: self.transport(issue), messages.for_subscriber, options, progress,
+        return deliver(issue, self.db, lambda: self.transport(issue), messages.for_subscriber, options, progress,
                        should_stop=should_stop)
 
     def preview(self, out_dir: Path | None = None, topics: frozenset[str] | None = None,

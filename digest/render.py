@@ -17,7 +17,7 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from premailer import Premailer
 
-from .models import Issue, Section
+from .models import Issue, NewIssue, Section
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +90,10 @@ class Renderer:
         self.base_url = base_url.rstrip("/")
         self.max_bytes = max_bytes
 
-    def web_url(self, issue: Issue) -> str:
-        return f"{self.base_url}/issues/{issue.id}" if issue.id is not None else self.base_url
+    def web_url(self, issue: NewIssue) -> str:
+        return f"{self.base_url}/issues/{issue.id}" if isinstance(issue, Issue) else self.base_url
 
-    def render(self, issue: Issue, topics: frozenset[str] | None = None) -> Rendered | None:
+    def render(self, issue: NewIssue, topics: frozenset[str] | None = None) -> Rendered | None:
         """The variant for subscribers of ``topics`` (None: everything); None when nothing is in it."""
         secs = tuple(s for s in issue.sections if topics is None or s.topic in topics)
         if not secs:
@@ -107,7 +107,7 @@ class Renderer:
                 return out
             limit = max(1, min(limit - 1, int(limit * self.max_bytes / out.size)))
 
-    def _render(self, issue: Issue, secs: Sequence[Section], per_section: int) -> Rendered:
+    def _render(self, issue: NewIssue, secs: Sequence[Section], per_section: int) -> Rendered:
         shown = tuple(replace(s, articles=s.articles[:per_section]) for s in secs)
         hidden = {s.topic: len(s.articles) - per_section for s in secs if len(s.articles) > per_section}
         ctx: Mapping[str, object] = {

@@ -19,7 +19,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -31,14 +31,16 @@ from apscheduler.schedulers.base import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.date import DateTrigger
 
+from subscribers.clock import now as utc_now
+
 from .config import Settings
+from .db import Database, make_engine
 from .errors import DigestError, NothingToSend, UsageError
-from .lease import LeaseHeld, issue_lease, make_owner
+from .lease import LeaseHeld, issue_lease, process_owner
 from .models import Issue, IssueStatus
 from .pipeline import Digest
 from .schedule import Schedule, last_fire, same_trigger
 from .sending import Outcome, Sender
-from .store import make_engine
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +59,14 @@ class Jobs:
 
     def __init__(self, digest: Digest, schedule: Schedule, owner: str,
                  should_stop: Callable[[], bool] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self.digest, self.schedule, self.owner = digest, schedule, owner
         self.sender = Sender(digest, schedule, owner, should_stop=should_stop, clock=clock)
         self.clock = clock
 
     @property
-    def store(self) -> Any:
-        return self.digest.store
+    def db(self) -> Database:
+        return self.digest.db
 
     def collect(self) -> Outcome:
         rep = self.digest.collect()
@@ -98,11 +100,11 @@ class Jobs:
             (issue.subject + "|" + ",".join(str(a.id) for a in issue.articles)).encode()).hexdigest()[:16]
         assert issue.id is not None
         try:
-            with issue_lease(self.store, issue.id, issue.week, self.owner):
-                if self.store.get_meta(marker) == version:
+            with issue_lease(self.db.issues, issue.id, issue.week, self.owner):
+                if self.db.meta.get(marker) == version:
                     return "the editors already have this draft"
                 n = self.digest.send_test(list(self.schedule.editors))
-                self.store.set_meta(marker, version)
+                self.db.meta.set(marker, version)
         except LeaseHeld as exc:
             return f"not sent to the editors here: {exc}"
         return f"test sent to {n} of {len(self.schedule.editors)} editors; approve with `digest approve`"
@@ -123,12 +125,12 @@ class Jobs:
         build_trigger = self.schedule.triggers()["build"]
         assert build_trigger is not None
         cycle = last_fire(build_trigger, now) or now - timedelta(days=7)
-        latest = self.store.latest_issue(("draft", "sending", "sent", "skipped"))
+        latest = self.db.issues.latest(("draft", "sending", "sent", "skipped"))
         if latest is not None and latest.end >= cycle:
             return _last(self.sender.send(latest))
         log.warning("no issue was built at %s; building it now", cycle.astimezone(self.schedule.tz))
         built = self.build()
-        latest = self.store.latest_issue(("draft", "skipped"))
+        latest = self.db.issues.latest(("draft", "skipped"))
         if latest is None or latest.end < cycle:
             return built
         return _last(self.sender.send(latest))
@@ -169,7 +171,7 @@ class Daemon:
     def __init__(self, settings: Settings, loader: Callable[[], Settings] | None = None,
                  owner: str | None = None) -> None:
         self.settings, self.loader = settings, loader
-        self.owner = owner or make_owner()
+        self.owner = owner or process_owner()
         self.schedule = Schedule.from_config(settings.schedule)
         self.digest = Digest(settings)
         self.stopping = threading.Event()
@@ -256,13 +258,13 @@ class Daemon:
 
     def _started(self, _event: SchedulerEvent) -> None:
         self.reconcile()
-        if self.digest.store.latest_issue(("sending",)) is not None:
+        if self.digest.db.issues.latest(("sending",)) is not None:
             log.info("an issue was left sending; resuming it now")
-            self._add_retry(datetime.now(UTC))
+            self._add_retry(utc_now())
 
     def reconcile(self) -> None:
         """Add missing jobs, remove unwanted ones, update changed ones, never dropping a pending run."""
-        now = datetime.now(self.schedule.tz)
+        now = utc_now().astimezone(self.schedule.tz)
         grace = int(self.schedule.grace.total_seconds())
         for job_id, trigger in self.schedule.triggers().items():
             job = self.scheduler.get_job(job_id)
@@ -327,7 +329,7 @@ class PlannedJob:
 def planned_jobs(settings: Settings, now: datetime | None = None) -> list[PlannedJob]:
     """Each job's next run as stored by the daemon, or as it would be when the daemon starts."""
     schedule = Schedule.from_config(settings.schedule)
-    now = (now or datetime.now(UTC)).astimezone(schedule.tz)
+    now = (now or utc_now()).astimezone(schedule.tz)
     store = make_jobstore(settings.database_url)
     store.start(BlockingScheduler(timezone=schedule.tz), "default")
     try:
@@ -360,23 +362,22 @@ class Status:
 
 
 def status(digest: Digest) -> Status:
-    store = digest.store
-    draft = store.latest_issue(("draft",))
-    last = store.latest_issue(("sending", "sent"))
+    db = digest.db
+    draft = db.issues.latest(("draft",))
+    last = db.issues.latest(("sending", "sent"))
     return Status(
-        sources=store.source_rows(), draft=draft,
-        draft_approved=store.approved_at(draft.id) if draft and draft.id is not None else None,
-        last=last, last_counts=store.delivery_counts(last.id) if last and last.id is not None else {},
+        sources=db.sources.rows(), draft=draft,
+        draft_approved=db.issues.approved_at(draft.id) if draft else None,
+        last=last, last_counts=db.deliveries.counts(last.id) if last else {},
     )
 
 
 def approve(digest: Digest, week: str | None = None) -> Issue:
     """Mark the draft (or the issue of ``week``) approved for sending."""
-    issue = digest.store.issue(week=week) if week else digest.store.latest_issue(("draft",))
+    issue = digest.db.issues.of_week(week) if week else digest.db.issues.latest(("draft",))
     if issue is None:
         raise UsageError(f"no issue {week}" if week else "no draft to approve; run `digest build` first")
     if issue.status != "draft":
         raise UsageError(f"issue {issue.week} is {issue.status}; only a draft is approved")
-    assert issue.id is not None
-    digest.store.approve(issue.id)
+    digest.db.issues.approve(issue.id)
     return issue

@@ -21,9 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from .db import Database
 from .deliver import DeliveryReport, Progress, SendOptions
 from .errors import DigestError, NothingToSend, UsageError
-from .lease import LeaseHeld, issue_lease, make_owner
+from .lease import LeaseHeld, issue_lease, process_owner
 from .models import Issue, IssueStatus
 from .pipeline import Digest
 from .schedule import Schedule, last_send_time
@@ -56,18 +57,18 @@ class Sender:
                  should_stop: Callable[[], bool] | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.digest, self.policy = digest, policy
-        self.owner = owner or make_owner()
+        self.owner = owner or process_owner()
         self.should_stop, self.clock = should_stop, clock
 
     @property
-    def store(self):  # type: ignore[no-untyped-def]
-        return self.digest.store
+    def db(self) -> Database:
+        return self.digest.db
 
     # -- what to send ----------------------------------------------------------------------
 
     def interrupted(self, besides: Issue | None = None) -> list[Issue]:
         """Issues an earlier run left sending, oldest first (``besides`` excluded)."""
-        found = [i for i in self.store.issues(("sending",)) if besides is None or i.id != besides.id]
+        found = [i for i in self.db.issues.with_status((IssueStatus.SENDING,)) if besides is None or i.id != besides.id]
         return sorted(found, key=lambda i: i.end)
 
     def send(self, issue: Issue | None = None, *, options: SendOptions | None = None,
@@ -85,7 +86,7 @@ class Sender:
         outcomes = self.resume(besides=target, options=options, progress=progress)
         if target is not None and not self._stopping():
             if approved and target.status == IssueStatus.DRAFT:
-                self.store.approve(target.id)
+                self.db.issues.approve(target.id)
             outcomes.append(self.publish(target, options=options, progress=progress))
         return outcomes
 
@@ -127,8 +128,8 @@ class Sender:
             return held
         assert issue.id is not None
         try:
-            with issue_lease(self.store, issue.id, issue.week, self.owner) as lease:
-                fresh = self.store.issue(issue_id=issue.id)
+            with issue_lease(self.db.issues, issue.id, issue.week, self.owner) as lease:
+                fresh = self.db.issues.get(issue.id)
                 if fresh is None or fresh.status == IssueStatus.SENT:
                     return Outcome(issue.week, f"issue {issue.week} was already sent; nothing to do")
 
@@ -146,10 +147,10 @@ class Sender:
             return None
         n, least = len(issue.articles), self.policy.min_articles
         if n < least:
-            self.store.set_issue_status(issue.id, IssueStatus.SKIPPED)
+            self.db.issues.set_status(issue.id, IssueStatus.SKIPPED)
             return Outcome(issue.week, f"issue {issue.week} skipped: {n} articles, fewer than min_articles = {least}; "
                                        "they roll into the next issue")
-        if self.policy.require_approval and self.store.approved_at(issue.id) is None:
+        if self.policy.require_approval and self.db.issues.approved_at(issue.id) is None:
             return self._not_approved(issue)
         return None
 
@@ -158,7 +159,7 @@ class Sender:
         scheduled = last_send_time(p, now) or now
         deadline = scheduled + p.grace
         if now >= deadline:
-            self.store.set_issue_status(issue.id, IssueStatus.SKIPPED)
+            self.db.issues.set_status(issue.id, IssueStatus.SKIPPED)
             return Outcome(issue.week, f"issue {issue.week} was not approved within {p.grace} of "
                                        f"{scheduled:%a %Y-%m-%d %H:%M}; skipped, its articles roll into the next issue",
                            level=logging.WARNING)
@@ -207,7 +208,7 @@ class BackgroundSend:
             if self._thread is not None and self._thread.is_alive():
                 raise UsageError(f"issue {self._status.week if self._status else week} is being sent already")
             sender = self._sender()
-            issue = sender.store.issue(week=week)
+            issue = sender.db.issues.of_week(week)
             if issue is None:
                 raise UsageError(f"no issue {week}; build it first")
             self._status = SendStatus(week=week, started_at=datetime.now(UTC))

@@ -18,6 +18,8 @@ import feedparser
 import nh3
 import requests
 
+from subscribers.clock import now
+
 from . import __version__
 from .config import FetchConfig, SourceConfig
 from .errors import SourceError
@@ -186,7 +188,7 @@ def _when(raw: Any) -> datetime | None:
                 when = datetime.fromtimestamp(timegm(value), tz=UTC)
             except (OverflowError, ValueError, TypeError):
                 continue
-            return min(when, datetime.now(UTC))
+            return min(when, now())
     return None
 
 

@@ -18,6 +18,11 @@ class SubscriberStatus(StrEnum):
 
 STATUSES = tuple(s.value for s in SubscriberStatus)
 
+# Who may be mailed an issue: an active subscriber who has not paused the digest. The SQL form of the
+# same rule is ``subscribers.table.mailable``; both are built from these two values.
+MAILABLE_STATUS = SubscriberStatus.ACTIVE
+MAILABLE_PAUSED = False
+
 
 @dataclass(frozen=True)
 class Subscriber:
@@ -33,4 +38,4 @@ class Subscriber:
 
     @property
     def mailable(self) -> bool:
-        return self.status == "active" and not self.paused
+        return self.status == MAILABLE_STATUS and self.paused == MAILABLE_PAUSED

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Insert, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import table as t
+from .clock import now as _now
 from .model import STATUSES, Subscriber
 
 BATCH = 1000
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _subscriber(row: Any) -> Subscriber:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, TypeDecorator
+from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, TypeDecorator, and_
+
+from .model import MAILABLE_PAUSED, MAILABLE_STATUS, SubscriberStatus
 
 metadata = MetaData()
 
@@ -33,7 +35,7 @@ subscribers = Table(
     Column("email", String(320), nullable=False, unique=True),
     Column("name", String(500), nullable=False, default=""),
     Column("topics", String(1000), nullable=False, default=""),
-    Column("status", String(20), nullable=False, default="active", index=True),
+    Column("status", String(20), nullable=False, default=SubscriberStatus.ACTIVE.value, index=True),
     Column("paused", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("confirmed_at", UTCDateTime),
@@ -42,3 +44,5 @@ subscribers = Table(
     Column("bounced_at", UTCDateTime),
 )
 
+# The SQL twin of ``Subscriber.mailable``: who may be mailed an issue.
+mailable = and_(subscribers.c.status == MAILABLE_STATUS.value, subscribers.c.paused.is_(MAILABLE_PAUSED))

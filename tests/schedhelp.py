@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.config import ScheduleConfig, Settings, SMTPConfig
-from digest.models import Article
+from digest.models import NewArticle
 from digest.pipeline import Digest
 
 PG_ADMIN = ("postgresql+psycopg://postgres@127.0.0.1:5432/test", "postgresql+psycopg://root@127.0.0.1:5432/test")
@@ -28,7 +28,7 @@ def settings(tmp: Path, db_url: str, smtp_port: int | None = None, **schedule: A
 
 
 def add_article(digest: Digest, n: int, published: datetime) -> None:
-    digest.store.add_article(Article(
+    digest.db.articles.add(NewArticle(
         guid=f"g{n}", url=f"https://news.example/{n}", canonical_url=f"https://news.example/{n}",
         title=f"Patent ruling number {n}", source="News", published=published,
         summary="A court ruled on a patent.", topics=("patents",)))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from digest.config import Settings, SMTPConfig
-from digest.models import Article, Issue, Section
+from digest.models import Article, NewIssue, Section
 from digest.pipeline import Digest
 
 
@@ -101,17 +101,17 @@ def serve(sink: Any, **kwargs: Any) -> Iterator[int]:
         controller.stop()
 
 
-def sample_issue(week: str = "2025-W10") -> Issue:
+def sample_issue(week: str = "2025-W10") -> NewIssue:
     end = datetime(2025, 3, 7, 12, tzinfo=UTC)
 
     def art(i: int, topic: str) -> Article:
-        return Article(guid=f"g{i}", url=f"https://news.example/{i}", canonical_url=f"https://news.example/{i}",
+        return Article(id=i, guid=f"g{i}", url=f"https://news.example/{i}", canonical_url=f"https://news.example/{i}",
                        title=f"Story {i} about {topic}", source="IP Wire", published=end - timedelta(hours=i),
                        summary=("A court ruled on the matter. " * 12).strip(), topics=(topic,))
 
     sections = (Section("patents", "Patents", tuple(art(i, "patents") for i in range(6))),
                 Section("trademarks", "Trademarks", tuple(art(i, "trademarks") for i in range(6, 10))))
-    return Issue(week=week, title="IP Protection Weekly", subject="IP Protection Weekly: 10 stories",
+    return NewIssue(week=week, title="IP Protection Weekly", subject="IP Protection Weekly: 10 stories",
                  preheader="Patents and trademarks", start=end - timedelta(days=7), end=end, sections=sections)
 
 
@@ -125,6 +125,6 @@ def settings(db_url: str, tmp: Path, port: int | None, **smtp: Any) -> Settings:
 def prepared(db_url: str, tmp: Path, port: int | None, subscribers: int, **smtp: Any) -> Digest:
     """A Digest with a built issue and ``subscribers`` active addresses sub0@example.com, …"""
     d = Digest(settings(db_url, tmp, port, **smtp))
-    d.store.save_draft(sample_issue())
+    d.db.issues.save_draft(sample_issue())
     d.subscribers.add_many([(f"sub{i}@example.com", f"Reader {i}", "") for i in range(subscribers)])
     return d

@@ -56,7 +56,7 @@ def seed(d: Digest, base: str = "https://news.example") -> None:
                             (3, "copyright", "Milan court blocks streaming sites"),
                             (4, "counterfeits", "Customs seize fake watches")]:
         a = article(n, topic, title, NOW)
-        d.store.add_article(replace(a, url=f"{base}/{n}", canonical_url=f"{base}/{n}"))
+        d.db.articles.add(replace(a, url=f"{base}/{n}", canonical_url=f"{base}/{n}"))
     d.build(NOW)
 
 
@@ -109,7 +109,7 @@ def ids_of(app: Flask) -> list[int | None]:
 def deliveries(d: Digest) -> int:
     """Delivery rows of messages that went out or were tried (not those skipped for an empty variant)."""
     q = select(func.count()).select_from(schema.deliveries).where(schema.deliveries.c.status != "skipped")
-    with d.store.begin() as conn:
+    with d.db.begin() as conn:
         return int(conn.execute(q).scalar_one())
 
 
@@ -140,8 +140,8 @@ def test_every_action_without_a_login_is_refused_even_with_a_csrf_token(app: Fla
                                   "direction": "down", "addresses": "x@example.org", "version": "x"})
     assert resp.status_code == 403
     assert "Sign in first" in resp.get_data(as_text=True)
-    assert d.draft() == before and d.store.edits(before.week) == []
-    assert d.store.approved_at(before.id or 0) is None and deliveries(d) == 0
+    assert d.draft() == before and d.db.issues.edits(before.week) == []
+    assert d.db.issues.approved_at(before.id) is None and deliveries(d) == 0
 
 
 @pytest.mark.parametrize("url", POST_ROUTES[1:])
@@ -154,7 +154,7 @@ def test_every_action_without_a_csrf_token_is_refused_when_signed_in(app: Flask,
     assert resp.status_code == 400 and "expired" in resp.get_data(as_text=True)
     forged = editor.post(url, data={"csrf_token": "forged", "article": "1", "value": "Forged"})
     assert forged.status_code == 400
-    assert d.draft() == before and d.store.edits(before.week) == [] and d.store.approved_at(before.id or 0) is None
+    assert d.draft() == before and d.db.issues.edits(before.week) == [] and d.db.issues.approved_at(before.id) is None
 
 
 def test_logging_in_and_out(app: Flask, client: FlaskClient) -> None:
@@ -393,12 +393,12 @@ def test_edits_of_unknown_articles_and_actions_are_refused(app: Flask, editor: F
     assert resp.status_code == 303
     assert any("not in issue" in f for f in flashes(editor.get("/admin/draft")))
     assert post(editor, "/admin/draft/edit/delete", article="1").status_code == 404
-    assert digest_of(app).store.edits(digest_of(app).draft().week) == []
+    assert digest_of(app).db.issues.edits(digest_of(app).draft().week) == []
 
 
 def test_a_rebuild_keeps_the_edits(app: Flask, editor: FlaskClient) -> None:
     post(editor, "/admin/draft/edit/exclude", article="2")
-    digest_of(app).store.add_article(article(9, "patents", "A story collected later", NOW))
+    digest_of(app).db.articles.add(article(9, "patents", "A story collected later", NOW))
     resp = post(editor, "/admin/draft/build")
     assert resp.status_code == 303
     assert ids_of(app) == [1, 5, 3, 4]
@@ -467,13 +467,13 @@ def test_approve_asks_for_confirmation_with_the_audience_and_records_the_time(ap
     assert version
     post(editor, "/admin/draft/edit/subject", value="Changed after the confirmation page")
     stale = editor.post("/admin/draft/approve", data={"csrf_token": csrf_from(page), "version": version.group(1)})
-    assert stale.status_code == 303 and d.store.approved_at(d.draft().id or 0) is None
+    assert stale.status_code == 303 and d.db.issues.approved_at(d.draft().id) is None
     page = editor.get("/admin/draft/approve").get_data(as_text=True)
     version = re.search(r'name="version" value="([^"]+)"', page)
     assert version
     resp = editor.post("/admin/draft/approve", data={"csrf_token": csrf_from(page), "version": version.group(1)})
     assert resp.status_code == 303
-    approved = d.store.approved_at(d.draft().id or 0)
+    approved = d.db.issues.approved_at(d.draft().id)
     assert approved is not None and approved.tzinfo is not None
     assert "approved " in editor.get("/admin/draft").get_data(as_text=True)
     assert deliveries(d) == 0 and d.draft().status == "draft"
@@ -495,7 +495,7 @@ def test_send_now_asks_for_confirmation_then_sends_in_the_background(app: Flask,
     job.thread.join(30)
     assert job.report is not None and job.report.sent == 2 and not job.error
     assert deliveries(d) == 2
-    issue = d.store.issue(week=week)
+    issue = d.db.issues.of_week(week)
     assert issue is not None and issue.status == "sent"
     assert sorted(p.name for p in (settings.outbox_dir / week).glob("*.eml")) == [
         "all@example.org.eml", "copyright@example.org.eml"]

@@ -84,7 +84,7 @@ def test_an_editor_signs_in_edits_tests_approves_and_the_preview_holds_up(
         page.click("button:has-text('Approve for 2 subscribers')")
         page.wait_for_selector("text=Approved issue")
         draft = d.draft()
-        assert d.store.approved_at(draft.id or 0) is not None and draft.status == "draft"
+        assert d.db.issues.approved_at(draft.id) is not None and draft.status == "draft"
         assert deliveries(d) == 0 and len(smtp_sink.messages) == 1
 
         figures = {}

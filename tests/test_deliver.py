@@ -9,19 +9,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from digest.db import Database
 from digest.db import tables as t
 from digest.deliver import SendOptions
 from digest.errors import DeliveryError
-from digest.store import Store
 
 from .smtp_faults import FaultSink, prepared, serve
 
 
 def rows(d: object) -> dict[str, dict[str, object]]:
-    store = d.store  # type: ignore[attr-defined]
+    db = d.db  # type: ignore[attr-defined]
     q = select(t.subscribers.c.email, t.subscribers.c.status.label("who"), t.deliveries).join(
         t.deliveries, t.deliveries.c.subscriber_id == t.subscribers.c.id)
-    with store.begin() as conn:
+    with db.begin() as conn:
         return {r.email: dict(r._mapping) for r in conn.execute(q)}
 
 
@@ -41,7 +41,7 @@ def test_send_records_one_row_per_subscriber_and_resends_nothing(tmp_path: Path)
         msg = message_from_bytes(dict(sink.accepted)[email], policy=policy.default)
         assert msg["Message-ID"] == row["message_id"]
         assert msg["To"].addresses[0].addr_spec == email
-    assert d.store.issue(week="2025-W10").status == "sent"  # type: ignore[union-attr]
+    assert d.db.issues.of_week("2025-W10").status == "sent"  # type: ignore[union-attr]
 
 
 def test_faults_end_with_one_accepted_message_or_a_recorded_failure(tmp_path: Path) -> None:
@@ -86,7 +86,7 @@ def test_a_throttling_relay_defers_then_the_next_run_finishes(tmp_path: Path) ->
             d.send(options=SendOptions(concurrency=1, retry_seconds=60))
         assert {r["status"] for r in rows(d).values()} <= {"deferred", "pending"}
         sink.always.clear()
-        with d.store.begin() as conn:  # as if the minute had passed
+        with d.db.begin() as conn:  # as if the minute had passed
             conn.execute(t.deliveries.update().values(next_attempt_at=None))
         rep = d.send(options=SendOptions(concurrency=2))
     assert rep.sent == 12 and {r["status"] for r in rows(d).values()} == {"sent"}
@@ -117,8 +117,8 @@ def test_subscribers_with_no_matching_topic_are_skipped_and_recorded(tmp_path: P
 
 def test_a_version_1_database_upgrades_without_loss(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    with sqlite3.connect(path) as db:  # the version 1 schema of the deliveries outbox, one row in it
-        db.executescript("""
+    with sqlite3.connect(path) as raw:  # the version 1 schema of the deliveries outbox, one row in it
+        raw.executescript("""
             CREATE TABLE meta (key VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL);
             INSERT INTO meta VALUES ('schema_version', '1');
             CREATE TABLE deliveries (id INTEGER PRIMARY KEY, issue_id INTEGER NOT NULL, subscriber_id INTEGER NOT NULL,
@@ -128,14 +128,14 @@ def test_a_version_1_database_upgrades_without_loss(tmp_path: Path) -> None:
             INSERT INTO deliveries (issue_id, subscriber_id, status, attempts, reply_code)
               VALUES (1, 1, 'sent', 1, 250);
         """)
-    store = Store(f"sqlite:///{path}")
-    with store.begin() as conn:
+    db = Database(f"sqlite:///{path}")
+    with db.begin() as conn:
         assert t.schema_version(conn) == t.SCHEMA_VERSION == 3
         row = conn.execute(select(t.deliveries)).one()
-    store.close()
+    db.close()
     assert row.status == "sent" and row.reply_code == 250 and row.next_attempt_at is None
-    with sqlite3.connect(path) as db:
-        assert "ix_deliveries_claim" in {r[1] for r in db.execute("PRAGMA index_list(deliveries)")}
+    with sqlite3.connect(path) as raw:
+        assert "ix_deliveries_claim" in {r[1] for r in raw.execute("PRAGMA index_list(deliveries)")}
 
 
 def test_send_options_and_delivery_settings_are_checked() -> None:

@@ -131,7 +131,7 @@ def test_sigterm_mid_send_finishes_the_message_and_exits_0(tmp_path: Path) -> No
                 proc.kill()
         assert proc.returncode == 0, err
         assert "SIGTERM" in err and "job send" in err
-        with digest.store.begin() as conn:
+        with digest.db.begin() as conn:
             rows = conn.execute(select(t.deliveries.c.status)).all()
             status = conn.execute(select(t.issues.c.status)).scalar()
         sent = [r.status for r in rows if r.status == "sent"]
@@ -182,7 +182,7 @@ def test_status_approve_schedule_commands(tmp_path: Path) -> None:
     digest = Digest(settings(tmp_path, db))
     add_article(digest, 1, datetime.now(UTC) - timedelta(hours=2))
     digest.build()
-    digest.store.record_fetch("https://feeds.example/ip", "IP Feed", error="HTTP 503")
+    digest.db.sources.record_fetch("https://feeds.example/ip", "IP Feed", error="HTTP 503")
     digest.close()
     env = env_for(tmp_path, db, 2525)
 

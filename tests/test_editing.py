@@ -10,19 +10,20 @@ from sqlalchemy import create_engine, text
 from digest.checks import check_subject
 from digest.cli import cli
 from digest.config import Settings, SourceConfig
+from digest.db import Database
 from digest.db import tables as schema
 from digest.editing import Edit
 from digest.errors import UsageError
 from digest.models import Article
 from digest.pipeline import Digest
-from digest.store import Store
 
 NOW = datetime.now(UTC)
 
 
 def art(i: int, title: str, topic: str) -> Article:
-    return Article(guid=f"g{i}", url=f"https://n.example/{i}", canonical_url=f"https://n.example/{i}", title=title,
-                   source="Wire", published=NOW - timedelta(hours=i), summary=f"Lead {i}.", topics=(topic,))
+    return Article(id=i, guid=f"g{i}", url=f"https://n.example/{i}", canonical_url=f"https://n.example/{i}",
+                   title=title, source="Wire", published=NOW - timedelta(hours=i), summary=f"Lead {i}.",
+                   topics=(topic,))
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def digest(tmp_path: Path) -> Digest:
     d = Digest(Settings(database_url=f"sqlite:///{tmp_path}/d.db", sources=(SourceConfig("x", "x"),)))
     for i, (title, topic) in enumerate([("Patent verdict", "patents"), ("Garden-ish patent story", "patents"),
                                         ("Fake watches seized", "counterfeits")], start=1):
-        d.store.add_article(art(i, title, topic))
+        d.db.articles.add(art(i, title, topic))
     d.build()
     return d
 
@@ -47,7 +48,7 @@ def test_edits_apply_and_survive_a_rebuild(digest: Digest) -> None:
     assert [s.topic for s in issue.sections] == ["counterfeits", "patents"]
     assert ids(digest) == [3, 1]
     assert "Customs seize fake watches" in issue.subject
-    digest.store.add_article(art(9, "New patent story", "patents"))
+    digest.db.articles.add(art(9, "New patent story", "patents"))
     rebuilt = digest.build()
     assert [a.id for a in rebuilt.articles] == [3, 1, 4]
     assert rebuilt.sections[1].articles[0].summary == "Tightened summary."
@@ -101,9 +102,9 @@ def test_a_version_2_database_gains_the_edits_table_without_loss(tmp_path: Path)
         conn.execute(text("INSERT INTO subscribers (email, name, topics, status, paused, created_at) "
                           "VALUES ('ann@example.com', 'Ann', '', 'active', 0, '2026-01-01 00:00:00')"))
     engine.dispose()
-    store = Store(url)
-    with store.begin() as conn:
+    db = Database(url)
+    with db.begin() as conn:
         assert schema.schema_version(conn) == schema.SCHEMA_VERSION
         assert conn.execute(text("SELECT email FROM subscribers")).scalar_one() == "ann@example.com"
-    store.set_edit("2026-W49", _e("subject", value="S"))
-    assert store.edits("2026-W49")[0].value == "S"
+    db.issues.set_edit("2026-W49", _e("subject", value="S"))
+    assert db.issues.edits("2026-W49")[0].value == "S"

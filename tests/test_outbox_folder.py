@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from digest.compose import week_key
+from digest.models import IssueStatus
 from digest.pipeline import Digest
 
 from .websupport import article, make_settings, read_eml
@@ -18,10 +19,10 @@ def two_weeks(tmp_path: Path) -> tuple[Digest, str, str]:
     """W47 built and interrupted mid-send, then W48's draft built: the newest issue is not the one to finish."""
     d = Digest(make_settings(tmp_path))
     for n, when in ((1, W47), (2, W47), (3, W48), (4, W48)):
-        assert d.store.add_article(article(n, "patents", f"Patent ruling number {n}", when - timedelta(days=2)))
+        assert d.db.articles.add(article(n, "patents", f"Patent ruling number {n}", when - timedelta(days=2)))
     first = d.build(W47)
     assert first.id is not None
-    d.store.set_issue_status(first.id, "sending")  # as a send stopped half-way leaves it
+    d.db.issues.set_status(first.id, IssueStatus.SENDING)  # as a send stopped half-way leaves it
     later = d.build(W48)
     assert (first.week, later.week) == (week_key(W47), week_key(W48)) and first.week != later.week
     assert d.current_issue().week == later.week
@@ -31,7 +32,7 @@ def two_weeks(tmp_path: Path) -> tuple[Digest, str, str]:
 
 def test_sending_an_earlier_issue_writes_its_own_folder(tmp_path: Path) -> None:
     d, w47, w48 = two_weeks(tmp_path)
-    issue = d.store.issue(week=w47)
+    issue = d.db.issues.of_week(w47)
     assert issue is not None
     rep = d.send(issue)
     outbox = d.settings.outbox_dir
@@ -44,7 +45,7 @@ def test_sending_an_earlier_issue_writes_its_own_folder(tmp_path: Path) -> None:
 
 def test_previews_and_tests_of_a_draft_write_that_drafts_folder(tmp_path: Path) -> None:
     d, w47, w48 = two_weeks(tmp_path)
-    draft = d.store.issue(week=w48)
+    draft = d.db.issues.of_week(w48)
     assert draft is not None
     preview = d.preview()
     assert d.send_test(["editor@example.com"], issue=draft) == 1

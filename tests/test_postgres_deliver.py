@@ -55,7 +55,7 @@ def test_migrations_and_a_send_on_postgresql(pg_url: str, tmp_path: Path) -> Non
         d = prepared(pg_url, tmp_path, port, 20)
         rep = d.send(options=d.send_options(concurrency=3))
     assert (rep.sent, rep.failed) == (19, 1)
-    with d.store.begin() as conn:
+    with d.db.begin() as conn:
         assert t.schema_version(conn) == t.SCHEMA_VERSION
         statuses = Counter(conn.scalars(select(t.deliveries.c.status)))
     assert statuses == {"sent": 19, "failed": 1}
@@ -78,7 +78,7 @@ def test_two_processes_share_one_send_and_no_row_is_sent_twice(pg_url: str, tmp_
     assert [p.returncode for p in procs] == [0, 0], outputs
     copies = sink.copies()
     assert len(copies) == 300 and set(copies.values()) == {1}
-    with d.store.begin() as conn:
+    with d.db.begin() as conn:
         owners = conn.execute(select(t.deliveries.c.lease_owner, func.count()).group_by(t.deliveries.c.lease_owner))
         by_owner = dict(owners.all())
         assert set(conn.scalars(select(t.deliveries.c.status))) == {"sent"}

@@ -11,7 +11,7 @@ import pytest
 
 from digest.compose import compose, preheader, subject, week_key
 from digest.message import MessageTemplate
-from digest.models import Article, Issue
+from digest.models import Article, Issue, IssueStatus
 from digest.render import Personal, Rendered, Renderer, clean_html, personalize, safe_url
 from digest.topics import DEFAULT_TOPICS, Taxonomy
 
@@ -42,7 +42,7 @@ def issue(articles: list[Article] = ARTICLES) -> Issue:
     made = compose(articles, Taxonomy(DEFAULT_TOPICS), title="IP Protection Weekly", when=WHEN,
                    start=WHEN - timedelta(days=7))
     assert made is not None
-    return Issue(**{**made.__dict__, "id": 7})
+    return Issue(**{**made.__dict__, "id": 7, "status": IssueStatus.DRAFT})
 
 
 def test_compose_sections_subject_and_week() -> None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +21,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from digest.config import ScheduleConfig, load_settings
 from digest.errors import ConfigError
-from digest.lease import Lease
+from digest.lease import Lease, process_owner
 from digest.pipeline import Digest
 from digest.schedule import Schedule, last_fire, weekly_trigger
 from digest.scheduler import Daemon, Jobs, planned_jobs
@@ -214,7 +218,7 @@ def test_weekly_send_fires_at_its_time(tmp_path: Path, sqlite_url: str) -> None:
                 Running(Daemon(digest.settings)) as r:
             r.wait_for("send")
         assert sorted(sink.recipients()) == readers
-        assert digest.store.latest_issue(("sent",)) is not None
+        assert digest.db.issues.latest(("sent",)) is not None
 
 
 def test_send_missed_within_grace_runs_once_on_return(tmp_path: Path, db_url: str) -> None:
@@ -267,7 +271,7 @@ def test_two_daemons_on_one_database_send_once(tmp_path: Path, db_url: str) -> N
         first_start(tmp_path, db_url, sink.port)
         with time_machine.travel(MONDAY + timedelta(hours=2), tick=True), \
                 Running(Daemon(digest.settings)) as a, Running(Daemon(digest.settings)) as b:
-            assert until(lambda: digest.store.latest_issue(("sent",)) is not None)
+            assert until(lambda: digest.db.issues.latest(("sent",)) is not None)
             assert a.daemon.scheduler.get_job("send").next_run_time == MONDAY + timedelta(days=7)
             assert b.daemon.scheduler.get_job("send").next_run_time == MONDAY + timedelta(days=7)
         assert sorted(sink.recipients()) == readers
@@ -303,12 +307,11 @@ def test_racing_senders_never_send_twice_nor_interleave(tmp_path: Path, db_url: 
 def test_lease_has_one_holder_among_many(db_url: str, tmp_path: Path) -> None:
     digest, _ = prepared(tmp_path, db_url, 25)
     issue = digest.build(MONDAY)
-    assert issue.id is not None
     start = threading.Barrier(8)
     won: list[str] = []
 
     def contend(i: int) -> None:
-        lease = Lease(opened(Digest(digest.settings)).store, issue.id, f"owner-{i}")  # type: ignore[arg-type]
+        lease = Lease(opened(Digest(digest.settings)).db.issues, issue.id, f"owner-{i}")
         start.wait()
         if lease.acquire():
             won.append(lease.owner)
@@ -324,12 +327,27 @@ def test_lease_has_one_holder_among_many(db_url: str, tmp_path: Path) -> None:
 def test_expired_lease_is_taken_over(tmp_path: Path, sqlite_url: str) -> None:
     digest, _ = prepared(tmp_path, sqlite_url, 25)
     issue = digest.build(MONDAY)
-    first = Lease(digest.store, issue.id, "crashed", ttl=timedelta(minutes=10))  # type: ignore[arg-type]
+    first = Lease(digest.db.issues, issue.id, "crashed", ttl=timedelta(minutes=10))
     assert first.acquire()
-    second = Lease(digest.store, issue.id, "next")  # type: ignore[arg-type]
+    second = Lease(digest.db.issues, issue.id, "next")
     assert not second.acquire()
     with time_machine.travel(datetime.now(UTC) + timedelta(minutes=11)):
         assert second.acquire()
+
+
+def test_lease_of_a_process_gone_from_this_host_is_taken_over_at_once(tmp_path: Path, sqlite_url: str) -> None:
+    digest, _ = prepared(tmp_path, sqlite_url, 25)
+    issue = digest.build(MONDAY)
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True)
+    host = socket.gethostname()
+    for holder, taken in ((f"{host}:{finished.stdout.strip()}:dead0000", True),   # gone: taken at once
+                          (f"{host}:{os.getppid()}:alive000", False),               # still running
+                          (f"elsewhere.example:{finished.stdout.strip()}:far00000", False)):  # another host
+        assert Lease(digest.db.issues, issue.id, holder).acquire()
+        assert Lease(digest.db.issues, issue.id, process_owner()).acquire() is taken, holder
+        Lease(digest.db.issues, issue.id, process_owner() if taken else holder).release()
+    assert process_owner() == process_owner(), "one identity per process"
 
 
 # -- approval and min_articles ---------------------------------------------------------------------
@@ -381,7 +399,7 @@ def test_min_articles_skips_a_thin_week_and_rolls_it_forward(tmp_path: Path, sql
             add_article(digest, n, MONDAY + timedelta(days=3, hours=n))
         second = Jobs(digest, sched, "d", clock=lambda: MONDAY + timedelta(days=7)).send()
         assert "3 sent" in second.text
-        sent = digest.store.latest_issue(("sent",))
+        sent = digest.db.issues.latest(("sent",))
         assert sent is not None and len(sent.articles) == 5  # the skipped week's three and this week's two
         assert sorted(sink.recipients()) == readers
 
@@ -395,7 +413,7 @@ def test_sent_week_then_thin_week_rolls_into_the_next(tmp_path: Path, sqlite_url
         assert "skipped" in Jobs(digest, sched, "d", clock=lambda: MONDAY + timedelta(days=7)).send().text
         add_article(digest, 11, MONDAY + timedelta(days=9))
         assert "3 sent" in Jobs(digest, sched, "d", clock=lambda: MONDAY + timedelta(days=14)).send().text
-        titles = {a.title for a in digest.store.latest_issue(("sent",)).articles}  # type: ignore[union-attr]
+        titles = {a.title for a in digest.db.issues.latest(("sent",)).articles}  # type: ignore[union-attr]
         assert titles == {"Patent ruling number 10", "Patent ruling number 11"}
 
 

@@ -62,7 +62,7 @@ def test_an_interrupted_week_is_finished_before_the_next_is_sent(digest: Digest,
     assert len({s for _, s in got}) == 2                      # two issues went out
     assert sorted(got.values()) == [1] * 10                   # each reader got each issue once
     assert sorted({r for r, _ in got}) == sorted(readers)
-    assert {i.status for i in digest.store.issues(("sending", "sent"))} == {"sent"}
+    assert {i.status for i in digest.db.issues.with_status(("sending", "sent"))} == {"sent"}
 
 
 def test_digest_run_resumes_an_earlier_week_even_when_this_week_has_nothing(
@@ -94,7 +94,7 @@ def test_an_unapproved_draft_is_held_whoever_sends_it(digest: Digest, smtp_sink:
     [held] = sender(digest, require_approval=True, editors=("e@example.org",), build="fri 12:00").send()
     assert "not approved yet" in held.text and held.retry_at is not None and held.report is None
     assert smtp_sink.messages == []
-    digest.store.approve(draft.id)
+    digest.db.issues.approve(draft.id)
     [sent] = sender(digest, require_approval=True, editors=("e@example.org",), build="fri 12:00").send()
     assert sent.report is not None and sent.report.sent == 2
 
@@ -118,7 +118,7 @@ def test_send_now_runs_in_the_background_under_the_lease_and_approves(digest: Di
     status = sends.status()
     assert status is not None and status.finished and status.error is None, status
     assert (status.done, status.total) == (4, 4)
-    assert digest.store.approved_at(draft.id) is not None      # the editor's "send now" approves it
+    assert digest.db.issues.approved_at(draft.id) is not None      # the editor's "send now" approves it
     assert len(smtp_sink.messages) == 4
 
 
@@ -126,7 +126,7 @@ def test_send_now_leaves_an_issue_another_process_is_sending(digest: Digest, smt
     add_subscribers(digest, 2)
     add_article(digest, 1, datetime.now(UTC) - timedelta(days=1))
     draft = digest.build()
-    with digest.store.begin() as conn:   # a live sender elsewhere holds the lease
+    with digest.db.begin() as conn:   # a live sender elsewhere holds the lease
         conn.execute(update(t.issues).where(t.issues.c.id == draft.id).values(
             lease_owner="other-host:4242:b", lease_until=datetime.now(UTC) + timedelta(minutes=5)))
     sends = BackgroundSend(lambda: sender(digest))

@@ -6,23 +6,23 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from digest.db import Database
 from digest.db import tables as schema
 from digest.errors import DigestError
-from digest.models import Article, Issue, Section
-from digest.store import Store
+from digest.models import Article, IssueStatus, NewIssue, Section
 from digest.urls import canonical_url
 
 NOW = datetime.now(UTC)
 
 
 def art(guid: str, url: str, days: float = 1) -> Article:
-    return Article(guid=guid, url=url, canonical_url=canonical_url(url), title=f"T {guid}", source="s",
+    return Article(id=1, guid=guid, url=url, canonical_url=canonical_url(url), title=f"T {guid}", source="s",
                    published=NOW - timedelta(days=days), summary="S.", topics=("patents",))
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite:///{tmp_path}/d.db")
+def db(tmp_path: Path) -> Database:
+    return Database(f"sqlite:///{tmp_path}/d.db")
 
 
 def test_canonical_url_drops_tracking_and_fragments() -> None:
@@ -32,65 +32,64 @@ def test_canonical_url_drops_tracking_and_fragments() -> None:
     assert canonical_url("http://example.org:8080/x?mc_cid=1") == "http://example.org:8080/x"
 
 
-def test_same_guid_or_same_canonical_url_is_one_article(store: Store) -> None:
-    assert store.add_article(art("g1", "https://x.example/a/"))
-    assert not store.add_article(art("g1", "https://x.example/other/"))
-    assert not store.add_article(art("g2", "https://x.example/a/?utm_campaign=feed#comments"))
-    assert store.add_article(art("g3", "https://x.example/b/"))
-    assert store.article_count() == 2
+def test_same_guid_or_same_canonical_url_is_one_article(db: Database) -> None:
+    assert db.articles.add(art("g1", "https://x.example/a/"))
+    assert not db.articles.add(art("g1", "https://x.example/other/"))
+    assert not db.articles.add(art("g2", "https://x.example/a/?utm_campaign=feed#comments"))
+    assert db.articles.add(art("g3", "https://x.example/b/"))
+    assert db.articles.count() == 2
 
 
-def test_articles_between_newest_first(store: Store) -> None:
+def test_articles_between_newest_first(db: Database) -> None:
     for i, days in enumerate((1, 3, 10)):
-        store.add_article(art(f"g{i}", f"https://x.example/{i}", days))
-    got = store.articles_between(NOW - timedelta(days=7), NOW)
+        db.articles.add(art(f"g{i}", f"https://x.example/{i}", days))
+    got = db.articles.between(NOW - timedelta(days=7), NOW)
     assert [a.guid for a in got] == ["g0", "g1"]
     assert got[0].published.tzinfo is not None
 
 
-def _issue(week: str = "2026-W49") -> Issue:
+def _issue(week: str = "2026-W49") -> NewIssue:
     a = art("g1", "https://x.example/a")
-    return Issue(week=week, title="T", subject="S", preheader="P", start=NOW - timedelta(days=7), end=NOW,
+    return NewIssue(week=week, title="T", subject="S", preheader="P", start=NOW - timedelta(days=7), end=NOW,
                  sections=(Section("patents", "Patents", (a,)),))
 
 
-def test_draft_is_replaced_but_a_sending_issue_never_rebuilt(store: Store) -> None:
-    first = store.save_draft(_issue())
-    again = store.save_draft(_issue())
+def test_draft_is_replaced_but_a_sending_issue_never_rebuilt(db: Database) -> None:
+    first = db.issues.save_draft(_issue())
+    again = db.issues.save_draft(_issue())
     assert first.id == again.id and again.articles[0].title == "T g1"
-    assert again.id is not None
-    store.set_issue_status(again.id, "sending")
+    db.issues.set_status(again.id, IssueStatus.SENDING)
     with pytest.raises(DigestError, match="already started sending"):
-        store.save_draft(_issue())
+        db.issues.save_draft(_issue())
 
 
-def test_source_state_is_remembered(store: Store) -> None:
-    store.record_fetch("https://x.example/feed", "X", etag='"e1"', last_modified="Mon, 01 Jan 2026 00:00:00 GMT")
-    assert store.source_state("https://x.example/feed") == ('"e1"', "Mon, 01 Jan 2026 00:00:00 GMT")
-    store.record_fetch("https://x.example/feed", "X", error="HTTP 500")
-    row = store.source_rows()[0]
+def test_source_state_is_remembered(db: Database) -> None:
+    db.sources.record_fetch("https://x.example/feed", "X", etag='"e1"', last_modified="Mon, 01 Jan 2026 00:00:00 GMT")
+    assert db.sources.state("https://x.example/feed") == ('"e1"', "Mon, 01 Jan 2026 00:00:00 GMT")
+    db.sources.record_fetch("https://x.example/feed", "X", error="HTTP 500")
+    row = db.sources.rows()[0]
     assert row["last_error"] == "HTTP 500" and row["etag"] == '"e1"' and row["last_success"] is not None
 
 
 def test_reopening_keeps_data_and_version(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/d.db"
-    Store(url).add_article(art("g1", "https://x.example/a"))
-    again = Store(url)
-    assert again.article_count() == 1
+    Database(url).articles.add(art("g1", "https://x.example/a"))
+    again = Database(url)
+    assert again.articles.count() == 1
     with again.begin() as conn:
         assert schema.schema_version(conn) == schema.SCHEMA_VERSION
 
 
 def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/d.db"
-    s = Store(url)
+    s = Database(url)
     with s.begin() as conn:
         conn.execute(text("UPDATE meta SET value = '999' WHERE key = 'schema_version'"))
     with pytest.raises(RuntimeError, match="newer than this program"):
-        Store(url)
+        Database(url)
 
 
-def test_secret_key_is_made_once_and_kept(store: Store) -> None:
-    key = store.secret_key(None)
-    assert key == store.secret_key(None) and len(key) > 30
-    assert store.secret_key("configured") == "configured"
+def test_secret_key_is_made_once_and_kept(db: Database) -> None:
+    key = db.meta.secret_key(None)
+    assert key == db.meta.secret_key(None) and len(key) > 30
+    assert db.meta.secret_key("configured") == "configured"

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from digest.cli import cli
 from digest.config import SMTPConfig
-from digest.models import Issue
+from digest.models import NewIssue
 from digest.pipeline import Digest
 from digest.render import Rendered, Renderer
 from digest.transport import OutboxTransport, SMTPTransport
@@ -141,13 +141,13 @@ def pg_store() -> Iterator[SubscriberStore]:
     except psycopg.OperationalError as exc:
         pytest.skip(f"no PostgreSQL at 127.0.0.1:5432 ({exc})")
     admin.execute(f'CREATE DATABASE "{name}"')
-    from digest.store import Store
+    from digest.db import Database
 
-    store = Store(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+    db = Database(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
     try:
-        yield SubscriberStore(store.engine)
+        yield SubscriberStore(db.engine)
     finally:
-        store.close()
+        db.close()
         admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         admin.close()
 
@@ -198,7 +198,7 @@ class CountingRenderer(Renderer):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.calls: list[frozenset[str] | None] = []
 
-    def render(self, issue: Issue, topics: frozenset[str] | None = None) -> Rendered | None:
+    def render(self, issue: NewIssue, topics: frozenset[str] | None = None) -> Rendered | None:
         self.calls.append(topics)
         return super().render(issue, topics)
 
@@ -217,7 +217,7 @@ def test_the_send_renders_once_per_topic_selection_and_honours_every_choice(dige
     subs.request("pending@example.org", "", [])
     spy = CountingRenderer(digest.settings.base_url)
     digest.renderer = spy
-    issue = make_issue(digest.store, status="draft")
+    issue = make_issue(digest.db, status="draft")
     out = tmp_path / "sent"
     report = digest.send(issue, OutboxTransport(out))
     assert sorted(p.stem for p in out.glob("*.eml")) == [
@@ -241,10 +241,10 @@ def test_a_permanent_refusal_marks_bounced_and_the_next_send_skips_it(digest: Di
     digest.subscribers.add("gone@example.org", "", ())
     digest.subscribers.add("here@example.org", "", ())
     smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
-    first = digest.send(make_issue(digest.store, week="2026-W47", status="draft"), SMTPTransport(smtp))
+    first = digest.send(make_issue(digest.db, week="2026-W47", status="draft"), SMTPTransport(smtp))
     assert (first.sent, first.failed) == (1, 1)
     assert digest.subscribers.by_email("gone@example.org").status == "bounced"  # type: ignore[union-attr]
     smtp_sink.refuse.clear()
-    second = digest.send(make_issue(digest.store, week="2026-W48", status="draft"), SMTPTransport(smtp))
+    second = digest.send(make_issue(digest.db, week="2026-W48", status="draft"), SMTPTransport(smtp))
     assert second.sent == 1
     assert [rcpt for _, rcpts, _ in smtp_sink.messages for rcpt in rcpts] == ["here@example.org"] * 2

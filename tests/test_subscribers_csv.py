@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.store import Store
+from digest.db import Database
 from subscribers.csvio import CSVFormatError, export_string, import_csv
 from subscribers.store import SubscriberStore
 from subscribers.tokens import BadToken, Tokens
@@ -15,7 +15,7 @@ TOPICS = ["patents", "trademarks", "copyright"]
 
 @pytest.fixture
 def subs(tmp_path: Path) -> SubscriberStore:
-    return SubscriberStore(Store(f"sqlite:///{tmp_path}/d.db").engine)
+    return SubscriberStore(Database(f"sqlite:///{tmp_path}/d.db").engine)
 
 
 def test_addresses_are_validated_and_case_insensitive() -> None:

@@ -358,7 +358,7 @@ def test_a_tampered_preferences_token_gets_a_friendly_400(app: Flask, client: Fl
 
 
 def test_a_sent_issue_is_a_page_with_anchors_per_topic(app: Flask, client: FlaskClient) -> None:
-    issue = make_issue(digest_of(app).store)
+    issue = make_issue(digest_of(app).db)
     resp = client.get(f"/issues/{issue.id}")
     body = friendly(resp, 200)
     assert 'id="patents"' in body and 'id="copyright"' in body and 'href="#copyright"' in body
@@ -368,14 +368,14 @@ def test_a_sent_issue_is_a_page_with_anchors_per_topic(app: Flask, client: Flask
 
 
 def test_drafts_and_unknown_issues_are_not_found(app: Flask, client: FlaskClient) -> None:
-    draft = make_issue(digest_of(app).store, status="draft")
+    draft = make_issue(digest_of(app).db, status="draft")
     friendly(client.get(f"/issues/{draft.id}"), 404)
     friendly(client.get("/issues/999"), 404)
     friendly(client.get("/no-such-page"), 404)
 
 
 def test_the_archive_lists_sent_issues_newest_first(app: Flask, client: FlaskClient) -> None:
-    store = digest_of(app).store
+    store = digest_of(app).db
     first = make_issue(store, week="2026-W47")
     second = make_issue(store, week="2026-W48")
     make_issue(store, week="2026-W49", status="draft")
@@ -385,8 +385,8 @@ def test_the_archive_lists_sent_issues_newest_first(app: Flask, client: FlaskCli
 
 
 def test_the_atom_feed_lists_sent_issues(app: Flask, client: FlaskClient) -> None:
-    issue = make_issue(digest_of(app).store)
-    make_issue(digest_of(app).store, week="2026-W49", status="draft")
+    issue = make_issue(digest_of(app).db)
+    make_issue(digest_of(app).db, week="2026-W49", status="draft")
     resp = client.get("/issues/feed.xml")
     assert resp.status_code == 200 and resp.mimetype == "application/atom+xml"
     feed = feedparser.parse(resp.get_data())
@@ -409,7 +409,7 @@ def test_pages_carry_security_headers(client: FlaskClient) -> None:
 
 def test_an_unexpected_error_is_a_friendly_500(settings: Settings) -> None:
     app = make_app(settings)
-    app.extensions["digest"].digest.store.close()
-    app.extensions["digest"].digest.store.issues = None  # any call now fails with a TypeError
+    app.extensions["digest"].digest.db.close()
+    app.extensions["digest"].digest.db.issues = None  # any call now fails with a TypeError
     resp = app.test_client().get("/issues")
     assert "Something went wrong" in friendly(resp, 500)

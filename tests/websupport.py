@@ -18,9 +18,9 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from digest.config import Settings
-from digest.models import Article, Issue, Section
+from digest.db import Database
+from digest.models import Article, Issue, IssueStatus, NewIssue, Section
 from digest.pipeline import Digest
-from digest.store import Store
 from digest.web import create_app
 
 BASE = "http://digest.example.org"
@@ -37,16 +37,16 @@ def make_settings(tmp_path: Path, **changes: object) -> Settings:
 
 
 def article(n: int, topic: str, title: str, when: datetime = WHEN) -> Article:
-    return Article(guid=f"g{n}", url=f"https://news.example/{n}", canonical_url=f"https://news.example/{n}",
+    return Article(id=n, guid=f"g{n}", url=f"https://news.example/{n}", canonical_url=f"https://news.example/{n}",
                    title=title, source="IP Wire", published=when - timedelta(hours=n),
                    summary=f"Summary of story {n} <b>with markup kept as text</b>.", topics=(topic,))
 
 
-def make_issue(store: Store, week: str = "2026-W48", status: str = "sent") -> Issue:
+def make_issue(db: Database, week: str = "2026-W48", status: str = "sent") -> Issue:
     """An issue of three articles, two on patents and one on copyright, ending on the Monday of ``week``."""
     year, number = week.split("-W")
     end = datetime.fromisocalendar(int(year), int(number), 1).replace(hour=7, tzinfo=UTC)
-    issue = Issue(
+    issue = NewIssue(
         week=week, title="IP Protection Weekly", subject=f"IP Protection Weekly {week}: the court rules",
         preheader="3 stories this week", start=end - timedelta(days=7), end=end,
         sections=(
@@ -55,11 +55,10 @@ def make_issue(store: Store, week: str = "2026-W48", status: str = "sent") -> Is
             Section("copyright", "Copyright", (article(3, "copyright", "Milan court blocks streaming sites", end),)),
         ),
     )
-    saved = store.save_draft(issue)
-    assert saved.id is not None
+    saved = db.issues.save_draft(issue)
     if status != "draft":
-        store.set_issue_status(saved.id, status)
-    found = store.issue(issue_id=saved.id)
+        db.issues.set_status(saved.id, IssueStatus(status))
+    found = db.issues.get(saved.id)
     assert found is not None
     return found
 

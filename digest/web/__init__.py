@@ -82,7 +82,7 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
     app = Flask(__name__, static_folder=None)
     app.jinja_env.loader = d.renderer.env.loader  # the editor's templates folder first, then the bundled ones
     app.jinja_env.filters.update({k: d.renderer.env.filters[k] for k in ("date", "safe_url", "clean")})
-    secret = d.store.secret_key(settings.secret_key)
+    secret = d.db.meta.secret_key(settings.secret_key)
     app.config.update(DEFAULTS)
     app.config.update(admin.DEFAULTS)
     app.config.update(admin.credentials(read_environment()))

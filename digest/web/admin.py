@@ -198,7 +198,7 @@ def reach(d: Digest, issue: Issue) -> int:
     n = 0
     for sub in d.subscribers.iter(status="active"):
         wanted = sub.topics & known
-        if not sub.paused and (not wanted or wanted & in_issue):
+        if sub.mailable and (not wanted or wanted & in_issue):
             n += 1
     return n
 
@@ -293,29 +293,28 @@ def blueprint(limiter: Limiter) -> Blueprint:
         raw = request.values.getlist("topics")
         topics = _topics_arg(d, raw)
         job = state().job
-        issue = d.store.latest_issue(("draft",))
+        issue = d.db.issues.latest(("draft",))
         if issue is None:
             return page("draft.html", issue=None, job=job)
-        assert issue.id is not None
         rendered = variant(issue, topics)
         text = personalize(rendered, SAMPLE)[1] if rendered else ""
         if findings is None and rendered is not None:
             findings = d.check(topics)
-        edits = d.store.edits(issue.week)
+        edits = d.db.issues.edits(issue.week)
         excluded_ids = {e.target for e in edits if e.kind == "exclude"}
-        excluded = [a for a in d.store.articles_between(issue.start, issue.end) if str(a.id) in excluded_ids]
+        excluded = [a for a in d.db.articles.between(issue.start, issue.end) if str(a.id) in excluded_ids]
         edited = {(e.kind, e.target) for e in edits}
         pinned = next((e.target for e in edits if e.kind == "pin"), "")
         in_issue = {s.topic for s in issue.sections}
         return page("draft.html", issue=issue, rendered=rendered, text=text, topics=topics or frozenset(),
                     all_topics=[t for t in d.taxonomy.topics if t.slug in in_issue], findings=findings or [],
-                    excluded=excluded, edited=edited, pinned=pinned, approved=d.store.approved_at(issue.id),
+                    excluded=excluded, edited=edited, pinned=pinned, approved=d.db.issues.approved_at(issue.id),
                     job=job, subject_edited=("subject", "") in edited, preheader_edited=("preheader", "") in edited)
 
     @bp.route("/draft/email.html")
     def email() -> ResponseReturnValue:
         d = digest()
-        issue = d.store.latest_issue(("draft",))
+        issue = d.db.issues.latest(("draft",))
         if issue is None:
             abort(404)
         rendered = variant(issue, _topics_arg(d, request.args.getlist("topics")))
@@ -329,7 +328,7 @@ def blueprint(limiter: Limiter) -> Blueprint:
     @bp.route("/draft/build", methods=["POST"])
     def build() -> ResponseReturnValue:
         d = digest()
-        current = d.store.latest_issue(("draft",))
+        current = d.db.issues.latest(("draft",))
         try:
             issue = d.build(current.end if current else None)
             flash(f"Rebuilt: {len(issue.articles)} articles in {len(issue.sections)} sections.")
@@ -403,12 +402,12 @@ def blueprint(limiter: Limiter) -> Blueprint:
 
     def confirm_page(action: str) -> ResponseReturnValue:
         d = digest()
-        issue = d.store.latest_issue(("draft",))
+        issue = d.db.issues.latest(("draft",))
         if issue is None:
             flash("There is no draft.", "error")
             return redirect(url_for("admin.draft"), 303)
         return page("confirm.html", action=action, issue=issue, reach=reach(d, issue), version=version(issue),
-                    counts=d.subscribers.counts(), approved=d.store.approved_at(issue.id or 0))
+                    counts=d.subscribers.counts(), approved=d.db.issues.approved_at(issue.id))
 
     def same_draft(issue: Issue) -> bool:
         """The form names the version it confirmed; an edit or rebuild in between means confirming again."""
@@ -419,11 +418,11 @@ def blueprint(limiter: Limiter) -> Blueprint:
         if request.method == "GET":
             return confirm_page("approve")
         d = digest()
-        issue = d.store.latest_issue(("draft",))
-        if issue is None or issue.id is None or not same_draft(issue):
+        issue = d.db.issues.latest(("draft",))
+        if issue is None or not same_draft(issue):
             flash("The draft changed since the confirmation page; look at it again.", "error")
             return redirect(url_for("admin.draft"), 303)
-        d.store.approve(issue.id)
+        d.db.issues.approve(issue.id)
         flash(f"Approved issue {issue.week}; the scheduled send will send it.")
         return redirect(url_for("admin.draft"), 303)
 
@@ -433,7 +432,7 @@ def blueprint(limiter: Limiter) -> Blueprint:
             return confirm_page("send")
         d = digest()
         st = state()
-        issue = d.store.latest_issue(("draft",))
+        issue = d.db.issues.latest(("draft",))
         if issue is None or not same_draft(issue):
             flash("The draft changed since the confirmation page; look at it again.", "error")
             return redirect(url_for("admin.draft"), 303)

@@ -43,14 +43,14 @@ def blueprint() -> Blueprint:
     bp = Blueprint("archive", __name__)
 
     def public(issue_id: int) -> Issue:
-        issue = web().digest.store.issue(issue_id=issue_id)
+        issue = web().digest.db.issues.get(issue_id)
         if issue is None or issue.status not in PUBLIC:
             abort(404)
         return issue
 
     @bp.route("/issues")
     def index() -> ResponseReturnValue:
-        return page("archive.html", issues=web().digest.store.issues(PUBLIC))
+        return page("archive.html", issues=web().digest.db.issues.with_status(PUBLIC))
 
     @bp.route("/issues/<int:issue_id>")
     def show(issue_id: int) -> ResponseReturnValue:
@@ -60,7 +60,7 @@ def blueprint() -> Blueprint:
     @bp.route("/issues/feed.xml")
     def feed() -> ResponseReturnValue:
         d = web().digest
-        body = atom(d.store.issues(PUBLIC), d.settings.title, d.settings.base_url, d.renderer)
+        body = atom(d.db.issues.with_status(PUBLIC), d.settings.title, d.settings.base_url, d.renderer)
         return Response(body, mimetype="application/atom+xml")
 
     return bp

@@ -1,0 +1,59 @@
+"""Stored articles: one row per story, deduplicated by GUID and canonical URL."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, bindparam, func, or_, select
+
+from subscribers.clock import now
+
+from ..models import Article, NewArticle
+from . import tables as t
+
+a = t.articles
+
+_KNOWN = select(a.c.id).where(or_(a.c.guid == bindparam("guid"), a.c.canonical_url == bindparam("canonical"))).limit(1)
+_BETWEEN = (select(a).where(a.c.published > bindparam("start", type_=a.c.published.type),
+                            a.c.published <= bindparam("end", type_=a.c.published.type))
+            .order_by(a.c.published.desc(), a.c.id.desc()))
+_COUNT = select(func.count()).select_from(a)
+
+
+class Articles:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def known(self, guid: str, canonical_url: str) -> bool:
+        with self.engine.begin() as conn:
+            return conn.execute(_KNOWN, {"guid": guid, "canonical": canonical_url}).first() is not None
+
+    def add(self, article: NewArticle) -> bool:
+        """Store an article unless its GUID or canonical URL is already there; True when added."""
+        with self.engine.begin() as conn:
+            if conn.execute(_KNOWN, {"guid": article.guid, "canonical": article.canonical_url}).first() is not None:
+                return False
+            conn.execute(a.insert().values(
+                guid=article.guid, canonical_url=article.canonical_url, url=article.url, title=article.title,
+                source=article.source, published=article.published, first_seen=now(), summary=article.summary,
+                topics=",".join(article.topics),
+            ))
+            return True
+
+    def between(self, start: datetime, end: datetime) -> list[Article]:
+        """Articles published after ``start`` up to ``end``, newest first."""
+        with self.engine.begin() as conn:
+            return [_article(r._mapping) for r in conn.execute(_BETWEEN, {"start": start, "end": end})]
+
+    def count(self) -> int:
+        with self.engine.begin() as conn:
+            return int(conn.execute(_COUNT).scalar_one())
+
+
+def _article(row: Any) -> Article:
+    return Article(
+        id=row["id"], guid=row["guid"], url=row["url"], canonical_url=row["canonical_url"], title=row["title"],
+        source=row["source"], published=row["published"], summary=row["summary"],
+        topics=tuple(x for x in row["topics"].split(",") if x),
+    )

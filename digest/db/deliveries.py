@@ -1,0 +1,196 @@
+"""The delivery outbox: one row per (issue, subscriber), claimed in batches under a lease, one outcome each.
+
+The statements run once per message (record, renew, claim) are built once, here, at import. Claiming is
+``UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED])``: on PostgreSQL the row locks let many
+processes share one send; on SQLite the single guarded UPDATE holds the database's write lock, so two
+claims never overlap either. The worker logic around these statements is in digest/deliver.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, bindparam, case, delete, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from subscribers.clock import now
+from subscribers.model import Subscriber, SubscriberStatus
+from subscribers.table import mailable
+
+from ..models import DeliveryStatus
+from . import tables as t
+
+d, s = t.deliveries, t.subscribers
+OPEN = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED)   # waiting to be tried
+UNFINISHED = (*OPEN, DeliveryStatus.SENDING)
+
+_AT = bindparam("at", type_=d.c.lease_until.type)
+_UNTIL = bindparam("until", type_=d.c.lease_until.type)
+_ISSUE = d.c.issue_id == bindparam("b_issue")
+
+
+def _claim(postgres: bool) -> Any:
+    due = or_(d.c.next_attempt_at.is_(None), d.c.next_attempt_at <= _AT)
+    claimable = and_(_ISSUE, or_(and_(d.c.status.in_(OPEN), due),
+                                 and_(d.c.status == DeliveryStatus.SENDING, d.c.lease_until < _AT)))
+    chosen = select(d.c.id).where(claimable).order_by(d.c.id).limit(bindparam("limit"))
+    if postgres:
+        chosen = chosen.with_for_update(skip_locked=True)
+    return (update(d).where(d.c.id.in_(chosen.scalar_subquery()))
+            .values(status=DeliveryStatus.SENDING, lease_owner=bindparam("owner"), lease_until=_UNTIL)
+            .returning(d.c.id))
+
+
+# Built once: these run per batch or per message.
+_CLAIM = {False: _claim(False), True: _claim(True)}
+_CLAIMED = (select(d.c.id, d.c.attempts, d.c.subscriber_id, s.c.email, s.c.name, s.c.topics, s.c.status, s.c.paused)
+            .join(s, s.c.id == d.c.subscriber_id).where(d.c.id.in_(bindparam("ids", expanding=True)))
+            .order_by(d.c.id))
+_FORGET = delete(d).where(d.c.id.in_(bindparam("ids", expanding=True)))
+_RENEW = (update(d).where(d.c.id.in_(bindparam("ids", expanding=True)), d.c.lease_owner == bindparam("owner"),
+                          d.c.status == DeliveryStatus.SENDING).values(lease_until=_UNTIL))
+_NEXT_DUE = select(func.count(), func.min(d.c.next_attempt_at)).where(_ISSUE, d.c.status.in_(OPEN))
+_COUNTS = select(d.c.status, func.count()).where(_ISSUE).group_by(d.c.status)
+_OWNERS = select(d.c.lease_owner).distinct().where(_ISSUE, d.c.status == DeliveryStatus.SENDING)
+_OUTCOME = {"status": bindparam("b_status"), "reply_code": bindparam("b_code"), "reply_text": bindparam("b_text"),
+            "message_id": bindparam("b_message_id"), "updated_at": bindparam("b_at", type_=d.c.updated_at.type),
+            "lease_until": None, "next_attempt_at": bindparam("b_next", type_=d.c.next_attempt_at.type)}
+_RECORD_TRIED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME, attempts=d.c.attempts + 1)
+_RECORD_SKIPPED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME)
+_BOUNCE = (update(s).where(s.c.id == bindparam("subscriber_id"), s.c.status == SubscriberStatus.ACTIVE)
+           .values(status=SubscriberStatus.BOUNCED, bounced_at=bindparam("at", type_=s.c.bounced_at.type)))
+
+
+class Deliveries:
+    """The deliveries table as a whole: counts per issue, and an outbox per sender."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def counts(self, issue_id: int) -> dict[str, int]:
+        with self.engine.begin() as conn:
+            return {str(k): int(n) for k, n in conn.execute(_COUNTS, {"b_issue": issue_id})}
+
+    def outbox(self, issue_id: int, owner: str, lease: timedelta) -> Outbox:
+        return Outbox(self.engine, issue_id, owner, lease)
+
+
+class Outbox:
+    """The deliveries of one issue seen by one process sending it (``owner``); rows it claims are leased
+    for ``lease`` unless renewed."""
+
+    def __init__(self, engine: Engine, issue_id: int, owner: str, lease: timedelta) -> None:
+        self.engine, self.issue_id, self.owner, self.lease = engine, issue_id, owner, lease
+        self.postgres = engine.dialect.name == "postgresql"
+        # SQLite has one writer: this process's workers take turns here rather than in SQLite's busy
+        # handler, whose growing sleeps would cost far more than the writes themselves.
+        self._turn: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
+
+    @contextlib.contextmanager
+    def _write(self, conn: Connection) -> Iterator[None]:
+        """One short write transaction on a worker's connection."""
+        with self._turn, conn.begin():
+            yield
+
+    def connect(self) -> Connection:
+        """A connection for one worker, kept for the whole send (one commit per message)."""
+        conn = self.engine.connect()
+        if self.engine.dialect.name == "sqlite":
+            # WAL without an fsync per commit: a killed process loses nothing committed; only a power
+            # cut can take back the last commits (see the README's crash window).
+            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+        conn.commit()
+        return conn
+
+    def enqueue(self) -> int:
+        """One row per mailable subscriber not yet queued; returns how many were added."""
+        chosen = (select(literal(self.issue_id), s.c.id, literal(DeliveryStatus.PENDING.value), literal(0))
+                  .where(mailable))
+        cols = ["issue_id", "subscriber_id", "status", "attempts"]
+        dialect = postgresql if self.postgres else sqlite
+        stmt = dialect.insert(d).from_select(cols, chosen).on_conflict_do_nothing(
+            index_elements=["issue_id", "subscriber_id"])
+        with self.engine.begin() as conn:
+            return int(conn.execute(stmt).rowcount or 0)
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.begin() as conn:
+            return {str(k): int(n) for k, n in conn.execute(_COUNTS, {"b_issue": self.issue_id})}
+
+    def owners(self) -> list[str]:
+        """Who holds rows of this issue in flight."""
+        with self.engine.begin() as conn:
+            return [o for o in conn.scalars(_OWNERS, {"b_issue": self.issue_id}) if o]
+
+    def reclaim(self, owner: str) -> int:
+        """Free the rows ``owner`` has in flight (it is gone); returns how many."""
+        with self.engine.begin() as conn:
+            return self._release(conn, d.c.lease_owner == owner)
+
+    def _release(self, conn: Connection, where: Any) -> int:
+        done = conn.execute(update(d).where(d.c.issue_id == self.issue_id, d.c.status == DeliveryStatus.SENDING,
+                                            where).values(
+            status=case((d.c.attempts > 0, DeliveryStatus.DEFERRED.value), else_=DeliveryStatus.PENDING.value),
+            lease_owner=None, lease_until=None))
+        return int(done.rowcount or 0)
+
+    def release(self, conn: Connection, ids: Sequence[int]) -> None:
+        """Give back claimed rows not tried (the send stops)."""
+        if ids:
+            with self._write(conn):
+                self._release(conn, and_(d.c.id.in_(list(ids)), d.c.lease_owner == self.owner))
+
+    def claim(self, conn: Connection, limit: int) -> list[tuple[int, int, Subscriber]]:
+        """Lease up to ``limit`` rows: (delivery id, attempts so far, subscriber). Rows of subscribers who
+        are no longer mailable (left or paused since they were queued) are dropped: a later send queues
+        them again if they return."""
+        at = now()
+        with self._write(conn):
+            ids = list(conn.scalars(_CLAIM[self.postgres], {"b_issue": self.issue_id, "at": at, "limit": limit,
+                                                            "owner": self.owner, "until": at + self.lease}))
+            if not ids:
+                return []
+            rows = [(r.id, r.attempts, _subscriber(r)) for r in conn.execute(_CLAIMED, {"ids": ids})]
+            gone = [row_id for row_id, _, sub in rows if not sub.mailable]
+            if gone:
+                conn.execute(_FORGET, {"ids": gone})
+        return [r for r in rows if r[2].mailable]
+
+    def renew(self, conn: Connection, ids: Sequence[int]) -> datetime:
+        until = now() + self.lease
+        with self._write(conn):
+            conn.execute(_RENEW, {"ids": list(ids), "owner": self.owner, "until": until})
+        return until
+
+    def next_due(self, conn: Connection) -> float | None:
+        """Seconds until the earliest open row may be tried; None when no row is open."""
+        with self._write(conn):
+            row = conn.execute(_NEXT_DUE, {"b_issue": self.issue_id}).one()
+        if not row[0]:
+            return None
+        return 0.0 if row[1] is None else max(0.0, (row[1] - now()).total_seconds())
+
+    def record(self, conn: Connection, row_id: int, status: DeliveryStatus, *, tried: bool,
+               code: int | None = None, text: str | None = None, message_id: str | None = None,
+               retry_in: float | None = None, bounce: int | None = None) -> None:
+        """One message's outcome; ``tried`` counts an attempt; ``bounce`` names a subscriber to mark bounced."""
+        at = now()
+        params = {
+            "row_id": row_id, "b_status": status.value, "b_code": code, "b_text": (text or "")[:1000] or None,
+            "b_message_id": message_id, "b_at": at,
+            "b_next": at + timedelta(seconds=retry_in) if retry_in is not None else None,
+        }
+        with self._write(conn):
+            conn.execute(_RECORD_TRIED if tried else _RECORD_SKIPPED, params)
+            if bounce is not None:
+                conn.execute(_BOUNCE, {"subscriber_id": bounce, "at": at})
+
+
+def _subscriber(row: Any) -> Subscriber:
+    return Subscriber(id=row.subscriber_id, email=row.email, name=row.name, status=row.status,
+                      paused=bool(row.paused), topics=frozenset(x for x in row.topics.split(",") if x))
