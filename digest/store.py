@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
 
 from .db import tables as t
+from .db.migrate import prepare
 from .editing import Edit
 from .errors import ConfigError, DigestError
 from .models import Article, Issue, Section
@@ -54,8 +55,7 @@ class Store:
         self.url = url
         self.engine = make_engine(url)
         try:
-            with self.engine.begin() as conn:
-                t.migrate(conn)
+            prepare(self.engine)
         except OperationalError as exc:
             raise DigestError(
                 f"cannot open the database {url}: {exc.orig}. Check DIGEST_DATABASE_URL."

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from digest.db import tables as schema
-from digest.errors import DigestError
+from digest.db.migrate import head, state
+from digest.errors import DigestError, SchemaMismatch
 from digest.models import Article, Issue, Section
 from digest.store import Store
 from digest.urls import canonical_url
@@ -77,16 +77,15 @@ def test_reopening_keeps_data_and_version(tmp_path: Path) -> None:
     Store(url).add_article(art("g1", "https://x.example/a"))
     again = Store(url)
     assert again.article_count() == 1
-    with again.begin() as conn:
-        assert schema.schema_version(conn) == schema.SCHEMA_VERSION
+    assert state(again.engine).at_head and state(again.engine).current == head()
 
 
 def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/d.db"
     s = Store(url)
     with s.begin() as conn:
-        conn.execute(text("UPDATE meta SET value = '999' WHERE key = 'schema_version'"))
-    with pytest.raises(RuntimeError, match="newer than this program"):
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    with pytest.raises(SchemaMismatch, match="upgraded by a newer ip-digest; install it"):
         Store(url)
 
 
