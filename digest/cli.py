@@ -435,8 +435,10 @@ def serve(c: Context, host: str, port: int, threads: int, proxies: int) -> None:
     """
     from waitress import serve as waitress_serve
 
+    from .db.migrate import upgrade_database
     from .web import create_app
 
+    upgrade_database(c.settings.database_url)
     app = create_app(c.settings, digest=c.digest, proxies=proxies)
     click.echo(f"serve: http://{host}:{port}/ (links in emails use {c.settings.base_url}); Ctrl-C stops")
     waitress_serve(app, host=host, port=port, threads=threads, ident="ip-digest")
@@ -480,6 +482,9 @@ def daemon(c: Context) -> None:
         logging.getLogger("digest").setLevel(min(logging.getLogger().level, logging.INFO))
         logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
         logging.getLogger("apscheduler").setLevel(logging.WARNING if c.verbose < 2 else logging.DEBUG)
+    from .db.migrate import upgrade_database
+
+    upgrade_database(settings.database_url)
     d = Daemon(settings, loader=lambda: load_settings(c.config))
     sys.exit(d.serve())
 
@@ -657,6 +662,64 @@ def subscribers_export(c: Context, out: Any, status: str | None) -> None:
     """
     n = export_csv(c.digest.subscribers.iter(status=status), out)
     click.echo(f"export: {n} subscribers", err=True)
+
+
+@cli.group("db")
+def db_group() -> None:
+    """The database's schema: where it stands, and bringing it to this version of ip-digest.
+
+    Other commands stop (exit 2) when the schema is behind or ahead; `digest serve` and
+    `digest daemon` upgrade it when they start.
+
+    \b
+    Example:
+      digest db current
+    """
+
+
+@db_group.command("upgrade")
+@pass_ctx
+@handle_errors
+def db_upgrade(c: Context) -> None:
+    """Bring the database's schema to this version; says from which revision to which.
+
+    Safe to run while other commands wait: one upgrader at a time holds the database's lock.
+    Back the database up first.
+
+    \b
+    Example:
+      digest db upgrade
+    """
+    from .db.migrate import upgrade_database
+
+    done = upgrade_database(c.settings.database_url)
+    if done.changed:
+        click.echo(f"db upgrade: from {done.before.where()} to revision {done.after}")
+    else:
+        click.echo(f"db upgrade: already at revision {done.after}, nothing to do")
+
+
+@db_group.command("current")
+@pass_ctx
+@handle_errors
+def db_current(c: Context) -> None:
+    """Print the database's schema revision and whether it is the one this version needs.
+
+    \b
+    Example:
+      digest db current
+    """
+    from .db.migrate import database_state
+
+    found = database_state(c.settings.database_url)
+    if found.at_head:
+        click.echo(f"db: revision {found.current} (head)")
+    elif found.empty:
+        click.echo(f"db: empty; any command makes it at revision {found.head}")
+    elif found.known:
+        click.echo(f"db: {found.where()}, behind revision {found.head}; run `digest db upgrade`")
+    else:
+        click.echo(f"db: {found.where()}, ahead of this ip-digest ({found.head}); install the newer ip-digest")
 
 
 def main() -> None:

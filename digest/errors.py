@@ -3,6 +3,7 @@
     DigestError                  base: every error the library raises on purpose
     ├── ConfigError              bad digest.toml or environment (exit 2)
     ├── UsageError               a command was asked for something impossible (exit 2)
+    ├── SchemaMismatch           the database's schema is behind or ahead of this program (exit 2)
     ├── SourceError              one source could not be fetched or parsed (a warning)
     ├── NothingToSend            no issue, no articles or no subscribers (exit 0 or 1)
     └── DeliveryError            the mail server refused the work (exit 1)
@@ -31,6 +32,12 @@ class ConfigError(DigestError):
 
 
 class UsageError(DigestError):
+    exit_code = 2
+
+
+class SchemaMismatch(DigestError):
+    """The database is at another schema revision; the message names the command that fixes it."""
+
     exit_code = 2
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, TypeDecorator, and_
+from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, Integer, MetaData, String, Table, TypeDecorator, and_
 
 from .model import MAILABLE_PAUSED, MAILABLE_STATUS, SubscriberStatus
 
@@ -29,6 +30,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+def one_of(table: str, values: Iterable[str]) -> CheckConstraint:
+    """A CHECK constraint named ck_<table>_status that lets only ``values`` into the status column."""
+    allowed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"status IN ({allowed})", name=f"ck_{table}_status")
+
+
 subscribers = Table(
     "subscribers", metadata,
     Column("id", Integer, primary_key=True),
@@ -42,6 +49,7 @@ subscribers = Table(
     Column("consent_ip", String(64)),
     Column("unsubscribed_at", UTCDateTime),
     Column("bounced_at", UTCDateTime),
+    one_of("subscribers", SubscriberStatus),
 )
 
 # The SQL twin of ``Subscriber.mailable``: who may be mailed an issue.

@@ -11,9 +11,11 @@ from sqlalchemy import select
 
 from digest.db import Database
 from digest.db import tables as t
+from digest.db.migrate import state, upgrade_database
 from digest.deliver import SendOptions
 from digest.errors import DeliveryError
 
+from .dbfixtures import restore
 from .smtp_faults import FaultSink, prepared, serve
 
 
@@ -116,23 +118,17 @@ def test_subscribers_with_no_matching_topic_are_skipped_and_recorded(tmp_path: P
 
 
 def test_a_version_1_database_upgrades_without_loss(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    with sqlite3.connect(path) as raw:  # the version 1 schema of the deliveries outbox, one row in it
-        raw.executescript("""
-            CREATE TABLE meta (key VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL);
-            INSERT INTO meta VALUES ('schema_version', '1');
-            CREATE TABLE deliveries (id INTEGER PRIMARY KEY, issue_id INTEGER NOT NULL, subscriber_id INTEGER NOT NULL,
-              status VARCHAR(20) NOT NULL, attempts INTEGER NOT NULL, message_id VARCHAR(500), reply_code INTEGER,
-              reply_text TEXT, lease_owner VARCHAR(200), lease_until DATETIME, updated_at DATETIME,
-              CONSTRAINT uq_delivery_issue_subscriber UNIQUE (issue_id, subscriber_id));
-            INSERT INTO deliveries (issue_id, subscriber_id, status, attempts, reply_code)
-              VALUES (1, 1, 'sent', 1, 250);
-        """)
-    db = Database(f"sqlite:///{path}")
-    with db.begin() as conn:
-        assert t.schema_version(conn) == t.SCHEMA_VERSION == 3
-        row = conn.execute(select(t.deliveries)).one()
+    path = restore("v1", tmp_path)  # made by the first release: no next_attempt_at, no claim index
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO deliveries (issue_id, subscriber_id, status, attempts, reply_code) "
+                   "VALUES (1, 3, 'sent', 1, 250)")
     db.close()
+    upgrade_database(f"sqlite:///{path}")
+    store = Database(f"sqlite:///{path}")
+    with store.begin() as conn:
+        assert state(store.engine).at_head
+        row = conn.execute(select(t.deliveries).where(t.deliveries.c.subscriber_id == 3)).one()
+    store.close()
     assert row.status == "sent" and row.reply_code == 250 and row.next_attempt_at is None
     with sqlite3.connect(path) as raw:
         assert "ix_deliveries_claim" in {r[1] for r in raw.execute("PRAGMA index_list(deliveries)")}

@@ -11,11 +11,13 @@ from digest.checks import check_subject
 from digest.cli import cli
 from digest.config import Settings, SourceConfig
 from digest.db import Database
-from digest.db import tables as schema
+from digest.db.migrate import state, upgrade_database
 from digest.editing import Edit
-from digest.errors import UsageError
+from digest.errors import SchemaMismatch, UsageError
 from digest.models import Article
 from digest.pipeline import Digest
+
+from .dbfixtures import restore
 
 NOW = datetime.now(UTC)
 
@@ -94,17 +96,18 @@ def _e(kind: str, target: str = "", value: str = "") -> Edit:
 
 
 def test_a_version_2_database_gains_the_edits_table_without_loss(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/old.db"
+    url = f"sqlite:///{restore('v2_outbox', tmp_path)}"  # made by the outbox branch: no issue_edits
     engine = create_engine(url)
     with engine.begin() as conn:
-        schema.metadata.create_all(conn, tables=[t for t in schema.metadata.sorted_tables if t.name != "issue_edits"])
-        conn.execute(text("INSERT INTO meta (key, value) VALUES ('schema_version', '2')"))
         conn.execute(text("INSERT INTO subscribers (email, name, topics, status, paused, created_at) "
                           "VALUES ('ann@example.com', 'Ann', '', 'active', 0, '2026-01-01 00:00:00')"))
     engine.dispose()
-    db = Database(url)
-    with db.begin() as conn:
-        assert schema.schema_version(conn) == schema.SCHEMA_VERSION
-        assert conn.execute(text("SELECT email FROM subscribers")).scalar_one() == "ann@example.com"
-    db.issues.set_edit("2026-W49", _e("subject", value="S"))
-    assert db.issues.edits("2026-W49")[0].value == "S"
+    with pytest.raises(SchemaMismatch, match="digest db upgrade"):
+        Database(url)
+    upgrade_database(url)
+    store = Database(url)
+    with store.begin() as conn:
+        assert state(store.engine).at_head
+        assert "ann@example.com" in conn.execute(text("SELECT email FROM subscribers")).scalars().all()
+    store.issues.set_edit("2026-W49", _e("subject", value="S"))
+    assert store.issues.edits("2026-W49")[0].value == "S"

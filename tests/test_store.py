@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import text
 
 from digest.db import Database
-from digest.db import tables as schema
-from digest.errors import DigestError
+from digest.db.migrate import head, state
+from digest.errors import DigestError, SchemaMismatch
 from digest.models import Article, IssueStatus, NewIssue, Section
 from digest.urls import canonical_url
 
@@ -76,16 +76,15 @@ def test_reopening_keeps_data_and_version(tmp_path: Path) -> None:
     Database(url).articles.add(art("g1", "https://x.example/a"))
     again = Database(url)
     assert again.articles.count() == 1
-    with again.begin() as conn:
-        assert schema.schema_version(conn) == schema.SCHEMA_VERSION
+    assert state(again.engine).at_head and state(again.engine).current == head()
 
 
 def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/d.db"
     s = Database(url)
     with s.begin() as conn:
-        conn.execute(text("UPDATE meta SET value = '999' WHERE key = 'schema_version'"))
-    with pytest.raises(RuntimeError, match="newer than this program"):
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    with pytest.raises(SchemaMismatch, match="upgraded by a newer ip-digest; install it"):
         Database(url)
 
 

@@ -11,12 +11,12 @@ from sqlalchemy.exc import OperationalError
 from subscribers.store import SubscriberStore
 
 from ..errors import DigestError
-from . import tables as t
 from .articles import Articles
 from .deliveries import Deliveries
 from .engine import make_engine
 from .issues import Issues
 from .meta import Meta
+from .migrate import prepare
 from .sources import Sources
 
 
@@ -27,8 +27,7 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         try:
-            with self.engine.begin() as conn:
-                t.migrate(conn)
+            prepare(self.engine)
         except OperationalError as exc:
             raise DigestError(
                 f"cannot open the database {url}: {exc.orig}. Check DIGEST_DATABASE_URL."

@@ -1,12 +1,9 @@
-"""Database tables and their versioned migrations (SQLAlchemy Core, SQLite or PostgreSQL)."""
+"""Database tables (SQLAlchemy Core, SQLite or PostgreSQL); their history is in digest/db/migrations."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from sqlalchemy import (
     Column,
-    Connection,
     ForeignKey,
     Index,
     Integer,
@@ -14,13 +11,14 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
-    inspect,
-    select,
 )
 
 from subscribers.table import UTCDateTime as UTCDateTime
 from subscribers.table import metadata as metadata
+from subscribers.table import one_of
 from subscribers.table import subscribers as subscribers
+
+from ..models import DeliveryStatus, IssueStatus
 
 meta = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False))
 
@@ -66,6 +64,7 @@ issues = Table(
     Column("sent_at", UTCDateTime),
     Column("lease_owner", String(200)),
     Column("lease_until", UTCDateTime),
+    one_of("issues", IssueStatus),
 )
 
 deliveries = Table(
@@ -81,8 +80,9 @@ deliveries = Table(
     Column("lease_owner", String(200)),
     Column("lease_until", UTCDateTime),
     Column("updated_at", UTCDateTime),
-    Column("next_attempt_at", UTCDateTime),   # version 2: when a deferred row may be tried again
+    Column("next_attempt_at", UTCDateTime),   # when a deferred row may be tried again
     UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_issue_subscriber"),
+    one_of("deliveries", DeliveryStatus),
 )
 Index("ix_deliveries_claim", deliveries.c.issue_id, deliveries.c.status, deliveries.c.id)
 
@@ -96,54 +96,3 @@ issue_edits = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("week", "kind", "target", name="uq_issue_edit"),
 )
-
-Migration = Callable[[Connection], None]
-
-
-def _add_column(conn: Connection, table: Table, name: str) -> None:
-    column = table.c[name]
-    kind = column.type.compile(dialect=conn.dialect)
-    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}")
-
-
-def _v2_outbox(conn: Connection) -> None:
-    """The delivery outbox: retry times and an index for claiming rows in batches."""
-    _add_column(conn, deliveries, "next_attempt_at")
-    for index in deliveries.indexes:
-        if index.name == "ix_deliveries_claim":
-            index.create(conn)
-
-
-# Each release that changes the schema appends a step here; step N brings a database at
-# version N-1 to version N. A new database is created at the newest version directly.
-MIGRATIONS: list[Migration] = [
-    lambda conn: metadata.create_all(conn, tables=[meta, sources, articles, issues, subscribers, deliveries]),
-    _v2_outbox,
-    lambda conn: issue_edits.create(conn),
-]
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def schema_version(conn: Connection) -> int:
-    if not inspect(conn).has_table("meta"):
-        return 0
-    row = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).first()
-    return int(row[0]) if row else 0
-
-
-def migrate(conn: Connection) -> int:
-    """Bring the database to SCHEMA_VERSION; returns the version it was at."""
-    found = schema_version(conn)
-    if found > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"the database is at schema version {found}, newer than this program's {SCHEMA_VERSION}; upgrade ip-digest"
-        )
-    if found == 0:
-        metadata.create_all(conn)
-    else:
-        for step in MIGRATIONS[found:]:
-            step(conn)
-    if found != SCHEMA_VERSION:
-        conn.execute(meta.delete().where(meta.c.key == "schema_version"))
-        conn.execute(meta.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-    return found

@@ -1,0 +1,301 @@
+"""Schema revisions: databases made by earlier commits come up whole, the models match the migrations
+(SQLite and PostgreSQL), commands stop on a database at another revision, one upgrader at a time."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from digest.cli import cli
+from digest.db import Database, make_engine
+from digest.db import tables as t
+from digest.db.migrate import SCRIPTS, Upgrade, head, include_name, state, upgrade, upgrade_database
+from digest.errors import SchemaMismatch
+from digest.models import DeliveryStatus, IssueStatus
+from subscribers.model import SubscriberStatus
+
+from .dbfixtures import LEGACY, restore
+
+ROOT = Path(__file__).resolve().parent.parent
+STATES: dict[str, type[StrEnum]] = {"issues": IssueStatus, "deliveries": DeliveryStatus,
+                                    "subscribers": SubscriberStatus}
+
+
+def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every table (APScheduler's and Alembic's aside), ordered by primary key."""
+    out = {}
+    with engine.connect() as conn:
+        insp = inspect(conn)
+        for name in insp.get_table_names():
+            if name in ("scheduler_jobs", "alembic_version"):
+                continue
+            order = ", ".join(insp.get_pk_constraint(name)["constrained_columns"])
+            out[name] = [dict(r._mapping) for r in conn.execute(text(f"SELECT * FROM {name} ORDER BY {order}"))]
+    return out
+
+
+def differences(engine: Engine) -> list[Any]:
+    """What autogenerate would write to bring the database to the models: nothing, when they agree."""
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"include_name": include_name, "compare_type": True})
+        return list(compare_metadata(context, t.metadata))
+
+
+def check_constraints(engine: Engine) -> dict[str, set[str]]:
+    """ck_<table>_status -> the values it allows, as the database reports it."""
+    out = {}
+    with engine.connect() as conn:
+        insp = inspect(conn)
+        for table in STATES:
+            for ck in insp.get_check_constraints(table):
+                out[str(ck["name"])] = set(re.findall(r"'([a-z]+)'", ck["sqltext"]))
+    return out
+
+
+def assert_matches_models(engine: Engine) -> None:
+    assert differences(engine) == []
+    assert check_constraints(engine) == {f"ck_{table}_status": {s.value for s in enum}
+                                         for table, enum in STATES.items()}
+    with engine.connect() as conn:
+        insp = inspect(conn)
+        for table in t.metadata.sorted_tables:
+            assert {c.name for c in table.columns} <= {c["name"] for c in insp.get_columns(table.name)}
+
+
+# -- databases made by earlier commits ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(LEGACY))
+def test_a_database_made_by_an_earlier_commit_comes_up_whole(name: str, tmp_path: Path) -> None:
+    url = f"sqlite:///{restore(name, tmp_path)}"
+    engine = make_engine(url)
+    before = snapshot(engine)
+    assert before["subscribers"] and before["articles"] and before["issues"] and before["deliveries"]
+    with pytest.raises(SchemaMismatch, match="run `digest db upgrade`"):
+        Database(url)
+
+    done = upgrade(engine)
+    assert done.before.legacy == LEGACY[name] and done.before.current is None and done.after == head()
+    assert state(engine).at_head
+    after = snapshot(engine)
+    # The schema_version row is what the revision stamp replaces; every other row is kept, value for value.
+    before["meta"] = [r for r in before["meta"] if r["key"] != "schema_version"]
+    for table, rows in before.items():
+        assert len(after[table]) == len(rows), table
+        for old, new in zip(rows, after[table], strict=True):
+            assert {k: new[k] for k in old} == old, table
+    assert_matches_models(engine)
+
+    store = Database(url)
+    assert store.articles.count() == len(after["articles"]) == 8
+    if name in ("v2_editors", "v3"):
+        assert [r["value"] for r in after["issue_edits"] if r["kind"] == "subject"] == ["Fixture subject"]
+    store.close()
+    engine.dispose()
+
+
+def test_revisions_write_their_operations_out() -> None:
+    for script in (SCRIPTS / "versions").glob("*.py"):
+        source = script.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(from|import) (digest|subscribers)\b", source, re.M), script.name
+
+
+# -- models against migrations, on a new database -----------------------------------------------
+
+
+def test_a_new_sqlite_database_matches_the_models(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/new.db")
+    done = upgrade(engine)
+    assert done.before.empty and done.changed and done.after == head()
+    assert_matches_models(engine)
+    with engine.begin() as conn, pytest.raises(IntegrityError, match=r"ck_issues_status|CHECK"):
+        conn.execute(text("INSERT INTO issues (week, status, subject, preheader, period_start, period_end, "
+                          "content, built_at) VALUES ('2026-W01', 'drafted', '', '', '2026-01-01', "
+                          "'2026-01-01', '', '2026-01-01')"))
+    engine.dispose()
+
+
+def _admin() -> Any:
+    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'ip-digest[postgres]')")
+    try:
+        return psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL server reachable at 127.0.0.1:5432 (database test): {exc}")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A new PostgreSQL database, dropped afterwards."""
+    admin = _admin()
+    name = f"digest_migrations_{secrets.token_hex(4)}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.mark.postgres
+def test_a_new_postgresql_database_matches_the_models(pg_url: str) -> None:
+    engine = create_engine(pg_url)
+    assert upgrade(engine).before.empty
+    assert_matches_models(engine)
+    with engine.begin() as conn, pytest.raises(IntegrityError, match="ck_subscribers_status"):
+        conn.execute(text("INSERT INTO subscribers (email, name, topics, status, paused, created_at) "
+                          "VALUES ('a@example.org', '', '', 'activ', false, now())"))
+    engine.dispose()
+
+
+# -- one upgrader at a time ---------------------------------------------------------------------
+
+
+def _at_once(n: int, work: Callable[[], Upgrade]) -> list[Upgrade]:
+    start = threading.Barrier(n)
+    results: list[Upgrade] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        start.wait()
+        try:
+            results.append(work())
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    return results
+
+
+def test_two_upgraders_of_one_sqlite_database_do_not_collide(tmp_path: Path) -> None:
+    url = f"sqlite:///{restore('v1', tmp_path)}"
+    results = _at_once(2, lambda: upgrade_database(url))
+    assert sorted(r.changed for r in results) == [False, True]
+    assert_matches_models(make_engine(url))
+
+
+def test_two_processes_opening_a_new_sqlite_database_both_find_it_made(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/new.db"
+    stores: list[Database] = []
+    start = threading.Barrier(2)
+
+    def open_store() -> None:
+        start.wait()
+        stores.append(Database(url))
+
+    threads = [threading.Thread(target=open_store) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(stores) == 2 and all(state(s.engine).at_head for s in stores)
+    for s in stores:
+        s.close()
+
+
+@pytest.mark.postgres
+def test_two_upgraders_of_one_postgresql_database_do_not_collide(pg_url: str) -> None:
+    results = _at_once(2, lambda: upgrade_database(pg_url))
+    assert sorted(r.changed for r in results) == [False, True]
+    engine = create_engine(pg_url)
+    assert_matches_models(engine)
+    engine.dispose()
+
+
+# -- the command line ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def v3_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The working directory holds a database made before revisions (schema version 3)."""
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{restore('v3', tmp_path)}"
+    monkeypatch.setenv("DIGEST_DATABASE_URL", url)
+    return url
+
+
+def test_a_command_on_a_database_behind_stops_with_the_command_that_fixes_it(v3_here: str) -> None:
+    runner = CliRunner()
+    stopped = runner.invoke(cli, ["subscribers", "list"])
+    assert stopped.exit_code == 2 and "run `digest db upgrade`" in stopped.stderr
+    current = runner.invoke(cli, ["db", "current"])
+    assert current.exit_code == 0 and "schema version 3" in current.stdout and "digest db upgrade" in current.stdout
+
+    upgraded = runner.invoke(cli, ["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert f"from schema version 3 (made before schema revisions) to revision {head()}" in upgraded.stdout
+    again = runner.invoke(cli, ["db", "upgrade"])
+    assert again.exit_code == 0 and "nothing to do" in again.stdout
+    current = runner.invoke(cli, ["db", "current"])
+    assert current.exit_code == 0 and current.stdout.strip() == f"db: revision {head()} (head)"
+    listed = runner.invoke(cli, ["subscribers", "list"])
+    assert listed.exit_code == 0 and "a@example.org" in listed.stdout
+
+
+def test_a_database_upgraded_by_a_newer_version_is_left_alone(v3_here: str) -> None:
+    runner = CliRunner()
+    assert runner.invoke(cli, ["db", "upgrade"]).exit_code == 0
+    engine = create_engine(v3_here)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+    engine.dispose()
+    for command in (["subscribers", "list"], ["db", "upgrade"]):
+        stopped = runner.invoke(cli, command)
+        assert stopped.exit_code == 2, command
+        assert "upgraded by a newer ip-digest; install it" in stopped.stderr
+    current = runner.invoke(cli, ["db", "current"])
+    assert current.exit_code == 0 and "0099_from_the_future, ahead" in current.stdout
+
+
+def test_db_commands_have_help_with_an_example() -> None:
+    for command in (["db"], ["db", "upgrade"], ["db", "current"]):
+        shown = CliRunner().invoke(cli, [*command, "--help"])
+        assert shown.exit_code == 0 and "Example:" in shown.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", [["serve", "--port", "0"], ["daemon"]])
+def test_serve_and_daemon_upgrade_the_database_when_they_start(command: list[str], v3_here: str,
+                                                               tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "DIGEST_SECRET_KEY": "test"}
+    proc = subprocess.Popen([sys.executable, "-m", "digest", *command], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert proc.stdout is not None
+        # The daemon's first collect runs once its scheduler is running (a SIGTERM before that is not heard).
+        started = "serve: http" if command[0] == "serve" else "job collect:"
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if started in line:
+                break
+        assert started in "".join(lines), "".join(lines)
+        engine = make_engine(v3_here)
+        assert state(engine).at_head
+        engine.dispose()
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
