@@ -33,7 +33,7 @@ from werkzeug.wrappers import Response
 
 from subscribers.service import Audience, Mailer
 
-from ..config import Settings, read_environment
+from ..config import Settings
 from ..mailer import Transport, make_transport
 from ..pipeline import Digest
 from . import admin, archive, links, signup
@@ -81,7 +81,7 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
     secret = d.store.secret_key(settings.secret_key)
     app.config.update(DEFAULTS)
     app.config.update(admin.DEFAULTS)
-    app.config.update(admin.credentials(read_environment()))
+    app.config.update(admin.credentials(settings.admin))
     app.config.update(
         SECRET_KEY=hmac.new(secret.encode(), b"ip-digest.web-session", hashlib.sha256).hexdigest(),
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
