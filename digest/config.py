@@ -7,82 +7,125 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from dotenv import dotenv_values
 
+from .configspec import ENVIRONMENT, environment_defaults, read_env, read_table, setting
 from .errors import ConfigError
 from .timespec import parse_duration, parse_timezone, parse_weekly
 from .topics import DEFAULT_TOPICS, Topic, extend_topics
 
 SAMPLES = Path(__file__).parent / "samples"
-SECURITIES = ("starttls", "ssl", "none")
+Security = Literal["starttls", "ssl", "none"]
+SECURITIES: tuple[Security, ...] = get_args(Security)
+DEFAULT_PORTS: Mapping[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
+
+
+def _base_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must start with https:// (or http:// for local testing)")
+    return value.rstrip("/")
+
+
+def _editor(value: str) -> str:
+    from subscribers.validation import normalize_email  # email-validator is slow to import; only when needed
+
+    return normalize_email(value)
+
+
+def _existing_file(value: Path) -> None:
+    if not value.is_file():
+        raise ValueError(f"no such file: {value}; give the PEM private key's path")
 
 
 @dataclass(frozen=True)
 class SourceConfig:
-    name: str
-    url: str
+    """One [[sources]] entry."""
+
+    name: str = setting("", toml=True)
+    url: str = setting("", toml=True)
 
 
 @dataclass(frozen=True)
 class FetchConfig:
-    connect_timeout: float = 5.0
-    read_timeout: float = 15.0
-    deadline: float = 30.0
-    max_bytes: int = 5_000_000
-    workers: int = 8
-    page_workers: int = 4
+    """[fetch]: how feeds and article pages are downloaded."""
+
+    connect_timeout: float = setting(5.0, toml=True, above=0)
+    read_timeout: float = setting(15.0, toml=True, above=0)
+    deadline: float = setting(30.0, toml=True, above=0)
+    max_bytes: int = setting(5_000_000, toml=True, minimum=1)
+    workers: int = setting(8, toml=True, minimum=1)
+    page_workers: int = setting(4, toml=True, minimum=1)
 
 
 @dataclass(frozen=True)
 class SMTPConfig:
-    host: str | None = None
-    port: int = 587
-    username: str | None = None
-    password: str | None = None
-    security: str = "starttls"
-    timeout: float = 30.0
-    max_per_connection: int = 100   # messages before the connection is closed and reopened
-    max_attempts: int = 5            # tries per message on 4xx replies, drops and timeouts
-    retry_seconds: float = 5.0       # first retry delay; doubles each time (with jitter), at most 10 min
-    dkim_key_file: Path | None = None
-    dkim_selector: str | None = None
-    dkim_domain: str | None = None
+    """The mail server, from the environment; with no host, messages go to the outbox folder."""
+
+    host: str | None = setting(None, env="SMTP_HOST")
+    port: int = setting(587, env="SMTP_PORT", minimum=1)  # read: the default follows security (DEFAULT_PORTS)
+    username: str | None = setting(None, env="SMTP_USERNAME")
+    password: str | None = setting(None, env="SMTP_PASSWORD")
+    security: Security = setting("starttls", env="SMTP_SECURITY")
+    timeout: float = setting(30.0, env="SMTP_TIMEOUT", above=0)
+    max_per_connection: int = setting(100, env="SMTP_MAX_PER_CONNECTION", minimum=1)  # then reconnect
+    max_attempts: int = setting(5, env="SMTP_MAX_ATTEMPTS", minimum=1)  # tries per message on 4xx, drops, timeouts
+    retry_seconds: float = setting(5.0, env="SMTP_RETRY_SECONDS", minimum=0)  # doubles per try (jitter), <= 10 min
+    dkim_key_file: Path | None = setting(None, env="DKIM_KEY_FILE", check=_existing_file)
+    dkim_selector: str | None = setting(None, env="DKIM_SELECTOR")
+    dkim_domain: str | None = setting(None, env="DKIM_DOMAIN")
 
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    timezone: str = "UTC"
-    collect_every: str = "1h"
-    build: str | None = None
-    send: str = "mon 07:00"
-    grace: str = "2d"
-    require_approval: bool = False
-    editors: tuple[str, ...] = ()
-    min_articles: int = 1
+    """[schedule]: when the daemon collects, builds and sends."""
+
+    timezone: str = setting("UTC", toml=True, check=parse_timezone)
+    collect_every: str = setting("1h", toml=True, check=parse_duration)
+    build: str | None = setting(None, toml=True, check=parse_weekly)
+    send: str = setting("mon 07:00", toml=True, check=parse_weekly)
+    grace: str = setting("2d", toml=True, check=parse_duration)
+    require_approval: bool = setting(False, toml=True)
+    editors: tuple[str, ...] = setting((), toml=True, convert=_editor)
+    min_articles: int = setting(1, toml=True, minimum=1)
+
+
+@dataclass(frozen=True)
+class AdminConfig:
+    """The editor's account for the pages under /admin of `digest serve` (off while either is empty)."""
+
+    user: str = setting("", env="DIGEST_ADMIN_USER")
+    password_hash: str = setting("", env="DIGEST_ADMIN_PASSWORD_HASH")  # from `digest admin-hash`
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.user and self.password_hash)
 
 
 @dataclass(frozen=True)
 class Settings:
-    title: str = "IP Protection Weekly"
-    sender: str = "IP Digest <digest@localhost>"
-    base_url: str = "http://127.0.0.1:8000"
-    reply_to: str | None = None
-    unsubscribe_mailto: str | None = None
-    list_id: str | None = None
-    summary_words: int = 60
-    max_html_bytes: int = 100_000
-    templates_dir: Path | None = None
-    outbox_dir: Path = Path("outbox")
+    """Everything the program is told: [newsletter] of digest.toml, its other tables, and the environment."""
+
+    title: str = setting("IP Protection Weekly", toml=True)
+    sender: str = setting("IP Digest <digest@localhost>", toml=True)
+    base_url: str = setting("http://127.0.0.1:8000", toml=True, convert=_base_url)
+    reply_to: str | None = setting(None, toml=True)
+    unsubscribe_mailto: str | None = setting(None, toml=True)
+    list_id: str | None = setting(None, toml=True)
+    summary_words: int = setting(60, toml=True, minimum=1)
+    max_html_bytes: int = setting(100_000, toml=True, minimum=1)
+    templates_dir: Path | None = setting(None, toml="templates")  # relative to the config file's folder
+    outbox_dir: Path = setting(Path("outbox"), toml="outbox", env="DIGEST_OUTBOX")  # the file wins
     sources: tuple[SourceConfig, ...] = ()
     topics: tuple[Topic, ...] = DEFAULT_TOPICS
     fetch: FetchConfig = field(default_factory=FetchConfig)
     smtp: SMTPConfig = field(default_factory=SMTPConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
-    database_url: str = "sqlite:///digest.db"
-    secret_key: str | None = None
-    config_path: Path | None = None
+    admin: AdminConfig = field(default_factory=AdminConfig)
+    database_url: str = setting("sqlite:///digest.db", env="DIGEST_DATABASE_URL")
+    secret_key: str | None = setting(None, env="DIGEST_SECRET_KEY")
+    config_path: Path | None = setting(None, env="DIGEST_CONFIG")  # None: no file, the bundled samples
 
     @property
     def list_id_header(self) -> str:
@@ -103,68 +146,16 @@ def sample_sources() -> tuple[SourceConfig, ...]:
     )
 
 
-_NEWSLETTER_KEYS = {
-    "title": str, "sender": str, "base_url": str, "reply_to": str, "unsubscribe_mailto": str,
-    "list_id": str, "summary_words": int, "max_html_bytes": int, "templates": str, "outbox": str,
-}
-_FETCH_KEYS = {
-    "connect_timeout": (int, float), "read_timeout": (int, float), "deadline": (int, float),
-    "max_bytes": int, "workers": int, "page_workers": int,
-}
-_SCHEDULE_KEYS = {
-    "timezone": str, "collect_every": str, "build": str, "send": str, "grace": str,
-    "require_approval": bool, "editors": list, "min_articles": int,
-}
-_TOP_KEYS = {"newsletter", "fetch", "sources", "topics", "schedule"}
+SECTIONS: Mapping[str, type] = {"newsletter": Settings, "fetch": FetchConfig, "schedule": ScheduleConfig}
+_TOP_KEYS = {*SECTIONS, "sources", "topics"}
 
 
-def _check_table(where: str, name: str, table: Any, known: Mapping[str, Any]) -> dict[str, Any]:
-    if not isinstance(table, dict):
-        raise ConfigError(where, name, "must be a table, like [" + name + "]")
-    for key, value in table.items():
-        if key not in known:
-            raise ConfigError(where, f"{name}.{key}", f"unknown key; known keys are {', '.join(sorted(known))}")
-        expected = known[key]
-        if isinstance(value, bool) and expected is not bool:
-            raise ConfigError(where, f"{name}.{key}", f"expected {_type_name(expected)}, got {value!r}")
-        if not isinstance(value, expected):
-            raise ConfigError(where, f"{name}.{key}", f"expected {_type_name(expected)}, got {value!r}")
-    return dict(table)
-
-
-def _type_name(expected: Any) -> str:
-    types = expected if isinstance(expected, tuple) else (expected,)
-    names = {"str": "a string", "int": "a whole number", "float": "a number", "bool": "true or false",
-             "list": "a list"}
-    return " or ".join(names.get(t.__name__, t.__name__) for t in types)
-
-
-def _check_schedule(where: str, sched: dict[str, Any]) -> None:
-    """Validate [schedule] in place (editors become a tuple of normalized addresses)."""
-    from subscribers.validation import InvalidAddress, normalize_email
-
-    checks = {"timezone": parse_timezone, "collect_every": parse_duration, "grace": parse_duration,
-              "build": parse_weekly, "send": parse_weekly}
-    for key, check in checks.items():
-        if key in sched:
-            try:
-                check(sched[key])
-            except ValueError as exc:
-                raise ConfigError(where, f"schedule.{key}", str(exc)) from None
-    editors = []
-    for i, raw in enumerate(sched.get("editors", [])):
-        try:
-            editors.append(normalize_email(str(raw)))
-        except InvalidAddress as exc:
-            raise ConfigError(where, f"schedule.editors[{i}]", f"{raw!r}: {exc}") from None
-    if "editors" in sched:
-        sched["editors"] = tuple(editors)
-    if sched.get("min_articles", 1) < 1:
-        raise ConfigError(where, "schedule.min_articles", "must be 1 or more")
-    if sched.get("require_approval") and not sched.get("build"):
+def _check_schedule(where: str, sched: ScheduleConfig) -> None:
+    """The rules between [schedule]'s keys (each key alone is checked by its declaration)."""
+    if sched.require_approval and not sched.build:
         raise ConfigError(where, "schedule.build", "required when require_approval = true: the draft is built "
                           "(and sent to the editors) at this time, before the send, e.g. build = \"fri 12:00\"")
-    if sched.get("require_approval") and not editors:
+    if sched.require_approval and not sched.editors:
         raise ConfigError(where, "schedule.editors", "required when require_approval = true: "
                           "the addresses that receive the draft to approve, e.g. editors = [\"ed@example.org\"]")
 
@@ -175,85 +166,29 @@ def _sources(where: str, raw: Any, base: Path) -> tuple[SourceConfig, ...]:
     out = []
     for i, item in enumerate(raw):
         key = f"sources[{i}]"
-        if not isinstance(item, dict):
-            raise ConfigError(where, key, "must be a table with name and url")
-        unknown = set(item) - {"name", "url"}
-        if unknown:
-            raise ConfigError(where, f"{key}.{sorted(unknown)[0]}", "unknown key; a source has name and url")
-        url = item.get("url")
-        if not isinstance(url, str) or not url.strip():
+        values = read_table(SourceConfig, where, key, item)
+        url = values.get("url", "").strip()
+        if not url:
             raise ConfigError(where, f"{key}.url", "missing; give the feed's http(s) URL or a file path")
-        url = url.strip()
         if "://" not in url and not Path(url).is_absolute():
             url = str((base / url).resolve())
-        name = item.get("name", url)
-        if not isinstance(name, str):
-            raise ConfigError(where, f"{key}.name", "must be a string")
-        out.append(SourceConfig(name=name, url=url))
+        out.append(SourceConfig(name=values.get("name", url), url=url))
     return tuple(out)
 
 
-def _env_int(env: Mapping[str, str], key: str, default: int) -> int:
-    raw = env.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ConfigError("environment", key, f"expected a whole number, got {raw!r}") from None
-
-
 def _smtp(env: Mapping[str, str]) -> SMTPConfig:
-    security = (env.get("SMTP_SECURITY") or "starttls").strip().lower()
-    if security not in SECURITIES:
-        raise ConfigError("environment", "SMTP_SECURITY", f"must be one of {', '.join(SECURITIES)}, got {security!r}")
-    default_port = {"starttls": 587, "ssl": 465, "none": 25}[security]
-    return SMTPConfig(
-        host=env.get("SMTP_HOST") or None,
-        port=_env_int(env, "SMTP_PORT", default_port),
-        username=env.get("SMTP_USERNAME") or None,
-        password=env.get("SMTP_PASSWORD") or None,
-        security=security,
-        timeout=float(_env_int(env, "SMTP_TIMEOUT", 30)),
-        max_per_connection=_env_positive(env, "SMTP_MAX_PER_CONNECTION", 100),
-        max_attempts=_env_positive(env, "SMTP_MAX_ATTEMPTS", 5),
-        retry_seconds=_env_float(env, "SMTP_RETRY_SECONDS", 5.0),
-        **_dkim(env),
-    )
+    values = read_env(SMTPConfig, env)
+    values.setdefault("port", DEFAULT_PORTS[values.get("security", "starttls")])
+    dkim = {"dkim_key_file": "DKIM_KEY_FILE", "dkim_selector": "DKIM_SELECTOR", "dkim_domain": "DKIM_DOMAIN"}
+    missing = [var for name, var in dkim.items() if name not in values]
+    if len(missing) not in (0, len(dkim)):
+        raise ConfigError(ENVIRONMENT, missing[0], "DKIM signing needs DKIM_KEY_FILE, DKIM_SELECTOR and DKIM_DOMAIN")
+    return SMTPConfig(**values)
 
 
-def _env_positive(env: Mapping[str, str], key: str, default: int) -> int:
-    value = _env_int(env, key, default)
-    if value < 1:
-        raise ConfigError("environment", key, f"must be 1 or more, got {value}")
-    return value
-
-
-def _env_float(env: Mapping[str, str], key: str, default: float) -> float:
-    raw = env.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError("environment", key, f"expected a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError("environment", key, f"must be 0 or more, got {raw!r}")
-    return value
-
-
-def _dkim(env: Mapping[str, str]) -> dict[str, Any]:
-    keys = ("DKIM_KEY_FILE", "DKIM_SELECTOR", "DKIM_DOMAIN")
-    given = {k: (env.get(k) or "").strip() for k in keys}
-    if not any(given.values()):
-        return {}
-    missing = [k for k in keys if not given[k]]
-    if missing:
-        raise ConfigError("environment", missing[0], "DKIM signing needs DKIM_KEY_FILE, DKIM_SELECTOR and DKIM_DOMAIN")
-    path = Path(given["DKIM_KEY_FILE"])
-    if not path.is_file():
-        raise ConfigError("environment", "DKIM_KEY_FILE", f"no such file: {path}; give the PEM private key's path")
-    return {"dkim_key_file": path, "dkim_selector": given["DKIM_SELECTOR"], "dkim_domain": given["DKIM_DOMAIN"]}
+def environment_variables() -> dict[str, str]:
+    """Every environment variable the settings read, with its default as written in .env.example."""
+    return environment_defaults(Settings)
 
 
 def read_environment(cwd: Path | None = None) -> dict[str, str]:
@@ -270,11 +205,13 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     With no file at all, the bundled sample sources are used.
     """
     env = dict(read_environment() if env is None else env)
-    explicit = path or (Path(env["DIGEST_CONFIG"]) if env.get("DIGEST_CONFIG") else None)
+    from_env = read_env(Settings, env)
+    named = from_env.pop("config_path", None)  # $DIGEST_CONFIG, unless a path is passed
+    explicit = path or named
     config_path = explicit or Path("digest.toml")
+    where = str(config_path)
     data: dict[str, Any] = {}
     if config_path.exists():
-        where = str(config_path)
         try:
             data = tomllib.loads(config_path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
@@ -282,40 +219,29 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         except UnicodeDecodeError:
             raise ConfigError(where, "(encoding)", "the file must be UTF-8") from None
     elif explicit is not None:
-        raise ConfigError(str(explicit), "(file)", "no such file; pass an existing digest.toml with --config")
-    where = str(config_path)
+        raise ConfigError(where, "(file)", "no such file; pass an existing digest.toml with --config")
     for key in data:
         if key not in _TOP_KEYS:
             raise ConfigError(where, key, f"unknown section; known sections are {', '.join(sorted(_TOP_KEYS))}")
-    news = _check_table(where, "newsletter", data.get("newsletter", {}), _NEWSLETTER_KEYS)
-    fetch = _check_table(where, "fetch", data.get("fetch", {}), _FETCH_KEYS)
-    sched = _check_table(where, "schedule", data.get("schedule", {}), _SCHEDULE_KEYS)
+    tables = {name: read_table(cls, where, name, data.get(name, {})) for name, cls in SECTIONS.items()}
     base = config_path.resolve().parent
     sources = _sources(where, data["sources"], base) if "sources" in data else sample_sources()
     try:
         topics = extend_topics(DEFAULT_TOPICS, data.get("topics", []))
     except ValueError as exc:
         raise ConfigError(where, "topics", str(exc)) from None
-    for key in ("summary_words", "max_html_bytes"):
-        if key in news and news[key] <= 0:
-            raise ConfigError(where, f"newsletter.{key}", "must be a positive number")
-    base_url = str(news.get("base_url", Settings.base_url)).rstrip("/")
-    if not base_url.startswith(("http://", "https://")):
-        raise ConfigError(where, "newsletter.base_url", "must start with https:// (or http:// for local testing)")
-    _check_schedule(where, sched)
-    templates = news.pop("templates", None)
-    outbox = news.pop("outbox", None) or env.get("DIGEST_OUTBOX") or "outbox"
-    news["base_url"] = base_url
+    schedule = ScheduleConfig(**tables["schedule"])
+    _check_schedule(where, schedule)
+    news = {**from_env, **tables["newsletter"]}
+    if news.get("templates_dir"):
+        news["templates_dir"] = base / news["templates_dir"]
     return Settings(
         **news,
-        templates_dir=(base / templates) if templates else None,
-        outbox_dir=Path(outbox),
         sources=sources,
         topics=topics,
-        fetch=FetchConfig(**fetch),
+        fetch=FetchConfig(**tables["fetch"]),
         smtp=_smtp(env),
-        schedule=ScheduleConfig(**sched),
-        database_url=env.get("DIGEST_DATABASE_URL") or "sqlite:///digest.db",
-        secret_key=env.get("DIGEST_SECRET_KEY") or None,
+        schedule=schedule,
+        admin=AdminConfig(**read_env(AdminConfig, env)),
         config_path=config_path if config_path.exists() else None,
     )

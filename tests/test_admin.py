@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from digest.cli import cli
-from digest.config import Settings, SMTPConfig
+from digest.config import Settings, SMTPConfig, load_settings
 from digest.db import tables as schema
 from digest.pipeline import SAMPLE, Digest
 from digest.render import personalize
@@ -253,9 +253,12 @@ def test_without_credentials_the_pages_are_off(tmp_path: Path) -> None:
 
 
 def test_credentials_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("DIGEST_ADMIN_USER", USER)
     monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", HASH)
-    app = create_app(make_settings(tmp_path), config={"TESTING": True})
+    account = load_settings().admin
+    assert account.enabled and (account.user, account.password_hash) == (USER, HASH)
+    app = create_app(make_settings(tmp_path, admin=account), config={"TESTING": True})
     try:
         assert login(app.test_client()).status_code == 303
     finally:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from digest.config import SMTPConfig
+from digest.config import AdminConfig, SMTPConfig
 
 from .browser import browser
 from .conftest import Sink
@@ -34,11 +34,9 @@ def measure_frame(page: Any, selector: str) -> dict[str, Any]:
 
 
 def test_an_editor_signs_in_edits_tests_approves_and_the_preview_holds_up(
-        tmp_path: Path, smtp_sink: Sink, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("DIGEST_ADMIN_USER", USER)
-    monkeypatch.setenv("DIGEST_ADMIN_PASSWORD_HASH", HASH)
+        tmp_path: Path, smtp_sink: Sink, capsys: pytest.CaptureFixture[str]) -> None:
     smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
-    with live_server(tmp_path, smtp=smtp) as live, browser() as b:
+    with live_server(tmp_path, smtp=smtp, admin=AdminConfig(USER, HASH)) as live, browser() as b:
         d = live.digest
         seed(d)
         d.subscribers.add("reader@example.org")

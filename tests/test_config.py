@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from dotenv import dotenv_values
 
 from digest.cli import cli
-from digest.config import SAMPLES, load_settings
+from digest.config import SAMPLES, environment_variables, load_settings
 from digest.errors import ConfigError
 
 
@@ -88,3 +89,50 @@ def test_cli_exits_2_naming_file_and_key(tmp_path: Path, monkeypatch: pytest.Mon
 def test_missing_explicit_config_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--config", str(tmp_path / "nope.toml"), "build"])
     assert result.exit_code == 2 and "nope.toml" in result.output
+
+
+def test_a_wrong_type_names_the_file_the_key_and_the_value(tmp_path: Path) -> None:
+    path = write(tmp_path, "[fetch]\nread_timeout = 'x'\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, env={})
+    assert str(err.value) == f"{path}: fetch.read_timeout: expected a number, got 'x'"
+    path = write(tmp_path, "[fetch]\nworkers = 0\n")
+    with pytest.raises(ConfigError, match=r"fetch\.workers: must be 1 or more, got 0"):
+        load_settings(path, env={})
+
+
+def test_environment_values_are_checked_by_their_declaration(tmp_path: Path) -> None:
+    smtp = load_settings(None, env={"SMTP_TIMEOUT": "2.5", "SMTP_SECURITY": " SSL "}).smtp
+    assert (smtp.timeout, smtp.security, smtp.port) == (2.5, "ssl", 465)
+    with pytest.raises(ConfigError) as err:
+        load_settings(None, env={"SMTP_TIMEOUT": "soon"})
+    assert str(err.value) == "environment: SMTP_TIMEOUT: expected a number, got 'soon'"
+    with pytest.raises(ConfigError, match="SMTP_TIMEOUT: must be more than 0"):
+        load_settings(None, env={"SMTP_TIMEOUT": "0"})
+    with pytest.raises(ConfigError, match="SMTP_SECURITY: expected one of starttls, ssl, none, got 'tls'"):
+        load_settings(None, env={"SMTP_SECURITY": "tls"})
+    outbox = load_settings(None, env={"DIGEST_OUTBOX": str(tmp_path / "out")}).outbox_dir
+    assert outbox == tmp_path / "out"
+
+
+def test_a_path_passed_wins_over_digest_config(tmp_path: Path) -> None:
+    path = write(tmp_path, "[newsletter]\ntitle = 'Passed'\n")
+    other = tmp_path / "other.toml"
+    other.write_text("[newsletter]\ntitle = 'Named'\n", encoding="utf-8")
+    assert load_settings(None, env={"DIGEST_CONFIG": str(other)}).title == "Named"
+    settings = load_settings(path, env={"DIGEST_CONFIG": str(other)})
+    assert (settings.title, settings.config_path) == ("Passed", path)
+
+
+def test_the_editor_account_is_part_of_the_settings() -> None:
+    assert not load_settings(None, env={}).admin.enabled
+    admin = load_settings(None, env={"DIGEST_ADMIN_USER": " editor ", "DIGEST_ADMIN_PASSWORD_HASH": "scrypt:x$y"}).admin
+    assert admin.enabled and (admin.user, admin.password_hash) == ("editor", "scrypt:x$y")
+
+
+def test_env_example_lists_every_variable_with_its_default() -> None:
+    documented = dotenv_values(Path(__file__).parent.parent / ".env.example")
+    declared = environment_variables()
+    assert sorted(set(documented) - set(declared)) == [], "in .env.example but read by no setting"
+    assert sorted(set(declared) - set(documented)) == [], "a setting missing from .env.example"
+    assert {k: documented[k] or "" for k in declared} == declared

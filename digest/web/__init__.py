@@ -34,7 +34,7 @@ from werkzeug.wrappers import Response
 
 from subscribers.service import Audience, Notice
 
-from ..config import Settings, read_environment
+from ..config import Settings
 from ..message import Letterhead, NoticeMessages
 from ..pipeline import Digest
 from ..transport import Transport, make_transport
@@ -85,7 +85,7 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
     secret = d.db.meta.secret_key(settings.secret_key)
     app.config.update(DEFAULTS)
     app.config.update(admin.DEFAULTS)
-    app.config.update(admin.credentials(read_environment()))
+    app.config.update(admin.credentials(settings.admin))
     app.config.update(
         SECRET_KEY=hmac.new(secret.encode(), b"ip-digest.web-session", hashlib.sha256).hexdigest(),
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),

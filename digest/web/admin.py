@@ -48,6 +48,8 @@ from flask_limiter import Limiter
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..checks import Finding
+from ..config import AdminConfig
+from ..configspec import env_name
 from ..deliver import DeliveryReport
 from ..editing import Edit
 from ..errors import DigestError
@@ -55,8 +57,8 @@ from ..models import Issue
 from ..pipeline import SAMPLE, Digest
 from ..render import Rendered, personalize
 
-ENV_USER = "DIGEST_ADMIN_USER"
-ENV_HASH = "DIGEST_ADMIN_PASSWORD_HASH"
+ENV_USER = env_name(AdminConfig, "user")
+ENV_HASH = env_name(AdminConfig, "password_hash")
 DEFAULTS: Mapping[str, Any] = {
     "ADMIN_MAX_FAILURES": 5,
     "ADMIN_LOCKOUT_SECONDS": 15 * 60,
@@ -72,9 +74,9 @@ ACTIONS = ("exclude", "restore", "title", "summary", "pin", "unpin", "move", "su
 ADDRESS_SPLIT = re.compile(r"[\s,;]+")
 
 
-def credentials(env: Mapping[str, str]) -> dict[str, str]:
-    """The Flask settings for the editor's account, from the environment."""
-    return {"ADMIN_USER": env.get(ENV_USER, "").strip(), "ADMIN_PASSWORD_HASH": env.get(ENV_HASH, "").strip()}
+def credentials(account: AdminConfig) -> dict[str, str]:
+    """The Flask settings for the editor's account (``settings.admin``)."""
+    return {"ADMIN_USER": account.user, "ADMIN_PASSWORD_HASH": account.password_hash}
 
 
 class LockOut:
