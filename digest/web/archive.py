@@ -12,6 +12,8 @@ from .pages import page
 
 PUBLIC = ("sending", "sent")  # drafts stay private until they are sent
 
+bp = Blueprint("archive", __name__)
+
 
 def atom(issues: list[Issue], title: str, base_url: str, renderer: Renderer) -> bytes:
     """An Atom feed of ``issues`` (newest first), each entry linking to its web version."""
@@ -37,9 +39,6 @@ def atom(issues: list[Issue], title: str, base_url: str, renderer: Renderer) -> 
         entry.content(template.render(issue=issue), type="html")
     data: bytes = fg.atom_str(pretty=True)
     return data
-
-
-bp = Blueprint("archive", __name__)
 
 
 def public(issue_id: int) -> Issue:

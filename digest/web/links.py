@@ -12,7 +12,6 @@ from .pages import message, page
 
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 
-
 bp = Blueprint("links", __name__)
 
 
