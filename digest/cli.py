@@ -20,7 +20,7 @@ from . import __version__
 from .collect import CollectReport
 from .config import Settings, load_settings
 from .deliver import DeliveryReport
-from .editing import KINDS, Edit
+from .editing import ACTIONS, Action, perform
 from .errors import DigestError, NothingToSend
 from .models import Issue
 from .pipeline import Digest
@@ -341,60 +341,24 @@ def issue_show(c: Context) -> None:
     _show(c.digest.current_issue())
 
 
-def _edit_command(name: str, kind: str, doc: str, *, value: bool = False, target: bool = True) -> None:
-    def command(c: Context, **kw: str) -> None:
-        edit = Edit(kind=kind, target=str(kw.get("article", "")), value=kw.get("text", ""))
-        _show(c.digest.edit(edit))
+def _edit_command(action: Action) -> None:
+    """The `digest issue NAME` command of one editing action, its arguments and help from the table."""
+    def command(c: Context, **kw: Any) -> None:
+        target = str(kw[action.target.name]) if action.target else ""
+        value = str(kw[action.value.name]) if action.value else ""
+        _show(perform(c.digest, action.name, target, value))
 
     params: list[click.Parameter] = []
-    if target:
-        params.append(click.Argument(["article"], type=int))
-    if value:
-        params.append(click.Argument(["text"]))
-    issue_group.command(name, help=doc, params=params)(pass_ctx(handle_errors(command)))
+    for param in (action.target, action.value):
+        if param is not None:
+            kind = click.INT if param.number else click.Choice(param.choices) if param.choices else click.STRING
+            params.append(click.Argument([param.name], type=kind, metavar=param.metavar))
+    help_text = f"{action.help}\n\n\b\nExample:\n  {action.example}"
+    issue_group.command(action.name, help=help_text, params=params)(pass_ctx(handle_errors(command)))
 
 
-_edit_command("exclude", "exclude", "Leave an article out of the issue.\n\n\b\nExample:\n  digest issue exclude 12")
-_edit_command("pin", "pin", "Make an article the top story (first, and named in the subject).\n\n\b\n"
-              "Example:\n  digest issue pin 7")
-_edit_command("title", "title", "Replace an article's title.\n\n\b\nExample:\n"
-              "  digest issue title 7 'Jury awards $12m over smart thermostats'", value=True)
-_edit_command("summary", "summary", "Replace an article's summary.\n\n\b\nExample:\n"
-              "  digest issue summary 7 'A Texas jury found two patents infringed.'", value=True)
-_edit_command("subject", "subject", "Set the subject line.\n\n\b\nExample:\n"
-              "  digest issue subject 'IP Protection Weekly: the fakes issue'", value=True, target=False)
-_edit_command("preheader", "preheader", "Set the preheader (the line inboxes show after the subject).\n\n"
-              "\b\nExample:\n  digest issue preheader 'Customs, courts and counterfeits'", value=True, target=False)
-_edit_command("order", "order", "Order the sections: topic slugs, comma-separated; the rest follow.\n\n\b\n"
-              "Example:\n  digest issue order counterfeits,patents", value=True, target=False)
-
-
-@issue_group.command("restore")
-@click.argument("article", type=int)
-@pass_ctx
-@handle_errors
-def issue_restore(c: Context, article: int) -> None:
-    """Bring back an excluded article.
-
-    \b
-    Example:
-      digest issue restore 12
-    """
-    _show(c.digest.edit(clear=("exclude", str(article))))
-
-
-@issue_group.command("reset")
-@click.argument("kind", type=click.Choice(KINDS))
-@pass_ctx
-@handle_errors
-def issue_reset(c: Context, kind: str) -> None:
-    """Drop every override of one kind (e.g. the custom subject).
-
-    \b
-    Example:
-      digest issue reset subject
-    """
-    _show(c.digest.edit(clear=(kind, "")))
+for _action in ACTIONS.values():
+    _edit_command(_action)
 
 
 @issue_group.command("check")

@@ -1,12 +1,16 @@
-"""Editors' changes to a draft, kept as overrides so a rebuild keeps them (pure)."""
+"""Editors' changes to a draft, kept as overrides so a rebuild keeps them (pure), and the table of editing
+actions that both the CLI (`digest issue …`) and the editor's web pages are made from."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Protocol
 
 from .compose import preheader, subject
-from .models import Article, NewIssue, Section
+from .errors import UsageError
+from .models import Article, Issue, NewIssue, Section
 
 KINDS = ("exclude", "title", "summary", "pin", "order", "subject", "preheader")
 
@@ -49,3 +53,144 @@ def apply_edits(issue: NewIssue, edits: Iterable[Edit]) -> NewIssue:
         subject=custom_subject or subject(issue.title, issue.end, secs, top),
         preheader=custom_preheader or preheader(secs),
     )
+
+
+# -- the editing actions: one table for the CLI's `digest issue …` commands and the editor's web forms -------
+
+
+@dataclass(frozen=True)
+class Param:
+    """One input of an action: the CLI argument and the web form field called ``name``."""
+
+    name: str
+    metavar: str
+    help: str
+    number: bool = False  # a whole number: an article's number
+    choices: tuple[str, ...] = ()
+    max_length: int = 0
+
+
+class Effect(StrEnum):
+    RECORD = "record"  # record the override; an empty text clears it instead
+    CLEAR = "clear"  # clear the override (of the target article, or the one of its kind)
+    MOVE = "move"  # move a section one place up or down: records the new section order
+    RESET = "reset"  # clear every override of the kind named by the target
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an action does to the stored overrides: record one, clear some, or both."""
+
+    record: Edit | None = None
+    clear: tuple[str, str] | None = None
+
+
+ARTICLE = Param("article", "ARTICLE", "the article's number, as `digest issue show` lists it", number=True)
+TOPIC = Param("topic", "TOPIC", "a section's topic, as `digest issue show` lists it in brackets")
+DIRECTION = Param("direction", "DIRECTION", "up or down", choices=("up", "down"))
+TOPICS = Param("value", "TOPICS", "topics, comma-separated", max_length=500)
+KIND = Param("kind", "KIND", f"one of {', '.join(KINDS)}", choices=KINDS)
+
+
+def text(max_length: int) -> Param:
+    return Param("value", "TEXT", f"a text of at most {max_length} characters", max_length=max_length)
+
+
+@dataclass(frozen=True)
+class Action:
+    """One editing action: ``name`` is the CLI command and the web's /admin/draft/edit/<name>."""
+
+    name: str
+    kind: str  # the override it records or clears (RESET: the target names it)
+    effect: Effect
+    help: str
+    example: str
+    target: Param | None = None
+    value: Param | None = None
+
+    def change(self, issue: Issue, target: str = "", value: str = "") -> Change:
+        """The change this action makes to ``issue``'s overrides; UsageError when an input is wrong."""
+        target = self._checked(self.target, target.strip())
+        value = self._checked(self.value, " ".join(value.split()), required=False)
+        if self.effect is Effect.CLEAR:
+            return Change(clear=(self.kind, target))
+        if self.effect is Effect.RESET:
+            return Change(clear=(target, ""))
+        if self.effect is Effect.MOVE:
+            return Change(Edit(self.kind, value=",".join(_moved([s.topic for s in issue.sections], target, value,
+                                                                issue.week))))
+        if self.value is not None and not value:
+            return Change(clear=(self.kind, target))
+        if self.value is TOPICS:
+            value = ",".join(t.strip() for t in value.split(",") if t.strip())
+        return Change(Edit(self.kind, target, value))
+
+    def _checked(self, param: Param | None, given: str, required: bool = True) -> str:
+        if param is None:
+            return ""
+        if not given:
+            if required or param.choices:
+                raise UsageError(f"`{self.name}` needs {param.metavar}: {param.help}")
+            return ""
+        if param.number and not given.isdigit():
+            raise UsageError(f"{param.metavar} must be {param.help}, not {given!r}")
+        if param.choices and given not in param.choices:
+            raise UsageError(f"{param.metavar} must be one of {', '.join(param.choices)}, not {given!r}")
+        if param.max_length and len(given) > param.max_length:
+            raise UsageError(f"{self.name} takes at most {param.max_length} characters; "
+                             f"this one has {len(given)}: shorten it")
+        return given
+
+
+def _moved(order: list[str], topic: str, direction: str, week: str) -> list[str]:
+    if topic not in order:
+        raise UsageError(f"topic {topic!r} is not a section of issue {week}; its sections: {', '.join(order)}")
+    i = order.index(topic)
+    j = i - 1 if direction == "up" else i + 1
+    if 0 <= j < len(order):
+        order[i], order[j] = order[j], order[i]
+    return order
+
+
+ACTIONS: Mapping[str, Action] = {a.name: a for a in (
+    Action("exclude", "exclude", Effect.RECORD, "Leave an article out of the issue.",
+           "digest issue exclude 12", target=ARTICLE),
+    Action("restore", "exclude", Effect.CLEAR, "Bring back an excluded article.",
+           "digest issue restore 12", target=ARTICLE),
+    Action("pin", "pin", Effect.RECORD, "Make an article the top story (first, and named in the subject).",
+           "digest issue pin 7", target=ARTICLE),
+    Action("unpin", "pin", Effect.CLEAR, "Unpin the top story.", "digest issue unpin"),
+    Action("title", "title", Effect.RECORD, "Replace an article's title (an empty text brings back the original).",
+           "digest issue title 7 'Jury awards $12m over smart thermostats'", target=ARTICLE, value=text(500)),
+    Action("summary", "summary", Effect.RECORD,
+           "Replace an article's summary (an empty text brings back the original).",
+           "digest issue summary 7 'A Texas jury found two patents infringed.'", target=ARTICLE, value=text(3000)),
+    Action("move", "order", Effect.MOVE, "Move a section one place up or down.",
+           "digest issue move counterfeits up", target=TOPIC, value=DIRECTION),
+    Action("order", "order", Effect.RECORD, "Order the sections: topic slugs, comma-separated; the rest follow.",
+           "digest issue order counterfeits,patents", value=TOPICS),
+    Action("subject", "subject", Effect.RECORD, "Set the subject line (an empty text: the automatic one).",
+           "digest issue subject 'IP Protection Weekly: the fakes issue'", value=text(300)),
+    Action("preheader", "preheader", Effect.RECORD,
+           "Set the preheader, the line inboxes show after the subject (an empty text: the automatic one).",
+           "digest issue preheader 'Customs, courts and counterfeits'", value=text(300)),
+    Action("reset", "", Effect.RESET, "Drop every override of one kind (e.g. the custom subject).",
+           "digest issue reset subject", target=KIND),
+)}
+
+
+class Editor(Protocol):
+    """What ``perform`` needs: the draft, and a way to record or clear an override on it."""
+
+    def draft(self) -> Issue: ...
+
+    def edit(self, edit: Edit | None = None, *, clear: tuple[str, str] | None = None) -> Issue: ...
+
+
+def perform(editor: Editor, name: str, target: str = "", value: str = "") -> Issue:
+    """Run the editing action ``name`` on the draft; the draft recomposed with it."""
+    action = ACTIONS.get(name)
+    if action is None:
+        raise UsageError(f"there is no edit called {name!r}; the edits are: {', '.join(ACTIONS)}")
+    change = action.change(editor.draft(), target, value)
+    return editor.edit(change.record, clear=change.clear)

@@ -18,8 +18,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from subscribers.clock import now as utc_now
 
 from .db import Database
 from .deliver import DeliveryReport, Progress, SendOptions
@@ -55,7 +58,7 @@ class Sender:
 
     def __init__(self, digest: Digest, policy: Schedule, owner: str | None = None, *,
                  should_stop: Callable[[], bool] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = utc_now) -> None:
         self.digest, self.policy = digest, policy
         self.owner = owner or process_owner()
         self.should_stop, self.clock = should_stop, clock
@@ -175,22 +178,28 @@ class Sender:
 # -- a send in the background, for the web ---------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class SendStatus:
-    """A background send as the editor's page shows it."""
+    """Where a background send stands; ``text`` is its one-line outcome so far."""
 
     week: str
     started_at: datetime
     total: int = 0
     done: int = 0
     finished: bool = False
-    text: str = ""
+    text: str = "starting…"
     error: str | None = None
-    outcomes: list[Outcome] = field(default_factory=list)
+
+
+def finished_text(rep: DeliveryReport) -> str:
+    return f"done: {rep.sent} sent, {rep.failed} failed, {rep.deferred} deferred, {rep.skipped} skipped."
 
 
 class BackgroundSend:
-    """At most one send at a time in a thread of this process (the web app's), through a Sender."""
+    """One send at a time, in a thread of this process (the web app's), through a :class:`Sender`.
+
+    The editor who asks for it approves the issue; the sender takes the issue's lease like any other,
+    so a send the daemon or cron has under way is left to them."""
 
     def __init__(self, sender: Callable[[], Sender]) -> None:
         self._sender = sender
@@ -198,54 +207,58 @@ class BackgroundSend:
         self._status: SendStatus | None = None
         self._thread: threading.Thread | None = None
 
-    def status(self) -> SendStatus | None:
-        with self._lock:
-            return None if self._status is None else _copy(self._status)
-
     def start(self, week: str) -> None:
-        """Send the issue of ``week`` now (the editor approves it by asking); UsageError when one runs."""
+        """Start sending issue ``week``; a DigestError says why it cannot."""
+        sender = self._sender()
+        issue = sender.db.issues.of_week(week)
+        if issue is None:
+            raise NothingToSend(f"there is no issue {week}; build the draft first")
+        if issue.status == IssueStatus.SENT:
+            raise UsageError(f"issue {week} was sent already; build next week's draft")
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
-                raise UsageError(f"issue {self._status.week if self._status else week} is being sent already")
-            sender = self._sender()
-            issue = sender.db.issues.of_week(week)
-            if issue is None:
-                raise UsageError(f"no issue {week}; build it first")
-            self._status = SendStatus(week=week, started_at=datetime.now(UTC))
-            self._thread = threading.Thread(target=self._run, args=(sender, issue), name=f"send-{week}", daemon=True)
+                running = self._status.week if self._status else week
+                raise UsageError(f"issue {running} is being sent already; wait for it to finish")
+            self._status = SendStatus(week=week, started_at=utc_now())
+            self._thread = threading.Thread(target=self._run, args=(sender, issue), name=f"send-{week}",
+                                            daemon=True)
             self._thread.start()
 
-    def wait(self, timeout: float | None = None) -> bool:
-        """Block until the running send ends (for tests and a clean stop); True when none runs."""
+    def status(self) -> SendStatus | None:
+        with self._lock:
+            return self._status
+
+    def wait(self, timeout: float | None = None) -> SendStatus | None:
+        """Block until the running send ends (or ``timeout`` passes); its status then."""
         thread = self._thread
         if thread is not None:
             thread.join(timeout)
-        return thread is None or not thread.is_alive()
+        return self.status()
 
-    def _progress(self, rep: DeliveryReport) -> None:
+    def _update(self, **changes: Any) -> None:
         with self._lock:
             if self._status is not None:
-                self._status.total, self._status.done = rep.total, rep.done
+                self._status = replace(self._status, **changes)
+
+    def _progress(self, rep: DeliveryReport) -> None:
+        done = rep.done + rep.deferred
+        self._update(total=rep.total, done=done, text=f"sending: {done} of {rep.total}")
 
     def _run(self, sender: Sender, issue: Issue) -> None:
-        outcomes: list[Outcome] = []
-        error: str | None = None
         try:
             outcomes = sender.send(issue, progress=self._progress, approved=True)
         except DigestError as exc:
-            error = str(exc)
-        except Exception as exc:  # the thread must always say how it ended
+            self._update(finished=True, text=f"stopped: {exc}", error=str(exc))
+            return
+        except Exception as exc:  # a background thread has no one else to tell
             log.exception("sending issue %s failed", issue.week)
-            error = f"sending failed unexpectedly: {exc}"
-        with self._lock:
-            st = self._status
-            if st is not None:
-                st.outcomes, st.error, st.finished = outcomes, error, True
-                st.text = "; ".join(o.text for o in outcomes) if outcomes else (error or "")
-                for o in outcomes:
-                    if o.report is not None and o.week == st.week:
-                        st.total, st.done = o.report.total, o.report.done
-
-
-def _copy(st: SendStatus) -> SendStatus:
-    return SendStatus(st.week, st.started_at, st.total, st.done, st.finished, st.text, st.error, list(st.outcomes))
+            self._update(finished=True, text=f"stopped: unexpected error: {exc}", error=f"unexpected error: {exc}")
+            return
+        for earlier in outcomes[:-1]:
+            log.log(earlier.level, "%s", earlier.text)
+        last = outcomes[-1]
+        if last.report is None:
+            self._update(finished=True, text=f"stopped: {last.text}", error=last.text)
+        else:
+            rep = last.report
+            self._update(total=rep.total, done=rep.done + rep.deferred, finished=True, text=finished_text(rep))

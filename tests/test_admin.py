@@ -23,10 +23,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from digest.cli import cli
 from digest.config import Settings, SMTPConfig, load_settings
 from digest.db import tables as schema
+from digest.editing import ACTIONS
 from digest.pipeline import SAMPLE, Digest
 from digest.render import personalize
 from digest.web import create_app
-from digest.web.admin import AdminState, LockOut
+from digest.web.admin import AdminState, BackgroundSend, LockOut
 
 from .conftest import Sink, Site
 from .websupport import article, csrf_from, make_settings
@@ -36,12 +37,10 @@ HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")  # cheap to
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 GET_ROUTES = ["/admin/", "/admin/draft", "/admin/draft?topics=patents", "/admin/draft/email.html",
-              "/admin/draft/approve", "/admin/draft/send"]
-POST_ROUTES = ["/admin/logout", "/admin/draft/build", "/admin/draft/edit/exclude", "/admin/draft/edit/restore",
-               "/admin/draft/edit/title", "/admin/draft/edit/summary", "/admin/draft/edit/pin",
-               "/admin/draft/edit/unpin", "/admin/draft/edit/move", "/admin/draft/edit/subject",
-               "/admin/draft/edit/preheader", "/admin/draft/links", "/admin/draft/test", "/admin/draft/approve",
-               "/admin/draft/send"]
+              "/admin/draft/approve", "/admin/draft/send", "/admin/draft/send/progress", "/admin/draft/send/status"]
+EDIT_ROUTES = [f"/admin/draft/edit/{name}" for name in ACTIONS]  # one per editing action, made from the table
+POST_ROUTES = ["/admin/logout", "/admin/draft/build", *EDIT_ROUTES, "/admin/draft/links", "/admin/draft/test",
+               "/admin/draft/approve", "/admin/draft/send"]
 
 
 def make_app(settings: Settings, **config: Any) -> Flask:
@@ -137,7 +136,7 @@ def test_every_action_without_a_login_is_refused_even_with_a_csrf_token(app: Fla
     token = csrf_from(client.get("/admin/login").get_data(as_text=True))
     before = d.draft()
     resp = client.post(url, data={"csrf_token": token, "article": "1", "value": "Hijacked", "topic": "patents",
-                                  "direction": "down", "addresses": "x@example.org", "version": "x"})
+                                  "direction": "down", "kind": "pin", "addresses": "x@example.org", "version": "x"})
     assert resp.status_code == 403
     assert "Sign in first" in resp.get_data(as_text=True)
     assert d.draft() == before and d.db.issues.edits(before.week) == []
@@ -150,7 +149,7 @@ def test_every_action_without_a_csrf_token_is_refused_when_signed_in(app: Flask,
     d = digest_of(app)
     before = d.draft()
     resp = editor.post(url, data={"article": "1", "value": "Forged", "topic": "patents", "direction": "down",
-                                  "addresses": "x@example.org"})
+                                  "kind": "pin", "addresses": "x@example.org"})
     assert resp.status_code == 400 and "expired" in resp.get_data(as_text=True)
     forged = editor.post(url, data={"csrf_token": "forged", "article": "1", "value": "Forged"})
     assert forged.status_code == 400
@@ -380,6 +379,16 @@ def test_move_sections_up_and_down(app: Flask, editor: FlaskClient) -> None:
     assert order() == ["counterfeits", "patents", "copyright"]
     post(editor, "/admin/draft/edit/move", topic="counterfeits", direction="up")  # already first
     assert order() == ["counterfeits", "patents", "copyright"]
+    post(editor, "/admin/draft/edit/move", topic="designs", direction="up")
+    assert any("not a section of issue" in f for f in flashes(editor.get("/admin/draft")))
+
+
+def test_the_cli_only_actions_work_on_the_web_too(app: Flask, editor: FlaskClient) -> None:
+    resp = post(editor, "/admin/draft/edit/order", value="copyright, counterfeits")
+    assert resp.location == "/admin/draft#sections"
+    assert [s.topic for s in digest_of(app).draft().sections] == ["copyright", "counterfeits", "patents"]
+    assert post(editor, "/admin/draft/edit/reset", kind="order").location == "/admin/draft#reset"
+    assert [s.topic for s in digest_of(app).draft().sections] == ["patents", "copyright", "counterfeits"]
 
 
 def test_edit_the_subject_and_preheader(app: Flask, editor: FlaskClient) -> None:
@@ -492,11 +501,14 @@ def test_send_now_asks_for_confirmation_then_sends_in_the_background(app: Flask,
     assert version
     week = d.draft().week
     resp = editor.post("/admin/draft/send", data={"csrf_token": csrf_from(page), "version": version.group(1)})
-    assert resp.status_code == 303
-    job = app.extensions["digest_admin"].job
-    assert job is not None and job.thread is not None
-    job.thread.join(30)
-    assert job.report is not None and job.report.sent == 2 and not job.error
+    assert resp.status_code == 303 and resp.location == "/admin/draft/send/progress"
+    sends: BackgroundSend = app.extensions["digest_sends"]
+    status = sends.wait(30)
+    assert status is not None and status.finished and status.error is None
+    assert (status.done, status.total) == (3, 3)  # the trademarks reader is skipped: nothing for them
+    progress = editor.get("/admin/draft/send/progress").get_data(as_text=True)
+    assert "done: 2 sent, 0 failed, 0 deferred, 1 skipped." in progress and 'http-equiv="refresh"' not in progress
+    assert editor.get("/admin/draft/send/status").get_json()["send"]["finished"] is True
     assert deliveries(d) == 2
     issue = d.db.issues.of_week(week)
     assert issue is not None and issue.status == "sent"

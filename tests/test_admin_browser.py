@@ -1,6 +1,7 @@
 """An editor's week in a real headless Chromium (Debian's package, driven by Playwright) against waitress on
-loopback: sign in, exclude an article, tighten a summary, send a test to the aiosmtpd sink, approve, and
-measure the email inside the preview frames at 600 and 375 px by script (scroll width, type size, contrast)."""
+loopback: sign in, exclude an article, tighten a summary, send a test to the aiosmtpd sink, approve, measure
+the email inside the preview frames at 600 and 375 px by script (scroll width, type size, contrast), then
+send now and follow the progress page to the outcome."""
 
 from __future__ import annotations
 
@@ -93,6 +94,13 @@ def test_an_editor_signs_in_edits_tests_approves_and_the_preview_holds_up(
             assert got["scroll"] <= got["width"], f"horizontal scroll at {width}px: {got}"
             assert got["minFont"] >= 14, got
             assert got["minContrast"] >= 4.5, got
+
+        press(page, "text=Send now…")
+        page.click("button:has-text('Send now to 2 subscribers')")
+        page.wait_for_selector(f"h1:has-text('Issue {draft.week} is sent')")  # the page refreshed itself until then
+        assert page.inner_text("#done") == "2 of 2 messages done."
+        assert sorted(r for _, (r,), _ in smtp_sink.messages[1:]) == ["copyright.reader@example.org",
+                                                                       "reader@example.org"]
         page.close()
     with capsys.disabled():
         for width, got in figures.items():

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
@@ -12,7 +13,7 @@ from digest.cli import cli
 from digest.config import Settings, SourceConfig
 from digest.db import Database
 from digest.db.migrate import state, upgrade_database
-from digest.editing import Edit
+from digest.editing import ACTIONS, Edit, perform
 from digest.errors import SchemaMismatch, UsageError
 from digest.models import Article
 from digest.pipeline import Digest
@@ -89,6 +90,54 @@ def test_cli_issue_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dig
     assert excluded.exit_code == 0 and "Patent verdict" not in excluded.output
     assert runner.invoke(cli, ["issue", "check"]).exit_code == 0
     assert runner.invoke(cli, ["issue", "exclude", "77"]).exit_code == 2
+
+
+def test_every_editing_action_is_a_command_with_its_arguments_and_an_example() -> None:
+    group = cli.commands["issue"]
+    assert isinstance(group, click.Group)
+    for name, action in ACTIONS.items():
+        command = group.commands[name]
+        wanted = [p.name for p in (action.target, action.value) if p is not None]
+        assert [p.name for p in command.params] == wanted, name
+        assert command.help and action.example in command.help and "Example:" in command.help
+
+
+def test_the_cli_moves_sections_unpins_and_resets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 digest: Digest) -> None:
+    monkeypatch.setenv("DIGEST_DATABASE_URL", f"sqlite:///{tmp_path}/d.db")
+    runner = CliRunner()
+    assert [s.topic for s in digest.draft().sections] == ["patents", "counterfeits"]
+    moved = runner.invoke(cli, ["issue", "move", "counterfeits", "up"])
+    assert moved.exit_code == 0, moved.output
+    assert [s.topic for s in digest.draft().sections] == ["counterfeits", "patents"]
+    assert runner.invoke(cli, ["issue", "move", "patents", "sideways"]).exit_code == 2
+    assert runner.invoke(cli, ["issue", "pin", "2"]).exit_code == 0
+    assert digest.draft().articles[0].id == 2
+    assert runner.invoke(cli, ["issue", "unpin"]).exit_code == 0
+    assert runner.invoke(cli, ["issue", "subject", "A custom subject"]).exit_code == 0
+    assert digest.draft().subject == "A custom subject"
+    assert runner.invoke(cli, ["issue", "reset", "subject"]).exit_code == 0
+    assert digest.draft().subject.startswith("IP Protection Weekly")
+    assert {e.kind for e in digest.db.issues.edits(digest.draft().week)} == {"order"}
+
+
+def test_actions_check_their_inputs_and_say_what_is_wrong(digest: Digest) -> None:
+    for name, target, value, problem in [
+            ("exclude", "", "", "needs ARTICLE"), ("exclude", "two", "", "ARTICLE must be the article's number"),
+            ("move", "designs", "up", "not a section of issue"), ("move", "patents", "left", "one of up, down"),
+            ("subject", "", "x" * 301, "at most 300 characters"), ("reset", "everything", "", "KIND must be one of"),
+            ("rename", "1", "x", "no edit called 'rename'")]:
+        with pytest.raises(UsageError, match=problem):
+            perform(digest, name, target, value)
+    assert digest.db.issues.edits(digest.draft().week) == []
+
+
+def test_an_empty_text_clears_the_override_and_spaces_are_collapsed(digest: Digest) -> None:
+    issue = perform(digest, "title", "1", "  A  tighter\n title ")
+    assert issue.sections[0].articles[0].title == "A tighter title"
+    assert perform(digest, "title", "1", " ").sections[0].articles[0].title == "Patent verdict"
+    assert perform(digest, "order", value=" counterfeits , patents,").sections[0].topic == "counterfeits"
+    assert digest.db.issues.edits(digest.draft().week) == [Edit("order", value="counterfeits,patents")]
 
 
 def _e(kind: str, target: str = "", value: str = "") -> Edit:

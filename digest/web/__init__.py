@@ -11,7 +11,7 @@ subscriber operations live in subscribers.service, issues come from the Digest f
     /issues                    the archive of sent issues
     /issues/<id>               one sent issue as a page, sections anchored #<topic>
     /issues/feed.xml           Atom feed of the archive
-    /admin/…                   the editor's pages (see admin.py), behind a login
+    /admin/…                   the editor's pages (see admin/), behind a login
 """
 
 from __future__ import annotations
@@ -23,11 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_wtf.csrf import CSRFError, CSRFProtect
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
@@ -39,6 +37,10 @@ from ..message import Letterhead, NoticeMessages
 from ..pipeline import Digest
 from ..transport import Transport, make_transport
 from . import admin, archive, links, signup
+from .extensions import Web, csrf, digests, limiter, web
+from .pages import info_page, page
+
+__all__ = ["Web", "create_app", "info_page", "notice_transport", "page", "web"]
 
 DEFAULTS: Mapping[str, Any] = {
     "SUBSCRIBE_LIMIT_CLIENT": "10 per minute; 60 per hour",
@@ -47,6 +49,7 @@ DEFAULTS: Mapping[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": 6 * 3600,
+    "RATELIMIT_ENABLED": True,  # set on every app: the limiter is shared, and would keep another app's choice
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
 }
@@ -55,23 +58,6 @@ log = logging.getLogger(__name__)
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
        "base-uri 'none'; frame-ancestors 'none'")
-
-
-@dataclass(frozen=True)
-class Web:
-    """What the views need, kept in ``app.extensions['digest']``."""
-
-    digest: Digest
-    audience: Audience
-
-    @property
-    def settings(self) -> Settings:
-        return self.digest.settings
-
-
-def web() -> Web:
-    found: Web = current_app.extensions["digest"]
-    return found
 
 
 def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, digest: Digest | None = None,
@@ -91,18 +77,16 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
     )
     app.config.update(config or {})
-    app.extensions["digest"] = Web(d, Audience(
+    digests.init_app(app, Web(d, Audience(
         d.subscribers, d.tokens, settings.base_url, [t.slug for t in d.taxonomy.topics],
         Notifier(NoticeMessages(d.renderer.env, Letterhead.of(settings), settings.title), settings),
-    ))
-    csrf = CSRFProtect(app)
-    limiter = Limiter(get_remote_address, app=app)
-    app.register_blueprint(signup.blueprint(limiter, csrf))
-    app.register_blueprint(links.blueprint(csrf))
-    app.register_blueprint(archive.blueprint())
-    app.extensions["digest_admin"] = admin.AdminState(admin.LockOut(
-        int(app.config["ADMIN_MAX_FAILURES"]), float(app.config["ADMIN_LOCKOUT_SECONDS"])))
-    app.register_blueprint(admin.blueprint(limiter))
+    )))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.register_blueprint(signup.bp)
+    app.register_blueprint(links.bp)
+    app.register_blueprint(archive.bp)
+    admin.init_app(app)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(Exception, _crash)
@@ -135,15 +119,6 @@ class Notifier:
         if not result.ok:
             log.warning("the %s mail to %s was refused: %d %s", notice.kind, notice.email, result.code, result.text)
         return result.ok
-
-
-def page(template: str, status: int = 200, **ctx: Any) -> ResponseReturnValue:
-    return render_template(f"web/{template}", **ctx), status
-
-
-def info_page(heading: str, text: str, status: int = 200, **ctx: Any) -> ResponseReturnValue:
-    """A page with a heading and a line of text: what a link or form did, or why it could not."""
-    return page("message.html", status, heading=heading, text=text, **ctx)
 
 
 def _wants_json() -> bool:

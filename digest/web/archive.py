@@ -7,8 +7,12 @@ from flask.typing import ResponseReturnValue
 
 from ..models import Issue
 from ..render import Renderer
+from .extensions import web
+from .pages import page
 
 PUBLIC = ("sending", "sent")  # drafts stay private until they are sent
+
+bp = Blueprint("archive", __name__)
 
 
 def atom(issues: list[Issue], title: str, base_url: str, renderer: Renderer) -> bytes:
@@ -37,30 +41,26 @@ def atom(issues: list[Issue], title: str, base_url: str, renderer: Renderer) -> 
     return data
 
 
-def blueprint() -> Blueprint:
-    from . import page, web
+def public(issue_id: int) -> Issue:
+    issue = web().digest.db.issues.get(issue_id)
+    if issue is None or issue.status not in PUBLIC:
+        abort(404)
+    return issue
 
-    bp = Blueprint("archive", __name__)
 
-    def public(issue_id: int) -> Issue:
-        issue = web().digest.db.issues.get(issue_id)
-        if issue is None or issue.status not in PUBLIC:
-            abort(404)
-        return issue
+@bp.route("/issues")
+def index() -> ResponseReturnValue:
+    return page("archive.html", issues=web().digest.db.issues.with_status(PUBLIC))
 
-    @bp.route("/issues")
-    def index() -> ResponseReturnValue:
-        return page("archive.html", issues=web().digest.db.issues.with_status(PUBLIC))
 
-    @bp.route("/issues/<int:issue_id>")
-    def show(issue_id: int) -> ResponseReturnValue:
-        issue = public(issue_id)
-        return page("issue.html", issue=issue, count=len(issue.articles))
+@bp.route("/issues/<int:issue_id>")
+def show(issue_id: int) -> ResponseReturnValue:
+    issue = public(issue_id)
+    return page("issue.html", issue=issue, count=len(issue.articles))
 
-    @bp.route("/issues/feed.xml")
-    def feed() -> ResponseReturnValue:
-        d = web().digest
-        body = atom(d.db.issues.with_status(PUBLIC), d.settings.title, d.settings.base_url, d.renderer)
-        return Response(body, mimetype="application/atom+xml")
 
-    return bp
+@bp.route("/issues/feed.xml")
+def feed() -> ResponseReturnValue:
+    d = web().digest
+    body = atom(d.db.issues.with_status(PUBLIC), d.settings.title, d.settings.base_url, d.renderer)
+    return Response(body, mimetype="application/atom+xml")

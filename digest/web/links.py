@@ -4,55 +4,55 @@ from __future__ import annotations
 
 from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_wtf.csrf import CSRFProtect
 
 from subscribers.tokens import BadToken
 
+from .extensions import csrf, web
+from .pages import info_page, page
+
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 
+bp = Blueprint("links", __name__)
 
-def blueprint(csrf: CSRFProtect) -> Blueprint:
-    from . import info_page, page, web
 
-    bp = Blueprint("links", __name__)
+def bad_link(what: str) -> ResponseReturnValue:
+    return info_page(f"This {what} link is not valid", "It may have been cut short by your mail program. "
+                   "Open it again from the most recent email.", 400)
 
-    def bad_link(what: str) -> ResponseReturnValue:
-        return info_page(f"This {what} link is not valid", "It may have been cut short by your mail program. "
-                       "Open it again from the most recent email.", 400)
 
-    @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
-    def unsubscribe(token: str) -> ResponseReturnValue:
-        audience = web().audience
-        try:
-            if request.method == "GET":  # mail scanners fetch links: a GET only shows the button
-                audience.holder("unsubscribe", token)
-                return page("unsubscribe.html", token=token, field=ONE_CLICK)
-            if request.form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
-                return info_page("Nothing was changed", "Press the button on the unsubscribe page to leave the list.",
-                               400, action=url_for("links.unsubscribe", token=token), action_label="Unsubscribe")
-            audience.unsubscribe(token)
-        except BadToken:
-            return bad_link("unsubscribe")
-        return info_page("You are unsubscribed", "You will receive no more issues. If you change your mind, you "
-                       "can subscribe again at any time.", action=url_for("signup.subscribe"),
-                       action_label="Subscribe again")
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str) -> ResponseReturnValue:
+    audience = web().audience
+    try:
+        if request.method == "GET":  # mail scanners fetch links: a GET only shows the button
+            audience.holder("unsubscribe", token)
+            return page("unsubscribe.html", token=token, field=ONE_CLICK)
+        if request.form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
+            return info_page("Nothing was changed", "Press the button on the unsubscribe page to leave the list.",
+                           400, action=url_for("links.unsubscribe", token=token), action_label="Unsubscribe")
+        audience.unsubscribe(token)
+    except BadToken:
+        return bad_link("unsubscribe")
+    return info_page("You are unsubscribed", "You will receive no more issues. If you change your mind, you "
+                   "can subscribe again at any time.", action=url_for("signup.subscribe"),
+                   action_label="Subscribe again")
 
-    # Mail providers POST there on the reader's behalf (RFC 8058), without a form; the signed token is the proof.
-    csrf.exempt(unsubscribe)
 
-    @bp.route("/preferences/<token>", methods=["GET", "POST"])
-    def preferences(token: str) -> ResponseReturnValue:
-        audience = web().audience
-        try:
-            saved = False
-            if request.method == "POST":
-                sub = audience.save_preferences(token, request.form.getlist("topics"), "paused" in request.form)
-                saved = True
-            else:
-                sub = audience.holder("preferences", token)
-        except BadToken:
-            return bad_link("preferences")
-        return page("preferences.html", sub=sub, token=token, saved=saved, topics=web().digest.taxonomy.topics,
-                    unsubscribe_url=audience.link("unsubscribe", sub))
+# Mail providers POST there on the reader's behalf (RFC 8058), without a form; the signed token is the proof.
+csrf.exempt(unsubscribe)
 
-    return bp
+
+@bp.route("/preferences/<token>", methods=["GET", "POST"])
+def preferences(token: str) -> ResponseReturnValue:
+    audience = web().audience
+    try:
+        saved = False
+        if request.method == "POST":
+            sub = audience.save_preferences(token, request.form.getlist("topics"), "paused" in request.form)
+            saved = True
+        else:
+            sub = audience.holder("preferences", token)
+    except BadToken:
+        return bad_link("preferences")
+    return page("preferences.html", sub=sub, token=token, saved=saved, topics=web().digest.taxonomy.topics,
+                unsubscribe_url=audience.link("unsubscribe", sub))

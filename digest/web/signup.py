@@ -6,14 +6,14 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_wtf.csrf import CSRFProtect
 
 from subscribers.tokens import BadToken
 from subscribers.validation import InvalidAddress
 
 from ..errors import DeliveryError
+from .extensions import csrf, limiter, web
+from .pages import info_page, page
 
 HONEYPOT = "website"  # hidden from people by CSS; a bot that fills it is told "check your inbox" and ignored
 SENT = ("Check your inbox", "If the address can receive our emails, a message with a confirmation link is on "
@@ -31,95 +31,97 @@ def _address_key() -> str:
     return f"address:{value}" if value else get_remote_address()
 
 
-def blueprint(limiter: Limiter, csrf: CSRFProtect) -> Blueprint:
-    from . import info_page, page, web
+bp = Blueprint("signup", __name__)
+# Shared by the form and the JSON endpoint, so one cannot be used to get round the other.
+per_client = limiter.shared_limit(lambda: str(current_app.config["SUBSCRIBE_LIMIT_CLIENT"]),
+                                  scope="subscribe-client", methods=["POST"])
+per_address = limiter.shared_limit(lambda: str(current_app.config["SUBSCRIBE_LIMIT_ADDRESS"]),
+                                   scope="subscribe-address", methods=["POST"], key_func=_address_key)
 
-    bp = Blueprint("signup", __name__)
-    # Shared by the form and the JSON endpoint, so one cannot be used to get round the other.
-    per_client = limiter.shared_limit(lambda: str(current_app.config["SUBSCRIBE_LIMIT_CLIENT"]),
-                                      scope="subscribe-client", methods=["POST"])
-    per_address = limiter.shared_limit(lambda: str(current_app.config["SUBSCRIBE_LIMIT_ADDRESS"]),
-                                       scope="subscribe-address", methods=["POST"], key_func=_address_key)
 
-    def form_page(status: int = 200, error: str = "", **values: Any) -> ResponseReturnValue:
-        topics = web().digest.taxonomy.topics
-        return page("subscribe.html", status, topics=topics, error=error, values=values)
+def form_page(status: int = 200, error: str = "", **values: Any) -> ResponseReturnValue:
+    topics = web().digest.taxonomy.topics
+    return page("subscribe.html", status, topics=topics, error=error, values=values)
 
-    @bp.route("/", methods=["GET"])
-    def home() -> ResponseReturnValue:
+
+@bp.route("/", methods=["GET"])
+def home() -> ResponseReturnValue:
+    return form_page()
+
+
+@bp.route("/subscribe", methods=["GET", "POST"])
+@per_client
+@per_address
+def subscribe() -> ResponseReturnValue:
+    if request.method == "GET":
         return form_page()
-
-    @bp.route("/subscribe", methods=["GET", "POST"])
-    @per_client
-    @per_address
-    def subscribe() -> ResponseReturnValue:
-        if request.method == "GET":
-            return form_page()
-        form = request.form
-        if form.get(HONEYPOT):
-            return info_page(*SENT)
-        email, name, topics = form.get("email", ""), form.get("name", ""), form.getlist("topics")
-        try:
-            web().audience.subscribe(email, name, topics)
-        except InvalidAddress as exc:
-            return form_page(400, f"That address does not look right: {exc}", email=email, name=name,
-                             topics=topics)
-        except DeliveryError:
-            current_app.logger.exception("the confirmation email could not be sent")
-            return info_page("We could not send the email", "Our mail server did not answer. Please try again "
-                           "in a few minutes.", 503)
+    form = request.form
+    if form.get(HONEYPOT):
         return info_page(*SENT)
+    email, name, topics = form.get("email", ""), form.get("name", ""), form.getlist("topics")
+    try:
+        web().audience.subscribe(email, name, topics)
+    except InvalidAddress as exc:
+        return form_page(400, f"That address does not look right: {exc}", email=email, name=name,
+                         topics=topics)
+    except DeliveryError:
+        current_app.logger.exception("the confirmation email could not be sent")
+        return info_page("We could not send the email", "Our mail server did not answer. Please try again "
+                       "in a few minutes.", 503)
+    return info_page(*SENT)
 
-    @bp.route("/api/subscribe", methods=["POST", "OPTIONS"])
-    @per_client
-    @per_address
-    def api_subscribe() -> ResponseReturnValue:
-        if request.method == "OPTIONS":
-            return "", 204
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            return jsonify(error="send a JSON object", detail='for example {"email": "reader@example.org"}'), 400
-        if data.get(HONEYPOT):
-            return jsonify(status="ok", detail=SENT[1]), 202
-        topics = data.get("topics") or []
-        if not isinstance(topics, list) or not all(isinstance(x, str) for x in topics):
-            return jsonify(error="topics must be a list of topic names", detail=", ".join(web().audience.topics)), 400
-        try:
-            web().audience.subscribe(str(data.get("email") or ""), str(data.get("name") or ""), topics)
-        except InvalidAddress as exc:
-            return jsonify(error="invalid address", detail=str(exc)), 400
-        except DeliveryError:
-            current_app.logger.exception("the confirmation email could not be sent")
-            return jsonify(error="mail server unavailable", detail="try again in a few minutes"), 503
+
+@bp.route("/api/subscribe", methods=["POST", "OPTIONS"])
+@per_client
+@per_address
+def api_subscribe() -> ResponseReturnValue:
+    if request.method == "OPTIONS":
+        return "", 204
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return jsonify(error="send a JSON object", detail='for example {"email": "reader@example.org"}'), 400
+    if data.get(HONEYPOT):
         return jsonify(status="ok", detail=SENT[1]), 202
+    topics = data.get("topics") or []
+    if not isinstance(topics, list) or not all(isinstance(x, str) for x in topics):
+        return jsonify(error="topics must be a list of topic names", detail=", ".join(web().audience.topics)), 400
+    try:
+        web().audience.subscribe(str(data.get("email") or ""), str(data.get("name") or ""), topics)
+    except InvalidAddress as exc:
+        return jsonify(error="invalid address", detail=str(exc)), 400
+    except DeliveryError:
+        current_app.logger.exception("the confirmation email could not be sent")
+        return jsonify(error="mail server unavailable", detail="try again in a few minutes"), 503
+    return jsonify(status="ok", detail=SENT[1]), 202
 
-    # Called from other sites: double opt-in, the honeypot and the rate limits protect it instead.
-    csrf.exempt(api_subscribe)
 
-    @bp.after_app_request
-    def cors(response: Any) -> Any:
-        if request.path == "/api/subscribe":
-            response.headers["Access-Control-Allow-Origin"] = "*"
-            response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
-            response.headers["Access-Control-Allow-Headers"] = "Content-Type"
-        return response
+# Called from other sites: double opt-in, the honeypot and the rate limits protect it instead.
+csrf.exempt(api_subscribe)
 
-    @bp.route("/confirm/<token>", methods=["GET", "POST"])
-    def confirm(token: str) -> ResponseReturnValue:
-        audience = web().audience
-        try:
-            if request.method == "GET":
-                audience.holder("confirm", token)
-                return page("confirm.html", token=token)
-            sub = audience.confirm(token, request.remote_addr)
-        except BadToken:
-            return info_page("This confirmation link is not valid", "It may have expired (links work for seven "
-                           "days) or been cut short. Subscribe again to get a new one.", 400,
-                           action=url_for("signup.subscribe"), action_label="Subscribe again")
-        if sub.status != "active":
-            return info_page("This link no longer applies", "Subscribe again to get a new confirmation link.",
-                           400, action=url_for("signup.subscribe"), action_label="Subscribe again")
-        return info_page("You are subscribed", "Thank you. The next issue will reach you on its publication day.",
-                       action=audience.link("preferences", sub), action_label="Choose your topics")
 
-    return bp
+@bp.after_app_request
+def cors(response: Any) -> Any:
+    if request.path == "/api/subscribe":
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+        response.headers["Access-Control-Allow-Headers"] = "Content-Type"
+    return response
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> ResponseReturnValue:
+    audience = web().audience
+    try:
+        if request.method == "GET":
+            audience.holder("confirm", token)
+            return page("confirm.html", token=token)
+        sub = audience.confirm(token, request.remote_addr)
+    except BadToken:
+        return info_page("This confirmation link is not valid", "It may have expired (links work for seven "
+                       "days) or been cut short. Subscribe again to get a new one.", 400,
+                       action=url_for("signup.subscribe"), action_label="Subscribe again")
+    if sub.status != "active":
+        return info_page("This link no longer applies", "Subscribe again to get a new confirmation link.",
+                       400, action=url_for("signup.subscribe"), action_label="Subscribe again")
+    return info_page("You are subscribed", "Thank you. The next issue will reach you on its publication day.",
+                   action=audience.link("preferences", sub), action_label="Choose your topics")

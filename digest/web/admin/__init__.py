@@ -1,0 +1,77 @@
+"""The editor's pages under /admin: the draft as subscribers see it, edits, checks, tests, approval, sending.
+
+Behind a login (auth.py): one editor account from the environment. Without it, the pages are off. Every form
+carries a CSRF token. One blueprint per concern, nested under ``admin``:
+
+    auth      GET/POST /admin/login, POST /admin/logout           sign in (with a lock-out) and out
+    draft     GET /admin → /admin/draft                           the draft: 600 px and 375 px frames, text part,
+              GET /admin/draft[?topics=…]                         checks, edit forms
+              GET /admin/draft/email.html[?topics=…]              the email's HTML as it is sent
+              POST /admin/draft/build                             recompose the draft (edits kept)
+              POST /admin/draft/links                             the checks with every link fetched
+    edits     POST /admin/draft/edit/<action>                     one of digest.editing.ACTIONS
+    review    POST /admin/draft/test                              send a [TEST] to any addresses (never recorded)
+              GET/POST /admin/draft/approve                       confirm, then approve for the scheduled send
+    sending   GET/POST /admin/draft/send, …/progress, …/status    confirm, send now in the background, progress
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, abort, redirect, request, url_for
+from flask.typing import ResponseReturnValue
+
+from ...schedule import Schedule
+from ...sending import BackgroundSend, Sender, SendStatus
+from ..extensions import digests
+from . import auth, draft, edits, review, sending
+from .auth import DEFAULTS, LockOut, credentials
+from .base import AdminState
+from .sending import EXTENSION, Sends
+
+__all__ = [
+    "DEFAULTS",
+    "AdminState",
+    "BackgroundSend",
+    "LockOut",
+    "SendStatus",
+    "Sends",
+    "bp",
+    "credentials",
+    "init_app",
+]
+
+PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+            "base-uri 'none'; frame-ancestors 'none'; frame-src 'self'")
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+for child in (auth.bp, draft.bp, edits.bp, review.bp, sending.bp):
+    bp.register_blueprint(child)
+
+
+@bp.before_request
+def guard() -> ResponseReturnValue | None:
+    if request.endpoint == "admin.auth.login":
+        return None
+    if not auth.signed_in():
+        if request.method == "GET" and auth.enabled():
+            return redirect(url_for("admin.auth.login", next=request.full_path.rstrip("?")))
+        abort(403)
+    return None
+
+
+@bp.after_request
+def headers(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    return response
+
+
+def init_app(app: Flask, sends: Sends | None = None) -> None:
+    """The admin pages on ``app``: their state, the sender behind Send now (``sends``, by default a
+    BackgroundSend through the app's Digest), and the blueprint."""
+    app.extensions["digest_admin"] = AdminState(LockOut(
+        int(app.config["ADMIN_MAX_FAILURES"]), float(app.config["ADMIN_LOCKOUT_SECONDS"])))
+    d = digests.of(app).digest
+    app.extensions[EXTENSION] = sends or BackgroundSend(lambda: Sender(d, Schedule.from_config(d.settings.schedule)))
+    app.register_blueprint(bp)

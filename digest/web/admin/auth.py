@@ -1,0 +1,153 @@
+"""The editor's login: one account from the environment, a signed session, and a lock-out after failures.
+
+DIGEST_ADMIN_USER and DIGEST_ADMIN_PASSWORD_HASH (a werkzeug password hash made by ``digest admin-hash``) name
+the account; without both the admin pages are off. Repeated failed logins lock the username out for that
+client for a while.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ...config import AdminConfig
+from ...configspec import env_name
+from ..extensions import limiter
+from .base import page, state
+
+ENV_USER = env_name(AdminConfig, "user")
+ENV_HASH = env_name(AdminConfig, "password_hash")
+DEFAULTS: Mapping[str, Any] = {
+    "ADMIN_MAX_FAILURES": 5,
+    "ADMIN_LOCKOUT_SECONDS": 15 * 60,
+    "ADMIN_SESSION_SECONDS": 12 * 3600,
+    "ADMIN_LOGIN_LIMIT": "20 per minute",
+}
+
+bp = Blueprint("auth", __name__)
+
+
+def credentials(account: AdminConfig) -> dict[str, str]:
+    """The Flask settings for the editor's account (``settings.admin``)."""
+    return {"ADMIN_USER": account.user, "ADMIN_PASSWORD_HASH": account.password_hash}
+
+
+class LockOut:
+    """Failed logins per (username, client), kept in memory: ``limit`` failures within ``seconds`` lock
+    that pair out until ``seconds`` after the last failure. A success clears the pair."""
+
+    def __init__(self, limit: int, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit, self.seconds, self.clock = limit, seconds, clock
+        self._failures: dict[tuple[str, str], list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str]) -> list[float]:
+        since = self.clock() - self.seconds
+        kept = [t for t in self._failures.get(key, []) if t > since]
+        if kept:
+            self._failures[key] = kept
+        else:
+            self._failures.pop(key, None)
+        return kept
+
+    def remaining(self, key: tuple[str, str]) -> float:
+        """Seconds until ``key`` may try again; 0 when it may now."""
+        with self._lock:
+            recent = self._recent(key)
+            if len(recent) < self.limit:
+                return 0.0
+            return max(0.0, recent[-1] + self.seconds - self.clock())
+
+    def fail(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._recent(key)
+            self._failures.setdefault(key, []).append(self.clock())
+
+    def clear(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+
+_DUMMY: list[str] = []
+
+
+def _dummy_hash() -> str:
+    """A hash to check against when the username is wrong, so both failures take the same time."""
+    if not _DUMMY:
+        _DUMMY.append(generate_password_hash("not the password"))
+    return _DUMMY[0]
+
+
+def _fingerprint(user: str, password_hash: str) -> str:
+    """Bound into the session: a new password hash (or username) signs every editor out."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, f"{user}\0{password_hash}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def enabled() -> bool:
+    return bool(current_app.config.get("ADMIN_USER") and current_app.config.get("ADMIN_PASSWORD_HASH"))
+
+
+def signed_in() -> bool:
+    if not enabled() or "admin" not in session:
+        return False
+    cfg = current_app.config
+    if session.get("admin_key") != _fingerprint(cfg["ADMIN_USER"], cfg["ADMIN_PASSWORD_HASH"]):
+        return False
+    return bool(time.time() - float(session.get("admin_at", 0)) < float(cfg["ADMIN_SESSION_SECONDS"]))
+
+
+def _safe_next(target: str | None) -> str:
+    if target:
+        parts = urlsplit(target)
+        if not parts.scheme and not parts.netloc and parts.path.startswith("/admin") and "\\" not in target:
+            return target
+    return url_for("admin.draft.show")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: str(current_app.config["ADMIN_LOGIN_LIMIT"]), methods=["POST"])
+def login() -> ResponseReturnValue:
+    if not enabled():
+        return page("login.html", 503, disabled=True, env_user=ENV_USER, env_hash=ENV_HASH)
+    nxt = _safe_next(request.values.get("next"))
+    if request.method == "GET":
+        return redirect(nxt) if signed_in() else page("login.html", next=nxt)
+    cfg = current_app.config
+    user = request.form.get("username", "").strip()[:200]
+    password = request.form.get("password", "")
+    key = (user.lower(), request.remote_addr or "?")
+    lockout = state().lockout
+    wait = lockout.remaining(key)
+    if wait > 0:
+        minutes = math.ceil(wait / 60)
+        return page("login.html", 429, next=nxt, username=user,
+                    error=f"Too many failed attempts. Try again in {minutes} minutes.")
+    known = hmac.compare_digest(user.encode(), str(cfg["ADMIN_USER"]).encode())
+    good = check_password_hash(cfg["ADMIN_PASSWORD_HASH"] if known else _dummy_hash(), password)
+    if not (known and good):
+        lockout.fail(key)
+        current_app.logger.warning("failed editor login for %r from %s", user, key[1])
+        return page("login.html", 401, next=nxt, username=user, error="Wrong username or password.")
+    lockout.clear(key)
+    session.clear()
+    session["admin"] = user
+    session["admin_key"] = _fingerprint(cfg["ADMIN_USER"], cfg["ADMIN_PASSWORD_HASH"])
+    session["admin_at"] = time.time()
+    return redirect(nxt, 303)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> ResponseReturnValue:
+    session.clear()
+    return redirect(url_for("admin.auth.login"), 303)
