@@ -257,6 +257,9 @@ class Daemon:
     # -- start-up and reload: make the stored jobs match the configuration ------------------
 
     def _started(self, _event: SchedulerEvent) -> None:
+        if self.stopping.is_set():  # a signal came while the scheduler was starting: stop now
+            self._shutdown()
+            return
         self.reconcile()
         if self.digest.db.issues.latest(("sending",)) is not None:
             log.info("an issue was left sending; resuming it now")

@@ -211,6 +211,15 @@ def first_start(tmp: Path, url: str, port: int, **sched: object) -> None:
         r.wait_for("collect")
 
 
+def test_a_stop_that_comes_before_the_scheduler_runs_still_stops_it(tmp_path: Path, sqlite_url: str) -> None:
+    daemon = Daemon(settings(tmp_path, sqlite_url, timezone="Europe/Berlin"))
+    daemon.stop()  # SIGTERM while the daemon is still starting: the scheduler is not running yet
+    thread = threading.Thread(target=daemon.serve, kwargs={"install_signals": False}, daemon=True)
+    thread.start()
+    thread.join(20)
+    assert not thread.is_alive(), "the daemon kept running after a stop that came during its start"
+
+
 def test_weekly_send_fires_at_its_time(tmp_path: Path, sqlite_url: str) -> None:
     with gated_sink(open_gate=True) as sink:
         digest, readers = prepared(tmp_path, sqlite_url, sink.port)
