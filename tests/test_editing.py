@@ -93,7 +93,7 @@ def test_cli_issue_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dig
 
 
 def test_every_editing_action_is_a_command_with_its_arguments_and_an_example() -> None:
-    group = cli.commands["issue"]
+    group = cli.get_command(click.Context(cli), "issue")
     assert isinstance(group, click.Group)
     for name, action in ACTIONS.items():
         command = group.commands[name]

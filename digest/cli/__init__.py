@@ -1,0 +1,77 @@
+"""The command line: a thin skin over the library (digest.pipeline, digest.sending, digest.scheduler).
+
+Each command lives in the module of its concern and is imported only when it runs (or when ``--help``
+lists it), and those modules import the heavy parts (the extractor, the ORM, the CSS inliner, the
+scheduler) inside the commands, so ``digest --help`` and ``digest subscribers add`` start at once.
+
+    weekly.py     collect, build, preview, send, send-test, run
+    issue.py      digest issue …: the draft's editing actions and checks
+    service.py    serve, daemon, schedule, status, approve, admin-hash
+    audience.py   digest subscribers …
+    schema.py     digest db …
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .. import __version__
+from .context import Context
+
+COMMANDS = {
+    "collect": "weekly", "build": "weekly", "preview": "weekly", "send": "weekly", "send-test": "weekly",
+    "run": "weekly", "issue": "issue", "serve": "service", "daemon": "service", "schedule": "service",
+    "status": "service", "approve": "service", "admin-hash": "service", "subscribers": "audience",
+    "db": "schema",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported from their module when first asked for."""
+
+    def __init__(self, *args: Any, commands: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.lazy:
+            return super().get_command(ctx, cmd_name)
+        module = importlib.import_module(f"{__name__}.{self.lazy[cmd_name]}")
+        found: click.Command = module.COMMANDS[cmd_name]
+        return found
+
+
+@click.group(cls=LazyGroup, commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "-c", type=click.Path(path_type=Path), envvar="DIGEST_CONFIG",
+              help="digest.toml to read (default: ./digest.toml, else the bundled sample sources).")
+@click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.version_option(__version__, prog_name="digest")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, verbose: int, quiet: bool) -> None:
+    """IP Digest: the week's intellectual-property protection news as one email.
+
+    \b
+    Example:
+      digest run            # collect, build this week's issue, send it
+    """
+    level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    if verbose < 2:
+        for noisy in ("trafilatura", "htmldate", "urllib3", "charset_normalizer", "cssutils", "premailer"):
+            logging.getLogger(noisy).setLevel(max(level, logging.WARNING) if verbose else logging.ERROR)
+    ctx.obj = Context(config, verbose, quiet)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def main() -> None:
+    cli(prog_name="digest")

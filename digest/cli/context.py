@@ -1,0 +1,66 @@
+"""What every command shares: the settings and the Digest (opened on first use), and one way to fail."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from ..config import Settings, load_settings
+from ..errors import DigestError, NothingToSend
+
+if TYPE_CHECKING:
+    from ..pipeline import Digest
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    def __init__(self, config: Path | None, verbose: int = 0, quiet: bool = False) -> None:
+        self.config, self.verbose, self.quiet = config, verbose, quiet
+        self._digest: Digest | None = None
+        self.started = time.monotonic()
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        return load_settings(self.config)
+
+    @property
+    def digest(self) -> Digest:
+        if self._digest is None:
+            from ..pipeline import Digest
+
+            self._digest = Digest(self.settings)
+        return self._digest
+
+    def close(self) -> None:
+        if self._digest is not None:
+            self._digest.close()
+
+    def elapsed(self) -> str:
+        return f"{time.monotonic() - self.started:.1f} s"
+
+
+def handle_errors(func: F) -> F:
+    """Every DigestError becomes a one-line message and the exit status of the contract."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except NothingToSend as exc:
+            click.echo(str(exc))
+            sys.exit(exc.exit_code)
+        except DigestError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+
+    return wrapper  # type: ignore[return-value]
+
+
+pass_ctx = click.make_pass_decorator(Context)

@@ -1,0 +1,90 @@
+"""`digest issue …`: the draft's editing actions (from the table in digest.editing) and its checks."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from subscribers.validation import parse_topics
+
+from ..editing import ACTIONS, Action, perform
+from .context import Context, handle_errors, pass_ctx
+
+if TYPE_CHECKING:
+    from ..models import Issue
+
+@click.group("issue")
+def issue_group() -> None:
+    """Edit the draft from the terminal: the same overrides as the editor's web pages.
+
+    Edits are kept as overrides, so rebuilding the draft later in the week keeps them.
+
+    \b
+    Example:
+      digest issue show && digest issue exclude 12 && digest issue pin 7
+    """
+
+
+def _show(issue: Issue) -> None:
+    click.echo(f"issue {issue.week} ({issue.status})\nsubject:   {issue.subject}\npreheader: {issue.preheader}")
+    for sec in issue.sections:
+        click.echo(f"\n[{sec.topic}] {sec.name}")
+        for a in sec.articles:
+            click.echo(f"  {a.id:>5}  {a.title}  ({a.source}, {a.published:%d %b})")
+
+
+@issue_group.command("show")
+@pass_ctx
+@handle_errors
+def issue_show(c: Context) -> None:
+    """Show the draft: subject, preheader, sections and each article's number.
+
+    \b
+    Example:
+      digest issue show
+    """
+    _show(c.digest.current_issue())
+
+
+def _edit_command(action: Action) -> None:
+    """The `digest issue NAME` command of one editing action, its arguments and help from the table."""
+    def command(c: Context, **kw: Any) -> None:
+        target = str(kw[action.target.name]) if action.target else ""
+        value = str(kw[action.value.name]) if action.value else ""
+        _show(perform(c.digest, action.name, target, value))
+
+    params: list[click.Parameter] = []
+    for param in (action.target, action.value):
+        if param is not None:
+            kind = click.INT if param.number else click.Choice(param.choices) if param.choices else click.STRING
+            params.append(click.Argument([param.name], type=kind, metavar=param.metavar))
+    help_text = f"{action.help}\n\n\b\nExample:\n  {action.example}"
+    issue_group.command(action.name, help=help_text, params=params)(pass_ctx(handle_errors(command)))
+
+
+for _action in ACTIONS.values():
+    _edit_command(_action)
+
+
+@issue_group.command("check")
+@click.option("--links", "with_links", is_flag=True, help="Also fetch every link and report errors.")
+@click.option("--topics", help="Check the variant for these topics (comma-separated).")
+@pass_ctx
+@handle_errors
+def issue_check(c: Context, with_links: bool, topics: str | None) -> None:
+    """Check the draft: size against Gmail's clipping, alt text, empty sections, unsubscribe link, subject.
+
+    \b
+    Example:
+      digest issue check --links
+    """
+    findings = c.digest.check(frozenset(parse_topics(topics)) or None, with_links)
+    for f in findings:
+        click.echo(f"{f.level:>7}  {f.check}: {f.message}")
+    if any(f.level == "error" for f in findings):
+        sys.exit(1)
+
+
+COMMANDS = {"issue": issue_group}

@@ -1,0 +1,157 @@
+"""The long-running sides and their views: serve, daemon, schedule, status, approve, admin-hash."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from ..config import load_settings
+from .context import Context, handle_errors, pass_ctx
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
+@click.option("--proxies", default=0, show_default=True, type=click.IntRange(0, 5),
+              help="Reverse proxies in front whose X-Forwarded-For/-Proto/-Host headers are trusted.")
+@pass_ctx
+@handle_errors
+def serve(c: Context, host: str, port: int, threads: int, proxies: int) -> None:
+    """Run the web side under waitress: subscribe, confirm, unsubscribe, preferences, the issue archive.
+
+    Links in emails are built from base_url in digest.toml; point it at where this server is reached.
+
+    \b
+    Example:
+      digest serve --host 127.0.0.1 --port 8000     # behind a reverse proxy: add --proxies 1
+    """
+    from waitress import serve as waitress_serve
+
+    from ..db.migrate import upgrade_database
+    from ..web import create_app
+
+    upgrade_database(c.settings.database_url)
+    app = create_app(c.settings, digest=c.digest, proxies=proxies)
+    click.echo(f"serve: http://{host}:{port}/ (links in emails use {c.settings.base_url}); Ctrl-C stops")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="ip-digest")
+
+
+@click.command("admin-hash")
+def admin_hash() -> None:
+    """Print a password hash for DIGEST_ADMIN_PASSWORD_HASH (the editor's pages of `digest serve`).
+
+    The password is asked for twice and never echoed.
+
+    \b
+    Example:
+      digest admin-hash      # then: DIGEST_ADMIN_USER=editor DIGEST_ADMIN_PASSWORD_HASH='scrypt:…' digest serve
+    """
+    from werkzeug.security import generate_password_hash
+
+    password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 10:
+        click.echo("Error: use at least 10 characters for the editor's password.", err=True)
+        sys.exit(2)
+    click.echo(generate_password_hash(password))
+
+
+@click.command()
+@pass_ctx
+@handle_errors
+def daemon(c: Context) -> None:
+    """Run the scheduler: collect often, build and send weekly on the [schedule] in digest.toml.
+
+    Jobs persist in the database, so a send missed while the daemon was down runs once when it
+    returns within the grace period. SIGTERM or SIGINT stops it after the message in flight;
+    SIGHUP reloads digest.toml.
+
+    \b
+    Example:
+      digest daemon          # under systemd: see docs/deploy.md
+    """
+    settings = c.settings
+    if not c.quiet:
+        logging.getLogger("digest").setLevel(min(logging.getLogger().level, logging.INFO))
+        logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+        logging.getLogger("apscheduler").setLevel(logging.WARNING if c.verbose < 2 else logging.DEBUG)
+    from ..db.migrate import upgrade_database
+
+    upgrade_database(settings.database_url)
+    from ..scheduler import Daemon
+
+    d = Daemon(settings, loader=lambda: load_settings(c.config))
+    sys.exit(d.serve())
+
+
+@click.command()
+@pass_ctx
+@handle_errors
+def schedule(c: Context) -> None:
+    """Print each scheduled job and its next run, in the schedule's time zone.
+
+    \b
+    Example:
+      digest schedule
+    """
+    from ..scheduler import planned_jobs
+
+    for job in planned_jobs(c.settings):
+        when = f"{job.next_run:%a %Y-%m-%d %H:%M %Z}" if job.next_run else "paused"
+        note = "" if job.stored else "  (when the daemon starts)"
+        click.echo(f"{job.job_id:<11} {job.spec:<28} next: {when}{note}")
+
+
+@click.command()
+@pass_ctx
+@handle_errors
+def status(c: Context) -> None:
+    """Show each source's last fetch and error, the current draft, and the last issue's deliveries.
+
+    \b
+    Example:
+      digest status
+    """
+    from ..scheduler import status as scheduler_status
+
+    st = scheduler_status(c.digest)
+    click.echo("sources:")
+    for row in st.sources:
+        fetched = f"{row['last_fetch']:%Y-%m-%d %H:%M} UTC" if row["last_fetch"] else "never"
+        state = f"error: {row['last_error']}" if row["last_error"] else "ok"
+        click.echo(f"  {row['name']}: last fetch {fetched}; {state}")
+    if not st.sources:
+        click.echo("  none fetched yet")
+    if st.draft:
+        approved = f"approved {st.draft_approved:%Y-%m-%d %H:%M} UTC" if st.draft_approved else "not approved"
+        click.echo(f"draft: {st.draft.week}: {len(st.draft.articles)} articles, {approved}; {st.draft.subject}")
+    else:
+        click.echo("draft: none")
+    if st.last:
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(st.last_counts.items())) or "no deliveries"
+        click.echo(f"last issue: {st.last.week} ({st.last.status}): {counts}; {st.last.subject}")
+    else:
+        click.echo("last issue: none sent yet")
+
+
+@click.command()
+@click.argument("week", required=False)
+@pass_ctx
+@handle_errors
+def approve(c: Context, week: str | None) -> None:
+    """Approve the draft (or the issue of WEEK, like 2026-W14) so the scheduled send sends it.
+
+    \b
+    Example:
+      digest preview --out /tmp/draft && digest approve
+    """
+    from ..scheduler import approve as approve_issue
+
+    issue = approve_issue(c.digest, week)
+    click.echo(f"approved issue {issue.week}: {issue.subject}")
+
+
+COMMANDS = {"serve": serve, "daemon": daemon, "schedule": schedule, "status": status, "approve": approve,
+            "admin-hash": admin_hash}

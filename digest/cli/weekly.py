@@ -1,0 +1,239 @@
+"""The weekly job, step by step: collect, build, preview, send, send-test, and run (all of them, for cron)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from subscribers.validation import parse_topics
+
+from ..errors import NothingToSend
+from .context import Context, F, handle_errors, pass_ctx
+
+if TYPE_CHECKING:
+    from ..collect import CollectReport
+    from ..deliver import DeliveryReport
+    from ..models import Issue
+    from ..sending import Sender
+
+def _collect_line(rep: CollectReport) -> str:
+    failed = [s.name for s in rep.sources if not s.ok]
+    line = f"sources: {rep.ok} ok, {rep.failed} failed; articles: {rep.new} new, {rep.kept} already stored"
+    return line + (f" (failed: {', '.join(failed)})" if failed else "")
+
+
+def _send_line(rep: DeliveryReport) -> str:
+    return (f"messages: {rep.sent} sent, {rep.failed} failed, {rep.deferred} deferred, "
+            f"{rep.already} already sent earlier, {rep.skipped} skipped; {rep.rate:.0f}/s")
+
+
+def _print_failures(rep: CollectReport) -> None:
+    for s in rep.sources:
+        if not s.ok:
+            click.echo(f"warning: source {s.name!r} ({s.url}) failed: {s.error}", err=True)
+
+
+@click.command()
+@pass_ctx
+@handle_errors
+def collect(c: Context) -> None:
+    """Fetch every source once and store new tagged articles.
+
+    A failing source is a warning that names it and why; the others go on.
+
+    \b
+    Example:
+      digest -v collect
+    """
+    rep = c.digest.collect()
+    _print_failures(rep)
+    click.echo(f"collect: {_collect_line(rep)}; {c.elapsed()}")
+    if rep.sources and rep.ok == 0:
+        sys.exit(1)
+
+
+@click.command()
+@pass_ctx
+@handle_errors
+def build(c: Context) -> None:
+    """Compose (or recompose) this week's draft from the stored articles.
+
+    \b
+    Example:
+      digest build && digest preview --out /tmp/draft
+    """
+    issue = c.digest.build()
+    click.echo(f"build: issue {issue.week} ({issue.status}): {len(issue.articles)} articles in "
+               f"{len(issue.sections)} sections; subject: {issue.subject}; {c.elapsed()}")
+
+
+@click.command()
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for preview.html and preview.txt.")
+@click.option("--topics", help="Preview the variant for these topics (comma-separated).")
+@pass_ctx
+@handle_errors
+def preview(c: Context, out: Path | None, topics: str | None) -> None:
+    """Write the draft's HTML and text as the subscriber will see them; send nothing.
+
+    \b
+    Example:
+      digest preview --out preview/
+    """
+    p = c.digest.preview(out, frozenset(parse_topics(topics)) or None)
+    click.echo(f"preview: {p.html.resolve()} and {p.text.resolve()}")
+
+
+def _send_options(func: F) -> F:
+    func = click.option("--rate", type=click.FloatRange(min=0.01), default=None,
+                        help="At most this many messages per second overall (for relays that throttle).")(func)
+    func = click.option("--concurrency", "-j", type=click.IntRange(1, 64), default=4, show_default=True,
+                        help="SMTP connections in parallel.")(func)
+    return func
+
+
+@click.command()
+@_send_options
+@click.option("--join", is_flag=True,
+              help="Join a send already under way as extra workers, instead of waiting for its lease.")
+@pass_ctx
+@handle_errors
+def send(c: Context, concurrency: int, rate: float | None, join: bool) -> None:
+    """Deliver the built issue to active subscribers; run it again to resume.
+
+    One sender holds an issue's lease, so a daemon and cron never interleave; more workers
+    (on one host or, with PostgreSQL, many) share that send with --join, each claiming its own rows.
+
+    \b
+    Example:
+      SMTP_HOST=smtp.example.org SMTP_USERNAME=digest digest send --concurrency 8 --rate 50
+    """
+    _send(c, concurrency, rate, join=join)
+
+
+class _Progress:
+    """A progress bar on a terminal (tqdm); a log line every ``every`` seconds otherwise."""
+
+    def __init__(self, total: int, quiet: bool, every: float = 10.0) -> None:
+        self.bar: Any = None
+        self.quiet, self.every, self.next = quiet, every, time.monotonic() + every
+        if not quiet and sys.stderr.isatty() and total:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="msg", file=sys.stderr, smoothing=0.1)
+        self.seen = 0
+
+    def __call__(self, rep: DeliveryReport) -> None:
+        done = rep.done + rep.deferred
+        if self.bar is not None:
+            self.bar.update(done - self.seen)
+            self.seen = done
+        elif not self.quiet and time.monotonic() >= self.next:
+            self.next = time.monotonic() + self.every
+            click.echo(f"send: {rep.sent} sent, {rep.failed} failed, {rep.deferred} deferred of {rep.total}; "
+                       f"{rep.sent / max(time.monotonic() - rep.started, 1e-9):.0f}/s", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _sender(c: Context) -> Sender:
+    from ..schedule import Schedule
+    from ..sending import Sender
+
+    return Sender(c.digest, Schedule.from_config(c.settings.schedule))
+
+
+def _send(c: Context, concurrency: int = 4, rate: float | None = None, issue: Issue | None = None,
+          join: bool = False, resume_only: bool = False) -> None:
+    """The send of `digest send` and `digest run`: whatever is due, through the one send path.
+
+    ``resume_only``: only what earlier runs left half sent."""
+    d, sender = c.digest, _sender(c)
+    interrupted = sender.interrupted()
+    shown = issue or (interrupted[-1] if interrupted else d.current_issue())
+    click.echo(f"send: issue {shown.week} via {d.transport(shown).describe()}, {concurrency} at a time"
+               + (f", at most {rate:g}/s" if rate else ""))
+    quiet = logging.getLogger().level >= logging.ERROR
+    progress: _Progress | None = None
+
+    def report(rep: DeliveryReport) -> None:
+        nonlocal progress
+        if progress is None:
+            progress = _Progress(rep.total, quiet)
+        progress(rep)
+
+    options = d.send_options(concurrency, rate)
+    try:
+        if join:
+            outcomes = [sender.join(issue, options=options, progress=report)]
+        elif resume_only:
+            outcomes = sender.resume(options=options, progress=report)
+        else:
+            outcomes = sender.send(issue, options=options, progress=report)
+    finally:
+        if progress is not None:
+            progress.close()
+    for outcome in outcomes:
+        if outcome.report is None:
+            click.echo(f"send: {outcome.text}")
+            continue
+        click.echo(f"send: issue {outcome.week}: {_send_line(outcome.report)}; {c.elapsed()}")
+        sent = d.db.issues.of_week(outcome.week)
+        if not d.settings.smtp.host and sent is not None:
+            p = d.preview(issue=sent)
+            click.echo(f"outbox: {d.outbox_folder(sent).resolve()}")
+            click.echo(f"preview: {p.html.resolve()}")
+
+
+@click.command("send-test")
+@click.option("--to", "to", multiple=True, required=True, help="An address to send the test to (repeatable).")
+@pass_ctx
+@handle_errors
+def send_test(c: Context, to: tuple[str, ...]) -> None:
+    """Send the draft to the given addresses only, with [TEST] in the subject; nothing is recorded.
+
+    \b
+    Example:
+      digest send-test --to editor@example.org --to colleague@example.org
+    """
+    n = c.digest.send_test(list(to))
+    click.echo(f"send-test: {n} of {len(to)} sent; {c.elapsed()}")
+    if n == 0:
+        sys.exit(1)
+
+
+@click.command()
+@_send_options
+@pass_ctx
+@handle_errors
+def run(c: Context, concurrency: int, rate: float | None) -> None:
+    """Collect, build this week's issue and send it: the one command for cron.
+
+    Running it again in the same week sends nothing new.
+
+    \b
+    Example:
+      0 7 * * mon  cd /srv/digest && digest -q run
+    """
+    d = c.digest
+    rep = d.collect()
+    _print_failures(rep)
+    click.echo(f"collect: {_collect_line(rep)}")
+    try:
+        issue = d.build()
+    except NothingToSend as exc:
+        click.echo(f"build: {exc}; {c.elapsed()}")
+        if _sender(c).interrupted():  # an earlier week's send that stopped half way is finished now
+            _send(c, concurrency, rate, resume_only=True)
+        return
+    click.echo(f"build: issue {issue.week} ({issue.status}): {len(issue.articles)} articles; {issue.subject}")
+    _send(c, concurrency, rate, issue)
+
+
+COMMANDS = {"collect": collect, "build": build, "preview": preview, "send": send, "send-test": send_test, "run": run}

@@ -1,0 +1,43 @@
+"""The command line as a whole: every command documents itself, and asking for help stays cheap."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import click
+from click.testing import CliRunner
+
+from digest.cli import cli
+
+HEAVY = ("trafilatura", "premailer", "sqlalchemy", "apscheduler", "feedparser", "requests", "flask", "jinja2")
+
+
+def every_command(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None, name
+        found.append((*path, name))
+        if isinstance(command, click.Group):
+            found += every_command(command, (*path, name))
+    return found
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    commands = every_command(cli)
+    assert {("run",), ("send",), ("issue", "exclude"), ("subscribers", "import"), ("db", "upgrade")} <= set(commands)
+    for path in commands:
+        result = CliRunner().invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "Example:" in result.output, path
+
+
+def test_help_imports_none_of_the_heavy_parts() -> None:
+    code = ("import json, sys\nfrom digest.cli import main\nsys.argv = ['digest', '--help']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out.splitlines()[-1]) == []
