@@ -20,7 +20,7 @@ from .deliver import DeliveryReport, Progress, SendOptions, deliver
 from .editing import Edit, apply_edits
 from .errors import NothingToSend, SourceError, UsageError
 from .message import IssueMessages, Letterhead
-from .models import Article, Issue
+from .models import Article, Issue, IssueStatus
 from .render import Personal, Renderer, personalize
 from .sources import Fetcher, fetch_all
 from .topics import Taxonomy
@@ -62,7 +62,7 @@ class Digest:
         when = when or now()
         week = week_key(when)
         existing = self.db.issues.of_week(week)
-        if existing is not None and existing.status != "draft":
+        if existing is not None and existing.status != IssueStatus.DRAFT:
             log.info("issue %s has started sending; it is not rebuilt", week)
             return existing
         last = self.db.issues.latest()
@@ -81,7 +81,7 @@ class Digest:
         return self.db.issues.save_draft(issue)
 
     def draft(self) -> Issue:
-        issue = self.db.issues.latest(("draft",))
+        issue = self.db.issues.latest((IssueStatus.DRAFT,))
         if issue is None:
             raise NothingToSend("there is no draft; run `digest build` first")
         return issue
@@ -104,7 +104,7 @@ class Digest:
 
     def current_issue(self) -> Issue:
         """The issue to send: the newest that is a draft or has started sending."""
-        issue = self.db.issues.latest(("draft", "sending", "sent"))
+        issue = self.db.issues.latest((IssueStatus.DRAFT, IssueStatus.SENDING, IssueStatus.SENT))
         if issue is None:
             raise NothingToSend("no issue has been built yet; run `digest build` first")
         return issue
@@ -137,8 +137,9 @@ class Digest:
         issue = issue or self.current_issue()
         options = options or self.send_options()
         messages = self.issue_messages(issue)
-        if self.subscribers.counts().get("active", 0) == 0:
-            raise NothingToSend("no active subscribers; add some with `digest subscribers add` or `import`")
+        if self.subscribers.mailable_count() == 0:
+            raise NothingToSend("no subscriber to send to (none is active and unpaused); add some with "
+                                "`digest subscribers add` or `import`")
         if transport is not None:
             options = replace(options, concurrency=1)
             given = transport

@@ -125,12 +125,12 @@ class Jobs:
         build_trigger = self.schedule.triggers()["build"]
         assert build_trigger is not None
         cycle = last_fire(build_trigger, now) or now - timedelta(days=7)
-        latest = self.db.issues.latest(("draft", "sending", "sent", "skipped"))
+        latest = self.db.issues.latest((IssueStatus.DRAFT, IssueStatus.SENDING, IssueStatus.SENT, IssueStatus.SKIPPED))
         if latest is not None and latest.end >= cycle:
             return _last(self.sender.send(latest))
         log.warning("no issue was built at %s; building it now", cycle.astimezone(self.schedule.tz))
         built = self.build()
-        latest = self.db.issues.latest(("draft", "skipped"))
+        latest = self.db.issues.latest((IssueStatus.DRAFT, IssueStatus.SKIPPED))
         if latest is None or latest.end < cycle:
             return built
         return _last(self.sender.send(latest))
@@ -261,7 +261,7 @@ class Daemon:
             self._shutdown()
             return
         self.reconcile()
-        if self.digest.db.issues.latest(("sending",)) is not None:
+        if self.digest.db.issues.latest((IssueStatus.SENDING,)) is not None:
             log.info("an issue was left sending; resuming it now")
             self._add_retry(utc_now())
 
@@ -366,8 +366,8 @@ class Status:
 
 def status(digest: Digest) -> Status:
     db = digest.db
-    draft = db.issues.latest(("draft",))
-    last = db.issues.latest(("sending", "sent"))
+    draft = db.issues.latest((IssueStatus.DRAFT,))
+    last = db.issues.latest((IssueStatus.SENDING, IssueStatus.SENT))
     return Status(
         sources=db.sources.rows(), draft=draft,
         draft_approved=db.issues.approved_at(draft.id) if draft else None,
@@ -377,10 +377,10 @@ def status(digest: Digest) -> Status:
 
 def approve(digest: Digest, week: str | None = None) -> Issue:
     """Mark the draft (or the issue of ``week``) approved for sending."""
-    issue = digest.db.issues.of_week(week) if week else digest.db.issues.latest(("draft",))
+    issue = digest.db.issues.of_week(week) if week else digest.db.issues.latest((IssueStatus.DRAFT,))
     if issue is None:
         raise UsageError(f"no issue {week}" if week else "no draft to approve; run `digest build` first")
-    if issue.status != "draft":
+    if issue.status != IssueStatus.DRAFT:
         raise UsageError(f"issue {issue.week} is {issue.status}; only a draft is approved")
     digest.db.issues.approve(issue.id)
     return issue

@@ -160,6 +160,11 @@ class SubscriberStore:
                 yield _subscriber(row)
             last = rows[-1]._mapping["id"]
 
+    def mailable_count(self) -> int:
+        """How many subscribers an issue would go to now (``table.mailable``: active and not paused)."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(select(func.count()).where(t.mailable)).scalar_one())
+
     def counts(self) -> dict[str, int]:
         with self.engine.begin() as conn:
             rows = conn.execute(select(t.subscribers.c.status, func.count()).group_by(t.subscribers.c.status))

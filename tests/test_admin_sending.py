@@ -76,7 +76,7 @@ def test_a_send_that_fails_says_why_on_the_progress_page(tmp_path: Path) -> None
         sends: BackgroundSend = app.extensions["digest_sends"]
         sends.start(d.draft().week)
         status = sends.wait(30)
-        assert status is not None and status.finished and status.error and "no active subscribers" in status.error
+        assert status is not None and status.finished and status.error and "no subscriber to send to" in status.error
         page = editor.get("/admin/draft/send/progress").get_data(as_text=True)
         assert "stopped" in page and "digest subscribers add" in page
     finally:

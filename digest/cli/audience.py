@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from subscribers.model import STATUSES
+from subscribers.model import STATUSES, SubscriberStatus
 from subscribers.validation import InvalidAddress, clean_name, normalize_email, parse_topics
 
 from .context import Context, handle_errors, pass_ctx
@@ -62,7 +62,7 @@ def subscribers_remove(c: Context, email: str) -> None:
     Example:
       digest subscribers remove ann@example.com
     """
-    if c.digest.subscribers.set_status(email.strip(), "unsubscribed"):
+    if c.digest.subscribers.set_status(email.strip(), SubscriberStatus.UNSUBSCRIBED):
         click.echo(f"unsubscribed {email.strip().lower()}")
     else:
         click.echo(f"{email} is not on the list", err=True)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort
 from flask.typing import ResponseReturnValue
 
-from ..models import Issue
+from ..models import Issue, IssueStatus
 from ..render import Renderer
 from .extensions import web
 from .pages import page
 
-PUBLIC = ("sending", "sent")  # drafts stay private until they are sent
+PUBLIC = (IssueStatus.SENDING, IssueStatus.SENT)  # drafts stay private until they are sent
 
 bp = Blueprint("archive", __name__)
 

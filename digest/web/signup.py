@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_limiter.util import get_remote_address
 
+from subscribers.model import SubscriberStatus
 from subscribers.tokens import BadToken
 from subscribers.validation import InvalidAddress
 
@@ -120,7 +121,7 @@ def confirm(token: str) -> ResponseReturnValue:
         return info_page("This confirmation link is not valid", "It may have expired (links work for seven "
                        "days) or been cut short. Subscribe again to get a new one.", 400,
                        action=url_for("signup.subscribe"), action_label="Subscribe again")
-    if sub.status != "active":
+    if sub.status != SubscriberStatus.ACTIVE:
         return info_page("This link no longer applies", "Subscribe again to get a new confirmation link.",
                        400, action=url_for("signup.subscribe"), action_label="Subscribe again")
     return info_page("You are subscribed", "Thank you. The next issue will reach you on its publication day.",

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from ...models import Issue
+from subscribers.model import SubscriberStatus
+
+from ...models import Issue, IssueStatus
 from ...pipeline import Digest
 from ...render import Rendered
 from ..extensions import digests
@@ -84,7 +86,7 @@ def reach(d: Digest, issue: Issue) -> int:
     in_issue = {s.topic for s in issue.sections}
     known = {t.slug for t in d.taxonomy.topics}
     n = 0
-    for sub in d.subscribers.iter(status="active"):
+    for sub in d.subscribers.iter(status=SubscriberStatus.ACTIVE):
         wanted = sub.topics & known
         if sub.mailable and (not wanted or wanted & in_issue):
             n += 1
@@ -94,7 +96,7 @@ def reach(d: Digest, issue: Issue) -> int:
 def confirm_page(action: str) -> ResponseReturnValue:
     """The page that asks to confirm approving or sending the draft, with its audience and version."""
     d = digest()
-    issue = d.db.issues.latest(("draft",))
+    issue = d.db.issues.latest((IssueStatus.DRAFT,))
     if issue is None:
         flash("There is no draft.", "error")
         return redirect(url_for("admin.draft.show"), 303)

@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from ...checks import Finding
 from ...errors import DigestError
+from ...models import IssueStatus
 from ...pipeline import SAMPLE
 from ...render import personalize
 from .base import digest, page, to_draft, topics_arg, variant
@@ -33,7 +34,7 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
     d = digest()
     topics = topics_arg(d, request.values.getlist("topics"))
     send = sends().status()
-    issue = d.db.issues.latest(("draft",))
+    issue = d.db.issues.latest((IssueStatus.DRAFT,))
     if issue is None:
         return page("draft.html", issue=None, send=send)
     rendered = variant(issue, topics)
@@ -55,7 +56,7 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
 @bp.route("/draft/email.html")
 def email() -> ResponseReturnValue:
     d = digest()
-    issue = d.db.issues.latest(("draft",))
+    issue = d.db.issues.latest((IssueStatus.DRAFT,))
     if issue is None:
         abort(404)
     rendered = variant(issue, topics_arg(d, request.args.getlist("topics")))
@@ -70,7 +71,7 @@ def email() -> ResponseReturnValue:
 @bp.route("/draft/build", methods=["POST"])
 def build() -> ResponseReturnValue:
     d = digest()
-    current = d.db.issues.latest(("draft",))
+    current = d.db.issues.latest((IssueStatus.DRAFT,))
     try:
         issue = d.build(current.end if current else None)
         flash(f"Rebuilt: {len(issue.articles)} articles in {len(issue.sections)} sections.")

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
 from ...errors import DigestError
+from ...models import IssueStatus
 from .base import confirm_page, digest, same_draft, to_draft
 
 ADDRESS_SPLIT = re.compile(r"[\s,;]+")
@@ -38,7 +39,7 @@ def approve() -> ResponseReturnValue:
     if request.method == "GET":
         return confirm_page("approve")
     d = digest()
-    issue = d.db.issues.latest(("draft",))
+    issue = d.db.issues.latest((IssueStatus.DRAFT,))
     if issue is None or issue.id is None or not same_draft(issue):
         flash("The draft changed since the confirmation page; look at it again.", "error")
         return redirect(url_for("admin.draft.show"), 303)
