@@ -175,7 +175,7 @@ def main() -> None:
             d = prepare(f"sqlite:///{tmp}/bench.db", port, Path(tmp), args.subscribers)
             fill, with_links, each, size = build_figures(d)
             started = time.monotonic()
-            rep = d.send(options=SendOptions())
+            rep = d.deliver(options=SendOptions())
             took = time.monotonic() - started
             rate = rep.sent / took
             print(f"digest send, concurrency 4, {size // 1000} KB messages, {rep.sent} subscribers"

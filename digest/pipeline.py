@@ -1,4 +1,4 @@
-"""The library the CLI, the daemon and the web app share: collect, build, preview, send, run."""
+"""The library the CLI, the daemon and the web app share: collect, build, edit, preview, check, deliver, test."""
 
 from __future__ import annotations
 
@@ -127,10 +127,12 @@ class Digest:
         return SendOptions(concurrency=concurrency, rate=rate, max_attempts=smtp.max_attempts,
                            retry_seconds=smtp.retry_seconds)
 
-    def send(self, issue: Issue | None = None, transport: Transport | None = None, *,
-             options: SendOptions | None = None, progress: Progress | None = None,
-             should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
-        """Deliver ``issue`` (default: the current one) through the outbox; resumable.
+    def deliver(self, issue: Issue | None = None, transport: Transport | None = None, *,
+                options: SendOptions | None = None, progress: Progress | None = None,
+                should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
+        """The deliver stage for ``issue`` (default: the current one): through the outbox; resumable.
+
+        No gate and no lease: sending an issue is digest.sending's ``Sender``, which calls this.
 
         With ``transport`` given, that one connection is used (concurrency 1); otherwise each worker
         opens its own (``options.concurrency`` of them)."""

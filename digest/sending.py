@@ -114,7 +114,7 @@ class Sender:
         held = self.hold(issue)
         if held is not None:
             return held
-        rep = self.digest.send(issue, options=options, progress=progress, should_stop=self._stopping)
+        rep = self.digest.deliver(issue, options=options, progress=progress, should_stop=self._stopping)
         return Outcome(issue.week, f"issue {issue.week}: {describe(rep)}", report=rep)
 
     # -- one issue -------------------------------------------------------------------------
@@ -139,7 +139,7 @@ class Sender:
                 def stop() -> bool:
                     return self._stopping() or not lease.renew()
 
-                rep = self.digest.send(fresh, options=options, progress=progress, should_stop=stop)
+                rep = self.digest.deliver(fresh, options=options, progress=progress, should_stop=stop)
         except LeaseHeld as exc:
             return Outcome(issue.week, str(exc))
         return Outcome(issue.week, f"issue {issue.week}: {describe(rep)}", report=rep)

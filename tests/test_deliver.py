@@ -31,9 +31,9 @@ def test_send_records_one_row_per_subscriber_and_resends_nothing(tmp_path: Path)
     sink = FaultSink()
     with serve(sink) as port:
         d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 25)
-        rep = d.send(options=SendOptions(concurrency=3, batch=4))
+        rep = d.deliver(options=SendOptions(concurrency=3, batch=4))
         assert (rep.sent, rep.failed, rep.deferred) == (25, 0, 0)
-        again = d.send(options=SendOptions(concurrency=3))
+        again = d.deliver(options=SendOptions(concurrency=3))
     assert again.sent == 0 and again.already == 25
     assert sorted(sink.copies().values()) == [1] * 25
     recorded = rows(d)
@@ -53,7 +53,7 @@ def test_faults_end_with_one_accepted_message_or_a_recorded_failure(tmp_path: Pa
                      always={"sub25@example.com"})
     with serve(sink) as port:
         d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 40, max_attempts=4, max_per_connection=7)
-        rep = d.send(options=d.send_options(concurrency=3))
+        rep = d.deliver(options=d.send_options(concurrency=3))
     recorded = rows(d)
     copies = sink.copies()
     failed = {e for e, r in recorded.items() if r["status"] == "failed"}
@@ -74,7 +74,7 @@ def test_a_server_refusing_everything_stops_the_send_early(tmp_path: Path) -> No
     with serve(sink) as port:
         d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 60)
         with pytest.raises(DeliveryError, match="refused 10 messages in a row"):
-            d.send(options=SendOptions(concurrency=2, batch=5))
+            d.deliver(options=SendOptions(concurrency=2, batch=5))
     assert sum(sink.tries.values()) <= 11
     statuses = [r["status"] for r in rows(d).values()]
     assert statuses.count("pending") >= 45 and "sending" not in statuses
@@ -85,18 +85,18 @@ def test_a_throttling_relay_defers_then_the_next_run_finishes(tmp_path: Path) ->
     with serve(sink) as port:
         d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 12)
         with pytest.raises(DeliveryError):
-            d.send(options=SendOptions(concurrency=1, retry_seconds=60))
+            d.deliver(options=SendOptions(concurrency=1, retry_seconds=60))
         assert {r["status"] for r in rows(d).values()} <= {"deferred", "pending"}
         sink.always.clear()
         with d.db.begin() as conn:  # as if the minute had passed
             conn.execute(t.deliveries.update().values(next_attempt_at=None))
-        rep = d.send(options=SendOptions(concurrency=2))
+        rep = d.deliver(options=SendOptions(concurrency=2))
     assert rep.sent == 12 and {r["status"] for r in rows(d).values()} == {"sent"}
 
 
 def test_outbox_folder_mode_writes_one_file_per_subscriber(tmp_path: Path) -> None:
     d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, None, 9)
-    rep = d.send(options=SendOptions(concurrency=4))
+    rep = d.deliver(options=SendOptions(concurrency=4))
     files = sorted((tmp_path / "outbox" / "2025-W10").glob("*.eml"))
     assert rep.sent == 9 and len(files) == 9
     msg = message_from_bytes(files[0].read_bytes(), policy=policy.default)
@@ -109,7 +109,7 @@ def test_subscribers_with_no_matching_topic_are_skipped_and_recorded(tmp_path: P
         d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 3)
         d.subscribers.add("design@example.com", "D", ["designs"])
         d.subscribers.add("tm@example.com", "T", ["trademarks"])
-        rep = d.send()
+        rep = d.deliver()
     recorded = rows(d)
     assert rep.sent == 4 and rep.skipped == 1 and recorded["design@example.com"]["status"] == "skipped"
     tm = message_from_bytes(dict(sink.accepted)["tm@example.com"], policy=policy.default)

@@ -73,7 +73,7 @@ def crash_and_resume(db_url: str, tmp: Path) -> None:
                 t.deliveries.c.status == "sending")))
         assert in_flight <= leased
         sink.gate.set()  # the worst case: the server kept the messages whose 250 never reached the sender
-        report = d.send()
+        report = d.deliver()
     copies = sink.copies()
     emails = {f"sub{i}@example.com" for i in range(60)}
     assert set(copies) == emails, "nobody is skipped"

@@ -34,7 +34,7 @@ def test_sending_an_earlier_issue_writes_its_own_folder(tmp_path: Path) -> None:
     d, w47, w48 = two_weeks(tmp_path)
     issue = d.db.issues.of_week(w47)
     assert issue is not None
-    rep = d.send(issue)
+    rep = d.deliver(issue)
     outbox = d.settings.outbox_dir
     assert rep.sent == 2
     assert sorted(p.name for p in (outbox / w47).glob("*.eml")) == ["ann@example.com.eml", "bob@example.com.eml"]

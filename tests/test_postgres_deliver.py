@@ -54,7 +54,7 @@ def test_migrations_and_a_send_on_postgresql(pg_url: str, tmp_path: Path) -> Non
     sink = FaultSink(refuse={"sub3@example.com"}, tempfail={"sub4@example.com": 1})
     with serve(sink) as port:
         d = prepared(pg_url, tmp_path, port, 20)
-        rep = d.send(options=d.send_options(concurrency=3))
+        rep = d.deliver(options=d.send_options(concurrency=3))
     assert (rep.sent, rep.failed) == (19, 1)
     assert state(d.db.engine).at_head
     with d.db.begin() as conn:

@@ -219,7 +219,7 @@ def test_the_send_renders_once_per_topic_selection_and_honours_every_choice(dige
     digest.renderer = spy
     issue = make_issue(digest.db, status="draft")
     out = tmp_path / "sent"
-    report = digest.send(issue, OutboxTransport(out))
+    report = digest.deliver(issue, OutboxTransport(out))
     assert sorted(p.stem for p in out.glob("*.eml")) == [
         "all1@example.org", "all2@example.org", "both@example.org", "pat1@example.org", "pat2@example.org"]
     assert report.sent == 5 and report.skipped == 1  # trademarks, with nothing this week; paused is never queued
@@ -241,10 +241,10 @@ def test_a_permanent_refusal_marks_bounced_and_the_next_send_skips_it(digest: Di
     digest.subscribers.add("gone@example.org", "", ())
     digest.subscribers.add("here@example.org", "", ())
     smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
-    first = digest.send(make_issue(digest.db, week="2026-W47", status="draft"), SMTPTransport(smtp))
+    first = digest.deliver(make_issue(digest.db, week="2026-W47", status="draft"), SMTPTransport(smtp))
     assert (first.sent, first.failed) == (1, 1)
     assert digest.subscribers.by_email("gone@example.org").status == "bounced"  # type: ignore[union-attr]
     smtp_sink.refuse.clear()
-    second = digest.send(make_issue(digest.db, week="2026-W48", status="draft"), SMTPTransport(smtp))
+    second = digest.deliver(make_issue(digest.db, week="2026-W48", status="draft"), SMTPTransport(smtp))
     assert second.sent == 1
     assert [rcpt for _, rcpts, _ in smtp_sink.messages for rcpt in rcpts] == ["here@example.org"] * 2

@@ -42,7 +42,7 @@ def test_subscribe_confirm_receive_an_issue_and_leave_in_one_click(tmp_path: Pat
         assert sub is not None and sub.status == "active" and sub.consent_ip == "127.0.0.1"
 
         issue = make_issue(live.digest.db, status="draft")
-        report = live.digest.send(issue, SMTPTransport(smtp))
+        report = live.digest.deliver(issue, SMTPTransport(smtp))
         assert report.sent == 1
         _, _, letter = smtp_sink.messages[-1]
         text = body_text(letter)

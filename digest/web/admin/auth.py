@@ -1,4 +1,4 @@
-"""The editor's login: one account from the environment, a signed session, and a lock-out after failures.
+"""The editor's login: one account from the settings, a signed session, and a lock-out after failures.
 
 DIGEST_ADMIN_USER and DIGEST_ADMIN_PASSWORD_HASH (a werkzeug password hash made by ``digest admin-hash``) name
 the account; without both the admin pages are off. Repeated failed logins lock the username out for that
