@@ -14,10 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from digest.config import Settings
-from digest.pipeline import Digest
-from digest.web import Web, create_app
 
-from .websupport import BASE, csrf_from, link_in, make_issue, make_settings, outbox_mail
+from .support.data import make_issue
+from .support.smtp import link_in
+from .support.web import BASE, csrf_from, digest_of, make_app, make_settings, outbox_mail
 
 SENT_PAGE = "Check your inbox"
 
@@ -25,10 +25,6 @@ SENT_PAGE = "Check your inbox"
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
-
-
-def make_app(settings: Settings, **config: Any) -> Flask:
-    return create_app(settings, config={"TESTING": True, **config})
 
 
 @pytest.fixture
@@ -41,11 +37,6 @@ def app(settings: Settings) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
-
-
-def digest_of(app: Flask) -> Digest:
-    w: Web = app.extensions["digest"]
-    return w.digest
 
 
 def path(url: str) -> str:
