@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -106,6 +107,26 @@ def test_run_unit_then_cron_line_send_once(tmp_path: Path) -> None:
         assert sorted(sink.recipients()) == readers  # nothing new the second time
 
 
+class DaemonLog:
+    """The stderr of a `digest daemon` child, read as it comes; ``heard`` is set once it logs a SIGTERM."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self.heard = threading.Event()
+        self.reader = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self.reader.start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            self.lines.append(line)
+            if "SIGTERM: finishing the message in flight" in line:
+                self.heard.set()
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
 @pytest.mark.slow
 def test_sigterm_mid_send_finishes_the_message_and_exits_0(tmp_path: Path) -> None:
     """A real `digest daemon` (the unit's command line) with a send due at start; the SMTP server holds the
@@ -121,16 +142,25 @@ def test_sigterm_mid_send_finishes_the_message_and_exits_0(tmp_path: Path) -> No
         add_article(digest, 1, datetime.now(UTC) - timedelta(hours=2))
         readers = add_subscribers(digest, 7)
         proc = subprocess.Popen(argv(unit("ip-digest.service")["Service"]["ExecStart"]), cwd=tmp_path,
-                                env=env_for(tmp_path, db, sink.port), stdout=subprocess.PIPE,
+                                env=env_for(tmp_path, db, sink.port), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
+        log = DaemonLog(proc)
         try:
             assert sink.arrived.wait(60), "the daemon never started its send"
             proc.send_signal(signal.SIGTERM)
+            # Python runs the handler in the daemon's main thread, which under load can be late: the messages
+            # in flight are released only once the daemon says it heard the signal, else a connection freed
+            # before that would start one more message.
+            assert log.heard.wait(30), f"the daemon did not log the SIGTERM: {log.text()}"
             sink.gate.set()
-            _, err = proc.communicate(timeout=30)
+            proc.wait(timeout=30)
         finally:
             if proc.poll() is None:
                 proc.kill()
+            log.reader.join(10)
+            if proc.stderr is not None:
+                proc.stderr.close()
+        err = log.text()
         assert proc.returncode == 0, err
         assert "SIGTERM" in err and "job send" in err
         with digest.db.begin() as conn:
@@ -150,8 +180,6 @@ def test_sigterm_mid_send_finishes_the_message_and_exits_0(tmp_path: Path) -> No
 def test_cron_run_during_a_daemon_send_leaves_it_to_the_daemon(tmp_path: Path) -> None:
     """The daemon's send holds its first message at the SMTP server; cron's `digest run` starts meanwhile,
     finds the issue leased, sends nothing and exits 0; released, the daemon finishes: one copy each."""
-    import threading
-
     from digest.schedule import Schedule
     from digest.scheduler import Jobs
 
