@@ -30,6 +30,7 @@ def measure(chromium: Any, html: str, width: int) -> dict[str, Any]:
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [600, 375])
 def test_layout_holds_at_desktop_and_phone_width(chromium: Any, email_html: str, width: int) -> None:
     got = measure(chromium, email_html, width)

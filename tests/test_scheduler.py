@@ -170,6 +170,7 @@ def first_start(tmp: Path, url: str, port: int, **sched: object) -> None:
         r.wait_for("collect")
 
 
+@pytest.mark.slow  # waits a real second for the send time
 def test_weekly_send_fires_at_its_time(tmp_path: Path, sqlite_url: str) -> None:
     with gated_sink(open_gate=True) as sink:
         digest, readers = prepared(tmp_path, sqlite_url, sink.port)
