@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from digest.config import Settings
 
 from .support.browser import browser
 from .support.db import fresh_postgres
 from .support.http import Site, serve_site
 from .support.smtp import Sink, sink_server
+from .support.web import make_settings
 
 # A test that uses one of these fixtures (or a "postgresql" parameter) must carry the marker, so that
 # `-m "not postgres"` and `-m "not browser"` leave out everything that needs the server or Chromium.
@@ -31,11 +37,33 @@ def smtp_sink() -> Iterator[Sink]:
         yield sink
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The test's database on each server: a SQLite file in tmp_path, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'digest.db'}"
+        return
+    with fresh_postgres() as url:
+        yield url
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A new PostgreSQL database for this test, dropped after; skipped when the server does not answer."""
     with fresh_postgres() as url:
         yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Web-side settings on tmp_path (support.web.make_settings)."""
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """Flask's test client of the module's own ``app`` fixture."""
+    return app.test_client()
 
 
 @pytest.fixture(scope="module")

@@ -39,20 +39,11 @@ POST_ROUTES = ["/admin/logout", "/admin/draft/build", *EDIT_ROUTES, "/admin/draf
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
-
-
-@pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
+    """The app this module tests (``client`` and ``settings`` come from conftest)."""
     app = admin_app(settings)
     yield app
     digest_of(app).close()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture

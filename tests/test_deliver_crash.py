@@ -12,7 +12,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,6 @@ from sqlalchemy import select
 
 from digest.db import tables as t
 
-from .support.db import fresh_postgres
 from .support.sending import DIGEST, digest_env, prepared
 from .support.smtp import FaultSink, smtp_server
 
@@ -54,15 +53,6 @@ def send_env(db_url: str, port: int) -> dict[str, str]:
 def start_send(tmp: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([*DIGEST, "-q", "send", "--concurrency", str(CONNECTIONS)],
                             cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/digest.db"
-        return
-    with fresh_postgres() as url:
-        yield url
 
 
 def test_sigkill_mid_send_then_resume(db_url: str, tmp_path: Path) -> None:

@@ -27,7 +27,6 @@ from digest.scheduler import Daemon, Jobs, planned_jobs
 from digest.timespec import parse_weekly
 
 from .support.data import add_article, add_subscribers
-from .support.db import fresh_postgres
 from .support.sending import Running, schedule_settings, until
 from .support.smtp import gated_sink
 
@@ -40,15 +39,12 @@ MONDAY = datetime(2026, 3, 9, 7, 0, tzinfo=BERLIN)
 OPEN: list[Digest] = []
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'digest.db'}"
-        return
-    with fresh_postgres() as url:
-        yield url
-        while OPEN:  # before the database is dropped
-            OPEN.pop().close()
+@pytest.fixture
+def db_url(db_url: str) -> Iterator[str]:
+    """conftest's db_url (SQLite, then PostgreSQL), with this module's Digests closed before it is dropped."""
+    yield db_url
+    while OPEN:
+        OPEN.pop().close()
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,26 +16,17 @@ from digest.config import Settings
 
 from .support.data import make_issue
 from .support.smtp import link_in
-from .support.web import BASE, csrf_from, digest_of, make_app, make_settings, outbox_mail
+from .support.web import BASE, csrf_from, digest_of, make_app, outbox_mail
 
 SENT_PAGE = "Check your inbox"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
-
-
-@pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
+    """The app this module tests (``client`` and ``settings`` come from conftest)."""
     app = make_app(settings)
     yield app
-    app.extensions["digest"].digest.close()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    digest_of(app).close()
 
 
 def path(url: str) -> str:
@@ -229,7 +219,7 @@ def test_subscribing_is_rate_limited_per_address(settings: Settings) -> None:
     assert third.status_code == 429 and third.get_json()["error"] == "Too many requests"
     assert client.post("/api/subscribe", json={"email": "bob@example.org"}).status_code == 202
     assert "Too many requests" in friendly(subscribe(client, "ann@example.org"), 429)
-    app.extensions["digest"].digest.close()
+    digest_of(app).close()
 
 
 def test_subscribing_is_rate_limited_per_client(settings: Settings) -> None:
@@ -242,7 +232,7 @@ def test_subscribing_is_rate_limited_per_client(settings: Settings) -> None:
     elsewhere = client.post("/api/subscribe", json={"email": "r9@example.org"},
                             environ_base={"REMOTE_ADDR": "203.0.113.6"})
     assert elsewhere.status_code == 202
-    app.extensions["digest"].digest.close()
+    digest_of(app).close()
 
 
 # -- unsubscribe ----------------------------------------------------------------------------------
