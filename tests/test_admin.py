@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import replace
-from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -17,24 +15,21 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
-from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from digest.cli import cli
 from digest.config import Settings, SMTPConfig, load_settings
-from digest.db import tables as schema
 from digest.editing import ACTIONS
 from digest.pipeline import SAMPLE, Digest
 from digest.render import personalize
 from digest.web import create_app
 from digest.web.admin import AdminState, BackgroundSend, LockOut
 
-from .conftest import Sink, Site
-from .websupport import article, csrf_from, make_settings
-
-USER, PASSWORD = "editor", "a long editor password"
-HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")  # cheap to check, for test speed
-NOW = datetime.now(UTC).replace(microsecond=0)
+from .support.admin import HASH, NOW, PASSWORD, USER, admin_app, deliveries, login, seed
+from .support.data import article
+from .support.http import Site
+from .support.smtp import Sink
+from .support.web import csrf_from, digest_of, make_settings
 
 GET_ROUTES = ["/admin/", "/admin/draft", "/admin/draft?topics=patents", "/admin/draft/email.html",
               "/admin/draft/approve", "/admin/draft/send", "/admin/draft/send/progress", "/admin/draft/send/status"]
@@ -43,47 +38,12 @@ POST_ROUTES = ["/admin/logout", "/admin/draft/build", *EDIT_ROUTES, "/admin/draf
                "/admin/draft/approve", "/admin/draft/send"]
 
 
-def make_app(settings: Settings, **config: Any) -> Flask:
-    return create_app(settings, config={"TESTING": True, "ADMIN_USER": USER, "ADMIN_PASSWORD_HASH": HASH,
-                                        **config})
-
-
-def seed(d: Digest, base: str = "https://news.example") -> None:
-    """Four stored articles of this week, in three topics, and the draft built from them."""
-    for n, topic, title in [(1, "patents", "Court rules on wearable sensor patent"),
-                            (2, "patents", "Garden show wins a prize"),
-                            (3, "copyright", "Milan court blocks streaming sites"),
-                            (4, "counterfeits", "Customs seize fake watches")]:
-        a = article(n, topic, title, NOW)
-        d.db.articles.add(replace(a, url=f"{base}/{n}", canonical_url=f"{base}/{n}"))
-    d.build(NOW)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
-
-
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
-    app = make_app(settings)
+    """The app this module tests (``client`` and ``settings`` come from conftest)."""
+    app = admin_app(settings)
     yield app
     digest_of(app).close()
-
-
-def digest_of(app: Flask) -> Digest:
-    found: Digest = app.extensions["digest"].digest
-    return found
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-def login(client: FlaskClient, user: str = USER, password: str = PASSWORD, **kw: Any) -> Any:
-    token = csrf_from(client.get("/admin/login", **kw).get_data(as_text=True))
-    return client.post("/admin/login", data={"csrf_token": token, "username": user, "password": password}, **kw)
 
 
 @pytest.fixture
@@ -103,13 +63,6 @@ def post(client: FlaskClient, url: str, **data: Any) -> Any:
 
 def ids_of(app: Flask) -> list[int | None]:
     return [a.id for a in digest_of(app).draft().articles]
-
-
-def deliveries(d: Digest) -> int:
-    """Delivery rows of messages that went out or were tried (not those skipped for an empty variant)."""
-    q = select(func.count()).select_from(schema.deliveries).where(schema.deliveries.c.status != "skipped")
-    with d.db.begin() as conn:
-        return int(conn.execute(q).scalar_one())
 
 
 def flashes(resp: Any) -> list[str]:
@@ -186,7 +139,7 @@ def test_login_goes_back_to_the_admin_page_asked_for_and_nowhere_else(app: Flask
 
 
 def test_the_session_cookie_is_secure_over_https(tmp_path: Path) -> None:
-    app = make_app(make_settings(tmp_path, base_url="https://digest.example.org"))
+    app = admin_app(make_settings(tmp_path, base_url="https://digest.example.org"))
     try:
         # over https, Flask-WTF also wants a same-site Referer
         resp = login(app.test_client(), base_url="https://digest.example.org",
@@ -421,7 +374,7 @@ def test_a_rebuild_keeps_the_edits(app: Flask, editor: FlaskClient) -> None:
 
 
 def test_the_link_check_reports_links_that_answer_with_an_error(tmp_path: Path, site: Site) -> None:
-    app = make_app(make_settings(tmp_path, base_url=site.base))
+    app = admin_app(make_settings(tmp_path, base_url=site.base))
     try:
         d = digest_of(app)
         seed(d, base=site.base + "/news")
@@ -440,7 +393,7 @@ def test_the_link_check_reports_links_that_answer_with_an_error(tmp_path: Path, 
 
 def test_a_test_goes_to_the_given_addresses_only_and_is_never_recorded(tmp_path: Path, smtp_sink: Sink) -> None:
     smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
-    app = make_app(make_settings(tmp_path, smtp=smtp))
+    app = admin_app(make_settings(tmp_path, smtp=smtp))
     try:
         d = digest_of(app)
         seed(d)

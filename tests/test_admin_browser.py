@@ -12,11 +12,12 @@ import pytest
 
 from digest.config import AdminConfig, SMTPConfig
 
-from .browser import browser
-from .conftest import Sink
-from .test_admin import HASH, PASSWORD, USER, deliveries, seed
-from .test_email_layout import MEASURE
-from .websupport import live_server
+from .support.admin import HASH, PASSWORD, USER, deliveries, seed
+from .support.browser import MEASURE
+from .support.smtp import Sink
+from .support.web import live_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def press(page: Any, selector: str) -> None:
@@ -35,14 +36,14 @@ def measure_frame(page: Any, selector: str) -> dict[str, Any]:
 
 
 def test_an_editor_signs_in_edits_tests_approves_and_the_preview_holds_up(
-        tmp_path: Path, smtp_sink: Sink, capsys: pytest.CaptureFixture[str]) -> None:
+        tmp_path: Path, smtp_sink: Sink, chromium: Any, capsys: pytest.CaptureFixture[str]) -> None:
     smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
-    with live_server(tmp_path, smtp=smtp, admin=AdminConfig(USER, HASH)) as live, browser() as b:
+    with live_server(tmp_path, smtp=smtp, admin=AdminConfig(USER, HASH)) as live:
         d = live.digest
         seed(d)
         d.subscribers.add("reader@example.org")
         d.subscribers.add("copyright.reader@example.org", topics=("copyright",))
-        page = b.new_page(viewport={"width": 1400, "height": 1000})
+        page = chromium.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(15_000)
 
         page.goto(f"{live.base}/admin/draft")

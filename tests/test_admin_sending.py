@@ -13,9 +13,9 @@ from digest.config import SMTPConfig
 from digest.errors import NothingToSend, UsageError
 from digest.web.admin import BackgroundSend, SendStatus
 
-from .schedhelp import gated_sink
-from .test_admin import deliveries, digest_of, login, make_app, seed
-from .websupport import csrf_from, make_settings
+from .support.admin import admin_app, deliveries, login, seed
+from .support.smtp import gated_sink
+from .support.web import csrf_from, digest_of, make_settings
 
 READERS = ["ann@example.org", "bob@example.org", "cy@example.org"]
 
@@ -23,7 +23,7 @@ READERS = ["ann@example.org", "bob@example.org", "cy@example.org"]
 def test_send_now_shows_its_progress_then_the_outcome(tmp_path: Path) -> None:
     with gated_sink() as sink:
         smtp = SMTPConfig(host="127.0.0.1", port=sink.port, security="none", timeout=30)
-        app = make_app(make_settings(tmp_path, smtp=smtp))
+        app = admin_app(make_settings(tmp_path, smtp=smtp))
         d = digest_of(app)
         try:
             seed(d)
@@ -67,7 +67,7 @@ def test_send_now_shows_its_progress_then_the_outcome(tmp_path: Path) -> None:
 
 
 def test_a_send_that_fails_says_why_on_the_progress_page(tmp_path: Path) -> None:
-    app: Flask = make_app(make_settings(tmp_path))
+    app: Flask = admin_app(make_settings(tmp_path))
     d = digest_of(app)
     try:
         seed(d)  # nobody subscribed: the send stops with the reason

@@ -15,8 +15,9 @@ from digest.db.migrate import state, upgrade_database
 from digest.deliver import SendOptions
 from digest.errors import DeliveryError
 
-from .dbfixtures import restore
-from .smtp_faults import FaultSink, prepared, serve
+from .support.db import restore
+from .support.sending import prepared
+from .support.smtp import FaultSink, smtp_server
 
 
 def rows(d: object) -> dict[str, dict[str, object]]:
@@ -29,7 +30,7 @@ def rows(d: object) -> dict[str, dict[str, object]]:
 
 def test_send_records_one_row_per_subscriber_and_resends_nothing(tmp_path: Path) -> None:
     sink = FaultSink()
-    with serve(sink) as port:
+    with smtp_server(sink) as port:
         d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 25)
         rep = d.deliver(options=SendOptions(concurrency=3, batch=4))
         assert (rep.sent, rep.failed, rep.deferred) == (25, 0, 0)
@@ -51,7 +52,7 @@ def test_faults_end_with_one_accepted_message_or_a_recorded_failure(tmp_path: Pa
                      tempfail={"sub2@example.com": 1, "sub8@example.com": 2, "sub20@example.com": 1},
                      drop={"sub3@example.com": 1, "sub11@example.com": 1, "sub30@example.com": 2},
                      always={"sub25@example.com"})
-    with serve(sink) as port:
+    with smtp_server(sink) as port:
         d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 40, max_attempts=4, max_per_connection=7)
         rep = d.deliver(options=d.send_options(concurrency=3))
     recorded = rows(d)
@@ -71,7 +72,7 @@ def test_faults_end_with_one_accepted_message_or_a_recorded_failure(tmp_path: Pa
 
 def test_a_server_refusing_everything_stops_the_send_early(tmp_path: Path) -> None:
     sink = FaultSink(refuse_all=True)
-    with serve(sink) as port:
+    with smtp_server(sink) as port:
         d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 60)
         with pytest.raises(DeliveryError, match="refused 10 messages in a row"):
             d.deliver(options=SendOptions(concurrency=2, batch=5))
@@ -82,7 +83,7 @@ def test_a_server_refusing_everything_stops_the_send_early(tmp_path: Path) -> No
 
 def test_a_throttling_relay_defers_then_the_next_run_finishes(tmp_path: Path) -> None:
     sink = FaultSink(always={f"sub{i}@example.com" for i in range(12)})
-    with serve(sink) as port:
+    with smtp_server(sink) as port:
         d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 12)
         with pytest.raises(DeliveryError):
             d.deliver(options=SendOptions(concurrency=1, retry_seconds=60))
@@ -105,7 +106,7 @@ def test_outbox_folder_mode_writes_one_file_per_subscriber(tmp_path: Path) -> No
 
 def test_subscribers_with_no_matching_topic_are_skipped_and_recorded(tmp_path: Path) -> None:
     sink = FaultSink()
-    with serve(sink) as port:
+    with smtp_server(sink) as port:
         d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 3)
         d.subscribers.add("design@example.com", "D", ["designs"])
         d.subscribers.add("tm@example.com", "T", ["trademarks"])

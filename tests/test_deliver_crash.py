@@ -9,22 +9,22 @@ this host takes both over at once, without waiting for them to expire.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from digest.db import tables as t
 
-from .smtp_faults import FaultSink, prepared, serve
+from .support.sending import DIGEST, digest_env, prepared
+from .support.smtp import FaultSink, smtp_server
 
-ROOT = Path(__file__).resolve().parents[1]
 CONNECTIONS = 2
+pytestmark = pytest.mark.slow  # each runs `digest send` as a child process and kills it
 
 
 def wait_for(predicate: object, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -47,20 +47,19 @@ def holding(sink: FaultSink, n: int) -> Callable[[], bool]:
 
 
 def send_env(db_url: str, port: int) -> dict[str, str]:
-    return {**os.environ, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port), "SMTP_SECURITY": "none",
-            "DIGEST_DATABASE_URL": db_url, "DIGEST_SECRET_KEY": "test-secret", "PYTHONPATH": str(ROOT)}
+    return digest_env(db_url, port, DIGEST_SECRET_KEY="test-secret")
 
 
 def start_send(tmp: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "digest", "-q", "send", "--concurrency", str(CONNECTIONS)],
+    return subprocess.Popen([*DIGEST, "-q", "send", "--concurrency", str(CONNECTIONS)],
                             cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-def crash_and_resume(db_url: str, tmp: Path) -> None:
+def test_sigkill_mid_send_then_resume(db_url: str, tmp_path: Path) -> None:
     sink = FaultSink(hold_after=15)
-    with serve(sink) as port:
-        d = prepared(db_url, tmp, port, 60)
-        proc = start_send(tmp, send_env(db_url, port))
+    with smtp_server(sink) as port:
+        d = prepared(db_url, tmp_path, port, 60)
+        proc = start_send(tmp_path, send_env(db_url, port))
         wait_for(lambda: len(sink.held) >= CONNECTIONS, proc)
         assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGKILL)
@@ -85,10 +84,6 @@ def crash_and_resume(db_url: str, tmp: Path) -> None:
     d.close()
 
 
-def test_sigkill_mid_send_then_resume_on_sqlite(tmp_path: Path) -> None:
-    crash_and_resume(f"sqlite:///{tmp_path}/digest.db", tmp_path)
-
-
 def test_two_kills_then_the_next_send_takes_over_at_once(tmp_path: Path) -> None:
     """Two sends killed mid-way, each leaving the issue's lease held by a dead process; the third
     finishes the list at once (the lease is ten minutes long: waiting for it would time out)."""
@@ -96,7 +91,7 @@ def test_two_kills_then_the_next_send_takes_over_at_once(tmp_path: Path) -> None
     sink = FaultSink(hold_after=10)
     emails = {f"sub{i}@example.com" for i in range(40)}
     in_flight: set[str] = set()
-    with serve(sink) as port:
+    with smtp_server(sink) as port:
         d = prepared(db_url, tmp_path, port, 40)
         env = send_env(db_url, port)
         for kill, accepted_before_hold in enumerate((10, 20), start=1):
@@ -111,7 +106,7 @@ def test_two_kills_then_the_next_send_takes_over_at_once(tmp_path: Path) -> None
             owner, _ = d.db.issues.lease_holder(d.current_issue().id)
             assert owner is not None and f":{proc.pid}:" in owner, "the killed send left the issue's lease held"
         sink.gate.set()
-        last = subprocess.run([sys.executable, "-m", "digest", "send", "--concurrency", str(CONNECTIONS)],
+        last = subprocess.run([*DIGEST, "send", "--concurrency", str(CONNECTIONS)],
                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
         assert last.returncode == 0, last.stderr
         assert "being sent by" not in last.stdout + last.stderr

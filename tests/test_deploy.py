@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,10 +21,10 @@ from digest.db import tables as t
 from digest.pipeline import Digest
 from digest.scheduler import Daemon
 
-from .schedhelp import add_article, add_subscribers, gated_sink, settings
-from .test_scheduler import Running
+from .support.data import ROOT, add_article, add_subscribers
+from .support.sending import Running, digest_env, schedule_settings
+from .support.smtp import gated_sink
 
-ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 HOME = "/srv/ip-digest"
 
@@ -50,8 +51,7 @@ def cron_command() -> tuple[list[str], str]:
 
 
 def env_for(project: Path, db: str, port: int) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "DIGEST_DATABASE_URL": db, "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(port), "SMTP_SECURITY": "none", "DIGEST_CONFIG": str(project / "digest.toml")}
+    return digest_env(db, port, DIGEST_CONFIG=str(project / "digest.toml"))
 
 
 def test_units_name_the_commands_and_directory() -> None:
@@ -79,6 +79,7 @@ def test_timer_fires_on_mondays_at_seven() -> None:
     assert len(elapses) == 3 and all(e.startswith("Mon ") and " 07:00:00" in e for e in elapses)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["ip-digest.service", "ip-digest-run.service"])
 def test_unit_commands_have_help(name: str) -> None:
     p = subprocess.run([*argv(unit(name)["Service"]["ExecStart"]), "--help"], capture_output=True, text=True,
@@ -86,11 +87,12 @@ def test_unit_commands_have_help(name: str) -> None:
     assert p.returncode == 0 and "Example:" in p.stdout
 
 
+@pytest.mark.slow
 def test_run_unit_then_cron_line_send_once(tmp_path: Path) -> None:
     (tmp_path / "digest.toml").write_text("sources = []\n")
     db = f"sqlite:///{tmp_path / 'digest.db'}"
     with gated_sink(open_gate=True) as sink:
-        digest = Digest(settings(tmp_path, db))
+        digest = Digest(schedule_settings(tmp_path, db))
         add_article(digest, 1, datetime.now(UTC) - timedelta(hours=2))
         readers = add_subscribers(digest, 2)
         digest.close()
@@ -105,6 +107,27 @@ def test_run_unit_then_cron_line_send_once(tmp_path: Path) -> None:
         assert sorted(sink.recipients()) == readers  # nothing new the second time
 
 
+class DaemonLog:
+    """The stderr of a `digest daemon` child, read as it comes; ``heard`` is set once it logs a SIGTERM."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self.heard = threading.Event()
+        self.reader = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self.reader.start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            self.lines.append(line)
+            if "SIGTERM: finishing the message in flight" in line:
+                self.heard.set()
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+
+@pytest.mark.slow
 def test_sigterm_mid_send_finishes_the_message_and_exits_0(tmp_path: Path) -> None:
     """A real `digest daemon` (the unit's command line) with a send due at start; the SMTP server holds the
     messages in flight until SIGTERM has been sent; those (at most one per connection) are recorded, no
@@ -112,23 +135,32 @@ def test_sigterm_mid_send_finishes_the_message_and_exits_0(tmp_path: Path) -> No
     (tmp_path / "digest.toml").write_text('sources = []\n[schedule]\ngrace = "8d"\n')
     db = f"sqlite:///{tmp_path / 'digest.db'}"
     with gated_sink() as sink:
-        s = settings(tmp_path, db, sink.port, grace="8d")
+        s = schedule_settings(tmp_path, db, sink.port, grace="8d")
         with time_machine.travel(datetime.now(UTC) - timedelta(days=8), tick=True), Running(Daemon(s)) as r:
             r.wait_for("collect")  # the jobs are stored; the next send is now overdue, inside the grace
         digest = Digest(s)
         add_article(digest, 1, datetime.now(UTC) - timedelta(hours=2))
         readers = add_subscribers(digest, 7)
         proc = subprocess.Popen(argv(unit("ip-digest.service")["Service"]["ExecStart"]), cwd=tmp_path,
-                                env=env_for(tmp_path, db, sink.port), stdout=subprocess.PIPE,
+                                env=env_for(tmp_path, db, sink.port), stdout=subprocess.DEVNULL,
                                 stderr=subprocess.PIPE, text=True)
+        log = DaemonLog(proc)
         try:
             assert sink.arrived.wait(60), "the daemon never started its send"
             proc.send_signal(signal.SIGTERM)
+            # Python runs the handler in the daemon's main thread, which under load can be late: the messages
+            # in flight are released only once the daemon says it heard the signal, else a connection freed
+            # before that would start one more message.
+            assert log.heard.wait(30), f"the daemon did not log the SIGTERM: {log.text()}"
             sink.gate.set()
-            _, err = proc.communicate(timeout=30)
+            proc.wait(timeout=30)
         finally:
             if proc.poll() is None:
                 proc.kill()
+            log.reader.join(10)
+            if proc.stderr is not None:
+                proc.stderr.close()
+        err = log.text()
         assert proc.returncode == 0, err
         assert "SIGTERM" in err and "job send" in err
         with digest.db.begin() as conn:
@@ -144,18 +176,17 @@ def test_sigterm_mid_send_finishes_the_message_and_exits_0(tmp_path: Path) -> No
         digest.close()
 
 
+@pytest.mark.slow
 def test_cron_run_during_a_daemon_send_leaves_it_to_the_daemon(tmp_path: Path) -> None:
     """The daemon's send holds its first message at the SMTP server; cron's `digest run` starts meanwhile,
     finds the issue leased, sends nothing and exits 0; released, the daemon finishes: one copy each."""
-    import threading
-
     from digest.schedule import Schedule
     from digest.scheduler import Jobs
 
     (tmp_path / "digest.toml").write_text("sources = []\n")
     db = f"sqlite:///{tmp_path / 'digest.db'}"
     with gated_sink() as sink:
-        digest = Digest(settings(tmp_path, db, sink.port))
+        digest = Digest(schedule_settings(tmp_path, db, sink.port))
         add_article(digest, 1, datetime.now(UTC) - timedelta(hours=2))
         readers = add_subscribers(digest, 3)
         jobs = Jobs(digest, Schedule.from_config(digest.settings.schedule), "daemon-1")
@@ -174,12 +205,13 @@ def test_cron_run_during_a_daemon_send_leaves_it_to_the_daemon(tmp_path: Path) -
         digest.close()
 
 
+@pytest.mark.slow
 def test_status_approve_schedule_commands(tmp_path: Path) -> None:
     (tmp_path / "digest.toml").write_text('sources = []\n[schedule]\ntimezone = "Europe/Berlin"\n'
                                           'build = "fri 12:00"\nrequire_approval = true\n'
                                           'editors = ["ed@example.org"]\n')
     db = f"sqlite:///{tmp_path / 'digest.db'}"
-    digest = Digest(settings(tmp_path, db))
+    digest = Digest(schedule_settings(tmp_path, db))
     add_article(digest, 1, datetime.now(UTC) - timedelta(hours=2))
     digest.build()
     digest.db.sources.record_fetch("https://feeds.example/ip", "IP Feed", error="HTTP 503")

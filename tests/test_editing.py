@@ -18,7 +18,7 @@ from digest.errors import SchemaMismatch, UsageError
 from digest.models import Article
 from digest.pipeline import Digest
 
-from .dbfixtures import restore
+from .support.db import restore
 
 NOW = datetime.now(UTC)
 

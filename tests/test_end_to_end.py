@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from digest.cli import cli
 
-from .conftest import Sink, Site
+from .support.http import Site
+from .support.smtp import Sink
 
 PARAS = [
     "A court in Milan ordered internet providers to block thirty websites that streamed live football "

@@ -6,14 +6,13 @@ import json
 import re
 import statistics
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from digest.extract import clean_paragraphs, extract_paragraphs, html_to_paragraphs
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
-BENCHMARK = CORPUS / "article-extraction-benchmark"
+from .support.data import corpus
+
 JUNK = ("Leave a Reply", "Akismet", "commenting using", "Image source", "Share this", "Proudly powered")
 
 STORY = [
@@ -45,9 +44,7 @@ def _page(body: str, title: str = "IP news") -> str:
 
 
 def _seed_lines() -> list[str]:
-    if not CORPUS.is_dir():
-        pytest.skip(f"shared corpus not found at {CORPUS}")
-    seeds = sorted((CORPUS / "seed").glob("*.txt"))
+    seeds = sorted(corpus("seed").glob("*.txt"))
     if not seeds:
         pytest.skip("no seed article in the shared corpus")
     text = seeds[0].read_text(encoding="utf-8")
@@ -184,9 +181,7 @@ def test_garbage_fragment_gives_no_paragraphs(garbage: str) -> None:
 
 
 def test_naughty_strings_never_raise() -> None:
-    naughty = CORPUS / "naughty-strings" / "blns.json"
-    if not naughty.is_file():
-        pytest.skip(f"naughty strings not found at {naughty}")
+    naughty = corpus("naughty-strings", "blns.json")
     for text in json.loads(naughty.read_text(encoding="utf-8")):
         for paragraph in html_to_paragraphs(text) + extract_paragraphs(f"<p>{text}</p>"):
             assert paragraph == paragraph.strip()
@@ -229,11 +224,8 @@ def _token_f1(true: str, pred: str) -> float:
 
 
 def test_article_extraction_benchmark_sample() -> None:
-    truth_file = BENCHMARK / "ground-truth.json"
-    if not truth_file.is_file():
-        pytest.skip(f"article-extraction benchmark not found at {BENCHMARK}")
-    truth = json.loads(truth_file.read_text(encoding="utf-8"))
-    pages = sorted((BENCHMARK / "html").glob("*.html.gz"))[::18][:10]
+    truth = json.loads(corpus("article-extraction-benchmark", "ground-truth.json").read_text(encoding="utf-8"))
+    pages = sorted(corpus("article-extraction-benchmark", "html").glob("*.html.gz"))[::18][:10]
     scores = []
     for path in pages:
         page = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")

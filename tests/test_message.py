@@ -21,7 +21,7 @@ from subscribers.model import Subscriber
 from subscribers.service import Notice
 from subscribers.tokens import Tokens
 
-from .smtp_faults import sample_issue
+from .support.data import sample_issue
 
 DATE = "Fri, 07 Mar 2025 12:00:00 GMT"
 LONG = "https://digest.example.org/unsubscribe/" + "Ab3-_x" * 30

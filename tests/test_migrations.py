@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -30,9 +29,9 @@ from digest.errors import SchemaMismatch
 from digest.models import DeliveryStatus, IssueStatus
 from subscribers.model import SubscriberStatus
 
-from .dbfixtures import LEGACY, restore
+from .support.data import ROOT
+from .support.db import LEGACY, restore
 
-ROOT = Path(__file__).resolve().parent.parent
 STATES: dict[str, type[StrEnum]] = {"issues": IssueStatus, "deliveries": DeliveryStatus,
                                     "subscribers": SubscriberStatus}
 
@@ -129,27 +128,6 @@ def test_a_new_sqlite_database_matches_the_models(tmp_path: Path) -> None:
                           "content, built_at) VALUES ('2026-W01', 'drafted', '', '', '2026-01-01', "
                           "'2026-01-01', '', '2026-01-01')"))
     engine.dispose()
-
-
-def _admin() -> Any:
-    psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'ip-digest[postgres]')")
-    try:
-        return psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL server reachable at 127.0.0.1:5432 (database test): {exc}")
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A new PostgreSQL database, dropped afterwards."""
-    admin = _admin()
-    name = f"digest_migrations_{secrets.token_hex(4)}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @pytest.mark.postgres

@@ -9,7 +9,9 @@ from digest.compose import week_key
 from digest.models import IssueStatus
 from digest.pipeline import Digest
 
-from .websupport import article, make_settings, read_eml
+from .support.data import article
+from .support.smtp import read_eml
+from .support.web import make_settings
 
 W47 = datetime(2026, 11, 16, 7, 0, tzinfo=UTC)
 W48 = W47 + timedelta(days=7)

@@ -1,8 +1,9 @@
 """The package as it is shipped: the licence its metadata names, the typing marker, and a wheel that carries
-the templates and every data file under digest/ (samples, migration templates)."""
+the templates and every data file under digest/ (samples, migration templates); CI runs the README's test command."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 import zipfile
 from pathlib import Path
@@ -43,3 +44,12 @@ def test_the_wheel_ships_templates_and_data_files(tmp_path: Path) -> None:
     templates = {"digest/" + p.relative_to(ROOT).as_posix() for p in (ROOT / "templates").rglob("*") if p.is_file()}
     assert templates and templates <= names, sorted(templates - names)
     assert "digest/py.typed" in names and any(n.endswith("licenses/LICENSE") for n in names)
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    commands = re.findall(r"```sh\n(.*?)\n```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S)
+    ci = ROOT / ".ci" / "run"
+    if not ci.exists():
+        pytest.skip("no .ci/run here (an unpacked sdist carries no CI script)")
+    last = ci.read_text(encoding="utf-8").rstrip("\n").splitlines()[-1]
+    assert "pytest" in commands[1] and last == commands[1], "the last line of .ci/run is the README's test command"

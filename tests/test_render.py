@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 import os
 import re
-from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -11,49 +10,23 @@ import pytest
 
 from digest.compose import compose, preheader, subject, week_key
 from digest.message import MessageTemplate
-from digest.models import Article, Issue, IssueStatus
+from digest.models import Article
 from digest.render import Personal, Rendered, Renderer, clean_html, personalize, safe_url
 from digest.topics import DEFAULT_TOPICS, Taxonomy
 
-from .conftest import corpus
+from .support.data import RENDER_WHEN as WHEN
+from .support.data import STORIES, WHO, composed_issue, corpus, story
 
 GOLDEN = Path(__file__).parent / "golden"
-WHEN = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
-WHO = Personal(name="Ann Example", email="ann@example.com", unsubscribe_url="https://d.example/unsubscribe/TOKEN",
-               preferences_url="https://d.example/preferences/TOKEN")
-
-
-def article(i: int, title: str, topics: tuple[str, ...], hours: int = 0, summary: str = "") -> Article:
-    return Article(id=i, guid=f"g{i}", url=f"https://news.example/{i}", canonical_url=f"https://news.example/{i}",
-                   title=title, source="IP Wire", published=WHEN - timedelta(hours=hours + i),
-                   summary=summary or f"Summary of story {i}: a court held that the claims were valid.",
-                   topics=topics)
-
-
-ARTICLES = [
-    article(1, "Jury awards $12m for patent infringement", ("patents",)),
-    article(2, "Fake cosmetics cost the EU \u20ac3bn a year: Belle\u00e2me", ("trademarks", "counterfeits")),
-    article(3, "Court orders ISPs to block 30 piracy sites", ("copyright",)),
-    article(4, 'Smith & Wesson "wins" <b>trade dress</b> case', ("trademarks",)),
-]
-
-
-def issue(articles: list[Article] = ARTICLES) -> Issue:
-    made = compose(articles, Taxonomy(DEFAULT_TOPICS), title="IP Protection Weekly", when=WHEN,
-                   start=WHEN - timedelta(days=7))
-    assert made is not None
-    return Issue(**{**made.__dict__, "id": 7, "status": IssueStatus.DRAFT})
-
-
 def test_compose_sections_subject_and_week() -> None:
-    made = issue()
+    made = composed_issue()
     assert [s.topic for s in made.sections] == ["patents", "trademarks", "copyright"]
     assert [a.id for a in made.sections[1].articles] == [2, 4]  # newest first
     assert made.subject == "IP Protection Weekly, 30 Nov 2026: Jury awards $12m for patent…, and 3 more"
     assert len(made.subject) <= 78
     assert made.week == week_key(WHEN) == "2026-W49"
     assert preheader(made.sections).startswith("4 stories this week: Patents (1), Trademarks (2)")
-    long = subject("IP Protection Weekly", WHEN, issue([article(9, "word " * 40, ("patents",))]).sections)
+    long = subject("IP Protection Weekly", WHEN, composed_issue([story(9, "word " * 40, ("patents",))]).sections)
     assert len(long) <= 78 and long.endswith("…")
     assert compose([], Taxonomy(DEFAULT_TOPICS), title="x", when=WHEN, start=WHEN) is None
 
@@ -66,7 +39,7 @@ def _golden(name: str, text: str) -> None:
 
 
 def test_rendered_email_matches_the_golden_files() -> None:
-    rendered = Renderer("https://d.example").render(issue())
+    rendered = Renderer("https://d.example").render(composed_issue())
     assert rendered is not None
     html, text = personalize(rendered, WHO)
     _golden("issue.html", html)
@@ -74,7 +47,7 @@ def test_rendered_email_matches_the_golden_files() -> None:
 
 
 def test_html_is_inlined_escaped_and_complete() -> None:
-    rendered = Renderer("https://d.example").render(issue())
+    rendered = Renderer("https://d.example").render(composed_issue())
     assert rendered is not None
     html, text = personalize(rendered, WHO)
     assert len(re.findall(r'\sstyle="', html)) >= 20
@@ -85,21 +58,21 @@ def test_html_is_inlined_escaped_and_complete() -> None:
     assert "https://d.example/issues/7" in html
     assert "Hi Ann," in html and "Hi Ann," in text
     assert "\u20ac3bn" in text and "Belle\u00e2me" in text
-    for a in ARTICLES:
+    for a in STORIES:
         assert a.url in html and a.url in text and a.summary in " ".join(text.split())
 
 
 def test_topic_variant_and_empty_variant() -> None:
     r = Renderer("https://d.example")
-    only = r.render(issue(), frozenset({"copyright"}))
+    only = r.render(composed_issue(), frozenset({"copyright"}))
     assert only is not None and "Court orders ISPs" in only.text and "Jury awards" not in only.text
-    assert r.render(issue(), frozenset({"designs"})) is None
+    assert r.render(composed_issue(), frozenset({"designs"})) is None
 
 
 def test_size_guard_keeps_top_articles_and_links_the_rest() -> None:
-    many = [article(i, f"Patent story number {i} about a long-running dispute", ("patents",),
+    many = [story(i, f"Patent story number {i} about a long-running dispute", ("patents",),
                     summary="A sentence about patents that goes on. " * 12) for i in range(1, 160)]
-    rendered = Renderer("https://d.example", max_bytes=60_000).render(issue(many))
+    rendered = Renderer("https://d.example", max_bytes=60_000).render(composed_issue(many))
     assert rendered is not None
     assert rendered.size <= 60_000
     assert rendered.overflow > 0 and rendered.shown + rendered.overflow == 159
@@ -109,7 +82,7 @@ def test_size_guard_keeps_top_articles_and_links_the_rest() -> None:
 
 
 def test_personal_values_cannot_inject() -> None:
-    rendered = Renderer("https://d.example").render(issue())
+    rendered = Renderer("https://d.example").render(composed_issue())
     assert rendered is not None
     evil = Personal(name='<script>alert(1)</script>\r\nBcc: x@evil.example', email="a@example.com",
                     unsubscribe_url="https://d.example/u/t", preferences_url="https://d.example/p/t")
@@ -147,9 +120,9 @@ def test_message_headers_of_the_contract() -> None:
 
 def test_naughty_strings_never_break_the_email() -> None:
     strings = json.loads(corpus("naughty-strings", "blns.json").read_text(encoding="utf-8"))
-    arts = [article(i + 1, s or "empty", ("patents",), summary=s or "x") for i, s in enumerate(strings[:200])
+    arts = [story(i + 1, s or "empty", ("patents",), summary=s or "x") for i, s in enumerate(strings[:200])
             if s.strip()]
-    rendered = Renderer("https://d.example", max_bytes=10_000_000).render(issue(arts))
+    rendered = Renderer("https://d.example", max_bytes=10_000_000).render(composed_issue(arts))
     assert rendered is not None
     template = MessageTemplate(rendered, sender="D <d@example.org>", list_id="L <l.x>")
     for s in strings[:60]:
@@ -165,5 +138,5 @@ def test_naughty_strings_never_break_the_email() -> None:
 def test_bad_article_links_are_inert(bad: str) -> None:
     a = Article(id=1, guid="g", url=bad, canonical_url=bad, title="Patent news", source="s", published=WHEN,
                 summary="A patent story.", topics=("patents",))
-    rendered = Renderer("https://d.example").render(issue([a]))
+    rendered = Renderer("https://d.example").render(composed_issue([a]))
     assert rendered is not None and bad not in rendered.html

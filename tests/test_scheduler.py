@@ -8,15 +8,14 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
+from apscheduler.events import EVENT_JOB_MISSED
 from apscheduler.triggers.cron import CronTrigger
 
 from digest.config import ScheduleConfig, load_settings
@@ -27,7 +26,9 @@ from digest.schedule import Schedule, last_fire, weekly_trigger
 from digest.scheduler import Daemon, Jobs, planned_jobs
 from digest.timespec import parse_weekly
 
-from .schedhelp import add_article, add_subscribers, fresh_postgres, gated_sink, settings
+from .support.data import add_article, add_subscribers
+from .support.sending import Running, schedule_settings, until
+from .support.smtp import gated_sink
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -38,17 +39,12 @@ MONDAY = datetime(2026, 3, 9, 7, 0, tzinfo=BERLIN)
 OPEN: list[Digest] = []
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'digest.db'}"
-        return
-    with fresh_postgres() as url:
-        if url is None:
-            pytest.skip("PostgreSQL at 127.0.0.1:5432 (database `test`) is not reachable")
-        yield url
-        while OPEN:  # before the database is dropped
-            OPEN.pop().close()
+@pytest.fixture
+def db_url(db_url: str) -> Iterator[str]:
+    """conftest's db_url (SQLite, then PostgreSQL), with this module's Digests closed before it is dropped."""
+    yield db_url
+    while OPEN:
+        OPEN.pop().close()
 
 
 @pytest.fixture(autouse=True)
@@ -156,49 +152,8 @@ def test_last_fire() -> None:
 # -- the daemon under controlled time -------------------------------------------------------------
 
 
-class Running:
-    """A Daemon serving in a thread, with its job events collected."""
-
-    def __init__(self, daemon: Daemon) -> None:
-        self.daemon = daemon
-        self.events: list[JobExecutionEvent] = []
-        self.cond = threading.Condition()
-        daemon.scheduler.add_listener(self._event, EVENT_JOB_EXECUTED | EVENT_JOB_MISSED)
-        self.thread = threading.Thread(target=daemon.serve, kwargs={"install_signals": False}, daemon=True)
-
-    def _event(self, event: JobExecutionEvent) -> None:
-        with self.cond:
-            self.events.append(event)
-            self.cond.notify_all()
-
-    def wait_for(self, job_id: str, code: int = EVENT_JOB_EXECUTED, timeout: float = 20) -> JobExecutionEvent:
-        with self.cond:
-            assert self.cond.wait_for(lambda: any(e.job_id == job_id and e.code == code for e in self.events),
-                                      timeout), f"no {job_id} event {code}: {self.events}"
-            return next(e for e in self.events if e.job_id == job_id and e.code == code)
-
-    def __enter__(self) -> Running:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.daemon.stop()
-        self.thread.join(20)
-        assert not self.thread.is_alive()
-
-
-def until(predicate: Callable[[], bool], timeout: float = 20) -> bool:
-    """Poll ``predicate`` until true or ``timeout`` seconds pass."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
-
-
 def prepared(tmp: Path, url: str, port: int, **sched: object) -> tuple[Digest, list[str]]:
-    digest = opened(Digest(settings(tmp, url, port, timezone="Europe/Berlin", **sched)))
+    digest = opened(Digest(schedule_settings(tmp, url, port, timezone="Europe/Berlin", **sched)))
     for n in range(3):
         add_article(digest, n, MONDAY - timedelta(days=3, hours=n))
     return digest, add_subscribers(digest, 3)
@@ -207,12 +162,12 @@ def prepared(tmp: Path, url: str, port: int, **sched: object) -> tuple[Digest, l
 def first_start(tmp: Path, url: str, port: int, **sched: object) -> None:
     """The daemon's first start on Sunday evening: its jobs are stored; it is then stopped."""
     with time_machine.travel(MONDAY - timedelta(hours=11), tick=True), \
-            Running(Daemon(settings(tmp, url, port, timezone="Europe/Berlin", **sched))) as r:
+            Running(Daemon(schedule_settings(tmp, url, port, timezone="Europe/Berlin", **sched))) as r:
         r.wait_for("collect")
 
 
 def test_a_stop_that_comes_before_the_scheduler_runs_still_stops_it(tmp_path: Path, sqlite_url: str) -> None:
-    daemon = Daemon(settings(tmp_path, sqlite_url, timezone="Europe/Berlin"))
+    daemon = Daemon(schedule_settings(tmp_path, sqlite_url, timezone="Europe/Berlin"))
     daemon.stop()  # SIGTERM while the daemon is still starting: the scheduler is not running yet
     thread = threading.Thread(target=daemon.serve, kwargs={"install_signals": False}, daemon=True)
     thread.start()
@@ -220,6 +175,7 @@ def test_a_stop_that_comes_before_the_scheduler_runs_still_stops_it(tmp_path: Pa
     assert not thread.is_alive(), "the daemon kept running after a stop that came during its start"
 
 
+@pytest.mark.slow  # waits a real second for the send time
 def test_weekly_send_fires_at_its_time(tmp_path: Path, sqlite_url: str) -> None:
     with gated_sink(open_gate=True) as sink:
         digest, readers = prepared(tmp_path, sqlite_url, sink.port)
@@ -267,7 +223,7 @@ def test_changed_send_time_keeps_a_pending_missed_run(tmp_path: Path, sqlite_url
     with gated_sink(open_gate=True) as sink:
         _, readers = prepared(tmp_path, sqlite_url, sink.port)
         first_start(tmp_path, sqlite_url, sink.port)
-        moved = settings(tmp_path, sqlite_url, sink.port, timezone="Europe/Berlin", send="tue 08:00")
+        moved = schedule_settings(tmp_path, sqlite_url, sink.port, timezone="Europe/Berlin", send="tue 08:00")
         with time_machine.travel(MONDAY + timedelta(hours=5), tick=True), Running(Daemon(moved)) as r:
             r.wait_for("send")  # the Monday run missed while down still happens
             assert r.daemon.scheduler.get_job("send").next_run_time == MONDAY + timedelta(days=1, hours=1)
@@ -430,7 +386,7 @@ def test_sent_week_then_thin_week_rolls_into_the_next(tmp_path: Path, sqlite_url
 
 
 def test_schedule_lists_next_runs_in_local_time(tmp_path: Path, sqlite_url: str) -> None:
-    s = settings(tmp_path, sqlite_url, None, timezone="America/New_York", build="fri 12:00")
+    s = schedule_settings(tmp_path, sqlite_url, None, timezone="America/New_York", build="fri 12:00")
     with time_machine.travel(datetime(2026, 3, 4, 12, tzinfo=UTC)):
         jobs = {j.job_id: j for j in planned_jobs(s)}
     assert jobs["send"].next_run == datetime(2026, 3, 9, 7, tzinfo=NEW_YORK)

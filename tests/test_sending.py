@@ -17,8 +17,10 @@ from digest.deliver import SendOptions
 from digest.pipeline import Digest
 from digest.schedule import Schedule, last_send_time
 from digest.sending import BackgroundSend, Sender
-from tests.conftest import Sink
-from tests.schedhelp import add_article, add_subscribers, settings
+
+from .support.data import add_article, add_subscribers
+from .support.sending import schedule_settings
+from .support.smtp import Sink
 
 WEEK_1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)   # a Monday
 WEEK_2 = WEEK_1 + timedelta(days=7)
@@ -26,14 +28,14 @@ WEEK_2 = WEEK_1 + timedelta(days=7)
 
 @pytest.fixture
 def digest(tmp_path: Path, smtp_sink: Sink) -> Iterator[Digest]:
-    d = Digest(settings(tmp_path, f"sqlite:///{tmp_path / 'digest.db'}", smtp_sink.port))
+    d = Digest(schedule_settings(tmp_path, f"sqlite:///{tmp_path / 'digest.db'}", smtp_sink.port))
     yield d
     d.close()
 
 
 def sender(d: Digest, **policy: object) -> Sender:
     """A sender whose clock is an hour after the last scheduled send time (inside the approval grace)."""
-    schedule = Schedule.from_config(settings(Path("."), "", None, **policy).schedule)
+    schedule = Schedule.from_config(schedule_settings(Path("."), "", None, **policy).schedule)
     send_time = last_send_time(schedule, datetime.now(UTC))
     assert send_time is not None
     return Sender(d, schedule, "test-host:1:a", clock=lambda: send_time + timedelta(hours=1))

@@ -10,7 +10,8 @@ from digest.config import FetchConfig, SourceConfig
 from digest.errors import SourceError
 from digest.sources import USER_AGENT, Fetcher, fetch_all, parse_feed
 
-from .conftest import Site, corpus
+from .support.data import corpus
+from .support.http import Site
 
 RSS = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>T</title>
 <item><title>Patent &amp; trademark news</title><link>/a/1?utm_source=x</link><guid>g1</guid>

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,9 @@ from subscribers.csvio import CSVFormatError, export_string, import_csv
 from subscribers.store import SubscriberStore
 from subscribers.validation import InvalidAddress, normalize_email
 
-from .websupport import make_issue, make_settings, read_eml
+from .support.data import make_issue
+from .support.smtp import read_eml
+from .support.web import make_settings
 
 TOPICS = ["patents", "trademarks", "copyright", "trade-secrets", "designs", "counterfeits", "ip-policy"]
 
@@ -132,26 +133,17 @@ def test_add_many_inserts_in_batches_and_skips_what_is_there(digest: Digest) -> 
 
 
 @pytest.fixture
-def pg_store() -> Iterator[SubscriberStore]:
-    psycopg = pytest.importorskip("psycopg")
-    name = f"digest_subs_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = psycopg.connect("host=127.0.0.1 port=5432 dbname=test user=postgres", autocommit=True,
-                                connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at 127.0.0.1:5432 ({exc})")
-    admin.execute(f'CREATE DATABASE "{name}"')
+def pg_store(pg_url: str) -> Iterator[SubscriberStore]:
     from digest.db import Database
 
-    db = Database(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+    db = Database(pg_url)
     try:
         yield SubscriberStore(db.engine)
     finally:
         db.close()
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-        admin.close()
 
 
+@pytest.mark.postgres
 def test_add_many_on_postgresql_skips_existing_addresses(pg_store: SubscriberStore) -> None:
     pg_store.add("r7@example.org", "Seven", [])
     pg_store.set_status("r7@example.org", "bounced")
@@ -234,7 +226,7 @@ def test_the_send_renders_once_per_topic_selection_and_honours_every_choice(dige
 
 
 def test_a_permanent_refusal_marks_bounced_and_the_next_send_skips_it(digest: Digest, smtp_sink: object) -> None:
-    from .conftest import Sink
+    from .support.smtp import Sink
 
     assert isinstance(smtp_sink, Sink)
     smtp_sink.refuse.add("gone@example.org")

@@ -12,7 +12,7 @@ from digest.message import MessageTemplate
 from digest.render import Personal, Rendered
 from digest.transport import Envelope, SMTPTransport
 
-from .smtp_faults import FaultSink, serve
+from .support.smtp import FaultSink, smtp_server
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_tls_delivers_with_a_trusted_certificate(security: str, certs: tuple[ssl
     sink = FaultSink()
     kw = {"tls_context": server, "require_starttls": True} if security == "starttls" \
         else {"ssl_context": server}
-    with serve(sink, **kw) as port:
+    with smtp_server(sink, **kw) as port:
         transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=port, security=security, timeout=10), client)
         result = transport.send(envelope())
         transport.close()
@@ -51,7 +51,7 @@ def test_an_untrusted_certificate_is_a_clear_error_never_a_downgrade(
     server, _ = certs
     sink = FaultSink()
     kw = {"tls_context": server} if security == "starttls" else {"ssl_context": server}
-    with serve(sink, **kw) as port:
+    with smtp_server(sink, **kw) as port:
         transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=port, security=security, timeout=10))
         with pytest.raises(SMTPConnectionError, match="certificate failed verification"):
             transport.send(envelope())
@@ -60,7 +60,7 @@ def test_an_untrusted_certificate_is_a_clear_error_never_a_downgrade(
 
 def test_no_starttls_offered_is_an_error_not_plain_text() -> None:
     sink = FaultSink()
-    with serve(sink) as port:
+    with smtp_server(sink) as port:
         transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=port, security="starttls", timeout=10))
         with pytest.raises(SMTPConnectionError, match="does not offer STARTTLS"):
             transport.send(envelope())

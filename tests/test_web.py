@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,38 +13,20 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from digest.config import Settings
-from digest.pipeline import Digest
-from digest.web import Web, create_app
 
-from .websupport import BASE, csrf_from, link_in, make_issue, make_settings, outbox_mail
+from .support.data import make_issue
+from .support.smtp import link_in
+from .support.web import BASE, csrf_from, digest_of, make_app, outbox_mail
 
 SENT_PAGE = "Check your inbox"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
-
-
-def make_app(settings: Settings, **config: Any) -> Flask:
-    return create_app(settings, config={"TESTING": True, **config})
-
-
-@pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
+    """The app this module tests (``client`` and ``settings`` come from conftest)."""
     app = make_app(settings)
     yield app
-    app.extensions["digest"].digest.close()
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
-
-
-def digest_of(app: Flask) -> Digest:
-    w: Web = app.extensions["digest"]
-    return w.digest
+    digest_of(app).close()
 
 
 def path(url: str) -> str:
@@ -238,7 +219,7 @@ def test_subscribing_is_rate_limited_per_address(settings: Settings) -> None:
     assert third.status_code == 429 and third.get_json()["error"] == "Too many requests"
     assert client.post("/api/subscribe", json={"email": "bob@example.org"}).status_code == 202
     assert "Too many requests" in friendly(subscribe(client, "ann@example.org"), 429)
-    app.extensions["digest"].digest.close()
+    digest_of(app).close()
 
 
 def test_subscribing_is_rate_limited_per_client(settings: Settings) -> None:
@@ -251,7 +232,7 @@ def test_subscribing_is_rate_limited_per_client(settings: Settings) -> None:
     elsewhere = client.post("/api/subscribe", json={"email": "r9@example.org"},
                             environ_base={"REMOTE_ADDR": "203.0.113.6"})
     assert elsewhere.status_code == 202
-    app.extensions["digest"].digest.close()
+    digest_of(app).close()
 
 
 # -- unsubscribe ----------------------------------------------------------------------------------

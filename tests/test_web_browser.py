@@ -5,29 +5,24 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from digest.config import SMTPConfig
 
-from .conftest import Sink
-from .websupport import live_server
+from .support.smtp import Sink
+from .support.web import live_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--headless=new", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
-                                reason="no /usr/bin/chromium: apt-get install -y chromium (.ci/run does it)")
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_a_reader_subscribes_confirms_chooses_topics_pauses_and_leaves(tmp_path: Path, smtp_sink: Sink) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)")
+def test_a_reader_subscribes_confirms_chooses_topics_pauses_and_leaves(tmp_path: Path, smtp_sink: Sink,
+                                                                       chromium: Any) -> None:
     smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
-    with live_server(tmp_path, smtp=smtp) as live, sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+    with live_server(tmp_path, smtp=smtp) as live:
+        page = chromium.new_page()
         try:
-            page = browser.new_page()
             page.set_default_timeout(15_000)
 
             page.goto(f"{live.base}/subscribe")
@@ -79,4 +74,4 @@ def test_a_reader_subscribes_confirms_chooses_topics_pauses_and_leaves(tmp_path:
             sub = live.digest.subscribers.by_email("browser.reader@example.org")
             assert sub is not None and sub.status == "unsubscribed"
         finally:
-            browser.close()
+            page.close()

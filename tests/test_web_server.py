@@ -11,8 +11,9 @@ import requests
 from digest.config import SMTPConfig
 from digest.transport import SMTPTransport
 
-from .conftest import Sink
-from .websupport import csrf_from, live_server, make_issue
+from .support.data import make_issue
+from .support.smtp import Sink
+from .support.web import csrf_from, live_server
 
 
 def body_text(msg: EmailMessage) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -10,13 +12,30 @@ from sqlalchemy.pool import NullPool
 
 from ..errors import ConfigError
 
+BUSY_SECONDS = 30
+
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA busy_timeout=30000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000}")
+    _write_ahead_log(cur)
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _write_ahead_log(cur: Any) -> None:
+    """Switch the file to WAL. While another connection holds a lock on a file still in rollback mode
+    (two processes opening it at once), SQLite answers "database is locked" at once, without waiting on
+    busy_timeout: try again until the other is done, as busy_timeout would."""
+    deadline = time.monotonic() + BUSY_SECONDS
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def make_engine(url: str, pooled: bool = True) -> Engine:
