@@ -215,8 +215,8 @@ class Daemon:
         if signum == signal.SIGHUP:
             threading.Thread(target=self.reload, name="digest-reload", daemon=True).start()
         else:
+            self.stop()  # before the line that says so: a test waits for the line, then releases the mail
             log.info("%s: finishing the message in flight, then stopping", signal.Signals(signum).name)
-            self.stop()
 
     def stop(self) -> None:
         """Stop new work; a running job ends after its message in flight; serve() then returns."""
