@@ -14,6 +14,7 @@ from ..errors import DigestError
 from .articles import Articles
 from .deliveries import Deliveries
 from .engine import make_engine
+from .health import Health
 from .issues import Issues
 from .meta import Meta
 from .migrate import prepare
@@ -37,6 +38,7 @@ class Database:
         self.issues = Issues(self.engine)
         self.deliveries = Deliveries(self.engine)
         self.meta = Meta(self.engine)
+        self.health = Health(self.engine)
         self.subscribers = SubscriberStore(self.engine)
 
     @contextmanager

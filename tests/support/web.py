@@ -81,7 +81,8 @@ def live_server(tmp_path: Path, **changes: object) -> Iterator[Live]:
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = make_settings(tmp_path, base_url=base, **changes)
     app = create_app(settings)
-    server = create_server(app, sockets=[sock], threads=2, ident="ip-digest-test")
+    server = create_server(app, sockets=[sock], threads=2, ident="ip-digest-test",
+                           clear_untrusted_proxy_headers=False)  # as `digest serve`
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
