@@ -92,6 +92,15 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class TrackingConfig:
+    """[tracking]: what the program counts about readers (nothing, by default)."""
+
+    clicks: bool = setting(False, toml=True)          # article links through /r/<signed token>, counted
+    per_subscriber: bool = setting(False, toml=True)  # the click links name the reader: unique clickers
+    retention_days: int = setting(180, toml=True, minimum=1)  # click rows older than this are deleted
+
+
+@dataclass(frozen=True)
 class AdminConfig:
     """The editor's account for the pages under /admin of `digest serve` (off while either is empty)."""
 
@@ -123,6 +132,7 @@ class Settings:
     smtp: SMTPConfig = field(default_factory=SMTPConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
     database_url: str = setting("sqlite:///digest.db", env="DIGEST_DATABASE_URL")
     secret_key: str | None = setting(None, env="DIGEST_SECRET_KEY")
     config_path: Path | None = setting(None, env="DIGEST_CONFIG")  # None: no file, the bundled samples
@@ -146,7 +156,8 @@ def sample_sources() -> tuple[SourceConfig, ...]:
     )
 
 
-SECTIONS: Mapping[str, type] = {"newsletter": Settings, "fetch": FetchConfig, "schedule": ScheduleConfig}
+SECTIONS: Mapping[str, type] = {"newsletter": Settings, "fetch": FetchConfig, "schedule": ScheduleConfig,
+                                "tracking": TrackingConfig}
 _TOP_KEYS = {*SECTIONS, "sources", "topics"}
 
 
@@ -243,5 +254,6 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         smtp=_smtp(env),
         schedule=schedule,
         admin=AdminConfig(**read_env(AdminConfig, env)),
+        tracking=TrackingConfig(**tables["tracking"]),
         config_path=config_path if config_path.exists() else None,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -12,6 +13,7 @@ from subscribers.clock import now
 from subscribers.tokens import Tokens
 
 from .checks import Finding, check_links, check_rendered, links
+from .clicks import Links, tracked
 from .collect import CollectReport, collect
 from .compose import compose, period, week_key
 from .config import Settings
@@ -119,8 +121,17 @@ class Digest:
     def issue_messages(self, issue: Issue) -> IssueMessages:
         """The messages of ``issue``: its variants rendered once each, then filled per subscriber."""
         s = self.settings
+        reader = None
+        if s.tracking.clicks:
+            links = self.click_links()
+            issue = tracked(issue, links)
+            reader = functools.partial(links.reader, issue.id) if s.tracking.per_subscriber else None
         return IssueMessages(issue, self.renderer, Letterhead.of(s), self.tokens, s.base_url,
-                             (t.slug for t in self.taxonomy.topics))
+                             (t.slug for t in self.taxonomy.topics), reader=reader)
+
+    def click_links(self) -> Links:
+        s = self.settings
+        return Links(self.db.meta.secret_key(s.secret_key), s.base_url, s.tracking.per_subscriber)
 
     def send_options(self, concurrency: int = 4, rate: float | None = None) -> SendOptions:
         smtp = self.settings.smtp

@@ -12,12 +12,14 @@ from subscribers.store import SubscriberStore
 
 from ..errors import DigestError
 from .articles import Articles
+from .clicks import Clicks
 from .deliveries import Deliveries
 from .engine import make_engine
 from .health import Health
 from .issues import Issues
 from .meta import Meta
 from .migrate import prepare
+from .reports import Reports
 from .sources import Sources
 
 
@@ -39,6 +41,8 @@ class Database:
         self.deliveries = Deliveries(self.engine)
         self.meta = Meta(self.engine)
         self.health = Health(self.engine)
+        self.clicks = Clicks(self.engine)
+        self.reports = Reports(self.engine)
         self.subscribers = SubscriberStore(self.engine)
 
     @contextmanager

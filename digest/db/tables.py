@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -96,3 +97,17 @@ issue_edits = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("week", "kind", "target", name="uq_issue_edit"),
 )
+
+# A followed article link of a sent issue (tracking clicks = true): who only when per_subscriber = true,
+# and no address or agent string: only whether the agent is a known link scanner.
+clicks = Table(
+    "clicks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("issue_id", Integer, ForeignKey("issues.id"), nullable=False),
+    Column("article_id", Integer, nullable=False),
+    Column("subscriber_id", Integer),       # no foreign key: a forgotten subscriber's clicks stay, anonymous
+    Column("clicked_at", UTCDateTime, nullable=False),
+    Column("head", Boolean, nullable=False, default=False),
+    Column("scanner_agent", Boolean, nullable=False, default=False),
+)
+Index("ix_clicks_issue", clicks.c.issue_id, clicks.c.clicked_at)

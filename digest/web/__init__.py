@@ -11,6 +11,7 @@ subscriber operations live in subscribers.service, issues come from the Digest f
     /issues                    the archive of sent issues
     /issues/<id>               one sent issue as a page, sections anchored #<topic>
     /issues/feed.xml           Atom feed of the archive
+    /r/<token>[/<reader>]      a tracked article link → 302 to the article (see clicks.py)
     /healthz, /readyz, /metrics the operator's (see health.py)
     /admin/…                   the editor's pages (see admin/), behind a login
 """
@@ -37,7 +38,7 @@ from ..config import Settings
 from ..message import Letterhead, NoticeMessages
 from ..pipeline import Digest
 from ..transport import Transport, make_transport
-from . import admin, archive, health, links, signup
+from . import admin, archive, clicks, health, links, signup
 from .extensions import Web, csrf, digests, limiter, web
 from .pages import info_page, page
 
@@ -88,6 +89,7 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
     app.register_blueprint(links.bp)
     app.register_blueprint(archive.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(clicks.bp)
     admin.init_app(app)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
