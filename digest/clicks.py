@@ -5,6 +5,8 @@
                part names the reader: {base_url}/r/<token>/<reader>. Applied at render time by
                ``tracked(issue, links)``, so templates keep using ``article.url``.
     redirect   digest/web/links.py follows a token to that article's stored URL and nowhere else.
+    opens      with opens = true, a 1×1 image {base_url}/o/<token>[/<reader>] ends the HTML part; image
+               proxies and Apple Mail Privacy Protection fetch it for the reader, so opens are inflated.
     counting   ``tally`` (pure) decides which stored clicks are readers': once per reader per article;
                HEAD requests, known scanner agents within SCANNER_SECONDS of delivery, and bursts on
                BURST_LINKS or more links of one message within BURST_SECONDS are counted apart.
@@ -41,10 +43,16 @@ class Links:
     def __init__(self, secret_key: str, base_url: str, per_subscriber: bool = False) -> None:
         self.articles = URLSafeSerializer(secret_key, salt="ip-digest.click")
         self.readers = URLSafeSerializer(secret_key, salt="ip-digest.click-reader")
+        self.opens = URLSafeSerializer(secret_key, salt="ip-digest.open")
         self.base_url, self.per_subscriber = base_url.rstrip("/"), per_subscriber
 
     def url(self, issue_id: int, article_id: int) -> str:
         link = f"{self.base_url}/r/{self.articles.dumps([issue_id, article_id])}"
+        return f"{link}/{READER_MARK}" if self.per_subscriber else link
+
+    def open_url(self, issue_id: int) -> str:
+        """The image whose fetch counts an open ([tracking] opens = true)."""
+        link = f"{self.base_url}/o/{self.opens.dumps(issue_id)}"
         return f"{link}/{READER_MARK}" if self.per_subscriber else link
 
     def reader(self, issue_id: int, subscriber_id: int) -> str:
@@ -58,6 +66,19 @@ class Links:
             raise BadLink("this link is not valid") from None
         if not (isinstance(issue_id, int) and isinstance(article_id, int)):
             raise BadLink("this link is not valid")
+        return issue_id, article_id, self._reader(issue_id, reader)
+
+    def read_open(self, token: str, reader: str | None = None) -> tuple[int, int | None]:
+        """(issue id, subscriber id or None) of an open image's URL."""
+        try:
+            issue_id = self.opens.loads(token)
+        except BadData:
+            raise BadLink("this link is not valid") from None
+        if not isinstance(issue_id, int):
+            raise BadLink("this link is not valid")
+        return issue_id, self._reader(issue_id, reader)
+
+    def _reader(self, issue_id: int, reader: str | None) -> int | None:
         subscriber = None
         if reader:
             try:
@@ -66,7 +87,7 @@ class Links:
                 of_issue, who = None, None
             if of_issue == issue_id and isinstance(who, int):
                 subscriber = who
-        return issue_id, article_id, subscriber
+        return subscriber
 
 
 def tracked(issue: Issue, links: Links) -> Issue:
@@ -74,6 +95,14 @@ def tracked(issue: Issue, links: Links) -> Issue:
     return replace(issue, sections=tuple(
         Section(s.topic, s.name, tuple(replace(a, url=links.url(issue.id, a.id)) for a in s.articles))
         for s in issue.sections))
+
+
+def with_open_image(html: str, url: str) -> str:
+    """``html`` with a 1×1 image of ``url`` at the end of its body (the open count)."""
+    image = (f'<img src="{url}" width="1" height="1" alt="" '
+             'style="display:block;width:1px;height:1px;border:0;margin:0;padding:0">')
+    at = html.rfind("</body>")
+    return html[:at] + image + html[at:] if at >= 0 else html + image
 
 
 def article_url(issue: Issue, article_id: int) -> str | None:

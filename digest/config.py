@@ -97,7 +97,8 @@ class TrackingConfig:
 
     clicks: bool = setting(False, toml=True)          # article links through /r/<signed token>, counted
     per_subscriber: bool = setting(False, toml=True)  # the click links name the reader: unique clickers
-    retention_days: int = setting(180, toml=True, minimum=1)  # click rows older than this are deleted
+    opens: bool = setting(False, toml=True)  # an image per message; proxies and Mail Privacy Protection inflate it
+    retention_days: int = setting(180, toml=True, minimum=1)  # click and open rows older than this are deleted
 
 
 @dataclass(frozen=True)

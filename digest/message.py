@@ -269,9 +269,11 @@ class IssueMessages:
     first use, safely from several sending threads; then each subscriber's copy is a fill."""
 
     def __init__(self, issue: Issue, renderer: Renderer, letterhead: Letterhead, tokens: Tokens, base_url: str,
-                 topics: Iterable[str], reader: Callable[[int], str] | None = None) -> None:
+                 topics: Iterable[str], reader: Callable[[int], str] | None = None,
+                 finish: Callable[[Rendered], Rendered] | None = None) -> None:
         self.issue, self.renderer, self.letterhead, self.tokens = issue, renderer, letterhead, tokens
         self.reader = reader  # subscriber id → the reader part of click links, when they name readers
+        self.finish = finish  # a last touch to each rendered variant (the open image)
         self.base_url = base_url.rstrip("/")
         self.known = frozenset(topics)
         self._templates: dict[tuple[frozenset[str], str], MessageTemplate | None] = {}
@@ -286,6 +288,8 @@ class IssueMessages:
         with self._lock:
             if key not in self._templates:
                 variant = self.renderer.render(self.issue, key[0] or None)
+                if variant is not None and self.finish is not None:
+                    variant = self.finish(variant)
                 self._templates[key] = (MessageTemplate.issue(variant, self.letterhead, subject_prefix)
                                         if variant is not None else None)
             return self._templates[key]

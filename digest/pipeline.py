@@ -13,7 +13,7 @@ from subscribers.clock import now
 from subscribers.tokens import Tokens
 
 from .checks import Finding, check_links, check_rendered, links
-from .clicks import Links, tracked
+from .clicks import Links, tracked, with_open_image
 from .collect import CollectReport, collect
 from .compose import compose, period, week_key
 from .config import Settings
@@ -23,7 +23,7 @@ from .editing import Edit, apply_edits
 from .errors import NothingToSend, SourceError, UsageError
 from .message import IssueMessages, Letterhead
 from .models import Article, Issue, IssueStatus
-from .render import Personal, Renderer, personalize
+from .render import Personal, Rendered, Renderer, personalize
 from .sources import Fetcher, fetch_all
 from .topics import Taxonomy
 from .transport import Transport, make_transport
@@ -121,13 +121,15 @@ class Digest:
     def issue_messages(self, issue: Issue) -> IssueMessages:
         """The messages of ``issue``: its variants rendered once each, then filled per subscriber."""
         s = self.settings
-        reader = None
-        if s.tracking.clicks:
+        reader = finish = None
+        if s.tracking.clicks or s.tracking.opens:
             links = self.click_links()
-            issue = tracked(issue, links)
+            issue = tracked(issue, links) if s.tracking.clicks else issue
             reader = functools.partial(links.reader, issue.id) if s.tracking.per_subscriber else None
+        if s.tracking.opens:
+            finish = functools.partial(_with_image, links.open_url(issue.id))
         return IssueMessages(issue, self.renderer, Letterhead.of(s), self.tokens, s.base_url,
-                             (t.slug for t in self.taxonomy.topics), reader=reader)
+                             (t.slug for t in self.taxonomy.topics), reader=reader, finish=finish)
 
     def click_links(self) -> Links:
         s = self.settings
@@ -220,3 +222,7 @@ class Digest:
         finally:
             transport.close()
         return sent
+
+
+def _with_image(url: str, variant: Rendered) -> Rendered:
+    return replace(variant, html=with_open_image(variant.html, url))

@@ -46,6 +46,8 @@ class IssueReport:
     clicks: int = 0                    # clicks that count
     readers: int | None = None         # unique clickers; None when links do not name readers
     apart: dict[str, int] = field(default_factory=dict)  # clicks counted apart: head, scanner, burst, repeat
+    opens: int | None = None           # None: opens are not tracked
+    openers: int | None = None         # distinct readers who opened; None when the image does not name readers
 
     @property
     def per_topic(self) -> Counter[str]:
@@ -54,6 +56,11 @@ class IssueReport:
     @property
     def per_source(self) -> Counter[str]:
         return _sum(self.articles, "source")
+
+
+OPENS_CAVEAT = ("opens are inflated: Apple Mail Privacy Protection and image proxies (Gmail, Outlook, "
+                "security gateways) fetch the image without the reader opening the message; read them as an "
+                "upper bound, and prefer clicks")
 
 
 def _sum(articles: list[ArticleClicks], key: str) -> Counter[str]:
@@ -74,10 +81,13 @@ def issue_report(digest: Digest, issue: Issue) -> IssueReport:
     articles = [ArticleClicks(a.id, a.title, s.name, a.source, per.get(a.id, 0))
                 for s in issue.sections for a in s.articles]
     named = tracking.per_subscriber or any(c.subscriber_id is not None for c in stored)
+    opens, openers = db.clicks.opens(issue.id)
+    shown = tracking.opens or opens > 0
     return IssueReport(issue.id, issue.week, issue.subject, str(issue.status), outcomes, left,
                        tracking=tracking.clicks or bool(stored), per_subscriber=named, articles=articles,
                        clicks=len(counted.counted), readers=counted.readers if named else None,
-                       apart=dict(sorted(counted.apart.items())))
+                       apart=dict(sorted(counted.apart.items())), opens=opens if shown else None,
+                       openers=openers if shown and named else None)
 
 
 DELIVERY_LABELS = (("recipients", "queued"), ("delivered", "delivered"),
@@ -91,6 +101,9 @@ def as_rows(rep: IssueReport) -> list[tuple[str, str, int | str]]:
         "delivery", key, getattr(rep.outcomes, key)) for key, _ in DELIVERY_LABELS]
     rows.append(("delivery", "complaints", "not recorded" if rep.complaints is None else rep.complaints))
     rows.append(("audience", "unsubscribed after this issue", rep.unsubscribed))
+    if rep.opens is not None:
+        rows.append(("opens", "opens (inflated, see the caveat)", rep.opens))
+        rows.append(("opens", "unique openers", "not known" if rep.openers is None else rep.openers))
     if rep.tracking:
         rows.append(("clicks", "counted", rep.clicks))
         rows.append(("clicks", "unique readers", "not known" if rep.readers is None else rep.readers))
@@ -113,6 +126,8 @@ def as_csv(rep: IssueReport) -> str:
 def as_dict(rep: IssueReport) -> dict[str, Any]:
     out = asdict(rep)
     out["per_topic"], out["per_source"] = dict(rep.per_topic), dict(rep.per_source)
+    if rep.opens is not None:
+        out["opens_caveat"] = OPENS_CAVEAT
     last = rep.outcomes.last_delivery
     out["outcomes"]["last_delivery"] = last.isoformat() if last else None
     return out
@@ -124,6 +139,9 @@ def as_text(rep: IssueReport) -> str:
     lines += [f"  {label:<36} {getattr(o, key):>6}" for key, label in DELIVERY_LABELS]
     lines.append(f"  {'complaints':<36} {'not recorded' if rep.complaints is None else rep.complaints:>6}")
     lines.append(f"unsubscribed after this issue (before the next): {rep.unsubscribed}")
+    if rep.opens is not None:
+        openers = "" if rep.openers is None else f" by {rep.openers} readers"
+        lines += [f"opens: {rep.opens}{openers}", f"  note: {OPENS_CAVEAT}"]
     if not rep.tracking:
         lines.append("clicks: not tracked ([tracking] clicks = false)")
         return "\n".join(lines) + "\n"

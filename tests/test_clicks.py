@@ -115,6 +115,7 @@ def test_without_tracking_the_email_links_are_the_articles_own(tmp_path: Path, s
         (_, _, msg), = smtp_sink.messages
         html = msg.get_body(("html",))
         assert html is not None and 'href="https://news.example/0"' in str(html.get_content())
+        assert "/o/" not in str(html.get_content())  # no open image either
         text = CliRunner().invoke(cli, ["report", issue.week], env={
             "DIGEST_DATABASE_URL": live.settings.database_url}).output
         assert "clicks: not tracked" in text
@@ -164,3 +165,27 @@ def test_a_database_made_before_click_tracking_gets_the_clicks_table(tmp_path: P
         assert db.clicks.forget_before(T0 + timedelta(days=1)) == 1 and db.clicks.of_issue(issue.id) == []
     finally:
         db.close()
+
+
+def test_opens_when_asked_for_come_with_their_caveat(tmp_path: Path, smtp_sink: Sink) -> None:
+    smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
+    with live_server(tmp_path, smtp=smtp, tracking=TrackingConfig(opens=True, per_subscriber=True)) as live:
+        d = live.digest
+        issue = d.db.issues.save_draft(sample_issue())
+        d.subscribers.add_many([(f"reader{i}@example.org", "", "") for i in range(3)])
+        Sender(d, Schedule.from_config(ScheduleConfig()), "test-host:1:a").send(issue)
+        images = {}
+        for _, rcpts, msg in smtp_sink.messages:
+            html = msg.get_body(("html",))
+            assert html is not None
+            found = re.findall(rf'<img src="({re.escape(live.base)}/o/[^"]+)"', str(html.get_content()))
+            assert len(found) == 1
+            images[rcpts[0]] = found[0]
+        assert links_of(smtp_sink, live.base) == {f"reader{i}@example.org": [] for i in range(3)}  # clicks off
+        for who in (0, 0, 1):
+            got = requests.get(images[f"reader{who}@example.org"], timeout=5)
+            assert got.status_code == 200 and got.headers["Content-Type"] == "image/gif"
+        assert requests.head(images["reader2@example.org"], timeout=5).status_code == 200  # not an open
+        rep = issue_report(d, d.db.issues.get(issue.id) or issue)
+        assert (rep.opens, rep.openers, rep.tracking) == (3, 2, False)
+        assert "opens: 3 by 2 readers" in as_text(rep) and "Apple Mail Privacy Protection" in as_text(rep)

@@ -1,10 +1,11 @@
-"""Stored clicks on /r/ links: one row per request, sorted into readers' and scanners' by digest.clicks."""
+"""Stored clicks on /r/ links (one row per request, sorted into readers' and scanners' by digest.clicks)
+and opens (one row per fetch of the image at the end of a message)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, bindparam, delete, select
+from sqlalchemy import Engine, bindparam, delete, func, select
 
 from ..clicks import Click
 from . import tables as t
@@ -17,6 +18,11 @@ _INSERT = c.insert().values(issue_id=bindparam("b_issue"), article_id=bindparam(
 _OF_ISSUE = (select(c.c.article_id, c.c.subscriber_id, c.c.clicked_at, c.c.head, c.c.scanner_agent)
              .where(c.c.issue_id == bindparam("b_issue")).order_by(c.c.clicked_at, c.c.id))
 _BEFORE = delete(c).where(c.c.clicked_at < bindparam("b_before", type_=c.c.clicked_at.type))
+o = t.opens
+_OPEN = o.insert().values(issue_id=bindparam("b_issue"), subscriber_id=bindparam("b_subscriber"),
+                          opened_at=bindparam("b_at", type_=o.c.opened_at.type))
+_OPENS = select(func.count(), func.count(o.c.subscriber_id.distinct())).where(o.c.issue_id == bindparam("b_issue"))
+_OPENS_BEFORE = delete(o).where(o.c.opened_at < bindparam("b_before", type_=o.c.opened_at.type))
 
 
 class Clicks:
@@ -34,7 +40,18 @@ class Clicks:
             return [Click(r.article_id, r.subscriber_id, r.clicked_at, bool(r.head), bool(r.scanner_agent))
                     for r in conn.execute(_OF_ISSUE, {"b_issue": issue_id})]
 
-    def forget_before(self, before: datetime) -> int:
-        """Retention: delete the click rows older than ``before``; returns how many."""
+    def record_open(self, issue_id: int, subscriber_id: int | None, at: datetime) -> None:
         with self.engine.begin() as conn:
-            return int(conn.execute(_BEFORE, {"b_before": before}).rowcount or 0)
+            conn.execute(_OPEN, {"b_issue": issue_id, "b_subscriber": subscriber_id, "b_at": at})
+
+    def opens(self, issue_id: int) -> tuple[int, int]:
+        """(opens, distinct readers among them) of an issue."""
+        with self.engine.begin() as conn:
+            n, readers = conn.execute(_OPENS, {"b_issue": issue_id}).one()
+        return int(n), int(readers)
+
+    def forget_before(self, before: datetime) -> int:
+        """Retention: delete the click and open rows older than ``before``; returns how many."""
+        with self.engine.begin() as conn:
+            done = conn.execute(_BEFORE, {"b_before": before}).rowcount or 0
+            return int(done) + int(conn.execute(_OPENS_BEFORE, {"b_before": before}).rowcount or 0)

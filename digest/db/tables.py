@@ -111,3 +111,14 @@ clicks = Table(
     Column("scanner_agent", Boolean, nullable=False, default=False),
 )
 Index("ix_clicks_issue", clicks.c.issue_id, clicks.c.clicked_at)
+
+# An open: the image at the end of a sent issue's HTML was fetched (tracking opens = true). Image proxies
+# and Apple Mail Privacy Protection fetch it for the reader, so opens are an upper bound.
+opens = Table(
+    "opens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("issue_id", Integer, ForeignKey("issues.id"), nullable=False),
+    Column("subscriber_id", Integer),
+    Column("opened_at", UTCDateTime, nullable=False),
+)
+Index("ix_opens_issue", opens.c.issue_id, opens.c.opened_at)

@@ -35,7 +35,7 @@ def index() -> ResponseReturnValue:
 @bp.route("/issues/<week>")
 def show(week: str) -> ResponseReturnValue:
     rep = reports.issue_report(digest(), _issue(week))
-    return page("report.html", rep=rep, labels=reports.DELIVERY_LABELS)
+    return page("report.html", rep=rep, labels=reports.DELIVERY_LABELS, caveat=reports.OPENS_CAVEAT)
 
 
 @bp.route("/issues/<week>.csv")

@@ -1,6 +1,7 @@
-"""The clicks table: followed article links of sent issues, when click tracking is on.
+"""The clicks and opens tables: followed article links and fetched open images of sent issues, when
+[tracking] asks for them.
 
-Revision ID: 0003_clicks
+Revision ID: 0003_tracking
 Revises: 0002_status_checks
 Create Date: 2026-11-30
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_clicks"
+revision = "0003_tracking"
 down_revision: str | None = "0002_status_checks"
 branch_labels: str | None = None
 depends_on: str | None = None
@@ -28,8 +29,18 @@ def upgrade() -> None:
         sa.Column("scanner_agent", sa.Boolean(), nullable=False),
     )
     op.create_index("ix_clicks_issue", "clicks", ["issue_id", "clicked_at"])
+    op.create_table(
+        "opens",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("issue_id", sa.Integer(), sa.ForeignKey("issues.id"), nullable=False),
+        sa.Column("subscriber_id", sa.Integer()),
+        sa.Column("opened_at", sa.DateTime(), nullable=False),
+    )
+    op.create_index("ix_opens_issue", "opens", ["issue_id", "opened_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_opens_issue", table_name="opens")
+    op.drop_table("opens")
     op.drop_index("ix_clicks_issue", table_name="clicks")
     op.drop_table("clicks")
