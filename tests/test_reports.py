@@ -49,3 +49,18 @@ def test_the_editor_sees_each_sent_issues_report_and_downloads_it_as_csv(tmp_pat
     assert refreshed is not None
     assert rows[1:] == [["2025-W10", s, n, str(v)] for s, n, v in as_rows(issue_report(d, refreshed))]
     assert ["2025-W10", "delivery", "failed", "1"] in rows
+
+
+def test_the_dashboard_draws_its_charts_as_svg_before_any_issue_is_sent(tmp_path: Path) -> None:
+    app = admin_app(make_settings(tmp_path))
+    client = app.test_client()
+    login(client)
+    page = client.get("/admin/dashboard").get_data(as_text=True)
+    assert page.count("<svg") == 2 and "<script" not in page
+    assert "Subscribers per week" in page and "No issue has been sent yet" in page
+
+
+def test_axis_tops_are_round() -> None:
+    from digest.charts import nice_max
+
+    assert [nice_max(v) for v in (0, 1, 3, 7, 12, 49, 51, 180)] == [1, 1, 5, 10, 20, 50, 100, 200]

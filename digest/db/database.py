@@ -13,6 +13,7 @@ from subscribers.store import SubscriberStore
 from ..errors import DigestError
 from .articles import Articles
 from .clicks import Clicks
+from .dashboard import Dashboard
 from .deliveries import Deliveries
 from .engine import make_engine
 from .health import Health
@@ -43,6 +44,7 @@ class Database:
         self.health = Health(self.engine)
         self.clicks = Clicks(self.engine)
         self.reports = Reports(self.engine)
+        self.dashboard = Dashboard(self.engine)
         self.subscribers = SubscriberStore(self.engine)
 
     @contextmanager

@@ -14,6 +14,7 @@ carries a CSRF token. One blueprint per concern, nested under ``admin``:
               GET/POST /admin/draft/approve                       confirm, then approve for the scheduled send
     sending   GET/POST /admin/draft/send, …/progress, …/status    confirm, send now in the background, progress
     reports   GET /admin/issues, /admin/issues/<week>[.csv]        each sent issue's report (digest.reports)
+              GET /admin/dashboard                                charts: audience, sources, the last issue
 """
 
 from __future__ import annotations
