@@ -6,7 +6,7 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from subscribers.clock import now
@@ -57,7 +57,17 @@ class Digest:
     # -- stages ------------------------------------------------------------------------------
 
     def collect(self) -> CollectReport:
-        return collect(self.settings, self.db)
+        report = collect(self.settings, self.db)
+        self.forget_old_tracking()
+        return report
+
+    def forget_old_tracking(self, when: datetime | None = None) -> int:
+        """Delete click and open rows older than [tracking] retention_days (run with every collect)."""
+        days = self.settings.tracking.retention_days
+        gone = self.db.clicks.forget_before((when or now()) - timedelta(days=days))
+        if gone:
+            log.info("deleted %d click and open records older than %d days", gone, days)
+        return gone
 
     def build(self, when: datetime | None = None) -> Issue:
         """Compose (or recompose) the draft of the week of ``when``; NothingToSend when it has no article."""

@@ -18,14 +18,16 @@ from digest.config import ScheduleConfig, SMTPConfig, TrackingConfig
 from digest.db import Database
 from digest.db.migrate import head, upgrade_database
 from digest.models import IssueStatus
+from digest.pipeline import Digest
 from digest.reports import as_text, issue_report
 from digest.schedule import Schedule
 from digest.sending import Sender
+from subscribers.clock import now
 
 from .support.data import sample_issue
 from .support.db import restore
 from .support.smtp import Sink
-from .support.web import live_server
+from .support.web import live_server, make_settings
 
 BROWSER = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Version/17.0 Safari/605.1.15"
 SCANNER = "Mozilla/5.0 (compatible; Barracuda Sentinel link protection)"
@@ -189,3 +191,19 @@ def test_opens_when_asked_for_come_with_their_caveat(tmp_path: Path, smtp_sink: 
         rep = issue_report(d, d.db.issues.get(issue.id) or issue)
         assert (rep.opens, rep.openers, rep.tracking) == (3, 2, False)
         assert "opens: 3 by 2 readers" in as_text(rep) and "Apple Mail Privacy Protection" in as_text(rep)
+
+
+def test_click_and_open_rows_older_than_the_retention_are_deleted_with_each_collect(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, sources=(), tracking=TrackingConfig(clicks=True, retention_days=30))
+    d = Digest(settings)
+    try:
+        issue = d.db.issues.save_draft(sample_issue())
+        old, recent = now() - timedelta(days=31), now() - timedelta(days=29)
+        d.db.clicks.record(issue.id, Click(1, None, old))
+        d.db.clicks.record(issue.id, Click(2, None, recent))
+        d.db.clicks.record_open(issue.id, None, old)
+        d.collect()
+        assert [c.article_id for c in d.db.clicks.of_issue(issue.id)] == [2]
+        assert d.db.clicks.opens(issue.id) == (0, 0)
+    finally:
+        d.close()
