@@ -158,3 +158,19 @@ def test_log_format_json_writes_one_object_per_line(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stderr.splitlines()]
     assert lines and all({"time", "level", "logger", "message"} <= set(x) for x in lines)
+
+
+def test_the_daemon_stops_with_the_fix_when_its_metrics_port_is_taken(tmp_path: Path) -> None:
+    import socket
+
+    from click.testing import CliRunner
+
+    from digest.cli import cli
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        done = CliRunner().invoke(cli, ["daemon", "--metrics-port", str(port)],
+                                  env={"DIGEST_DATABASE_URL": f"sqlite:///{tmp_path}/digest.db"})
+    assert done.exit_code == 2 and f"--metrics-port {port}" in done.output and "free port" in done.output

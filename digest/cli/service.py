@@ -94,6 +94,7 @@ def daemon(c: Context, metrics_port: int | None, metrics_host: str) -> None:
         try:
             server, _ = serve_metrics(d.digest.db.health, metrics_port, metrics_host)
         except OSError as exc:
+            d.digest.close()
             click.echo(f"Error: --metrics-port {metrics_port}: {exc.strerror}; choose a free port", err=True)
             sys.exit(2)
         logging.getLogger("digest").info("metrics: http://%s:%d/metrics", metrics_host, server.server_port)
