@@ -84,6 +84,7 @@ def issue_report(digest: Digest, issue: Issue) -> IssueReport:
     opens, openers = db.clicks.opens(issue.id)
     shown = tracking.opens or opens > 0
     return IssueReport(issue.id, issue.week, issue.subject, str(issue.status), outcomes, left,
+                       complaints=db.reports.complaints(issue.id),
                        tracking=tracking.clicks or bool(stored), per_subscriber=named, articles=articles,
                        clicks=len(counted.counted), readers=counted.readers if named else None,
                        apart=dict(sorted(counted.apart.items())), opens=opens if shown else None,

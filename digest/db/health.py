@@ -65,6 +65,7 @@ class Health:
             n_src, failing, last_fetch, last_success = conn.execute(_SOURCES).one()
             built, sent = conn.execute(_ISSUES).one()
             bounced = int(conn.execute(_BOUNCED).scalar() or 0)
+            # Complaints: count the recorded complaints here once they are read back (feedback loops).
         return Figures(deliveries=by_status, retried=retried, sources=int(n_src), sources_failing=int(failing),
                        last_fetch=last_fetch, last_collect=last_success, last_build=built, last_send=sent,
                        bounces=bounced)

@@ -69,6 +69,13 @@ class Reports:
             row = conn.execute(_TIMES, {"b_issue": issue_id}).first()
         return (row[0], row[1]) if row else (None, None)
 
+    def complaints(self, issue_id: int) -> int | None:
+        """Spam complaints about this issue's messages; None while complaints are not recorded.
+
+        The place for complaint counts once bounce mail and feedback loops are read back: count them
+        per issue here (and bounces found later in the bounce mailbox beside ``Outcomes.bounced``)."""
+        return None
+
     def delivered_at(self, issue_id: int) -> dict[int, datetime]:
         """When each reader's copy was accepted."""
         with self.engine.begin() as conn:
