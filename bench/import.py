@@ -52,7 +52,7 @@ def main() -> None:
         print(f"{args.rows} rows, {size:.1f} MB, {db.engine.dialect.name}")
         for label in ("first import", "same file again"):
             started = time.perf_counter()
-            report = import_csv(csv_path, subs, TOPICS)
+            report = import_csv(csv_path, subs, TOPICS, "benchmark readers")
             seconds = time.perf_counter() - started
             print(f"{label}: {seconds:.2f} s ({args.rows / seconds:,.0f} rows/s); {report.added} added, "
                   f"{report.duplicates} already on the list, {len(report.rejected)} rejected")

@@ -52,6 +52,17 @@ class Digest:
     def close(self) -> None:
         self.db.close()
 
+    # -- erasure -----------------------------------------------------------------------------
+
+    def forget(self, email: str) -> bool:
+        """Erase a person's data, keeping a keyed hash of the address so imports skip it; False if unknown."""
+        return self.db.forget(email, self.tokens.address_hash(email.lower()))
+
+    def erased_among(self, emails: list[str]) -> set[str]:
+        """Which of these (normalised) addresses were erased on request."""
+        hashes = {self.tokens.address_hash(e): e for e in emails}
+        return {hashes[h] for h in self.subscribers.suppressed_among(list(hashes))}
+
     # -- stages ------------------------------------------------------------------------------
 
     def collect(self) -> CollectReport:

@@ -45,5 +45,16 @@ class Database:
         with self.engine.begin() as conn:
             yield conn
 
+    def forget(self, email: str, address_hash: str) -> bool:
+        """Erase a person: their deliveries, history and record, in one transaction, leaving ``address_hash``
+        on the suppression list. False when the address is not stored."""
+        with self.engine.begin() as conn:
+            found = self.subscribers.id_of(conn, email)
+            if found is None:
+                return False
+            self.deliveries.erase_subscriber(conn, found)
+            self.subscribers.erase(conn, found, address_hash)
+        return True
+
     def close(self) -> None:
         self.engine.dispose()

@@ -1,0 +1,252 @@
+"""Consent you can prove: the history of each subscription through the real server (waitress, aiosmtpd)
+and the command line; opt-outs that a stranger's sign-up cannot undo; imports that never invent consent."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from click.testing import CliRunner, Result
+from sqlalchemy import select
+
+from digest.cli import cli
+from digest.config import SMTPConfig
+from digest.db import Database
+from digest.db import tables as t
+from subscribers.table import subscriber_events, suppressed
+
+from .support.db import restore
+from .support.smtp import Sink
+from .support.web import Live, csrf_from, live_server
+
+AGENT = "ReaderBrowser/1.0 (consent test)"
+
+
+def text_of(msg: EmailMessage) -> str:
+    part = msg.get_body(("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def confirm_link(live: Live, sink: Sink) -> str:
+    _, _, mail = sink.messages[-1]
+    found = re.search(rf"{re.escape(live.base)}/confirm/\S+", text_of(mail))
+    assert found and "Confirm" in mail["Subject"]
+    return found.group(0)
+
+
+def press(browser: requests.Session, url: str, **data: Any) -> requests.Response:
+    page = browser.get(url, timeout=5)
+    return browser.post(url, data={"csrf_token": csrf_from(page.text), **data}, timeout=5)
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """The command line on the database that ``live_server(tmp_path)`` uses."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIGEST_DATABASE_URL", f"sqlite:///{tmp_path}/digest.db")
+    monkeypatch.setenv("DIGEST_SECRET_KEY", "a test key, not a secret")
+    yield CliRunner()
+
+
+def show(runner: CliRunner, email: str) -> dict[str, Any]:
+    result = runner.invoke(cli, ["subscribers", "show", email, "--json"])
+    assert result.exit_code == 0, result.output
+    doc: dict[str, Any] = json.loads(result.stdout)
+    return doc
+
+
+def test_the_history_proves_consent_and_a_strangers_sign_up_leaves_an_opt_out_alone(
+        tmp_path: Path, smtp_sink: Sink, cli_env: CliRunner) -> None:
+    smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
+    with live_server(tmp_path, smtp=smtp) as live, requests.Session() as browser:
+        browser.headers["User-Agent"] = AGENT
+        form = browser.get(f"{live.base}/subscribe", timeout=5)
+        browser.post(f"{live.base}/subscribe", timeout=5, data={
+            "csrf_token": csrf_from(form.text), "email": "reader@example.org", "name": "Rea Der",
+            "topics": ["patents"]})
+        first_link = confirm_link(live, smtp_sink)
+        assert "You are subscribed" in press(browser, first_link).text
+        sub = live.digest.subscribers.by_email("reader@example.org")
+        assert sub is not None
+        prefs = f"{live.base}/preferences/{live.digest.tokens.make('preferences', sub.id)}"
+        press(browser, prefs, topics=["patents", "copyright"], paused="on")
+        press(browser, prefs, topics=["patents", "copyright"])
+        unsubscribe = f"{live.base}/unsubscribe/{live.digest.tokens.make('unsubscribe', sub.id)}"
+        assert requests.post(unsubscribe, data="List-Unsubscribe=One-Click", timeout=5,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 200
+        before = show(cli_env, "reader@example.org")
+
+        # A stranger signs the address up again, with another name and other topics.
+        mails = len(smtp_sink.messages)
+        resp = requests.post(f"{live.base}/api/subscribe", json={"email": "Reader@Example.org", "name": "Mallory",
+                                                                 "topics": ["designs"]}, timeout=5)
+        assert resp.status_code == 202
+        assert show(cli_env, "reader@example.org") == before, "status, name, topics and history are kept"
+        assert before["status"] == "unsubscribed" and before["name"] == "Rea Der"
+        assert len(smtp_sink.messages) == mails + 1, "the owner of the address is asked to confirm"
+        second_link = confirm_link(live, smtp_sink)
+        assert "no longer applies" in press(browser, first_link).text, "an old link is not a new sign-up"
+        assert show(cli_env, "reader@example.org") == before
+        assert "You are subscribed" in press(browser, second_link).text
+
+    doc = show(cli_env, "reader@example.org")
+    assert doc["status"] == "active" and doc["topics"] == ["copyright", "patents"] and doc["name"] == "Rea Der"
+    kinds = [(e["kind"], e["source"]) for e in doc["history"]]
+    assert kinds == [("signed_up", "form"), ("confirmed", "confirmation link"), ("topics_changed", "page"),
+                     ("paused", "page"), ("resumed", "page"), ("unsubscribed", "one-click"),
+                     ("resubscribed", "confirmation link")]
+    confirmed = doc["history"][1]
+    assert confirmed["ip"] == "127.0.0.1" and confirmed["user_agent"] == AGENT
+    assert doc["history"][2]["detail"] == "copyright,patents"
+    as_text = cli_env.invoke(cli, ["subscribers", "show", "reader@example.org"])
+    assert as_text.exit_code == 0 and "unsubscribed    via one-click" in as_text.stdout
+    assert cli_env.invoke(cli, ["subscribers", "show", "nobody@example.org"]).exit_code == 1
+
+
+@pytest.mark.parametrize("name", ["Win money at https://evil.example/x", "see www.evil.example",
+                                  "Ann\r\nBcc: victim@example.org", "A" * 101, "mail evil.example now"])
+def test_a_name_from_the_form_is_bounded(tmp_path: Path, smtp_sink: Sink, name: str) -> None:
+    smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
+    with live_server(tmp_path, smtp=smtp) as live:
+        resp = requests.post(f"{live.base}/api/subscribe", json={"email": "ann@example.org", "name": name},
+                             timeout=5)
+        assert resp.status_code == 400 and resp.json()["error"] == "invalid name"
+        assert live.digest.subscribers.by_email("ann@example.org") is None and not smtp_sink.messages
+        ok = requests.post(f"{live.base}/api/subscribe", json={"email": "ann@example.org", "name": "Ann O'Neil Jr."},
+                           timeout=5)
+        assert ok.status_code == 202
+        assert smtp_sink.messages[0][2]["To"].addresses[0].display_name == "Ann O'Neil Jr."
+
+
+# -- imports -------------------------------------------------------------------------------------
+
+
+def run(runner: CliRunner, *args: str) -> Result:
+    return runner.invoke(cli, list(args))
+
+
+def test_an_import_without_consent_columns_needs_consent_and_records_it(tmp_path: Path, cli_env: CliRunner) -> None:
+    (tmp_path / "list.csv").write_text("email,name\nann@example.org,Ann\nbob@example.org,Bob\n", encoding="utf-8")
+    refused = run(cli_env, "subscribers", "import", "list.csv")
+    assert refused.exit_code == 2 and "--consent" in refused.output and "consent columns" in refused.output
+    assert run(cli_env, "subscribers", "list").stdout == ""
+    done = run(cli_env, "subscribers", "import", "list.csv", "--consent", "signed up at the 2026 conference")
+    assert done.exit_code == 0, done.output
+    doc = show(cli_env, "ann@example.org")
+    assert doc["status"] == "active" and doc["confirmed_at"] is None, "an import never invents a confirmation"
+    assert [(e["kind"], e["source"], e["detail"]) for e in doc["history"]] == [
+        ("signed_up", "import", "signed up at the 2026 conference")]
+
+
+def test_an_import_keeps_each_rows_own_consent_and_rejects_rows_without(tmp_path: Path, cli_env: CliRunner) -> None:
+    (tmp_path / "list.csv").write_text(
+        "email,name,confirmed_at,consent_source,consent_ip\n"
+        "ann@example.org,Ann,2025-03-04T09:30:00Z,old list double opt-in,198.51.100.7\n"
+        "bob@example.org,Bob,,paper form at the fair,\n"
+        "cy@example.org,Cy,,,\n"
+        "dee@example.org,Dee,last spring,,\n", encoding="utf-8")
+    result = run(cli_env, "subscribers", "import", "list.csv")
+    assert result.exit_code == 1
+    assert "list.csv:4: rejected 'cy@example.org': no consent on this row" in result.output
+    assert "list.csv:5: rejected 'dee@example.org': confirmed_at 'last spring' is not an ISO 8601" in result.output
+    ann = show(cli_env, "ann@example.org")
+    assert ann["confirmed_at"] == "2025-03-04T09:30:00+00:00" and ann["consent_ip"] == "198.51.100.7"
+    assert [(e["kind"], e["source"], e["at"], e["ip"]) for e in ann["history"]][1] == (
+        "confirmed", "old list double opt-in", "2025-03-04T09:30:00+00:00", "198.51.100.7")
+    bob = show(cli_env, "bob@example.org")
+    assert bob["confirmed_at"] is None and bob["history"][0]["source"] == "paper form at the fair"
+
+
+# -- paused, erasure, spreadsheets ---------------------------------------------------------------
+
+
+def test_paused_readers_show_as_paused(tmp_path: Path, cli_env: CliRunner) -> None:
+    (tmp_path / "list.csv").write_text("email\nann@example.org\nbob@example.org\n", encoding="utf-8")
+    run(cli_env, "subscribers", "import", "list.csv", "--consent", "a test list")
+    db = Database(f"sqlite:///{tmp_path}/digest.db")
+    bob = db.subscribers.by_email("bob@example.org")
+    assert bob is not None
+    db.subscribers.set_preferences(bob.id, [], paused=True)
+    db.close()
+    assert run(cli_env, "subscribers", "list", "--status", "paused").stdout.split("\t")[:2] == [
+        "bob@example.org", "paused"]
+    assert [x.split("\t")[0] for x in run(cli_env, "subscribers", "list", "--status", "active").stdout.splitlines()] \
+        == ["ann@example.org"]
+    rows = run(cli_env, "subscribers", "export").stdout.splitlines()
+    assert rows[0].split(",")[4] == "paused" and rows[2].split(",")[4] == "yes" and rows[1].split(",")[4] == "no"
+
+
+def test_forget_erases_the_person_and_an_import_skips_the_address(
+        tmp_path: Path, smtp_sink: Sink, cli_env: CliRunner) -> None:
+    (tmp_path / "list.csv").write_text("email,name\nann@example.org,Ann\nbob@example.org,Bob\n", encoding="utf-8")
+    run(cli_env, "subscribers", "import", "list.csv", "--consent", "a test list")
+    db = Database(f"sqlite:///{tmp_path}/digest.db")
+    from .support.data import make_issue
+
+    issue = make_issue(db, status="sent")
+    ann = db.subscribers.by_email("ann@example.org")
+    assert ann is not None
+    with db.begin() as conn:
+        conn.execute(t.deliveries.insert().values(issue_id=issue.id, subscriber_id=ann.id, status="sent",
+                                                  attempts=1, reply_text="250 ok ann@example.org"))
+    db.close()
+    done = run(cli_env, "subscribers", "forget", "Ann@Example.org")
+    assert done.exit_code == 0, done.output
+    assert run(cli_env, "subscribers", "show", "ann@example.org").exit_code == 1
+    db = Database(f"sqlite:///{tmp_path}/digest.db")
+    with db.begin() as conn:
+        assert conn.execute(select(t.deliveries)).all() == []
+        assert conn.execute(select(subscriber_events.c.subscriber_id).distinct()).scalars().all() != [ann.id]
+        kept = conn.execute(select(suppressed.c.address_hash)).scalars().all()
+    db.close()
+    assert len(kept) == 1 and "ann" not in kept[0] and re.fullmatch(r"[0-9a-f]{64}", kept[0])
+    again = run(cli_env, "subscribers", "import", "list.csv", "--consent", "a test list")
+    assert "list.csv:2: skipped: this address was erased on request" in again.output
+    assert "0 added, 1 already on the list, 0 rejected, 1 erased on request" in again.output
+    assert run(cli_env, "subscribers", "show", "ann@example.org").exit_code == 1
+
+    smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
+    with live_server(tmp_path, smtp=smtp) as live, requests.Session() as browser:
+        requests.post(f"{live.base}/api/subscribe", json={"email": "ann@example.org"}, timeout=5)
+        assert "You are subscribed" in press(browser, confirm_link(live, smtp_sink)).text
+    assert show(cli_env, "ann@example.org")["status"] == "active"
+
+
+def test_the_export_neutralises_formulas_in_every_cell_and_imports_back(tmp_path: Path, cli_env: CliRunner) -> None:
+    (tmp_path / "list.csv").write_text(
+        "email,name\n=cmd@example.org,@SUM(A1)\n-ann@example.org,+1 555\nplain@example.org,=HYPERLINK(\"x\")\n",
+        encoding="utf-8")
+    assert run(cli_env, "subscribers", "import", "list.csv", "--consent", "a test list").exit_code == 0
+    out = run(cli_env, "subscribers", "export").stdout
+    (tmp_path / "out.csv").write_text(out, encoding="utf-8")
+    for line in out.splitlines()[1:]:
+        for cell in next(iter(__import__("csv").reader([line]))):
+            assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    assert "'=cmd@example.org,'@SUM(A1)" in out and "'-ann@example.org,'+1 555" in out
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    runner = CliRunner(env={"DIGEST_DATABASE_URL": f"sqlite:///{fresh}/digest.db"})
+    assert runner.invoke(cli, ["subscribers", "import", str(tmp_path / "out.csv"), "--consent", "x"]).exit_code == 0
+    listed = runner.invoke(cli, ["subscribers", "list"]).stdout.splitlines()
+    assert sorted(x.split("\t")[0] for x in listed) == ["-ann@example.org", "=cmd@example.org", "plain@example.org"]
+    assert sorted(x.split("\t")[2] for x in listed) == ["+1 555", "=HYPERLINK(\"x\")", "@SUM(A1)"]
+
+
+def test_a_database_from_before_the_history_upgrades_and_takes_complaints(tmp_path: Path) -> None:
+    url = f"sqlite:///{restore('v3', tmp_path)}"
+    assert CliRunner(env={"DIGEST_DATABASE_URL": url}).invoke(cli, ["db", "upgrade"]).exit_code == 0
+    db = Database(url)
+    first = next(db.subscribers.iter())
+    db.subscribers.set_status(first.email, "complained", source="feedback loop")
+    db.subscribers.record_event(first.id, "bounced", source="dsn", detail="550 5.1.1 user unknown")
+    assert [(e.kind, e.source) for e in db.subscribers.history(first.id)] == [
+        ("complained", "feedback loop"), ("bounced", "dsn")]
+    assert db.subscribers.by_email(first.email).status == "complained"  # type: ignore[union-attr]
+    db.close()
