@@ -19,7 +19,7 @@ from typing import TextIO
 
 from .model import Subscriber
 from .store import BATCH, NewSubscriber, SubscriberStore
-from .validation import InvalidAddress, clean_name, normalize_email, parse_topics
+from .validation import clean_name, normalize_email, parse_topics
 
 CONSENT_COLUMNS = ("confirmed_at", "consent_source", "consent_ip")
 # OWASP "CSV Injection": a cell that starts with one of these is a formula to a spreadsheet.
@@ -32,6 +32,7 @@ class ImportReport:
     duplicates: int = 0
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, value, reason)
     suppressed: list[int] = field(default_factory=list)  # lines of addresses erased on request
+    valid: int = 0  # rows that passed the checks
 
 
 class CSVFormatError(ValueError):
@@ -90,7 +91,8 @@ def _row(row: dict[str, str], topics_ok: set[str], basis: str) -> NewSubscriber:
     unknown = [x for x in topics if x not in topics_ok]
     if unknown:
         raise ValueError(f"unknown topic {unknown[0]!r}; known: {', '.join(sorted(topics_ok))}")
-    raw_at, source = (row.get("confirmed_at") or "").strip(), clean_name(unescape(row.get("consent_source") or ""))
+    raw_at, raw_source = (row.get("confirmed_at") or "").strip(), row.get("consent_source") or ""
+    source = clean_name(unescape(raw_source)) if raw_source else ""
     raw_ip = (row.get("consent_ip") or "").strip()
     try:
         confirmed = _time(raw_at) if raw_at else None
@@ -120,29 +122,34 @@ def import_csv(path: Path, store: SubscriberStore, known_topics: Iterable[str], 
                     "the file has no consent columns (confirmed_at, consent_source, consent_ip); say how these "
                     "people agreed to receive the newsletter with --consent \"TEXT\", for example "
                     "--consent \"signed up at the 2026 conference\"")
-            batch: list[tuple[int, NewSubscriber]] = []
-            for line, row in read_rows(fh):
-                try:
-                    batch.append((line, _row(row, topics_ok, basis)))
-                except (InvalidAddress, ValueError) as exc:
-                    report.rejected.append((line, row.get("email") or "", str(exc)))
-                if len(batch) >= BATCH:
-                    _store(batch, store, basis, suppressed, report)
-                    batch = []
-            _store(batch, store, basis, suppressed, report)
+            report.added = store.add_many(_checked(read_rows(fh), topics_ok, basis, suppressed, report), basis)
         except UnicodeDecodeError as exc:
             raise CSVFormatError(f"not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
+    report.duplicates = report.valid - len(report.suppressed) - report.added
     return report
 
 
-def _store(batch: list[tuple[int, NewSubscriber]], store: SubscriberStore, basis: str,
-           suppressed: Callable[[list[str]], set[str]] | None, report: ImportReport) -> None:
+def _checked(rows: Iterator[tuple[int, dict[str, str]]], topics_ok: set[str], basis: str,
+             suppressed: Callable[[list[str]], set[str]] | None, report: ImportReport) -> Iterator[NewSubscriber]:
+    """The rows that may be stored, a batch at a time; rejected and erased ones are noted in ``report``."""
+    batch: list[tuple[int, NewSubscriber]] = []
+    for line, row in rows:
+        try:
+            batch.append((line, _row(row, topics_ok, basis)))
+        except ValueError as exc:
+            report.rejected.append((line, row.get("email") or "", str(exc)))
+        if len(batch) >= BATCH:
+            yield from _unsuppressed(batch, suppressed, report)
+            batch = []
+    yield from _unsuppressed(batch, suppressed, report)
+
+
+def _unsuppressed(batch: list[tuple[int, NewSubscriber]], suppressed: Callable[[list[str]], set[str]] | None,
+                  report: ImportReport) -> Iterator[NewSubscriber]:
+    report.valid += len(batch)
     gone = suppressed([r.email for _, r in batch]) if suppressed and batch else set()
     report.suppressed.extend(line for line, r in batch if r.email in gone)
-    rows = [r for _, r in batch if r.email not in gone]
-    added = store.add_many(rows, basis=basis) if rows else 0
-    report.added += added
-    report.duplicates += len(rows) - added
+    return (r for _, r in batch if r.email not in gone)
 
 
 def export_csv(subscribers: Iterable[Subscriber], out: TextIO) -> int:

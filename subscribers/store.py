@@ -103,43 +103,43 @@ class SubscriberStore:
         return sub, added
 
     def add_many(self, rows: Iterable[NewSubscriber], basis: str = "", source: str = "import") -> int:
-        """Insert rows as active subscribers, in batches of ``BATCH``, skipping addresses already stored
-        (whatever their status, and a repeat within ``rows``); each added row gets its sign-up event, with
-        ``basis`` or the row's own consent source. Returns how many were added.
+        """Insert rows as active subscribers, skipping addresses already stored (whatever their status, and a
+        repeat within ``rows``); each added row gets its sign-up event, with ``basis`` or the row's own
+        consent source. Returns how many were added.
 
-        Each batch is one INSERT … ON CONFLICT DO NOTHING … RETURNING on SQLite and PostgreSQL, so an address
-        already there is left exactly as it is, and ``rows`` may be a stream of any length.
+        One transaction; ``rows`` is consumed ``BATCH`` at a time, each batch one INSERT … ON CONFLICT DO
+        NOTHING … RETURNING on SQLite and PostgreSQL, so an address already there is left exactly as it
+        is, and ``rows`` may be a stream of any length.
         """
         added = 0
-        batch: list[NewSubscriber] = []
-        for row in rows:
-            batch.append(row)
-            if len(batch) >= BATCH:
-                added += self._add_batch(batch, basis, source)
-                batch = []
-        if batch:
-            added += self._add_batch(batch, basis, source)
+        with self.engine.begin() as conn:
+            batch: list[NewSubscriber] = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= BATCH:
+                    added += self._add_batch(conn, batch, basis, source)
+                    batch = []
+            if batch:
+                added += self._add_batch(conn, batch, basis, source)
         return added
 
-    def _add_batch(self, batch: list[NewSubscriber], basis: str, source: str) -> int:
+    def _add_batch(self, conn: Connection, batch: list[NewSubscriber], basis: str, source: str) -> int:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        stmt = (dialect.insert(S).on_conflict_do_nothing(index_elements=["email"])
-                .returning(S.c.id, S.c.email))
+        stmt = dialect.insert(S).on_conflict_do_nothing(index_elements=["email"]).returning(S.c.id, S.c.email)
         at = _now()
         params = [{"email": r.email, "name": r.name, "topics": r.topics, "status": SubscriberStatus.ACTIVE.value,
                    "paused": False, "created_at": at, "confirmed_at": r.confirmed_at,
                    "consent_ip": r.consent_ip} for r in batch]
         by_email = {r.email: r for r in reversed(batch)}  # the first row of an address is the one stored
-        with self.engine.begin() as conn:
-            ids = conn.execute(stmt, params).all()
-            events = []
-            for sid, email in ids:
-                r = by_email[email]
-                events.append(history.values(sid, EventKind.SIGNED_UP, r.consent_source or source, basis, at=at))
-                if r.confirmed_at is not None:
-                    events.append(history.values(sid, EventKind.CONFIRMED, r.consent_source or source,
-                                                 ip=r.consent_ip, at=r.confirmed_at))
-            history.record_many(conn, events)
+        ids = conn.execute(stmt, params).all()
+        events = []
+        for sid, email in ids:
+            r = by_email[email]
+            events.append(history.values(sid, EventKind.SIGNED_UP, r.consent_source or source, basis, at=at))
+            if r.confirmed_at is not None:
+                events.append(history.values(sid, EventKind.CONFIRMED, r.consent_source or source,
+                                             ip=r.consent_ip, at=r.confirmed_at))
+        history.record_many(conn, events)
         return len(ids)
 
     @staticmethod

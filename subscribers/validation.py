@@ -52,7 +52,9 @@ def _full(value: str) -> str:
 
 def clean_name(raw: str | None, limit: int = 200) -> str:
     """A display name safe for headers and HTML: printable characters only, one line, bounded length."""
-    text = "".join(ch if ch.isprintable() else " " for ch in (raw or ""))
+    text = raw or ""
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
     return " ".join(text.split())[:limit]
 
 
