@@ -19,6 +19,7 @@ from digest.cli import cli
 from digest.config import SMTPConfig
 from digest.db import Database
 from digest.db import tables as t
+from digest.web.notices import drain
 from subscribers.table import subscriber_events, suppressed
 
 from .support.db import restore
@@ -35,6 +36,7 @@ def text_of(msg: EmailMessage) -> str:
 
 
 def confirm_link(live: Live, sink: Sink) -> str:
+    drain()
     _, _, mail = sink.messages[-1]
     found = re.search(rf"{re.escape(live.base)}/confirm/\S+", text_of(mail))
     assert found and "Confirm" in mail["Subject"]
@@ -90,6 +92,7 @@ def test_the_history_proves_consent_and_a_strangers_sign_up_leaves_an_opt_out_al
         assert resp.status_code == 202
         assert show(cli_env, "reader@example.org") == before, "status, name, topics and history are kept"
         assert before["status"] == "unsubscribed" and before["name"] == "Rea Der"
+        drain()
         assert len(smtp_sink.messages) == mails + 1, "the owner of the address is asked to confirm"
         second_link = confirm_link(live, smtp_sink)
         assert "no longer applies" in press(browser, first_link).text, "an old link is not a new sign-up"
@@ -118,10 +121,12 @@ def test_a_name_from_the_form_is_bounded(tmp_path: Path, smtp_sink: Sink, name: 
         resp = requests.post(f"{live.base}/api/subscribe", json={"email": "ann@example.org", "name": name},
                              timeout=5)
         assert resp.status_code == 400 and resp.json()["error"] == "invalid name"
+        drain()
         assert live.digest.subscribers.by_email("ann@example.org") is None and not smtp_sink.messages
         ok = requests.post(f"{live.base}/api/subscribe", json={"email": "ann@example.org", "name": "Ann O'Neil Jr."},
                            timeout=5)
         assert ok.status_code == 202
+        drain()
         assert smtp_sink.messages[0][2]["To"].addresses[0].display_name == "Ann O'Neil Jr."
 
 

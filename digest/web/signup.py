@@ -12,7 +12,6 @@ from subscribers.model import SubscriberStatus
 from subscribers.tokens import BadToken
 from subscribers.validation import InvalidAddress, InvalidName, normalize_email
 
-from ..errors import DeliveryError
 from .extensions import csrf, limiter, web
 from .pages import info_page, page
 
@@ -71,10 +70,6 @@ def subscribe() -> ResponseReturnValue:
                          topics=topics)
     except InvalidName as exc:
         return form_page(400, f"Please check your name: {exc}", email=email, topics=topics)
-    except DeliveryError:
-        current_app.logger.exception("the confirmation email could not be sent")
-        return info_page("We could not send the email", "Our mail server did not answer. Please try again "
-                       "in a few minutes.", 503)
     return info_page(*SENT)
 
 
@@ -98,9 +93,6 @@ def api_subscribe() -> ResponseReturnValue:
         return jsonify(error="invalid address", detail=str(exc)), 400
     except InvalidName as exc:
         return jsonify(error="invalid name", detail=str(exc)), 400
-    except DeliveryError:
-        current_app.logger.exception("the confirmation email could not be sent")
-        return jsonify(error="mail server unavailable", detail="try again in a few minutes"), 503
     return jsonify(status="ok", detail=SENT[1]), 202
 
 

@@ -20,6 +20,7 @@ from waitress.server import create_server
 from digest.config import Settings
 from digest.pipeline import Digest
 from digest.web import Web, create_app
+from digest.web.notices import drain
 
 from .smtp import read_eml
 
@@ -54,7 +55,8 @@ def csrf_from(html: str) -> str:
 
 
 def outbox_mail(settings: Settings, email: str) -> EmailMessage | None:
-    """The confirmation mail written to the outbox folder for ``email``, if any."""
+    """The confirmation mail written to the outbox folder for ``email``, if any (once queued mail is sent)."""
+    drain()
     path = settings.outbox_dir / "confirmations" / f"{email}.eml"
     return read_eml(path) if path.exists() else None
 
