@@ -23,7 +23,7 @@ from digest.web.notices import drain
 from subscribers.table import subscriber_events, suppressed
 
 from .support.db import restore
-from .support.smtp import Sink
+from .support.smtp import Sink, free_port
 from .support.web import Live, csrf_from, live_server
 
 AGENT = "ReaderBrowser/1.0 (consent test)"
@@ -255,3 +255,42 @@ def test_a_database_from_before_the_history_upgrades_and_takes_complaints(tmp_pa
         ("complained", "feedback loop"), ("bounced", "dsn")]
     assert db.subscribers.by_email(first.email).status == "complained"  # type: ignore[union-attr]
     db.close()
+
+
+# -- what a stranger can learn -------------------------------------------------------------------
+
+
+def test_the_answer_is_the_same_for_every_status_even_while_the_mail_server_is_down(tmp_path: Path) -> None:
+    down = SMTPConfig(host="127.0.0.1", port=free_port(), security="none", timeout=2)  # nothing listens there
+    with live_server(tmp_path, config={"SUBSCRIBE_LIMIT_CLIENT": "100 per minute"}, smtp=down) as live:
+        subs = live.digest.subscribers
+        for email, status in (("active@example.org", "active"), ("bounced@example.org", "bounced"),
+                              ("left@example.org", "unsubscribed"), ("angry@example.org", "complained"),
+                              ("waiting@example.org", "pending")):
+            subs.add(email, "", (), status="pending" if status == "pending" else "active")
+            subs.set_status(email, status)
+        answers = set()
+        for who in ("new", "active", "bounced", "left", "angry", "waiting"):
+            api = requests.post(f"{live.base}/api/subscribe", json={"email": f"{who}@example.org"}, timeout=5)
+            with requests.Session() as browser:
+                form = browser.get(f"{live.base}/subscribe", timeout=5)
+                page = browser.post(f"{live.base}/subscribe", timeout=5, data={
+                    "csrf_token": csrf_from(form.text), "email": f"{who}@example.org"})
+            answers.add((api.status_code, api.text, page.status_code,
+                         page.text.replace(f"{who}@example.org", "").split('name="csrf_token"')[0]))
+        drain()
+        assert len(answers) == 1 and next(iter(answers))[:1] == (202,)
+        assert {s.email: s.status for s in subs.iter()}["left@example.org"] == "unsubscribed"
+
+
+def test_domain_variants_of_one_address_share_one_sign_up_limit(tmp_path: Path, smtp_sink: Sink) -> None:
+    smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
+    variants = ["ann@example.org", "ann@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org", "ann@example\u3002org",
+                "ann@exam\ufe0fple.org", "ANN@EXAMPLE.ORG"]
+    with live_server(tmp_path, config={"SUBSCRIBE_LIMIT_ADDRESS": "3 per hour"}, smtp=smtp) as live:
+        codes = [requests.post(f"{live.base}/api/subscribe", json={"email": v}, timeout=5).status_code
+                 for v in variants]
+        drain()
+    assert codes == [202, 202, 202, 429, 429]
+    assert len(smtp_sink.messages) == 3 and {r for _, rcpts, _ in smtp_sink.messages for r in rcpts} == {
+        "ann@example.org"}

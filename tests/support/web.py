@@ -75,14 +75,15 @@ class Live:
 
 
 @contextmanager
-def live_server(tmp_path: Path, **changes: object) -> Iterator[Live]:
-    """Serve ``create_app`` with waitress in a thread; base_url is the real loopback address."""
+def live_server(tmp_path: Path, config: dict[str, Any] | None = None, **changes: object) -> Iterator[Live]:
+    """Serve ``create_app`` with waitress in a thread; base_url is the real loopback address; ``config``
+    overrides Flask settings."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = make_settings(tmp_path, base_url=base, **changes)
-    app = create_app(settings)
+    app = create_app(settings, config=config)
     server = create_server(app, sockets=[sock], threads=2, ident="ip-digest-test")
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
