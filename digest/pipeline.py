@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from subscribers.clock import now
@@ -66,7 +66,20 @@ class Digest:
     # -- stages ------------------------------------------------------------------------------
 
     def collect(self) -> CollectReport:
-        return collect(self.settings, self.db)
+        """Fetch every source once; also prunes what the [privacy] settings say not to keep."""
+        report = collect(self.settings, self.db)
+        self.prune()
+        return report
+
+    def prune(self, at: datetime | None = None) -> tuple[int, int]:
+        """Delete finished deliveries older than keep_delivery_days and blank consent IPs and user agents
+        older than keep_consent_ip_days; (deliveries deleted, records blanked)."""
+        at, keep = at or now(), self.settings.privacy
+        gone = self.db.deliveries.prune(at - timedelta(days=keep.keep_delivery_days))
+        blanked = self.subscribers.forget_consent_addresses(at - timedelta(days=keep.keep_consent_ip_days))
+        if gone or blanked:
+            log.info("privacy: %d old deliveries deleted, %d consent IPs blanked", gone, blanked)
+        return gone, blanked
 
     def build(self, when: datetime | None = None) -> Issue:
         """Compose (or recompose) the draft of the week of ``when``; NothingToSend when it has no article."""

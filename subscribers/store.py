@@ -237,6 +237,13 @@ class SubscriberStore:
         if exists is None:
             conn.execute(t.suppressed.insert().values(address_hash=address_hash, at=_now(), reason="erased"))
 
+    def forget_consent_addresses(self, before: datetime) -> int:
+        """Blank the IP and user agent recorded before ``before`` (the retention setting); rows changed."""
+        with self.engine.begin() as conn:
+            done = conn.execute(update(S).where(S.c.confirmed_at < before, S.c.consent_ip.is_not(None))
+                                .values(consent_ip=None))
+            return int(done.rowcount) + history.blank_addresses(conn, before)
+
     # -- reading many -------------------------------------------------------------------------------
 
     def iter(self, status: str | None = None, batch: int = BATCH, paused: bool | None = None) -> Iterator[Subscriber]:

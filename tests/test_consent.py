@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -294,3 +295,37 @@ def test_domain_variants_of_one_address_share_one_sign_up_limit(tmp_path: Path, 
     assert codes == [202, 202, 202, 429, 429]
     assert len(smtp_sink.messages) == 3 and {r for _, rcpts, _ in smtp_sink.messages for r in rcpts} == {
         "ann@example.org"}
+
+
+# -- retention -----------------------------------------------------------------------------------
+
+
+def test_collect_prunes_old_deliveries_and_consent_addresses(tmp_path: Path, cli_env: CliRunner) -> None:
+    (tmp_path / "digest.toml").write_text("[privacy]\nkeep_delivery_days = 90\nkeep_consent_ip_days = 30\n",
+                                          encoding="utf-8")
+    db = Database(f"sqlite:///{tmp_path}/digest.db")
+    from subscribers.clock import now
+
+    from .support.data import make_issue
+
+    old, recent = now() - timedelta(days=120), now() - timedelta(days=10)
+    issue = make_issue(db, status="sent")
+    for email, at in (("old@example.org", old), ("new@example.org", recent)):
+        sub, _ = db.subscribers.request(email, "", [])
+        db.subscribers.confirm(sub.id, "198.51.100.7", AGENT)
+        with db.begin() as conn:
+            conn.execute(t.subscribers.update().where(t.subscribers.c.id == sub.id).values(confirmed_at=at))
+            conn.execute(subscriber_events.update().where(subscriber_events.c.subscriber_id == sub.id)
+                         .values(at=at))
+            conn.execute(t.deliveries.insert().values(issue_id=issue.id, subscriber_id=sub.id, status="sent",
+                                                      attempts=1, updated_at=at))
+    db.close()
+    assert run(cli_env, "collect").exit_code == 0
+    gone, kept = show(cli_env, "old@example.org"), show(cli_env, "new@example.org")
+    assert gone["consent_ip"] is None and gone["history"][1]["ip"] is None and gone["history"][1]["user_agent"] is None
+    assert gone["confirmed_at"] is not None, "the time of consent is kept; only the address is dropped"
+    assert kept["consent_ip"] == "198.51.100.7" and kept["history"][1]["user_agent"] == AGENT
+    db = Database(f"sqlite:///{tmp_path}/digest.db")
+    with db.begin() as conn:
+        assert [r.updated_at.date() for r in conn.execute(select(t.deliveries))] == [recent.date()]
+    db.close()

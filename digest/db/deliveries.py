@@ -76,6 +76,13 @@ class Deliveries:
         with self.engine.begin() as conn:
             return {str(k): int(n) for k, n in conn.execute(_COUNTS, {"b_issue": issue_id})}
 
+    def prune(self, before: datetime) -> int:
+        """Delete finished delivery rows last changed before ``before``; how many went."""
+        finished = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
+        with self.engine.begin() as conn:
+            done = conn.execute(delete(d).where(d.c.status.in_(finished), d.c.updated_at < before))
+        return int(done.rowcount)
+
     @staticmethod
     def erase_subscriber(conn: Connection, subscriber_id: int) -> int:
         """Delete one person's delivery rows (address, message id and server replies go with them)."""
