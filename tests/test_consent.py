@@ -23,6 +23,7 @@ from digest.db import tables as t
 from digest.web.notices import drain
 from subscribers.table import subscriber_events, suppressed
 
+from .support.admin import HASH, PASSWORD, USER, seed
 from .support.db import restore
 from .support.smtp import Sink, free_port
 from .support.web import Live, csrf_from, live_server
@@ -329,3 +330,46 @@ def test_collect_prunes_old_deliveries_and_consent_addresses(tmp_path: Path, cli
     with db.begin() as conn:
         assert [r.updated_at.date() for r in conn.execute(select(t.deliveries))] == [recent.date()]
     db.close()
+
+
+# -- editor sessions -----------------------------------------------------------------------------
+
+
+def sign_in(live: Live, browser: requests.Session) -> None:
+    token = csrf_from(browser.get(f"{live.base}/admin/login", timeout=5).text)
+    resp = browser.post(f"{live.base}/admin/login", timeout=5, allow_redirects=False,
+                        data={"csrf_token": token, "username": USER, "password": PASSWORD})
+    assert resp.status_code == 303
+
+
+def opens(live: Live, cookies: Any) -> bool:
+    resp = requests.get(f"{live.base}/admin/draft", cookies=cookies, timeout=5, allow_redirects=False)
+    return resp.status_code != 302
+
+
+def test_logout_expiry_and_a_new_password_end_editor_sessions(tmp_path: Path) -> None:
+    from werkzeug.security import generate_password_hash
+
+    from digest.db.tables import editor_sessions
+
+    config = {"ADMIN_USER": USER, "ADMIN_PASSWORD_HASH": HASH}
+    with live_server(tmp_path, config=config) as live:
+        seed(live.digest)
+        with requests.Session() as browser:
+            sign_in(live, browser)
+            captured = browser.cookies.copy()
+            assert opens(live, captured)
+            page = browser.get(f"{live.base}/admin/draft", timeout=5).text
+            browser.post(f"{live.base}/admin/logout", data={"csrf_token": csrf_from(page)}, timeout=5)
+            assert not opens(live, captured), "a cookie kept from before the logout is refused"
+        with requests.Session() as browser:
+            sign_in(live, browser)
+            assert opens(live, browser.cookies)
+            with live.digest.db.begin() as conn:
+                conn.execute(editor_sessions.update().values(expires_at=editor_sessions.c.created_at))
+            assert not opens(live, browser.cookies), "an expired session is refused"
+            sign_in(live, browser)
+            kept = browser.cookies.copy()
+    config["ADMIN_PASSWORD_HASH"] = generate_password_hash("a new password")
+    with live_server(tmp_path, config=config) as live:
+        assert not opens(live, kept), "a new password ends every session"

@@ -17,6 +17,7 @@ from .engine import make_engine
 from .issues import Issues
 from .meta import Meta
 from .migrate import prepare
+from .sessions import EditorSessions
 from .sources import Sources
 
 
@@ -38,6 +39,7 @@ class Database:
         self.deliveries = Deliveries(self.engine)
         self.meta = Meta(self.engine)
         self.subscribers = SubscriberStore(self.engine)
+        self.sessions = EditorSessions(self.engine)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:

@@ -96,3 +96,14 @@ issue_edits = Table(
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("week", "kind", "target", name="uq_issue_edit"),
 )
+
+# The editor's signed-in sessions, kept on the server so that logging out (or a new password) ends them:
+# the cookie carries a random token, the table only its SHA-256.
+editor_sessions = Table(
+    "editor_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user", String(200), nullable=False),
+    Column("account_key", String(64), nullable=False),   # fingerprint of the account: a new password voids it
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)

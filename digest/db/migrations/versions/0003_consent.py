@@ -1,5 +1,5 @@
-"""Consent you can prove: the subscriber_events history, the suppression list of erased addresses, and
-the complained subscriber state.
+"""Consent you can prove: the subscriber_events history, the suppression list of erased addresses, the
+complained subscriber state; and the editor's sessions kept on the server.
 
 Revision ID: 0003_consent
 Revises: 0002_status_checks
@@ -53,9 +53,18 @@ def upgrade() -> None:
         sa.Column("at", sa.DateTime(), nullable=False),
         sa.Column("reason", sa.String(20), nullable=False),
     )
+    op.create_table(
+        "editor_sessions",
+        sa.Column("token_hash", sa.String(64), primary_key=True),
+        sa.Column("user", sa.String(200), nullable=False),
+        sa.Column("account_key", sa.String(64), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("editor_sessions")
     op.drop_table("suppressed")
     op.drop_index("ix_subscriber_events_subscriber_id", "subscriber_events")
     op.drop_table("subscriber_events")
