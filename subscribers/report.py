@@ -33,7 +33,8 @@ def person(store: SubscriberStore, email: str) -> dict[str, Any] | None:
 
 def person_text(doc: dict[str, Any]) -> str:
     """The same document for a terminal: the record, then one line per event."""
-    lines = [f"{k}: {doc[k] if doc[k] not in (None, '', []) else '-'}"
+    shown = {**doc, "topics": ", ".join(doc["topics"]) or "all topics"}
+    lines = [f"{k}: {shown[k] if shown[k] not in (None, '') else '-'}"
              for k in ("email", "name", "status", "topics", "created_at", "confirmed_at", "consent_ip")]
     lines.append("history:")
     for e in doc["history"]:

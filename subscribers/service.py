@@ -45,14 +45,15 @@ class Audience:
     def known_topics(self, chosen: Iterable[str]) -> list[str]:
         return [x for x in self.topics if x in set(chosen)]
 
-    def subscribe(self, raw_email: str, name: str = "", topics: Iterable[str] = (), source: str = "form") -> None:
+    def subscribe(self, raw_email: str, name: str = "", topics: Iterable[str] = (), source: str = "form",
+                  ip: str | None = None, user_agent: str | None = None) -> None:
         """Start a double opt-in; InvalidAddress for a malformed address, otherwise the same for every address.
 
         New, pending and opted-out addresses get a confirmation link (to the stored name), active ones a
         note with their preferences link. ``name`` must pass ``form_name`` (InvalidName otherwise).
         """
         email = normalize_email(raw_email)
-        sub, before = self.store.request(email, form_name(name), self.known_topics(topics), source)
+        sub, before = self.store.request(email, form_name(name), self.known_topics(topics), source, ip, user_agent)
         if before == "new" or before == SubscriberStatus.PENDING or before in OPTED_OUT:
             self.notify(Notice("confirm", sub.email, sub.name, self.link("confirm", sub)))
         elif before == "active":

@@ -84,7 +84,8 @@ class SubscriberStore:
     # -- adding -----------------------------------------------------------------------------------
 
     def add(self, email: str, name: str = "", topics: Iterable[str] = (), status: str = "active",
-            source: str = "cli", basis: str = "") -> tuple[Subscriber, bool]:
+            source: str = "cli", basis: str = "", ip: str | None = None,
+            user_agent: str | None = None) -> tuple[Subscriber, bool]:
         """Add one address, recording its sign-up and ``source``; an existing one is returned as it is (never
         resubscribed). True when added. No confirmation time is recorded: only a confirmation sets it."""
         at = _now()
@@ -94,7 +95,7 @@ class SubscriberStore:
             found = conn.execute(select(S.c.id).where(S.c.email == row["email"])).scalar()
             if found is None:
                 found = conn.execute(S.insert().values(**row).returning(S.c.id)).scalar_one()
-                history.record(conn, found, EventKind.SIGNED_UP, source, basis or None, at=at)
+                history.record(conn, found, EventKind.SIGNED_UP, source, basis or None, ip, user_agent, at)
                 added = True
             else:
                 added = False
@@ -148,13 +149,14 @@ class SubscriberStore:
 
     # -- sign-up, confirmation, preferences, status -------------------------------------------------
 
-    def request(self, email: str, name: str, topics: Iterable[str], source: str = "form") -> tuple[Subscriber, str]:
+    def request(self, email: str, name: str, topics: Iterable[str], source: str = "form", ip: str | None = None,
+                user_agent: str | None = None) -> tuple[Subscriber, str]:
         """A sign-up from the web: (subscriber, what it was before): 'new', or the status it had.
 
         A new address is stored as pending, with its sign-up in the history. Any address already stored is
         left exactly as it is (status, name, topics, history): only a confirmation changes it.
         """
-        sub, added = self.add(email, name, topics, status="pending", source=source)
+        sub, added = self.add(email, name, topics, status="pending", source=source, ip=ip, user_agent=user_agent)
         return sub, ("new" if added else sub.status)
 
     def opted_out_at(self, subscriber_id: int) -> datetime | None:

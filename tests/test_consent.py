@@ -107,8 +107,9 @@ def test_the_history_proves_consent_and_a_strangers_sign_up_leaves_an_opt_out_al
     assert kinds == [("signed_up", "form"), ("confirmed", "confirmation link"), ("topics_changed", "page"),
                      ("paused", "page"), ("resumed", "page"), ("unsubscribed", "one-click"),
                      ("resubscribed", "confirmation link")]
-    confirmed = doc["history"][1]
+    signed_up, confirmed = doc["history"][:2]
     assert confirmed["ip"] == "127.0.0.1" and confirmed["user_agent"] == AGENT
+    assert signed_up["ip"] == "127.0.0.1" and signed_up["user_agent"] == AGENT
     assert doc["history"][2]["detail"] == "copyright,patents"
     as_text = cli_env.invoke(cli, ["subscribers", "show", "reader@example.org"])
     assert as_text.exit_code == 0 and "unsubscribed    via one-click" in as_text.stdout

@@ -64,7 +64,7 @@ def subscribe() -> ResponseReturnValue:
         return info_page(*SENT)
     email, name, topics = form.get("email", ""), form.get("name", ""), form.getlist("topics")
     try:
-        web().audience.subscribe(email, name, topics, source="form")
+        web().audience.subscribe(email, name, topics, "form", request.remote_addr, request.user_agent.string)
     except InvalidAddress as exc:
         return form_page(400, f"That address does not look right: {exc}", email=email, name=name,
                          topics=topics)
@@ -88,7 +88,8 @@ def api_subscribe() -> ResponseReturnValue:
     if not isinstance(topics, list) or not all(isinstance(x, str) for x in topics):
         return jsonify(error="topics must be a list of topic names", detail=", ".join(web().audience.topics)), 400
     try:
-        web().audience.subscribe(str(data.get("email") or ""), str(data.get("name") or ""), topics, source="api")
+        web().audience.subscribe(str(data.get("email") or ""), str(data.get("name") or ""), topics, "api",
+                                 request.remote_addr, request.user_agent.string)
     except InvalidAddress as exc:
         return jsonify(error="invalid address", detail=str(exc)), 400
     except InvalidName as exc:
