@@ -102,6 +102,14 @@ class TrackingConfig:
 
 
 @dataclass(frozen=True)
+class PrivacyConfig:
+    """[privacy]: how long personal data that is no longer needed is kept (pruned on every collect)."""
+
+    keep_delivery_days: int = setting(365, toml=True, minimum=30)   # finished delivery rows (who got which issue)
+    keep_consent_ip_days: int = setting(730, toml=True, minimum=1)  # IP and user agent of sign-ups and confirmations
+
+
+@dataclass(frozen=True)
 class AdminConfig:
     """The editor's account for the pages under /admin of `digest serve` (off while either is empty)."""
 
@@ -134,6 +142,7 @@ class Settings:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     database_url: str = setting("sqlite:///digest.db", env="DIGEST_DATABASE_URL")
     secret_key: str | None = setting(None, env="DIGEST_SECRET_KEY")
     config_path: Path | None = setting(None, env="DIGEST_CONFIG")  # None: no file, the bundled samples
@@ -158,7 +167,7 @@ def sample_sources() -> tuple[SourceConfig, ...]:
 
 
 SECTIONS: Mapping[str, type] = {"newsletter": Settings, "fetch": FetchConfig, "schedule": ScheduleConfig,
-                                "tracking": TrackingConfig}
+                                "tracking": TrackingConfig, "privacy": PrivacyConfig}
 _TOP_KEYS = {*SECTIONS, "sources", "topics"}
 
 
@@ -256,5 +265,6 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         schedule=schedule,
         admin=AdminConfig(**read_env(AdminConfig, env)),
         tracking=TrackingConfig(**tables["tracking"]),
+        privacy=PrivacyConfig(**tables["privacy"]),
         config_path=config_path if config_path.exists() else None,
     )

@@ -54,10 +54,23 @@ class Digest:
     def close(self) -> None:
         self.db.close()
 
+    # -- erasure -----------------------------------------------------------------------------
+
+    def forget(self, email: str) -> bool:
+        """Erase a person's data, keeping a keyed hash of the address so imports skip it; False if unknown."""
+        return self.db.forget(email, self.tokens.address_hash(email.lower()))
+
+    def erased_among(self, emails: list[str]) -> set[str]:
+        """Which of these (normalised) addresses were erased on request."""
+        hashes = {self.tokens.address_hash(e): e for e in emails}
+        return {hashes[h] for h in self.subscribers.suppressed_among(list(hashes))}
+
     # -- stages ------------------------------------------------------------------------------
 
     def collect(self) -> CollectReport:
+        """Fetch every source once; also prunes what the [privacy] and [tracking] settings say not to keep."""
         report = collect(self.settings, self.db)
+        self.prune()
         self.forget_old_tracking()
         return report
 
@@ -68,6 +81,16 @@ class Digest:
         if gone:
             log.info("deleted %d click and open records older than %d days", gone, days)
         return gone
+
+    def prune(self, at: datetime | None = None) -> tuple[int, int]:
+        """Delete finished deliveries older than keep_delivery_days and blank consent IPs and user agents
+        older than keep_consent_ip_days; (deliveries deleted, records blanked)."""
+        at, keep = at or now(), self.settings.privacy
+        gone = self.db.deliveries.prune(at - timedelta(days=keep.keep_delivery_days))
+        blanked = self.subscribers.forget_consent_addresses(at - timedelta(days=keep.keep_consent_ip_days))
+        if gone or blanked:
+            log.info("privacy: %d old deliveries deleted, %d consent IPs blanked", gone, blanked)
+        return gone, blanked
 
     def build(self, when: datetime | None = None) -> Issue:
         """Compose (or recompose) the draft of the week of ``when``; NothingToSend when it has no article."""

@@ -20,6 +20,7 @@ from digest.pipeline import Digest
 from digest.schedule import Schedule
 from digest.sending import Sender
 from subscribers.clock import now
+from subscribers.store import NewSubscriber
 
 from .support.admin import HASH, PASSWORD, USER
 from .support.data import sample_issue
@@ -43,7 +44,7 @@ MEASURE_CHARTS = """() => [...document.querySelectorAll('figure.chart')].map(f =
 def months_of_data(d: Digest) -> str:
     """Four months of an audience, of articles from three sources (one failing), and a sent issue with clicks."""
     today = now()
-    d.subscribers.add_many([(f"reader{i}@example.org", "", "") for i in range(60)])
+    d.subscribers.add_many([NewSubscriber(f"reader{i}@example.org") for i in range(60)])
     with d.db.begin() as conn:
         for i in range(60):
             joined = today - timedelta(days=112 - i * 1.8)

@@ -23,6 +23,7 @@ from digest.reports import as_text, issue_report
 from digest.schedule import Schedule
 from digest.sending import Sender
 from subscribers.clock import now
+from subscribers.store import NewSubscriber
 
 from .support.data import ROOT, sample_issue
 from .support.db import restore
@@ -51,7 +52,7 @@ def test_fifty_readers_and_their_scanners_and_the_report_counts_only_the_readers
     with live_server(tmp_path, smtp=smtp, tracking=tracking) as live:
         d = live.digest
         issue = d.db.issues.save_draft(sample_issue())
-        d.subscribers.add_many([(f"reader{i}@example.org", "", "") for i in range(50)])
+        d.subscribers.add_many([NewSubscriber(f"reader{i}@example.org") for i in range(50)])
         smtp_sink.refuse.add("reader49@example.org")
         Sender(d, Schedule.from_config(ScheduleConfig()), "test-host:1:a").send(issue)
         links = links_of(smtp_sink, live.base)
@@ -178,7 +179,7 @@ def test_opens_when_asked_for_come_with_their_caveat(tmp_path: Path, smtp_sink: 
     with live_server(tmp_path, smtp=smtp, tracking=TrackingConfig(opens=True, per_subscriber=True)) as live:
         d = live.digest
         issue = d.db.issues.save_draft(sample_issue())
-        d.subscribers.add_many([(f"reader{i}@example.org", "", "") for i in range(3)])
+        d.subscribers.add_many([NewSubscriber(f"reader{i}@example.org") for i in range(3)])
         Sender(d, Schedule.from_config(ScheduleConfig()), "test-host:1:a").send(issue)
         images = {}
         for _, rcpts, msg in smtp_sink.messages:

@@ -13,6 +13,7 @@ from digest.config import ScheduleConfig
 from digest.reports import as_rows, issue_report
 from digest.schedule import Schedule
 from digest.sending import Sender
+from subscribers.store import NewSubscriber
 
 from .support.admin import admin_app, login
 from .support.data import sample_issue
@@ -23,7 +24,7 @@ def test_the_editor_sees_each_sent_issues_report_and_downloads_it_as_csv(tmp_pat
     app = admin_app(make_settings(tmp_path))
     d = digest_of(app)
     issue = d.db.issues.save_draft(sample_issue())
-    d.subscribers.add_many([(f"reader{i}@example.org", "", "") for i in range(6)])
+    d.subscribers.add_many([NewSubscriber(f"reader{i}@example.org") for i in range(6)])
     Sender(d, Schedule.from_config(ScheduleConfig()), "test-host:1:a").send(issue)
     with d.db.begin() as conn:  # as after a deferral, and a 5xx
         conn.execute(text("UPDATE deliveries SET attempts = 2 WHERE id = 1"))

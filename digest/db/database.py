@@ -21,6 +21,7 @@ from .issues import Issues
 from .meta import Meta
 from .migrate import prepare
 from .reports import Reports
+from .sessions import EditorSessions
 from .sources import Sources
 
 
@@ -46,12 +47,24 @@ class Database:
         self.reports = Reports(self.engine)
         self.dashboard = Dashboard(self.engine)
         self.subscribers = SubscriberStore(self.engine)
+        self.sessions = EditorSessions(self.engine)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """A transaction, for tests and tools that read the tables directly."""
         with self.engine.begin() as conn:
             yield conn
+
+    def forget(self, email: str, address_hash: str) -> bool:
+        """Erase a person: their deliveries, history and record, in one transaction, leaving ``address_hash``
+        on the suppression list. False when the address is not stored."""
+        with self.engine.begin() as conn:
+            found = self.subscribers.id_of(conn, email)
+            if found is None:
+                return False
+            self.deliveries.erase_subscriber(conn, found)
+            self.subscribers.erase(conn, found, address_hash)
+        return True
 
     def close(self) -> None:
         self.engine.dispose()

@@ -122,3 +122,14 @@ opens = Table(
     Column("opened_at", UTCDateTime, nullable=False),
 )
 Index("ix_opens_issue", opens.c.issue_id, opens.c.opened_at)
+
+# The editor's signed-in sessions, kept on the server so that logging out (or a new password) ends them:
+# the cookie carries a random token, the table only its SHA-256.
+editor_sessions = Table(
+    "editor_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user", String(200), nullable=False),
+    Column("account_key", String(64), nullable=False),   # fingerprint of the account: a new password voids it
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)

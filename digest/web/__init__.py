@@ -40,6 +40,7 @@ from ..pipeline import Digest
 from ..transport import Transport, make_transport
 from . import admin, archive, clicks, health, links, signup
 from .extensions import Web, csrf, digests, limiter, web
+from .notices import NoticeQueue
 from .pages import info_page, page
 
 __all__ = ["Web", "create_app", "info_page", "notice_transport", "page", "web"]
@@ -81,7 +82,7 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
     app.config.update(config or {})
     digests.init_app(app, Web(d, Audience(
         d.subscribers, d.tokens, settings.base_url, [t.slug for t in d.taxonomy.topics],
-        Notifier(NoticeMessages(d.renderer.env, Letterhead.of(settings), settings.title), settings),
+        NoticeQueue(Notifier(NoticeMessages(d.renderer.env, Letterhead.of(settings), settings.title), settings)),
     )))
     csrf.init_app(app)
     limiter.init_app(app)
