@@ -91,6 +91,35 @@ class ScheduleConfig:
     min_articles: int = setting(1, toml=True, minimum=1)
 
 
+def _bounce_address(value: str) -> None:
+    local, at, domain = value.rpartition("<")[2].rstrip(">").partition("@")
+    if not at or not local or "." not in domain or "+" in local:
+        raise ValueError("must be a plain address without '+', like bounces@example.org (it becomes "
+                         "bounces+<token>@example.org per message)")
+
+
+def _mailbox(value: str) -> None:
+    if not value.startswith(("imaps://", "imap://", "pop3s://", "maildir:", "mbox:")):
+        raise ValueError("must start with imaps://, imap:// (STARTTLS), pop3s://, maildir: or mbox:, e.g. "
+                         "imaps://bounces@mail.example.org/INBOX or maildir:/var/mail/bounces")
+
+
+Processed = Literal["move", "delete"]
+
+
+@dataclass(frozen=True)
+class BouncesConfig:
+    """[bounces]: where bounce and complaint mail arrives, and what it does to the list."""
+
+    mailbox: str | None = setting(None, toml=True, check=_mailbox)
+    password: str | None = setting(None, env="BOUNCE_PASSWORD")  # the mailbox's password (IMAP, POP3)
+    every: str = setting("15m", toml=True, check=parse_duration)  # how often the daemon reads the mailbox
+    processed: Processed = setting("move", toml=True)  # move read mail to `folder`, or delete it
+    folder: str = setting("Processed", toml=True)
+    soft_limit: int = setting(3, toml=True, minimum=1)  # soft bounces that mark a subscriber bounced
+    soft_days: int = setting(30, toml=True, minimum=1)  # … within this many days, with no delivery between
+
+
 @dataclass(frozen=True)
 class AdminConfig:
     """The editor's account for the pages under /admin of `digest serve` (off while either is empty)."""
@@ -112,6 +141,7 @@ class Settings:
     base_url: str = setting("http://127.0.0.1:8000", toml=True, convert=_base_url)
     reply_to: str | None = setting(None, toml=True)
     unsubscribe_mailto: str | None = setting(None, toml=True)
+    bounce_address: str | None = setting(None, toml=True, check=_bounce_address)  # VERP envelope senders
     list_id: str | None = setting(None, toml=True)
     summary_words: int = setting(60, toml=True, minimum=1)
     max_html_bytes: int = setting(100_000, toml=True, minimum=1)
@@ -123,6 +153,7 @@ class Settings:
     smtp: SMTPConfig = field(default_factory=SMTPConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
+    bounces: BouncesConfig = field(default_factory=BouncesConfig)
     database_url: str = setting("sqlite:///digest.db", env="DIGEST_DATABASE_URL")
     secret_key: str | None = setting(None, env="DIGEST_SECRET_KEY")
     config_path: Path | None = setting(None, env="DIGEST_CONFIG")  # None: no file, the bundled samples
@@ -146,7 +177,8 @@ def sample_sources() -> tuple[SourceConfig, ...]:
     )
 
 
-SECTIONS: Mapping[str, type] = {"newsletter": Settings, "fetch": FetchConfig, "schedule": ScheduleConfig}
+SECTIONS: Mapping[str, type] = {"newsletter": Settings, "fetch": FetchConfig, "schedule": ScheduleConfig,
+                                "bounces": BouncesConfig}
 _TOP_KEYS = {*SECTIONS, "sources", "topics"}
 
 
@@ -243,5 +275,6 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         smtp=_smtp(env),
         schedule=schedule,
         admin=AdminConfig(**read_env(AdminConfig, env)),
+        bounces=BouncesConfig(**tables["bounces"], **read_env(BouncesConfig, env)),
         config_path=config_path if config_path.exists() else None,
     )

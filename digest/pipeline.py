@@ -11,6 +11,7 @@ from pathlib import Path
 from subscribers.clock import now
 from subscribers.tokens import Tokens
 
+from .bounces.verp import Verp
 from .checks import Finding, check_links, check_rendered, links
 from .collect import CollectReport, collect
 from .compose import compose, period, week_key
@@ -120,7 +121,13 @@ class Digest:
         """The messages of ``issue``: its variants rendered once each, then filled per subscriber."""
         s = self.settings
         return IssueMessages(issue, self.renderer, Letterhead.of(s), self.tokens, s.base_url,
-                             (t.slug for t in self.taxonomy.topics))
+                             (t.slug for t in self.taxonomy.topics), verp=self.verp())
+
+    def verp(self) -> Verp | None:
+        """The VERP addresses of `bounce_address` in digest.toml, or None when it is not set."""
+        if not self.settings.bounce_address:
+            return None
+        return Verp(self.db.meta.secret_key(self.settings.secret_key), self.settings.bounce_address)
 
     def send_options(self, concurrency: int = 4, rate: float | None = None) -> SendOptions:
         smtp = self.settings.smtp
