@@ -14,6 +14,7 @@ class SubscriberStatus(StrEnum):
     ACTIVE = "active"
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
+    COMPLAINED = "complained"
 
 
 STATUSES = tuple(s.value for s in SubscriberStatus)
