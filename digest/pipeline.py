@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from subscribers.clock import now
 from subscribers.tokens import Tokens
@@ -26,6 +27,10 @@ from .render import Personal, Renderer, personalize
 from .sources import Fetcher, fetch_all
 from .topics import Taxonomy
 from .transport import Transport, make_transport
+
+if TYPE_CHECKING:
+    from .bounces.mailbox import Box
+    from .bounces.run import BounceReport
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +127,15 @@ class Digest:
         s = self.settings
         return IssueMessages(issue, self.renderer, Letterhead.of(s), self.tokens, s.base_url,
                              (t.slug for t in self.taxonomy.topics), verp=self.verp())
+
+    def bounces(self, box: Box | None = None) -> BounceReport:
+        """Read the bounce mailbox of [bounces] (or ``box``) once and apply what came back."""
+        from .bounces.mailbox import open_box
+        from .bounces.policy import Policy
+        from .bounces.run import process
+
+        b = self.settings.bounces
+        return process(box or open_box(b), self.db, self.verp(), Policy(b.soft_limit, b.soft_days))
 
     def verp(self) -> Verp | None:
         """The VERP addresses of `bounce_address` in digest.toml, or None when it is not set."""

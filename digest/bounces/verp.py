@@ -12,8 +12,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-
-from ..message import address_of
+from email.utils import parseaddr
 
 _TOKEN = re.compile(r"([0-9a-f]{1,12})-([0-9a-f]{1,12})-([a-z2-7]{10})")
 
@@ -30,7 +29,7 @@ class Verp:
     """Makes and reads the VERP addresses built on ``bounce_address``."""
 
     def __init__(self, secret: str, bounce_address: str) -> None:
-        local, _, domain = address_of(bounce_address).partition("@")
+        local, _, domain = parseaddr(bounce_address)[1].partition("@")
         if not local or not domain:
             raise ValueError(f"{bounce_address!r} is not an address like bounces@example.org")
         self.local, self.domain = local.lower(), domain.lower()
@@ -49,7 +48,7 @@ class Verp:
 
     def read(self, address: str) -> DeliveryRef | None:
         """The delivery a VERP address names; None when it is not ours or its signature is wrong."""
-        local, _, domain = address_of(address.strip()).lower().partition("@")
+        local, _, domain = parseaddr(address.strip())[1].lower().partition("@")
         base, plus, token = local.partition("+")
         if not plus or base != self.local or domain != self.domain:
             return None

@@ -14,6 +14,7 @@ from ..errors import DigestError
 from .articles import Articles
 from .deliveries import Deliveries
 from .engine import make_engine
+from .feedback import FeedbackStore
 from .issues import Issues
 from .meta import Meta
 from .migrate import prepare
@@ -36,6 +37,7 @@ class Database:
         self.articles = Articles(self.engine)
         self.issues = Issues(self.engine)
         self.deliveries = Deliveries(self.engine)
+        self.feedback = FeedbackStore(self.engine)
         self.meta = Meta(self.engine)
         self.subscribers = SubscriberStore(self.engine)
 
