@@ -116,21 +116,23 @@ class MboxBox:
         self.box.lock()
         self.target = mailbox.mbox(path.with_name(folder)) if folder else None
         self.finished: list[str] = []
+        self.keys: dict[str, str] = {}
 
     def messages(self) -> Iterator[tuple[str, bytes]]:
         for key in list(self.box.keys()):
+            self.keys[str(key)] = key  # ints at run time, whatever the stubs say
             yield str(key), self.box.get_bytes(key, from_=False)
 
     def done(self, message_id: str) -> None:
         if self.target is not None:
-            self.target.add(self.box.get_message(message_id))
+            self.target.add(self.box.get_message(self.keys[message_id]))
             self.target.flush()
         self.finished.append(message_id)
 
     def close(self) -> None:
         try:
             for key in self.finished:
-                self.box.discard(key)
+                self.box.discard(self.keys[key])
             self.box.flush()  # a new file renamed over the old one: all or nothing
         finally:
             self.box.unlock()

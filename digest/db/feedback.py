@@ -51,7 +51,8 @@ class FeedbackStore:
         stmt = dialect.insert(f).values(source=event.source, key=event.key[:500], kind=event.label,
                                         detail=_detail(event), received_at=at)
         with self.engine.begin() as conn:
-            if not conn.execute(stmt.on_conflict_do_nothing(index_elements=["source", "key"])).rowcount:
+            added = conn.execute(stmt.on_conflict_do_nothing(index_elements=["source", "key"]).returning(f.c.id))
+            if added.first() is None:  # (rowcount is not reliable here on every driver)
                 return Outcome("duplicate")
             if event.label in IGNORED:
                 return Outcome(event.label)
