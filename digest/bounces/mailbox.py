@@ -165,7 +165,8 @@ class IMAPBox:
                                "mailbox in digest.toml and BOUNCE_PASSWORD") from None
         if status != "OK":
             raise MailboxError(f"no folder {folder!r} at {host}; check [bounces] mailbox in digest.toml")
-        self.moves = "MOVE" in self.imap.capabilities
+        _, caps = self.imap.capability()  # after login: servers list more than they did before it
+        self.moves = b"MOVE" in (caps[0] or b"").upper().split()
         self.deleted = False
 
     def messages(self) -> Iterator[tuple[str, bytes]]:
