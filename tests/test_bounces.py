@@ -197,3 +197,23 @@ def test_a_complaint_suppresses_the_address_for_good(db_url: str, tmp_path: Path
     with d.db.begin() as conn:
         assert conn.scalar(select(t.deliveries.c.feedback)) == "complaint"  # a complaint outranks a bounce
     d.close()
+
+
+def test_the_daemon_reads_the_mailbox_every_fifteen_minutes_when_one_is_set(
+        sent: tuple[Digest, Sink], tmp_path: Path) -> None:
+    from digest.config import ScheduleConfig
+    from digest.schedule import Schedule
+    from digest.scheduler import Jobs
+
+    d, sink = sent
+    assert Schedule.from_config(ScheduleConfig(), BouncesConfig()).triggers()["bounces"] is None
+    verp, mid = envelope(sink, "sub6@example.com")
+    box = maildir(tmp_path / "m", [bounce("06-exim-user-unknown.eml", "sub6@example.com", verp, mid)])
+    d.settings = replace(d.settings, bounces=BouncesConfig(mailbox=f"maildir:{box}"))
+    schedule = Schedule.from_config(d.settings.schedule, d.settings.bounces)
+    trigger = schedule.triggers()["bounces"]
+    assert trigger is not None and trigger.interval == timedelta(minutes=15)
+    assert schedule.describe("bounces") == "every 0:15:00"
+    outcome = Jobs(d, schedule, "test:1:a").bounces()
+    assert outcome.text.startswith("bounces: 1 read: 1 hard")
+    assert delivery(d, "sub6@example.com")["who"] == "bounced"
