@@ -121,6 +121,17 @@ class BouncesConfig:
 
 
 @dataclass(frozen=True)
+class WebhooksConfig:
+    """The ESPs' event webhooks of `digest serve` under /webhooks/; each is off while its secret is unset."""
+
+    ses_topic_arn: str = setting("", env="SES_TOPIC_ARN")  # the SNS topic(s) of SES events, comma-separated
+    postmark_user: str = setting("", env="POSTMARK_WEBHOOK_USER")  # basic auth of the Postmark webhook
+    postmark_password: str = setting("", env="POSTMARK_WEBHOOK_PASSWORD")
+    mailgun_signing_key: str = setting("", env="MAILGUN_WEBHOOK_SIGNING_KEY")
+    sendgrid_public_key: str = setting("", env="SENDGRID_WEBHOOK_PUBLIC_KEY")  # base64, as SendGrid shows it
+
+
+@dataclass(frozen=True)
 class AdminConfig:
     """The editor's account for the pages under /admin of `digest serve` (off while either is empty)."""
 
@@ -154,6 +165,7 @@ class Settings:
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
     bounces: BouncesConfig = field(default_factory=BouncesConfig)
+    webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
     database_url: str = setting("sqlite:///digest.db", env="DIGEST_DATABASE_URL")
     secret_key: str | None = setting(None, env="DIGEST_SECRET_KEY")
     config_path: Path | None = setting(None, env="DIGEST_CONFIG")  # None: no file, the bundled samples
@@ -276,5 +288,6 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         schedule=schedule,
         admin=AdminConfig(**read_env(AdminConfig, env)),
         bounces=BouncesConfig(**tables["bounces"], **read_env(BouncesConfig, env)),
+        webhooks=WebhooksConfig(**read_env(WebhooksConfig, env)),
         config_path=config_path if config_path.exists() else None,
     )

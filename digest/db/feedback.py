@@ -75,6 +75,14 @@ class FeedbackStore:
                          .values(delivery_id=targets[0][0], subscriber_id=targets[0][1]))
             return outcome
 
+    def first_use(self, source: str, nonce: str) -> bool:
+        """Record a webhook request's one-time token; False when it was seen before (a replay)."""
+        dialect = postgresql if self.postgres else sqlite
+        stmt = dialect.insert(f).values(source=source, key=nonce[:500], kind="nonce", received_at=now())
+        with self.engine.begin() as conn:
+            added = conn.execute(stmt.on_conflict_do_nothing(index_elements=["source", "key"]).returning(f.c.id))
+            return added.first() is not None
+
     def issue(self, issue_id: int) -> IssueFeedback:
         """Sent, bounced (hard, soft), complaints and unsubscribes of one issue. An unsubscribe counts
         for the last issue the subscriber was sent before leaving."""

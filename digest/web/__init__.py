@@ -12,6 +12,7 @@ subscriber operations live in subscribers.service, issues come from the Digest f
     /issues/<id>               one sent issue as a page, sections anchored #<topic>
     /issues/feed.xml           Atom feed of the archive
     /admin/…                   the editor's pages (see admin/), behind a login
+    /webhooks/ses|postmark|mailgun|sendgrid   ESP bounce and complaint events (see webhooks.py)
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from ..config import Settings
 from ..message import Letterhead, NoticeMessages
 from ..pipeline import Digest
 from ..transport import Transport, make_transport
-from . import admin, archive, links, signup
+from . import admin, archive, links, signup, webhooks
 from .extensions import Web, csrf, digests, limiter, web
 from .pages import info_page, page
 
@@ -86,6 +87,7 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
     app.register_blueprint(signup.bp)
     app.register_blueprint(links.bp)
     app.register_blueprint(archive.bp)
+    app.register_blueprint(webhooks.bp)
     admin.init_app(app)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
