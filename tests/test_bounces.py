@@ -19,8 +19,7 @@ from digest.db import tables as t
 from digest.models import DeliveryStatus
 from digest.pipeline import Digest
 
-from .support.bounces import bounce, maildir, mbox
-from .support.data import make_issue
+from .support.bounces import bounce, maildir, mbox, send_rows
 from .support.sending import prepared
 from .support.smtp import Sink, sink_server
 
@@ -150,18 +149,6 @@ def test_the_mailbox_setting_opens_local_folders(sent: tuple[Digest, Sink], tmp_
 
 
 # -- the policy over several issues -----------------------------------------------------------
-
-
-def send_rows(d: Digest, week: str) -> int:
-    """Issue ``week`` recorded as sent to every mailable subscriber (the outbox's own statements)."""
-    issue = make_issue(d.db, week, "sending")
-    outbox = d.db.deliveries.outbox(issue.id, "test:1:a", timedelta(minutes=5))
-    outbox.enqueue()
-    conn = outbox.connect()
-    for row_id, _, sub in outbox.claim(conn, 100):
-        outbox.record(conn, row_id, DeliveryStatus.SENT, tried=True, code=250, message_id=f"<{week}.{sub.id}@x>")
-    conn.close()
-    return issue.id
 
 
 def soft(issue_id: int, subscriber_id: int, key: str) -> Event:

@@ -21,8 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from digest.config import WebhooksConfig
 from digest.pipeline import Digest
 
+from .support.bounces import send_rows
 from .support.web import Live, live_server
-from .test_bounces import send_rows
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-events"
 CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem"

@@ -11,8 +11,6 @@ from .context import Context, handle_errors, pass_ctx
 if TYPE_CHECKING:
     from ..pipeline import Digest
 
-COMPLAINT_WARNING = 0.001  # complaints over 0.1 % of an issue's deliveries: mailbox providers start to block
-
 
 @click.command()
 @pass_ctx
@@ -31,15 +29,14 @@ def bounces(c: Context) -> None:
 
 
 def feedback_lines(digest: Digest, limit: int = 5) -> list[str]:
-    """Per sent issue (newest first): sent, bounced (hard, soft), complaints, unsubscribes; a warning line
+    """Per issue sent (newest first): sent, bounced (hard, soft), complaints, unsubscribes; a warning line
     when complaints pass 0.1 % of its deliveries."""
     out = []
-    for issue in digest.db.issues.with_status()[:limit]:
-        fb = digest.db.feedback.issue(issue.id)
-        out.append(f"  {issue.week}: {fb.sent} sent, {fb.hard + fb.soft} bounced ({fb.hard} hard, {fb.soft} soft), "
+    for week, fb in digest.db.feedback.recent(limit):
+        out.append(f"  {week}: {fb.sent} sent, {fb.hard + fb.soft} bounced ({fb.hard} hard, {fb.soft} soft), "
                    f"{fb.complaints} complaints, {fb.unsubscribes} unsubscribes")
-        if fb.complaint_rate > COMPLAINT_WARNING:
-            out.append(f"  warning: {issue.week}: complaints are {fb.complaint_rate:.2%} of its deliveries, over "
+        if fb.too_many_complaints:
+            out.append(f"  warning: {week}: complaints are {fb.complaint_rate:.2%} of its deliveries, over "
                        "0.1 %; mailbox providers block senders past 0.3 %. Check who is on the list and how "
                        "they joined")
     return out

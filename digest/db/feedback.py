@@ -23,6 +23,7 @@ from ..models import DeliveryStatus, Feedback
 from . import tables as t
 
 d, s, f = t.deliveries, t.subscribers, t.feedback_events
+COMPLAINT_WARNING = 0.001
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class IssueFeedback:
     @property
     def complaint_rate(self) -> float:
         return self.complaints / self.sent if self.sent else 0.0
+
+    @property
+    def too_many_complaints(self) -> bool:
+        """Over 0.1 % of the issue's deliveries: mailbox providers start blocking senders near 0.3 %."""
+        return self.complaint_rate > COMPLAINT_WARNING
 
 
 class FeedbackStore:
@@ -82,6 +88,15 @@ class FeedbackStore:
         with self.engine.begin() as conn:
             added = conn.execute(stmt.on_conflict_do_nothing(index_elements=["source", "key"]).returning(f.c.id))
             return added.first() is not None
+
+    def recent(self, limit: int = 5) -> list[tuple[str, IssueFeedback]]:
+        """(week, feedback) of the newest issues that went out, newest first."""
+        i = t.issues
+        q = (select(i.c.id, i.c.week).where(i.c.status.in_(("sending", "sent")))
+             .order_by(i.c.period_end.desc()).limit(limit))
+        with self.engine.begin() as conn:
+            rows = conn.execute(q).all()
+        return [(r.week, self.issue(r.id)) for r in rows]
 
     def issue(self, issue_id: int) -> IssueFeedback:
         """Sent, bounced (hard, soft), complaints and unsubscribes of one issue. An unsubscribe counts

@@ -4,9 +4,13 @@ back (its recipient, VERP address and Message-ID put in), and Maildir and mbox f
 from __future__ import annotations
 
 import mailbox
+from datetime import timedelta
 from pathlib import Path
 
-from .data import ROOT
+from digest.models import DeliveryStatus
+from digest.pipeline import Digest
+
+from .data import ROOT, make_issue
 
 FIXTURES = ROOT / "tests" / "data" / "bounces"
 RECIPIENT, VERP, MESSAGE_ID = "ann@example.com", "bounces+1-2-abcdefghij@example.org", "<f00d1e55c0ffee@example.org>"
@@ -41,3 +45,15 @@ def mbox(path: Path, messages: list[bytes]) -> Path:
         box.add(mailbox.mboxMessage(data))
     box.close()
     return path
+
+
+def send_rows(d: Digest, week: str) -> int:
+    """Issue ``week`` recorded as sent to every mailable subscriber (the outbox's own statements)."""
+    issue = make_issue(d.db, week, "sending")
+    outbox = d.db.deliveries.outbox(issue.id, "test:1:a", timedelta(minutes=5))
+    outbox.enqueue()
+    conn = outbox.connect()
+    for row_id, _, sub in outbox.claim(conn, 100):
+        outbox.record(conn, row_id, DeliveryStatus.SENT, tried=True, code=250, message_id=f"<{week}.{sub.id}@x>")
+    conn.close()
+    return issue.id
