@@ -8,12 +8,17 @@ import imaplib
 import os
 import ssl
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
+from digest.bounces.mailbox import open_box
+from digest.config import BouncesConfig
 from digest.db import Database
 from digest.db import tables as t
+from digest.errors import ConfigError
 
 from .support.bounces import bounce
 from .support.dovecot import PASSWORD, USER, Dovecot, dovecot
@@ -105,3 +110,27 @@ folder = "Processed"
         assert refused.returncode == 1 and "certificate failed verification" in refused.stderr
         box.logout()
     assert not os.path.exists(dc.home)
+
+
+def test_a_pop3_mailbox_over_tls_is_read_and_emptied(tmp_path: Path) -> None:
+    with dovecot() as dc, sink_server() as sink:
+        if dc.pop3s_port is None:
+            pytest.skip("Dovecot's POP3 is not installed (apt-get install dovecot-pop3d; .ci/run does it)")
+        d = prepared(f"sqlite:///{tmp_path / 'digest.db'}", tmp_path, sink.port, 2)
+        d.settings = replace(d.settings, bounce_address="bounces@example.org")
+        d.deliver()
+        mail_from, mid = next((m[0], str(m[2]["Message-ID"])) for m in sink.messages if m[1] == ["sub1@example.com"])
+        box = imap(dc)
+        box.append("INBOX", None, None, bounce("09-sendmail-dsn-user-unknown.eml", "sub1@example.com", mail_from,
+                                                mid).replace(b"\n", b"\r\n"))
+        config = BouncesConfig(mailbox=f"pop3s://bounces%40example.org@127.0.0.1:{dc.pop3s_port}",
+                               password=PASSWORD, processed="delete")
+        context = ssl.create_default_context(cafile=str(dc.ca_file))
+        rep = d.bounces(open_box(config, context))
+        assert (rep.read, rep.hard, rep.marked) == (1, 1, 1)
+        assert d.subscribers.by_email("sub1@example.com").status == "bounced"  # type: ignore[union-attr]
+        assert count(box, "INBOX") == 0
+        with pytest.raises(ConfigError, match="POP3 cannot move"):
+            open_box(replace(config, processed="move"), context)
+        box.logout()
+        d.close()

@@ -29,14 +29,36 @@ class Dovecot:
     imaps_port: int
     ca_file: Path
     home: Path
+    pop3s_port: int | None = None  # with Debian's dovecot-pop3d installed
 
 
-def _config(tmp: Path, imap: int, imaps: int, owner: pwd.struct_passwd, login: str) -> str:
+POP3 = Path("/usr/lib/dovecot/pop3")
+
+
+def _pop3(port: int | None) -> str:
+    if port is None:
+        return ""
     return f"""
+service pop3-login {{
+  chroot =
+  inet_listener pop3 {{
+    port = 0
+  }}
+  inet_listener pop3s {{
+    address = 127.0.0.1
+    port = {port}
+    ssl = yes
+  }}
+}}
+"""
+
+
+def _config(tmp: Path, imap: int, imaps: int, pop3s: int | None, owner: pwd.struct_passwd, login: str) -> str:
+    return _pop3(pop3s) + f"""
 base_dir = {tmp}/run
 state_dir = {tmp}/state
 log_path = {tmp}/dovecot.log
-protocols = imap
+protocols = imap{" pop3" if pop3s else ""}
 listen = 127.0.0.1
 ssl = required
 ssl_cert = <{tmp}/cert.pem
@@ -121,13 +143,16 @@ def dovecot() -> Iterator[Dovecot]:
         for path in (tmp / "home", home):
             os.chown(path, owner.pw_uid, owner.pw_gid)
     imap, imaps = free_port(), free_port()
+    pop3s = free_port() if POP3.exists() else None
     conf = tmp / "dovecot.conf"
-    conf.write_text(_config(tmp, imap, imaps, owner, login))
+    conf.write_text(_config(tmp, imap, imaps, pop3s, owner, login))
     proc = subprocess.Popen([binary, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         _wait_for(imaps, proc, tmp / "dovecot.log")
         _wait_for(imap, proc, tmp / "dovecot.log")
-        yield Dovecot(imap, imaps, tmp / "ca.pem", home)
+        if pop3s is not None:
+            _wait_for(pop3s, proc, tmp / "dovecot.log")
+        yield Dovecot(imap, imaps, tmp / "ca.pem", home, pop3s)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
