@@ -6,6 +6,8 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy import Connection
+
 from ..db import Database
 from .mailbox import Box
 from .parse import Kind, Report, parse
@@ -44,16 +46,22 @@ def process(box: Box, db: Database, verp: Verp | None, policy: Policy) -> Bounce
     """Every message in ``box``, each applied (and committed) before it is moved or deleted."""
     rep = BounceReport()
     try:
-        for message_id, raw in box.messages():
-            report = _read(raw)
-            outcome = db.feedback.apply(Event.of(report, verp), policy)
-            rep.read += 1
-            label = {"autoreply": "ignored", "other": "ignored"}.get(outcome.label, outcome.label)
-            setattr(rep, label, getattr(rep, label) + 1)
-            rep.marked += len(outcome.marked)
-            for subscriber_id, status in outcome.marked:
-                log.info("subscriber %d is now %s (%s %s)", subscriber_id, status, report.code, report.diagnostic)
-            box.done(message_id)
+        with db.feedback.connection() as conn:
+            for message_id, raw in box.messages():
+                _one(rep, box, message_id, raw, db, conn, verp, policy)
     finally:
         box.close()
     return rep
+
+
+def _one(rep: BounceReport, box: Box, message_id: str, raw: bytes, db: Database, conn: Connection,
+         verp: Verp | None, policy: Policy) -> None:
+    report = _read(raw)
+    outcome = db.feedback.apply(Event.of(report, verp), policy, conn=conn)
+    rep.read += 1
+    label = {"autoreply": "ignored", "other": "ignored"}.get(outcome.label, outcome.label)
+    setattr(rep, label, getattr(rep, label) + 1)
+    rep.marked += len(outcome.marked)
+    for subscriber_id, status in outcome.marked:
+        log.info("subscriber %d is now %s (%s %s)", subscriber_id, status, report.code, report.diagnostic)
+    box.done(message_id)

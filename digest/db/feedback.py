@@ -8,6 +8,8 @@ itself is digest/bounces/policy.py.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -51,35 +53,49 @@ class FeedbackStore:
         self.engine = engine
         self.postgres = engine.dialect.name == "postgresql"
 
-    def apply(self, event: Event, policy: Policy, at: datetime | None = None) -> Outcome:
-        at = at or now()
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """One connection for many ``apply`` calls (each still its own transaction): opening one per event
+        costs more than the event."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    def apply(self, event: Event, policy: Policy, at: datetime | None = None,
+              conn: Connection | None = None) -> Outcome:
+        """Apply ``event`` in one transaction (on ``conn`` when given); committed when this returns."""
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.apply(event, policy, at, own)
+        with conn.begin():
+            return self._apply(conn, event, policy, at or now())
+
+    def _apply(self, conn: Connection, event: Event, policy: Policy, at: datetime) -> Outcome:
         dialect = postgresql if self.postgres else sqlite
         stmt = dialect.insert(f).values(source=event.source, key=event.key[:500], kind=event.label,
                                         detail=_detail(event), received_at=at)
-        with self.engine.begin() as conn:
-            added = conn.execute(stmt.on_conflict_do_nothing(index_elements=["source", "key"]).returning(f.c.id))
-            if added.first() is None:  # (rowcount is not reliable here on every driver)
-                return Outcome("duplicate")
-            if event.label in IGNORED:
-                return Outcome(event.label)
-            targets, how = _match(conn, event)
-            feedback = event.feedback
-            if not targets or feedback is None:
-                conn.execute(update(f).where(f.c.source == event.source, f.c.key == event.key[:500])
-                             .values(kind="unmatched"))
-                return Outcome("unmatched")
-            outcome = Outcome(event.label, how)
-            for delivery_id, subscriber_id in targets:
-                if delivery_id is not None:
-                    _record(conn, delivery_id, feedback, event, at)
-                    outcome.deliveries.append(delivery_id)
-                run = _soft_run(conn, subscriber_id, delivery_id, at - timedelta(days=policy.soft_days))
-                status = policy.status_after(feedback, run if feedback == Feedback.SOFT else 0)
-                if status is not None and _mark(conn, subscriber_id, status, at):
-                    outcome.marked.append((subscriber_id, status.value))
+        added = conn.execute(stmt.on_conflict_do_nothing(index_elements=["source", "key"]).returning(f.c.id))
+        if added.first() is None:  # (rowcount is not reliable here on every driver)
+            return Outcome("duplicate")
+        if event.label in IGNORED:
+            return Outcome(event.label)
+        targets, how = _match(conn, event)
+        feedback = event.feedback
+        if not targets or feedback is None:
             conn.execute(update(f).where(f.c.source == event.source, f.c.key == event.key[:500])
-                         .values(delivery_id=targets[0][0], subscriber_id=targets[0][1]))
-            return outcome
+                         .values(kind="unmatched"))
+            return Outcome("unmatched")
+        outcome = Outcome(event.label, how)
+        for delivery_id, subscriber_id in targets:
+            if delivery_id is not None:
+                _record(conn, delivery_id, feedback, event, at)
+                outcome.deliveries.append(delivery_id)
+            run = _soft_run(conn, subscriber_id, delivery_id, at - timedelta(days=policy.soft_days))
+            status = policy.status_after(feedback, run if feedback == Feedback.SOFT else 0)
+            if status is not None and _mark(conn, subscriber_id, status, at):
+                outcome.marked.append((subscriber_id, status.value))
+        conn.execute(update(f).where(f.c.source == event.source, f.c.key == event.key[:500])
+                     .values(delivery_id=targets[0][0], subscriber_id=targets[0][1]))
+        return outcome
 
     def first_use(self, source: str, nonce: str) -> bool:
         """Record a webhook request's one-time token; False when it was seen before (a replay)."""
