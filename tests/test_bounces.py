@@ -16,6 +16,7 @@ from digest.bounces.policy import Event, Policy
 from digest.bounces.verp import DeliveryRef
 from digest.config import BouncesConfig
 from digest.db import tables as t
+from digest.errors import ConfigError
 from digest.models import DeliveryStatus
 from digest.pipeline import Digest
 from subscribers.service import Audience
@@ -144,6 +145,8 @@ def test_an_mbox_is_read_locked_and_emptied_into_the_processed_file(sent: tuple[
 
 def test_the_mailbox_setting_opens_local_folders(sent: tuple[Digest, Sink], tmp_path: Path) -> None:
     d, _ = sent
+    with pytest.raises(ConfigError, match=r"bounces\.mailbox: not set"):
+        d.bounces()
     maildir(tmp_path / "m", [])
     d.settings = replace(d.settings, bounces=BouncesConfig(mailbox=f"maildir:{tmp_path / 'm'}", processed="delete"))
     assert d.bounces().read == 0

@@ -92,7 +92,10 @@ def verify_sns(body: bytes, topics: tuple[str, ...], fetch: Fetch, now: datetime
     if version not in ("1", "2"):
         raise Refused(403, f"unknown SNS SignatureVersion {version}")
     text = "".join(f"{k}\n{msg[k]}\n" for k in SNS_FIELDS[msg["Type"]] if k in msg)
-    cert = x509.load_pem_x509_certificate(fetch(sns_url(str(msg.get("SigningCertURL", "")))))
+    try:
+        cert = x509.load_pem_x509_certificate(fetch(sns_url(str(msg.get("SigningCertURL", "")))))
+    except (OSError, ValueError) as exc:  # requests' errors are OSErrors
+        raise Refused(403, f"cannot use the SNS signing certificate: {exc}") from None
     key = cert.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
         raise Refused(403, "the SNS certificate does not hold an RSA key")
@@ -101,7 +104,11 @@ def verify_sns(body: bytes, topics: tuple[str, ...], fetch: Fetch, now: datetime
                    hashes.SHA1() if version == "1" else hashes.SHA256())  # version 1 is SHA1, as SNS signs it
     except (InvalidSignature, ValueError):
         raise Refused(403, "the SNS signature does not verify") from None
-    _fresh(datetime.fromisoformat(str(msg["Timestamp"]).replace("Z", "+00:00")), now, SNS_AGE)
+    try:
+        sent = datetime.fromisoformat(str(msg.get("Timestamp", "")).replace("Z", "+00:00"))
+    except ValueError:
+        raise Refused(403, "the SNS message has no valid Timestamp") from None
+    _fresh(sent, now, SNS_AGE)
     return msg
 
 

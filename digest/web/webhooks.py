@@ -24,13 +24,20 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 csrf.exempt(bp)
 
 
+_certificates: dict[str, bytes] = {}  # SNS signing certificates by URL: they change rarely
+
+
 def fetch(url: str) -> bytes:
     """An SNS certificate or subscription URL, over verified https (tests set SNS_FETCH instead)."""
     got: Callable[[str], bytes] | None = current_app.config.get("SNS_FETCH")
     if got is not None:
         return got(url)
+    if url in _certificates:
+        return _certificates[url]
     reply = requests.get(url, timeout=10)
     reply.raise_for_status()
+    if url.endswith(".pem") and len(_certificates) < 16:
+        _certificates[url] = reply.content
     return reply.content
 
 
