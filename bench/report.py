@@ -31,13 +31,14 @@ from digest.models import IssueStatus  # noqa: E402
 from digest.pipeline import Digest  # noqa: E402
 from digest.reports import issue_report  # noqa: E402
 from subscribers.clock import now  # noqa: E402
+from subscribers.store import NewSubscriber  # noqa: E402
 
 
 def fill(d: Digest, readers: int) -> int:
     issue = d.db.issues.save_draft(sample_issue())
     d.db.issues.set_status(issue.id, IssueStatus.SENDING)
     d.db.issues.set_status(issue.id, IssueStatus.SENT)
-    d.subscribers.add_many([(f"reader{i}@example.org", "", "") for i in range(readers)])
+    d.subscribers.add_many([NewSubscriber(f"reader{i}@example.org") for i in range(readers)])
     at = now()
     ids = [a.id for a in issue.articles]
     with d.db.begin() as conn:

@@ -91,6 +91,46 @@ class ScheduleConfig:
     min_articles: int = setting(1, toml=True, minimum=1)
 
 
+def _bounce_address(value: str) -> None:
+    local, at, domain = value.rpartition("<")[2].rstrip(">").partition("@")
+    if not at or not local or "." not in domain or "+" in local:
+        raise ValueError("must be a plain address without '+', like bounces@example.org (it becomes "
+                         "bounces+<token>@example.org per message)")
+
+
+def _mailbox(value: str) -> None:
+    if not value.startswith(("imaps://", "imap://", "pop3s://", "maildir:", "mbox:")):
+        raise ValueError("must start with imaps://, imap:// (STARTTLS), pop3s://, maildir: or mbox:, e.g. "
+                         "imaps://bounces@mail.example.org/INBOX or maildir:/var/mail/bounces")
+
+
+Processed = Literal["move", "delete"]
+
+
+@dataclass(frozen=True)
+class BouncesConfig:
+    """[bounces]: where bounce and complaint mail arrives, and what it does to the list."""
+
+    mailbox: str | None = setting(None, toml=True, check=_mailbox)
+    password: str | None = setting(None, env="BOUNCE_PASSWORD")  # the mailbox's password (IMAP, POP3)
+    every: str = setting("15m", toml=True, check=parse_duration)  # how often the daemon reads the mailbox
+    processed: Processed = setting("move", toml=True)  # move read mail to `folder`, or delete it
+    folder: str = setting("Processed", toml=True)
+    soft_limit: int = setting(3, toml=True, minimum=1)  # soft bounces that mark a subscriber bounced
+    soft_days: int = setting(30, toml=True, minimum=1)  # … within this many days, with no delivery between
+
+
+@dataclass(frozen=True)
+class WebhooksConfig:
+    """The ESPs' event webhooks of `digest serve` under /webhooks/; each is off while its secret is unset."""
+
+    ses_topic_arn: str = setting("", env="SES_TOPIC_ARN")  # the SNS topic(s) of SES events, comma-separated
+    postmark_user: str = setting("", env="POSTMARK_WEBHOOK_USER")  # basic auth of the Postmark webhook
+    postmark_password: str = setting("", env="POSTMARK_WEBHOOK_PASSWORD")
+    mailgun_signing_key: str = setting("", env="MAILGUN_WEBHOOK_SIGNING_KEY")
+    sendgrid_public_key: str = setting("", env="SENDGRID_WEBHOOK_PUBLIC_KEY")  # base64, as SendGrid shows it
+
+
 @dataclass(frozen=True)
 class TrackingConfig:
     """[tracking]: what the program counts about readers (nothing, by default)."""
@@ -130,6 +170,7 @@ class Settings:
     base_url: str = setting("http://127.0.0.1:8000", toml=True, convert=_base_url)
     reply_to: str | None = setting(None, toml=True)
     unsubscribe_mailto: str | None = setting(None, toml=True)
+    bounce_address: str | None = setting(None, toml=True, check=_bounce_address)  # VERP envelope senders
     list_id: str | None = setting(None, toml=True)
     summary_words: int = setting(60, toml=True, minimum=1)
     max_html_bytes: int = setting(100_000, toml=True, minimum=1)
@@ -143,6 +184,8 @@ class Settings:
     admin: AdminConfig = field(default_factory=AdminConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    bounces: BouncesConfig = field(default_factory=BouncesConfig)
+    webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
     database_url: str = setting("sqlite:///digest.db", env="DIGEST_DATABASE_URL")
     secret_key: str | None = setting(None, env="DIGEST_SECRET_KEY")
     config_path: Path | None = setting(None, env="DIGEST_CONFIG")  # None: no file, the bundled samples
@@ -167,7 +210,7 @@ def sample_sources() -> tuple[SourceConfig, ...]:
 
 
 SECTIONS: Mapping[str, type] = {"newsletter": Settings, "fetch": FetchConfig, "schedule": ScheduleConfig,
-                                "tracking": TrackingConfig, "privacy": PrivacyConfig}
+                                "tracking": TrackingConfig, "privacy": PrivacyConfig, "bounces": BouncesConfig}
 _TOP_KEYS = {*SECTIONS, "sources", "topics"}
 
 
@@ -266,5 +309,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         admin=AdminConfig(**read_env(AdminConfig, env)),
         tracking=TrackingConfig(**tables["tracking"]),
         privacy=PrivacyConfig(**tables["privacy"]),
+        bounces=BouncesConfig(**tables["bounces"], **read_env(BouncesConfig, env)),
+        webhooks=WebhooksConfig(**read_env(WebhooksConfig, env)),
         config_path=config_path if config_path.exists() else None,
     )

@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
     from subscribers.service import Notice
 
+    from .bounces.verp import Verp
     from .config import Settings
 
 CRLF = b"\r\n"
@@ -237,8 +238,10 @@ class MessageTemplate:
     def message_id(self) -> str:
         return f"<{secrets.token_hex(10)}@{self.domain}>"
 
-    def fill(self, who: Personal, message_id: str | None = None) -> Envelope:
-        """One recipient's message: headers and body values in place, ready for SMTP as it is."""
+    def fill(self, who: Personal, message_id: str | None = None, sender: str | None = None) -> Envelope:
+        """One recipient's message: headers and body values in place, ready for SMTP as it is.
+
+        ``sender`` is the envelope sender (MAIL FROM, a VERP address); by default the From address."""
         message_id = message_id or self.message_id()
         name = one_line(who.name)
         to = formataddr((name, who.email), charset="utf-8") if name else who.email
@@ -261,7 +264,8 @@ class MessageTemplate:
         data = b"".join(out)
         if self.signer is not None:
             data = self.signer.sign(data)
-        return Envelope(sender=self.sender, recipient=who.email, message_id=message_id, data=data, dot_safe=True)
+        return Envelope(sender=sender or self.sender, recipient=who.email, message_id=message_id, data=data,
+                        dot_safe=True)
 
 
 class IssueMessages:
@@ -270,10 +274,11 @@ class IssueMessages:
 
     def __init__(self, issue: Issue, renderer: Renderer, letterhead: Letterhead, tokens: Tokens, base_url: str,
                  topics: Iterable[str], reader: Callable[[int], str] | None = None,
-                 finish: Callable[[Rendered], Rendered] | None = None) -> None:
+                 finish: Callable[[Rendered], Rendered] | None = None, verp: Verp | None = None) -> None:
         self.issue, self.renderer, self.letterhead, self.tokens = issue, renderer, letterhead, tokens
         self.reader = reader  # subscriber id → the reader part of click links, when they name readers
         self.finish = finish  # a last touch to each rendered variant (the open image)
+        self.verp = verp  # with it, each copy's envelope sender names its delivery
         self.base_url = base_url.rstrip("/")
         self.known = frozenset(topics)
         self._templates: dict[tuple[frozenset[str], str], MessageTemplate | None] = {}
@@ -306,7 +311,10 @@ class IssueMessages:
     def for_subscriber(self, sub: Subscriber) -> Envelope | None:
         """The subscriber's copy; None when the issue has nothing in the topics they follow."""
         template = self.template(sub.topics)
-        return template.fill(self.personal(sub)) if template is not None else None
+        if template is None:
+            return None
+        sender = self.verp.address(self.issue.id, sub.id) if self.verp is not None else None
+        return template.fill(self.personal(sub), sender=sender)
 
     def for_test(self, email: str) -> Envelope:
         """The whole issue to an editor's address: '[TEST] ' before the subject, placeholder links."""

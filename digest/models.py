@@ -27,6 +27,14 @@ class DeliveryStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+class Feedback(StrEnum):
+    """What came back about a delivered message: a hard or soft bounce, or a spam complaint."""
+
+    HARD = "hard"
+    SOFT = "soft"
+    COMPLAINT = "complaint"
+
+
 @dataclass(frozen=True)
 class Entry:
     """One item as a feed gave it, before extraction and tagging."""

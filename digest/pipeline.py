@@ -8,10 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from subscribers.clock import now
 from subscribers.tokens import Tokens
 
+from .bounces.verp import Verp
 from .checks import Finding, check_links, check_rendered, links
 from .clicks import Links, tracked, with_open_image
 from .collect import CollectReport, collect
@@ -27,6 +29,10 @@ from .render import Personal, Rendered, Renderer, personalize
 from .sources import Fetcher, fetch_all
 from .topics import Taxonomy
 from .transport import Transport, make_transport
+
+if TYPE_CHECKING:
+    from .bounces.mailbox import Box
+    from .bounces.run import BounceReport
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +168,27 @@ class Digest:
         if s.tracking.opens:
             finish = functools.partial(_with_image, links.open_url(issue.id))
         return IssueMessages(issue, self.renderer, Letterhead.of(s), self.tokens, s.base_url,
-                             (t.slug for t in self.taxonomy.topics), reader=reader, finish=finish)
+                             (t.slug for t in self.taxonomy.topics), reader=reader, finish=finish,
+                             verp=self.verp())
 
     def click_links(self) -> Links:
         s = self.settings
         return Links(self.db.meta.secret_key(s.secret_key), s.base_url, s.tracking.per_subscriber)
+
+    def bounces(self, box: Box | None = None) -> BounceReport:
+        """Read the bounce mailbox of [bounces] (or ``box``) once and apply what came back."""
+        from .bounces.mailbox import open_box
+        from .bounces.policy import Policy
+        from .bounces.run import process
+
+        b = self.settings.bounces
+        return process(box or open_box(b), self.db, self.verp(), Policy(b.soft_limit, b.soft_days))
+
+    def verp(self) -> Verp | None:
+        """The VERP addresses of `bounce_address` in digest.toml, or None when it is not set."""
+        if not self.settings.bounce_address:
+            return None
+        return Verp(self.db.meta.secret_key(self.settings.secret_key), self.settings.bounce_address)
 
     def send_options(self, concurrency: int = 4, rate: float | None = None) -> SendOptions:
         smtp = self.settings.smtp

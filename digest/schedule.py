@@ -15,7 +15,7 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .config import ScheduleConfig
+from .config import BouncesConfig, ScheduleConfig
 from .timespec import Weekly, parse_duration, parse_timezone, parse_weekly
 
 # -- the schedule ---------------------------------------------------------------------------
@@ -57,14 +57,16 @@ class Schedule:
     editors: tuple[str, ...] = ()
     min_articles: int = 1
     retry_every: timedelta = timedelta(hours=1)
+    bounces_every: timedelta | None = None  # reading the bounce mailbox; None: no [bounces] mailbox
 
     @classmethod
-    def from_config(cls, cfg: ScheduleConfig) -> Schedule:
+    def from_config(cls, cfg: ScheduleConfig, bounces: BouncesConfig | None = None) -> Schedule:
         return cls(
             tz=parse_timezone(cfg.timezone), collect_every=parse_duration(cfg.collect_every),
             send=parse_weekly(cfg.send), build=parse_weekly(cfg.build) if cfg.build else None,
             grace=parse_duration(cfg.grace), require_approval=cfg.require_approval, editors=cfg.editors,
             min_articles=cfg.min_articles,
+            bounces_every=parse_duration(bounces.every) if bounces is not None and bounces.mailbox else None,
         )
 
     def triggers(self) -> dict[str, BaseTrigger | None]:
@@ -73,11 +75,15 @@ class Schedule:
             "collect": IntervalTrigger(seconds=int(self.collect_every.total_seconds()), timezone=self.tz),
             "build": weekly_trigger(self.build, self.tz) if self.build else None,
             "send": weekly_trigger(self.send, self.tz),
+            "bounces": (IntervalTrigger(seconds=int(self.bounces_every.total_seconds()), timezone=self.tz)
+                        if self.bounces_every else None),
         }
 
     def describe(self, job_id: str) -> str:
         if job_id == "collect":
             return f"every {self.collect_every}"
+        if job_id == "bounces":
+            return f"every {self.bounces_every}" if self.bounces_every else "-"
         spec = self.build if job_id == "build" else self.send
         return f"{spec} {self.tz.key}" if spec else "-"
 

@@ -76,6 +76,10 @@ class Jobs:
             return Outcome("", text + "; failed: " + "; ".join(failed), level=logging.WARNING)
         return Outcome("", text)
 
+    def bounces(self) -> Outcome:
+        """Read the bounce mailbox once."""
+        return Outcome("", self.digest.bounces().line())
+
     def build(self) -> Outcome:
         try:
             issue = self.digest.build(self.clock())
@@ -172,7 +176,7 @@ class Daemon:
                  owner: str | None = None) -> None:
         self.settings, self.loader = settings, loader
         self.owner = owner or process_owner()
-        self.schedule = Schedule.from_config(settings.schedule)
+        self.schedule = Schedule.from_config(settings.schedule, settings.bounces)
         self.digest = Digest(settings)
         self.stopping = threading.Event()
         self._running = 0
@@ -235,7 +239,7 @@ class Daemon:
             self._running += 1
         try:
             jobs = self.jobs
-            outcome = {"collect": jobs.collect, "build": jobs.build, "send": jobs.send,
+            outcome = {"collect": jobs.collect, "build": jobs.build, "send": jobs.send, "bounces": jobs.bounces,
                        RETRY_ID: jobs.send}[kind]()
             log.log(outcome.level, "job %s: %s", kind, outcome.text)
             if outcome.retry_at is not None and not self.stopping.is_set():
@@ -301,7 +305,7 @@ class Daemon:
         with self._reload_lock:
             try:
                 settings = self.loader()
-                schedule = Schedule.from_config(settings.schedule)
+                schedule = Schedule.from_config(settings.schedule, settings.bounces)
                 digest = Digest(settings)
             except DigestError as exc:
                 log.error("reload: %s; keeping the running settings", exc)
@@ -331,7 +335,7 @@ class PlannedJob:
 
 def planned_jobs(settings: Settings, now: datetime | None = None) -> list[PlannedJob]:
     """Each job's next run as stored by the daemon, or as it would be when the daemon starts."""
-    schedule = Schedule.from_config(settings.schedule)
+    schedule = Schedule.from_config(settings.schedule, settings.bounces)
     now = (now or utc_now()).astimezone(schedule.tz)
     store = make_jobstore(settings.database_url)
     store.start(BlockingScheduler(timezone=schedule.tz), "default")

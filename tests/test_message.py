@@ -7,6 +7,7 @@ import base64
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import fields
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formataddr
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from digest.message import DKIMSigner, IssueMessages, Letterhead, MessageTemplate, NoticeMessages, qp
-from digest.models import Issue
+from digest.models import Issue, IssueStatus, NewIssue
 from digest.render import Personal, Rendered, Renderer, one_line, personalize
 from subscribers.model import Subscriber
 from subscribers.service import Notice
@@ -240,3 +241,31 @@ def test_notices_are_one_off_messages_signed_like_the_issues(
     html = mail.get_body(("html",))
     assert html is not None and "https://d.example/confirm/T?a=1&amp;b=2" in html.get_content()
     assert dkim.verify(sent.data, dnsfunc=dns)
+
+
+def test_with_verp_each_copy_has_its_own_envelope_sender_and_still_verifies(
+        signer: tuple[DKIMSigner, Callable[..., bytes]]) -> None:
+    import dkim
+
+    from digest.bounces.verp import DeliveryRef, Verp
+
+    dkim_signer, dns = signer
+    verp = Verp("k", "bounces@example.org")
+    letterhead = Letterhead(sender="IP Digest <digest@example.org>", list_id="IP <weekly.example.org>",
+                            signer=dkim_signer)
+    issue = replace_issue_id(sample_issue(), 7)
+    messages = IssueMessages(issue, Renderer("https://d.example"), letterhead, Tokens("k"), "https://d.example",
+                             ("patents",), verp=verp)
+    one, two = messages.for_subscriber(subscriber(1)), messages.for_subscriber(subscriber(2))
+    assert one is not None and two is not None
+    assert verp.read(one.sender) == DeliveryRef(7, 1) and verp.read(two.sender) == DeliveryRef(7, 2)
+    assert parsed(one.data)["From"] == "IP Digest <digest@example.org>"
+    assert dkim.verify(one.data, dnsfunc=dns)
+    plain = IssueMessages(issue, Renderer("https://d.example"), letterhead, Tokens("k"), "https://d.example",
+                          ("patents",))
+    other = plain.for_subscriber(subscriber(1))
+    assert other is not None and other.sender == "digest@example.org"
+
+
+def replace_issue_id(new: NewIssue, issue_id: int) -> Issue:
+    return Issue(**{f.name: getattr(new, f.name) for f in fields(new)}, id=issue_id, status=IssueStatus.SENT)

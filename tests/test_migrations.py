@@ -26,7 +26,7 @@ from digest.db import Database, make_engine
 from digest.db import tables as t
 from digest.db.migrate import SCRIPTS, Upgrade, head, include_name, state, upgrade, upgrade_database
 from digest.errors import SchemaMismatch
-from digest.models import DeliveryStatus, IssueStatus
+from digest.models import DeliveryStatus, Feedback, IssueStatus
 from subscribers.model import SubscriberStatus
 
 from .support.data import ROOT
@@ -69,8 +69,9 @@ def check_constraints(engine: Engine) -> dict[str, set[str]]:
 
 def assert_matches_models(engine: Engine) -> None:
     assert differences(engine) == []
-    assert check_constraints(engine) == {f"ck_{table}_status": {s.value for s in enum}
-                                         for table, enum in STATES.items()}
+    expected = {f"ck_{table}_status": {s.value for s in enum} for table, enum in STATES.items()}
+    expected["ck_deliveries_feedback"] = {f.value for f in Feedback}
+    assert check_constraints(engine) == expected
     with engine.connect() as conn:
         insp = inspect(conn)
         for table in t.metadata.sorted_tables:
@@ -277,3 +278,20 @@ def test_serve_and_daemon_upgrade_the_database_when_they_start(command: list[str
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_an_older_database_takes_complaints_and_feedback_after_the_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{restore('v3', tmp_path)}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE subscribers SET status = 'complained' WHERE id = (SELECT min(id) FROM subscribers)"))
+        conn.execute(text("UPDATE deliveries SET feedback = 'hard', feedback_code = '5.1.1'"))
+        conn.execute(text("INSERT INTO feedback_events (source, key, kind, received_at) "
+                          "VALUES ('mail', '<a@b>', 'hard', '2026-11-30')"))
+    with engine.begin() as conn, pytest.raises(IntegrityError):
+        conn.execute(text("INSERT INTO feedback_events (source, key, kind, received_at) "
+                          "VALUES ('mail', '<a@b>', 'soft', '2026-11-30')"))
+    with engine.begin() as conn, pytest.raises(IntegrityError):
+        conn.execute(text("UPDATE deliveries SET feedback = 'bounced'"))
+    engine.dispose()

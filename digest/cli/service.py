@@ -155,6 +155,13 @@ def status(c: Context) -> None:
         click.echo(f"last issue: {st.last.week} ({st.last.status}): {counts}; {st.last.subject}")
     else:
         click.echo("last issue: none sent yet")
+    from .bounces import feedback_lines
+
+    lines = feedback_lines(c.digest)
+    if lines:
+        click.echo("what came back:")
+        for line in lines:
+            click.echo(line)
 
 
 @click.command()

@@ -16,6 +16,7 @@ from .clicks import Clicks
 from .dashboard import Dashboard
 from .deliveries import Deliveries
 from .engine import make_engine
+from .feedback import FeedbackStore
 from .health import Health
 from .issues import Issues
 from .meta import Meta
@@ -41,6 +42,7 @@ class Database:
         self.articles = Articles(self.engine)
         self.issues = Issues(self.engine)
         self.deliveries = Deliveries(self.engine)
+        self.feedback = FeedbackStore(self.engine)
         self.meta = Meta(self.engine)
         self.health = Health(self.engine)
         self.clicks = Clicks(self.engine)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     ForeignKey,
     Index,
@@ -19,7 +20,7 @@ from subscribers.table import metadata as metadata
 from subscribers.table import one_of
 from subscribers.table import subscribers as subscribers
 
-from ..models import DeliveryStatus, IssueStatus
+from ..models import DeliveryStatus, Feedback, IssueStatus
 
 meta = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False))
 
@@ -82,10 +83,30 @@ deliveries = Table(
     Column("lease_until", UTCDateTime),
     Column("updated_at", UTCDateTime),
     Column("next_attempt_at", UTCDateTime),   # when a deferred row may be tried again
+    Column("feedback", String(20)),           # what came back after the send: hard, soft, complaint
+    Column("feedback_code", String(20)),      # its status code (5.1.1) or feedback type (abuse)
+    Column("feedback_text", Text),            # its diagnostic
+    Column("feedback_at", UTCDateTime),
     UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_issue_subscriber"),
     one_of("deliveries", DeliveryStatus),
+    CheckConstraint(f"feedback IN ({', '.join(repr(f.value) for f in Feedback)})", name="ck_deliveries_feedback"),
 )
+Index("ix_deliveries_message_id", deliveries.c.message_id)
 Index("ix_deliveries_claim", deliveries.c.issue_id, deliveries.c.status, deliveries.c.id)
+
+# Every bounce, complaint or webhook event applied, by its source's own id: none is applied twice.
+feedback_events = Table(
+    "feedback_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("source", String(20), nullable=False),        # mail, ses, postmark, mailgun, sendgrid
+    Column("key", String(500), nullable=False),          # the report's Message-ID, or the event's id
+    Column("kind", String(20), nullable=False),          # hard, soft, complaint, ignored, unmatched
+    Column("delivery_id", Integer, ForeignKey("deliveries.id")),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id")),
+    Column("detail", Text),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("source", "key", name="uq_feedback_event"),
+)
 
 issue_edits = Table(
     "issue_edits", metadata,

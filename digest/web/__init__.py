@@ -14,6 +14,7 @@ subscriber operations live in subscribers.service, issues come from the Digest f
     /r/<token>[/<reader>]      a tracked article link → 302 to the article (see clicks.py)
     /healthz, /readyz, /metrics the operator's (see health.py)
     /admin/…                   the editor's pages (see admin/), behind a login
+    /webhooks/ses|postmark|mailgun|sendgrid   ESP bounce and complaint events (see webhooks.py)
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from ..config import Settings
 from ..message import Letterhead, NoticeMessages
 from ..pipeline import Digest
 from ..transport import Transport, make_transport
-from . import admin, archive, clicks, health, links, signup
+from . import admin, archive, clicks, health, links, signup, webhooks
 from .extensions import Web, csrf, digests, limiter, web
 from .notices import NoticeQueue
 from .pages import info_page, page
@@ -91,6 +92,7 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
     app.register_blueprint(archive.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(clicks.bp)
+    app.register_blueprint(webhooks.bp)
     admin.init_app(app)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)

@@ -36,7 +36,7 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
     send = sends().status()
     issue = d.db.issues.latest((IssueStatus.DRAFT,))
     if issue is None:
-        return page("draft.html", issue=None, send=send)
+        return page("draft.html", issue=None, send=send, feedback=d.db.feedback.recent())
     rendered = variant(issue, topics)
     text = personalize(rendered, SAMPLE)[1] if rendered else ""
     if findings is None and rendered is not None:
@@ -50,7 +50,8 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
     return page("draft.html", issue=issue, rendered=rendered, text=text, topics=topics or frozenset(),
                 all_topics=[t for t in d.taxonomy.topics if t.slug in in_issue], findings=findings or [],
                 excluded=excluded, edited=edited, pinned=pinned, approved=d.db.issues.approved_at(issue.id),
-                send=send, subject_edited=("subject", "") in edited, preheader_edited=("preheader", "") in edited)
+                send=send, subject_edited=("subject", "") in edited, preheader_edited=("preheader", "") in edited,
+                feedback=d.db.feedback.recent())
 
 
 @bp.route("/draft/email.html")

@@ -1,0 +1,59 @@
+"""Bounce mail for the tests: the fixtures of tests/data/bounces turned into the reports a real send gets
+back (its recipient, VERP address and Message-ID put in), and Maildir and mbox folders to drop them in."""
+
+from __future__ import annotations
+
+import mailbox
+from datetime import timedelta
+from pathlib import Path
+
+from digest.models import DeliveryStatus
+from digest.pipeline import Digest
+
+from .data import ROOT, make_issue
+
+FIXTURES = ROOT / "tests" / "data" / "bounces"
+RECIPIENT, VERP, MESSAGE_ID = "ann@example.com", "bounces+1-2-abcdefghij@example.org", "<f00d1e55c0ffee@example.org>"
+
+
+def bounce(fixture: str, recipient: str, verp: str | None, message_id: str | None, own_id: str = "") -> bytes:
+    """The fixture about ``recipient``: sent to ``verp`` (None: the plain bounce address, no token), returning
+    ``message_id`` (None: a Message-ID that is not ours); ``own_id`` gives the report a Message-ID of its own."""
+    data = (FIXTURES / fixture).read_bytes()
+    data = data.replace(RECIPIENT.encode(), recipient.encode())
+    data = data.replace(VERP.encode(), (verp or "bounces@example.org").encode())
+    data = data.replace(MESSAGE_ID.encode(), (message_id or "<not-ours@elsewhere.example>").encode())
+    if own_id:
+        head, _, body = data.partition(b"\n\n")
+        lines = [line for line in head.split(b"\n") if not line.lower().startswith(b"message-id:")]
+        data = b"\n".join([*lines, b"Message-ID: " + own_id.encode()]) + b"\n\n" + body
+    return data
+
+
+def maildir(root: Path, messages: list[bytes]) -> Path:
+    """A Maildir at ``root`` holding ``messages`` in new/, as a local MTA delivers them."""
+    box = mailbox.Maildir(root, create=True)
+    for data in messages:
+        box.add(mailbox.MaildirMessage(data))
+    box.close()
+    return root
+
+
+def mbox(path: Path, messages: list[bytes]) -> Path:
+    box = mailbox.mbox(path, create=True)
+    for data in messages:
+        box.add(mailbox.mboxMessage(data))
+    box.close()
+    return path
+
+
+def send_rows(d: Digest, week: str) -> int:
+    """Issue ``week`` recorded as sent to every mailable subscriber (the outbox's own statements)."""
+    issue = make_issue(d.db, week, "sending")
+    outbox = d.db.deliveries.outbox(issue.id, "test:1:a", timedelta(minutes=5))
+    outbox.enqueue()
+    conn = outbox.connect()
+    for row_id, _, sub in outbox.claim(conn, 100):
+        outbox.record(conn, row_id, DeliveryStatus.SENT, tried=True, code=250, message_id=f"<{week}.{sub.id}@x>")
+    conn.close()
+    return issue.id

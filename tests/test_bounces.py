@@ -1,0 +1,213 @@
+"""Bounces and complaints clean the list: a real send with VERP senders, its bounces read from a Maildir or
+an mbox, each applied once as the policy says, recorded on the deliveries and counted per issue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from digest.bounces.mailbox import MaildirBox, MboxBox
+from digest.bounces.policy import Event, Policy
+from digest.bounces.verp import DeliveryRef
+from digest.config import BouncesConfig
+from digest.db import tables as t
+from digest.errors import ConfigError
+from digest.models import DeliveryStatus
+from digest.pipeline import Digest
+from subscribers.service import Audience, Notice
+
+from .support.bounces import bounce, maildir, mbox, send_rows
+from .support.sending import prepared
+from .support.smtp import Sink, sink_server
+
+
+@pytest.fixture
+def sent(db_url: str, tmp_path: Path) -> Iterator[tuple[Digest, Sink]]:
+    """An issue sent through aiosmtpd to sub0…sub9@example.com with VERP envelope senders."""
+    with sink_server() as sink:
+        d = prepared(db_url, tmp_path, sink.port, 10)
+        d.settings = replace(d.settings, bounce_address="bounces@example.org")
+        assert d.deliver().sent == 10
+        yield d, sink
+        d.close()
+
+
+def delivery(d: Digest, email: str) -> dict[str, object]:
+    q = (select(t.deliveries, t.subscribers.c.status.label("who"))
+         .join(t.subscribers, t.subscribers.c.id == t.deliveries.c.subscriber_id).where(t.subscribers.c.email == email))
+    with d.db.begin() as conn:
+        return dict(conn.execute(q).one()._mapping)
+
+
+def envelope(sink: Sink, email: str) -> tuple[str, str]:
+    """(MAIL FROM, Message-ID) of the copy ``email`` received."""
+    mail_from, _, msg = next(m for m in sink.messages if m[1] == [email])
+    return mail_from, str(msg["Message-ID"])
+
+
+def test_each_copy_goes_out_with_its_own_signed_envelope_sender(sent: tuple[Digest, Sink]) -> None:
+    d, sink = sent
+    verp = d.verp()
+    assert verp is not None
+    senders = {rcpts[0]: mail_from for mail_from, rcpts, _ in sink.messages}
+    assert len(set(senders.values())) == 10
+    for email, mail_from in senders.items():
+        ref = verp.read(mail_from)
+        assert ref is not None and mail_from.startswith("bounces+") and mail_from.endswith("@example.org")
+        row = delivery(d, email)
+        assert (ref.issue_id, ref.subscriber_id) == (row["issue_id"], row["subscriber_id"])
+
+
+def test_bounces_in_a_maildir_clean_the_list_once(sent: tuple[Digest, Sink], tmp_path: Path) -> None:
+    d, sink = sent
+    e = {i: f"sub{i}@example.com" for i in range(10)}
+    verp0, id0 = envelope(sink, e[0])
+    _, id1 = envelope(sink, e[1])
+    verp3, id3 = envelope(sink, e[3])
+    verp4, id4 = envelope(sink, e[4])
+    verp5, _ = envelope(sink, e[5])
+    first = bounce("01-postfix-dsn-user-unknown.eml", e[0], verp0, id0)
+    messages = [
+        first, first,                                                         # a copy: applied once
+        bounce("22-ses-dsn-hard.eml", e[1], None, id1),                       # no VERP: by Message-ID
+        bounce("35-exim-x-failed-recipients-only.eml", e[2], None, None),     # by recipient only
+        bounce("02-postfix-dsn-delayed.eml", e[3], verp3, id3),               # soft: recorded, still active
+        bounce("23-ses-complaint-forwarded.eml", e[4], verp4, id4),           # complaint
+        bounce("19-gmail-vacation-responder.eml", e[5], verp5, None),         # auto-reply: ignored
+        bounce("26-rfc5965-b2-optional-fields.eml", "x", None, None),         # about someone else
+    ]
+    box = maildir(tmp_path / "Maildir", messages)
+    rep = d.bounces(MaildirBox(box, "Processed"))
+    assert (rep.read, rep.hard, rep.soft, rep.complaint, rep.ignored, rep.unmatched, rep.duplicate, rep.marked) == \
+        (8, 3, 1, 1, 1, 1, 1, 4)
+    statuses = {i: delivery(d, e[i])["who"] for i in range(10)}
+    assert statuses == {0: "bounced", 1: "bounced", 2: "bounced", 3: "active", 4: "complained", **{
+        i: "active" for i in range(5, 10)}}
+    row = delivery(d, e[0])
+    assert (row["feedback"], row["feedback_code"], row["status"]) == ("hard", "5.1.1", DeliveryStatus.SENT)
+    assert "User unknown" in str(row["feedback_text"]) and row["feedback_at"] is not None
+    assert (delivery(d, e[3])["feedback"], delivery(d, e[3])["feedback_code"]) == ("soft", "4.4.1")
+    assert delivery(d, e[4])["feedback"] == "complaint" and delivery(d, e[5])["feedback"] is None
+    assert not list((box / "new").iterdir()) and len(list((box / ".Processed" / "cur").iterdir())) == 8
+    counts = d.db.feedback.issue(int(row["issue_id"]))  # type: ignore[call-overload]
+    assert (counts.sent, counts.hard, counts.soft, counts.complaints) == (10, 3, 1, 1)
+    again = d.bounces(MaildirBox(maildir(tmp_path / "Maildir", [first]), None))
+    assert (again.read, again.duplicate, again.marked) == (1, 1, 0)
+    assert not list((box / "new").iterdir())  # deleted this time
+
+
+class Crash(RuntimeError):
+    pass
+
+
+class CrashingMaildir(MaildirBox):
+    """Dies after the first message's outcome is committed, before it is moved."""
+
+    def done(self, message_id: str) -> None:
+        raise Crash(message_id)
+
+
+def test_a_crash_between_applying_and_moving_loses_nothing_and_counts_nothing_twice(
+        sent: tuple[Digest, Sink], tmp_path: Path) -> None:
+    d, sink = sent
+    verp, mid = envelope(sink, "sub7@example.com")
+    box = maildir(tmp_path / "Maildir", [
+        bounce("09-sendmail-dsn-user-unknown.eml", "sub7@example.com", verp, mid),
+        bounce("14-office365-ndr-recipient-not-found.eml", "sub8@example.com", None, None)])
+    with pytest.raises(Crash):
+        d.bounces(CrashingMaildir(box, "Processed"))
+    assert len(list((box / "new").iterdir())) == 2
+    rep = d.bounces(MaildirBox(box, "Processed"))
+    assert (rep.read, rep.duplicate, rep.hard) == (2, 1, 1)
+    assert delivery(d, "sub7@example.com")["who"] == delivery(d, "sub8@example.com")["who"] == "bounced"
+    with d.db.begin() as conn:
+        assert conn.scalar(select(func.count()).select_from(t.feedback_events)) == 2
+    assert not list((box / "new").iterdir())
+
+
+def test_an_mbox_is_read_locked_and_emptied_into_the_processed_file(sent: tuple[Digest, Sink],
+                                                                     tmp_path: Path) -> None:
+    d, sink = sent
+    verp, mid = envelope(sink, "sub9@example.com")
+    path = mbox(tmp_path / "bounces", [bounce("12-qmail-user-unknown.eml", "sub9@example.com", verp, mid),
+                                       bounce("31-vacation-x-autoreply.eml", "sub6@example.com", None, None)])
+    rep = d.bounces(MboxBox(path, "Processed"))
+    assert (rep.read, rep.hard, rep.ignored) == (2, 1, 1)
+    assert delivery(d, "sub9@example.com")["who"] == "bounced"
+    assert path.read_bytes() == b""
+    assert (tmp_path / "Processed").read_bytes().count(b"\nFrom ") + 1 == 2
+
+
+def test_the_mailbox_setting_opens_local_folders(sent: tuple[Digest, Sink], tmp_path: Path) -> None:
+    d, _ = sent
+    with pytest.raises(ConfigError, match=r"bounces\.mailbox: not set"):
+        d.bounces()
+    maildir(tmp_path / "m", [])
+    d.settings = replace(d.settings, bounces=BouncesConfig(mailbox=f"maildir:{tmp_path / 'm'}", processed="delete"))
+    assert d.bounces().read == 0
+
+
+# -- the policy over several issues -----------------------------------------------------------
+
+
+def soft(issue_id: int, subscriber_id: int, key: str) -> Event:
+    return Event("mail", key, "soft", "4.2.2", "mailbox full", ref=DeliveryRef(issue_id, subscriber_id))
+
+
+def test_soft_bounces_mark_a_subscriber_after_the_limit_in_a_row(db_url: str, tmp_path: Path) -> None:
+    d = prepared(db_url, tmp_path, None, 2)
+    a, b = (s.id for s in d.subscribers.iter())
+    policy = Policy(soft_limit=3, soft_days=30)
+    issues = [send_rows(d, f"2026-W{n}") for n in (40, 41, 42, 43)]
+    for n, issue in enumerate(issues[:3]):
+        d.db.feedback.apply(soft(issue, a, f"a{n}"), policy)
+    for n, issue in enumerate((issues[0], issues[2], issues[3])):  # issue 41 reached b: the count restarts
+        d.db.feedback.apply(soft(issue, b, f"b{n}"), policy)
+    assert d.subscribers.get(a).status == "bounced"  # type: ignore[union-attr]
+    assert d.subscribers.get(b).status == "active"  # type: ignore[union-attr]
+    d.close()
+
+
+def test_a_complaint_suppresses_the_address_for_good(db_url: str, tmp_path: Path) -> None:
+    d = prepared(db_url, tmp_path, None, 1)
+    sub = next(d.subscribers.iter())
+    issue = send_rows(d, "2026-W40")
+    out = d.db.feedback.apply(Event("ses", "evt-1", "complaint", "abuse", ref=DeliveryRef(issue, sub.id)), Policy())
+    assert out.marked == [(sub.id, "complained")]
+    assert d.db.feedback.apply(Event("ses", "evt-1", "complaint", ref=DeliveryRef(issue, sub.id)),
+                               Policy()).label == "duplicate"
+    notices: list[Notice] = []
+    Audience(d.subscribers, d.tokens, "https://d.example", [], notices.append).subscribe(sub.email)
+    # a sign-up changes nothing; only the person's own confirmation of it could bring the address back
+    assert [n.kind for n in notices] == ["confirm"] and notices[0].email == sub.email
+    assert d.subscribers.get(sub.id).status == "complained"  # type: ignore[union-attr]
+    later = d.db.feedback.apply(Event("mail", "k2", "hard", "5.1.1", ref=DeliveryRef(issue, sub.id)), Policy())
+    assert later.marked == [] and d.subscribers.get(sub.id).status == "complained"  # type: ignore[union-attr]
+    with d.db.begin() as conn:
+        assert conn.scalar(select(t.deliveries.c.feedback)) == "complaint"  # a complaint outranks a bounce
+    d.close()
+
+
+def test_the_daemon_reads_the_mailbox_every_fifteen_minutes_when_one_is_set(
+        sent: tuple[Digest, Sink], tmp_path: Path) -> None:
+    from digest.config import ScheduleConfig
+    from digest.schedule import Schedule
+    from digest.scheduler import Jobs
+
+    d, sink = sent
+    assert Schedule.from_config(ScheduleConfig(), BouncesConfig()).triggers()["bounces"] is None
+    verp, mid = envelope(sink, "sub6@example.com")
+    box = maildir(tmp_path / "m", [bounce("06-exim-user-unknown.eml", "sub6@example.com", verp, mid)])
+    d.settings = replace(d.settings, bounces=BouncesConfig(mailbox=f"maildir:{box}"))
+    schedule = Schedule.from_config(d.settings.schedule, d.settings.bounces)
+    trigger = schedule.triggers()["bounces"]
+    assert trigger is not None and trigger.interval == timedelta(minutes=15)
+    assert schedule.describe("bounces") == "every 0:15:00"
+    outcome = Jobs(d, schedule, "test:1:a").bounces()
+    assert outcome.text.startswith("bounces: 1 read: 1 hard")
+    assert delivery(d, "sub6@example.com")["who"] == "bounced"
