@@ -81,10 +81,18 @@ class NewIssue:
     end: datetime
     sections: tuple[Section, ...]
     overflow: int = 0
+    pinned: int | None = None  # the editor's top story (an article id)
+    subject_fixed: bool = False  # the editor wrote the subject: every variant keeps it
+    preheader_fixed: bool = False
+    lead: Section | None = None  # in a reader's variant: the top story and its topic, above the sections
 
     @property
     def articles(self) -> list[Article]:
-        return [a for s in self.sections for a in s.articles]
+        """Each article once (one may sit in the section of each of its topics), in section order."""
+        seen: dict[int, Article] = {}
+        for a in [a for s in (self.lead, *self.sections) if s for a in s.articles]:
+            seen.setdefault(a.id, a)
+        return list(seen.values())
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,6 +17,7 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from premailer import Premailer
 
+from .compose import variant
 from .models import Issue, NewIssue, Section
 
 log = logging.getLogger(__name__)
@@ -95,12 +96,13 @@ class Renderer:
 
     def render(self, issue: NewIssue, topics: frozenset[str] | None = None) -> Rendered | None:
         """The variant for subscribers of ``topics`` (None: everything); None when nothing is in it."""
-        secs = tuple(s for s in issue.sections if topics is None or s.topic in topics)
-        if not secs:
+        mine = variant(issue, topics)
+        if mine is None:
             return None
-        limit = max(len(s.articles) for s in secs)
+        secs = mine.sections
+        limit = max((len(s.articles) for s in secs), default=1)
         while True:
-            out = self._render(issue, secs, limit)
+            out = self._render(mine, secs, limit)
             if out.size <= self.max_bytes or limit == 1:
                 if out.size > self.max_bytes:
                     log.warning("issue %s is %d bytes even with one article per section", issue.week, out.size)
@@ -112,7 +114,7 @@ class Renderer:
         hidden = {s.topic: len(s.articles) - per_section for s in secs if len(s.articles) > per_section}
         ctx: Mapping[str, object] = {
             "issue": issue, "sections": shown, "hidden": hidden, "web_url": self.web_url(issue),
-            "mark": MARK, "date": _date(issue.end), "count": sum(len(s.articles) for s in secs),
+            "mark": MARK, "date": _date(issue.end), "count": len(issue.articles),
         }
         page = self.env.get_template("email/issue.html").render(ctx)
         inlined = Premailer(page, remove_classes=False, keep_style_tags=True, strip_important=False,
@@ -120,7 +122,7 @@ class Renderer:
                             allow_network=False).transform()
         text = self.env.get_template("email/issue.txt").render(ctx)
         return Rendered(subject=issue.subject, preheader=issue.preheader, html=inlined, text=_tidy(text),
-                        shown=sum(len(s.articles) for s in shown), overflow=sum(hidden.values()))
+                        shown=1 + sum(len(s.articles) for s in shown), overflow=sum(hidden.values()))
 
 
 def _tidy(text: str) -> str:

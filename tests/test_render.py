@@ -20,14 +20,14 @@ from .support.data import STORIES, WHO, composed_issue, corpus, story
 GOLDEN = Path(__file__).parent / "golden"
 def test_compose_sections_subject_and_week() -> None:
     made = composed_issue()
-    assert [s.topic for s in made.sections] == ["patents", "trademarks", "copyright"]
+    assert [s.topic for s in made.sections] == ["patents", "trademarks", "copyright", "counterfeits"]
     assert [a.id for a in made.sections[1].articles] == [2, 4]  # newest first
-    assert made.subject == "IP Protection Weekly, 30 Nov 2026: Jury awards $12m for patent…, and 3 more"
-    assert len(made.subject) <= 78
+    assert [a.id for a in made.sections[3].articles] == [2]  # in each of its topics
+    assert made.subject == "IP Protection Weekly, 30 Nov 2026: Jury awards $12m for patent infringement"
     assert made.week == week_key(WHEN) == "2026-W49"
     assert preheader(made.sections).startswith("4 stories this week: Patents (1), Trademarks (2)")
     long = subject("IP Protection Weekly", WHEN, composed_issue([story(9, "word " * 40, ("patents",))]).sections)
-    assert len(long) <= 78 and long.endswith("…")
+    assert len(long) <= 78 and long.endswith("word…") and "  " not in long
     assert compose([], Taxonomy(DEFAULT_TOPICS), title="x", when=WHEN, start=WHEN) is None
 
 

@@ -58,12 +58,14 @@ def article(n: int, topic: str, title: str, when: datetime = WHEN) -> Article:
 
 
 def make_issue(db: Database, week: str = "2026-W48", status: str = "sent") -> Issue:
-    """An issue of three articles, two on patents and one on copyright, ending on the Monday of ``week``."""
+    """An issue of three articles, two on patents and one on copyright, ending on the Monday of ``week``; its
+    subject and preheader are written as an editor's would be."""
     year, number = week.split("-W")
     end = datetime.fromisocalendar(int(year), int(number), 1).replace(hour=7, tzinfo=UTC)
     issue = NewIssue(
         week=week, title="IP Protection Weekly", subject=f"IP Protection Weekly {week}: the court rules",
-        preheader="3 stories this week", start=end - timedelta(days=7), end=end,
+        preheader="3 stories this week", start=end - timedelta(days=7), end=end, subject_fixed=True,
+        preheader_fixed=True,
         sections=(
             Section("patents", "Patents", (article(1, "patents", "Court rules on wearable sensor patent", end),
                                            article(2, "patents", "EPO publishes new guidelines", end))),
@@ -79,7 +81,7 @@ def make_issue(db: Database, week: str = "2026-W48", status: str = "sent") -> Is
 
 
 def sample_issue(week: str = "2025-W10") -> NewIssue:
-    """Ten stories: six on patents, four on trademarks."""
+    """Ten stories: six on patents, four on trademarks; subject and preheader written as an editor's."""
     end = datetime(2025, 3, 7, 12, tzinfo=UTC)
 
     def art(i: int, topic: str) -> Article:
@@ -90,7 +92,8 @@ def sample_issue(week: str = "2025-W10") -> NewIssue:
     sections = (Section("patents", "Patents", tuple(art(i, "patents") for i in range(6))),
                 Section("trademarks", "Trademarks", tuple(art(i, "trademarks") for i in range(6, 10))))
     return NewIssue(week=week, title="IP Protection Weekly", subject="IP Protection Weekly: 10 stories",
-                    preheader="Patents and trademarks", start=end - timedelta(days=7), end=end, sections=sections)
+                    preheader="Patents and trademarks", start=end - timedelta(days=7), end=end, sections=sections,
+                    subject_fixed=True, preheader_fixed=True)
 
 
 # -- an issue composed in memory, for rendering ---------------------------------------------------
