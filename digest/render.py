@@ -18,7 +18,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from premailer import Premailer
 
 from .compose import variant
-from .models import Issue, NewIssue, Section
+from .models import Article, Issue, NewIssue, Section
+from .topics import slugify
+from .urls import with_campaign, without_tracking
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,11 @@ def safe_url(url: str) -> str:
     return url.strip() if scheme in URL_SCHEMES or (scheme == "file" and url.startswith("file:///")) else "#"
 
 
+def reader_url(url: str) -> str:
+    """An article's link on a page: safe, and without the tracking parameters its feed added."""
+    return without_tracking(safe_url(url))
+
+
 def clean_html(fragment: str) -> str:
     """Feed HTML reduced to an allow-list of tags, attributes and URL schemes."""
     return nh3.clean(fragment, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
@@ -79,7 +86,8 @@ class Rendered:
 
 
 class Renderer:
-    def __init__(self, base_url: str, templates_dir: Path | None = None, max_bytes: int = 100_000) -> None:
+    def __init__(self, base_url: str, templates_dir: Path | None = None, max_bytes: int = 100_000,
+                 utm_source: str | None = None) -> None:
         folders = [str(templates_dir)] if templates_dir else []
         folders.append(str(templates_root()))
         self.env = Environment(
@@ -90,6 +98,15 @@ class Renderer:
         self.env.filters.update(date=_date, safe_url=safe_url, clean=clean_html)
         self.base_url = base_url.rstrip("/")
         self.max_bytes = max_bytes
+        self.utm_source = utm_source
+
+    def link(self, article: Article, issue: NewIssue) -> Article:
+        """The article with the link a reader follows: no feed's tracking parameters; the newsletter's own
+        campaign tags when ``utm_source`` is set."""
+        url = without_tracking(article.url)
+        if self.utm_source:
+            url = with_campaign(url, self.utm_source, f"{slugify(issue.title)}-{issue.week.lower()}")
+        return replace(article, url=url)
 
     def web_url(self, issue: NewIssue) -> str:
         return f"{self.base_url}/issues/{issue.id}" if isinstance(issue, Issue) else self.base_url
@@ -99,6 +116,8 @@ class Renderer:
         mine = variant(issue, topics)
         if mine is None:
             return None
+        mine = replace(mine, lead=mine.lead and self._linked(mine.lead, mine),
+                       sections=tuple(self._linked(s, mine) for s in mine.sections))
         secs = mine.sections
         limit = max((len(s.articles) for s in secs), default=1)
         while True:
@@ -108,6 +127,9 @@ class Renderer:
                     log.warning("issue %s is %d bytes even with one article per section", issue.week, out.size)
                 return out
             limit = max(1, min(limit - 1, int(limit * self.max_bytes / out.size)))
+
+    def _linked(self, section: Section, issue: NewIssue) -> Section:
+        return replace(section, articles=tuple(self.link(a, issue) for a in section.articles))
 
     def _render(self, issue: NewIssue, secs: Sequence[Section], per_section: int) -> Rendered:
         shown = tuple(replace(s, articles=s.articles[:per_section]) for s in secs)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from digest.compose import compose, preheader, subject, week_key
 from digest.message import MessageTemplate
 from digest.models import Article
-from digest.render import Personal, Rendered, Renderer, clean_html, personalize, safe_url
+from digest.render import Personal, Rendered, Renderer, clean_html, personalize, reader_url, safe_url
 from digest.topics import DEFAULT_TOPICS, Taxonomy
 
 from .support.data import RENDER_WHEN as WHEN
@@ -140,3 +141,19 @@ def test_bad_article_links_are_inert(bad: str) -> None:
                 summary="A patent story.", topics=("patents",))
     rendered = Renderer("https://d.example").render(composed_issue([a]))
     assert rendered is not None and bad not in rendered.html
+
+
+def test_links_lose_feed_tracking_and_may_carry_the_newsletters_campaign() -> None:
+    tracked = story(1, "Jury awards $12m for patent infringement", ("patents",))
+    tracked = replace(tracked, url="https://news.example/1?id=5&utm_source=feed&fbclid=x&utm_medium=rss#top")
+    issue = composed_issue([tracked])
+    plain = Renderer("https://d.example").render(issue)
+    assert plain is not None and "https://news.example/1?id=5#top" in plain.text
+    assert "utm_" not in plain.html and "fbclid" not in plain.html
+    tagged = Renderer("https://d.example", utm_source="ipdigest").render(issue)
+    assert tagged is not None
+    assert ("https://news.example/1?id=5&utm_source=ipdigest&utm_medium=email"
+            "&utm_campaign=ip-protection-weekly-2026-w49#top") in tagged.text
+    assert "utm_source=feed" not in tagged.html and "fbclid" not in tagged.html
+    assert reader_url("https://x.example/a?utm_campaign=c&page=2") == "https://x.example/a?page=2"
+    assert reader_url("javascript:alert(1)") == "#"
