@@ -27,6 +27,7 @@ ITEMS = [
     ("Trade dress of a chocolate bar upheld on appeal", ["Trademarks"], 13),
     ("Customs seize forty thousand fake watches at the port", ["Counterfeiting", "Trademarks"], 17),
     ("Our office will be closed over the holidays", [], 3),
+    ("Ten tips for your garden", [], 4),  # its page opens with the source's name: not a copyright story
 ]
 READERS = {
     "pat@example.org": "patents,trademarks",
@@ -44,6 +45,8 @@ def feed(site: Site) -> str:
     for i, (title, cats, hours) in enumerate(ITEMS):
         cat = "".join(f"<category>{c}</category>" for c in cats)
         body = f"{title}. The court gave its reasons in a long judgment that both parties said they would study. " * 4
+        if title.startswith("Ten tips"):
+            body = "Brand &amp; Copyright Journal</p><p>" + "Plant bulbs before the first frost and rake leaves. " * 9
         rss.append(f"<item><title>{title}</title><link>{site.base}/a/{i}?utm_source=rss&amp;utm_medium=feed&amp;"
                    f"id={i}</link><guid>g{i}</guid><pubDate>{format_datetime(now - timedelta(hours=hours))}</pubDate>"
                    f"{cat}<content:encoded><![CDATA[<p>{body}</p>]]></content:encoded></item>")
@@ -108,7 +111,7 @@ def test_every_reader_gets_a_subject_and_counts_of_their_own(sent: dict[str, Ema
         count = f"{len(titles)} {'story' if len(titles) == 1 else 'stories'}"
         assert f"{count} this week" in text and f"{count} this week" in html
         assert f"\u00b7 {count} on" in html
-        assert "holidays" not in text
+        assert "holidays" not in text and "garden" not in text
         assert "utm_" not in text and "utm_" not in html and re.search(r"/a/\d\?id=\d", text), email
 
 
