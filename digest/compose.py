@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from .duplicates import merge
 from .models import Article, NewIssue, Section
 from .topics import Taxonomy
 
@@ -53,13 +54,14 @@ def once(secs: Iterable[Section]) -> tuple[Section, ...]:
 
 
 def top_story(secs: Sequence[Section], pinned: int | None = None) -> tuple[Section, Article] | None:
-    """The story that leads, with its section: the editor's pin first, then the weight of its topic (the
-    section order, which the editor may change), then recency."""
-    ranked = [(a.id != pinned, weight, -a.published.timestamp(), weight_in, sec, a)
+    """The story that leads, with its section: the editor's pin first, then the number of sources that
+    carried it, then the weight of its topic (the section order, which the editor may change), then
+    recency."""
+    ranked = [(a.id != pinned, -a.sources, weight, -a.published.timestamp(), weight_in, sec, a)
               for weight, sec in enumerate(secs) for weight_in, a in enumerate(sec.articles)]
     if not ranked:
         return None
-    *_, sec, article = min(ranked, key=lambda r: r[:4])
+    *_, sec, article = min(ranked, key=lambda r: r[:5])
     return sec, article
 
 
@@ -122,8 +124,9 @@ def variant(issue: NewIssue, topics: frozenset[str] | None = None) -> NewIssue |
 
 def compose(articles: Sequence[Article], taxonomy: Taxonomy, *, title: str, when: datetime,
             start: datetime) -> NewIssue | None:
-    """The issue for the week of ``when``, or None when no article falls in the period."""
-    secs = sections(articles, taxonomy)
+    """The issue for the week of ``when``, or None when no article falls in the period. The same event
+    reported by several sources is one article (``duplicates.merge``)."""
+    secs = sections(merge(articles), taxonomy)
     if not secs:
         return None
     issue = NewIssue(week=week_key(when), title=title, subject="", preheader="", start=start, end=when,

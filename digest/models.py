@@ -60,6 +60,12 @@ class Article(NewArticle):
     """A stored article, as shown in an issue: its id is what editors' overrides name."""
 
     id: int
+    also: tuple[tuple[str, str], ...] = ()  # the same story from other sources: (source, link)
+
+    @property
+    def sources(self) -> int:
+        """How many sources carried the story."""
+        return 1 + len(self.also)
 
 
 @dataclass(frozen=True)

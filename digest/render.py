@@ -103,10 +103,14 @@ class Renderer:
     def link(self, article: Article, issue: NewIssue) -> Article:
         """The article with the link a reader follows: no feed's tracking parameters; the newsletter's own
         campaign tags when ``utm_source`` is set."""
-        url = without_tracking(article.url)
+        return replace(article, url=self._url(article.url, issue),
+                       also=tuple((source, self._url(url, issue)) for source, url in article.also))
+
+    def _url(self, url: str, issue: NewIssue) -> str:
+        url = without_tracking(url)
         if self.utm_source:
             url = with_campaign(url, self.utm_source, f"{slugify(issue.title)}-{issue.week.lower()}")
-        return replace(article, url=url)
+        return url
 
     def web_url(self, issue: NewIssue) -> str:
         return f"{self.base_url}/issues/{issue.id}" if isinstance(issue, Issue) else self.base_url

@@ -15,8 +15,8 @@ from digest.models import Article
 from digest.render import Personal, Rendered, Renderer, clean_html, personalize, reader_url, safe_url
 from digest.topics import DEFAULT_TOPICS, Taxonomy
 
+from .support.data import ALSO_CARRIED, STORIES, WHO, composed_issue, corpus, story
 from .support.data import RENDER_WHEN as WHEN
-from .support.data import STORIES, WHO, composed_issue, corpus, story
 
 GOLDEN = Path(__file__).parent / "golden"
 def test_compose_sections_subject_and_week() -> None:
@@ -45,6 +45,17 @@ def test_rendered_email_matches_the_golden_files() -> None:
     html, text = personalize(rendered, WHO)
     _golden("issue.html", html)
     _golden("issue.txt", text)
+
+
+def test_a_readers_variant_matches_its_golden_file() -> None:
+    """A reader of trademarks and counterfeits: their own subject and counts, the story that three sources
+    carried leads with links to the other two, and the story of both topics comes once."""
+    issue = composed_issue([*STORIES, *ALSO_CARRIED])
+    rendered = Renderer("https://d.example").render(issue, frozenset({"trademarks", "counterfeits"}))
+    assert rendered is not None
+    html, text = personalize(rendered, WHO)
+    _golden("variant.txt", f"Subject: {rendered.subject}\n\n{text}")
+    assert "Also covered by:" in html and html.count("Fake cosmetics cost the EU") == 1
 
 
 def test_html_is_inlined_escaped_and_complete() -> None:

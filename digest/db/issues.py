@@ -202,7 +202,8 @@ def _issue(row: Any) -> Issue:
     content = json.loads(row["content"])
     sections = tuple(
         Section(topic=s["topic"], name=s["name"], articles=tuple(
-            Article(**{**a, "published": datetime.fromisoformat(a["published"]), "topics": tuple(a["topics"])})
+            Article(**{**a, "published": datetime.fromisoformat(a["published"]), "topics": tuple(a["topics"]),
+                       "also": tuple((source, url) for source, url in a.get("also", ()))})
             for a in s["articles"]
         ))
         for s in content["sections"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -116,6 +117,15 @@ STORIES = [
     story(2, "Fake cosmetics cost the EU \u20ac3bn a year: Belle\u00e2me", ("trademarks", "counterfeits")),
     story(3, "Court orders ISPs to block 30 piracy sites", ("copyright",)),
     story(4, 'Smith & Wesson "wins" <b>trade dress</b> case', ("trademarks",)),
+]
+
+
+# Story 4 as two other sources told it: one story with three sources.
+ALSO_CARRIED = [
+    replace(story(5, 'Smith & Wesson wins trade dress case over revolver grip', ("trademarks",)),
+            source="Brand Notes", summary="Summary of story 4: a court held that the claims were valid."),
+    replace(story(6, "Court sides with Smith & Wesson in trade dress case", ("trademarks",)),
+            source="Trade Mark Wire", summary="Summary of story 4: a court held the claims valid."),
 ]
 
 
