@@ -69,6 +69,7 @@ class _Candidate:
     canonical: str
     topics: list[str] | None  # None: untagged and thin, decided on the page's lead
     paragraphs: list[str]
+    complete: bool = True  # the paragraphs are the whole article, not an excerpt
 
 
 def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) -> CollectReport:
@@ -162,10 +163,12 @@ def _fill_thin(fetcher: Fetcher, settings: Settings, taxonomy: Taxonomy, cands: 
         if isinstance(page, SourceError):
             log.warning("%s: cannot fetch the article page %s (%s); using the feed's excerpt",
                         rep.name, cand.entry.url, page.reason)
+            cand.complete = False
         else:
             paragraphs = extract_paragraphs(_decode(page), cand.entry.url)
             if paragraphs:
                 cand.paragraphs = paragraphs
+            cand.complete = bool(paragraphs)
         if cand.topics is None:
             cand.topics = taxonomy.classify(cand.entry.tags, cand.entry.title, _lead(cand.paragraphs))
 
@@ -183,6 +186,7 @@ def _store(settings: Settings, db: Database, cand: _Candidate, rep: SourceReport
     article = NewArticle(
         guid=entry.guid, url=entry.url, canonical_url=cand.canonical, title=entry.title, source=entry.source,
         published=entry.published or undated, summary=summary, topics=tuple(cand.topics),
+        words=word_count(" ".join(cand.paragraphs)) if cand.complete else 0,
     )
     if db.articles.add(article):
         rep.new += 1

@@ -53,6 +53,7 @@ class NewArticle:
     published: datetime
     summary: str
     topics: tuple[str, ...]
+    words: int = 0  # the article's length, for its reading time; 0: not known (only an excerpt was read)
 
 
 @dataclass(frozen=True, kw_only=True)

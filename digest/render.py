@@ -31,6 +31,8 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 # Per-subscriber values go where these markers stand in the rendered variant.
 MARK = {k: f"@@digest-{k}@@" for k in ("greeting", "name", "email", "unsubscribe_url", "preferences_url")}
 HEADERS_ALLOWANCE = 3_000
+WORDS_PER_MINUTE = 230  # an adult's silent reading speed for non-fiction
+CONTENTS_FROM = 6  # an issue of this many stories or more opens with an "In this issue" list
 
 
 def one_line(value: str) -> str:
@@ -67,6 +69,11 @@ def _date(value: datetime) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
+def minutes(words: int) -> int:
+    """Reading time of ``words`` in whole minutes, at least 1; 0 when the length is not known."""
+    return max(1, round(words / WORDS_PER_MINUTE)) if words > 0 else 0
+
+
 @dataclass(frozen=True)
 class Rendered:
     """One variant of an issue, CSS inlined, with markers for each subscriber's values."""
@@ -95,7 +102,7 @@ class Renderer:
             autoescape=select_autoescape(("html", "htm", "xml"), default_for_string=True),
             undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         )
-        self.env.filters.update(date=_date, safe_url=safe_url, clean=clean_html)
+        self.env.filters.update(date=_date, safe_url=safe_url, clean=clean_html, minutes=minutes)
         self.base_url = base_url.rstrip("/")
         self.max_bytes = max_bytes
         self.utm_source = utm_source
@@ -138,9 +145,12 @@ class Renderer:
     def _render(self, issue: NewIssue, secs: Sequence[Section], per_section: int) -> Rendered:
         shown = tuple(replace(s, articles=s.articles[:per_section]) for s in secs)
         hidden = {s.topic: len(s.articles) - per_section for s in secs if len(s.articles) > per_section}
+        listed = [a for s in (issue.lead, *shown) if s for a in s.articles]
         ctx: Mapping[str, object] = {
             "issue": issue, "sections": shown, "hidden": hidden, "web_url": self.web_url(issue),
             "mark": MARK, "date": _date(issue.end), "count": len(issue.articles),
+            "contents": listed if len(issue.articles) >= CONTENTS_FROM else [],
+            "reading": sum(minutes(a.words) for a in listed),
         }
         page = self.env.get_template("email/issue.html").render(ctx)
         inlined = Premailer(page, remove_classes=False, keep_style_tags=True, strip_important=False,

@@ -15,7 +15,7 @@ from digest.models import Article
 from digest.render import Personal, Rendered, Renderer, clean_html, personalize, reader_url, safe_url
 from digest.topics import DEFAULT_TOPICS, Taxonomy
 
-from .support.data import ALSO_CARRIED, STORIES, WHO, composed_issue, corpus, story
+from .support.data import ALSO_CARRIED, MORE_STORIES, STORIES, WHO, composed_issue, corpus, story
 from .support.data import RENDER_WHEN as WHEN
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -48,14 +48,19 @@ def test_rendered_email_matches_the_golden_files() -> None:
 
 
 def test_a_readers_variant_matches_its_golden_file() -> None:
-    """A reader of trademarks and counterfeits: their own subject and counts, the story that three sources
-    carried leads with links to the other two, and the story of both topics comes once."""
-    issue = composed_issue([*STORIES, *ALSO_CARRIED])
-    rendered = Renderer("https://d.example").render(issue, frozenset({"trademarks", "counterfeits"}))
+    """A reader of trademarks, counterfeits and designs: their own subject and counts, the story that three
+    sources carried leads with links to the other two, the story of two topics comes once, and six stories
+    open with an "In this issue" list; stories whose length is known show a reading time."""
+    issue = composed_issue([*STORIES, *ALSO_CARRIED, *MORE_STORIES])
+    rendered = Renderer("https://d.example").render(issue, frozenset({"trademarks", "counterfeits", "designs"}))
     assert rendered is not None
     html, text = personalize(rendered, WHO)
     _golden("variant.txt", f"Subject: {rendered.subject}\n\n{text}")
-    assert "Also covered by:" in html and html.count("Fake cosmetics cost the EU") == 1
+    _golden("variant.html", html)
+    assert "Also covered by:" in html and html.count("Fake cosmetics cost the EU") == 2  # the list, the story
+    assert 'href="#a10"' in html and 'id="a10"' in html and 'href="https://d.example/issues/7#a10"' in html
+    assert "6 stories, 11 min read" in text and "5 min read" in text  # 3 + 2 + 1 + 5 (690, 412, 95, 1250 words)
+    assert "In this issue" not in Renderer("https://d.example").render(composed_issue()).html  # type: ignore[union-attr]
 
 
 def test_html_is_inlined_escaped_and_complete() -> None:

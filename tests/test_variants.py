@@ -112,6 +112,7 @@ def test_every_reader_gets_a_subject_and_counts_of_their_own(sent: dict[str, Ema
         assert f"{count} this week" in text and f"{count} this week" in html
         assert f"\u00b7 {count} on" in html
         assert "holidays" not in text and "garden" not in text
+        assert ", 1 min read" in text  # the feed gave each article whole: its length is known
         assert "utm_" not in text and "utm_" not in html and re.search(r"/a/\d\?id=\d", text), email
 
 

@@ -129,6 +129,16 @@ ALSO_CARRIED = [
 ]
 
 
+# More stories, with their length known (so with reading times): with them a reader of trademarks,
+# counterfeits and designs gets six stories and an "In this issue" list.
+MORE_STORIES = [
+    replace(story(7, "EU design reform enters into force", ("designs",)), words=690),
+    replace(story(8, "Customs seize 40,000 fake watches at Hamburg port", ("counterfeits",)), words=412),
+    replace(story(9, "Oat milk brand wins trademark opposition", ("trademarks",)), words=95),
+    replace(story(10, "Colour mark for tools allowed on appeal", ("trademarks",)), words=1250),
+]
+
+
 def composed_issue(articles: list[Article] = STORIES) -> Issue:
     """``articles`` composed into the issue of the week ending RENDER_WHEN (id 7, a draft)."""
     made = compose(articles, Taxonomy(DEFAULT_TOPICS), title="IP Protection Weekly", when=RENDER_WHEN,
