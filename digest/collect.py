@@ -22,6 +22,7 @@ from .urls import canonical_url
 log = logging.getLogger(__name__)
 
 THIN_WORDS = 60
+LEAD_WORDS = 80  # the opening words that topics are read from, with the title
 TRUNCATION = re.compile(r"(\[\s*(…|\.\.\.|&hellip;|&#8230;)\s*\]|…|\.\.\.|Continue reading.*|Read more.*)\s*$",
                         re.IGNORECASE)
 
@@ -68,6 +69,7 @@ class _Candidate:
     canonical: str
     topics: list[str] | None  # None: untagged and thin, decided on the page's lead
     paragraphs: list[str]
+    complete: bool = True  # the paragraphs are the whole article, not an excerpt
 
 
 def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) -> CollectReport:
@@ -126,6 +128,12 @@ def _collect_one(settings: Settings, db: Database, fetcher: Fetcher, taxonomy: T
     return rep
 
 
+def _lead(paragraphs: list[str]) -> str:
+    """What topics are read from besides the title: the article's opening sentences, as its summary would
+    be (no byline, dateline, heading such as the site's name, or boilerplate)."""
+    return summarize(paragraphs, LEAD_WORDS)
+
+
 def _candidates(db: Database, taxonomy: Taxonomy, entries: list[Entry], rep: SourceReport) -> list[_Candidate]:
     out: list[_Candidate] = []
     seen: set[str] = set()
@@ -136,7 +144,7 @@ def _candidates(db: Database, taxonomy: Taxonomy, entries: list[Entry], rep: Sou
             continue
         seen.add(canon)
         paragraphs = html_to_paragraphs(entry.content_html or entry.excerpt_html)
-        topics: list[str] | None = taxonomy.classify(entry.tags, entry.title, " ".join(paragraphs[:2]))
+        topics: list[str] | None = taxonomy.classify(entry.tags, entry.title, _lead(paragraphs))
         if not topics and not entry.tags and is_thin(entry):
             topics = None
         elif not topics:
@@ -155,12 +163,14 @@ def _fill_thin(fetcher: Fetcher, settings: Settings, taxonomy: Taxonomy, cands: 
         if isinstance(page, SourceError):
             log.warning("%s: cannot fetch the article page %s (%s); using the feed's excerpt",
                         rep.name, cand.entry.url, page.reason)
+            cand.complete = False
         else:
             paragraphs = extract_paragraphs(_decode(page), cand.entry.url)
             if paragraphs:
                 cand.paragraphs = paragraphs
+            cand.complete = bool(paragraphs)
         if cand.topics is None:
-            cand.topics = taxonomy.classify(cand.entry.tags, cand.entry.title, " ".join(cand.paragraphs[:2]))
+            cand.topics = taxonomy.classify(cand.entry.tags, cand.entry.title, _lead(cand.paragraphs))
 
 
 def _store(settings: Settings, db: Database, cand: _Candidate, rep: SourceReport, undated: datetime) -> None:
@@ -176,6 +186,7 @@ def _store(settings: Settings, db: Database, cand: _Candidate, rep: SourceReport
     article = NewArticle(
         guid=entry.guid, url=entry.url, canonical_url=cand.canonical, title=entry.title, source=entry.source,
         published=entry.published or undated, summary=summary, topics=tuple(cand.topics),
+        words=word_count(" ".join(cand.paragraphs)) if cand.complete else 0,
     )
     if db.articles.add(article):
         rep.new += 1

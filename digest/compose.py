@@ -1,10 +1,13 @@
-"""The compose stage: the week's stored articles → an issue of topic sections (pure)."""
+"""The compose stage: the week's stored articles → an issue of topic sections, and each reader's variant of
+it: the sections they chose, each story once, the top story leading, a subject and counts of its own (pure)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from .duplicates import merge
 from .models import Article, NewIssue, Section
 from .topics import Taxonomy
 
@@ -23,12 +26,13 @@ def period(when: datetime, last_cutoff: datetime | None) -> tuple[datetime, date
 
 
 def sections(articles: Sequence[Article], taxonomy: Taxonomy) -> tuple[Section, ...]:
-    """Each article in the section of its first topic; sections in taxonomy order, newest first."""
+    """Each article in the section of every topic it has, so a reader of any of them gets it; sections in
+    taxonomy order, newest first. A reader's variant shows each article once (see ``variant``)."""
     by_topic: dict[str, list[Article]] = {}
     for article in articles:
-        primary = next((slug for slug in article.topics if slug in taxonomy), None)
-        if primary is not None:
-            by_topic.setdefault(primary, []).append(article)
+        for slug in dict.fromkeys(article.topics):
+            if slug in taxonomy:
+                by_topic.setdefault(slug, []).append(article)
     out = []
     for topic in taxonomy.topics:
         items = sorted(by_topic.get(topic.slug, []), key=lambda a: a.published, reverse=True)
@@ -37,45 +41,96 @@ def sections(articles: Sequence[Article], taxonomy: Taxonomy) -> tuple[Section, 
     return tuple(out)
 
 
-def top_story(secs: Sequence[Section]) -> Article | None:
-    """The newest article of the issue."""
-    arts = [a for s in secs for a in s.articles]
-    return max(arts, key=lambda a: a.published) if arts else None
+def once(secs: Iterable[Section]) -> tuple[Section, ...]:
+    """Each article in the first of the sections that hold it; sections left empty are dropped."""
+    seen: set[int] = set()
+    out = []
+    for sec in secs:
+        arts = tuple(a for a in sec.articles if a.id not in seen)
+        seen.update(a.id for a in arts)
+        if arts:
+            out.append(replace(sec, articles=arts))
+    return tuple(out)
+
+
+def top_story(secs: Sequence[Section], pinned: int | None = None) -> tuple[Section, Article] | None:
+    """The story that leads, with its section: the editor's pin first, then the number of sources that
+    carried it, then the weight of its topic (the section order, which the editor may change), then
+    recency."""
+    ranked = [(a.id != pinned, -a.sources, weight, -a.published.timestamp(), weight_in, sec, a)
+              for weight, sec in enumerate(secs) for weight_in, a in enumerate(sec.articles)]
+    if not ranked:
+        return None
+    *_, sec, article = min(ranked, key=lambda r: r[:5])
+    return sec, article
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
 
 
 def _shorten(text: str, limit: int) -> str:
+    """``text`` within ``limit`` characters, cut at a word boundary with an ellipsis when it must be."""
     if len(text) <= limit:
         return text
-    cut = text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:-–— ")
-    return cut + "…"
+    head = text[: limit - 1]
+    if text[limit - 1] != " " and " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head.rstrip(",;:-–— ") + "…"
 
 
 def subject(title: str, when: datetime, secs: Sequence[Section], top: Article | None = None) -> str:
-    """'IP Protection Weekly, 30 Nov 2026: <top title>, and 7 more' within SUBJECT_MAX characters."""
-    top = top or top_story(secs)
-    head = f"{title}, {when.day} {when:%b %Y}"
+    """'IP Protection Weekly, 30 Nov 2026: <top title>, and 7 more' within SUBJECT_MAX characters: when it
+    is too long the count goes first, then the date; the top title is cut (at a word) only as a last resort."""
+    top = top or (found[1] if (found := top_story(secs)) else None)
+    title, head = _words(title), f"{_words(title)}, {when.day} {when:%b %Y}"
     if top is None:
         return head
-    n = sum(len(s.articles) for s in secs) - 1
+    story = _words(top.title)
+    n = len({a.id for s in secs for a in s.articles} - {top.id})
     tail = f", and {n} more" if n else ""
-    room = max(20, SUBJECT_MAX - len(head) - 2 - len(tail))
-    return f"{head}: {_shorten(top.title, room)}{tail}"
+    for candidate in (f"{head}: {story}{tail}", f"{head}: {story}", f"{title}: {story}"):
+        if len(candidate) <= SUBJECT_MAX:
+            return candidate
+    return f"{title}: {_shorten(story, max(20, SUBJECT_MAX - len(title) - 2))}"
 
 
 def preheader(secs: Sequence[Section]) -> str:
+    """'4 stories this week: Patents (1), Trademarks (2), …' counting each article once."""
+    secs = once(secs)
     total = sum(len(s.articles) for s in secs)
     parts = ", ".join(f"{s.name} ({len(s.articles)})" for s in secs)
     noun = "story" if total == 1 else "stories"
     return f"{total} {noun} this week: {parts}"
 
 
+def variant(issue: NewIssue, topics: frozenset[str] | None = None) -> NewIssue | None:
+    """What a reader of ``topics`` (None: every topic) gets: the sections they chose, each article once,
+    the top story lifted into ``lead``, and a subject and preheader counted from this alone (unless the
+    editor wrote them). None when nothing in the issue is for them."""
+    secs = once(s for s in issue.sections if topics is None or s.topic in topics)
+    found = top_story(secs, issue.pinned)
+    if found is None:
+        return None
+    sec, top = found
+    rest = tuple(s for s in (replace(s, articles=tuple(a for a in s.articles if a.id != top.id)) for s in secs)
+                 if s.articles)
+    return replace(
+        issue, sections=rest, lead=replace(sec, articles=(top,)),
+        subject=issue.subject if issue.subject_fixed else subject(issue.title, issue.end, secs, top),
+        preheader=issue.preheader if issue.preheader_fixed else preheader(secs),
+    )
+
+
 def compose(articles: Sequence[Article], taxonomy: Taxonomy, *, title: str, when: datetime,
             start: datetime) -> NewIssue | None:
-    """The issue for the week of ``when``, or None when no article falls in the period."""
-    secs = sections(articles, taxonomy)
+    """The issue for the week of ``when``, or None when no article falls in the period. The same event
+    reported by several sources is one article (``duplicates.merge``)."""
+    secs = sections(merge(articles), taxonomy)
     if not secs:
         return None
-    return NewIssue(
-        week=week_key(when), title=title, subject=subject(title, when, secs), preheader=preheader(secs),
-        start=start, end=when, sections=secs,
-    )
+    issue = NewIssue(week=week_key(when), title=title, subject="", preheader="", start=start, end=when,
+                     sections=secs)
+    whole = variant(issue)
+    assert whole is not None
+    return replace(issue, subject=whole.subject, preheader=whole.preheader)

@@ -173,6 +173,7 @@ class Settings:
     bounce_address: str | None = setting(None, toml=True, check=_bounce_address)  # VERP envelope senders
     list_id: str | None = setting(None, toml=True)
     summary_words: int = setting(60, toml=True, minimum=1)
+    utm_source: str | None = setting(None, toml=True)  # tags article links with the newsletter's campaign
     max_html_bytes: int = setting(100_000, toml=True, minimum=1)
     templates_dir: Path | None = setting(None, toml="templates")  # relative to the config file's folder
     outbox_dir: Path = setting(Path("outbox"), toml="outbox", env="DIGEST_OUTBOX")  # the file wins

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
-from .compose import preheader, subject
+from .compose import variant
 from .errors import UsageError
 from .models import Article, Issue, NewIssue, Section
 
@@ -45,14 +45,13 @@ def apply_edits(issue: NewIssue, edits: Iterable[Edit]) -> NewIssue:
     secs.sort(key=lambda s: rank.get(s.topic, len(rank)))
     if pinned is not None:
         secs.sort(key=lambda s: all(str(a.id) != pinned for a in s.articles))
-    top = next((a for s in secs for a in s.articles if str(a.id) == pinned), None)
     custom_subject = next((e.value for e in edits if e.kind == "subject"), None)
     custom_preheader = next((e.value for e in edits if e.kind == "preheader"), None)
-    return replace(
-        issue, sections=tuple(secs),
-        subject=custom_subject or subject(issue.title, issue.end, secs, top),
-        preheader=custom_preheader or preheader(secs),
-    )
+    edited = replace(issue, sections=tuple(secs), pinned=int(pinned) if pinned and pinned.isdigit() else None,
+                     subject_fixed=bool(custom_subject), preheader_fixed=bool(custom_preheader),
+                     subject=custom_subject or "", preheader=custom_preheader or "")
+    whole = variant(edited)
+    return edited if whole is None else replace(edited, subject=whole.subject, preheader=whole.preheader)
 
 
 # -- the editing actions: one table for the CLI's `digest issue …` commands and the editor's web forms -------

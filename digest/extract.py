@@ -115,6 +115,18 @@ _JUNK_PREFIXES = (
     "discover more from",
     "type your email",
     "sorry, your blog cannot share posts by email",
+    # publishers' notices, promotions and sign-up calls that open or close an article
+    "this copy is for your personal, non-commercial use only",
+    "to order presentation-ready copies",
+    "start your day with",
+    "sign up for our",
+    "sign up for the",
+    "subscribe to our newsletter",
+    "get our newsletter",
+    "get the latest headlines",
+    "this article was originally published",
+    "this story was originally published",
+    "click here to subscribe",
 )
 _SHORT_JUNK_PREFIXES = ("continue reading", "read more", "read the full", "share on", "tweet this")
 _SHORT_JUNK_MAX_WORDS = 15
@@ -126,6 +138,7 @@ _SOCIAL_WORDS = frozenset(
     }
 )
 _PUNCTUATION_ONLY = re.compile(r"[\W_]*")
+_URL_ONLY = re.compile(r"(?:https?://|www\.)\S+")
 _ELLIPSIS_ONLY = re.compile(r"[\[(]?\s*(?:…|\.\.\.)\s*[\])]?")
 _COMMENT_MARKER = re.compile(
     r"(?:leave a (?:reply|comment|response)|comments?|\d+\s+(?:comments?|responses?|replies)"
@@ -177,9 +190,9 @@ def _is_junk(line: str) -> bool:
         return True
     if key.startswith(_SHORT_JUNK_PREFIXES) and _words(key) <= _SHORT_JUNK_MAX_WORDS:
         return True
-    if _PUNCTUATION_ONLY.fullmatch(key) or _ELLIPSIS_ONLY.fullmatch(key):
+    if _PUNCTUATION_ONLY.fullmatch(key) or _ELLIPSIS_ONLY.fullmatch(key) or _URL_ONLY.fullmatch(key):
         return True
-    return _is_social(key) or key in {"related", "facebook photo"}
+    return _is_social(key) or key in {"related", "facebook photo", "advertisement"}
 
 
 def _is_comment_marker(line: str) -> bool:
@@ -348,10 +361,37 @@ def _cleaned(extractor: Callable[[], list[str]]) -> list[str]:
         return []
 
 
+_TITLE_XPATH = "//title/text() | //meta[@property='og:title']/@content | //meta[@name='twitter:title']/@content"
+_LEADING_CHECKED = 3
+
+
+def _page_titles(html: str) -> list[str]:
+    """The page's headline as its <title>, og:title and twitter:title give it (comparable keys)."""
+    try:
+        document = lxml.html.document_fromstring(html)
+    except (lxml.etree.LxmlError, ValueError):
+        return []
+    found = document.xpath(_TITLE_XPATH)
+    headings = [collapse_whitespace(h.text_content()) for h in document.iter("h1")][:2]
+    return [_key(str(t)) for t in [*found, *headings] if _words(str(t)) >= 3]
+
+
+def _without_headline(paragraphs: list[str], titles: list[str]) -> list[str]:
+    """The paragraphs without the headline repeated at their start (the page's title, which the
+    extractor may take for text)."""
+    start = 0
+    while start < min(len(paragraphs), _LEADING_CHECKED) and _words(paragraphs[start]) >= 3 and any(
+        _key(paragraphs[start]) in title for title in titles
+    ):
+        start += 1
+    return paragraphs[start:]
+
+
 def extract_paragraphs(html: str, url: str | None = None) -> list[str]:
-    """Clean paragraphs of an article page's main text; [] when there is none."""
+    """Clean paragraphs of an article page's main text, without its headline; [] when there is none."""
     if not html or not html.strip():
         return []
-    return _cleaned(lambda: _trafilatura_paragraphs(html, url)) or _cleaned(
+    paragraphs = _cleaned(lambda: _trafilatura_paragraphs(html, url)) or _cleaned(
         lambda: _fallback_paragraphs(html)
     )
+    return _without_headline(paragraphs, _page_titles(html)) if paragraphs else []

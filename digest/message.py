@@ -136,6 +136,25 @@ def _header(name: str, value: str) -> bytes:
     return f"{name}: {value}\r\n".encode() if value.isascii() else _encoded_header(name, value)
 
 
+def encode_words(name: str, value: str, budget: int = 39) -> bytes:
+    """A header whose value is entirely RFC 2047 encoded words (UTF-8, base64) folded between words.
+
+    Decoders drop the folding whitespace between two encoded words, so the unfolded value is ``value``
+    exactly: CPython's own folding mixes plain and encoded words and leaves a doubled space where they
+    meet. Each word holds at most ``budget`` bytes of whole characters, so every line stays under 78."""
+    words: list[str] = []
+    chunk = b""
+    for char in value:
+        data = char.encode("utf-8")
+        if len(chunk) + len(data) > budget:
+            words.append(chunk.decode("utf-8"))
+            chunk = b""
+        chunk += data
+    words.append(chunk.decode("utf-8"))
+    encoded = (f"=?utf-8?b?{binascii.b2a_base64(w.encode('utf-8'), newline=False).decode('ascii')}?=" for w in words)
+    return f"{name}: ".encode("ascii") + "\r\n ".join(encoded).encode("ascii") + CRLF
+
+
 def _encoded_header(name: str, value: str) -> bytes:
     msg = EmailMessage(policy=policy.SMTP)
     msg[name] = value
@@ -211,7 +230,7 @@ class MessageTemplate:
         self.signer = signer
         constant = EmailMessage(policy=policy.SMTP)
         constant["From"] = sender
-        constant["Subject"] = one_line(subject_prefix + content.subject)
+        subject = one_line(subject_prefix + content.subject)
         constant["Date"] = date or formatdate(usegmt=True)
         if list_id is not None:
             constant["List-Id"] = list_id
@@ -221,7 +240,8 @@ class MessageTemplate:
         for key, value in (extra_headers or {}).items():
             constant[key] = value
         boundary = f"===============digest{secrets.token_hex(12)}=="
-        self.head = bytes(constant)[: -len(CRLF)]  # headers without the blank line
+        self.head = bytes(constant)[: -len(CRLF)] + (  # headers without the blank line
+            _header("Subject", subject) if subject.isascii() else encode_words("Subject", subject))
         self.mime = (f'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'
                      ).encode("ascii")
         self.delimiter = f"--{boundary}\r\n".encode("ascii")

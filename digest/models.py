@@ -61,6 +61,7 @@ class NewArticle:
     published: datetime
     summary: str
     topics: tuple[str, ...]
+    words: int = 0  # the article's length, for its reading time; 0: not known (only an excerpt was read)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +69,12 @@ class Article(NewArticle):
     """A stored article, as shown in an issue: its id is what editors' overrides name."""
 
     id: int
+    also: tuple[tuple[str, str], ...] = ()  # the same story from other sources: (source, link)
+
+    @property
+    def sources(self) -> int:
+        """How many sources carried the story."""
+        return 1 + len(self.also)
 
 
 @dataclass(frozen=True)
@@ -89,10 +96,18 @@ class NewIssue:
     end: datetime
     sections: tuple[Section, ...]
     overflow: int = 0
+    pinned: int | None = None  # the editor's top story (an article id)
+    subject_fixed: bool = False  # the editor wrote the subject: every variant keeps it
+    preheader_fixed: bool = False
+    lead: Section | None = None  # in a reader's variant: the top story and its topic, above the sections
 
     @property
     def articles(self) -> list[Article]:
-        return [a for s in self.sections for a in s.articles]
+        """Each article once (one may sit in the section of each of its topics), in section order."""
+        seen: dict[int, Article] = {}
+        for a in [a for s in (self.lead, *self.sections) if s for a in s.articles]:
+            seen.setdefault(a.id, a)
+        return list(seen.values())
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -55,7 +55,8 @@ class Digest:
         self.subscribers = self.db.subscribers
         self.tokens = Tokens(self.db.meta.secret_key(settings.secret_key))
         self.taxonomy = Taxonomy(settings.topics)
-        self.renderer = Renderer(settings.base_url, settings.templates_dir, settings.max_html_bytes)
+        self.renderer = Renderer(settings.base_url, settings.templates_dir, settings.max_html_bytes,
+                                 settings.utm_source)
 
     def close(self) -> None:
         self.db.close()

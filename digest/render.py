@@ -17,7 +17,10 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from premailer import Premailer
 
-from .models import Issue, NewIssue, Section
+from .compose import variant
+from .models import Article, Issue, NewIssue, Section
+from .topics import slugify
+from .urls import with_campaign, without_tracking
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,8 @@ ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 # Per-subscriber values go where these markers stand in the rendered variant.
 MARK = {k: f"@@digest-{k}@@" for k in ("greeting", "name", "email", "unsubscribe_url", "preferences_url", "reader")}
 HEADERS_ALLOWANCE = 3_000
+WORDS_PER_MINUTE = 230  # an adult's silent reading speed for non-fiction
+CONTENTS_FROM = 6  # an issue of this many stories or more opens with an "In this issue" list
 
 
 def one_line(value: str) -> str:
@@ -49,6 +54,11 @@ def safe_url(url: str) -> str:
     return url.strip() if scheme in URL_SCHEMES or (scheme == "file" and url.startswith("file:///")) else "#"
 
 
+def reader_url(url: str) -> str:
+    """An article's link on a page: safe, and without the tracking parameters its feed added."""
+    return without_tracking(safe_url(url))
+
+
 def clean_html(fragment: str) -> str:
     """Feed HTML reduced to an allow-list of tags, attributes and URL schemes."""
     return nh3.clean(fragment, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
@@ -57,6 +67,11 @@ def clean_html(fragment: str) -> str:
 
 def _date(value: datetime) -> str:
     return f"{value.day} {value:%b %Y}"
+
+
+def minutes(words: int) -> int:
+    """Reading time of ``words`` in whole minutes, at least 1; 0 when the length is not known."""
+    return max(1, round(words / WORDS_PER_MINUTE)) if words > 0 else 0
 
 
 @dataclass(frozen=True)
@@ -78,7 +93,8 @@ class Rendered:
 
 
 class Renderer:
-    def __init__(self, base_url: str, templates_dir: Path | None = None, max_bytes: int = 100_000) -> None:
+    def __init__(self, base_url: str, templates_dir: Path | None = None, max_bytes: int = 100_000,
+                 utm_source: str | None = None) -> None:
         folders = [str(templates_dir)] if templates_dir else []
         folders.append(str(templates_root()))
         self.env = Environment(
@@ -86,33 +102,55 @@ class Renderer:
             autoescape=select_autoescape(("html", "htm", "xml"), default_for_string=True),
             undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         )
-        self.env.filters.update(date=_date, safe_url=safe_url, clean=clean_html)
+        self.env.filters.update(date=_date, safe_url=safe_url, clean=clean_html, minutes=minutes)
         self.base_url = base_url.rstrip("/")
         self.max_bytes = max_bytes
+        self.utm_source = utm_source
+
+    def link(self, article: Article, issue: NewIssue) -> Article:
+        """The article with the link a reader follows: no feed's tracking parameters; the newsletter's own
+        campaign tags when ``utm_source`` is set."""
+        return replace(article, url=self._url(article.url, issue),
+                       also=tuple((source, self._url(url, issue)) for source, url in article.also))
+
+    def _url(self, url: str, issue: NewIssue) -> str:
+        url = without_tracking(url)
+        if self.utm_source:
+            url = with_campaign(url, self.utm_source, f"{slugify(issue.title)}-{issue.week.lower()}")
+        return url
 
     def web_url(self, issue: NewIssue) -> str:
         return f"{self.base_url}/issues/{issue.id}" if isinstance(issue, Issue) else self.base_url
 
     def render(self, issue: NewIssue, topics: frozenset[str] | None = None) -> Rendered | None:
         """The variant for subscribers of ``topics`` (None: everything); None when nothing is in it."""
-        secs = tuple(s for s in issue.sections if topics is None or s.topic in topics)
-        if not secs:
+        mine = variant(issue, topics)
+        if mine is None:
             return None
-        limit = max(len(s.articles) for s in secs)
+        mine = replace(mine, lead=mine.lead and self._linked(mine.lead, mine),
+                       sections=tuple(self._linked(s, mine) for s in mine.sections))
+        secs = mine.sections
+        limit = max((len(s.articles) for s in secs), default=1)
         while True:
-            out = self._render(issue, secs, limit)
+            out = self._render(mine, secs, limit)
             if out.size <= self.max_bytes or limit == 1:
                 if out.size > self.max_bytes:
                     log.warning("issue %s is %d bytes even with one article per section", issue.week, out.size)
                 return out
             limit = max(1, min(limit - 1, int(limit * self.max_bytes / out.size)))
 
+    def _linked(self, section: Section, issue: NewIssue) -> Section:
+        return replace(section, articles=tuple(self.link(a, issue) for a in section.articles))
+
     def _render(self, issue: NewIssue, secs: Sequence[Section], per_section: int) -> Rendered:
         shown = tuple(replace(s, articles=s.articles[:per_section]) for s in secs)
         hidden = {s.topic: len(s.articles) - per_section for s in secs if len(s.articles) > per_section}
+        listed = [a for s in (issue.lead, *shown) if s for a in s.articles]
         ctx: Mapping[str, object] = {
             "issue": issue, "sections": shown, "hidden": hidden, "web_url": self.web_url(issue),
-            "mark": MARK, "date": _date(issue.end), "count": sum(len(s.articles) for s in secs),
+            "mark": MARK, "date": _date(issue.end), "count": len(issue.articles),
+            "contents": listed if len(issue.articles) >= CONTENTS_FROM else [],
+            "reading": sum(minutes(a.words) for a in listed),
         }
         page = self.env.get_template("email/issue.html").render(ctx)
         inlined = Premailer(page, remove_classes=False, keep_style_tags=True, strip_important=False,
@@ -120,7 +158,7 @@ class Renderer:
                             allow_network=False).transform()
         text = self.env.get_template("email/issue.txt").render(ctx)
         return Rendered(subject=issue.subject, preheader=issue.preheader, html=inlined, text=_tidy(text),
-                        shown=sum(len(s.articles) for s in shown), overflow=sum(hidden.values()))
+                        shown=1 + sum(len(s.articles) for s in shown), overflow=sum(hidden.values()))
 
 
 def _tidy(text: str) -> str:

@@ -42,8 +42,12 @@ _CONTINUATIONS = frozenset(
     }
 )
 _LEADING_PUNCTUATION = "([{\"'“‘"
-_HEADING_MAX_WORDS = 12
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+# A paragraph that does not end as a sentence does is a heading (a headline repeated above the text, a
+# section title), whatever its length up to this many words.
+_HEADING_MAX_WORDS = 25
+# "Wednesday.The stabbing": two sentences whose space was lost (paragraphs joined without one).
+_GLUED = re.compile(r"(?<=[a-z]{2}[.!?])(?=[A-Z][a-z])")
+_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*$")
 
 
 @lru_cache(maxsize=1)
@@ -94,7 +98,7 @@ def _rejoin(pieces: list[str]) -> list[str]:
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of a text, keeping abbreviations such as "U.S." or "No." inside their sentence."""
-    text = collapse_whitespace(text)
+    text = _GLUED.sub(" ", collapse_whitespace(text))
     if not text:
         return []
     pieces = [collapse_whitespace(piece) for piece in _segmenter().segment(text)]

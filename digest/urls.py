@@ -29,5 +29,27 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, host, parts.path or "/", query, ""))
 
 
+def without_tracking(url: str) -> str:
+    """``url`` as the reader should see it: the tracking parameters a feed added taken out, the rest as it was."""
+    parts = urlsplit(url.strip())
+    if not parts.query:
+        return url.strip()
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if not is_tracking(k)]
+    if len(kept) == len(pairs):
+        return url.strip()
+    return urlunsplit(parts._replace(query=urlencode(kept)))
+
+
+def with_campaign(url: str, source: str, campaign: str) -> str:
+    """``url`` with the newsletter's own utm_source, utm_medium=email and utm_campaign (replacing any)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return url
+    pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.lower().startswith("utm_")]
+    pairs += [("utm_source", source), ("utm_medium", "email"), ("utm_campaign", campaign)]
+    return urlunsplit(parts._replace(query=urlencode(pairs)))
+
+
 def is_web_url(url: str) -> bool:
     return urlsplit(url).scheme in ("http", "https")

@@ -11,12 +11,12 @@ import pytest
 from digest.render import Renderer, personalize
 
 from .support.browser import MEASURE
-from .support.data import WHO, composed_issue
+from .support.data import ALSO_CARRIED, MORE_STORIES, STORIES, WHO, composed_issue
 
 
 @pytest.fixture(scope="module")
 def email_html() -> str:
-    rendered = Renderer("https://d.example").render(composed_issue())
+    rendered = Renderer("https://d.example").render(composed_issue([*STORIES, *ALSO_CARRIED, *MORE_STORIES]))
     assert rendered is not None
     return personalize(rendered, WHO)[0]
 
@@ -45,3 +45,4 @@ def test_email_uses_tables_a_colour_scheme_and_a_text_button(email_html: str) ->
     button = re.search(r'<td class="button-cell"[^>]*>\s*<a class="button"[^>]*>([^<]+)</a>', email_html)
     assert button and button.group(1).strip()
     assert "<img" not in email_html
+    assert "In this issue" in email_html and "Top story" in email_html and "Also covered by" in email_html

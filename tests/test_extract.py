@@ -136,6 +136,11 @@ Required fields are marked *</p></form></div></div></article>"""
         "Fill in your details below or click an icon to log in:",
         "You are commenting using your WordPress.com account.",
         "This site uses Akismet to reduce spam. Learn how your comment data is processed.",
+        "This copy is for your personal, non-commercial use only. To order presentation-ready copies visit x.",
+        "Start your day with the Opening Bell powered by The Water Coolest.",
+        "Sign up for our free daily newsletter.",
+        "https://www.barrons.com/articles/home-depot-stock-earnings-report-51574168486",
+        "Advertisement",
     ],
 )
 def test_boilerplate_lines_are_dropped(line: str) -> None:
@@ -155,8 +160,16 @@ def test_story_lines_resembling_boilerplate_are_kept() -> None:
         "Related litigation is pending in Germany, where the patent holder filed suit last month.",
         "Comments from the public are due to the USPTO by June 1, 2026.",
         "Read more about the decision in our earlier coverage of the dispute between the two companies.",
+        "Advertisements for fake watches were taken down by the platform after the ruling.",
     ]
     assert clean_paragraphs(kept) == kept
+
+
+def test_the_headline_repeated_above_the_text_is_not_text() -> None:
+    page = ("<html><head><title>Court blocks 30 pirate sites, Milan ruling says | IP Wire</title></head><body>"
+            "<article><h1>Court blocks 30 pirate sites, Milan ruling says</h1>"
+            + "".join(f"<p>{p}</p>" for p in STORY) + "</article></body></html>")
+    assert extract_paragraphs(page) == STORY
 
 
 def test_appeared_first_footer_is_removed() -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -11,23 +12,23 @@ import pytest
 from digest.compose import compose, preheader, subject, week_key
 from digest.message import MessageTemplate
 from digest.models import Article
-from digest.render import Personal, Rendered, Renderer, clean_html, personalize, safe_url
+from digest.render import Personal, Rendered, Renderer, clean_html, personalize, reader_url, safe_url
 from digest.topics import DEFAULT_TOPICS, Taxonomy
 
+from .support.data import ALSO_CARRIED, MORE_STORIES, STORIES, WHO, composed_issue, corpus, story
 from .support.data import RENDER_WHEN as WHEN
-from .support.data import STORIES, WHO, composed_issue, corpus, story
 
 GOLDEN = Path(__file__).parent / "golden"
 def test_compose_sections_subject_and_week() -> None:
     made = composed_issue()
-    assert [s.topic for s in made.sections] == ["patents", "trademarks", "copyright"]
+    assert [s.topic for s in made.sections] == ["patents", "trademarks", "copyright", "counterfeits"]
     assert [a.id for a in made.sections[1].articles] == [2, 4]  # newest first
-    assert made.subject == "IP Protection Weekly, 30 Nov 2026: Jury awards $12m for patent…, and 3 more"
-    assert len(made.subject) <= 78
+    assert [a.id for a in made.sections[3].articles] == [2]  # in each of its topics
+    assert made.subject == "IP Protection Weekly, 30 Nov 2026: Jury awards $12m for patent infringement"
     assert made.week == week_key(WHEN) == "2026-W49"
     assert preheader(made.sections).startswith("4 stories this week: Patents (1), Trademarks (2)")
     long = subject("IP Protection Weekly", WHEN, composed_issue([story(9, "word " * 40, ("patents",))]).sections)
-    assert len(long) <= 78 and long.endswith("…")
+    assert len(long) <= 78 and long.endswith("word…") and "  " not in long
     assert compose([], Taxonomy(DEFAULT_TOPICS), title="x", when=WHEN, start=WHEN) is None
 
 
@@ -44,6 +45,22 @@ def test_rendered_email_matches_the_golden_files() -> None:
     html, text = personalize(rendered, WHO)
     _golden("issue.html", html)
     _golden("issue.txt", text)
+
+
+def test_a_readers_variant_matches_its_golden_file() -> None:
+    """A reader of trademarks, counterfeits and designs: their own subject and counts, the story that three
+    sources carried leads with links to the other two, the story of two topics comes once, and six stories
+    open with an "In this issue" list; stories whose length is known show a reading time."""
+    issue = composed_issue([*STORIES, *ALSO_CARRIED, *MORE_STORIES])
+    rendered = Renderer("https://d.example").render(issue, frozenset({"trademarks", "counterfeits", "designs"}))
+    assert rendered is not None
+    html, text = personalize(rendered, WHO)
+    _golden("variant.txt", f"Subject: {rendered.subject}\n\n{text}")
+    _golden("variant.html", html)
+    assert "Also covered by:" in html and html.count("Fake cosmetics cost the EU") == 2  # the list, the story
+    assert 'href="#a10"' in html and 'id="a10"' in html and 'href="https://d.example/issues/7#a10"' in html
+    assert "6 stories, 11 min read" in text and "5 min read" in text  # 3 + 2 + 1 + 5 (690, 412, 95, 1250 words)
+    assert "In this issue" not in Renderer("https://d.example").render(composed_issue()).html  # type: ignore[union-attr]
 
 
 def test_html_is_inlined_escaped_and_complete() -> None:
@@ -140,3 +157,19 @@ def test_bad_article_links_are_inert(bad: str) -> None:
                 summary="A patent story.", topics=("patents",))
     rendered = Renderer("https://d.example").render(composed_issue([a]))
     assert rendered is not None and bad not in rendered.html
+
+
+def test_links_lose_feed_tracking_and_may_carry_the_newsletters_campaign() -> None:
+    tracked = story(1, "Jury awards $12m for patent infringement", ("patents",))
+    tracked = replace(tracked, url="https://news.example/1?id=5&utm_source=feed&fbclid=x&utm_medium=rss#top")
+    issue = composed_issue([tracked])
+    plain = Renderer("https://d.example").render(issue)
+    assert plain is not None and "https://news.example/1?id=5#top" in plain.text
+    assert "utm_" not in plain.html and "fbclid" not in plain.html
+    tagged = Renderer("https://d.example", utm_source="ipdigest").render(issue)
+    assert tagged is not None
+    assert ("https://news.example/1?id=5&utm_source=ipdigest&utm_medium=email"
+            "&utm_campaign=ip-protection-weekly-2026-w49#top") in tagged.text
+    assert "utm_source=feed" not in tagged.html and "fbclid" not in tagged.html
+    assert reader_url("https://x.example/a?utm_campaign=c&page=2") == "https://x.example/a?page=2"
+    assert reader_url("javascript:alert(1)") == "#"

@@ -100,6 +100,20 @@ def test_headings_are_not_part_of_the_summary() -> None:
     assert summarize(paragraphs) == "The patent was filed in 2019. It covers insulin pens."
 
 
+def test_a_long_headline_without_a_full_stop_is_a_heading() -> None:
+    paragraphs = ["UEFA Euro 2020 qualifying: Tracking every team to clinch a spot as Wales punches ticket",
+                  "Euro 2020 qualifying is over. Well, sort of."]
+    assert summarize(paragraphs) == "Euro 2020 qualifying is over. Well, sort of."
+    assert summarize(["Kindle for PCを立ち上がらなくする方法", "Kindle書籍を読む場合は、スマホで読みます。"]) == (
+        "Kindle書籍を読む場合は、スマホで読みます。")
+
+
+def test_sentences_glued_without_a_space_are_split() -> None:
+    assert split_sentences("He was arrested on Wednesday.The stabbing occurred at noon.") == [
+        "He was arrested on Wednesday.", "The stabbing occurred at noon."]
+    assert split_sentences("Node.js and U.S.A are names.") == ["Node.js and U.S.A are names."]
+
+
 def test_a_lone_title_like_paragraph_is_still_summarized() -> None:
     assert (
         summarize(["Jury awards $12m for patent infringement"]) == "Jury awards $12m for patent infringement"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from digest.config import Settings
+from digest.models import IssueStatus
 
 from .support.data import make_issue
 from .support.smtp import link_in
@@ -347,6 +349,19 @@ def test_a_sent_issue_is_a_page_with_anchors_per_topic(app: Flask, client: Flask
     assert "Court rules on wearable sensor patent" in body and "https://news.example/3" in body
     assert "&lt;b&gt;with markup kept as text&lt;/b&gt;" in body
     assert "@@digest-" not in body and "<script" not in body
+    assert 'id="a1"' in body  # each story has its anchor, which the email's "In this issue" list links
+
+
+def test_the_web_version_shows_a_story_of_two_topics_once(app: Flask, client: FlaskClient) -> None:
+    db = digest_of(app).db
+    issue = make_issue(db, week="2026-W47", status="draft")
+    both = replace(issue.sections[0].articles[0], topics=("patents", "copyright"))
+    twice = replace(issue, week="2026-W46", sections=(
+        replace(issue.sections[0], articles=(both,)), replace(issue.sections[1], articles=(both,))))
+    saved = db.issues.save_draft(twice)
+    db.issues.set_status(saved.id, IssueStatus.SENT)
+    body = friendly(client.get(f"/issues/{saved.id}"), 200)
+    assert body.count("Court rules on wearable sensor patent") == 1 and "1 story" in body
 
 
 def test_drafts_and_unknown_issues_are_not_found(app: Flask, client: FlaskClient) -> None:

@@ -37,7 +37,7 @@ class Articles:
             conn.execute(a.insert().values(
                 guid=article.guid, canonical_url=article.canonical_url, url=article.url, title=article.title,
                 source=article.source, published=article.published, first_seen=now(), summary=article.summary,
-                topics=",".join(article.topics),
+                topics=",".join(article.topics), words=article.words,
             ))
             return True
 
@@ -55,5 +55,5 @@ def _article(row: Any) -> Article:
     return Article(
         id=row["id"], guid=row["guid"], url=row["url"], canonical_url=row["canonical_url"], title=row["title"],
         source=row["source"], published=row["published"], summary=row["summary"],
-        topics=tuple(x for x in row["topics"].split(",") if x),
+        topics=tuple(x for x in row["topics"].split(",") if x), words=row["words"],
     )

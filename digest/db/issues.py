@@ -190,6 +190,9 @@ def _content(issue: NewIssue) -> dict[str, Any]:
     return {
         "title": issue.title,
         "overflow": issue.overflow,
+        "pinned": issue.pinned,
+        "subject_fixed": issue.subject_fixed,
+        "preheader_fixed": issue.preheader_fixed,
         "sections": [{"topic": s.topic, "name": s.name, "articles": [art(a) for a in s.articles]}
                      for s in issue.sections],
     }
@@ -199,7 +202,8 @@ def _issue(row: Any) -> Issue:
     content = json.loads(row["content"])
     sections = tuple(
         Section(topic=s["topic"], name=s["name"], articles=tuple(
-            Article(**{**a, "published": datetime.fromisoformat(a["published"]), "topics": tuple(a["topics"])})
+            Article(**{**a, "published": datetime.fromisoformat(a["published"]), "topics": tuple(a["topics"]),
+                       "also": tuple((source, url) for source, url in a.get("also", ()))})
             for a in s["articles"]
         ))
         for s in content["sections"]
@@ -207,6 +211,7 @@ def _issue(row: Any) -> Issue:
     return Issue(
         id=row["id"], week=row["week"], title=content.get("title", ""), subject=row["subject"],
         preheader=row["preheader"], start=row["period_start"], end=row["period_end"], sections=sections,
-        status=IssueStatus(row["status"]), overflow=content.get("overflow", 0),
+        status=IssueStatus(row["status"]), overflow=content.get("overflow", 0), pinned=content.get("pinned"),
+        subject_fixed=content.get("subject_fixed", False), preheader_fixed=content.get("preheader_fixed", False),
     )
 

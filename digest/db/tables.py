@@ -48,6 +48,7 @@ articles = Table(
     Column("first_seen", UTCDateTime, nullable=False),
     Column("summary", Text, nullable=False),
     Column("topics", String(1000), nullable=False),
+    Column("words", Integer, nullable=False, server_default="0"),
 )
 
 issues = Table(

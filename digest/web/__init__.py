@@ -38,6 +38,7 @@ from subscribers.service import Audience, Notice
 from ..config import Settings
 from ..message import Letterhead, NoticeMessages
 from ..pipeline import Digest
+from ..render import reader_url
 from ..transport import Transport, make_transport
 from . import admin, archive, clicks, health, links, signup, webhooks
 from .extensions import Web, csrf, digests, limiter, web
@@ -71,7 +72,8 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
     d = digest or Digest(settings)
     app = Flask(__name__, static_folder=None)
     app.jinja_env.loader = d.renderer.env.loader  # the editor's templates folder first, then the bundled ones
-    app.jinja_env.filters.update({k: d.renderer.env.filters[k] for k in ("date", "safe_url", "clean")})
+    app.jinja_env.filters.update({k: d.renderer.env.filters[k] for k in ("date", "clean")})
+    app.jinja_env.filters["safe_url"] = reader_url  # pages link articles without their feeds' tracking tags
     secret = d.db.meta.secret_key(settings.secret_key)
     app.config.update(DEFAULTS)
     app.config.update(admin.DEFAULTS)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from flask import Blueprint, Response, abort
 from flask.typing import ResponseReturnValue
 
+from ..compose import once
 from ..models import Issue, IssueStatus
 from ..render import Renderer
 from .extensions import web
@@ -36,7 +39,7 @@ def atom(issues: list[Issue], title: str, base_url: str, renderer: Renderer) -> 
         entry.updated(issue.end)
         entry.published(issue.end)
         entry.summary(issue.preheader)
-        entry.content(template.render(issue=issue), type="html")
+        entry.content(template.render(issue=replace(issue, sections=once(issue.sections))), type="html")
     data: bytes = fg.atom_str(pretty=True)
     return data
 
@@ -56,7 +59,8 @@ def index() -> ResponseReturnValue:
 @bp.route("/issues/<int:issue_id>")
 def show(issue_id: int) -> ResponseReturnValue:
     issue = public(issue_id)
-    return page("issue.html", issue=issue, count=len(issue.articles))
+    shown = replace(issue, sections=once(issue.sections))  # a story of several topics, once
+    return page("issue.html", issue=shown, count=len(shown.articles))
 
 
 @bp.route("/issues/feed.xml")

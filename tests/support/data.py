@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -58,12 +59,14 @@ def article(n: int, topic: str, title: str, when: datetime = WHEN) -> Article:
 
 
 def make_issue(db: Database, week: str = "2026-W48", status: str = "sent") -> Issue:
-    """An issue of three articles, two on patents and one on copyright, ending on the Monday of ``week``."""
+    """An issue of three articles, two on patents and one on copyright, ending on the Monday of ``week``; its
+    subject and preheader are written as an editor's would be."""
     year, number = week.split("-W")
     end = datetime.fromisocalendar(int(year), int(number), 1).replace(hour=7, tzinfo=UTC)
     issue = NewIssue(
         week=week, title="IP Protection Weekly", subject=f"IP Protection Weekly {week}: the court rules",
-        preheader="3 stories this week", start=end - timedelta(days=7), end=end,
+        preheader="3 stories this week", start=end - timedelta(days=7), end=end, subject_fixed=True,
+        preheader_fixed=True,
         sections=(
             Section("patents", "Patents", (article(1, "patents", "Court rules on wearable sensor patent", end),
                                            article(2, "patents", "EPO publishes new guidelines", end))),
@@ -79,7 +82,7 @@ def make_issue(db: Database, week: str = "2026-W48", status: str = "sent") -> Is
 
 
 def sample_issue(week: str = "2025-W10") -> NewIssue:
-    """Ten stories: six on patents, four on trademarks."""
+    """Ten stories: six on patents, four on trademarks; subject and preheader written as an editor's."""
     end = datetime(2025, 3, 7, 12, tzinfo=UTC)
 
     def art(i: int, topic: str) -> Article:
@@ -90,7 +93,8 @@ def sample_issue(week: str = "2025-W10") -> NewIssue:
     sections = (Section("patents", "Patents", tuple(art(i, "patents") for i in range(6))),
                 Section("trademarks", "Trademarks", tuple(art(i, "trademarks") for i in range(6, 10))))
     return NewIssue(week=week, title="IP Protection Weekly", subject="IP Protection Weekly: 10 stories",
-                    preheader="Patents and trademarks", start=end - timedelta(days=7), end=end, sections=sections)
+                    preheader="Patents and trademarks", start=end - timedelta(days=7), end=end, sections=sections,
+                    subject_fixed=True, preheader_fixed=True)
 
 
 # -- an issue composed in memory, for rendering ---------------------------------------------------
@@ -113,6 +117,25 @@ STORIES = [
     story(2, "Fake cosmetics cost the EU \u20ac3bn a year: Belle\u00e2me", ("trademarks", "counterfeits")),
     story(3, "Court orders ISPs to block 30 piracy sites", ("copyright",)),
     story(4, 'Smith & Wesson "wins" <b>trade dress</b> case', ("trademarks",)),
+]
+
+
+# Story 4 as two other sources told it: one story with three sources.
+ALSO_CARRIED = [
+    replace(story(5, 'Smith & Wesson wins trade dress case over revolver grip', ("trademarks",)),
+            source="Brand Notes", summary="Summary of story 4: a court held that the claims were valid."),
+    replace(story(6, "Court sides with Smith & Wesson in trade dress case", ("trademarks",)),
+            source="Trade Mark Wire", summary="Summary of story 4: a court held the claims valid."),
+]
+
+
+# More stories, with their length known (so with reading times): with them a reader of trademarks,
+# counterfeits and designs gets six stories and an "In this issue" list.
+MORE_STORIES = [
+    replace(story(7, "EU design reform enters into force", ("designs",)), words=690),
+    replace(story(8, "Customs seize 40,000 fake watches at Hamburg port", ("counterfeits",)), words=412),
+    replace(story(9, "Oat milk brand wins trademark opposition", ("trademarks",)), words=95),
+    replace(story(10, "Colour mark for tools allowed on appeal", ("trademarks",)), words=1250),
 ]
 
 

@@ -1,0 +1,75 @@
+"""Lead fidelity on the article-extraction benchmark: is the summary made from a page the summary of
+the article itself?
+
+Usage: python bench/leads.py [CORPUS_DIR] [--worst N]
+
+For each page, digest.extract.extract_paragraphs then digest.summarize.summarize (the default budget)
+is compared with summarize over the benchmark's ground-truth body (paragraphs split at blank lines).
+Prints how many pages give the same summary (spacing and quote styles aside), and the worst cases.
+"""
+
+from __future__ import annotations
+
+import difflib
+import gzip
+import json
+import re
+import sys
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))
+
+from digest.extract import extract_paragraphs  # noqa: E402
+from digest.summarize import summarize  # noqa: E402
+
+DEFAULT_CORPUS = PROJECT.parent / "shared" / "corpus" / "article-extraction-benchmark"
+WORDS = 60
+_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "\u00a0": " "})
+
+
+def comparable(text: str) -> str:
+    """Text compared without its spacing: the ground truth spaces some punctuation apart ("Boeing 's")."""
+    return "".join(text.translate(_QUOTES).split())
+
+
+def truth_paragraphs(body: str) -> list[str]:
+    return [p for p in re.split(r"\n\s*\n|\n", body) if p.strip()]
+
+
+def pages(corpus: Path) -> list[tuple[str, str, str]]:
+    truth = json.loads((corpus / "ground-truth.json").read_text(encoding="utf-8"))
+    out = []
+    for path in sorted((corpus / "html").glob("*.html.gz")):
+        key = path.name.split(".")[0]
+        html = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
+        out.append((key, html, str(truth[key].get("articleBody", ""))))
+    return out
+
+
+def main(argv: list[str]) -> int:
+    args = [a for a in argv[1:] if not a.startswith("--")]
+    worst = int(argv[argv.index("--worst") + 1]) if "--worst" in argv else 10
+    args = [a for a in args if not a.isdigit()]
+    corpus = Path(args[0]) if args else DEFAULT_CORPUS
+    if not (corpus / "ground-truth.json").is_file():
+        print(f"benchmark corpus not found at {corpus}", file=sys.stderr)
+        return 1
+    results = []
+    for key, html, body in pages(corpus):
+        got = summarize(extract_paragraphs(html), WORDS)
+        want = summarize(truth_paragraphs(body), WORDS)
+        results.append((difflib.SequenceMatcher(None, comparable(got), comparable(want)).ratio(), key, got, want))
+    same = sum(1 for r in results if comparable(r[2]) == comparable(r[3]))
+    print(f"{same}/{len(results)} pages ({same / len(results):.1%}) give the ground truth's summary")
+    print(f"\nworst {worst}:")
+    for ratio, key, got, want in [r for r in sorted(results) if comparable(r[2]) != comparable(r[3])][:worst]:
+        at = next((i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), 0)
+        start = max(0, at - 60)
+        print(f"  {key[:12]}  similarity {ratio:.2f}, first difference at character {at}\n"
+              f"    got:  {got[start:start + 160]}\n    want: {want[start:start + 160]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
