@@ -1,7 +1,7 @@
 """Articles keep their length in words, for reading times.
 
-Revision ID: 0003_editorial
-Revises: 0002_status_checks
+Revision ID: 0006_editorial
+Revises: 0005_bounces
 Create Date: 2026-11-30
 
 Articles stored before this revision get 0: their length is not known, and no reading time is shown.
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_editorial"
-down_revision: str | None = "0002_status_checks"
+revision = "0006_editorial"
+down_revision: str | None = "0005_bounces"
 branch_labels: str | None = None
 depends_on: str | None = None
 
