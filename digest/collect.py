@@ -14,7 +14,7 @@ from .db import Database
 from .errors import SourceError
 from .extract import extract_paragraphs, html_to_paragraphs
 from .models import Entry, NewArticle, SourceReport
-from .sources import Fetched, Fetcher, fetch_all, parse_feed
+from .sources import Fetched, Fetcher, fetch_all, fetch_each, parse_feed
 from .summarize import summarize, word_count
 from .topics import Taxonomy
 from .urls import canonical_url
@@ -73,7 +73,7 @@ class _Candidate:
 def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) -> CollectReport:
     """Fetch every source once and store the new, tagged articles. Never raises for one bad source."""
     own = fetcher is None
-    fetcher = fetcher or Fetcher(settings.fetch)
+    fetcher = fetcher or Fetcher.for_settings(settings)
     taxonomy = Taxonomy(settings.topics)
     try:
         report = CollectReport()
@@ -81,7 +81,8 @@ def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) ->
         results = fetch_all(
             fetcher,
             [(s.url, {"etag": states[s.url][0], "last_modified": states[s.url][1],
-                      "accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"})
+                      "accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
+                      "local": True})
              for s in settings.sources],
             settings.fetch.workers,
         )
@@ -149,16 +150,15 @@ def _candidates(db: Database, taxonomy: Taxonomy, entries: list[Entry], rep: Sou
 def _fill_thin(fetcher: Fetcher, settings: Settings, taxonomy: Taxonomy, cands: list[_Candidate],
                rep: SourceReport) -> None:
     thin = [c for c in cands if is_thin(c.entry)]
-    pages = fetch_all(fetcher, [(c.entry.url, {"accept": "text/html,*/*;q=0.8"}) for c in thin],
-                      settings.fetch.page_workers)
-    for cand, page in zip(thin, pages, strict=True):
-        if isinstance(page, SourceError):
+    # each page is extracted in the worker that fetched it, so only page_workers bodies are held at once
+    texts = fetch_each(fetcher, [(c.entry.url, {"accept": "text/html,*/*;q=0.8"}) for c in thin],
+                       settings.fetch.page_workers, lambda url, page: extract_paragraphs(_decode(page), url))
+    for cand, paragraphs in zip(thin, texts, strict=True):
+        if isinstance(paragraphs, SourceError):
             log.warning("%s: cannot fetch the article page %s (%s); using the feed's excerpt",
-                        rep.name, cand.entry.url, page.reason)
-        else:
-            paragraphs = extract_paragraphs(_decode(page), cand.entry.url)
-            if paragraphs:
-                cand.paragraphs = paragraphs
+                        rep.name, cand.entry.url, paragraphs.reason)
+        elif paragraphs:
+            cand.paragraphs = paragraphs
         if cand.topics is None:
             cand.topics = taxonomy.classify(cand.entry.tags, cand.entry.title, " ".join(cand.paragraphs[:2]))
 

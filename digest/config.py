@@ -17,6 +17,8 @@ from .timespec import parse_duration, parse_timezone, parse_weekly
 from .topics import DEFAULT_TOPICS, Topic, extend_topics
 
 SAMPLES = Path(__file__).parent / "samples"
+# the samples' article links, on example domains, answered from the pages bundled with them: never fetched
+SAMPLE_PAGES: Mapping[str, Path] = {"https://ipwire.example/2026/": SAMPLES / "articles"}
 Security = Literal["starttls", "ssl", "none"]
 SECURITIES: tuple[Security, ...] = get_args(Security)
 DEFAULT_PORTS: Mapping[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
@@ -57,6 +59,8 @@ class FetchConfig:
     max_bytes: int = setting(5_000_000, toml=True, minimum=1)
     workers: int = setting(8, toml=True, minimum=1)
     page_workers: int = setting(4, toml=True, minimum=1)
+    # hosts on a private network (or this machine) that pages may come from, besides the sources' hosts
+    allow_hosts: tuple[str, ...] = setting((), toml=True)
 
 
 @dataclass(frozen=True)

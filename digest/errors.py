@@ -5,6 +5,7 @@
     ├── UsageError               a command was asked for something impossible (exit 2)
     ├── SchemaMismatch           the database's schema is behind or ahead of this program (exit 2)
     ├── SourceError              one source could not be fetched or parsed (a warning)
+    │   └── NotPublic            a URL was not fetched: its host is on a private network
     ├── NothingToSend            no issue, no articles or no subscribers (exit 0 or 1)
     └── DeliveryError            the mail server refused the work (exit 1)
         └── SMTPConnectionError  no connection, TLS or login to the mail server
@@ -47,6 +48,10 @@ class SourceError(DigestError):
     def __init__(self, source: str, reason: str) -> None:
         self.source, self.reason = source, reason
         super().__init__(f"source {source!r} failed: {reason}")
+
+
+class NotPublic(SourceError):
+    """A URL on a private, loopback or otherwise non-public address that the operator did not allow."""
 
 
 class NothingToSend(DigestError):

@@ -11,14 +11,14 @@ from pathlib import Path
 from subscribers.clock import now
 from subscribers.tokens import Tokens
 
-from .checks import Finding, check_links, check_rendered, links
+from .checks import UNCHECKED, Finding, check_links, check_rendered, links
 from .collect import CollectReport, collect
 from .compose import compose, period, week_key
 from .config import Settings
 from .db import Database
 from .deliver import DeliveryReport, Progress, SendOptions, deliver
 from .editing import Edit, apply_edits
-from .errors import NothingToSend, SourceError, UsageError
+from .errors import NothingToSend, NotPublic, SourceError, UsageError
 from .message import IssueMessages, Letterhead
 from .models import Article, Issue, IssueStatus
 from .render import Personal, Renderer, personalize
@@ -174,12 +174,13 @@ class Digest:
         findings = check_rendered(variant)
         if with_links:
             urls = links(variant)
-            fetcher = Fetcher(self.settings.fetch)
+            fetcher = Fetcher.for_settings(self.settings)
             try:
                 got = fetch_all(fetcher, [(u, {}) for u in urls], self.settings.fetch.page_workers)
             finally:
                 fetcher.close()
-            findings.append(check_links((u, r.reason if isinstance(r, SourceError) else None)
+            findings.append(check_links((u, UNCHECKED if isinstance(r, NotPublic)
+                                         else r.reason if isinstance(r, SourceError) else None)
                                         for u, r in zip(urls, got, strict=True)))
         return findings
 
