@@ -140,7 +140,7 @@ class Settings:
 
     @property
     def uses_samples(self) -> bool:
-        return all(Path(s.url).parent == SAMPLES for s in self.sources)
+        return bool(self.sources) and all(Path(s.url).parent == SAMPLES for s in self.sources)
 
 
 def sample_sources() -> tuple[SourceConfig, ...]:

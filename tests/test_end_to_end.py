@@ -188,6 +188,28 @@ def test_the_embedded_default_runs_with_nothing_configured(tmp_path: Path, monke
     assert "Leave a Reply" not in html and "Akismet" not in html
 
 
+@pytest.mark.parametrize("command", ["run", "send"])
+def test_the_samples_never_go_over_smtp(tmp_path: Path, smtp_sink: Sink, monkeypatch: pytest.MonkeyPatch,
+                                        command: str) -> None:
+    """A folder without digest.toml and SMTP set (a wrong WorkingDirectory=): nothing is mailed, exit 2."""
+    monkeypatch.chdir(tmp_path)
+    for key in ("DIGEST_DATABASE_URL", "DIGEST_CONFIG", "DIGEST_OUTBOX"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", str(smtp_sink.port))
+    monkeypatch.setenv("SMTP_SECURITY", "none")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["subscribers", "add", "reader@example.org"]).exit_code == 0
+    if command == "send":
+        assert runner.invoke(cli, ["collect"]).exit_code == 0
+        assert runner.invoke(cli, ["build"]).exit_code == 0
+    result = runner.invoke(cli, [command])
+    assert result.exit_code == 2, result.output
+    assert (f"no digest.toml in {tmp_path}: the bundled sample sources only write to the outbox folder; "
+            "pass --config FILE or create one with `digest init`") in result.output
+    assert smtp_sink.messages == []
+
+
 def test_every_command_has_help_with_an_example() -> None:
     runner = CliRunner()
 

@@ -221,6 +221,9 @@ def run(c: Context, concurrency: int, rate: float | None) -> None:
     Example:
       0 7 * * mon  cd /srv/digest && digest -q run
     """
+    from ..sending import refuse_samples_over_smtp
+
+    refuse_samples_over_smtp(c.settings)  # before an hour of collecting, not after
     d = c.digest
     rep = d.collect()
     _print_failures(rep)
