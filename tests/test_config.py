@@ -136,3 +136,17 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
     assert sorted(set(documented) - set(declared)) == [], "in .env.example but read by no setting"
     assert sorted(set(declared) - set(documented)) == [], "a setting missing from .env.example"
     assert {k: documented[k] or "" for k in declared} == declared
+
+
+def test_init_writes_a_config_that_loads(tmp_path: Path) -> None:
+    from digest.config import read_environment
+
+    result = CliRunner().invoke(cli, ["init", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    env = read_environment(tmp_path)
+    settings = load_settings(tmp_path / "digest.toml", env={k: v for k, v in env.items() if not k.startswith(
+        ("SMTP_", "DIGEST_", "DKIM_"))} | {"DIGEST_SECRET_KEY": env["DIGEST_SECRET_KEY"]})
+    assert [s.name for s in settings.sources] == ["IP Wire"] and not settings.uses_samples
+    assert len(env["DIGEST_SECRET_KEY"]) >= 32
+    again = CliRunner().invoke(cli, ["init", str(tmp_path)])
+    assert again.exit_code == 2 and "already exists" in again.output

@@ -9,6 +9,7 @@ scheduler) inside the commands, so ``digest --help`` and ``digest subscribers ad
     service.py    serve, daemon, schedule, status, approve, admin-hash
     audience.py   digest subscribers …
     schema.py     digest db …
+    setup.py      init
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ COMMANDS = {
     "collect": "weekly", "build": "weekly", "preview": "weekly", "send": "weekly", "send-test": "weekly",
     "run": "weekly", "issue": "issue", "serve": "service", "daemon": "service", "schedule": "service",
     "status": "service", "approve": "service", "admin-hash": "service", "subscribers": "audience",
-    "db": "schema",
+    "db": "schema", "init": "setup",
 }
 
 
