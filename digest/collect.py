@@ -14,7 +14,7 @@ from .db import Database
 from .errors import SourceError
 from .extract import extract_paragraphs, html_to_paragraphs
 from .models import Entry, NewArticle, SourceReport
-from .sources import Fetched, Fetcher, fetch_all, fetch_each, parse_feed
+from .sources import Fetched, Fetcher, ParsedFeed, feed_link, fetch_all, fetch_each, is_html, parse_feed
 from .summarize import summarize, word_count
 from .topics import Taxonomy
 from .urls import canonical_url
@@ -22,6 +22,7 @@ from .urls import canonical_url
 log = logging.getLogger(__name__)
 
 THIN_WORDS = 60
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
 TRUNCATION = re.compile(r"(\[\s*(…|\.\.\.|&hellip;|&#8230;)\s*\]|…|\.\.\.|Continue reading.*|Read more.*)\s*$",
                         re.IGNORECASE)
 
@@ -81,8 +82,7 @@ def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) ->
         results = fetch_all(
             fetcher,
             [(s.url, {"etag": states[s.url][0], "last_modified": states[s.url][1],
-                      "accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5",
-                      "local": True})
+                      "accept": FEED_ACCEPT, "local": True})
              for s in settings.sources],
             settings.fetch.workers,
         )
@@ -105,7 +105,7 @@ def _collect_one(settings: Settings, db: Database, fetcher: Fetcher, taxonomy: T
             db.sources.record_fetch(source.url, source.name, etag=result.etag, last_modified=result.last_modified)
             log.info("%s: not modified since the last fetch", source.name)
             return rep
-        feed = parse_feed(source, result)
+        feed = _parse_or_discover(fetcher, source, result)
         if feed.warning:
             log.warning("source %r (%s): %s", source.name, source.url, feed.warning)
         rep.entries = len(feed.entries)
@@ -125,6 +125,19 @@ def _collect_one(settings: Settings, db: Database, fetcher: Fetcher, taxonomy: T
         log.warning("source %r (%s) failed: %s", source.name, source.url, exc.reason)
         db.sources.record_fetch(source.url, source.name, error=exc.reason)
     return rep
+
+
+def _parse_or_discover(fetcher: Fetcher, source: SourceConfig, fetched: Fetched) -> ParsedFeed:
+    """The source's feed; for a URL that answers with a web page, the feed that page links to."""
+    try:
+        return parse_feed(source, fetched)
+    except SourceError:
+        link = feed_link(fetched) if is_html(fetched) else None
+        if link is None:
+            raise
+    log.warning("source %r: %s is an HTML page; using the feed it links to, %s (put that URL in digest.toml)",
+                source.name, source.url, link)
+    return parse_feed(source, fetcher.get(link, accept=FEED_ACCEPT))
 
 
 def _candidates(db: Database, taxonomy: Taxonomy, entries: list[Entry], rep: SourceReport) -> list[_Candidate]:

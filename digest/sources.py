@@ -213,11 +213,43 @@ def parse_feed(source: SourceConfig, fetched: Fetched) -> ParsedFeed:
     if not entries:
         if problem:
             raise SourceError(source.name, problem)
+        if not parsed.version and is_html(fetched):
+            raise SourceError(source.name, "this is an HTML page, not a feed, and it links to none; "
+                              "give the URL of the site's RSS or Atom feed")
         if not parsed.version:
             raise SourceError(source.name, "not an RSS or Atom feed (is the URL the feed's, not the site's?)")
     warning = f"{problem}; kept {len(entries)} usable entries" if problem else ""
     title = _text(parsed.feed.get("title", "")) or source.name
     return ParsedFeed(title=title, entries=entries, warning=warning)
+
+
+FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json"})
+
+
+def is_html(page: Fetched) -> bool:
+    """True when the answer is a web page rather than a feed."""
+    if "html" in page.headers.get("content-type", "").lower():
+        return True
+    head = page.body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+def feed_link(page: Fetched) -> str | None:
+    """The absolute URL of the RSS or Atom feed an HTML page announces (``<link rel="alternate">``)."""
+    import lxml.etree
+    import lxml.html
+
+    try:
+        doc = lxml.html.document_fromstring(page.body[:1_000_000])
+    except (ValueError, lxml.etree.ParserError):
+        return None
+    for link in doc.iter("link"):
+        rel = str(link.get("rel") or "").lower().split()
+        kind = str(link.get("type") or "").lower().split(";")[0].strip()
+        href = str(link.get("href") or "").strip()
+        if "alternate" in rel and kind in FEED_TYPES - {"application/feed+json"} and href:
+            return urljoin(page.url, href)
+    return None
 
 
 def _bozo_reason(exc: BaseException) -> str:

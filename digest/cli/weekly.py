@@ -22,20 +22,17 @@ if TYPE_CHECKING:
     from ..sending import Sender
 
 def _collect_line(rep: CollectReport) -> str:
-    failed = [s.name for s in rep.sources if not s.ok]
-    line = f"sources: {rep.ok} ok, {rep.failed} failed; articles: {rep.new} new, {rep.kept} already stored"
-    return line + (f" (failed: {', '.join(failed)})" if failed else "")
+    """The counts; each failing source was named, with its reason, once, in the log's warnings."""
+    return f"sources: {rep.ok} ok, {rep.failed} failed; articles: {rep.new} new, {rep.kept} already stored"
+
+
+def _all_failed(rep: CollectReport) -> bool:
+    return bool(rep.sources) and rep.ok == 0
 
 
 def _send_line(rep: DeliveryReport) -> str:
     return (f"messages: {rep.sent} sent, {rep.failed} failed, {rep.deferred} deferred, "
             f"{rep.already} already sent earlier, {rep.skipped} skipped; {rep.rate:.0f}/s")
-
-
-def _print_failures(rep: CollectReport) -> None:
-    for s in rep.sources:
-        if not s.ok:
-            click.echo(f"warning: source {s.name!r} ({s.url}) failed: {s.error}", err=True)
 
 
 @click.command()
@@ -51,9 +48,9 @@ def collect(c: Context) -> None:
       digest -v collect
     """
     rep = c.digest.collect()
-    _print_failures(rep)
     click.echo(f"collect: {_collect_line(rep)}; {c.elapsed()}")
-    if rep.sources and rep.ok == 0:
+    if _all_failed(rep):
+        click.echo(f"Error: all {len(rep.sources)} sources failed", err=True)
         sys.exit(1)
 
 
@@ -226,8 +223,10 @@ def run(c: Context, concurrency: int, rate: float | None) -> None:
     refuse_samples_over_smtp(c.settings)  # before an hour of collecting, not after
     d = c.digest
     rep = d.collect()
-    _print_failures(rep)
     click.echo(f"collect: {_collect_line(rep)}")
+    if _all_failed(rep):
+        click.echo(f"Error: all {len(rep.sources)} sources failed; no issue built", err=True)
+        sys.exit(1)
     try:
         issue = d.build()
     except NothingToSend as exc:
