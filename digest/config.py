@@ -206,9 +206,14 @@ def read_environment(cwd: Path | None = None) -> dict[str, str]:
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read digest.toml (or ``path``, or $DIGEST_CONFIG) and the environment into Settings.
 
-    With no file at all, the bundled sample sources are used.
+    The .env file, the default database and outbox, and relative paths in the file belong to the config
+    file's folder (the working directory when there is no file). With no file at all, the bundled sample
+    sources are used.
     """
-    env = dict(read_environment() if env is None else env)
+    if env is None:
+        named_path = path or (Path(os.environ["DIGEST_CONFIG"]) if os.environ.get("DIGEST_CONFIG") else None)
+        env = read_environment(named_path.resolve().parent if named_path else None)
+    env = dict(env)
     from_env = read_env(Settings, env)
     named = from_env.pop("config_path", None)  # $DIGEST_CONFIG, unless a path is passed
     explicit = path or named
@@ -223,7 +228,8 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         except UnicodeDecodeError:
             raise ConfigError(where, "(encoding)", "the file must be UTF-8") from None
     elif explicit is not None:
-        raise ConfigError(where, "(file)", "no such file; pass an existing digest.toml with --config")
+        source = "--config" if path and os.environ.get("DIGEST_CONFIG") != str(path) else "DIGEST_CONFIG"
+        raise ConfigError(where, "(file)", f"no such file (named by {source}); pass an existing digest.toml")
     for key in data:
         if key not in _TOP_KEYS:
             raise ConfigError(where, key, f"unknown section; known sections are {', '.join(sorted(_TOP_KEYS))}")
@@ -239,6 +245,9 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     news = {**from_env, **tables["newsletter"]}
     if news.get("templates_dir"):
         news["templates_dir"] = base / news["templates_dir"]
+    if "outbox_dir" in tables["newsletter"] or "outbox_dir" not in news:
+        news["outbox_dir"] = base / news.get("outbox_dir", Path("outbox"))
+    news.setdefault("database_url", f"sqlite:///{base / 'digest.db'}")
     return Settings(
         **news,
         sources=sources,

@@ -21,7 +21,7 @@ def test_no_file_means_the_bundled_samples(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.chdir(tmp_path)
     settings = load_settings(env={})
     assert settings.sources and all(Path(s.url).parent == SAMPLES for s in settings.sources)
-    assert settings.database_url == "sqlite:///digest.db"
+    assert settings.database_url == f"sqlite:///{tmp_path.resolve() / 'digest.db'}"
     assert settings.smtp.host is None and settings.smtp.security == "starttls"
 
 
@@ -150,3 +150,40 @@ def test_init_writes_a_config_that_loads(tmp_path: Path) -> None:
     assert len(env["DIGEST_SECRET_KEY"]) >= 32
     again = CliRunner().invoke(cli, ["init", str(tmp_path)])
     assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_paths_follow_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --config, the database, the outbox, .env and relative paths belong to the file's folder."""
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    site.mkdir(), elsewhere.mkdir()
+    (site / "digest.toml").write_text('[newsletter]\ntemplates = "mine"\n\n[[sources]]\nname = "a"\nurl = "feed.xml"\n',
+                                      encoding="utf-8")
+    (site / ".env").write_text("DIGEST_SECRET_KEY=from-the-site-folder\n", encoding="utf-8")
+    (elsewhere / ".env").write_text("DIGEST_SECRET_KEY=from-the-wrong-folder\n", encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    for key in ("DIGEST_DATABASE_URL", "DIGEST_OUTBOX", "DIGEST_SECRET_KEY", "DIGEST_CONFIG"):
+        monkeypatch.delenv(key, raising=False)
+    s = load_settings(site / "digest.toml")
+    assert s.database_url == f"sqlite:///{site.resolve() / 'digest.db'}"
+    assert s.outbox_dir == site.resolve() / "outbox"
+    assert s.templates_dir == site.resolve() / "mine"
+    assert s.sources[0].url == str(site.resolve() / "feed.xml")
+    assert s.secret_key == "from-the-site-folder"
+
+
+@pytest.mark.parametrize("args", [["subscribers", "list"], ["subscribers", "export"], ["status"], ["schedule"]])
+def test_reading_commands_never_create_a_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  args: list[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    for key in ("DIGEST_DATABASE_URL", "DIGEST_CONFIG"):
+        monkeypatch.delenv(key, raising=False)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert f"no database at {tmp_path.resolve() / 'digest.db'}" in result.output
+    assert not (tmp_path / "digest.db").exists()
+
+
+def test_a_missing_digest_config_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIGEST_CONFIG", str(tmp_path / "nope.toml"))
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 2 and "DIGEST_CONFIG" in result.output

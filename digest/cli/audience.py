@@ -81,7 +81,7 @@ def subscribers_list(c: Context, status: str | None) -> None:
       digest subscribers list --status active
     """
     n = 0
-    for s in c.digest.subscribers.iter(status=status):
+    for s in c.existing_digest.subscribers.iter(status=status):
         click.echo(f"{s.email}\t{s.status}\t{s.name}\t{','.join(sorted(s.topics)) or 'all topics'}")
         n += 1
     click.echo(f"{n} subscribers", err=True)
@@ -128,7 +128,7 @@ def subscribers_export(c: Context, out: Any, status: str | None) -> None:
     """
     from subscribers.csvio import export_csv
 
-    n = export_csv(c.digest.subscribers.iter(status=status), out)
+    n = export_csv(c.existing_digest.subscribers.iter(status=status), out)
     click.echo(f"export: {n} subscribers", err=True)
 
 

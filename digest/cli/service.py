@@ -98,6 +98,7 @@ def schedule(c: Context) -> None:
     """
     from ..scheduler import planned_jobs
 
+    c.require_database()
     for job in planned_jobs(c.settings):
         when = f"{job.next_run:%a %Y-%m-%d %H:%M %Z}" if job.next_run else "paused"
         note = "" if job.stored else "  (when the daemon starts)"
@@ -116,7 +117,7 @@ def status(c: Context) -> None:
     """
     from ..scheduler import status as scheduler_status
 
-    st = scheduler_status(c.digest)
+    st = scheduler_status(c.existing_digest)
     click.echo("sources:")
     for row in st.sources:
         fetched = f"{row['last_fetch']:%Y-%m-%d %H:%M} UTC" if row["last_fetch"] else "never"
