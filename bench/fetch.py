@@ -1,6 +1,6 @@
 """Peak memory and time of a collect over big pages, and how long a trickling server holds a fetch.
 
-Usage: python bench/fetch.py [--pages 300] [--page-mb 5] [--project DIR]
+Usage: python bench/fetch.py [--pages 300] [--page-mb 5] [--project DIR] [--collect-timeout S]
 
 1. A loopback site serves one feed of N thin entries, each linking its own page of M MB (an article
    lead, then inline script and filler paragraphs). `collect` runs in a child process; the script
@@ -72,7 +72,7 @@ def child(project: Path, code: str, timeout: float) -> tuple[float, int, str]:
     return took, max(peak, before) // 1024, out
 
 
-def bench_collect(project: Path, pages: int, page_mb: float) -> None:
+def bench_collect(project: Path, pages: int, page_mb: float, timeout: float) -> None:
     items = "".join(f"<item><title>Patent ruling {i}</title><link>{{base}}/page/{i}</link><guid>g{i}</guid>"
                     "<category>Patents</category><description>A court ruled [&#8230;]</description></item>"
                     for i in range(pages))
@@ -92,7 +92,7 @@ def bench_collect(project: Path, pages: int, page_mb: float) -> None:
             r = collect(s, db)
             print("stored", r.new, "articles")
         """)
-        took, peak, out = child(project, code, timeout=1800)
+        took, peak, out = child(project, code, timeout=timeout)
     server.shutdown()
     print(f"collect, {pages} thin entries x {page_mb:g} MB pages: peak RSS {peak} MB, {took:.1f} s ({out[-80:]})")
 
@@ -140,9 +140,11 @@ def main() -> None:
     ap.add_argument("--page-mb", type=float, default=5)
     ap.add_argument("--project", type=Path, default=PROJECT)
     ap.add_argument("--only", choices=("collect", "trickle"))
+    ap.add_argument("--collect-timeout", type=float, default=1800,
+                    help="Stop the collect after this many seconds (its peak so far is still printed).")
     opts = ap.parse_args()
     if opts.only != "trickle":
-        bench_collect(opts.project.resolve(), opts.pages, opts.page_mb)
+        bench_collect(opts.project.resolve(), opts.pages, opts.page_mb, opts.collect_timeout)
     if opts.only != "collect":
         bench_trickle(opts.project.resolve())
 

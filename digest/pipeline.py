@@ -150,6 +150,13 @@ class Digest:
         return deliver(issue, self.db, lambda: self.transport(issue), messages.for_subscriber, options, progress,
                        should_stop=should_stop)
 
+    def preview_reader(self, issue: Issue) -> Personal:
+        """Who a preview greets: the first active subscriber, or an invented reader while there is none."""
+        from subscribers.model import SubscriberStatus
+
+        first = next(iter(self.subscribers.iter(status=SubscriberStatus.ACTIVE)), None)
+        return self.issue_messages(issue).personal(first) if first is not None else SAMPLE
+
     def preview(self, out_dir: Path | None = None, topics: frozenset[str] | None = None,
                 issue: Issue | None = None) -> Preview:
         """``issue`` (default: the current one) as a subscriber sees it, written as HTML and text files
@@ -158,7 +165,7 @@ class Digest:
         variant = self.renderer.render(issue, topics)
         if variant is None:
             raise UsageError("nothing in this issue for the chosen topics")
-        html, text = personalize(variant, SAMPLE)
+        html, text = personalize(variant, self.preview_reader(issue))
         folder = out_dir or self.outbox_folder(issue)
         folder.mkdir(parents=True, exist_ok=True)
         paths = Preview(html=folder / "preview.html", text=folder / "preview.txt")

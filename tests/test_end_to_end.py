@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -178,7 +179,7 @@ def test_the_embedded_default_runs_with_nothing_configured(tmp_path: Path, monke
     for key in ("SMTP_HOST", "DIGEST_DATABASE_URL", "DIGEST_CONFIG", "DIGEST_SECRET_KEY", "DIGEST_OUTBOX"):
         monkeypatch.delenv(key, raising=False)
     runner = CliRunner()
-    assert runner.invoke(cli, ["subscribers", "add", "reader@example.org"]).exit_code == 0
+    assert runner.invoke(cli, ["subscribers", "add", "reader@example.org", "--name", "Grace Hopper"]).exit_code == 0
     result = runner.invoke(cli, ["run"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "digest.db").exists()
@@ -188,6 +189,9 @@ def test_the_embedded_default_runs_with_nothing_configured(tmp_path: Path, monke
     assert "Federal Circuit revives" in html and "IP Wire moves" not in html
     assert "<script" not in html and "javascript:" not in html
     assert "Leave a Reply" not in html and "Akismet" not in html
+    assert "Hi Grace," in html and "Ada" not in html, "the preview greets the real subscriber"
+    links = re.findall(r'href="([^"]+)"', html)
+    assert links and not [u for u in links if u.startswith("file:")], "the samples link to the web, not to files"
 
 
 @pytest.mark.parametrize("command", ["run", "send"])
