@@ -7,7 +7,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 from dotenv import dotenv_values
 
@@ -68,7 +68,8 @@ class SMTPConfig:
     """The mail server, from the environment; with no host, messages go to the outbox folder."""
 
     host: str | None = setting(None, env="SMTP_HOST")
-    port: int = setting(587, env="SMTP_PORT", minimum=1)  # read: the default follows security (DEFAULT_PORTS)
+    # empty: by SMTP_SECURITY (DEFAULT_PORTS: 587, 465 or 25), filled in by __post_init__
+    port: int = setting(cast(int, None), env="SMTP_PORT", minimum=1)
     username: str | None = setting(None, env="SMTP_USERNAME")
     password: str | None = setting(None, env="SMTP_PASSWORD")
     security: Security = setting("starttls", env="SMTP_SECURITY")
@@ -79,6 +80,10 @@ class SMTPConfig:
     dkim_key_file: Path | None = setting(None, env="DKIM_KEY_FILE", check=_existing_file)
     dkim_selector: str | None = setting(None, env="DKIM_SELECTOR")
     dkim_domain: str | None = setting(None, env="DKIM_DOMAIN")
+
+    def __post_init__(self) -> None:
+        if self.port is None:
+            object.__setattr__(self, "port", DEFAULT_PORTS[self.security])
 
 
 @dataclass(frozen=True)
@@ -182,7 +187,6 @@ def _sources(where: str, raw: Any, base: Path) -> tuple[SourceConfig, ...]:
 
 def _smtp(env: Mapping[str, str]) -> SMTPConfig:
     values = read_env(SMTPConfig, env)
-    values.setdefault("port", DEFAULT_PORTS[values.get("security", "starttls")])
     dkim = {"dkim_key_file": "DKIM_KEY_FILE", "dkim_selector": "DKIM_SELECTOR", "dkim_domain": "DKIM_DOMAIN"}
     missing = [var for name, var in dkim.items() if name not in values]
     if len(missing) not in (0, len(dkim)):
@@ -231,6 +235,10 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         source = "--config" if path and os.environ.get("DIGEST_CONFIG") != str(path) else "DIGEST_CONFIG"
         raise ConfigError(where, "(file)", f"no such file (named by {source}); pass an existing digest.toml")
     for key in data:
+        if key == "smtp":
+            raise ConfigError(where, "smtp", "the mail server's settings live in the environment or in .env beside "
+                              "this file (SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_SECURITY), "
+                              "not in digest.toml; move them there and delete the [smtp] table")
         if key not in _TOP_KEYS:
             raise ConfigError(where, key, f"unknown section; known sections are {', '.join(sorted(_TOP_KEYS))}")
     tables = {name: read_table(cls, where, name, data.get(name, {})) for name, cls in SECTIONS.items()}

@@ -187,3 +187,16 @@ def test_a_missing_digest_config_names_the_variable(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("DIGEST_CONFIG", str(tmp_path / "nope.toml"))
     result = CliRunner().invoke(cli, ["status"])
     assert result.exit_code == 2 and "DIGEST_CONFIG" in result.output
+
+
+@pytest.mark.parametrize(("security", "port"), [("starttls", 587), ("ssl", 465), ("none", 25)])
+def test_a_copied_env_example_leaves_the_port_to_the_security(security: str, port: int) -> None:
+    env = {k: v or "" for k, v in dotenv_values(Path(__file__).parent.parent / ".env.example").items()}
+    env["SMTP_SECURITY"] = security
+    assert load_settings(env=env).smtp.port == port
+
+
+def test_an_smtp_table_says_where_smtp_settings_live(tmp_path: Path) -> None:
+    (tmp_path / "digest.toml").write_text('[smtp]\nhost = "mail.example.org"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"smtp: the mail server's settings live in the environment or in \.env"):
+        load_settings(tmp_path / "digest.toml", env={})
