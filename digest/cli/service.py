@@ -8,6 +8,7 @@ import sys
 import click
 
 from ..config import load_settings
+from ..errors import DigestError
 from .context import Context, handle_errors, pass_ctx
 
 
@@ -28,15 +29,20 @@ def serve(c: Context, host: str, port: int, threads: int, proxies: int) -> None:
     Example:
       digest serve --host 127.0.0.1 --port 8000     # behind a reverse proxy: add --proxies 1
     """
-    from waitress import serve as waitress_serve
+    from waitress import create_server
 
     from ..db.migrate import upgrade_database
     from ..web import create_app
 
     upgrade_database(c.settings.database_url)
     app = create_app(c.settings, digest=c.digest, proxies=proxies)
+    try:
+        server = create_server(app, host=host, port=port, threads=threads, ident="ip-digest")
+    except OSError as exc:
+        raise DigestError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop what holds the port "
+                          "or pick another with --port") from None
     click.echo(f"serve: http://{host}:{port}/ (links in emails use {c.settings.base_url}); Ctrl-C stops")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="ip-digest")
+    server.run()
 
 
 @click.command("admin-hash")
