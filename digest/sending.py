@@ -30,7 +30,7 @@ from .db import Database
 from .deliver import DeliveryReport, Progress, SendOptions
 from .errors import DigestError, NothingToSend, UsageError
 from .lease import LeaseHeld, issue_lease, process_owner
-from .models import Issue, IssueStatus
+from .models import Issue, IssueStatus, counted
 from .pipeline import Digest
 from .schedule import Schedule, last_send_time
 
@@ -166,7 +166,8 @@ class Sender:
         n, least = len(issue.articles), self.policy.min_articles
         if n < least:
             self.db.issues.set_status(issue.id, IssueStatus.SKIPPED)
-            return Outcome(issue.week, f"issue {issue.week} skipped: {n} articles, fewer than min_articles = {least}; "
+            return Outcome(issue.week, f"issue {issue.week} skipped: {counted(n, 'article')}, "
+                                       f"fewer than min_articles = {least}; "
                                        "they roll into the next issue")
         if self.policy.require_approval and self.db.issues.approved_at(issue.id) is None:
             return self._not_approved(issue)

@@ -200,3 +200,9 @@ def test_an_smtp_table_says_where_smtp_settings_live(tmp_path: Path) -> None:
     (tmp_path / "digest.toml").write_text('[smtp]\nhost = "mail.example.org"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=r"smtp: the mail server's settings live in the environment or in \.env"):
         load_settings(tmp_path / "digest.toml", env={})
+
+
+def test_counts_take_the_singular_for_one() -> None:
+    from digest.models import counted
+
+    assert [counted(n, "article") for n in (0, 1, 2)] == ["0 articles", "1 article", "2 articles"]

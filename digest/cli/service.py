@@ -9,6 +9,7 @@ import click
 
 from ..config import load_settings
 from ..errors import DigestError
+from ..models import counted
 from .context import Context, handle_errors, pass_ctx
 
 
@@ -133,7 +134,8 @@ def status(c: Context) -> None:
         click.echo("  none fetched yet")
     if st.draft:
         approved = f"approved {st.draft_approved:%Y-%m-%d %H:%M} UTC" if st.draft_approved else "not approved"
-        click.echo(f"draft: {st.draft.week}: {len(st.draft.articles)} articles, {approved}; {st.draft.subject}")
+        click.echo(f"draft: {st.draft.week}: {counted(len(st.draft.articles), 'article')}, {approved}; "
+                   f"{st.draft.subject}")
     else:
         click.echo("draft: none")
     if st.last:

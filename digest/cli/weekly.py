@@ -13,6 +13,7 @@ import click
 from subscribers.validation import parse_topics
 
 from ..errors import NothingToSend
+from ..models import counted
 from .context import Context, F, handle_errors, pass_ctx
 
 if TYPE_CHECKING:
@@ -65,8 +66,8 @@ def build(c: Context) -> None:
       digest build && digest preview --out /tmp/draft
     """
     issue = c.digest.build()
-    click.echo(f"build: issue {issue.week} ({issue.status}): {len(issue.articles)} articles in "
-               f"{len(issue.sections)} sections; subject: {issue.subject}; {c.elapsed()}")
+    click.echo(f"build: issue {issue.week} ({issue.status}): {counted(len(issue.articles), 'article')} in "
+               f"{counted(len(issue.sections), 'section')}; subject: {issue.subject}; {c.elapsed()}")
 
 
 @click.command()
@@ -234,7 +235,8 @@ def run(c: Context, concurrency: int, rate: float | None) -> None:
         if _sender(c).interrupted():  # an earlier week's send that stopped half way is finished now
             _send(c, concurrency, rate, resume_only=True)
         return
-    click.echo(f"build: issue {issue.week} ({issue.status}): {len(issue.articles)} articles; {issue.subject}")
+    click.echo(f"build: issue {issue.week} ({issue.status}): {counted(len(issue.articles), 'article')}; "
+               f"{issue.subject}")
     _send(c, concurrency, rate, issue)
 
 

@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from ...checks import Finding
 from ...errors import DigestError
-from ...models import IssueStatus
+from ...models import IssueStatus, counted
 from ...pipeline import SAMPLE
 from ...render import personalize
 from .base import digest, page, to_draft, topics_arg, variant
@@ -74,7 +74,8 @@ def build() -> ResponseReturnValue:
     current = d.db.issues.latest((IssueStatus.DRAFT,))
     try:
         issue = d.build(current.end if current else None)
-        flash(f"Rebuilt: {len(issue.articles)} articles in {len(issue.sections)} sections.")
+        flash(f"Rebuilt: {counted(len(issue.articles), 'article')} in "
+              f"{counted(len(issue.sections), 'section')}.")
     except DigestError as exc:
         flash(str(exc), "error")
     return to_draft()
