@@ -206,3 +206,23 @@ def test_counts_take_the_singular_for_one() -> None:
     from digest.models import counted
 
     assert [counted(n, "article") for n in (0, 1, 2)] == ["0 articles", "1 article", "2 articles"]
+
+
+def test_the_readme_documents_every_key_the_config_accepts() -> None:
+    from dataclasses import fields
+
+    from digest.config import SECTIONS
+    from digest.configspec import spec_of
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Configuration", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    missing = []
+    for section, cls in SECTIONS.items():
+        for f in fields(cls):
+            spec = spec_of(f)
+            if spec is None or not spec.toml:
+                continue
+            key = f.name if spec.toml is True else spec.toml
+            if f"{key} =" not in block:
+                missing.append(f"{section}.{key}")
+    assert missing == []
