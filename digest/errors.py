@@ -7,6 +7,7 @@
     ├── SourceError              one source could not be fetched or parsed (a warning)
     │   └── NotPublic            a URL was not fetched: its host is on a private network
     ├── NothingToSend            no issue, no articles or no subscribers (exit 0 or 1)
+    │   └── NoDraft              no draft to edit or show: says when the last issue went (exit 1)
     └── DeliveryError            the mail server refused the work (exit 1)
         └── SMTPConnectionError  no connection, TLS or login to the mail server
 
@@ -56,6 +57,12 @@ class NotPublic(SourceError):
 
 class NothingToSend(DigestError):
     exit_code = 0
+
+
+class NoDraft(NothingToSend):
+    """An editing command found no draft to work on (exit 1: the command could not do its job)."""
+
+    exit_code = 1
 
 
 class DeliveryError(DigestError):

@@ -18,7 +18,7 @@ from .config import Settings
 from .db import Database
 from .deliver import DeliveryReport, Progress, SendOptions, deliver
 from .editing import Edit, apply_edits
-from .errors import NothingToSend, NotPublic, SourceError, UsageError
+from .errors import NoDraft, NothingToSend, NotPublic, SourceError, UsageError
 from .message import IssueMessages, Letterhead
 from .models import Article, Issue, IssueStatus
 from .render import Personal, Renderer, personalize
@@ -83,8 +83,18 @@ class Digest:
     def draft(self) -> Issue:
         issue = self.db.issues.latest((IssueStatus.DRAFT,))
         if issue is None:
-            raise NothingToSend("there is no draft; run `digest build` first")
+            raise NoDraft(self.no_draft())
         return issue
+
+    def no_draft(self) -> str:
+        """Why there is no draft: the last issue went out (and since when the next one collects), or none yet."""
+        last = self.db.issues.latest((IssueStatus.SENT,))
+        if last is None:
+            return "there is no draft; run `digest build` first"
+        sent = self.db.issues.sent_at(last.id)
+        when = f" on {sent:%Y-%m-%d}" if sent else ""
+        return (f"{last.week} was sent{when}; the next draft collects articles from {last.end:%Y-%m-%d %H:%M} UTC "
+                "(`digest build` makes it)")
 
     def edit(self, edit: Edit | None = None, *, clear: tuple[str, str] | None = None) -> Issue:
         """Record an editor's override on the draft (or clear one) and recompose the draft with it."""

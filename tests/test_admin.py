@@ -484,4 +484,10 @@ def test_send_now_asks_for_confirmation_then_sends_in_the_background(app: Flask,
         "all@example.org.eml", "copyright@example.org.eml"]
     after = editor.get("/admin/draft").get_data(as_text=True)
     assert "done: 2 sent, 0 failed" in after and "No draft" in after
+    assert f"{week} was sent on " in after and "the next draft collects articles from" in after
+    rebuilt = editor.post("/admin/draft/build", data={"csrf_token": csrf_from(after)}, follow_redirects=True)
+    assert "Rebuilt" not in rebuilt.get_data(as_text=True) and f"{week} was sent on" in rebuilt.get_data(as_text=True)
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["issue", "show"], env={"DIGEST_DATABASE_URL": settings.database_url})
+    assert shown.exit_code == 1 and f"{week} was sent on" in shown.output
     assert editor.get("/admin/draft/send", follow_redirects=True).status_code == 200  # no draft: back to the page

@@ -36,7 +36,7 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
     send = sends().status()
     issue = d.db.issues.latest((IssueStatus.DRAFT,))
     if issue is None:
-        return page("draft.html", issue=None, send=send)
+        return page("draft.html", issue=None, send=send, no_draft=d.no_draft())
     rendered = variant(issue, topics)
     text = personalize(rendered, SAMPLE)[1] if rendered else ""
     if findings is None and rendered is not None:
@@ -74,6 +74,9 @@ def build() -> ResponseReturnValue:
     current = d.db.issues.latest((IssueStatus.DRAFT,))
     try:
         issue = d.build(current.end if current else None)
+        if issue.status != IssueStatus.DRAFT:
+            flash(d.no_draft())
+            return to_draft()
         flash(f"Rebuilt: {counted(len(issue.articles), 'article')} in "
               f"{counted(len(issue.sections), 'section')}.")
     except DigestError as exc:
