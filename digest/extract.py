@@ -42,7 +42,7 @@ _XML_SKIPPED = frozenset({"comments", "graphic"})
 _LINE_BREAKS = frozenset({"br", "lb"})
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _BLANK_LINE = re.compile(r"\n\s*\n")
-MAX_EXTRACT_CHARS = 500_000
+MAX_EXTRACT_CHARS = 300_000
 _CODE_OPEN = re.compile(r"<(script|style|svg)\b|<!--", re.IGNORECASE)
 _TAG = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*|/[a-zA-Z]|!--)")
 

@@ -69,6 +69,7 @@ class Fetcher:
         self.mirrors = dict(mirrors or {})
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
+        self.session.trust_env = False  # an HTTP(S)_PROXY from the environment would bypass the address guard
         guard = Guard([*config.allow_hosts, *trusted])
         adapter = GuardedAdapter(guard, pool_maxsize=max(config.workers, config.page_workers) * 2)
         self.session.mount("http://", adapter)
