@@ -159,3 +159,11 @@ def test_a_trickling_server_is_cut_off_at_the_deadline(header_first: bool) -> No
         f = Fetcher(FetchConfig(deadline=1, read_timeout=5, allow_hosts=("127.0.0.1",)))
         with pytest.raises(SourceError, match="deadline"):
             f.get(url)
+
+
+@pytest.mark.parametrize("url", ["http://[::1]:9/x", "http://0x7f.1:9/x", "http://2130706433:9/x",
+                                 "http://169.254.169.254/latest/meta-data/", "http://[::ffff:127.0.0.1]:9/",
+                                 "http://127.0.0.2:9/"])
+def test_spellings_of_private_addresses_are_refused_after_resolution(url: str) -> None:
+    with pytest.raises(NotPublic, match="private address"):
+        Fetcher(FetchConfig(deadline=3)).get(url)
