@@ -37,6 +37,7 @@ from digest.pipeline import Digest
 from digest.render import Personal, Rendered, personalize
 from digest.transport import Envelope, SendResult
 from subscribers.model import Subscriber
+from subscribers.store import NewSubscriber
 
 SIZE = 40_000
 
@@ -74,8 +75,8 @@ def prepare(db: str, port: int | None, tmp: Path, n: int) -> Digest:
     d.db.issues.save_draft(issue())
     batch = 50_000
     for start in range(0, n, batch):
-        d.subscribers.add_many([(f"reader{i}@example.com", f"Reader {i}", "")
-                                for i in range(start, min(n, start + batch))])
+        d.subscribers.add_many([NewSubscriber(f"reader{i}@example.com", f"Reader {i}")
+                                for i in range(start, min(n, start + batch))], basis="benchmark readers")
     return d
 
 

@@ -101,6 +101,24 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True)
+class TrackingConfig:
+    """[tracking]: what the program counts about readers (nothing, by default)."""
+
+    clicks: bool = setting(False, toml=True)          # article links through /r/<signed token>, counted
+    per_subscriber: bool = setting(False, toml=True)  # the click links name the reader: unique clickers
+    opens: bool = setting(False, toml=True)  # an image per message; proxies and Mail Privacy Protection inflate it
+    retention_days: int = setting(180, toml=True, minimum=1)  # click and open rows older than this are deleted
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """[privacy]: how long personal data that is no longer needed is kept (pruned on every collect)."""
+
+    keep_delivery_days: int = setting(365, toml=True, minimum=30)   # finished delivery rows (who got which issue)
+    keep_consent_ip_days: int = setting(730, toml=True, minimum=1)  # IP and user agent of sign-ups and confirmations
+
+
+@dataclass(frozen=True)
 class AdminConfig:
     """The editor's account for the pages under /admin of `digest serve` (off while either is empty)."""
 
@@ -132,6 +150,8 @@ class Settings:
     smtp: SMTPConfig = field(default_factory=SMTPConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     database_url: str = setting("sqlite:///digest.db", env="DIGEST_DATABASE_URL")
     secret_key: str | None = setting(None, env="DIGEST_SECRET_KEY")
     config_path: Path | None = setting(None, env="DIGEST_CONFIG")  # None: no file, the bundled samples
@@ -155,7 +175,8 @@ def sample_sources() -> tuple[SourceConfig, ...]:
     )
 
 
-SECTIONS: Mapping[str, type] = {"newsletter": Settings, "fetch": FetchConfig, "schedule": ScheduleConfig}
+SECTIONS: Mapping[str, type] = {"newsletter": Settings, "fetch": FetchConfig, "schedule": ScheduleConfig,
+                                "tracking": TrackingConfig, "privacy": PrivacyConfig}
 _TOP_KEYS = {*SECTIONS, "sources", "topics"}
 
 
@@ -264,5 +285,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         smtp=_smtp(env),
         schedule=schedule,
         admin=AdminConfig(**read_env(AdminConfig, env)),
+        tracking=TrackingConfig(**tables["tracking"]),
+        privacy=PrivacyConfig(**tables["privacy"]),
         config_path=config_path if config_path.exists() else None,
     )

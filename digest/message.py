@@ -24,7 +24,7 @@ import html
 import re
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -248,7 +248,7 @@ class MessageTemplate:
                     CRLF]
         out.append(self.mime)
         values = {"greeting": who.greeting, "name": who.name, "email": who.email,
-                  "unsubscribe_url": who.unsubscribe_url, "preferences_url": who.preferences_url}
+                  "unsubscribe_url": who.unsubscribe_url, "preferences_url": who.preferences_url, "reader": who.reader}
         plain = {k: qp(one_line(v).encode("utf-8")) for k, v in values.items()}
         escaped = {k: qp(html.escape(one_line(v), quote=True).encode("utf-8")) for k, v in values.items()}
         for part in self.parts:
@@ -269,8 +269,11 @@ class IssueMessages:
     first use, safely from several sending threads; then each subscriber's copy is a fill."""
 
     def __init__(self, issue: Issue, renderer: Renderer, letterhead: Letterhead, tokens: Tokens, base_url: str,
-                 topics: Iterable[str]) -> None:
+                 topics: Iterable[str], reader: Callable[[int], str] | None = None,
+                 finish: Callable[[Rendered], Rendered] | None = None) -> None:
         self.issue, self.renderer, self.letterhead, self.tokens = issue, renderer, letterhead, tokens
+        self.reader = reader  # subscriber id → the reader part of click links, when they name readers
+        self.finish = finish  # a last touch to each rendered variant (the open image)
         self.base_url = base_url.rstrip("/")
         self.known = frozenset(topics)
         self._templates: dict[tuple[frozenset[str], str], MessageTemplate | None] = {}
@@ -285,6 +288,8 @@ class IssueMessages:
         with self._lock:
             if key not in self._templates:
                 variant = self.renderer.render(self.issue, key[0] or None)
+                if variant is not None and self.finish is not None:
+                    variant = self.finish(variant)
                 self._templates[key] = (MessageTemplate.issue(variant, self.letterhead, subject_prefix)
                                         if variant is not None else None)
             return self._templates[key]
@@ -295,6 +300,7 @@ class IssueMessages:
             name=sub.name, email=sub.email,
             unsubscribe_url=f"{self.base_url}/unsubscribe/{self.tokens.make('unsubscribe', sub.id)}",
             preferences_url=f"{self.base_url}/preferences/{self.tokens.make('preferences', sub.id)}",
+            reader=self.reader(sub.id) if self.reader is not None else "",
         )
 
     def for_subscriber(self, sub: Subscriber) -> Envelope | None:

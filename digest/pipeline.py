@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from subscribers.clock import now
 from subscribers.tokens import Tokens
 
 from .checks import UNCHECKED, Finding, check_links, check_rendered, links
+from .clicks import Links, tracked, with_open_image
 from .collect import CollectReport, collect
 from .compose import compose, period, week_key
 from .config import Settings
@@ -21,7 +23,7 @@ from .editing import Edit, apply_edits
 from .errors import NoDraft, NothingToSend, NotPublic, SourceError, UsageError
 from .message import IssueMessages, Letterhead
 from .models import Article, Issue, IssueStatus
-from .render import Personal, Renderer, personalize
+from .render import Personal, Rendered, Renderer, personalize
 from .sources import Fetcher, fetch_all
 from .topics import Taxonomy
 from .transport import Transport, make_transport
@@ -52,10 +54,43 @@ class Digest:
     def close(self) -> None:
         self.db.close()
 
+    # -- erasure -----------------------------------------------------------------------------
+
+    def forget(self, email: str) -> bool:
+        """Erase a person's data, keeping a keyed hash of the address so imports skip it; False if unknown."""
+        return self.db.forget(email, self.tokens.address_hash(email.lower()))
+
+    def erased_among(self, emails: list[str]) -> set[str]:
+        """Which of these (normalised) addresses were erased on request."""
+        hashes = {self.tokens.address_hash(e): e for e in emails}
+        return {hashes[h] for h in self.subscribers.suppressed_among(list(hashes))}
+
     # -- stages ------------------------------------------------------------------------------
 
     def collect(self) -> CollectReport:
-        return collect(self.settings, self.db)
+        """Fetch every source once; also prunes what the [privacy] and [tracking] settings say not to keep."""
+        report = collect(self.settings, self.db)
+        self.prune()
+        self.forget_old_tracking()
+        return report
+
+    def forget_old_tracking(self, when: datetime | None = None) -> int:
+        """Delete click and open rows older than [tracking] retention_days (run with every collect)."""
+        days = self.settings.tracking.retention_days
+        gone = self.db.clicks.forget_before((when or now()) - timedelta(days=days))
+        if gone:
+            log.info("deleted %d click and open records older than %d days", gone, days)
+        return gone
+
+    def prune(self, at: datetime | None = None) -> tuple[int, int]:
+        """Delete finished deliveries older than keep_delivery_days and blank consent IPs and user agents
+        older than keep_consent_ip_days; (deliveries deleted, records blanked)."""
+        at, keep = at or now(), self.settings.privacy
+        gone = self.db.deliveries.prune(at - timedelta(days=keep.keep_delivery_days))
+        blanked = self.subscribers.forget_consent_addresses(at - timedelta(days=keep.keep_consent_ip_days))
+        if gone or blanked:
+            log.info("privacy: %d old deliveries deleted, %d consent IPs blanked", gone, blanked)
+        return gone, blanked
 
     def build(self, when: datetime | None = None) -> Issue:
         """Compose (or recompose) the draft of the week of ``when``; NothingToSend when it has no article."""
@@ -129,8 +164,19 @@ class Digest:
     def issue_messages(self, issue: Issue) -> IssueMessages:
         """The messages of ``issue``: its variants rendered once each, then filled per subscriber."""
         s = self.settings
+        reader = finish = None
+        if s.tracking.clicks or s.tracking.opens:
+            links = self.click_links()
+            issue = tracked(issue, links) if s.tracking.clicks else issue
+            reader = functools.partial(links.reader, issue.id) if s.tracking.per_subscriber else None
+        if s.tracking.opens:
+            finish = functools.partial(_with_image, links.open_url(issue.id))
         return IssueMessages(issue, self.renderer, Letterhead.of(s), self.tokens, s.base_url,
-                             (t.slug for t in self.taxonomy.topics))
+                             (t.slug for t in self.taxonomy.topics), reader=reader, finish=finish)
+
+    def click_links(self) -> Links:
+        s = self.settings
+        return Links(self.db.meta.secret_key(s.secret_key), s.base_url, s.tracking.per_subscriber)
 
     def send_options(self, concurrency: int = 4, rate: float | None = None) -> SendOptions:
         smtp = self.settings.smtp
@@ -227,3 +273,7 @@ class Digest:
         finally:
             transport.close()
         return sent
+
+
+def _with_image(url: str, variant: Rendered) -> Rendered:
+    return replace(variant, html=with_open_image(variant.html, url))

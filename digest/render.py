@@ -26,7 +26,7 @@ URL_SCHEMES = {"http", "https", "mailto"}
 ALLOWED_TAGS = {"a", "p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "blockquote", "code", "pre"}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}
 # Per-subscriber values go where these markers stand in the rendered variant.
-MARK = {k: f"@@digest-{k}@@" for k in ("greeting", "name", "email", "unsubscribe_url", "preferences_url")}
+MARK = {k: f"@@digest-{k}@@" for k in ("greeting", "name", "email", "unsubscribe_url", "preferences_url", "reader")}
 HEADERS_ALLOWANCE = 3_000
 
 
@@ -134,6 +134,7 @@ class Personal:
     email: str
     unsubscribe_url: str
     preferences_url: str
+    reader: str = ""  # the signed reader part of click links (digest/clicks.py), when they name readers
 
     @property
     def greeting(self) -> str:
@@ -144,7 +145,7 @@ class Personal:
 def personalize(rendered: Rendered, who: Personal) -> tuple[str, str]:
     """The variant's HTML and text with one subscriber's values in place of the markers."""
     values = {"greeting": who.greeting, "name": who.name, "email": who.email,
-              "unsubscribe_url": who.unsubscribe_url, "preferences_url": who.preferences_url}
+              "unsubscribe_url": who.unsubscribe_url, "preferences_url": who.preferences_url, "reader": who.reader}
     page, text = rendered.html, rendered.text
     for key, marker in MARK.items():
         value = one_line(values[key])

@@ -1,17 +1,29 @@
-"""CSV import and export: UTF-8 with or without a BOM, comma or semicolon, every bad row named by its line."""
+"""CSV import and export: UTF-8 with or without a BOM, comma or semicolon, every bad row named by its line.
+
+An import streams: rows are read, checked and stored a batch at a time, so a file of any length imports
+in the same memory. It never invents consent: each row's consent is its own (``confirmed_at``,
+``consent_source``, ``consent_ip`` columns) or the basis given for the whole file, and a file with
+neither is refused. An export neutralises every cell that a spreadsheet would run as a formula.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+import ipaddress
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
 from .model import Subscriber
-from .store import SubscriberStore
-from .validation import InvalidAddress, clean_name, normalize_email, parse_topics
+from .store import BATCH, NewSubscriber, SubscriberStore
+from .validation import clean_name, normalize_email, parse_topics
+
+CONSENT_COLUMNS = ("confirmed_at", "consent_source", "consent_ip")
+# OWASP "CSV Injection": a cell that starts with one of these is a formula to a spreadsheet.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -19,10 +31,16 @@ class ImportReport:
     added: int = 0
     duplicates: int = 0
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # (line, value, reason)
+    suppressed: list[int] = field(default_factory=list)  # lines of addresses erased on request
+    valid: int = 0  # rows that passed the checks
 
 
 class CSVFormatError(ValueError):
     pass
+
+
+class ConsentMissing(ValueError):
+    """The file carries no consent columns and no basis was given for it."""
 
 
 def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
@@ -32,67 +50,124 @@ def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel
 
 
-def read_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line number, row) for each data row; the header must have an ``email`` column."""
+def read_header(stream: TextIO) -> tuple[csv.Dialect | type[csv.Dialect], list[str]]:
     sample = stream.read(65536)
     stream.seek(0)
-    reader = csv.reader(stream, _dialect(sample))
+    dialect = _dialect(sample)
     try:
-        header = [h.strip().lstrip("\ufeff").lower() for h in next(reader)]
+        header = [h.strip().lstrip("\ufeff").lower() for h in next(csv.reader(io.StringIO(sample), dialect))]
     except StopIteration:
         raise CSVFormatError("the file is empty; it needs a header row with an 'email' column") from None
     if "email" not in header:
         raise CSVFormatError(f"line 1: no 'email' column in the header (found: {', '.join(header) or 'nothing'})")
+    return dialect, header
+
+
+def read_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) for each data row; the header must have an ``email`` column."""
+    dialect, header = read_header(stream)
+    reader = csv.reader(stream, dialect)
+    next(reader)
     for values in reader:
         if not any(v.strip() for v in values):
             continue
         yield reader.line_num, dict(zip(header, values, strict=False))
 
 
-def import_csv(path: Path, store: SubscriberStore, known_topics: Iterable[str]) -> ImportReport:
-    topics_ok = set(known_topics)
-    report = ImportReport()
-    good: dict[str, tuple[str, str, str]] = {}
+def unescape(value: str) -> str:
+    """Undo exactly what ``_cell`` adds (a quote before a formula character), so an export imports back."""
+    return value[1:] if value[:1] == "'" and value[1:2] in FORMULA_START and value[1:2] else value
+
+
+def _time(raw: str) -> datetime:
+    at = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _row(row: dict[str, str], topics_ok: set[str], basis: str) -> NewSubscriber:
+    """One checked row; ValueError with the reason when it cannot be imported."""
+    email = normalize_email(unescape(row.get("email") or ""))
+    topics = parse_topics(row.get("topics"))
+    unknown = [x for x in topics if x not in topics_ok]
+    if unknown:
+        raise ValueError(f"unknown topic {unknown[0]!r}; known: {', '.join(sorted(topics_ok))}")
+    raw_at, raw_source = (row.get("confirmed_at") or "").strip(), row.get("consent_source") or ""
+    source = clean_name(unescape(raw_source)) if raw_source else ""
+    raw_ip = (row.get("consent_ip") or "").strip()
+    try:
+        confirmed = _time(raw_at) if raw_at else None
+    except ValueError:
+        raise ValueError(f"confirmed_at {raw_at!r} is not an ISO 8601 time such as 2026-05-04T09:30:00Z") from None
+    try:
+        ip = str(ipaddress.ip_address(raw_ip)) if raw_ip else None
+    except ValueError:
+        raise ValueError(f"consent_ip {raw_ip!r} is not an IP address") from None
+    if confirmed is None and not source and not basis:
+        raise ValueError("no consent on this row: fill its confirmed_at or consent_source, or import with --consent")
+    return NewSubscriber(email, clean_name(unescape(row.get("name") or "")), ",".join(topics), confirmed,
+                         source, ip)
+
+
+def import_csv(path: Path, store: SubscriberStore, known_topics: Iterable[str], basis: str = "",
+               suppressed: Callable[[list[str]], set[str]] | None = None) -> ImportReport:
+    """Import ``path`` a batch at a time. ``basis`` is the consent of the whole file (required when it has
+    no consent columns: ConsentMissing); ``suppressed`` picks, from a batch of addresses, the ones erased
+    on request, which are skipped and reported."""
+    topics_ok, report, basis = set(known_topics), ImportReport(), " ".join(basis.split())
     with open(path, encoding="utf-8-sig", newline="") as fh:
         try:
-            rows = list(read_rows(fh))
+            _, header = read_header(fh)
+            if not basis and not any(c in header for c in CONSENT_COLUMNS):
+                raise ConsentMissing(
+                    "the file has no consent columns (confirmed_at, consent_source, consent_ip); say how these "
+                    "people agreed to receive the newsletter with --consent \"TEXT\", for example "
+                    "--consent \"signed up at the 2026 conference\"")
+            report.added = store.add_many(_checked(read_rows(fh), topics_ok, basis, suppressed, report), basis)
         except UnicodeDecodeError as exc:
             raise CSVFormatError(f"not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
-    for line, row in rows:
-        raw = row.get("email") or ""
-        try:
-            email = normalize_email(raw)
-        except InvalidAddress as exc:
-            report.rejected.append((line, raw, str(exc)))
-            continue
-        topics = parse_topics(row.get("topics"))
-        unknown = [x for x in topics if x not in topics_ok]
-        if unknown:
-            report.rejected.append((line, raw, f"unknown topic {unknown[0]!r}; known: {', '.join(sorted(topics_ok))}"))
-            continue
-        if email in good:
-            report.duplicates += 1
-            continue
-        good[email] = (email, clean_name(row.get("name")), ",".join(topics))
-    report.added = store.add_many(list(good.values()))
-    report.duplicates += len(good) - report.added
+    report.duplicates = report.valid - len(report.suppressed) - report.added
     return report
+
+
+def _checked(rows: Iterator[tuple[int, dict[str, str]]], topics_ok: set[str], basis: str,
+             suppressed: Callable[[list[str]], set[str]] | None, report: ImportReport) -> Iterator[NewSubscriber]:
+    """The rows that may be stored, a batch at a time; rejected and erased ones are noted in ``report``."""
+    batch: list[tuple[int, NewSubscriber]] = []
+    for line, row in rows:
+        try:
+            batch.append((line, _row(row, topics_ok, basis)))
+        except ValueError as exc:
+            report.rejected.append((line, row.get("email") or "", str(exc)))
+        if len(batch) >= BATCH:
+            yield from _unsuppressed(batch, suppressed, report)
+            batch = []
+    yield from _unsuppressed(batch, suppressed, report)
+
+
+def _unsuppressed(batch: list[tuple[int, NewSubscriber]], suppressed: Callable[[list[str]], set[str]] | None,
+                  report: ImportReport) -> Iterator[NewSubscriber]:
+    report.valid += len(batch)
+    gone = suppressed([r.email for _, r in batch]) if suppressed and batch else set()
+    report.suppressed.extend(line for line, r in batch if r.email in gone)
+    return (r for _, r in batch if r.email not in gone)
 
 
 def export_csv(subscribers: Iterable[Subscriber], out: TextIO) -> int:
     writer = csv.writer(out)
-    writer.writerow(["email", "name", "topics", "status", "confirmed_at", "consent_ip"])
+    writer.writerow(["email", "name", "topics", "status", "paused", "confirmed_at", "consent_ip"])
     n = 0
     for s in subscribers:
-        writer.writerow([s.email, _cell(s.name), ",".join(sorted(s.topics)), s.status,
-                         s.confirmed_at.isoformat() if s.confirmed_at else "", s.consent_ip or ""])
+        writer.writerow([_cell(x) for x in (
+            s.email, s.name, ",".join(sorted(s.topics)), s.status, "yes" if s.paused else "no",
+            s.confirmed_at.isoformat() if s.confirmed_at else "", s.consent_ip or "")])
         n += 1
     return n
 
 
 def _cell(value: str) -> str:
-    """Neutralise spreadsheet formulas in exported cells."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+    """OWASP's CSV-injection rule: a cell that starts like a formula gets a leading quote (the csv module
+    quotes and doubles the quotes inside)."""
+    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def export_string(subscribers: Iterable[Subscriber]) -> str:

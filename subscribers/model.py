@@ -8,15 +8,36 @@ from enum import StrEnum
 
 
 class SubscriberStatus(StrEnum):
-    """pending (awaiting confirmation), active, unsubscribed, bounced (never mailed again)."""
+    """pending (awaiting confirmation), active, unsubscribed, bounced and complained (never mailed again
+    unless the person confirms a new sign-up)."""
 
     PENDING = "pending"
     ACTIVE = "active"
     UNSUBSCRIBED = "unsubscribed"
     BOUNCED = "bounced"
+    COMPLAINED = "complained"
 
 
 STATUSES = tuple(s.value for s in SubscriberStatus)
+# Addresses whose owner said no (or whose mail does not arrive): a sign-up leaves them as they are.
+OPTED_OUT = frozenset({SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED})
+
+
+class EventKind(StrEnum):
+    """What a line of a subscriber's consent history records (``subscriber_events.kind``)."""
+
+    SIGNED_UP = "signed_up"          # source: form, api, cli, import (detail: the stated basis)
+    CONFIRMED = "confirmed"          # ip and user agent of the confirmation
+    TOPICS_CHANGED = "topics_changed"
+    PAUSED = "paused"
+    RESUMED = "resumed"
+    UNSUBSCRIBED = "unsubscribed"    # source: one-click, page, mailto, cli, complaint
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    RESUBSCRIBED = "resubscribed"    # a confirmed sign-up after an opt-out
+
+
+EVENT_KINDS = tuple(k.value for k in EventKind)
 
 # Who may be mailed an issue: an active subscriber who has not paused the digest. The SQL form of the
 # same rule is ``subscribers.table.mailable``; both are built from these two values.

@@ -2,7 +2,9 @@
 
 Every operation that comes from a link takes the link's signed token; a tampered, expired or unknown
 token raises BadToken. Nothing here tells a caller whether an address was already on the list: a
-sign-up always ends in "check your inbox", whatever the address's status.
+sign-up always ends in "check your inbox", whatever the address's status. A sign-up never changes a
+stored address: one that had left (unsubscribed, bounced, complained) gets a confirmation link, and
+only that link, made after it left, brings it back.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from .model import Subscriber
+from .model import OPTED_OUT, Subscriber, SubscriberStatus
 from .store import SubscriberStore
 from .tokens import BadToken, Tokens
-from .validation import clean_name, normalize_email
+from .validation import form_name, normalize_email
 
 
 @dataclass(frozen=True)
@@ -43,15 +45,16 @@ class Audience:
     def known_topics(self, chosen: Iterable[str]) -> list[str]:
         return [x for x in self.topics if x in set(chosen)]
 
-    def subscribe(self, raw_email: str, name: str = "", topics: Iterable[str] = ()) -> None:
+    def subscribe(self, raw_email: str, name: str = "", topics: Iterable[str] = (), source: str = "form",
+                  ip: str | None = None, user_agent: str | None = None) -> None:
         """Start a double opt-in; InvalidAddress for a malformed address, otherwise the same for every address.
 
-        New and unsubscribed addresses get a confirmation link, active ones a note with their
-        preferences link, bounced ones nothing (mail to them does not arrive).
+        New, pending and opted-out addresses get a confirmation link (to the stored name), active ones a
+        note with their preferences link. ``name`` must pass ``form_name`` (InvalidName otherwise).
         """
         email = normalize_email(raw_email)
-        sub, before = self.store.request(email, clean_name(name), self.known_topics(topics))
-        if before in ("new", "unsubscribed", "pending"):
+        sub, before = self.store.request(email, form_name(name), self.known_topics(topics), source, ip, user_agent)
+        if before == "new" or before == SubscriberStatus.PENDING or before in OPTED_OUT:
             self.notify(Notice("confirm", sub.email, sub.name, self.link("confirm", sub)))
         elif before == "active":
             self.notify(Notice("already", sub.email, sub.name, self.link("preferences", sub)))
@@ -63,17 +66,25 @@ class Audience:
             raise BadToken(f"this {purpose} link is not valid")
         return sub
 
-    def confirm(self, token: str, ip: str | None) -> Subscriber:
-        """Activate a pending subscriber, recording the time and IP of consent; a second use changes nothing."""
-        sub = self.holder("confirm", token)
-        self.store.confirm(sub.id, ip)
+    def confirm(self, token: str, ip: str | None, user_agent: str | None = None) -> Subscriber:
+        """Activate a pending subscriber, or bring back one who had left, recording the time, IP and user
+        agent of consent; a second use changes nothing. A link made before the address last left changes
+        nothing either: it is not a new sign-up (the subscriber is returned as it is)."""
+        sid, issued = self.tokens.read_issued("confirm", token)
+        sub = self.store.get(sid)
+        if sub is None:
+            raise BadToken("this confirm link is not valid")
+        left = self.store.opted_out_at(sub.id)
+        if sub.status in OPTED_OUT and left is not None and issued <= left:
+            return sub
+        self.store.confirm(sub.id, ip, user_agent)
         return self.store.get(sub.id) or sub
 
-    def unsubscribe(self, token: str) -> Subscriber:
-        """Unsubscribe the link's holder at once; already unsubscribed or bounced stays as it is."""
+    def unsubscribe(self, token: str, source: str = "unsubscribe link") -> Subscriber:
+        """Unsubscribe the link's holder at once; already unsubscribed, bounced or complained stays as it is."""
         sub = self.holder("unsubscribe", token)
         if sub.status in ("active", "pending"):
-            self.store.set_status(sub.email, "unsubscribed")
+            self.store.set_status(sub.email, "unsubscribed", source)
         return self.store.get(sub.id) or sub
 
     def save_preferences(self, token: str, topics: Iterable[str], paused: bool) -> Subscriber:

@@ -1,18 +1,44 @@
-"""Reading and writing subscribers in the project's database."""
+"""Reading and writing subscribers in the project's database.
+
+Every change of status, topics or pause goes through this class, and each one appends its line to the
+consent history (subscribers.history) in the same transaction.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Insert, func, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from . import history
 from . import table as t
 from .clock import now as _now
-from .model import STATUSES, Subscriber
+from .history import Event
+from .model import OPTED_OUT, STATUSES, EventKind, Subscriber, SubscriberStatus
 
 BATCH = 1000
+S = t.subscribers
+
+# The history line that a move into each status writes.
+STATUS_EVENT = {SubscriberStatus.UNSUBSCRIBED: EventKind.UNSUBSCRIBED, SubscriberStatus.BOUNCED: EventKind.BOUNCED,
+                SubscriberStatus.COMPLAINED: EventKind.COMPLAINED, SubscriberStatus.ACTIVE: EventKind.RESUBSCRIBED}
+OPT_OUT_EVENTS = (EventKind.UNSUBSCRIBED.value, EventKind.BOUNCED.value, EventKind.COMPLAINED.value)
+
+
+@dataclass(frozen=True)
+class NewSubscriber:
+    """One row of an import: the address and, when the file carries it, its own record of consent."""
+
+    email: str
+    name: str = ""
+    topics: str = ""
+    confirmed_at: datetime | None = None
+    consent_source: str = ""
+    consent_ip: str | None = None
 
 
 def _subscriber(row: Any) -> Subscriber:
@@ -30,130 +56,209 @@ class SubscriberStore:
 
     def get(self, subscriber_id: int) -> Subscriber | None:
         with self.engine.begin() as conn:
-            row = conn.execute(select(t.subscribers).where(t.subscribers.c.id == subscriber_id)).first()
+            row = conn.execute(select(S).where(S.c.id == subscriber_id)).first()
         return _subscriber(row) if row else None
+
+    @staticmethod
+    def id_of(conn: Connection, email: str) -> int | None:
+        found: int | None = conn.execute(select(S.c.id).where(S.c.email == email.lower())).scalar()
+        return found
 
     def by_email(self, email: str) -> Subscriber | None:
         with self.engine.begin() as conn:
-            row = conn.execute(select(t.subscribers).where(t.subscribers.c.email == email.lower())).first()
+            row = conn.execute(select(S).where(S.c.email == email.lower())).first()
         return _subscriber(row) if row else None
 
+    # -- the history ------------------------------------------------------------------------------
+
+    def record_event(self, subscriber_id: int, kind: EventKind | str, source: str = "", detail: str | None = None,
+                     ip: str | None = None, user_agent: str | None = None) -> None:
+        """Append one line to a subscriber's consent history (for events this class does not make itself)."""
+        with self.engine.begin() as conn:
+            history.record(conn, subscriber_id, kind, source, detail, ip, user_agent)
+
+    def history(self, subscriber_id: int) -> list[Event]:
+        with self.engine.begin() as conn:
+            return history.events(conn, subscriber_id)
+
+    # -- adding -----------------------------------------------------------------------------------
+
     def add(self, email: str, name: str = "", topics: Iterable[str] = (), status: str = "active",
-            consent_ip: str | None = None) -> tuple[Subscriber, bool]:
-        """Add one address; an existing one is returned as it is (never resubscribed). True when added."""
+            source: str = "cli", basis: str = "", ip: str | None = None,
+            user_agent: str | None = None) -> tuple[Subscriber, bool]:
+        """Add one address, recording its sign-up and ``source``; an existing one is returned as it is (never
+        resubscribed). True when added. No confirmation time is recorded: only a confirmation sets it."""
+        at = _now()
+        row = {"email": email.lower(), "name": name, "topics": ",".join(topics), "status": status, "paused": False,
+               "created_at": at, "confirmed_at": None, "consent_ip": None}
         with self.engine.begin() as conn:
-            added = self._insert(conn, [(email, name, ",".join(topics))], status, consent_ip)
-        found = self.by_email(email)
-        assert found is not None
-        return found, bool(added)
+            found = conn.execute(select(S.c.id).where(S.c.email == row["email"])).scalar()
+            if found is None:
+                found = conn.execute(S.insert().values(**row).returning(S.c.id)).scalar_one()
+                history.record(conn, found, EventKind.SIGNED_UP, source, basis or None, ip, user_agent, at)
+                added = True
+            else:
+                added = False
+        sub = self.get(found)
+        assert sub is not None
+        return sub, added
 
-    def add_many(self, rows: list[tuple[str, str, str]], status: str = "active") -> int:
-        """Insert (email, name, topics) rows in batches, skipping addresses already stored; returns how many.
+    def add_many(self, rows: Iterable[NewSubscriber], basis: str = "", source: str = "import") -> int:
+        """Insert rows as active subscribers, skipping addresses already stored (whatever their status, and a
+        repeat within ``rows``); each added row gets its sign-up event, with ``basis`` or the row's own
+        consent source. Returns how many were added.
 
-        On SQLite and PostgreSQL each batch is one INSERT … ON CONFLICT DO NOTHING, so an address that is
-        already there (whatever its status) is left exactly as it is.
+        One transaction; ``rows`` is consumed ``BATCH`` at a time, each batch one INSERT … ON CONFLICT DO
+        NOTHING … RETURNING on SQLite and PostgreSQL, so an address already there is left exactly as it
+        is, and ``rows`` may be a stream of any length.
         """
-        fast = self._insert_ignoring()
+        added = 0
         with self.engine.begin() as conn:
-            if fast is None:
-                return sum(self._insert(conn, rows[i:i + BATCH], status, None) for i in range(0, len(rows), BATCH))
-            before = self._count(conn)
-            now = _now()
-            confirmed = now if status == "active" else None
-            for i in range(0, len(rows), BATCH):
-                conn.execute(fast, [
-                    {"email": e, "name": n, "topics": tp, "status": status, "paused": False, "created_at": now,
-                     "confirmed_at": confirmed, "consent_ip": None}
-                    for e, n, tp in rows[i:i + BATCH]
-                ])
-            return self._count(conn) - before
+            batch: list[NewSubscriber] = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= BATCH:
+                    added += self._add_batch(conn, batch, basis, source)
+                    batch = []
+            if batch:
+                added += self._add_batch(conn, batch, basis, source)
+        return added
 
-    def _insert_ignoring(self) -> Insert | None:
-        name = self.engine.dialect.name
-        if name == "sqlite":
-            return sqlite.insert(t.subscribers).on_conflict_do_nothing(index_elements=["email"])
-        if name == "postgresql":
-            return postgresql.insert(t.subscribers).on_conflict_do_nothing(index_elements=["email"])
-        return None
+    def _add_batch(self, conn: Connection, batch: list[NewSubscriber], basis: str, source: str) -> int:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(S).on_conflict_do_nothing(index_elements=["email"]).returning(S.c.id, S.c.email)
+        at = _now()
+        params = [{"email": r.email, "name": r.name, "topics": r.topics, "status": SubscriberStatus.ACTIVE.value,
+                   "paused": False, "created_at": at, "confirmed_at": r.confirmed_at,
+                   "consent_ip": r.consent_ip} for r in batch]
+        by_email = {r.email: r for r in reversed(batch)}  # the first row of an address is the one stored
+        ids = conn.execute(stmt, params).all()
+        events = []
+        for sid, email in ids:
+            r = by_email[email]
+            events.append(history.values(sid, EventKind.SIGNED_UP, r.consent_source or source, basis, at=at))
+            if r.confirmed_at is not None:
+                events.append(history.values(sid, EventKind.CONFIRMED, r.consent_source or source,
+                                             ip=r.consent_ip, at=r.confirmed_at))
+        history.record_many(conn, events)
+        return len(ids)
 
     @staticmethod
     def _count(conn: Connection) -> int:
-        return int(conn.execute(select(func.count()).select_from(t.subscribers)).scalar_one())
+        return int(conn.execute(select(func.count()).select_from(S)).scalar_one())
 
-    def _insert(self, conn: Connection, rows: list[tuple[str, str, str]], status: str, ip: str | None) -> int:
-        emails = [r[0] for r in rows]
-        existing = set(conn.scalars(select(t.subscribers.c.email).where(t.subscribers.c.email.in_(emails))))
-        now = _now()
-        fresh = [
-            {"email": e, "name": n, "topics": tp, "status": status, "paused": False, "created_at": now,
-             "confirmed_at": now if status == "active" else None, "consent_ip": ip}
-            for e, n, tp in rows if e not in existing
-        ]
-        if fresh:
-            conn.execute(t.subscribers.insert(), fresh)
-        return len(fresh)
+    # -- sign-up, confirmation, preferences, status -------------------------------------------------
 
-    def request(self, email: str, name: str, topics: Iterable[str]) -> tuple[Subscriber, str]:
+    def request(self, email: str, name: str, topics: Iterable[str], source: str = "form", ip: str | None = None,
+                user_agent: str | None = None) -> tuple[Subscriber, str]:
         """A sign-up from the web: (subscriber, what it was before): 'new', or the status it had.
 
-        A new address is stored as pending; one that had unsubscribed goes back to pending (it is mailed
-        nothing until the confirmation link is used); any other address is left as it is.
+        A new address is stored as pending, with its sign-up in the history. Any address already stored is
+        left exactly as it is (status, name, topics, history): only a confirmation changes it.
         """
-        sub, added = self.add(email, name, topics, status="pending")
-        if added:
-            return sub, "new"
-        if sub.status == "unsubscribed":
-            values: dict[str, Any] = {"status": "pending", "topics": ",".join(topics)}
-            if name:
-                values["name"] = name
-            with self.engine.begin() as conn:
-                conn.execute(update(t.subscribers).where(t.subscribers.c.id == sub.id,
-                                                         t.subscribers.c.status == "unsubscribed").values(**values))
-            fresh = self.get(sub.id)
-            assert fresh is not None
-            return fresh, "unsubscribed"
-        return sub, sub.status
+        sub, added = self.add(email, name, topics, status="pending", source=source, ip=ip, user_agent=user_agent)
+        return sub, ("new" if added else sub.status)
 
-    def confirm(self, subscriber_id: int, ip: str | None) -> bool:
-        """A pending subscriber becomes active, with the time and IP of consent; False when not pending."""
+    def opted_out_at(self, subscriber_id: int) -> datetime | None:
+        """When the subscriber last left the list (unsubscribed, bounced, complained); None if never."""
         with self.engine.begin() as conn:
-            done = conn.execute(
-                update(t.subscribers)
-                .where(t.subscribers.c.id == subscriber_id, t.subscribers.c.status == "pending")
-                .values(status="active", confirmed_at=_now(), consent_ip=(ip or "")[:64] or None)
-            )
-        return bool(done.rowcount)
+            found = history.last(conn, subscriber_id, OPT_OUT_EVENTS)
+            row = conn.execute(select(S.c.unsubscribed_at, S.c.bounced_at).where(S.c.id == subscriber_id)).first()
+        times = [x for x in (found, *(row or ())) if x is not None]
+        return max(times) if times else None
 
-    def set_preferences(self, subscriber_id: int, topics: Iterable[str], paused: bool) -> None:
+    def confirm(self, subscriber_id: int, ip: str | None, user_agent: str | None = None) -> bool:
+        """A pending subscriber becomes active, with the time, IP and user agent of consent; one who had left
+        comes back (recorded as resubscribed). False when neither (already active, or unknown)."""
+        at = _now()
         with self.engine.begin() as conn:
-            conn.execute(update(t.subscribers).where(t.subscribers.c.id == subscriber_id)
-                         .values(topics=",".join(sorted(set(topics))), paused=paused))
+            status = conn.execute(select(S.c.status).where(S.c.id == subscriber_id)).scalar()
+            if status != SubscriberStatus.PENDING and status not in OPTED_OUT:
+                return False
+            conn.execute(update(S).where(S.c.id == subscriber_id, S.c.status == status)
+                         .values(status=SubscriberStatus.ACTIVE, confirmed_at=at, consent_ip=(ip or "")[:64] or None))
+            kind = EventKind.CONFIRMED if status == SubscriberStatus.PENDING else EventKind.RESUBSCRIBED
+            history.record(conn, subscriber_id, kind, "confirmation link", None, ip, user_agent, at)
+        return True
 
-    def set_status(self, email: str, status: str) -> bool:
+    def set_preferences(self, subscriber_id: int, topics: Iterable[str], paused: bool, source: str = "page") -> None:
+        chosen = ",".join(sorted(set(topics)))
+        with self.engine.begin() as conn:
+            row = conn.execute(select(S.c.topics, S.c.paused).where(S.c.id == subscriber_id)).first()
+            if row is None:
+                return
+            conn.execute(update(S).where(S.c.id == subscriber_id).values(topics=chosen, paused=paused))
+            if row.topics != chosen:
+                history.record(conn, subscriber_id, EventKind.TOPICS_CHANGED, source, chosen or "all topics")
+            if bool(row.paused) != paused:
+                history.record(conn, subscriber_id, EventKind.PAUSED if paused else EventKind.RESUMED, source)
+
+    def set_status(self, email: str, status: str, source: str = "") -> bool:
+        """Move an address to ``status`` and record it; False when the address is not stored."""
+        with self.engine.begin() as conn:
+            sid = conn.execute(select(S.c.id).where(S.c.email == email.lower())).scalar()
+            if sid is None:
+                return False
+            self._move(conn, sid, SubscriberStatus(status), source)
+        return True
+
+    def set_status_by_id(self, subscriber_id: int, status: str, source: str = "") -> None:
+        with self.engine.begin() as conn:
+            self._move(conn, subscriber_id, SubscriberStatus(status), source)
+
+    @staticmethod
+    def _move(conn: Connection, subscriber_id: int, status: SubscriberStatus, source: str) -> None:
+        """The one place a status changes outside sign-up and confirmation; unchanged writes nothing."""
         assert status in STATUSES
-        values: dict[str, Any] = {"status": status}
-        if status == "unsubscribed":
-            values["unsubscribed_at"] = _now()
-        elif status == "bounced":
-            values["bounced_at"] = _now()
+        at = _now()
+        values: dict[str, Any] = {"status": status.value}
+        if status == SubscriberStatus.UNSUBSCRIBED:
+            values["unsubscribed_at"] = at
+        elif status in (SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED):
+            values["bounced_at"] = at
+        done = conn.execute(update(S).where(S.c.id == subscriber_id, S.c.status != status.value).values(**values))
+        if done.rowcount and status in STATUS_EVENT:
+            history.record(conn, subscriber_id, STATUS_EVENT[status], source, at=at)
+
+    # -- erasure ------------------------------------------------------------------------------------
+
+    def suppressed_among(self, hashes: list[str]) -> set[str]:
+        """Which of these address hashes are on the suppression list of erased addresses."""
         with self.engine.begin() as conn:
-            done = conn.execute(update(t.subscribers).where(t.subscribers.c.email == email.lower()).values(**values))
-        return bool(done.rowcount)
+            return set(conn.scalars(select(t.suppressed.c.address_hash)
+                                    .where(t.suppressed.c.address_hash.in_(hashes))))
 
-    def set_status_by_id(self, subscriber_id: int, status: str) -> None:
-        sub = self.get(subscriber_id)
-        if sub is not None:
-            self.set_status(sub.email, status)
+    @staticmethod
+    def erase(conn: Connection, subscriber_id: int, address_hash: str) -> None:
+        """Delete the subscriber and its history, keeping only ``address_hash`` on the suppression list (within
+        the caller's transaction, which first removes what other tables hold of the person)."""
+        history.erase(conn, subscriber_id)
+        conn.execute(S.delete().where(S.c.id == subscriber_id))
+        exists = conn.execute(select(t.suppressed.c.address_hash)
+                              .where(t.suppressed.c.address_hash == address_hash)).first()
+        if exists is None:
+            conn.execute(t.suppressed.insert().values(address_hash=address_hash, at=_now(), reason="erased"))
 
-    def iter(self, status: str | None = None, batch: int = BATCH) -> Iterator[Subscriber]:
+    def forget_consent_addresses(self, before: datetime) -> int:
+        """Blank the IP and user agent recorded before ``before`` (the retention setting); rows changed."""
+        with self.engine.begin() as conn:
+            done = conn.execute(update(S).where(S.c.confirmed_at < before, S.c.consent_ip.is_not(None))
+                                .values(consent_ip=None))
+            return int(done.rowcount) + history.blank_addresses(conn, before)
+
+    # -- reading many -------------------------------------------------------------------------------
+
+    def iter(self, status: str | None = None, batch: int = BATCH, paused: bool | None = None) -> Iterator[Subscriber]:
         """Subscribers in id order, read in batches so a large list never sits in memory at once."""
         last = 0
         while True:
-            q = select(t.subscribers).where(t.subscribers.c.id > last)
+            q = select(S).where(S.c.id > last)
             if status:
-                q = q.where(t.subscribers.c.status == status)
+                q = q.where(S.c.status == status)
+            if paused is not None:
+                q = q.where(S.c.paused.is_(paused))
             with self.engine.begin() as conn:
-                rows = conn.execute(q.order_by(t.subscribers.c.id).limit(batch)).all()
+                rows = conn.execute(q.order_by(S.c.id).limit(batch)).all()
             if not rows:
                 return
             for row in rows:
@@ -167,5 +272,5 @@ class SubscriberStore:
 
     def counts(self) -> dict[str, int]:
         with self.engine.begin() as conn:
-            rows = conn.execute(select(t.subscribers.c.status, func.count()).group_by(t.subscribers.c.status))
+            rows = conn.execute(select(S.c.status, func.count()).group_by(S.c.status))
             return {str(s): int(n) for s, n in rows}

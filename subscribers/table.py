@@ -6,9 +6,22 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, Column, DateTime, Integer, MetaData, String, Table, TypeDecorator, and_
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    and_,
+)
 
-from .model import MAILABLE_PAUSED, MAILABLE_STATUS, SubscriberStatus
+from .model import EVENT_KINDS, MAILABLE_PAUSED, MAILABLE_STATUS, SubscriberStatus
 
 metadata = MetaData()
 
@@ -54,3 +67,27 @@ subscribers = Table(
 
 # The SQL twin of ``Subscriber.mailable``: who may be mailed an issue.
 mailable = and_(subscribers.c.status == MAILABLE_STATUS.value, subscribers.c.paused.is_(MAILABLE_PAUSED))
+
+# The consent history: one row per thing that happened to a subscription, never updated, deleted only
+# with the person (``forget``) or, for the IP and user agent, by the retention setting.
+subscriber_events = Table(
+    "subscriber_events", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("source", String(100), nullable=False, default=""),
+    Column("ip", String(64)),
+    Column("user_agent", String(300)),
+    Column("detail", Text, nullable=False, default=""),
+    CheckConstraint(f"kind IN ({', '.join(repr(k) for k in EVENT_KINDS)})", name="ck_subscriber_events_kind"),
+)
+
+# Addresses erased on request, kept only as a keyed hash (HMAC-SHA256 with the secret key) so that an
+# import never brings them back; a sign-up that the person confirms still can.
+suppressed = Table(
+    "suppressed", metadata,
+    Column("address_hash", String(64), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("reason", String(20), nullable=False, default="erased"),
+)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
+from datetime import UTC, datetime
+
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 PURPOSES = {
@@ -17,16 +22,31 @@ class BadToken(ValueError):
 
 class Tokens:
     def __init__(self, secret_key: str) -> None:
+        self._key = secret_key.encode()
         self._serializers = {p: URLSafeTimedSerializer(secret_key, salt=f"ip-digest.{p}") for p in PURPOSES}
 
+    def address_hash(self, email: str) -> str:
+        """HMAC-SHA256 of a normalised address under the secret key: what the suppression list keeps of an
+        erased address (it cannot be read back, and without the key it cannot be guessed by trying)."""
+        return hmac.new(self._key, b"erased-address:" + email.encode(), hashlib.sha256).hexdigest()
+
     def make(self, purpose: str, subscriber_id: int) -> str:
+        if purpose == "confirm":  # with the exact time, which a confirmation compares with the last opt-out
+            return str(self._serializers[purpose].dumps([subscriber_id, time.time()]))
         return str(self._serializers[purpose].dumps(subscriber_id))
 
     def read(self, purpose: str, token: str) -> int:
+        return self.read_issued(purpose, token)[0]
+
+    def read_issued(self, purpose: str, token: str) -> tuple[int, datetime]:
+        """The subscriber id a link names and when the link was made."""
         try:
-            value = self._serializers[purpose].loads(token, max_age=PURPOSES[purpose])
+            value, issued = self._serializers[purpose].loads(token, max_age=PURPOSES[purpose],
+                                                             return_timestamp=True)
         except BadData:
             raise BadToken(f"this {purpose} link is not valid or has expired") from None
+        if isinstance(value, list) and len(value) == 2 and isinstance(value[1], float):
+            value, issued = value[0], datetime.fromtimestamp(value[1], UTC)
         if not isinstance(value, int):
             raise BadToken(f"this {purpose} link is not valid")
-        return value
+        return value, issued

@@ -15,6 +15,14 @@ class InvalidAddress(ValueError):
     pass
 
 
+class InvalidName(ValueError):
+    """A name a sign-up form may not store: too long, a link, or control characters."""
+
+
+NAME_LIMIT = 100
+_LINKLIKE = re.compile(r"(?i)[a-z][a-z0-9+.-]*://|www\.|\b[a-z0-9-]+\.[a-z]{2,}\b")  # a URL or a domain
+
+
 def normalize_email(raw: str) -> str:
     """The address in the one form we store: validated, domain normalized, compared case-insensitively."""
     value = (raw or "").strip()
@@ -44,9 +52,25 @@ def _full(value: str) -> str:
 
 def clean_name(raw: str | None, limit: int = 200) -> str:
     """A display name safe for headers and HTML: printable characters only, one line, bounded length."""
-    text = "".join(ch if ch.isprintable() else " " for ch in (raw or ""))
+    text = raw or ""
+    if not text.isprintable():
+        text = "".join(ch if ch.isprintable() else " " for ch in text)
     return " ".join(text.split())[:limit]
 
 
 def parse_topics(raw: str | None) -> list[str]:
     return [t.strip().lower() for t in (raw or "").replace(";", ",").replace("|", ",").split(",") if t.strip()]
+
+
+def form_name(raw: str | None) -> str:
+    """A name typed into a sign-up form, which the confirmation mail's ``To:`` carries: at most NAME_LIMIT
+    characters, no control characters, nothing that looks like a link or a domain; InvalidName otherwise."""
+    text = raw or ""
+    if any(not ch.isprintable() for ch in text):
+        raise InvalidName("the name may not contain control characters or line breaks")
+    text = " ".join(text.split())
+    if len(text) > NAME_LIMIT:
+        raise InvalidName(f"the name is longer than {NAME_LIMIT} characters")
+    if _LINKLIKE.search(text) or "@" in text:
+        raise InvalidName("the name may not contain a web address or an email address")
+    return text

@@ -91,7 +91,9 @@ def test_run_twice_sends_one_digest_per_subscriber(project: Path, smtp_sink: Sin
     runner = CliRunner()
     (project / "subs.csv").write_text("email,name\nann@example.com,Ann\nnot-an-email,Bad\nANN@example.com,Again\n"
                                       "bob@example.net,Bob \u00c5berg\ncy@example.org,Cy\n", encoding="utf-8")
-    imported = runner.invoke(cli, ["subscribers", "import", "subs.csv"])
+    refused = runner.invoke(cli, ["subscribers", "import", "subs.csv"])
+    assert refused.exit_code == 2 and "--consent" in refused.output
+    imported = runner.invoke(cli, ["subscribers", "import", "subs.csv", "--consent", "signed up at the 2026 fair"])
     assert imported.exit_code == 1
     assert "subs.csv:3: rejected 'not-an-email'" in imported.output
     assert "3 added, 1 already on the list, 1 rejected" in imported.output

@@ -8,6 +8,7 @@ from pathlib import Path
 from digest.compose import week_key
 from digest.models import IssueStatus
 from digest.pipeline import Digest
+from subscribers.store import NewSubscriber
 
 from .support.data import article
 from .support.smtp import read_eml
@@ -28,7 +29,7 @@ def two_weeks(tmp_path: Path) -> tuple[Digest, str, str]:
     later = d.build(W48)
     assert (first.week, later.week) == (week_key(W47), week_key(W48)) and first.week != later.week
     assert d.current_issue().week == later.week
-    d.subscribers.add_many([("ann@example.com", "Ann", ""), ("bob@example.com", "Bob", "")])
+    d.subscribers.add_many([NewSubscriber("ann@example.com", "Ann"), NewSubscriber("bob@example.com", "Bob")])
     return d, first.week, later.week
 
 

@@ -17,7 +17,7 @@ from digest.pipeline import Digest
 from digest.render import Rendered, Renderer
 from digest.transport import OutboxTransport, SMTPTransport
 from subscribers.csvio import CSVFormatError, export_string, import_csv
-from subscribers.store import SubscriberStore
+from subscribers.store import NewSubscriber, SubscriberStore
 from subscribers.validation import InvalidAddress, normalize_email
 
 from .support.data import make_issue
@@ -70,7 +70,7 @@ def test_import_reads_utf8_with_or_without_bom_comma_or_semicolon(digest: Digest
             ["ANN@example.org", "dup", ""]]
     buf = io.StringIO()
     csv.writer(buf, delimiter=sep).writerows(rows)
-    report = import_csv(write(tmp_path / "in.csv", buf.getvalue(), bom), digest.subscribers, TOPICS)
+    report = import_csv(write(tmp_path / "in.csv", buf.getvalue(), bom), digest.subscribers, TOPICS, "a test list")
     assert report.added == 2 and report.duplicates == 1
     assert [(line, value) for line, value, _ in report.rejected] == [(4, "BAD"), (5, "cy@example.org")]
     ann = digest.subscribers.by_email("ann@example.org")
@@ -82,16 +82,17 @@ def test_import_reads_utf8_with_or_without_bom_comma_or_semicolon(digest: Digest
 
 def test_import_without_an_email_column_or_not_utf8_says_how_to_fix(digest: Digest, tmp_path: Path) -> None:
     with pytest.raises(CSVFormatError, match="no 'email' column"):
-        import_csv(write(tmp_path / "a.csv", "mail,name\nann@example.org,Ann\n"), digest.subscribers, TOPICS)
+        import_csv(write(tmp_path / "a.csv", "mail,name\nann@example.org,Ann\n"), digest.subscribers, TOPICS,
+                   "a test list")
     (tmp_path / "b.csv").write_bytes("email,name\nann@example.org,Bj\xf6rn\n".encode("latin-1"))
     with pytest.raises(CSVFormatError, match="UTF-8"):
-        import_csv(tmp_path / "b.csv", digest.subscribers, TOPICS)
+        import_csv(tmp_path / "b.csv", digest.subscribers, TOPICS, "a test list")
 
 
 def test_reimporting_an_old_csv_never_resubscribes_anyone(digest: Digest, tmp_path: Path) -> None:
     old = write(tmp_path / "old.csv", "email,name,topics\nann@example.org,Ann,\nbob@example.org,Bob,\n"
                 "cy@example.org,Cy,\ndee@example.org,Dee,\n")
-    assert import_csv(old, digest.subscribers, TOPICS).added == 4
+    assert import_csv(old, digest.subscribers, TOPICS, "a test list").added == 4
     subs = digest.subscribers
     subs.set_status("ann@example.org", "unsubscribed")
     subs.set_status("bob@example.org", "bounced")
@@ -99,7 +100,7 @@ def test_reimporting_an_old_csv_never_resubscribes_anyone(digest: Digest, tmp_pa
     cy = subs.by_email("cy@example.org")
     assert cy is not None
     subs.set_preferences(cy.id, ["patents"], paused=True)
-    report = import_csv(old, subs, TOPICS)
+    report = import_csv(old, subs, TOPICS, "a test list")
     assert report.added == 0 and report.duplicates == 4
     assert {s.email: s.status for s in subs.iter()} == {
         "ann@example.org": "unsubscribed", "bob@example.org": "bounced", "cy@example.org": "active",
@@ -126,7 +127,7 @@ def test_add_many_inserts_in_batches_and_skips_what_is_there(digest: Digest) -> 
     subs = digest.subscribers
     subs.add("r5@example.org", "Five", [])
     subs.set_status("r5@example.org", "unsubscribed")
-    rows = [(f"r{i}@example.org", f"R{i}", "") for i in range(2500)]
+    rows = [NewSubscriber(f"r{i}@example.org", f"R{i}") for i in range(2500)]
     assert subs.add_many(rows) == 2499
     assert subs.counts() == {"active": 2499, "unsubscribed": 1}
     assert subs.add_many(rows) == 0
@@ -147,7 +148,7 @@ def pg_store(pg_url: str) -> Iterator[SubscriberStore]:
 def test_add_many_on_postgresql_skips_existing_addresses(pg_store: SubscriberStore) -> None:
     pg_store.add("r7@example.org", "Seven", [])
     pg_store.set_status("r7@example.org", "bounced")
-    assert pg_store.add_many([(f"r{i}@example.org", "", "patents") for i in range(1500)]) == 1499
+    assert pg_store.add_many([NewSubscriber(f"r{i}@example.org", "", "patents") for i in range(1500)]) == 1499
     assert pg_store.counts() == {"active": 1499, "bounced": 1}
 
 
@@ -160,7 +161,7 @@ def test_subscribers_list_filters_by_status(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv("DIGEST_SECRET_KEY", "k")
     runner = CliRunner()
     write(tmp_path / "r.csv", "email\nactive@example.org\nbounced@example.org\nleft@example.org\n")
-    assert runner.invoke(cli, ["subscribers", "import", "r.csv"]).exit_code == 0
+    assert runner.invoke(cli, ["subscribers", "import", "r.csv", "--consent", "a test list"]).exit_code == 0
     assert runner.invoke(cli, ["subscribers", "remove", "left@example.org"]).exit_code == 0
     d = Digest(make_settings(tmp_path, database_url=f"sqlite:///{tmp_path}/cli.db"))
     d.subscribers.set_status("bounced@example.org", "bounced")

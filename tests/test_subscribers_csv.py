@@ -37,7 +37,7 @@ def test_import_reports_each_bad_row_with_its_line(tmp_path: Path, subs: Subscri
         body = body.replace("patents;trademarks", '"patents,trademarks"')
     path = tmp_path / "s.csv"
     path.write_text(body, encoding=encoding)
-    report = import_csv(path, subs, TOPICS)
+    report = import_csv(path, subs, TOPICS, "a test list")
     assert report.added == 2 and report.duplicates == 1
     assert [(line, value) for line, value, _ in report.rejected] == [(3, "bad-address"), (6, "cy@example.org")]
     assert "astrology" in report.rejected[1][2]
@@ -48,10 +48,10 @@ def test_import_reports_each_bad_row_with_its_line(tmp_path: Path, subs: Subscri
 def test_reimport_never_resubscribes(tmp_path: Path, subs: SubscriberStore) -> None:
     path = tmp_path / "s.csv"
     path.write_text("email\nann@example.com\nbob@example.com\n", encoding="utf-8")
-    import_csv(path, subs, TOPICS)
+    import_csv(path, subs, TOPICS, "a test list")
     subs.set_status("ann@example.com", "unsubscribed")
     subs.set_status("bob@example.com", "bounced")
-    again = import_csv(path, subs, TOPICS)
+    again = import_csv(path, subs, TOPICS, "a test list")
     assert again.added == 0 and again.duplicates == 2
     assert subs.counts() == {"unsubscribed": 1, "bounced": 1}
 
@@ -60,14 +60,14 @@ def test_header_without_email_is_a_clear_error(tmp_path: Path, subs: SubscriberS
     path = tmp_path / "s.csv"
     path.write_text("mail,name\nx@example.com,X\n", encoding="utf-8")
     with pytest.raises(CSVFormatError, match="line 1: no 'email' column"):
-        import_csv(path, subs, TOPICS)
+        import_csv(path, subs, TOPICS, "a test list")
 
 
 def test_export_carries_status_topics_and_consent(subs: SubscriberStore) -> None:
     subs.add("ann@example.com", "=HYPERLINK(\"x\")", ["patents"])
     out = export_string(subs.iter())
     header, row = out.strip().splitlines()
-    assert header == "email,name,topics,status,confirmed_at,consent_ip"
+    assert header == "email,name,topics,status,paused,confirmed_at,consent_ip"
     assert row.startswith("ann@example.com,\"'=HYPERLINK") and ",patents,active," in row
 
 

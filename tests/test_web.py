@@ -105,15 +105,16 @@ def test_the_answer_is_the_same_for_new_active_bounced_and_unsubscribed_addresse
               for e in ("new@example.org", "active@example.org", "bounced@example.org", "left@example.org")}
     assert len({b.split('name="csrf_token"')[0] for b in bodies.values()}) == 1
     assert all(SENT_PAGE in b for b in bodies.values())
-    # an active reader is told where the preferences are; a bounced address is mailed nothing
+    # an active reader is told where the preferences are
     already = outbox_mail(settings, "active@example.org")
     assert already is not None and "already subscribed" in already["Subject"]
     assert link_in(already, "preferences")
-    assert outbox_mail(settings, "bounced@example.org") is None
+    # someone who left (or whose mail bounced) may come back, but only through the confirmation link:
+    # until then the opt-out stands
     assert status(app, "active@example.org") == "active" and status(app, "bounced@example.org") == "bounced"
-    # someone who left may come back, but only through the confirmation link
-    assert status(app, "left@example.org") == "pending"
+    assert status(app, "left@example.org") == "unsubscribed"
     assert outbox_mail(settings, "left@example.org") is not None
+    assert outbox_mail(settings, "bounced@example.org") is not None
 
 
 def test_the_honeypot_answers_like_success_and_stores_nothing(app: Flask, client: FlaskClient) -> None:

@@ -9,6 +9,7 @@ scheduler) inside the commands, so ``digest --help`` and ``digest subscribers ad
     service.py    serve, daemon, schedule, status, approve, admin-hash
     audience.py   digest subscribers …
     schema.py     digest db …
+    report.py     digest report: what happened to an issue
     setup.py      init
 """
 
@@ -29,7 +30,7 @@ COMMANDS = {
     "collect": "weekly", "build": "weekly", "preview": "weekly", "send": "weekly", "send-test": "weekly",
     "run": "weekly", "issue": "issue", "serve": "service", "daemon": "service", "schedule": "service",
     "status": "service", "approve": "service", "admin-hash": "service", "subscribers": "audience",
-    "db": "schema", "init": "setup",
+    "db": "schema", "report": "report", "init": "setup",
 }
 
 
@@ -56,9 +57,11 @@ class LazyGroup(click.Group):
               help="digest.toml to read (default: ./digest.toml, else the bundled sample sources).")
 @click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON object per log line, for log shippers.")
 @click.version_option(__version__, prog_name="digest")
 @click.pass_context
-def cli(ctx: click.Context, config: Path | None, verbose: int, quiet: bool) -> None:
+def cli(ctx: click.Context, config: Path | None, verbose: int, quiet: bool, log_format: str) -> None:
     """IP Digest: the week's intellectual-property protection news as one email.
 
     \b
@@ -67,6 +70,11 @@ def cli(ctx: click.Context, config: Path | None, verbose: int, quiet: bool) -> N
     """
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+    if log_format == "json":
+        from ..logjson import JSONFormatter
+
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JSONFormatter())
     if verbose < 2:
         for noisy in ("trafilatura", "htmldate", "urllib3", "charset_normalizer", "cssutils", "premailer"):
             logging.getLogger(noisy).setLevel(max(level, logging.WARNING) if verbose else logging.ERROR)

@@ -1,7 +1,8 @@
-"""`digest subscribers …`: add, remove, list, import, export."""
+"""`digest subscribers …`: add, remove, list, import, export, show, forget."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -47,7 +48,7 @@ def subscribers_add(c: Context, email: str, name: str, topics: str) -> None:
     if bad:
         raise click.BadParameter(f"unknown topic {bad[0]!r}; known: {', '.join(sorted(known))}",
                                  param_hint="--topics")
-    sub, added = c.digest.subscribers.add(address, clean_name(name), chosen)
+    sub, added = c.digest.subscribers.add(address, clean_name(name), chosen, source="cli")
     click.echo(f"added {sub.email}" if added else f"{sub.email} is already on the list ({sub.status})")
 
 
@@ -62,65 +63,90 @@ def subscribers_remove(c: Context, email: str) -> None:
     Example:
       digest subscribers remove ann@example.com
     """
-    if c.digest.subscribers.set_status(email.strip(), SubscriberStatus.UNSUBSCRIBED):
+    if c.digest.subscribers.set_status(email.strip(), SubscriberStatus.UNSUBSCRIBED, source="cli"):
         click.echo(f"unsubscribed {email.strip().lower()}")
     else:
         click.echo(f"{email} is not on the list", err=True)
         sys.exit(1)
 
 
+LIST_STATUSES = (*STATUSES, "paused")
+
+
+def _filter(status: str | None) -> dict[str, Any]:
+    """``--status`` as iter() arguments: 'paused' is an active subscriber who paused; 'active' is one who did not."""
+    if status == "paused":
+        return {"status": SubscriberStatus.ACTIVE, "paused": True}
+    if status == SubscriberStatus.ACTIVE:
+        return {"status": status, "paused": False}
+    return {"status": status}
+
+
 @subscribers_group.command("list")
-@click.option("--status", type=click.Choice(STATUSES), help="Only subscribers with this status.")
+@click.option("--status", type=click.Choice(LIST_STATUSES),
+              help="Only subscribers with this status (paused: active but paused; active: receiving issues).")
 @pass_ctx
 @handle_errors
 def subscribers_list(c: Context, status: str | None) -> None:
-    """List subscribers: email, status, name and topics.
+    """List subscribers: email, status (paused shown as such), name and topics.
 
     \b
     Example:
-      digest subscribers list --status active
+      digest subscribers list --status paused
     """
     n = 0
-    for s in c.existing_digest.subscribers.iter(status=status):
-        click.echo(f"{s.email}\t{s.status}\t{s.name}\t{','.join(sorted(s.topics)) or 'all topics'}")
+    for s in c.existing_digest.subscribers.iter(**_filter(status)):
+        shown = "paused" if s.paused and s.status == SubscriberStatus.ACTIVE else s.status
+        click.echo(f"{s.email}\t{shown}\t{s.name}\t{','.join(sorted(s.topics)) or 'all topics'}")
         n += 1
     click.echo(f"{n} subscribers", err=True)
 
 
 @subscribers_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--consent", "basis", default="", metavar="TEXT",
+              help="How everyone in the file agreed to receive the newsletter; required when the file has no "
+                   "confirmed_at / consent_source column. Recorded in each person's history.")
 @pass_ctx
 @handle_errors
-def subscribers_import(c: Context, file: Path) -> None:
-    """Import a CSV with a header row: email (required), name, topics.
+def subscribers_import(c: Context, file: Path, basis: str) -> None:
+    """Import a CSV with a header row: email (required), name, topics, and consent columns
+    (confirmed_at as ISO 8601, consent_source, consent_ip).
 
-    Every rejected row is reported with its line number; addresses already on the list
-    (whatever their case or status) are skipped, so nobody who left is resubscribed.
+    Imported rows are active; confirmed_at is set only from the file. Every rejected row is reported
+    with its line number; addresses already on the list (whatever their case or status) are skipped,
+    so nobody who left is resubscribed, and so are addresses erased with `forget`.
 
     \b
     Example:
-      digest subscribers import readers.csv
+      digest subscribers import readers.csv --consent "signed up at the 2026 conference"
     """
-    from subscribers.csvio import CSVFormatError, import_csv
+    from subscribers.csvio import ConsentMissing, CSVFormatError, import_csv
 
     try:
-        rep = import_csv(file, c.digest.subscribers, [t.slug for t in c.digest.taxonomy.topics])
-    except CSVFormatError as exc:
+        rep = import_csv(file, c.digest.subscribers, [t.slug for t in c.digest.taxonomy.topics], basis,
+                         suppressed=c.digest.erased_among)
+    except (CSVFormatError, ConsentMissing) as exc:
         raise click.UsageError(f"{file}: {exc}") from None
     for line, value, reason in rep.rejected:
         click.echo(f"{file}:{line}: rejected {value!r}: {reason}", err=True)
-    click.echo(f"import: {rep.added} added, {rep.duplicates} already on the list, {len(rep.rejected)} rejected")
+    for line in rep.suppressed:
+        click.echo(f"{file}:{line}: skipped: this address was erased on request (`forget`); only a sign-up "
+                   "that its owner confirms can add it again", err=True)
+    click.echo(f"import: {rep.added} added, {rep.duplicates} already on the list, {len(rep.rejected)} rejected, "
+               f"{len(rep.suppressed)} erased on request")
     if rep.rejected:
         sys.exit(1)
 
 
 @subscribers_group.command("export")
 @click.option("--out", type=click.File("w", encoding="utf-8"), default="-", help="File to write (default: stdout).")
-@click.option("--status", type=click.Choice(STATUSES), help="Only subscribers with this status.")
+@click.option("--status", type=click.Choice(LIST_STATUSES), help="Only subscribers with this status.")
 @pass_ctx
 @handle_errors
 def subscribers_export(c: Context, out: Any, status: str | None) -> None:
-    """Write subscribers as CSV with status, topics and consent time.
+    """Write subscribers as CSV with status, paused, topics and consent time; cells that a spreadsheet
+    would run as formulas start with a quote.
 
     \b
     Example:
@@ -128,8 +154,52 @@ def subscribers_export(c: Context, out: Any, status: str | None) -> None:
     """
     from subscribers.csvio import export_csv
 
-    n = export_csv(c.existing_digest.subscribers.iter(status=status), out)
+    n = export_csv(c.existing_digest.subscribers.iter(**_filter(status)), out)
     click.echo(f"export: {n} subscribers", err=True)
+
+
+@subscribers_group.command("show")
+@click.argument("email")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON document (what a person may ask for under GDPR articles 15 and 20).")
+@pass_ctx
+@handle_errors
+def subscribers_show(c: Context, email: str, as_json: bool) -> None:
+    """Show one person's record and consent history.
+
+    \b
+    Example:
+      digest subscribers show ann@example.com --json
+    """
+    from subscribers.report import person, person_text
+
+    doc = person(c.digest.subscribers, email)
+    if doc is None:
+        click.echo(f"{email} is not on the list", err=True)
+        sys.exit(1)
+    click.echo(json.dumps(doc, indent=2, ensure_ascii=False) if as_json else person_text(doc))
+
+
+@subscribers_group.command("forget")
+@click.argument("email")
+@pass_ctx
+@handle_errors
+def subscribers_forget(c: Context, email: str) -> None:
+    """Erase a person: record, history and deliveries. Only a keyed hash of the address is kept, so a
+    later import skips it; a sign-up that the person confirms can still add it again.
+
+    \b
+    Example:
+      digest subscribers forget ann@example.com
+    """
+    try:
+        address = normalize_email(email)
+    except InvalidAddress:
+        address = email.strip().lower()
+    if not c.digest.forget(address):
+        click.echo(f"{email} is not on the list", err=True)
+        sys.exit(1)
+    click.echo(f"erased {address}; a keyed hash of the address stays on the suppression list")
 
 
 COMMANDS = {"subscribers": subscribers_group}

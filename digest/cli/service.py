@@ -38,11 +38,13 @@ def serve(c: Context, host: str, port: int, threads: int, proxies: int) -> None:
     upgrade_database(c.settings.database_url)
     app = create_app(c.settings, digest=c.digest, proxies=proxies)
     try:
-        server = create_server(app, host=host, port=port, threads=threads, ident="ip-digest")
+        server = create_server(app, host=host, port=port, threads=threads, ident="ip-digest",
+                               clear_untrusted_proxy_headers=False)
     except OSError as exc:
         raise DigestError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop what holds the port "
                           "or pick another with --port") from None
     click.echo(f"serve: http://{host}:{port}/ (links in emails use {c.settings.base_url}); Ctrl-C stops")
+    # The proxy headers reach the app: ProxyFix reads them (--proxies), and /metrics refuses relayed requests.
     server.run()
 
 
@@ -66,9 +68,12 @@ def admin_hash() -> None:
 
 
 @click.command()
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
+              help="Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).")
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address of the metrics server.")
 @pass_ctx
 @handle_errors
-def daemon(c: Context) -> None:
+def daemon(c: Context, metrics_port: int | None, metrics_host: str) -> None:
     """Run the scheduler: collect often, build and send weekly on the [schedule] in digest.toml.
 
     Jobs persist in the database, so a send missed while the daemon was down runs once when it
@@ -77,7 +82,7 @@ def daemon(c: Context) -> None:
 
     \b
     Example:
-      digest daemon          # under systemd: see docs/deploy.md
+      digest daemon --metrics-port 9108     # under systemd: see docs/deploy.md
     """
     settings = c.settings
     if not c.quiet:
@@ -90,7 +95,24 @@ def daemon(c: Context) -> None:
     from ..scheduler import Daemon
 
     d = Daemon(settings, loader=lambda: load_settings(c.config))
-    sys.exit(d.serve())
+    server = None
+    if metrics_port is not None:
+        from ..metrics import serve_metrics
+
+        try:
+            server, _ = serve_metrics(d.digest.db.health, metrics_port, metrics_host)
+        except OSError as exc:
+            d.digest.close()
+            click.echo(f"Error: --metrics-port {metrics_port}: {exc.strerror}; choose a free port", err=True)
+            sys.exit(2)
+        logging.getLogger("digest").info("metrics: http://%s:%d/metrics", metrics_host, server.server_port)
+    try:
+        code = d.serve()
+    finally:
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+    sys.exit(code)
 
 
 @click.command()

@@ -12,11 +12,16 @@ from subscribers.store import SubscriberStore
 
 from ..errors import DigestError
 from .articles import Articles
+from .clicks import Clicks
+from .dashboard import Dashboard
 from .deliveries import Deliveries
 from .engine import make_engine
+from .health import Health
 from .issues import Issues
 from .meta import Meta
 from .migrate import prepare
+from .reports import Reports
+from .sessions import EditorSessions
 from .sources import Sources
 
 
@@ -37,13 +42,29 @@ class Database:
         self.issues = Issues(self.engine)
         self.deliveries = Deliveries(self.engine)
         self.meta = Meta(self.engine)
+        self.health = Health(self.engine)
+        self.clicks = Clicks(self.engine)
+        self.reports = Reports(self.engine)
+        self.dashboard = Dashboard(self.engine)
         self.subscribers = SubscriberStore(self.engine)
+        self.sessions = EditorSessions(self.engine)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
         """A transaction, for tests and tools that read the tables directly."""
         with self.engine.begin() as conn:
             yield conn
+
+    def forget(self, email: str, address_hash: str) -> bool:
+        """Erase a person: their deliveries, history and record, in one transaction, leaving ``address_hash``
+        on the suppression list. False when the address is not stored."""
+        with self.engine.begin() as conn:
+            found = self.subscribers.id_of(conn, email)
+            if found is None:
+                return False
+            self.deliveries.erase_subscriber(conn, found)
+            self.subscribers.erase(conn, found, address_hash)
+        return True
 
     def close(self) -> None:
         self.engine.dispose()

@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, and_, bindparam, case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from subscribers import history
 from subscribers.clock import now
-from subscribers.model import Subscriber, SubscriberStatus
+from subscribers.model import EventKind, Subscriber, SubscriberStatus
 from subscribers.table import mailable
 
 from ..models import DeliveryStatus
@@ -74,6 +75,18 @@ class Deliveries:
     def counts(self, issue_id: int) -> dict[str, int]:
         with self.engine.begin() as conn:
             return {str(k): int(n) for k, n in conn.execute(_COUNTS, {"b_issue": issue_id})}
+
+    def prune(self, before: datetime) -> int:
+        """Delete finished delivery rows last changed before ``before``; how many went."""
+        finished = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
+        with self.engine.begin() as conn:
+            done = conn.execute(delete(d).where(d.c.status.in_(finished), d.c.updated_at < before))
+        return int(done.rowcount)
+
+    @staticmethod
+    def erase_subscriber(conn: Connection, subscriber_id: int) -> int:
+        """Delete one person's delivery rows (address, message id and server replies go with them)."""
+        return int(conn.execute(delete(d).where(d.c.subscriber_id == subscriber_id)).rowcount)
 
     def outbox(self, issue_id: int, owner: str, lease: timedelta) -> Outbox:
         return Outbox(self.engine, issue_id, owner, lease)
@@ -187,8 +200,8 @@ class Outbox:
         }
         with self._write(conn):
             conn.execute(_RECORD_TRIED if tried else _RECORD_SKIPPED, params)
-            if bounce is not None:
-                conn.execute(_BOUNCE, {"subscriber_id": bounce, "at": at})
+            if bounce is not None and conn.execute(_BOUNCE, {"subscriber_id": bounce, "at": at}).rowcount:
+                history.record(conn, bounce, EventKind.BOUNCED, "smtp", f"{code} {(text or '')[:200]}".strip(), at=at)
 
 
 def _subscriber(row: Any) -> Subscriber:

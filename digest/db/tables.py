@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
     Column,
     ForeignKey,
     Index,
@@ -95,4 +96,40 @@ issue_edits = Table(
     Column("value", Text, nullable=False, default=""),
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("week", "kind", "target", name="uq_issue_edit"),
+)
+
+# A followed article link of a sent issue (tracking clicks = true): who only when per_subscriber = true,
+# and no address or agent string: only whether the agent is a known link scanner.
+clicks = Table(
+    "clicks", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("issue_id", Integer, ForeignKey("issues.id"), nullable=False),
+    Column("article_id", Integer, nullable=False),
+    Column("subscriber_id", Integer),       # no foreign key: a forgotten subscriber's clicks stay, anonymous
+    Column("clicked_at", UTCDateTime, nullable=False),
+    Column("head", Boolean, nullable=False, default=False),
+    Column("scanner_agent", Boolean, nullable=False, default=False),
+)
+Index("ix_clicks_issue", clicks.c.issue_id, clicks.c.clicked_at)
+
+# An open: the image at the end of a sent issue's HTML was fetched (tracking opens = true). Image proxies
+# and Apple Mail Privacy Protection fetch it for the reader, so opens are an upper bound.
+opens = Table(
+    "opens", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("issue_id", Integer, ForeignKey("issues.id"), nullable=False),
+    Column("subscriber_id", Integer),
+    Column("opened_at", UTCDateTime, nullable=False),
+)
+Index("ix_opens_issue", opens.c.issue_id, opens.c.opened_at)
+
+# The editor's signed-in sessions, kept on the server so that logging out (or a new password) ends them:
+# the cookie carries a random token, the table only its SHA-256.
+editor_sessions = Table(
+    "editor_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user", String(200), nullable=False),
+    Column("account_key", String(64), nullable=False),   # fingerprint of the account: a new password voids it
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
 )

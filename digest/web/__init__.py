@@ -11,6 +11,8 @@ subscriber operations live in subscribers.service, issues come from the Digest f
     /issues                    the archive of sent issues
     /issues/<id>               one sent issue as a page, sections anchored #<topic>
     /issues/feed.xml           Atom feed of the archive
+    /r/<token>[/<reader>]      a tracked article link → 302 to the article (see clicks.py)
+    /healthz, /readyz, /metrics the operator's (see health.py)
     /admin/…                   the editor's pages (see admin/), behind a login
 """
 
@@ -36,8 +38,9 @@ from ..config import Settings
 from ..message import Letterhead, NoticeMessages
 from ..pipeline import Digest
 from ..transport import Transport, make_transport
-from . import admin, archive, links, signup
+from . import admin, archive, clicks, health, links, signup
 from .extensions import Web, csrf, digests, limiter, web
+from .notices import NoticeQueue
 from .pages import info_page, page
 
 __all__ = ["Web", "create_app", "info_page", "notice_transport", "page", "web"]
@@ -79,13 +82,15 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
     app.config.update(config or {})
     digests.init_app(app, Web(d, Audience(
         d.subscribers, d.tokens, settings.base_url, [t.slug for t in d.taxonomy.topics],
-        Notifier(NoticeMessages(d.renderer.env, Letterhead.of(settings), settings.title), settings),
+        NoticeQueue(Notifier(NoticeMessages(d.renderer.env, Letterhead.of(settings), settings.title), settings)),
     )))
     csrf.init_app(app)
     limiter.init_app(app)
     app.register_blueprint(signup.bp)
     app.register_blueprint(links.bp)
     app.register_blueprint(archive.bp)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(clicks.bp)
     admin.init_app(app)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)

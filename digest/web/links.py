@@ -30,7 +30,8 @@ def unsubscribe(token: str) -> ResponseReturnValue:
         if request.form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
             return info_page("Nothing was changed", "Press the button on the unsubscribe page to leave the list.",
                            400, action=url_for("links.unsubscribe", token=token), action_label="Unsubscribe")
-        audience.unsubscribe(token)
+        # A mail provider's one-click POST carries only the one field; the page's form also says via=page.
+        audience.unsubscribe(token, "page" if request.form.get("via") == "page" else "one-click")
     except BadToken:
         return bad_link("unsubscribe")
     return info_page("You are unsubscribed", "You will receive no more issues. If you change your mind, you "

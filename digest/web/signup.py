@@ -10,9 +10,8 @@ from flask_limiter.util import get_remote_address
 
 from subscribers.model import SubscriberStatus
 from subscribers.tokens import BadToken
-from subscribers.validation import InvalidAddress
+from subscribers.validation import InvalidAddress, InvalidName, normalize_email
 
-from ..errors import DeliveryError
 from .extensions import csrf, limiter, web
 from .pages import info_page, page
 
@@ -28,7 +27,11 @@ def _address_key() -> str:
         raw = data.get("email") if isinstance(data, dict) else None
     else:
         raw = request.form.get("email")
-    value = str(raw or "").strip().lower()
+    value = str(raw or "").strip()
+    try:  # the form the store keeps: domain variants that reach one inbox share one limit
+        value = normalize_email(value)
+    except InvalidAddress:
+        value = value.lower()
     return f"address:{value}" if value else get_remote_address()
 
 
@@ -61,14 +64,12 @@ def subscribe() -> ResponseReturnValue:
         return info_page(*SENT)
     email, name, topics = form.get("email", ""), form.get("name", ""), form.getlist("topics")
     try:
-        web().audience.subscribe(email, name, topics)
+        web().audience.subscribe(email, name, topics, "form", request.remote_addr, request.user_agent.string)
     except InvalidAddress as exc:
         return form_page(400, f"That address does not look right: {exc}", email=email, name=name,
                          topics=topics)
-    except DeliveryError:
-        current_app.logger.exception("the confirmation email could not be sent")
-        return info_page("We could not send the email", "Our mail server did not answer. Please try again "
-                       "in a few minutes.", 503)
+    except InvalidName as exc:
+        return form_page(400, f"Please check your name: {exc}", email=email, topics=topics)
     return info_page(*SENT)
 
 
@@ -87,12 +88,12 @@ def api_subscribe() -> ResponseReturnValue:
     if not isinstance(topics, list) or not all(isinstance(x, str) for x in topics):
         return jsonify(error="topics must be a list of topic names", detail=", ".join(web().audience.topics)), 400
     try:
-        web().audience.subscribe(str(data.get("email") or ""), str(data.get("name") or ""), topics)
+        web().audience.subscribe(str(data.get("email") or ""), str(data.get("name") or ""), topics, "api",
+                                 request.remote_addr, request.user_agent.string)
     except InvalidAddress as exc:
         return jsonify(error="invalid address", detail=str(exc)), 400
-    except DeliveryError:
-        current_app.logger.exception("the confirmation email could not be sent")
-        return jsonify(error="mail server unavailable", detail="try again in a few minutes"), 503
+    except InvalidName as exc:
+        return jsonify(error="invalid name", detail=str(exc)), 400
     return jsonify(status="ok", detail=SENT[1]), 202
 
 
@@ -116,7 +117,7 @@ def confirm(token: str) -> ResponseReturnValue:
         if request.method == "GET":
             audience.holder("confirm", token)
             return page("confirm.html", token=token)
-        sub = audience.confirm(token, request.remote_addr)
+        sub = audience.confirm(token, request.remote_addr, request.user_agent.string)
     except BadToken:
         return info_page("This confirmation link is not valid", "It may have expired (links work for seven "
                        "days) or been cut short. Subscribe again to get a new one.", 400,

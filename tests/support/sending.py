@@ -17,6 +17,7 @@ from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutio
 from digest.config import ScheduleConfig, Settings, SMTPConfig
 from digest.pipeline import Digest
 from digest.scheduler import Daemon
+from subscribers.store import NewSubscriber
 
 from .data import ROOT, sample_issue
 
@@ -42,7 +43,7 @@ def prepared(db_url: str, tmp: Path, port: int | None, subscribers: int, **smtp:
     """A Digest with a built issue and ``subscribers`` active addresses sub0@example.com, …"""
     d = Digest(delivery_settings(db_url, tmp, port, **smtp))
     d.db.issues.save_draft(sample_issue())
-    d.subscribers.add_many([(f"sub{i}@example.com", f"Reader {i}", "") for i in range(subscribers)])
+    d.subscribers.add_many([NewSubscriber(f"sub{i}@example.com", f"Reader {i}") for i in range(subscribers)])
     return d
 
 

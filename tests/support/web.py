@@ -20,6 +20,7 @@ from waitress.server import create_server
 from digest.config import Settings
 from digest.pipeline import Digest
 from digest.web import Web, create_app
+from digest.web.notices import drain
 
 from .smtp import read_eml
 
@@ -54,7 +55,8 @@ def csrf_from(html: str) -> str:
 
 
 def outbox_mail(settings: Settings, email: str) -> EmailMessage | None:
-    """The confirmation mail written to the outbox folder for ``email``, if any."""
+    """The confirmation mail written to the outbox folder for ``email``, if any (once queued mail is sent)."""
+    drain()
     path = settings.outbox_dir / "confirmations" / f"{email}.eml"
     return read_eml(path) if path.exists() else None
 
@@ -73,15 +75,17 @@ class Live:
 
 
 @contextmanager
-def live_server(tmp_path: Path, **changes: object) -> Iterator[Live]:
-    """Serve ``create_app`` with waitress in a thread; base_url is the real loopback address."""
+def live_server(tmp_path: Path, config: dict[str, Any] | None = None, **changes: object) -> Iterator[Live]:
+    """Serve ``create_app`` with waitress in a thread; base_url is the real loopback address; ``config``
+    overrides Flask settings."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = make_settings(tmp_path, base_url=base, **changes)
-    app = create_app(settings)
-    server = create_server(app, sockets=[sock], threads=2, ident="ip-digest-test")
+    app = create_app(settings, config=config)
+    server = create_server(app, sockets=[sock], threads=2, ident="ip-digest-test",
+                           clear_untrusted_proxy_headers=False)  # as `digest serve`
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

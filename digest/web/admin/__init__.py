@@ -13,6 +13,8 @@ carries a CSRF token. One blueprint per concern, nested under ``admin``:
     review    POST /admin/draft/test                              send a [TEST] to any addresses (never recorded)
               GET/POST /admin/draft/approve                       confirm, then approve for the scheduled send
     sending   GET/POST /admin/draft/send, …/progress, …/status    confirm, send now in the background, progress
+    reports   GET /admin/issues, /admin/issues/<week>[.csv]        each sent issue's report (digest.reports)
+              GET /admin/dashboard                                charts: audience, sources, the last issue
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from flask.typing import ResponseReturnValue
 from ...schedule import Schedule
 from ...sending import BackgroundSend, Sender, SendStatus
 from ..extensions import digests
-from . import auth, draft, edits, review, sending
+from . import auth, draft, edits, reports, review, sending
 from .auth import DEFAULTS, LockOut, credentials
 from .base import AdminState
 from .sending import EXTENSION, Sends
@@ -44,7 +46,7 @@ PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:
             "base-uri 'none'; frame-ancestors 'none'; frame-src 'self'")
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-for child in (auth.bp, draft.bp, edits.bp, review.bp, sending.bp):
+for child in (auth.bp, draft.bp, edits.bp, review.bp, sending.bp, reports.bp):
     bp.register_blueprint(child)
 
 

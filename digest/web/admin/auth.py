@@ -2,7 +2,8 @@
 
 DIGEST_ADMIN_USER and DIGEST_ADMIN_PASSWORD_HASH (a werkzeug password hash made by ``digest admin-hash``) name
 the account; without both the admin pages are off. Repeated failed logins lock the username out for that
-client for a while.
+client for a while. A login makes a session on the server (digest.db.sessions); the cookie carries only
+its random token, so logging out, the session's end (ADMIN_SESSION_SECONDS) or a new password ends it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ...config import AdminConfig
 from ...configspec import env_name
-from ..extensions import limiter
+from ..extensions import limiter, web
 from .base import page, state
 
 ENV_USER = env_name(AdminConfig, "user")
@@ -99,12 +100,12 @@ def enabled() -> bool:
 
 
 def signed_in() -> bool:
-    if not enabled() or "admin" not in session:
+    """A session made at login that the server still holds: not logged out, not expired, same password."""
+    token = session.get("admin_sid")
+    if not enabled() or not isinstance(token, str):
         return False
     cfg = current_app.config
-    if session.get("admin_key") != _fingerprint(cfg["ADMIN_USER"], cfg["ADMIN_PASSWORD_HASH"]):
-        return False
-    return bool(time.time() - float(session.get("admin_at", 0)) < float(cfg["ADMIN_SESSION_SECONDS"]))
+    return web().digest.db.sessions.valid(token, _fingerprint(cfg["ADMIN_USER"], cfg["ADMIN_PASSWORD_HASH"]))
 
 
 def _safe_next(target: str | None) -> str:
@@ -142,12 +143,15 @@ def login() -> ResponseReturnValue:
     lockout.clear(key)
     session.clear()
     session["admin"] = user
-    session["admin_key"] = _fingerprint(cfg["ADMIN_USER"], cfg["ADMIN_PASSWORD_HASH"])
-    session["admin_at"] = time.time()
+    session["admin_sid"] = web().digest.db.sessions.start(
+        user, _fingerprint(cfg["ADMIN_USER"], cfg["ADMIN_PASSWORD_HASH"]), float(cfg["ADMIN_SESSION_SECONDS"]))
     return redirect(nxt, 303)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> ResponseReturnValue:
+    token = session.get("admin_sid")
+    if isinstance(token, str):
+        web().digest.db.sessions.end(token)  # the cookie, if kept or copied, opens nothing any more
     session.clear()
     return redirect(url_for("admin.auth.login"), 303)

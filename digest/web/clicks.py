@@ -1,0 +1,64 @@
+"""GET /r/<token>[/<reader>]: a tracked article link ([tracking] clicks = true) → 302 to that article;
+GET /o/<token>[/<reader>]: the open image ([tracking] opens = true).
+
+The token is signed (digest/clicks.py) and names the issue and the article; the redirect goes to the URL
+stored for that article in that issue and nowhere else, whatever the query string says. Each request of a
+sent issue's link is stored (HEAD included, and whether the agent is a known scanner); the report decides
+which ones count.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, redirect, request
+from flask.typing import ResponseReturnValue
+
+from subscribers.clock import now
+
+from ..clicks import BadLink, Click, article_url, scanner_agent
+from ..models import IssueStatus
+from ..render import safe_url
+from .extensions import digests
+
+bp = Blueprint("clicks", __name__)
+COUNTED = (IssueStatus.SENDING, IssueStatus.SENT)  # a draft's links (editors' tests) are followed, not stored
+
+
+@bp.route("/r/<token>")
+@bp.route("/r/<token>/")
+@bp.route("/r/<token>/<reader>")
+def follow(token: str, reader: str | None = None) -> ResponseReturnValue:
+    d = digests.digest
+    try:
+        issue_id, article_id, subscriber = d.click_links().read(token, reader)
+    except BadLink:
+        abort(404)
+    issue = d.db.issues.get(issue_id)
+    target = article_url(issue, article_id) if issue is not None else None
+    if issue is None or target is None or safe_url(target) != target or not target.startswith("http"):
+        abort(404)
+    if issue.status in COUNTED:
+        d.db.clicks.record(issue.id, Click(article_id, subscriber, now(), head=request.method == "HEAD",
+                                           scanner_agent=scanner_agent(request.headers.get("User-Agent", ""))))
+    return redirect(target, 302)
+
+
+# A transparent 1×1 GIF.
+PIXEL = bytes.fromhex("47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b")
+
+
+@bp.route("/o/<token>")
+@bp.route("/o/<token>/")
+@bp.route("/o/<token>/<reader>")
+def opened(token: str, reader: str | None = None) -> ResponseReturnValue:
+    """The open image ([tracking] opens = true): stored for a sent issue, on GET only."""
+    d = digests.digest
+    try:
+        issue_id, subscriber = d.click_links().read_open(token, reader)
+    except BadLink:
+        abort(404)
+    issue = d.db.issues.get(issue_id)
+    if issue is None:
+        abort(404)
+    if issue.status in COUNTED and request.method == "GET":
+        d.db.clicks.record_open(issue.id, subscriber, now())
+    return Response(PIXEL, mimetype="image/gif", headers={"Cache-Control": "no-store"})
