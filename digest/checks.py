@@ -73,9 +73,21 @@ def links(r: Rendered) -> list[str]:
     return sorted({u.replace("&amp;", "&") for u in found})
 
 
+UNCHECKED = "not checked: private address"
+
+
 def check_links(results: Iterable[tuple[str, str | None]]) -> Finding:
-    """From (url, error or None) pairs, as the fetcher reported them."""
-    bad = [f"{url} ({err})" for url, err in results if err]
+    """From (url, error or None) pairs, as the fetcher reported them; UNCHECKED for a link that was not
+    fetched because its host is private (what such a host answers is nobody's business)."""
+    pairs = list(results)
+    bad = [f"{url} ({err})" for url, err in pairs if err and err != UNCHECKED]
+    unchecked = [url for url, err in pairs if err == UNCHECKED]
+    parts = []
     if bad:
-        return Finding("warning", "links", f"{len(bad)} links answer with an error: {'; '.join(bad[:5])}")
+        parts.append(f"{len(bad)} {'link answers' if len(bad) == 1 else 'links answer'} with an error: "
+                     f"{'; '.join(bad[:5])}")
+    if unchecked:
+        parts.append(f"{UNCHECKED}: {'; '.join(unchecked[:5])}")
+    if parts:
+        return Finding("warning", "links", "; ".join(parts))
     return Finding("ok", "links", "every link answers")

@@ -14,7 +14,7 @@ from .db import Database
 from .errors import SourceError
 from .extract import extract_paragraphs, html_to_paragraphs
 from .models import Entry, NewArticle, SourceReport
-from .sources import Fetched, Fetcher, fetch_all, parse_feed
+from .sources import Fetched, Fetcher, ParsedFeed, feed_link, fetch_all, fetch_each, is_html, parse_feed
 from .summarize import summarize, word_count
 from .topics import Taxonomy
 from .urls import canonical_url
@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 THIN_WORDS = 60
 LEAD_WORDS = 80  # the opening words that topics are read from, with the title
+FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"
 TRUNCATION = re.compile(r"(\[\s*(…|\.\.\.|&hellip;|&#8230;)\s*\]|…|\.\.\.|Continue reading.*|Read more.*)\s*$",
                         re.IGNORECASE)
 
@@ -75,7 +76,7 @@ class _Candidate:
 def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) -> CollectReport:
     """Fetch every source once and store the new, tagged articles. Never raises for one bad source."""
     own = fetcher is None
-    fetcher = fetcher or Fetcher(settings.fetch)
+    fetcher = fetcher or Fetcher.for_settings(settings)
     taxonomy = Taxonomy(settings.topics)
     try:
         report = CollectReport()
@@ -83,7 +84,7 @@ def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) ->
         results = fetch_all(
             fetcher,
             [(s.url, {"etag": states[s.url][0], "last_modified": states[s.url][1],
-                      "accept": "application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5"})
+                      "accept": FEED_ACCEPT, "local": True})
              for s in settings.sources],
             settings.fetch.workers,
         )
@@ -106,7 +107,7 @@ def _collect_one(settings: Settings, db: Database, fetcher: Fetcher, taxonomy: T
             db.sources.record_fetch(source.url, source.name, etag=result.etag, last_modified=result.last_modified)
             log.info("%s: not modified since the last fetch", source.name)
             return rep
-        feed = parse_feed(source, result)
+        feed = _parse_or_discover(fetcher, source, result)
         if feed.warning:
             log.warning("source %r (%s): %s", source.name, source.url, feed.warning)
         rep.entries = len(feed.entries)
@@ -132,6 +133,17 @@ def _lead(paragraphs: list[str]) -> str:
     """What topics are read from besides the title: the article's opening sentences, as its summary would
     be (no byline, dateline, heading such as the site's name, or boilerplate)."""
     return summarize(paragraphs, LEAD_WORDS)
+def _parse_or_discover(fetcher: Fetcher, source: SourceConfig, fetched: Fetched) -> ParsedFeed:
+    """The source's feed; for a URL that answers with a web page, the feed that page links to."""
+    try:
+        return parse_feed(source, fetched)
+    except SourceError:
+        link = feed_link(fetched) if is_html(fetched) else None
+        if link is None:
+            raise
+    log.warning("source %r: %s is an HTML page; using the feed it links to, %s (put that URL in digest.toml)",
+                source.name, source.url, link)
+    return parse_feed(source, fetcher.get(link, accept=FEED_ACCEPT))
 
 
 def _candidates(db: Database, taxonomy: Taxonomy, entries: list[Entry], rep: SourceReport) -> list[_Candidate]:
@@ -157,15 +169,15 @@ def _candidates(db: Database, taxonomy: Taxonomy, entries: list[Entry], rep: Sou
 def _fill_thin(fetcher: Fetcher, settings: Settings, taxonomy: Taxonomy, cands: list[_Candidate],
                rep: SourceReport) -> None:
     thin = [c for c in cands if is_thin(c.entry)]
-    pages = fetch_all(fetcher, [(c.entry.url, {"accept": "text/html,*/*;q=0.8"}) for c in thin],
-                      settings.fetch.page_workers)
-    for cand, page in zip(thin, pages, strict=True):
-        if isinstance(page, SourceError):
+    # each page is extracted in the worker that fetched it, so only page_workers bodies are held at once
+    texts = fetch_each(fetcher, [(c.entry.url, {"accept": "text/html,*/*;q=0.8"}) for c in thin],
+                       settings.fetch.page_workers, lambda url, page: extract_paragraphs(_decode(page), url))
+    for cand, paragraphs in zip(thin, texts, strict=True):
+        if isinstance(paragraphs, SourceError):
             log.warning("%s: cannot fetch the article page %s (%s); using the feed's excerpt",
-                        rep.name, cand.entry.url, page.reason)
+                        rep.name, cand.entry.url, paragraphs.reason)
             cand.complete = False
         else:
-            paragraphs = extract_paragraphs(_decode(page), cand.entry.url)
             if paragraphs:
                 cand.paragraphs = paragraphs
             cand.complete = bool(paragraphs)

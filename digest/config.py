@@ -7,7 +7,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 from dotenv import dotenv_values
 
@@ -17,6 +17,8 @@ from .timespec import parse_duration, parse_timezone, parse_weekly
 from .topics import DEFAULT_TOPICS, Topic, extend_topics
 
 SAMPLES = Path(__file__).parent / "samples"
+# the samples' article links, on example domains, answered from the pages bundled with them: never fetched
+SAMPLE_PAGES: Mapping[str, Path] = {"https://ipwire.example/2026/": SAMPLES / "articles"}
 Security = Literal["starttls", "ssl", "none"]
 SECURITIES: tuple[Security, ...] = get_args(Security)
 DEFAULT_PORTS: Mapping[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
@@ -57,6 +59,8 @@ class FetchConfig:
     max_bytes: int = setting(5_000_000, toml=True, minimum=1)
     workers: int = setting(8, toml=True, minimum=1)
     page_workers: int = setting(4, toml=True, minimum=1)
+    # hosts on a private network (or this machine) that pages may come from, besides the sources' hosts
+    allow_hosts: tuple[str, ...] = setting((), toml=True)
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,8 @@ class SMTPConfig:
     """The mail server, from the environment; with no host, messages go to the outbox folder."""
 
     host: str | None = setting(None, env="SMTP_HOST")
-    port: int = setting(587, env="SMTP_PORT", minimum=1)  # read: the default follows security (DEFAULT_PORTS)
+    # empty: by SMTP_SECURITY (DEFAULT_PORTS: 587, 465 or 25), filled in by __post_init__
+    port: int = setting(cast(int, None), env="SMTP_PORT", minimum=1)
     username: str | None = setting(None, env="SMTP_USERNAME")
     password: str | None = setting(None, env="SMTP_PASSWORD")
     security: Security = setting("starttls", env="SMTP_SECURITY")
@@ -75,6 +80,10 @@ class SMTPConfig:
     dkim_key_file: Path | None = setting(None, env="DKIM_KEY_FILE", check=_existing_file)
     dkim_selector: str | None = setting(None, env="DKIM_SELECTOR")
     dkim_domain: str | None = setting(None, env="DKIM_DOMAIN")
+
+    def __post_init__(self) -> None:
+        if self.port is None:
+            object.__setattr__(self, "port", DEFAULT_PORTS[self.security])
 
 
 @dataclass(frozen=True)
@@ -200,7 +209,7 @@ class Settings:
 
     @property
     def uses_samples(self) -> bool:
-        return all(Path(s.url).parent == SAMPLES for s in self.sources)
+        return bool(self.sources) and all(Path(s.url).parent == SAMPLES for s in self.sources)
 
 
 def sample_sources() -> tuple[SourceConfig, ...]:
@@ -243,7 +252,6 @@ def _sources(where: str, raw: Any, base: Path) -> tuple[SourceConfig, ...]:
 
 def _smtp(env: Mapping[str, str]) -> SMTPConfig:
     values = read_env(SMTPConfig, env)
-    values.setdefault("port", DEFAULT_PORTS[values.get("security", "starttls")])
     dkim = {"dkim_key_file": "DKIM_KEY_FILE", "dkim_selector": "DKIM_SELECTOR", "dkim_domain": "DKIM_DOMAIN"}
     missing = [var for name, var in dkim.items() if name not in values]
     if len(missing) not in (0, len(dkim)):
@@ -267,9 +275,14 @@ def read_environment(cwd: Path | None = None) -> dict[str, str]:
 def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
     """Read digest.toml (or ``path``, or $DIGEST_CONFIG) and the environment into Settings.
 
-    With no file at all, the bundled sample sources are used.
+    The .env file, the default database and outbox, and relative paths in the file belong to the config
+    file's folder (the working directory when there is no file). With no file at all, the bundled sample
+    sources are used.
     """
-    env = dict(read_environment() if env is None else env)
+    if env is None:
+        named_path = path or (Path(os.environ["DIGEST_CONFIG"]) if os.environ.get("DIGEST_CONFIG") else None)
+        env = read_environment(named_path.resolve().parent if named_path else None)
+    env = dict(env)
     from_env = read_env(Settings, env)
     named = from_env.pop("config_path", None)  # $DIGEST_CONFIG, unless a path is passed
     explicit = path or named
@@ -284,8 +297,13 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         except UnicodeDecodeError:
             raise ConfigError(where, "(encoding)", "the file must be UTF-8") from None
     elif explicit is not None:
-        raise ConfigError(where, "(file)", "no such file; pass an existing digest.toml with --config")
+        source = "--config" if path and os.environ.get("DIGEST_CONFIG") != str(path) else "DIGEST_CONFIG"
+        raise ConfigError(where, "(file)", f"no such file (named by {source}); pass an existing digest.toml")
     for key in data:
+        if key == "smtp":
+            raise ConfigError(where, "smtp", "the mail server's settings live in the environment or in .env beside "
+                              "this file (SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_SECURITY), "
+                              "not in digest.toml; move them there and delete the [smtp] table")
         if key not in _TOP_KEYS:
             raise ConfigError(where, key, f"unknown section; known sections are {', '.join(sorted(_TOP_KEYS))}")
     tables = {name: read_table(cls, where, name, data.get(name, {})) for name, cls in SECTIONS.items()}
@@ -300,6 +318,9 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     news = {**from_env, **tables["newsletter"]}
     if news.get("templates_dir"):
         news["templates_dir"] = base / news["templates_dir"]
+    if "outbox_dir" in tables["newsletter"] or "outbox_dir" not in news:
+        news["outbox_dir"] = base / news.get("outbox_dir", Path("outbox"))
+    news.setdefault("database_url", f"sqlite:///{base / 'digest.db'}")
     return Settings(
         **news,
         sources=sources,

@@ -5,7 +5,9 @@
     ├── UsageError               a command was asked for something impossible (exit 2)
     ├── SchemaMismatch           the database's schema is behind or ahead of this program (exit 2)
     ├── SourceError              one source could not be fetched or parsed (a warning)
+    │   └── NotPublic            a URL was not fetched: its host is on a private network
     ├── NothingToSend            no issue, no articles or no subscribers (exit 0 or 1)
+    │   └── NoDraft              no draft to edit or show: says when the last issue went (exit 1)
     └── DeliveryError            the mail server refused the work (exit 1)
         └── SMTPConnectionError  no connection, TLS or login to the mail server
 
@@ -49,8 +51,18 @@ class SourceError(DigestError):
         super().__init__(f"source {source!r} failed: {reason}")
 
 
+class NotPublic(SourceError):
+    """A URL on a private, loopback or otherwise non-public address that the operator did not allow."""
+
+
 class NothingToSend(DigestError):
     exit_code = 0
+
+
+class NoDraft(NothingToSend):
+    """An editing command found no draft to work on (exit 1: the command could not do its job)."""
+
+    exit_code = 1
 
 
 class DeliveryError(DigestError):

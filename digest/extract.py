@@ -42,6 +42,8 @@ _XML_SKIPPED = frozenset({"comments", "graphic"})
 _LINE_BREAKS = frozenset({"br", "lb"})
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _BLANK_LINE = re.compile(r"\n\s*\n")
+MAX_EXTRACT_CHARS = 300_000
+_CODE_OPEN = re.compile(r"<(script|style|svg)\b|<!--", re.IGNORECASE)
 _TAG = re.compile(r"<(?:[a-zA-Z][a-zA-Z0-9]*|/[a-zA-Z]|!--)")
 
 
@@ -387,10 +389,30 @@ def _without_headline(paragraphs: list[str], titles: list[str]) -> list[str]:
     return paragraphs[start:]
 
 
+def _without_code(html: str) -> str:
+    """``html`` without its scripts, styles, inline SVG and comments, in one pass (an element left open drops
+    the rest of the page): on real pages they are most of the bytes before the article."""
+    lower = html.lower()
+    kept: list[str] = []
+    pos = 0
+    while (found := _CODE_OPEN.search(html, pos)) is not None:
+        kept.append(html[pos:found.start()])
+        closer = f"</{found.group(1).lower()}" if found.group(1) else "-->"
+        end = lower.find(closer, found.end())
+        if end < 0:
+            return "".join(kept)
+        pos = end + len(closer) if closer == "-->" else lower.find(">", end) + 1 or len(html)
+    kept.append(html[pos:])
+    return "".join(kept)
+
+
 def extract_paragraphs(html: str, url: str | None = None) -> list[str]:
-    """Clean paragraphs of an article page's main text, without its headline; [] when there is none."""
+    """Clean paragraphs of an article page's main text, without its headline; [] when there is none. Only
+    the first MAX_EXTRACT_CHARS characters of the page are read: an article's lead comes early, and the
+    extractor's cost grows faster than the page (a 7 MB page of 100,000 paragraphs took 47 s)."""
     if not html or not html.strip():
         return []
+    html = _without_code(html)[:MAX_EXTRACT_CHARS] if len(html) > MAX_EXTRACT_CHARS else html
     paragraphs = _cleaned(lambda: _trafilatura_paragraphs(html, url)) or _cleaned(
         lambda: _fallback_paragraphs(html)
     )

@@ -131,3 +131,8 @@ class SourceReport:
     new: int = 0
     kept: int = 0
     skipped: list[str] = field(default_factory=list)
+
+
+def counted(n: int, noun: str) -> str:
+    """'1 article', '2 articles': a count and its noun, singular for one."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

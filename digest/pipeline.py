@@ -14,7 +14,7 @@ from subscribers.clock import now
 from subscribers.tokens import Tokens
 
 from .bounces.verp import Verp
-from .checks import Finding, check_links, check_rendered, links
+from .checks import UNCHECKED, Finding, check_links, check_rendered, links
 from .clicks import Links, tracked, with_open_image
 from .collect import CollectReport, collect
 from .compose import compose, period, week_key
@@ -22,7 +22,7 @@ from .config import Settings
 from .db import Database
 from .deliver import DeliveryReport, Progress, SendOptions, deliver
 from .editing import Edit, apply_edits
-from .errors import NothingToSend, SourceError, UsageError
+from .errors import NoDraft, NothingToSend, NotPublic, SourceError, UsageError
 from .message import IssueMessages, Letterhead
 from .models import Article, Issue, IssueStatus
 from .render import Personal, Rendered, Renderer, personalize
@@ -125,8 +125,18 @@ class Digest:
     def draft(self) -> Issue:
         issue = self.db.issues.latest((IssueStatus.DRAFT,))
         if issue is None:
-            raise NothingToSend("there is no draft; run `digest build` first")
+            raise NoDraft(self.no_draft())
         return issue
+
+    def no_draft(self) -> str:
+        """Why there is no draft: the last issue went out (and since when the next one collects), or none yet."""
+        last = self.db.issues.latest((IssueStatus.SENT,))
+        if last is None:
+            return "there is no draft; run `digest build` first"
+        sent = self.db.issues.sent_at(last.id)
+        when = f" on {sent:%Y-%m-%d}" if sent else ""
+        return (f"{last.week} was sent{when}; the next draft collects articles from {last.end:%Y-%m-%d %H:%M} UTC "
+                "(`digest build` makes it)")
 
     def edit(self, edit: Edit | None = None, *, clear: tuple[str, str] | None = None) -> Issue:
         """Record an editor's override on the draft (or clear one) and recompose the draft with it."""
@@ -219,6 +229,13 @@ class Digest:
         return deliver(issue, self.db, lambda: self.transport(issue), messages.for_subscriber, options, progress,
                        should_stop=should_stop)
 
+    def preview_reader(self, issue: Issue) -> Personal:
+        """Who a preview greets: the first active subscriber, or an invented reader while there is none."""
+        from subscribers.model import SubscriberStatus
+
+        first = next(iter(self.subscribers.iter(status=SubscriberStatus.ACTIVE)), None)
+        return self.issue_messages(issue).personal(first) if first is not None else SAMPLE
+
     def preview(self, out_dir: Path | None = None, topics: frozenset[str] | None = None,
                 issue: Issue | None = None) -> Preview:
         """``issue`` (default: the current one) as a subscriber sees it, written as HTML and text files
@@ -227,7 +244,7 @@ class Digest:
         variant = self.renderer.render(issue, topics)
         if variant is None:
             raise UsageError("nothing in this issue for the chosen topics")
-        html, text = personalize(variant, SAMPLE)
+        html, text = personalize(variant, self.preview_reader(issue))
         folder = out_dir or self.outbox_folder(issue)
         folder.mkdir(parents=True, exist_ok=True)
         paths = Preview(html=folder / "preview.html", text=folder / "preview.txt")
@@ -243,12 +260,13 @@ class Digest:
         findings = check_rendered(variant)
         if with_links:
             urls = links(variant)
-            fetcher = Fetcher(self.settings.fetch)
+            fetcher = Fetcher.for_settings(self.settings)
             try:
                 got = fetch_all(fetcher, [(u, {}) for u in urls], self.settings.fetch.page_workers)
             finally:
                 fetcher.close()
-            findings.append(check_links((u, r.reason if isinstance(r, SourceError) else None)
+            findings.append(check_links((u, UNCHECKED if isinstance(r, NotPublic)
+                                         else r.reason if isinstance(r, SourceError) else None)
                                         for u, r in zip(urls, got, strict=True)))
         return findings
 

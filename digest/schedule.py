@@ -16,7 +16,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from .config import BouncesConfig, ScheduleConfig
-from .timespec import Weekly, parse_duration, parse_timezone, parse_weekly
+from .timespec import Weekly, format_duration, parse_duration, parse_timezone, parse_weekly
 
 # -- the schedule ---------------------------------------------------------------------------
 
@@ -81,9 +81,9 @@ class Schedule:
 
     def describe(self, job_id: str) -> str:
         if job_id == "collect":
-            return f"every {self.collect_every}"
+            return f"every {format_duration(self.collect_every)}"
         if job_id == "bounces":
-            return f"every {self.bounces_every}" if self.bounces_every else "-"
+            return f"every {format_duration(self.bounces_every)}" if self.bounces_every else "-"
         spec = self.build if job_id == "build" else self.send
         return f"{spec} {self.tz.key}" if spec else "-"
 

@@ -37,7 +37,7 @@ from .config import Settings
 from .db import Database, make_engine
 from .errors import DigestError, NothingToSend, UsageError
 from .lease import LeaseHeld, issue_lease, process_owner
-from .models import Issue, IssueStatus
+from .models import Issue, IssueStatus, counted
 from .pipeline import Digest
 from .schedule import Schedule, last_fire, same_trigger
 from .sending import Outcome, Sender
@@ -92,7 +92,7 @@ class Jobs:
             held = self.sender.hold(issue)
             assert held is not None
             return held
-        text = f"issue {issue.week} built: {n} articles; {issue.subject}"
+        text = f"issue {issue.week} built: {counted(n, 'article')}; {issue.subject}"
         if self.schedule.require_approval and self.schedule.editors:
             text += "; " + self.test_to_editors(issue)
         return Outcome(issue.week, text)

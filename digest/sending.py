@@ -20,15 +20,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from subscribers.clock import now as utc_now
 
+from .config import Settings
 from .db import Database
 from .deliver import DeliveryReport, Progress, SendOptions
 from .errors import DigestError, NothingToSend, UsageError
 from .lease import LeaseHeld, issue_lease, process_owner
-from .models import Issue, IssueStatus
+from .models import Issue, IssueStatus, counted
 from .pipeline import Digest
 from .schedule import Schedule, last_send_time
 
@@ -45,6 +47,17 @@ class Outcome:
     retry_at: datetime | None = None       # approval pending: try again then
     level: int = logging.INFO
 
+
+
+def refuse_samples_over_smtp(settings: Settings) -> None:
+    """The bundled samples are invented news: they may fill the outbox folder, never a mail server."""
+    if not (settings.uses_samples and settings.smtp.host):
+        return
+    if settings.config_path is not None:
+        raise UsageError(f"{settings.config_path} has no [[sources]]: the bundled sample sources only write to "
+                         "the outbox folder; add your feeds as [[sources]] with name and url")
+    raise UsageError(f"no digest.toml in {Path.cwd()}: the bundled sample sources only write to the outbox "
+                     "folder; pass --config FILE or create one with `digest init`")
 
 
 def describe(rep: DeliveryReport) -> str:
@@ -108,6 +121,7 @@ class Sender:
         """Extra workers for a send that another process holds the lease of (``digest send --join``).
 
         The same gates apply; the lease does not: the rows' own leases keep the workers apart."""
+        refuse_samples_over_smtp(self.digest.settings)
         issue = issue or self.digest.current_issue()
         if issue.status == IssueStatus.SENT:
             return Outcome(issue.week, f"issue {issue.week} was already sent; nothing to do")
@@ -122,6 +136,7 @@ class Sender:
     def publish(self, issue: Issue, *, options: SendOptions | None = None,
                 progress: Progress | None = None) -> Outcome:
         """Send ``issue`` if it may go now, under its lease; resumes a send left half done."""
+        refuse_samples_over_smtp(self.digest.settings)
         if issue.status == IssueStatus.SENT:
             return Outcome(issue.week, f"issue {issue.week} was already sent; nothing to do")
         if issue.status == IssueStatus.SKIPPED:
@@ -151,7 +166,8 @@ class Sender:
         n, least = len(issue.articles), self.policy.min_articles
         if n < least:
             self.db.issues.set_status(issue.id, IssueStatus.SKIPPED)
-            return Outcome(issue.week, f"issue {issue.week} skipped: {n} articles, fewer than min_articles = {least}; "
+            return Outcome(issue.week, f"issue {issue.week} skipped: {counted(n, 'article')}, "
+                                       f"fewer than min_articles = {least}; "
                                        "they roll into the next issue")
         if self.policy.require_approval and self.db.issues.approved_at(issue.id) is None:
             return self._not_approved(issue)

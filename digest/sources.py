@@ -6,12 +6,12 @@ import html
 import logging
 import time
 from calendar import timegm
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urljoin, urlsplit
 
 import feedparser
@@ -21,13 +21,15 @@ import requests
 from subscribers.clock import now
 
 from . import __version__
-from .config import FetchConfig, SourceConfig
-from .errors import SourceError
+from .config import SAMPLE_PAGES, FetchConfig, Settings, SourceConfig
+from .errors import NotPublic, SourceError
 from .models import Entry
+from .netguard import AddressRefused, Deadline, DeadlinePassed, Guard, GuardedAdapter, source_hosts
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = f"IP-Digest/{__version__} (+https://github.com/ip-digest/ip-digest; weekly newsletter)"
+T = TypeVar("T")
 BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 
@@ -58,25 +60,66 @@ def local_path(url: str) -> Path | None:
 
 
 class Fetcher:
-    """One requests Session with timeouts, a per-request deadline, a size cap and conditional GET."""
+    """One requests Session with timeouts, a per-request deadline, a size cap and conditional GET, that
+    connects only to public addresses and to the hosts in ``trusted`` and ``[fetch] allow_hosts``."""
 
-    def __init__(self, config: FetchConfig) -> None:
+    def __init__(self, config: FetchConfig, trusted: Iterable[str] = (),
+                 mirrors: Mapping[str, Path] | None = None) -> None:
         self.config = config
+        self.mirrors = dict(mirrors or {})
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
-        adapter = requests.adapters.HTTPAdapter(pool_maxsize=max(config.workers, config.page_workers) * 2)
+        self.session.trust_env = False  # an HTTP(S)_PROXY from the environment would bypass the address guard
+        guard = Guard([*config.allow_hosts, *trusted])
+        adapter = GuardedAdapter(guard, pool_maxsize=max(config.workers, config.page_workers) * 2)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> Fetcher:
+        """The fetcher of a run: the sources' hosts are the operator's; the bundled samples' links are read
+        from the pages bundled with them."""
+        return cls(settings.fetch, trusted=source_hosts(s.url for s in settings.sources),
+                   mirrors=SAMPLE_PAGES if settings.uses_samples else None)
 
     def close(self) -> None:
         self.session.close()
 
+    def _mirrored(self, url: str) -> Fetched | None:
+        for prefix, folder in self.mirrors.items():
+            if url.startswith(prefix):
+                name = url[len(prefix):].strip("/")
+                if not name or "/" in name or name.startswith("."):
+                    break
+                return self._read_file(url, folder / f"{name}.html", as_url=url)
+        return None
+
     def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-            accept: str = "*/*") -> Fetched:
-        """Fetch ``url`` (http(s), file:// or a path); raises SourceError with the reason."""
+            accept: str = "*/*", local: bool = False) -> Fetched:
+        """Fetch ``url`` over http(s); a file:// URL or a path only when ``local`` (a source the operator
+        wrote as a path). Raises SourceError with the reason."""
         path = local_path(url)
         if path is not None:
+            if not local:
+                raise SourceError(url, "not fetched: only http and https URLs are, never a local file")
             return self._read_file(url, path)
+        mirrored = self._mirrored(url)
+        if mirrored is not None:
+            return mirrored
+        with Deadline.running(self.config.deadline) as deadline:
+            try:
+                return self._get(url, etag, last_modified, accept, deadline)
+            except DeadlinePassed:
+                raise SourceError(url, self._late()) from None
+            except AddressRefused as exc:
+                raise NotPublic(url, f"not fetched: {exc}; name the host in [fetch] allow_hosts "
+                                  "to fetch from it") from None
+
+    def _late(self) -> str:
+        return f"took longer than the {self.config.deadline:g} s deadline (fetch.deadline)"
+
+    def _get(self, url: str, etag: str | None, last_modified: str | None, accept: str,
+             deadline: Deadline) -> Fetched:
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
@@ -92,17 +135,13 @@ class Fetcher:
                 if resp.status_code >= 400:
                     raise SourceError(url, f"HTTP {resp.status_code} {resp.reason or ''}".strip())
                 body = self._read_capped(resp, url, started)
+                if deadline.expired:
+                    raise SourceError(url, self._late())
                 return Fetched(url=resp.url, body=body, headers=_headers(resp))
-        except requests.exceptions.ConnectTimeout:
-            raise SourceError(url, f"connection timed out after {cfg.connect_timeout:g} s") from None
-        except requests.exceptions.ReadTimeout:
-            raise SourceError(url, f"no answer within {cfg.read_timeout:g} s (read timeout)") from None
-        except requests.exceptions.SSLError as exc:
-            raise SourceError(url, f"TLS certificate problem: {_root(exc)}") from None
-        except requests.exceptions.ConnectionError as exc:
-            raise SourceError(url, f"cannot connect: {_root(exc)}") from None
         except requests.exceptions.RequestException as exc:
-            raise SourceError(url, f"request failed: {_root(exc)}") from None
+            if deadline.expired:
+                raise SourceError(url, self._late()) from None
+            raise SourceError(url, _failure(exc, cfg)) from None
 
     def _read_capped(self, resp: requests.Response, url: str, started: float) -> bytes:
         cfg = self.config
@@ -117,14 +156,27 @@ class Fetcher:
             chunks.append(chunk)
         return b"".join(chunks)
 
-    def _read_file(self, url: str, path: Path) -> Fetched:
+    def _read_file(self, url: str, path: Path, as_url: str | None = None) -> Fetched:
         try:
             size = path.stat().st_size
             if size > self.config.max_bytes:
                 raise SourceError(url, f"file larger than {self.config.max_bytes:,} bytes (fetch.max_bytes)")
-            return Fetched(url=path.resolve().as_uri(), body=path.read_bytes())
+            return Fetched(url=as_url or path.resolve().as_uri(), body=path.read_bytes())
         except OSError as exc:
             raise SourceError(url, f"cannot read the file: {exc.strerror or exc}") from None
+
+
+def _failure(exc: requests.exceptions.RequestException, cfg: FetchConfig) -> str:
+    """Why a request failed, in words."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"connection timed out after {cfg.connect_timeout:g} s"
+    if isinstance(exc, requests.exceptions.ReadTimeout):
+        return f"no answer within {cfg.read_timeout:g} s (read timeout)"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"TLS certificate problem: {_root(exc)}"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return f"cannot connect: {_root(exc)}"
+    return f"request failed: {_root(exc)}"
 
 
 def _headers(resp: requests.Response) -> dict[str, str]:
@@ -162,11 +214,43 @@ def parse_feed(source: SourceConfig, fetched: Fetched) -> ParsedFeed:
     if not entries:
         if problem:
             raise SourceError(source.name, problem)
+        if not parsed.version and is_html(fetched):
+            raise SourceError(source.name, "this is an HTML page, not a feed, and it links to none; "
+                              "give the URL of the site's RSS or Atom feed")
         if not parsed.version:
             raise SourceError(source.name, "not an RSS or Atom feed (is the URL the feed's, not the site's?)")
     warning = f"{problem}; kept {len(entries)} usable entries" if problem else ""
     title = _text(parsed.feed.get("title", "")) or source.name
     return ParsedFeed(title=title, entries=entries, warning=warning)
+
+
+FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/rdf+xml", "application/feed+json"})
+
+
+def is_html(page: Fetched) -> bool:
+    """True when the answer is a web page rather than a feed."""
+    if "html" in page.headers.get("content-type", "").lower():
+        return True
+    head = page.body[:512].lstrip().lower()
+    return head.startswith((b"<!doctype html", b"<html"))
+
+
+def feed_link(page: Fetched) -> str | None:
+    """The absolute URL of the RSS or Atom feed an HTML page announces (``<link rel="alternate">``)."""
+    import lxml.etree
+    import lxml.html
+
+    try:
+        doc = lxml.html.document_fromstring(page.body[:1_000_000])
+    except (ValueError, lxml.etree.ParserError):
+        return None
+    for link in doc.iter("link"):
+        rel = str(link.get("rel") or "").lower().split()
+        kind = str(link.get("type") or "").lower().split(";")[0].strip()
+        href = str(link.get("href") or "").strip()
+        if "alternate" in rel and kind in FEED_TYPES - {"application/feed+json"} and href:
+            return urljoin(page.url, href)
+    return None
 
 
 def _bozo_reason(exc: BaseException) -> str:
@@ -220,11 +304,21 @@ def fetch_all(
     fetcher: Fetcher, jobs: Iterable[tuple[str, dict[str, Any]]], workers: int
 ) -> list[Fetched | SourceError]:
     """Fetch many URLs at once; each result is the page or the error that names why not."""
+    return fetch_each(fetcher, jobs, workers, lambda _url, page: page)
 
-    def one(job: tuple[str, dict[str, Any]]) -> Fetched | SourceError:
+
+def fetch_each(
+    fetcher: Fetcher, jobs: Iterable[tuple[str, dict[str, Any]]], workers: int,
+    then: Callable[[str, Fetched], T],
+) -> list[T | SourceError]:
+    """Fetch many URLs at once and hand each page to ``then`` in the worker as it arrives, so that only
+    ``workers`` bodies are ever held at once; each result is what ``then`` made of the page, or the error
+    that names why there is none."""
+
+    def one(job: tuple[str, dict[str, Any]]) -> T | SourceError:
         url, kwargs = job
         try:
-            return fetcher.get(url, **kwargs)
+            return then(url, fetcher.get(url, **kwargs))
         except SourceError as exc:
             return exc
 

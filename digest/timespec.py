@@ -53,6 +53,16 @@ def parse_duration(text: str) -> timedelta:
     return total
 
 
+def format_duration(span: timedelta) -> str:
+    """A duration as it is written in digest.toml: 3600 s → '1h', 5400 s → '1h30m'."""
+    seconds, out = int(span.total_seconds()), []
+    for unit in ("d", "h", "m", "s"):
+        count, seconds = divmod(seconds, _UNITS[unit])
+        if count:
+            out.append(f"{count}{unit}")
+    return "".join(out) or "0s"
+
+
 def parse_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name.strip())

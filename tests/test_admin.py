@@ -18,7 +18,7 @@ from markupsafe import escape
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from digest.cli import cli
-from digest.config import Settings, SMTPConfig, load_settings
+from digest.config import FetchConfig, Settings, SMTPConfig, load_settings
 from digest.editing import ACTIONS
 from digest.pipeline import SAMPLE, Digest
 from digest.render import personalize
@@ -374,7 +374,7 @@ def test_a_rebuild_keeps_the_edits(app: Flask, editor: FlaskClient) -> None:
 
 
 def test_the_link_check_reports_links_that_answer_with_an_error(tmp_path: Path, site: Site) -> None:
-    app = admin_app(make_settings(tmp_path, base_url=site.base))
+    app = admin_app(make_settings(tmp_path, base_url=site.base, fetch=FetchConfig(allow_hosts=("127.0.0.1",))))
     try:
         d = digest_of(app)
         seed(d, base=site.base + "/news")
@@ -387,6 +387,21 @@ def test_the_link_check_reports_links_that_answer_with_an_error(tmp_path: Path, 
         found = re.search(r'<p class="finding warning"><strong>links</strong>: ([^<]+)</p>', html)
         assert found and f"{site.base}/news/2" in found.group(1) and "/news/1 " not in found.group(1)
         assert {p.split("?")[0] for p, _ in site.hits} >= {"/news/1", "/news/2", "/news/3", "/news/4"}
+    finally:
+        d.close()
+
+
+def test_the_link_check_never_probes_a_private_address(tmp_path: Path, site: Site) -> None:
+    app = admin_app(make_settings(tmp_path, base_url=site.base))
+    try:
+        d = digest_of(app)
+        seed(d, base=site.base + "/news")
+        client = app.test_client()
+        login(client)
+        html = post(client, "/admin/draft/links").get_data(as_text=True)
+        found = re.search(r'<p class="finding warning"><strong>links</strong>: ([^<]+)</p>', html)
+        assert found and "not checked: private address" in found.group(1) and "404" not in found.group(1)
+        assert not site.hits
     finally:
         d.close()
 
@@ -469,4 +484,10 @@ def test_send_now_asks_for_confirmation_then_sends_in_the_background(app: Flask,
         "all@example.org.eml", "copyright@example.org.eml"]
     after = editor.get("/admin/draft").get_data(as_text=True)
     assert "done: 2 sent, 0 failed" in after and "No draft" in after
+    assert f"{week} was sent on " in after and "the next draft collects articles from" in after
+    rebuilt = editor.post("/admin/draft/build", data={"csrf_token": csrf_from(after)}, follow_redirects=True)
+    assert "Rebuilt" not in rebuilt.get_data(as_text=True) and f"{week} was sent on" in rebuilt.get_data(as_text=True)
+    runner = CliRunner()
+    shown = runner.invoke(cli, ["issue", "show"], env={"DIGEST_DATABASE_URL": settings.database_url})
+    assert shown.exit_code == 1 and f"{week} was sent on" in shown.output
     assert editor.get("/admin/draft/send", follow_redirects=True).status_code == 200  # no draft: back to the page

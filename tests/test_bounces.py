@@ -207,7 +207,7 @@ def test_the_daemon_reads_the_mailbox_every_fifteen_minutes_when_one_is_set(
     schedule = Schedule.from_config(d.settings.schedule, d.settings.bounces)
     trigger = schedule.triggers()["bounces"]
     assert trigger is not None and trigger.interval == timedelta(minutes=15)
-    assert schedule.describe("bounces") == "every 0:15:00"
+    assert schedule.describe("bounces") == "every 15m"
     outcome = Jobs(d, schedule, "test:1:a").bounces()
     assert outcome.text.startswith("bounces: 1 read: 1 hard")
     assert delivery(d, "sub6@example.com")["who"] == "bounced"

@@ -43,7 +43,9 @@ def test_bounces_over_imap_clean_the_list_and_show_in_status(tmp_path: Path) -> 
     prepared(db_url, tmp_path, None, 10).close()
     with dovecot() as dc, sink_server() as sink:
         toml = tmp_path / "digest.toml"
-        toml.write_text(f"""[newsletter]
+        toml.write_text(f"""sources = []
+
+[newsletter]
 sender = "IP Digest <digest@example.org>"
 base_url = "https://digest.example.org"
 bounce_address = "bounces@example.org"

@@ -21,7 +21,7 @@ def test_no_file_means_the_bundled_samples(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.chdir(tmp_path)
     settings = load_settings(env={})
     assert settings.sources and all(Path(s.url).parent == SAMPLES for s in settings.sources)
-    assert settings.database_url == "sqlite:///digest.db"
+    assert settings.database_url == f"sqlite:///{tmp_path.resolve() / 'digest.db'}"
     assert settings.smtp.host is None and settings.smtp.security == "starttls"
 
 
@@ -136,3 +136,93 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
     assert sorted(set(documented) - set(declared)) == [], "in .env.example but read by no setting"
     assert sorted(set(declared) - set(documented)) == [], "a setting missing from .env.example"
     assert {k: documented[k] or "" for k in declared} == declared
+
+
+def test_init_writes_a_config_that_loads(tmp_path: Path) -> None:
+    from digest.config import read_environment
+
+    result = CliRunner().invoke(cli, ["init", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    env = read_environment(tmp_path)
+    settings = load_settings(tmp_path / "digest.toml", env={k: v for k, v in env.items() if not k.startswith(
+        ("SMTP_", "DIGEST_", "DKIM_"))} | {"DIGEST_SECRET_KEY": env["DIGEST_SECRET_KEY"]})
+    assert [s.name for s in settings.sources] == ["IP Wire"] and not settings.uses_samples
+    assert len(env["DIGEST_SECRET_KEY"]) >= 32
+    again = CliRunner().invoke(cli, ["init", str(tmp_path)])
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_paths_follow_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With --config, the database, the outbox, .env and relative paths belong to the file's folder."""
+    site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
+    site.mkdir(), elsewhere.mkdir()
+    (site / "digest.toml").write_text('[newsletter]\ntemplates = "mine"\n\n[[sources]]\nname = "a"\nurl = "feed.xml"\n',
+                                      encoding="utf-8")
+    (site / ".env").write_text("DIGEST_SECRET_KEY=from-the-site-folder\n", encoding="utf-8")
+    (elsewhere / ".env").write_text("DIGEST_SECRET_KEY=from-the-wrong-folder\n", encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    for key in ("DIGEST_DATABASE_URL", "DIGEST_OUTBOX", "DIGEST_SECRET_KEY", "DIGEST_CONFIG"):
+        monkeypatch.delenv(key, raising=False)
+    s = load_settings(site / "digest.toml")
+    assert s.database_url == f"sqlite:///{site.resolve() / 'digest.db'}"
+    assert s.outbox_dir == site.resolve() / "outbox"
+    assert s.templates_dir == site.resolve() / "mine"
+    assert s.sources[0].url == str(site.resolve() / "feed.xml")
+    assert s.secret_key == "from-the-site-folder"
+
+
+@pytest.mark.parametrize("args", [["subscribers", "list"], ["subscribers", "export"], ["status"], ["schedule"]])
+def test_reading_commands_never_create_a_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  args: list[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    for key in ("DIGEST_DATABASE_URL", "DIGEST_CONFIG"):
+        monkeypatch.delenv(key, raising=False)
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert f"no database at {tmp_path.resolve() / 'digest.db'}" in result.output
+    assert not (tmp_path / "digest.db").exists()
+
+
+def test_a_missing_digest_config_names_the_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DIGEST_CONFIG", str(tmp_path / "nope.toml"))
+    result = CliRunner().invoke(cli, ["status"])
+    assert result.exit_code == 2 and "DIGEST_CONFIG" in result.output
+
+
+@pytest.mark.parametrize(("security", "port"), [("starttls", 587), ("ssl", 465), ("none", 25)])
+def test_a_copied_env_example_leaves_the_port_to_the_security(security: str, port: int) -> None:
+    env = {k: v or "" for k, v in dotenv_values(Path(__file__).parent.parent / ".env.example").items()}
+    env["SMTP_SECURITY"] = security
+    assert load_settings(env=env).smtp.port == port
+
+
+def test_an_smtp_table_says_where_smtp_settings_live(tmp_path: Path) -> None:
+    (tmp_path / "digest.toml").write_text('[smtp]\nhost = "mail.example.org"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"smtp: the mail server's settings live in the environment or in \.env"):
+        load_settings(tmp_path / "digest.toml", env={})
+
+
+def test_counts_take_the_singular_for_one() -> None:
+    from digest.models import counted
+
+    assert [counted(n, "article") for n in (0, 1, 2)] == ["0 articles", "1 article", "2 articles"]
+
+
+def test_the_readme_documents_every_key_the_config_accepts() -> None:
+    from dataclasses import fields
+
+    from digest.config import SECTIONS
+    from digest.configspec import spec_of
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("## Configuration", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    missing = []
+    for section, cls in SECTIONS.items():
+        for f in fields(cls):
+            spec = spec_of(f)
+            if spec is None or not spec.toml:
+                continue
+            key = f.name if spec.toml is True else spec.toml
+            if f"{key} =" not in block:
+                missing.append(f"{section}.{key}")
+    assert missing == []

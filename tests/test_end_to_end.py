@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
@@ -85,7 +86,8 @@ def project(tmp_path: Path, site: Site, smtp_sink: Sink, monkeypatch: pytest.Mon
     return tmp_path
 
 
-def test_run_twice_sends_one_digest_per_subscriber(project: Path, smtp_sink: Sink) -> None:
+def test_run_twice_sends_one_digest_per_subscriber(project: Path, smtp_sink: Sink,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
     runner = CliRunner()
     (project / "subs.csv").write_text("email,name\nann@example.com,Ann\nnot-an-email,Bad\nANN@example.com,Again\n"
                                       "bob@example.net,Bob \u00c5berg\ncy@example.org,Cy\n", encoding="utf-8")
@@ -99,7 +101,8 @@ def test_run_twice_sends_one_digest_per_subscriber(project: Path, smtp_sink: Sin
 
     first = runner.invoke(cli, ["run"])
     assert first.exit_code == 0, first.output
-    assert "source 2" in first.output and "HTTP 404" in first.output
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert [w for w in warnings if "source 2" in w and "HTTP 404" in w], warnings  # named once, in the log
     assert "sources: 2 ok, 1 failed" in first.output
 
     by_rcpt = {rcpts[0]: msg for _, rcpts, msg in smtp_sink.messages}
@@ -178,7 +181,7 @@ def test_the_embedded_default_runs_with_nothing_configured(tmp_path: Path, monke
     for key in ("SMTP_HOST", "DIGEST_DATABASE_URL", "DIGEST_CONFIG", "DIGEST_SECRET_KEY", "DIGEST_OUTBOX"):
         monkeypatch.delenv(key, raising=False)
     runner = CliRunner()
-    assert runner.invoke(cli, ["subscribers", "add", "reader@example.org"]).exit_code == 0
+    assert runner.invoke(cli, ["subscribers", "add", "reader@example.org", "--name", "Grace Hopper"]).exit_code == 0
     result = runner.invoke(cli, ["run"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "digest.db").exists()
@@ -188,6 +191,31 @@ def test_the_embedded_default_runs_with_nothing_configured(tmp_path: Path, monke
     assert "Federal Circuit revives" in html and "IP Wire moves" not in html
     assert "<script" not in html and "javascript:" not in html
     assert "Leave a Reply" not in html and "Akismet" not in html
+    assert "Hi Grace," in html and "Ada" not in html, "the preview greets the real subscriber"
+    links = re.findall(r'href="([^"]+)"', html)
+    assert links and not [u for u in links if u.startswith("file:")], "the samples link to the web, not to files"
+
+
+@pytest.mark.parametrize("command", ["run", "send"])
+def test_the_samples_never_go_over_smtp(tmp_path: Path, smtp_sink: Sink, monkeypatch: pytest.MonkeyPatch,
+                                        command: str) -> None:
+    """A folder without digest.toml and SMTP set (a wrong WorkingDirectory=): nothing is mailed, exit 2."""
+    monkeypatch.chdir(tmp_path)
+    for key in ("DIGEST_DATABASE_URL", "DIGEST_CONFIG", "DIGEST_OUTBOX"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", str(smtp_sink.port))
+    monkeypatch.setenv("SMTP_SECURITY", "none")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["subscribers", "add", "reader@example.org"]).exit_code == 0
+    if command == "send":
+        assert runner.invoke(cli, ["collect"]).exit_code == 0
+        assert runner.invoke(cli, ["build"]).exit_code == 0
+    result = runner.invoke(cli, [command])
+    assert result.exit_code == 2, result.output
+    assert (f"no digest.toml in {tmp_path}: the bundled sample sources only write to the outbox folder; "
+            "pass --config FILE or create one with `digest init`") in result.output
+    assert smtp_sink.messages == []
 
 
 def test_every_command_has_help_with_an_example() -> None:

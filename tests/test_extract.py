@@ -246,3 +246,28 @@ def test_article_extraction_benchmark_sample() -> None:
         scores.append(_token_f1(expected, "\n".join(extract_paragraphs(page))))
     assert len(scores) == 10
     assert statistics.mean(scores) >= 0.85
+
+
+def test_only_the_head_of_a_huge_page_reaches_the_extractor() -> None:
+    """A page of 100,000 paragraphs is read up to MAX_EXTRACT_CHARS: its lead is kept, its tail never parsed."""
+    from digest.extract import MAX_EXTRACT_CHARS
+
+    lead = "<p>The court held that the patent was infringed by the defendant's devices sold in the country.</p>"
+    filler = "<p>Paragraph of the long record of the hearing, kept for the archive of the court.</p>\n" * 100_000
+    page = f"<html><body><article>{lead}{filler}<p>TAIL MARKER beyond the cap.</p></article></body></html>"
+    assert len(page) > 10 * MAX_EXTRACT_CHARS
+    text = " ".join(extract_paragraphs(page, "https://news.example/a"))
+    assert "The court held" in text
+    assert "TAIL MARKER" not in text
+
+
+def test_scripts_styles_and_comments_are_dropped_before_the_cap() -> None:
+    """A page whose first megabytes are inline scripts still has its article read."""
+    from digest.extract import MAX_EXTRACT_CHARS
+
+    script = "<script>var state = " + "x" * (2 * MAX_EXTRACT_CHARS) + ";</script>"
+    style = "<STYLE>" + "p{}" * 1000 + "</STYLE><!-- " + "c" * 1000 + " --><svg><path d='M0'/></svg>"
+    lead = ("<p>The court held that the patent was infringed by the defendant's devices sold in the country, "
+            "and ordered the seller to recall them.</p>")
+    page = f"<html><head>{script}{style}</head><body><article>{lead}</article></body></html>"
+    assert "The court held" in " ".join(extract_paragraphs(page, "https://news.example/a"))

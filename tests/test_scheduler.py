@@ -415,3 +415,9 @@ def test_schedule_config_defaults() -> None:
     s = Schedule.from_config(ScheduleConfig())
     assert (str(s.send), s.grace, s.collect_every, s.min_articles) == ("mon 07:00", timedelta(days=2),
                                                                        timedelta(hours=1), 1)
+
+
+@pytest.mark.parametrize(("written", "shown"), [("1h", "every 1h"), ("90m", "every 1h30m"), ("2d", "every 2d"),
+                                                ("45s", "every 45s")])
+def test_the_collect_interval_is_shown_as_written(written: str, shown: str) -> None:
+    assert Schedule.from_config(ScheduleConfig(collect_every=written)).describe("collect") == shown

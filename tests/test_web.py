@@ -368,6 +368,8 @@ def test_drafts_and_unknown_issues_are_not_found(app: Flask, client: FlaskClient
     draft = make_issue(digest_of(app).db, status="draft")
     friendly(client.get(f"/issues/{draft.id}"), 404)
     friendly(client.get("/issues/999"), 404)
+    friendly(client.get("/issues/" + "9" * 30), 404)  # beyond any database integer
+    friendly(client.get(f"/issues/{2**63}"), 404)
     friendly(client.get("/no-such-page"), 404)
 
 

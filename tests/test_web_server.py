@@ -65,3 +65,20 @@ def test_subscribe_confirm_receive_an_issue_and_leave_in_one_click(tmp_path: Pat
         sub = live.digest.subscribers.by_email("reader@example.org")
         assert sub is not None and sub.status == "unsubscribed"
         assert requests.get(f"{live.base}/unsubscribe/forged", timeout=5).status_code == 400
+
+
+def test_serve_on_a_busy_port_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "DIGEST_"))}
+        env.update(DIGEST_DATABASE_URL=f"sqlite:///{tmp_path / 'd.db'}", DIGEST_SECRET_KEY="k" * 32)
+        done = subprocess.run([sys.executable, "-m", "digest", "serve", "--port", str(port)], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().count("\n") == 0 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr

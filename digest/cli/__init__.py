@@ -11,6 +11,7 @@ scheduler) inside the commands, so ``digest --help`` and ``digest subscribers ad
     schema.py     digest db …
     report.py     digest report: what happened to an issue
     bounces.py    bounces (and the feedback lines of status)
+    setup.py      init
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ COMMANDS = {
     "collect": "weekly", "build": "weekly", "preview": "weekly", "send": "weekly", "send-test": "weekly",
     "run": "weekly", "issue": "issue", "serve": "service", "daemon": "service", "schedule": "service",
     "status": "service", "approve": "service", "admin-hash": "service", "subscribers": "audience",
-    "db": "schema", "report": "report", "bounces": "bounces",
+    "db": "schema", "report": "report", "bounces": "bounces", "init": "setup",
 }
 
 

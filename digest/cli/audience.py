@@ -95,7 +95,7 @@ def subscribers_list(c: Context, status: str | None) -> None:
       digest subscribers list --status paused
     """
     n = 0
-    for s in c.digest.subscribers.iter(**_filter(status)):
+    for s in c.existing_digest.subscribers.iter(**_filter(status)):
         shown = "paused" if s.paused and s.status == SubscriberStatus.ACTIVE else s.status
         click.echo(f"{s.email}\t{shown}\t{s.name}\t{','.join(sorted(s.topics)) or 'all topics'}")
         n += 1
@@ -154,7 +154,7 @@ def subscribers_export(c: Context, out: Any, status: str | None) -> None:
     """
     from subscribers.csvio import export_csv
 
-    n = export_csv(c.digest.subscribers.iter(**_filter(status)), out)
+    n = export_csv(c.existing_digest.subscribers.iter(**_filter(status)), out)
     click.echo(f"export: {n} subscribers", err=True)
 
 

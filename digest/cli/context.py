@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from ..config import Settings, load_settings
-from ..errors import DigestError, NothingToSend
+from ..errors import DigestError, NothingToSend, UsageError
 
 if TYPE_CHECKING:
     from ..pipeline import Digest
@@ -37,6 +37,21 @@ class Context:
 
             self._digest = Digest(self.settings)
         return self._digest
+
+    def require_database(self) -> None:
+        """For a command that only reads: a SQLite database that is not there is never made."""
+        from ..db.engine import sqlite_file
+
+        path = sqlite_file(self.settings.database_url)
+        if path is not None and not path.exists():
+            raise UsageError(f"no database at {path}: nothing to read there. Run the command in the folder of "
+                             "your digest.toml, pass --config FILE, or set DIGEST_DATABASE_URL")
+
+    @property
+    def existing_digest(self) -> Digest:
+        """The Digest of a command that only reads (see require_database)."""
+        self.require_database()
+        return self.digest
 
     def close(self) -> None:
         if self._digest is not None:

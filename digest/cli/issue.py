@@ -45,7 +45,7 @@ def issue_show(c: Context) -> None:
     Example:
       digest issue show
     """
-    _show(c.digest.current_issue())
+    _show(c.digest.draft())
 
 
 def _edit_command(action: Action) -> None:

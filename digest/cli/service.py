@@ -8,6 +8,8 @@ import sys
 import click
 
 from ..config import load_settings
+from ..errors import DigestError
+from ..models import counted
 from .context import Context, handle_errors, pass_ctx
 
 
@@ -28,16 +30,22 @@ def serve(c: Context, host: str, port: int, threads: int, proxies: int) -> None:
     Example:
       digest serve --host 127.0.0.1 --port 8000     # behind a reverse proxy: add --proxies 1
     """
-    from waitress import serve as waitress_serve
+    from waitress import create_server
 
     from ..db.migrate import upgrade_database
     from ..web import create_app
 
     upgrade_database(c.settings.database_url)
     app = create_app(c.settings, digest=c.digest, proxies=proxies)
+    try:
+        server = create_server(app, host=host, port=port, threads=threads, ident="ip-digest",
+                               clear_untrusted_proxy_headers=False)
+    except OSError as exc:
+        raise DigestError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop what holds the port "
+                          "or pick another with --port") from None
     click.echo(f"serve: http://{host}:{port}/ (links in emails use {c.settings.base_url}); Ctrl-C stops")
     # The proxy headers reach the app: ProxyFix reads them (--proxies), and /metrics refuses relayed requests.
-    waitress_serve(app, host=host, port=port, threads=threads, ident="ip-digest", clear_untrusted_proxy_headers=False)
+    server.run()
 
 
 @click.command("admin-hash")
@@ -119,6 +127,7 @@ def schedule(c: Context) -> None:
     """
     from ..scheduler import planned_jobs
 
+    c.require_database()
     for job in planned_jobs(c.settings):
         when = f"{job.next_run:%a %Y-%m-%d %H:%M %Z}" if job.next_run else "paused"
         note = "" if job.stored else "  (when the daemon starts)"
@@ -137,7 +146,7 @@ def status(c: Context) -> None:
     """
     from ..scheduler import status as scheduler_status
 
-    st = scheduler_status(c.digest)
+    st = scheduler_status(c.existing_digest)
     click.echo("sources:")
     for row in st.sources:
         fetched = f"{row['last_fetch']:%Y-%m-%d %H:%M} UTC" if row["last_fetch"] else "never"
@@ -147,7 +156,8 @@ def status(c: Context) -> None:
         click.echo("  none fetched yet")
     if st.draft:
         approved = f"approved {st.draft_approved:%Y-%m-%d %H:%M} UTC" if st.draft_approved else "not approved"
-        click.echo(f"draft: {st.draft.week}: {len(st.draft.articles)} articles, {approved}; {st.draft.subject}")
+        click.echo(f"draft: {st.draft.week}: {counted(len(st.draft.articles), 'article')}, {approved}; "
+                   f"{st.draft.subject}")
     else:
         click.echo("draft: none")
     if st.last:

@@ -13,6 +13,7 @@ import click
 from subscribers.validation import parse_topics
 
 from ..errors import NothingToSend
+from ..models import counted
 from .context import Context, F, handle_errors, pass_ctx
 
 if TYPE_CHECKING:
@@ -22,20 +23,17 @@ if TYPE_CHECKING:
     from ..sending import Sender
 
 def _collect_line(rep: CollectReport) -> str:
-    failed = [s.name for s in rep.sources if not s.ok]
-    line = f"sources: {rep.ok} ok, {rep.failed} failed; articles: {rep.new} new, {rep.kept} already stored"
-    return line + (f" (failed: {', '.join(failed)})" if failed else "")
+    """The counts; each failing source was named, with its reason, once, in the log's warnings."""
+    return f"sources: {rep.ok} ok, {rep.failed} failed; articles: {rep.new} new, {rep.kept} already stored"
+
+
+def _all_failed(rep: CollectReport) -> bool:
+    return bool(rep.sources) and rep.ok == 0
 
 
 def _send_line(rep: DeliveryReport) -> str:
     return (f"messages: {rep.sent} sent, {rep.failed} failed, {rep.deferred} deferred, "
             f"{rep.already} already sent earlier, {rep.skipped} skipped; {rep.rate:.0f}/s")
-
-
-def _print_failures(rep: CollectReport) -> None:
-    for s in rep.sources:
-        if not s.ok:
-            click.echo(f"warning: source {s.name!r} ({s.url}) failed: {s.error}", err=True)
 
 
 @click.command()
@@ -51,9 +49,9 @@ def collect(c: Context) -> None:
       digest -v collect
     """
     rep = c.digest.collect()
-    _print_failures(rep)
     click.echo(f"collect: {_collect_line(rep)}; {c.elapsed()}")
-    if rep.sources and rep.ok == 0:
+    if _all_failed(rep):
+        click.echo(f"Error: all {len(rep.sources)} sources failed", err=True)
         sys.exit(1)
 
 
@@ -68,8 +66,8 @@ def build(c: Context) -> None:
       digest build && digest preview --out /tmp/draft
     """
     issue = c.digest.build()
-    click.echo(f"build: issue {issue.week} ({issue.status}): {len(issue.articles)} articles in "
-               f"{len(issue.sections)} sections; subject: {issue.subject}; {c.elapsed()}")
+    click.echo(f"build: issue {issue.week} ({issue.status}): {counted(len(issue.articles), 'article')} in "
+               f"{counted(len(issue.sections), 'section')}; subject: {issue.subject}; {c.elapsed()}")
 
 
 @click.command()
@@ -221,10 +219,15 @@ def run(c: Context, concurrency: int, rate: float | None) -> None:
     Example:
       0 7 * * mon  cd /srv/digest && digest -q run
     """
+    from ..sending import refuse_samples_over_smtp
+
+    refuse_samples_over_smtp(c.settings)  # before an hour of collecting, not after
     d = c.digest
     rep = d.collect()
-    _print_failures(rep)
     click.echo(f"collect: {_collect_line(rep)}")
+    if _all_failed(rep):
+        click.echo(f"Error: all {len(rep.sources)} sources failed; no issue built", err=True)
+        sys.exit(1)
     try:
         issue = d.build()
     except NothingToSend as exc:
@@ -232,7 +235,8 @@ def run(c: Context, concurrency: int, rate: float | None) -> None:
         if _sender(c).interrupted():  # an earlier week's send that stopped half way is finished now
             _send(c, concurrency, rate, resume_only=True)
         return
-    click.echo(f"build: issue {issue.week} ({issue.status}): {len(issue.articles)} articles; {issue.subject}")
+    click.echo(f"build: issue {issue.week} ({issue.status}): {counted(len(issue.articles), 'article')}; "
+               f"{issue.subject}")
     _send(c, concurrency, rate, issue)
 
 

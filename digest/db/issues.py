@@ -123,6 +123,11 @@ class Issues:
         with self.engine.begin() as conn:
             conn.execute(update(i).where(i.c.id == issue_id).values(approved_at=now()))
 
+    def sent_at(self, issue_id: int) -> datetime | None:
+        with self.engine.begin() as conn:
+            value = conn.execute(select(i.c.sent_at).where(i.c.id == issue_id)).scalar()
+        return value if isinstance(value, datetime) else None
+
     def approved_at(self, issue_id: int) -> datetime | None:
         with self.engine.begin() as conn:
             value = conn.execute(select(i.c.approved_at).where(i.c.id == issue_id)).scalar()

@@ -15,6 +15,7 @@ from .pages import page
 
 PUBLIC = (IssueStatus.SENDING, IssueStatus.SENT)  # drafts stay private until they are sent
 
+MAX_ID = 2**63 - 1  # the largest integer a database key holds
 bp = Blueprint("archive", __name__)
 
 
@@ -56,7 +57,7 @@ def index() -> ResponseReturnValue:
     return page("archive.html", issues=web().digest.db.issues.with_status(PUBLIC))
 
 
-@bp.route("/issues/<int:issue_id>")
+@bp.route(f"/issues/<int(max={MAX_ID}):issue_id>")  # a larger number is no issue: 404, not a database error
 def show(issue_id: int) -> ResponseReturnValue:
     issue = public(issue_id)
     shown = replace(issue, sections=once(issue.sections))  # a story of several topics, once

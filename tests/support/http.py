@@ -71,16 +71,16 @@ class Site:
 
 
 @contextmanager
-def serve_site() -> Iterator[Site]:
-    """A ThreadingHTTPServer on a free loopback port, with routes of its own."""
+def serve_site(host: str = "127.0.0.1") -> Iterator[Site]:
+    """A ThreadingHTTPServer on a free loopback port (of ``host``), with routes of its own."""
     handler: type[_Handler] = type("Handler", (_Handler,), {"routes": {}, "hits": [], "barriers": {}})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(handler, directory="/nonexistent"))
+    server = ThreadingHTTPServer((host, 0), partial(handler, directory="/nonexistent"))
     server.daemon_threads = True
     # shutdown() waits for the loop to look at its flag: poll often, or each test ends half a second late
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     try:
-        yield Site(f"http://127.0.0.1:{server.server_address[1]}", handler.routes, handler.hits, handler.barriers)
+        yield Site(f"http://{host}:{server.server_address[1]}", handler.routes, handler.hits, handler.barriers)
     finally:
         server.shutdown()
         server.server_close()

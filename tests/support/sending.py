@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -46,10 +47,17 @@ def prepared(db_url: str, tmp: Path, port: int | None, subscribers: int, **smtp:
     return d
 
 
+def operator_config() -> Path:
+    """A digest.toml of the operator's own (no sources), so that a send is never of the bundled samples."""
+    path = Path(tempfile.mkdtemp(prefix="digest-config-")) / "digest.toml"
+    path.write_text("sources = []\n", encoding="utf-8")
+    return path
+
+
 def digest_env(db_url: str, smtp_port: int, **extra: str) -> dict[str, str]:
     """The environment of a `digest` child process on ``db_url``, sending to the loopback SMTP ``smtp_port``."""
     return {**os.environ, "PYTHONPATH": str(ROOT), "DIGEST_DATABASE_URL": db_url, "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp_port), "SMTP_SECURITY": "none", **extra}
+            "SMTP_PORT": str(smtp_port), "SMTP_SECURITY": "none", "DIGEST_CONFIG": str(operator_config()), **extra}
 
 
 class Running:

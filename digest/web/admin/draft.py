@@ -7,7 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from ...checks import Finding
 from ...errors import DigestError
-from ...models import IssueStatus
+from ...models import IssueStatus, counted
 from ...pipeline import SAMPLE
 from ...render import personalize
 from .base import digest, page, to_draft, topics_arg, variant
@@ -36,7 +36,7 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
     send = sends().status()
     issue = d.db.issues.latest((IssueStatus.DRAFT,))
     if issue is None:
-        return page("draft.html", issue=None, send=send, feedback=d.db.feedback.recent())
+        return page("draft.html", issue=None, send=send, feedback=d.db.feedback.recent(), no_draft=d.no_draft())
     rendered = variant(issue, topics)
     text = personalize(rendered, SAMPLE)[1] if rendered else ""
     if findings is None and rendered is not None:
@@ -75,7 +75,11 @@ def build() -> ResponseReturnValue:
     current = d.db.issues.latest((IssueStatus.DRAFT,))
     try:
         issue = d.build(current.end if current else None)
-        flash(f"Rebuilt: {len(issue.articles)} articles in {len(issue.sections)} sections.")
+        if issue.status != IssueStatus.DRAFT:
+            flash(d.no_draft())
+            return to_draft()
+        flash(f"Rebuilt: {counted(len(issue.articles), 'article')} in "
+              f"{counted(len(issue.sections), 'section')}.")
     except DigestError as exc:
         flash(str(exc), "error")
     return to_draft()
