@@ -41,9 +41,9 @@ class Preview:
 class Digest:
     """One newsletter: its settings, database, audience and renderer."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
-        self.db = Database(settings.database_url)
+        self.db = db or Database(settings.database_url)
         self.subscribers = self.db.subscribers
         self.tokens = Tokens(self.db.meta.secret_key(settings.secret_key))
         self.taxonomy = Taxonomy(settings.topics)

@@ -42,12 +42,12 @@ def subscribers_add(c: Context, email: str, name: str, topics: str) -> None:
     except InvalidAddress as exc:
         raise click.BadParameter(str(exc), param_hint="EMAIL") from None
     chosen = parse_topics(topics)
-    known = {t.slug for t in c.digest.taxonomy.topics}
+    known = {t.slug for t in c.taxonomy.topics}
     bad = [x for x in chosen if x not in known]
     if bad:
         raise click.BadParameter(f"unknown topic {bad[0]!r}; known: {', '.join(sorted(known))}",
                                  param_hint="--topics")
-    sub, added = c.digest.subscribers.add(address, clean_name(name), chosen)
+    sub, added = c.db.subscribers.add(address, clean_name(name), chosen)
     click.echo(f"added {sub.email}" if added else f"{sub.email} is already on the list ({sub.status})")
 
 
@@ -62,7 +62,7 @@ def subscribers_remove(c: Context, email: str) -> None:
     Example:
       digest subscribers remove ann@example.com
     """
-    if c.digest.subscribers.set_status(email.strip(), SubscriberStatus.UNSUBSCRIBED):
+    if c.db.subscribers.set_status(email.strip(), SubscriberStatus.UNSUBSCRIBED):
         click.echo(f"unsubscribed {email.strip().lower()}")
     else:
         click.echo(f"{email} is not on the list", err=True)
@@ -81,7 +81,7 @@ def subscribers_list(c: Context, status: str | None) -> None:
       digest subscribers list --status active
     """
     n = 0
-    for s in c.digest.subscribers.iter(status=status):
+    for s in c.db.subscribers.iter(status=status):
         click.echo(f"{s.email}\t{s.status}\t{s.name}\t{','.join(sorted(s.topics)) or 'all topics'}")
         n += 1
     click.echo(f"{n} subscribers", err=True)
@@ -104,7 +104,7 @@ def subscribers_import(c: Context, file: Path) -> None:
     from subscribers.csvio import CSVFormatError, import_csv
 
     try:
-        rep = import_csv(file, c.digest.subscribers, [t.slug for t in c.digest.taxonomy.topics])
+        rep = import_csv(file, c.db.subscribers, [t.slug for t in c.taxonomy.topics])
     except CSVFormatError as exc:
         raise click.UsageError(f"{file}: {exc}") from None
     for line, value, reason in rep.rejected:
@@ -128,7 +128,7 @@ def subscribers_export(c: Context, out: Any, status: str | None) -> None:
     """
     from subscribers.csvio import export_csv
 
-    n = export_csv(c.digest.subscribers.iter(status=status), out)
+    n = export_csv(c.db.subscribers.iter(status=status), out)
     click.echo(f"export: {n} subscribers", err=True)
 
 
