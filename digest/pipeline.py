@@ -122,9 +122,14 @@ class Digest:
         return IssueMessages(issue, self.renderer, Letterhead.of(s), self.tokens, s.base_url,
                              (t.slug for t in self.taxonomy.topics))
 
-    def send_options(self, concurrency: int = 4, rate: float | None = None) -> SendOptions:
+    def send_options(self, concurrency: int = 4, rate: float | None = None,
+                     processes: int | None = None) -> SendOptions:
+        """``processes``: worker processes sharing the connections (default: one per core)."""
+        from .workers import available
+
         smtp = self.settings.smtp
-        return SendOptions(concurrency=concurrency, rate=rate, max_attempts=smtp.max_attempts,
+        return SendOptions(concurrency=concurrency, processes=processes or available(), rate=rate,
+                           max_attempts=smtp.max_attempts,
                            retry_seconds=smtp.retry_seconds)
 
     def deliver(self, issue: Issue | None = None, transport: Transport | None = None, *,

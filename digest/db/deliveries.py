@@ -91,6 +91,12 @@ class Outbox:
         self._turn: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
 
+    def take_turns_with(self, lock: contextlib.AbstractContextManager[Any]) -> None:
+        """Share the SQLite writer's turn with other processes (a multiprocessing lock); a no-op on
+        PostgreSQL, whose row locks need no turns."""
+        if not self.postgres:
+            self._turn = lock
+
     @contextlib.contextmanager
     def _write(self, conn: Connection) -> Iterator[None]:
         """One short write transaction on a worker's connection."""
