@@ -57,6 +57,7 @@ class FetchConfig:
     max_bytes: int = setting(5_000_000, toml=True, minimum=1)
     workers: int = setting(8, toml=True, minimum=1)
     page_workers: int = setting(4, toml=True, minimum=1)
+    extract_workers: int = setting(0, toml=True, minimum=0)  # processes extracting pages; 0: one per core
 
 
 @dataclass(frozen=True)
