@@ -204,6 +204,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--processes", type=int, help="passed to `digest send` (default: its own, one per core)")
+    ap.add_argument("--one-process", action="store_true",
+                    help="also, in each round, `digest send --processes 1` (the send before worker processes)")
     ap.add_argument("--library", action="store_true", help="also the library's send and the per-message build")
     ap.add_argument("--memory", type=int, default=0, help="also a null-transport send to this many subscribers")
     ap.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
@@ -218,7 +220,8 @@ def main() -> None:
     sink = subprocess.Popen(["smtp-sink", "-u", "nobody", f"127.0.0.1:{port}", "1000"])
     n = args.subscribers
     extra = ["--processes", str(args.processes)] if args.processes else []
-    runs: dict[str, list[float]] = {"smtp-source -s 4": [], "digest send (SQLite)": [], "digest send (PostgreSQL)": []}
+    runs: dict[str, list[float]] = {"smtp-source -s 4": [], "digest send (SQLite)": [], "digest send (PostgreSQL)": [],
+                                    "one process (SQLite)": [], "one process (PostgreSQL)": []}
     try:
         time.sleep(0.5)  # the sink binds its socket (bench only)
         with tempfile.TemporaryDirectory() as tmp:
@@ -231,6 +234,14 @@ def main() -> None:
                 if not args.no_postgres:
                     with postgres()() as url, tempfile.TemporaryDirectory() as one:
                         runs["digest send (PostgreSQL)"].append(command_send(url, port, Path(one), n, extra))
+                if args.one_process:
+                    single = ["--processes", "1"]
+                    with tempfile.TemporaryDirectory() as one:
+                        url = f"sqlite:///{one}/bench.db"
+                        runs["one process (SQLite)"].append(command_send(url, port, Path(one), n, single))
+                    if not args.no_postgres:
+                        with postgres()() as url, tempfile.TemporaryDirectory() as one:
+                            runs["one process (PostgreSQL)"].append(command_send(url, port, Path(one), n, single))
             four = statistics.median(runs["smtp-source -s 4"])
             print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores; {n} messages of "
                   f"{size // 1000} KB; median of {args.repeat} rounds")
@@ -238,7 +249,8 @@ def main() -> None:
                 if rates:
                     rate = statistics.median(rates)
                     target = f"  (target >= {TARGET})" if name.startswith("digest") else ""
-                    print(f"{name:<26} {rate:7.0f} msgs/s  ratio {rate / four:4.2f}{target}")
+                    name = f"digest send --processes 1, {name.split(' ', 2)[2]}" if name.startswith("one") else name
+                    print(f"{name:<40} {rate:7.0f} msgs/s  ratio {rate / four:4.2f}{target}")
             if args.library:
                 d = prepare(f"sqlite:///{tmp}/library.db", port, Path(tmp), n)
                 library(d, port, four)

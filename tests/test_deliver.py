@@ -72,6 +72,13 @@ def test_worker_processes_share_one_send(db_url: str, tmp_path: Path) -> None:
     d.close()
 
 
+def test_a_send_uses_one_process_per_core_by_default(tmp_path: Path) -> None:
+    d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, None, 0)
+    assert d.send_options().processes == len(os.sched_getaffinity(0))
+    assert d.send_options(processes=1).processes == 1
+    d.close()
+
+
 def test_faults_end_with_one_accepted_message_or_a_recorded_failure(tmp_path: Path) -> None:
     sink = FaultSink(refuse={"sub5@example.com", "sub17@example.com"},
                      tempfail={"sub2@example.com": 1, "sub8@example.com": 2, "sub20@example.com": 1},
