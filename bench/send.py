@@ -249,7 +249,7 @@ def main() -> None:
                 if rates:
                     rate = statistics.median(rates)
                     target = f"  (target >= {TARGET})" if name.startswith("digest") else ""
-                    name = f"digest send --processes 1, {name.split(' ', 2)[2]}" if name.startswith("one") else name
+                    name = f"digest send --processes 1 {name.split(' ', 2)[2]}" if name.startswith("one") else name
                     print(f"{name:<40} {rate:7.0f} msgs/s  ratio {rate / four:4.2f}{target}")
             if args.library:
                 d = prepare(f"sqlite:///{tmp}/library.db", port, Path(tmp), n)

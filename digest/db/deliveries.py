@@ -110,6 +110,10 @@ class Outbox:
             # WAL without an fsync per commit: a killed process loses nothing committed; only a power
             # cut can take back the last commits (see the README's crash window).
             conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+        elif self.postgres:
+            # The same trade on PostgreSQL: a commit returns once the server has it, before its WAL
+            # reaches the disk; a killed sender loses nothing, only a crash of the database server can.
+            conn.exec_driver_sql("SET synchronous_commit TO OFF")
         conn.commit()
         return conn
 
