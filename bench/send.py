@@ -1,11 +1,15 @@
 """Delivery throughput against Postfix's smtp-sink on loopback (not a test; prints figures).
 
-    python bench/send.py [--subscribers 20000] [--memory 1000000]
+    python bench/send.py [--subscribers 20000] [--repeat 3] [--library] [--memory 1000000]
 
-1. smtp-source (Postfix's load generator) at 1 and 4 sessions, 40 KB messages: the ceiling.
-2. `digest send` (the library, default concurrency, SQLite outbox bookkeeping included) to the same sink.
-3. Per-recipient build: the byte template vs an EmailMessage built and serialised each time.
-4. Peak RSS of the send; with --memory N, a send to N subscribers into a null transport in a child process.
+1. The yardstick: smtp-source (Postfix's load generator), 4 sessions, messages of the digest's own size.
+2. The whole `digest send` command (start-up, enqueue, render, send; default settings) to the same sink,
+   with the SQLite outbox and, when the server at 127.0.0.1:5432 answers, the PostgreSQL one; each
+   round runs the yardstick and both sends one after the other, and the medians' ratios are printed
+   against the target (0.7).
+3. With --library: the library's send in this process, and the per-recipient build (the byte template
+   vs an EmailMessage built and serialised each time).
+4. With --memory N, a send to N subscribers into a null transport in a child process: seconds, peak RSS.
 
 Needs /usr/sbin/smtp-sink and smtp-source (Debian: apt-get install postfix).
 """
@@ -17,6 +21,7 @@ import os
 import resource
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +31,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -80,9 +86,9 @@ def prepare(db: str, port: int | None, tmp: Path, n: int) -> Digest:
     return d
 
 
-def smtp_source(port: int, sessions: int, count: int) -> float:
+def smtp_source(port: int, sessions: int, count: int, size: int = SIZE) -> float:
     started = time.monotonic()
-    subprocess.run(["smtp-source", "-s", str(sessions), "-m", str(count), "-l", str(SIZE), "-f", "digest@example.org",
+    subprocess.run(["smtp-source", "-s", str(sessions), "-m", str(count), "-l", str(size), "-f", "digest@example.org",
                     "-t", "reader@example.com", f"127.0.0.1:{port}"], check=True)
     return count / (time.monotonic() - started)
 
@@ -151,10 +157,57 @@ def memory_run(n: int) -> None:
         print(f"{rep.sent} {took:.1f} {rss_before:.0f} {peak:.0f}")
 
 
+TARGET = 0.7
+
+
+def command_send(db: str, port: int, tmp: Path, n: int, extra: list[str]) -> float:
+    """Messages per second of the whole `digest send` command, timed from its start to its exit."""
+    prepare(db, port, tmp, n).close()
+    env = {**os.environ, "DIGEST_DATABASE_URL": db, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
+           "SMTP_SECURITY": "none", "DIGEST_SECRET_KEY": "bench-secret"}
+    started = time.monotonic()
+    subprocess.run([sys.executable, "-m", "digest", "-q", "send", *extra], env=env, cwd=tmp, check=True,
+                   stdout=subprocess.DEVNULL)
+    return n / (time.monotonic() - started)
+
+
+def message_size(tmp: Path) -> int:
+    d = prepare(f"sqlite:///{tmp}/size.db", None, tmp, 1)
+    messages = d.issue_messages(d.current_issue())
+    envelope = messages.for_subscriber(next(iter(d.subscribers.iter())))
+    d.close()
+    assert envelope is not None
+    return len(envelope.data)
+
+
+def postgres() -> Any:
+    """A fresh PostgreSQL database (tests/support/db.py), or None when the server does not answer."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.support.db import fresh_postgres
+
+    return fresh_postgres
+
+
+def library(d: Digest, port: int, four: float) -> None:
+    fill, with_links, each, size = build_figures(d)
+    started = time.monotonic()
+    rep = d.deliver(options=SendOptions())
+    took = time.monotonic() - started
+    print(f"library send, one process, concurrency 4, {size // 1000} KB, {rep.sent} subscribers (SQLite): "
+          f"{rep.sent / took:8.0f} msgs/s ({took:.1f} s); ratio {rep.sent / took / four:.2f}")
+    print(f"per-recipient build: template {fill:.0f} us; with signed links {with_links:.0f} us; "
+          f"EmailMessage each time {each:.0f} us")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--subscribers", type=int, default=20_000)
-    ap.add_argument("--source-messages", type=int, default=20_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument("--processes", type=int, help="passed to `digest send` (default: its own, one per core)")
+    ap.add_argument("--one-process", action="store_true",
+                    help="also, in each round, `digest send --processes 1` (the send before worker processes)")
+    ap.add_argument("--library", action="store_true", help="also the library's send and the per-message build")
     ap.add_argument("--memory", type=int, default=0, help="also a null-transport send to this many subscribers")
     ap.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -166,27 +219,43 @@ def main() -> None:
     os.environ["PATH"] += ":/usr/sbin"
     port = free_port()
     sink = subprocess.Popen(["smtp-sink", "-u", "nobody", f"127.0.0.1:{port}", "1000"])
+    n = args.subscribers
+    extra = ["--processes", str(args.processes)] if args.processes else []
+    runs: dict[str, list[float]] = {"smtp-source -s 4": [], "digest send (SQLite)": [], "digest send (PostgreSQL)": [],
+                                    "one process (SQLite)": [], "one process (PostgreSQL)": []}
     try:
         time.sleep(0.5)  # the sink binds its socket (bench only)
-        one = smtp_source(port, 1, args.source_messages)
-        four = smtp_source(port, 4, args.source_messages)
-        print(f"smtp-source, 1 session,  {SIZE // 1000} KB messages: {one:8.0f} msgs/s")
-        print(f"smtp-source, 4 sessions, {SIZE // 1000} KB messages: {four:8.0f} msgs/s")
         with tempfile.TemporaryDirectory() as tmp:
-            d = prepare(f"sqlite:///{tmp}/bench.db", port, Path(tmp), args.subscribers)
-            fill, with_links, each, size = build_figures(d)
-            started = time.monotonic()
-            rep = d.deliver(options=SendOptions())
-            took = time.monotonic() - started
-            rate = rep.sent / took
-            print(f"digest send, concurrency 4, {size // 1000} KB messages, {rep.sent} subscribers"
-                  f" (SQLite outbox): {rate:8.0f} msgs/s ({took:.1f} s, failed {rep.failed}, deferred {rep.deferred})")
-            print(f"ratio digest send / smtp-source 4 sessions: {rate / four:.2f} (target >= 0.50)")
-            print(f"per-recipient build: template {fill:.0f} us; with signed links {with_links:.0f} us; "
-                  f"EmailMessage each time {each:.0f} us")
-            print(f"peak RSS of this process (send to {rep.sent}): "
-                  f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
-            d.close()
+            size = message_size(Path(tmp))
+            for _ in range(args.repeat):
+                runs["smtp-source -s 4"].append(smtp_source(port, 4, n, size))
+                with tempfile.TemporaryDirectory() as one:
+                    url = f"sqlite:///{one}/bench.db"
+                    runs["digest send (SQLite)"].append(command_send(url, port, Path(one), n, extra))
+                if not args.no_postgres:
+                    with postgres()() as url, tempfile.TemporaryDirectory() as one:
+                        runs["digest send (PostgreSQL)"].append(command_send(url, port, Path(one), n, extra))
+                if args.one_process:
+                    single = ["--processes", "1"]
+                    with tempfile.TemporaryDirectory() as one:
+                        url = f"sqlite:///{one}/bench.db"
+                        runs["one process (SQLite)"].append(command_send(url, port, Path(one), n, single))
+                    if not args.no_postgres:
+                        with postgres()() as url, tempfile.TemporaryDirectory() as one:
+                            runs["one process (PostgreSQL)"].append(command_send(url, port, Path(one), n, single))
+            four = statistics.median(runs["smtp-source -s 4"])
+            print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores; {n} messages of "
+                  f"{size // 1000} KB; median of {args.repeat} rounds")
+            for name, rates in runs.items():
+                if rates:
+                    rate = statistics.median(rates)
+                    target = f"  (target >= {TARGET})" if name.startswith("digest") else ""
+                    name = f"digest send --processes 1 {name.split(' ', 2)[2]}" if name.startswith("one") else name
+                    print(f"{name:<40} {rate:7.0f} msgs/s  ratio {rate / four:4.2f}{target}")
+            if args.library:
+                d = prepare(f"sqlite:///{tmp}/library.db", port, Path(tmp), n)
+                library(d, port, four)
+                d.close()
     finally:
         sink.terminate()
         sink.wait()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -12,7 +13,8 @@ from subscribers.clock import now
 from .config import Settings, SourceConfig
 from .db import Database
 from .errors import SourceError
-from .extract import extract_paragraphs, html_to_paragraphs
+from .extract import html_to_paragraphs
+from .extractpool import ExtractionPool
 from .models import Entry, NewArticle, SourceReport
 from .sources import Fetched, Fetcher, ParsedFeed, feed_link, fetch_all, fetch_each, is_html, parse_feed
 from .summarize import summarize, word_count
@@ -58,12 +60,6 @@ def is_thin(entry: Entry) -> bool:
     return word_count(text) < THIN_WORDS or bool(TRUNCATION.search(text))
 
 
-def _decode(page: Fetched) -> str:
-    from trafilatura.utils import decode_file
-
-    return str(decode_file(page.body))
-
-
 @dataclass
 class _Candidate:
     entry: Entry
@@ -78,6 +74,7 @@ def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) ->
     own = fetcher is None
     fetcher = fetcher or Fetcher.for_settings(settings)
     taxonomy = Taxonomy(settings.topics)
+    pool = ExtractionPool(settings.fetch.extract_workers)
     try:
         report = CollectReport()
         states = {s.url: db.sources.state(s.url) for s in settings.sources}
@@ -88,16 +85,47 @@ def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) ->
              for s in settings.sources],
             settings.fetch.workers,
         )
-        for source, result in zip(settings.sources, results, strict=True):
-            report.sources.append(_collect_one(settings, db, fetcher, taxonomy, source, result))
+        with db.kept_open():
+            behind: Step | None = None  # a source whose pages are being extracted while the next one starts
+            for source, result in zip(settings.sources, results, strict=True):
+                ahead = _collect_one(settings, db, fetcher, pool, taxonomy, source, result)
+                done = _advance(ahead)
+                if behind is not None:
+                    report.sources.append(_finish(behind))
+                behind = ahead if done is None else None
+                if done is not None:
+                    report.sources.append(done)
+            if behind is not None:
+                report.sources.append(_finish(behind))
         return report
     finally:
+        pool.close()
         if own:
             fetcher.close()
 
 
-def _collect_one(settings: Settings, db: Database, fetcher: Fetcher, taxonomy: Taxonomy,
-                 source: SourceConfig, result: Fetched | SourceError) -> SourceReport:
+Step = Generator[None, None, SourceReport]
+
+
+def _advance(step: Step) -> SourceReport | None:
+    """Run ``step`` until it waits for its pages' extraction (None) or ends (its report)."""
+    try:
+        next(step)
+    except StopIteration as end:
+        return end.value  # type: ignore[no-any-return]
+    return None
+
+
+def _finish(step: Step) -> SourceReport:
+    found = _advance(step)
+    assert found is not None, "a source waits for its pages once"
+    return found
+
+
+def _collect_one(settings: Settings, db: Database, fetcher: Fetcher, pool: ExtractionPool, taxonomy: Taxonomy,
+                 source: SourceConfig, result: Fetched | SourceError) -> Step:
+    """One source, as a step that pauses once while its thin pages are extracted in the pool (the caller
+    starts the next source meanwhile)."""
     rep = SourceReport(name=source.name, url=source.url)
     try:
         if isinstance(result, SourceError):
@@ -112,7 +140,7 @@ def _collect_one(settings: Settings, db: Database, fetcher: Fetcher, taxonomy: T
             log.warning("source %r (%s): %s", source.name, source.url, feed.warning)
         rep.entries = len(feed.entries)
         candidates = _candidates(db, taxonomy, feed.entries, rep)
-        _fill_thin(fetcher, settings, taxonomy, candidates, rep)
+        yield from _fill_thin(fetcher, pool, settings, taxonomy, candidates, rep)
         seen_at = now()
         position = {id(entry): i for i, entry in enumerate(feed.entries)}
         for cand in candidates:
@@ -166,12 +194,14 @@ def _candidates(db: Database, taxonomy: Taxonomy, entries: list[Entry], rep: Sou
     return out
 
 
-def _fill_thin(fetcher: Fetcher, settings: Settings, taxonomy: Taxonomy, cands: list[_Candidate],
-               rep: SourceReport) -> None:
+def _fill_thin(fetcher: Fetcher, pool: ExtractionPool, settings: Settings, taxonomy: Taxonomy,
+               cands: list[_Candidate], rep: SourceReport) -> Generator[None, None, None]:
     thin = [c for c in cands if is_thin(c.entry)]
-    # each page is extracted in the worker that fetched it, so only page_workers bodies are held at once
+    # each page goes to the extraction pool from the thread that fetched it, which waits for its text: only
+    # page_workers bodies are ever held at once, and the extraction runs on every core
     texts = fetch_each(fetcher, [(c.entry.url, {"accept": "text/html,*/*;q=0.8"}) for c in thin],
-                       settings.fetch.page_workers, lambda url, page: extract_paragraphs(_decode(page), url))
+                       settings.fetch.page_workers, lambda url, page: pool.submit([(page.body, url)])()[0])
+    yield
     for cand, paragraphs in zip(thin, texts, strict=True):
         if isinstance(paragraphs, SourceError):
             log.warning("%s: cannot fetch the article page %s (%s); using the feed's excerpt",

@@ -44,7 +44,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SendOptions:
-    concurrency: int = 4          # SMTP connections in parallel (one thread each)
+    concurrency: int = 4          # SMTP connections in parallel (one thread each), over all processes
+    processes: int = 1            # worker processes sharing those connections (see digest/workers.py)
     rate: float | None = None     # messages per second, overall; None: as fast as the server takes them
     batch: int = 100              # rows claimed at a time by one worker
     lease_seconds: float = 300.0  # a claim not renewed for this long is free for another worker
@@ -221,6 +222,23 @@ def _one(run: _Run, conn: Connection, transport: Transport, row_id: int, attempt
         run.account("deferred", result)
 
 
+def in_threads(run: _Run, transports: Callable[[], Transport], connections: int) -> None:
+    """The workers of this process: one thread and one connection (database and SMTP) each."""
+    workers = [threading.Thread(target=_work, args=(run, transports()), name=f"send-{i}", daemon=True)
+               for i in range(max(1, connections))]
+    try:
+        for w in workers:
+            w.start()
+        for w in workers:
+            while w.is_alive():
+                w.join(0.5)
+    except KeyboardInterrupt:
+        run.stop.set()
+        for w in workers:
+            w.join()
+        raise
+
+
 def reclaim_dead(outbox: Outbox) -> int:
     """Free rows leased by processes on this host that no longer run (killed mid-send)."""
     freed = sum(outbox.reclaim(owner) for owner in outbox.owners() if gone(owner))
@@ -252,19 +270,13 @@ def deliver(issue: Issue, db: Database, transports: Callable[[], Transport], mes
     share = -(-report.total // (4 * max(1, options.concurrency)))
     options = replace(options, batch=max(1, min(options.batch, share)))
     run = _Run(outbox, report, options, message_for, progress, should_stop)
-    workers = [threading.Thread(target=_work, args=(run, transports()), name=f"send-{i}", daemon=True)
-               for i in range(max(1, options.concurrency))]
     try:
-        for w in workers:
-            w.start()
-        for w in workers:
-            while w.is_alive():
-                w.join(0.5)
-    except KeyboardInterrupt:
-        run.stop.set()
-        for w in workers:
-            w.join()
-        raise
+        if min(options.processes, options.concurrency) > 1:
+            from .workers import in_processes
+
+            in_processes(run, transports)
+        else:
+            in_threads(run, transports, options.concurrency)
     finally:
         report.seconds = time.monotonic() - report.started
     left = outbox.counts()

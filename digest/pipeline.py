@@ -49,9 +49,9 @@ class Preview:
 class Digest:
     """One newsletter: its settings, database, audience and renderer."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
-        self.db = Database(settings.database_url)
+        self.db = db or Database(settings.database_url)
         self.subscribers = self.db.subscribers
         self.tokens = Tokens(self.db.meta.secret_key(settings.secret_key))
         self.taxonomy = Taxonomy(settings.topics)
@@ -201,9 +201,14 @@ class Digest:
             return None
         return Verp(self.db.meta.secret_key(self.settings.secret_key), self.settings.bounce_address)
 
-    def send_options(self, concurrency: int = 4, rate: float | None = None) -> SendOptions:
+    def send_options(self, concurrency: int = 4, rate: float | None = None,
+                     processes: int | None = None) -> SendOptions:
+        """``processes``: worker processes sharing the connections (default: one per core)."""
+        from .workers import available
+
         smtp = self.settings.smtp
-        return SendOptions(concurrency=concurrency, rate=rate, max_attempts=smtp.max_attempts,
+        return SendOptions(concurrency=concurrency, processes=processes or available(), rate=rate,
+                           max_attempts=smtp.max_attempts,
                            retry_seconds=smtp.retry_seconds)
 
     def deliver(self, issue: Issue | None = None, transport: Transport | None = None, *,

@@ -224,7 +224,10 @@ class Daemon:
 
     def stop(self) -> None:
         """Stop new work; a running job ends after its message in flight; serve() then returns."""
+        from .workers import stop_all
+
         self.stopping.set()
+        stop_all()  # a send's worker processes stop now, not at their parent's next look
         threading.Thread(target=self._shutdown, name="digest-stop", daemon=True).start()
 
     def _shutdown(self) -> None:

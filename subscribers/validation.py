@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from email_validator import EmailNotValidError, validate_email
-
 # A plain ASCII local part (RFC 5322 dot-atom): checked here so a large import validates each domain once.
 _DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
 
@@ -43,6 +41,8 @@ def _domain(domain: str) -> str:
 
 
 def _full(value: str) -> str:
+    from email_validator import EmailNotValidError, validate_email  # slow to import: only when needed
+
     try:
         result = validate_email(value, check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as exc:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 from click.testing import CliRunner
 
 from digest.cli import cli
 
-HEAVY = ("trafilatura", "premailer", "sqlalchemy", "apscheduler", "feedparser", "requests", "flask", "jinja2")
+HEAVY = ("trafilatura", "premailer", "sqlalchemy", "apscheduler", "feedparser", "requests", "flask", "jinja2",
+         "email_validator")
 
 
 def every_command(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -40,4 +43,20 @@ def test_help_imports_none_of_the_heavy_parts() -> None:
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
             f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert json.loads(out.splitlines()[-1]) == []
+
+
+CHEAP = ("trafilatura", "premailer", "apscheduler", "feedparser", "requests", "flask", "jinja2",
+         "digest.pipeline", "digest.render", "digest.extract", "digest.sources")
+
+
+def test_subscribers_add_imports_only_the_database_and_the_audience(tmp_path: Path) -> None:
+    code = ("import json, sys\nfrom digest.cli import main\n"
+            "sys.argv = ['digest', 'subscribers', 'add', 'ann@example.org', '--topics', 'patents']\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            f"print(json.dumps(sorted(m for m in {CHEAP!r} if m in sys.modules)))")
+    env = {**os.environ, "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'digest.db'}"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+                         cwd=tmp_path).stdout
+    assert out.splitlines()[0] == "added ann@example.org"
     assert json.loads(out.splitlines()[-1]) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from digest.db import Database
 from digest.db import tables as t
 from digest.db.migrate import state, upgrade_database
-from digest.deliver import SendOptions
+from digest.deliver import SendOptions, deliver
 from digest.errors import DeliveryError
 
 from .support.db import restore
@@ -45,6 +46,37 @@ def test_send_records_one_row_per_subscriber_and_resends_nothing(tmp_path: Path)
         assert msg["Message-ID"] == row["message_id"]
         assert msg["To"].addresses[0].addr_spec == email
     assert d.db.issues.of_week("2025-W10").status == "sent"  # type: ignore[union-attr]
+
+
+def test_worker_processes_share_one_send(db_url: str, tmp_path: Path) -> None:
+    """Two forked processes, two connections each: everyone once, every row recorded, progress relayed."""
+    sink = FaultSink()
+    pids, progress = tmp_path / "pids", []
+    with smtp_server(sink) as port:
+        d = prepared(db_url, tmp_path, port, 90)
+        issue = d.current_issue()
+
+        def transports():  # type: ignore[no-untyped-def]
+            with open(pids, "a") as fh:
+                fh.write(f"{os.getpid()}\n")
+            return d.transport(issue)
+
+        rep = deliver(issue, d.db, transports, d.issue_messages(issue).for_subscriber,
+                      SendOptions(concurrency=4, processes=2), progress=lambda r: progress.append(r.sent))
+    assert (rep.sent, rep.failed, rep.deferred) == (90, 0, 0)
+    assert sorted(sink.copies().values()) == [1] * 90
+    assert {r["status"] for r in rows(d).values()} == {"sent"}
+    workers = pids.read_text().split()
+    assert len(workers) == 4 and len(set(workers)) == 2 and str(os.getpid()) not in workers
+    assert progress and progress[-1] == 90
+    d.close()
+
+
+def test_a_send_uses_one_process_per_core_by_default(tmp_path: Path) -> None:
+    d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, None, 0)
+    assert d.send_options().processes == len(os.sched_getaffinity(0))
+    assert d.send_options(processes=1).processes == 1
+    d.close()
 
 
 def test_faults_end_with_one_accepted_message_or_a_recorded_failure(tmp_path: Path) -> None:

@@ -43,12 +43,12 @@ def subscribers_add(c: Context, email: str, name: str, topics: str) -> None:
     except InvalidAddress as exc:
         raise click.BadParameter(str(exc), param_hint="EMAIL") from None
     chosen = parse_topics(topics)
-    known = {t.slug for t in c.digest.taxonomy.topics}
+    known = {t.slug for t in c.taxonomy.topics}
     bad = [x for x in chosen if x not in known]
     if bad:
         raise click.BadParameter(f"unknown topic {bad[0]!r}; known: {', '.join(sorted(known))}",
                                  param_hint="--topics")
-    sub, added = c.digest.subscribers.add(address, clean_name(name), chosen, source="cli")
+    sub, added = c.db.subscribers.add(address, clean_name(name), chosen, source="cli")
     click.echo(f"added {sub.email}" if added else f"{sub.email} is already on the list ({sub.status})")
 
 
@@ -63,7 +63,7 @@ def subscribers_remove(c: Context, email: str) -> None:
     Example:
       digest subscribers remove ann@example.com
     """
-    if c.digest.subscribers.set_status(email.strip(), SubscriberStatus.UNSUBSCRIBED, source="cli"):
+    if c.db.subscribers.set_status(email.strip(), SubscriberStatus.UNSUBSCRIBED, source="cli"):
         click.echo(f"unsubscribed {email.strip().lower()}")
     else:
         click.echo(f"{email} is not on the list", err=True)
@@ -95,7 +95,7 @@ def subscribers_list(c: Context, status: str | None) -> None:
       digest subscribers list --status paused
     """
     n = 0
-    for s in c.existing_digest.subscribers.iter(**_filter(status)):
+    for s in c.existing_db.subscribers.iter(**_filter(status)):
         shown = "paused" if s.paused and s.status == SubscriberStatus.ACTIVE else s.status
         click.echo(f"{s.email}\t{shown}\t{s.name}\t{','.join(sorted(s.topics)) or 'all topics'}")
         n += 1
@@ -124,7 +124,7 @@ def subscribers_import(c: Context, file: Path, basis: str) -> None:
     from subscribers.csvio import ConsentMissing, CSVFormatError, import_csv
 
     try:
-        rep = import_csv(file, c.digest.subscribers, [t.slug for t in c.digest.taxonomy.topics], basis,
+        rep = import_csv(file, c.db.subscribers, [t.slug for t in c.taxonomy.topics], basis,
                          suppressed=c.digest.erased_among)
     except (CSVFormatError, ConsentMissing) as exc:
         raise click.UsageError(f"{file}: {exc}") from None
@@ -154,7 +154,7 @@ def subscribers_export(c: Context, out: Any, status: str | None) -> None:
     """
     from subscribers.csvio import export_csv
 
-    n = export_csv(c.existing_digest.subscribers.iter(**_filter(status)), out)
+    n = export_csv(c.existing_db.subscribers.iter(**_filter(status)), out)
     click.echo(f"export: {n} subscribers", err=True)
 
 

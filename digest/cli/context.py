@@ -1,4 +1,6 @@
-"""What every command shares: the settings and the Digest (opened on first use), and one way to fail."""
+"""What every command shares: the settings, the database and the Digest (each opened on first use), and one
+way to fail. A command asks for the least it needs: ``c.db`` and ``c.taxonomy`` open no extractor,
+renderer or inliner, so `digest subscribers …` never imports them."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from ..config import Settings, load_settings
 from ..errors import DigestError, NothingToSend, UsageError
 
 if TYPE_CHECKING:
+    from ..db import Database
     from ..pipeline import Digest
+    from ..topics import Taxonomy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,6 +28,7 @@ class Context:
     def __init__(self, config: Path | None, verbose: int = 0, quiet: bool = False) -> None:
         self.config, self.verbose, self.quiet = config, verbose, quiet
         self._digest: Digest | None = None
+        self._db: Database | None = None
         self.started = time.monotonic()
 
     @functools.cached_property
@@ -31,11 +36,26 @@ class Context:
         return load_settings(self.config)
 
     @property
+    def db(self) -> Database:
+        """The database alone (the Digest, once opened, shares it)."""
+        if self._db is None:
+            from ..db import Database
+
+            self._db = Database(self.settings.database_url)
+        return self._db
+
+    @functools.cached_property
+    def taxonomy(self) -> Taxonomy:
+        from ..topics import Taxonomy
+
+        return Taxonomy(self.settings.topics)
+
+    @property
     def digest(self) -> Digest:
         if self._digest is None:
             from ..pipeline import Digest
 
-            self._digest = Digest(self.settings)
+            self._digest = Digest(self.settings, self.db)
         return self._digest
 
     def require_database(self) -> None:
@@ -48,14 +68,20 @@ class Context:
                              "your digest.toml, pass --config FILE, or set DIGEST_DATABASE_URL")
 
     @property
+    def existing_db(self) -> Database:
+        """The database of a command that only reads (see require_database)."""
+        self.require_database()
+        return self.db
+
+    @property
     def existing_digest(self) -> Digest:
         """The Digest of a command that only reads (see require_database)."""
         self.require_database()
         return self.digest
 
     def close(self) -> None:
-        if self._digest is not None:
-            self._digest.close()
+        if self._db is not None:
+            self._db.close()
 
     def elapsed(self) -> str:
         return f"{time.monotonic() - self.started:.1f} s"

@@ -91,6 +91,8 @@ def _send_options(func: F) -> F:
                         help="At most this many messages per second overall (for relays that throttle).")(func)
     func = click.option("--concurrency", "-j", type=click.IntRange(1, 64), default=4, show_default=True,
                         help="SMTP connections in parallel.")(func)
+    func = click.option("--processes", type=click.IntRange(1, 64), default=None,
+                        help="Worker processes sharing those connections (default: one per core).")(func)
     return func
 
 
@@ -100,7 +102,7 @@ def _send_options(func: F) -> F:
               help="Join a send already under way as extra workers, instead of waiting for its lease.")
 @pass_ctx
 @handle_errors
-def send(c: Context, concurrency: int, rate: float | None, join: bool) -> None:
+def send(c: Context, concurrency: int, rate: float | None, processes: int | None, join: bool) -> None:
     """Deliver the built issue to active subscribers; run it again to resume.
 
     One sender holds an issue's lease, so a daemon and cron never interleave; more workers
@@ -110,7 +112,7 @@ def send(c: Context, concurrency: int, rate: float | None, join: bool) -> None:
     Example:
       SMTP_HOST=smtp.example.org SMTP_USERNAME=digest digest send --concurrency 8 --rate 50
     """
-    _send(c, concurrency, rate, join=join)
+    _send(c, concurrency, rate, join=join, processes=processes)
 
 
 class _Progress:
@@ -148,7 +150,7 @@ def _sender(c: Context) -> Sender:
 
 
 def _send(c: Context, concurrency: int = 4, rate: float | None = None, issue: Issue | None = None,
-          join: bool = False, resume_only: bool = False) -> None:
+          join: bool = False, resume_only: bool = False, processes: int | None = None) -> None:
     """The send of `digest send` and `digest run`: whatever is due, through the one send path.
 
     ``resume_only``: only what earlier runs left half sent."""
@@ -166,7 +168,7 @@ def _send(c: Context, concurrency: int = 4, rate: float | None = None, issue: Is
             progress = _Progress(rep.total, quiet)
         progress(rep)
 
-    options = d.send_options(concurrency, rate)
+    options = d.send_options(concurrency, rate, processes)
     try:
         if join:
             outcomes = [sender.join(issue, options=options, progress=report)]
@@ -210,7 +212,7 @@ def send_test(c: Context, to: tuple[str, ...]) -> None:
 @_send_options
 @pass_ctx
 @handle_errors
-def run(c: Context, concurrency: int, rate: float | None) -> None:
+def run(c: Context, concurrency: int, rate: float | None, processes: int | None) -> None:
     """Collect, build this week's issue and send it: the one command for cron.
 
     Running it again in the same week sends nothing new.
@@ -233,11 +235,11 @@ def run(c: Context, concurrency: int, rate: float | None) -> None:
     except NothingToSend as exc:
         click.echo(f"build: {exc}; {c.elapsed()}")
         if _sender(c).interrupted():  # an earlier week's send that stopped half way is finished now
-            _send(c, concurrency, rate, resume_only=True)
+            _send(c, concurrency, rate, resume_only=True, processes=processes)
         return
     click.echo(f"build: issue {issue.week} ({issue.status}): {counted(len(issue.articles), 'article')}; "
                f"{issue.subject}")
-    _send(c, concurrency, rate, issue)
+    _send(c, concurrency, rate, issue, processes=processes)
 
 
 COMMANDS = {"collect": collect, "build": build, "preview": preview, "send": send, "send-test": send_test, "run": run}

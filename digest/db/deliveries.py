@@ -104,6 +104,12 @@ class Outbox:
         self._turn: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
 
+    def take_turns_with(self, lock: contextlib.AbstractContextManager[Any]) -> None:
+        """Share the SQLite writer's turn with other processes (a multiprocessing lock); a no-op on
+        PostgreSQL, whose row locks need no turns."""
+        if not self.postgres:
+            self._turn = lock
+
     @contextlib.contextmanager
     def _write(self, conn: Connection) -> Iterator[None]:
         """One short write transaction on a worker's connection."""
@@ -117,6 +123,10 @@ class Outbox:
             # WAL without an fsync per commit: a killed process loses nothing committed; only a power
             # cut can take back the last commits (see the README's crash window).
             conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+        elif self.postgres:
+            # The same trade on PostgreSQL: a commit returns once the server has it, before its WAL
+            # reaches the disk; a killed sender loses nothing, only a crash of the database server can.
+            conn.exec_driver_sql("SET synchronous_commit TO OFF")
         conn.commit()
         return conn
 

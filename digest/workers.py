@@ -1,0 +1,152 @@
+"""A send spread over worker processes: Python runs one thread at a time, so beyond one core a send's
+connections are split between forked processes, each with its own threads, database and SMTP connections.
+
+The parent has already enqueued the outbox and reclaimed dead leases (digest/deliver.py); the children
+only claim, send and record, under the parent's lease owner, exactly as threads of one process would:
+each outcome is committed before that connection carries the next message. A child dies with its parent
+(Linux's parent-death signal; elsewhere it stops before its next message once the parent is gone), so
+killing a send still leaves at most one message per connection unrecorded, leased by a process that no
+longer runs, which the next send on this host takes back at once.
+
+The parent relays the children's counts to the progress callback, asks ``should_stop`` (which renews the
+issue's lease) and tells the children to stop; a child's error stops the others and is raised by the parent.
+A process that is told to stop (the daemon on SIGTERM) calls ``stop_all`` so its children hear it at once,
+not at the parent's next look.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import queue
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from .errors import DeliveryError
+
+if TYPE_CHECKING:
+    from multiprocessing.synchronize import Event
+
+    from .deliver import DeliveryReport, _Run
+    from .transport import Transport
+
+COUNTS = ("sent", "failed", "deferred", "skipped")
+POST_EVERY = 0.1  # seconds between a child's progress messages
+PR_SET_PDEATHSIG = 1
+
+_running: set[Event] = set()  # the stop events of the sends under way in child processes of this one
+_running_lock = threading.Lock()
+
+
+def stop_all() -> None:
+    """Tell the children of every send under way here to stop after their messages in flight."""
+    with _running_lock:
+        for stop in _running:
+            stop.set()
+
+
+def available() -> int:
+    """Worker processes a send uses by default: one per core this process may run on, where fork exists."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    return max(1, len(cores))
+
+
+def _die_with_parent(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the signal was asked for
+        os._exit(1)
+
+
+def _child(run: _Run, transports: Callable[[], Transport], connections: int, index: int, parent: int,
+           stop: Event, posts: Any) -> None:
+    from .deliver import DeliveryReport, _Run, in_threads
+
+    _die_with_parent(parent)
+    run.outbox.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+    last = 0.0
+
+    def post(rep: DeliveryReport) -> None:
+        nonlocal last
+        if time.monotonic() - last >= POST_EVERY:
+            last = time.monotonic()
+            posts.put((index, _counts(rep), False, None))
+
+    def stopping() -> bool:
+        return stop.is_set() or os.getppid() != parent
+
+    options = replace(run.options, rate=run.options.rate / run.options.processes if run.options.rate else None)
+    mine = _Run(run.outbox, DeliveryReport(), options, run.message_for, post, stopping)
+    with contextlib.suppress(KeyboardInterrupt):  # the parent has it too, and stops the send
+        in_threads(mine, transports, connections)
+    error = None
+    if mine.error is not None:
+        error = str(mine.error) if isinstance(mine.error, DeliveryError) else f"the send stopped: {mine.error}"
+    posts.put((index, _counts(mine.report), True, error))
+
+
+def in_processes(run: _Run, transports: Callable[[], Transport]) -> None:
+    """Run the send in ``run.options.processes`` forked children sharing ``run.options.concurrency``
+    connections; fills ``run.report`` and ``run.error`` as the threads of one process would."""
+    ctx = multiprocessing.get_context("fork")
+    n = min(run.options.processes, run.options.concurrency)
+    run.options = replace(run.options, processes=n)
+    run.outbox.take_turns_with(ctx.Lock())
+    stop, posts = ctx.Event(), ctx.Queue()
+    with _running_lock:
+        _running.add(stop)
+    split = [run.options.concurrency // n + (i < run.options.concurrency % n) for i in range(n)]
+    children = [ctx.Process(target=_child, args=(run, transports, k, i, os.getpid(), stop, posts),
+                            name=f"send-process-{i}", daemon=True) for i, k in enumerate(split)]
+    counts: dict[int, tuple[int, ...]] = {}
+    finished: set[int] = set()
+    try:
+        for child in children:
+            child.start()
+        while len(finished) < n:
+            try:
+                index, got, final, error = posts.get(timeout=0.2)
+            except queue.Empty:
+                if not any(c.is_alive() for c in children):
+                    break
+            else:
+                counts[index] = got
+                if final:
+                    finished.add(index)
+                if error is not None:
+                    run.fail(DeliveryError(error))
+                _sum(run.report, counts)
+                if run.progress is not None:
+                    run.progress(run.report)
+            if not stop.is_set() and (run.stop.is_set() or (run.should_stop is not None and run.should_stop())):
+                run.report.stopped = not run.stop.is_set()
+                stop.set()
+    finally:
+        stop.set()
+        for child in children:
+            child.join()
+        with _running_lock:
+            _running.discard(stop)
+    if len(finished) < n:
+        lost = [c.exitcode for i, c in enumerate(children) if i not in finished]
+        run.fail(DeliveryError(f"a send process ended unexpectedly (exit codes {lost}); run `digest send` "
+                               "again to resume where it stopped"))
+
+
+def _counts(report: DeliveryReport) -> tuple[int, ...]:
+    return tuple(getattr(report, k) for k in COUNTS)
+
+
+def _sum(report: DeliveryReport, counts: dict[int, tuple[int, ...]]) -> None:
+    for i, key in enumerate(COUNTS):
+        setattr(report, key, sum(c[i] for c in counts.values()))
