@@ -92,3 +92,24 @@ def test_secret_key_is_made_once_and_kept(db: Database) -> None:
     key = db.meta.secret_key(None)
     assert key == db.meta.secret_key(None) and len(key) > 30
     assert db.meta.secret_key("configured") == "configured"
+
+
+def test_a_draft_built_by_two_processes_at_once_is_saved_by_both(tmp_path: Path) -> None:
+    """The other builder inserts the week between this one's look and its insert (a real second connection)."""
+    from sqlalchemy import event
+
+    url = f"sqlite:///{tmp_path}/d.db"
+    db, other = Database(url), Database(url)
+    raced: list[bool] = []
+
+    def insert_first(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO ISSUES") and not raced:
+            raced.append(True)
+            other.issues.save_draft(_issue())
+
+    event.listen(db.engine, "before_cursor_execute", insert_first)
+    saved = db.issues.save_draft(_issue())
+    assert raced == [True]
+    assert saved.week == "2026-W49" and [i.id for i in db.issues.with_status((IssueStatus.DRAFT,))] == [saved.id]
+    db.close()
+    other.close()

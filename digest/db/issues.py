@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from subscribers.clock import now
 
@@ -87,6 +88,12 @@ class Issues:
             subject=issue.subject, preheader=issue.preheader, period_start=issue.start, period_end=issue.end,
             content=json.dumps(_content(issue)), built_at=now(),
         )
+        try:
+            return self._save_draft(issue, values)
+        except IntegrityError:  # another process built the same week at the same moment: replace its draft
+            return self._save_draft(issue, values)
+
+    def _save_draft(self, issue: NewIssue, values: dict[str, Any]) -> Issue:
         with self.engine.begin() as conn:
             row = conn.execute(select(i.c.id, i.c.status, i.c.subject, i.c.content)
                                .where(i.c.week == issue.week)).first()
