@@ -29,6 +29,7 @@ def test_the_editor_sees_each_sent_issues_report_and_downloads_it_as_csv(tmp_pat
     with d.db.begin() as conn:  # as after a deferral, and a 5xx
         conn.execute(text("UPDATE deliveries SET attempts = 2 WHERE id = 1"))
         conn.execute(text("UPDATE deliveries SET status = 'failed', reply_code = 550 WHERE id = 2"))
+        conn.execute(text("UPDATE deliveries SET feedback = 'complaint' WHERE id = 3"))  # a feedback loop's report
     d.db.clicks.record_open(issue.id, None, datetime.now(UTC))  # a fetch of the open image (opens were on)
     client = app.test_client()
     assert client.get("/admin/issues/2025-W10").status_code == 302  # to the login
@@ -39,6 +40,7 @@ def test_the_editor_sees_each_sent_issues_report_and_downloads_it_as_csv(tmp_pat
     page = client.get("/admin/issues/2025-W10").get_data(as_text=True)
     assert 'data-key="delivered">5<' in page and 'data-key="retried">1<' in page
     assert 'data-key="bounced">1<' in page and "Clicks are not tracked" in page
+    assert issue_report(d, issue).complaints == 1
     assert 'data-key="opens">1<' in page and "Apple Mail Privacy Protection" in page
     assert client.get("/admin/issues/2099-W01").status_code == 404
 

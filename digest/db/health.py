@@ -13,7 +13,7 @@ from sqlalchemy import Engine, func, literal, or_, select
 
 from subscribers.model import SubscriberStatus
 
-from ..models import DeliveryStatus
+from ..models import DeliveryStatus, Feedback
 from . import tables as t
 
 d, src, s, i = t.deliveries, t.sources, t.subscribers, t.issues
@@ -26,6 +26,7 @@ _SOURCES = select(func.count(), func.count(src.c.last_error), func.max(src.c.las
 _ISSUES = select(func.max(i.c.built_at), func.max(i.c.sent_at))
 # Bounces known today: addresses marked bounced (a 5xx at delivery, or the bounce mailbox).
 _BOUNCED = select(func.count()).where(s.c.status == SubscriberStatus.BOUNCED)
+_COMPLAINED = select(func.count()).where(d.c.feedback == Feedback.COMPLAINT)
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Figures:
     last_build: datetime | None = None
     last_send: datetime | None = None      # the last issue that finished sending
     bounces: int = 0
-    complaints: int = 0         # hook: counted once complaints are recorded
+    complaints: int = 0         # deliveries with a complaint (bounce mailbox, ESP webhooks)
 
     @property
     def outbox_depth(self) -> int:
@@ -65,7 +66,7 @@ class Health:
             n_src, failing, last_fetch, last_success = conn.execute(_SOURCES).one()
             built, sent = conn.execute(_ISSUES).one()
             bounced = int(conn.execute(_BOUNCED).scalar() or 0)
-            # Complaints: count the recorded complaints here once they are read back (feedback loops).
+            complaints = int(conn.execute(_COMPLAINED).scalar() or 0)
         return Figures(deliveries=by_status, retried=retried, sources=int(n_src), sources_failing=int(failing),
                        last_fetch=last_fetch, last_collect=last_success, last_build=built, last_send=sent,
-                       bounces=bounced)
+                       bounces=bounced, complaints=complaints)

@@ -10,10 +10,11 @@ from sqlalchemy import Engine, and_, bindparam, case, func, select
 
 from subscribers.model import SubscriberStatus
 
-from ..models import DeliveryStatus
+from ..models import DeliveryStatus, Feedback
 from . import tables as t
 
 d, s, i = t.deliveries, t.subscribers, t.issues
+_COMPLAINTS = select(func.count()).where(d.c.issue_id == bindparam("b_issue"), d.c.feedback == Feedback.COMPLAINT)
 _ISSUE = d.c.issue_id == bindparam("b_issue")
 _SENT = d.c.status == DeliveryStatus.SENT
 _FAILED = d.c.status == DeliveryStatus.FAILED
@@ -70,11 +71,10 @@ class Reports:
         return (row[0], row[1]) if row else (None, None)
 
     def complaints(self, issue_id: int) -> int | None:
-        """Spam complaints about this issue's messages; None while complaints are not recorded.
-
-        The place for complaint counts once bounce mail and feedback loops are read back: count them
-        per issue here (and bounces found later in the bounce mailbox beside ``Outcomes.bounced``)."""
-        return None
+        """Spam complaints about this issue's messages, as the bounce mailbox and the ESPs' webhooks
+        reported them (digest.bounces) and recorded them on the deliveries."""
+        with self.engine.begin() as conn:
+            return int(conn.execute(_COMPLAINTS, {"b_issue": issue_id}).scalar_one())
 
     def delivered_at(self, issue_id: int) -> dict[int, datetime]:
         """When each reader's copy was accepted."""
