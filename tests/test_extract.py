@@ -271,3 +271,30 @@ def test_scripts_styles_and_comments_are_dropped_before_the_cap() -> None:
             "and ordered the seller to recall them.</p>")
     page = f"<html><head>{script}{style}</head><body><article>{lead}</article></body></html>"
     assert "The court held" in " ".join(extract_paragraphs(page, "https://news.example/a"))
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        '<p style="display: none">{}</p>',
+        '<p style="VISIBILITY:HIDDEN">{}</p>',
+        "<p hidden>{}</p>",
+        '<div aria-hidden="true"><p>{}</p></div>',
+    ],
+)
+def test_text_a_reader_does_not_see_is_not_text(hidden: str) -> None:
+    secret = "Members get early access to the quarterly trademark filing statistics for every office."
+    page = _page(hidden.format(secret) + "".join(f"<p>{p}</p>" for p in STORY))
+    assert extract_paragraphs(page) == STORY
+
+
+def test_a_hover_card_inside_a_paragraph_leaves_only_the_linked_name() -> None:
+    card = ('<span class="rollover-people"><a class="rollover-people-link" href="/people/jane-roe">Jane Roe</a>'
+            '<span class="rollover-people-block"><span class="rollover-block"><img src="/roe.jpg" alt="">'
+            '<a class="name" href="/people/jane-roe">Jane Lynn Roe</a>'
+            '<a href="/news/1">Roe calls for a review of the patent office fee schedule</a></span></span></span>')
+    first = f"Senator {card} (D) asked the patent office on Monday to publish its backlog figures every month."
+    paragraphs = extract_paragraphs(_page(f"<p>{first}</p>" + "".join(f"<p>{p}</p>" for p in STORY)))
+    assert paragraphs[0] == ("Senator Jane Roe (D) asked the patent office on Monday to publish its backlog "
+                             "figures every month.")
+
