@@ -29,7 +29,7 @@ _HTML_BLOCKS = frozenset(
 )
 _XML_BLOCKS = frozenset(
     {
-        "doc", "main", "p", "head", "list", "item", "quote", "code", "table", "row", "cell",
+        "doc", "main", "p", "head", "list", "item", "quote", "code", "table", "row",
     }
 )
 _HTML_SKIPPED = frozenset(
@@ -40,6 +40,8 @@ _HTML_SKIPPED = frozenset(
 )
 _XML_SKIPPED = frozenset({"comments", "graphic"})
 _LINE_BREAKS = frozenset({"br", "lb"})
+# A table's row is one paragraph, its cells words apart within it.
+_SPACED = frozenset({"cell", "td", "th"})
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _BLANK_LINE = re.compile(r"\n\s*\n")
 MAX_EXTRACT_CHARS = 300_000
@@ -265,6 +267,8 @@ class _BlockWalker:
         self._flush()
 
     def _visit_inline(self, element: _Element) -> None:
+        if _tag_name(element) in _SPACED:
+            self._buffer.append(" ")
         self._add(element.text)
         for child in element:
             self._visit(child)
@@ -371,7 +375,7 @@ def _trafilatura_paragraphs(html: str, url: str | None) -> list[str]:
         output_format="xml",
         favor_precision=True,
         include_comments=False,
-        include_tables=False,
+        include_tables=True,
         include_images=False,
         deduplicate=False,
     )

@@ -298,3 +298,12 @@ def test_a_hover_card_inside_a_paragraph_leaves_only_the_linked_name() -> None:
     assert paragraphs[0] == ("Senator Jane Roe (D) asked the patent office on Monday to publish its backlog "
                              "figures every month.")
 
+
+def test_a_table_row_is_one_paragraph_of_its_cells() -> None:
+    rows = [("Office", "Filings", "Change"), ("EUIPO", "180,000", "+2% on the year."),
+            ("USPTO", "760,000", "-1% on the year.")]
+    table = "<table>" + "".join(
+        "<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows) + "</table>"
+    paragraphs = extract_paragraphs(_page(f"<p>{STORY[0]}</p>{table}" + "".join(f"<p>{p}</p>" for p in STORY[1:])))
+    assert "EUIPO 180,000 +2% on the year." in paragraphs
+    assert "USPTO 760,000 -1% on the year." in paragraphs
