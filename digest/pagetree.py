@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+import lxml.html
 import trafilatura
 from lxml.etree import _Element
+from lxml.html.defs import block_tags
 
 __all__ = ["reader_view"]
 
@@ -17,6 +19,7 @@ _HIDDEN_XPATH = (
     f" or contains({_STYLE}, 'visibility:hidden')]"
 )
 _HOVER_CARD = re.compile(r"(?:^|[\s_-])(?:rollover|tooltip|popover|hovercard|hover-card)(?:$|[\s_-])", re.IGNORECASE)
+_PARAGRAPH_ENDS = frozenset({"br", *block_tags})
 
 
 def _hover_cards(document: _Element) -> list[_Element]:
@@ -32,13 +35,28 @@ def _hover_cards(document: _Element) -> list[_Element]:
     return [element for element in found if element in inner]
 
 
+def _lead_paragraph(block: _Element) -> None:
+    """The text a block opens with, up to its first line break, made a paragraph: the extractor skips text
+    that no element holds when the rest of the block is paragraphs of line breaks."""
+    lead = lxml.html.Element("p")
+    lead.text, block.text = block.text, None
+    for child in list(block):
+        if not isinstance(child.tag, str) or child.tag.lower() in _PARAGRAPH_ENDS:
+            break
+        lead.append(child)  # moves it, with its tail
+    block.insert(0, lead)
+
+
 def reader_view(html: str) -> _Element | str:
-    """The page's tree without what its reader does not see (the text around it stays); the page itself when
-    it does not parse."""
+    """The page's tree without what its reader does not see (the text around it stays), and with the text a
+    block of line-broken paragraphs opens with made a paragraph; the page itself when it does not parse."""
     document = trafilatura.load_html(html)
     if document is None:
         return html
     for element in [*document.xpath(_HIDDEN_XPATH), *_hover_cards(document)]:
         if element.getparent() is not None:
             element.drop_tree()
+    for block in document.xpath("//body//div[br and not(p)]"):
+        if block.text and block.text.strip():
+            _lead_paragraph(block)
     return document

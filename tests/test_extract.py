@@ -307,3 +307,13 @@ def test_a_table_row_is_one_paragraph_of_its_cells() -> None:
     paragraphs = extract_paragraphs(_page(f"<p>{STORY[0]}</p>{table}" + "".join(f"<p>{p}</p>" for p in STORY[1:])))
     assert "EUIPO 180,000 +2% on the year." in paragraphs
     assert "USPTO 760,000 -1% on the year." in paragraphs
+
+
+def test_text_opening_a_block_of_line_broken_paragraphs_is_its_first_paragraph() -> None:
+    first = ("The Federal Circuit on Tuesday reversed a jury verdict in a patent case over smart thermostats, "
+             "according to an order published by the <em><a href='/court'>court</a></em>. The asserted claims "
+             "were found invalid as obvious.")
+    body = f"<div class='content'>{first} <br> <br>" + " <br> <br>".join(STORY[1:]) + " <br></div>"
+    paragraphs = extract_paragraphs(_page(body))
+    assert paragraphs[0] == re.sub(r"<[^>]+>", "", first)
+    assert paragraphs[1:] == STORY[1:]
