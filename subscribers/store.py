@@ -7,9 +7,8 @@ consent history (subscribers.history) in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, func, select, update
 
@@ -29,9 +28,9 @@ STATUS_EVENT = {SubscriberStatus.UNSUBSCRIBED: EventKind.UNSUBSCRIBED, Subscribe
 OPT_OUT_EVENTS = (EventKind.UNSUBSCRIBED.value, EventKind.BOUNCED.value, EventKind.COMPLAINED.value)
 
 
-@dataclass(frozen=True)
-class NewSubscriber:
-    """One row of an import: the address and, when the file carries it, its own record of consent."""
+class NewSubscriber(NamedTuple):
+    """One row of an import: the address and, when the file carries it, its own record of consent (a named
+    tuple, which a million-row import builds several times faster than a frozen dataclass)."""
 
     email: str
     name: str = ""
