@@ -182,6 +182,20 @@ def test_add_many_records_each_added_rows_consent_on_both_servers(db_url: str) -
         db.close()
 
 
+def test_add_many_stores_a_batch_in_one_insert_and_its_history_in_another(digest: Digest) -> None:
+    from sqlalchemy import event
+
+    from subscribers.store import IMPORT_BATCH
+
+    statements: list[str] = []
+    event.listen(digest.db.engine, "before_cursor_execute",
+                 lambda conn, cursor, sql, params, context, many: statements.append(sql.split("(")[0].strip()))
+    assert digest.subscribers.add_many([NewSubscriber(f"r{i}@example.org") for i in range(IMPORT_BATCH + 1)]) \
+        == IMPORT_BATCH + 1
+    assert [x for x in statements if x.startswith("INSERT")] == [
+        "INSERT INTO subscribers", "INSERT INTO subscriber_events"] * 2
+
+
 # -- the command line --------------------------------------------------------------------------
 
 
