@@ -7,20 +7,19 @@ consent history (subscribers.history) in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from . import history
+from . import bulk, history
 from . import table as t
 from .clock import now as _now
 from .history import Event
 from .model import OPTED_OUT, STATUSES, EventKind, Subscriber, SubscriberStatus
 
 BATCH = 1000
+IMPORT_BATCH = 2000  # rows an import stores per statement (at most bulk.MAX_ROWS)
 S = t.subscribers
 
 # The history line that a move into each status writes.
@@ -29,9 +28,9 @@ STATUS_EVENT = {SubscriberStatus.UNSUBSCRIBED: EventKind.UNSUBSCRIBED, Subscribe
 OPT_OUT_EVENTS = (EventKind.UNSUBSCRIBED.value, EventKind.BOUNCED.value, EventKind.COMPLAINED.value)
 
 
-@dataclass(frozen=True)
-class NewSubscriber:
-    """One row of an import: the address and, when the file carries it, its own record of consent."""
+class NewSubscriber(NamedTuple):
+    """One row of an import: the address and, when the file carries it, its own record of consent (a named
+    tuple, which a million-row import builds several times faster than a frozen dataclass)."""
 
     email: str
     name: str = ""
@@ -108,40 +107,21 @@ class SubscriberStore:
         repeat within ``rows``); each added row gets its sign-up event, with ``basis`` or the row's own
         consent source. Returns how many were added.
 
-        One transaction; ``rows`` is consumed ``BATCH`` at a time, each batch one INSERT … ON CONFLICT DO
-        NOTHING … RETURNING on SQLite and PostgreSQL, so an address already there is left exactly as it
-        is, and ``rows`` may be a stream of any length.
+        One transaction; ``rows`` is consumed ``IMPORT_BATCH`` at a time, each batch one INSERT … ON CONFLICT
+        DO NOTHING … RETURNING on SQLite and PostgreSQL and one insert of its history (``bulk``), so an
+        address already there is left exactly as it is, and ``rows`` may be a stream of any length.
         """
         added = 0
         with self.engine.begin() as conn:
             batch: list[NewSubscriber] = []
             for row in rows:
                 batch.append(row)
-                if len(batch) >= BATCH:
-                    added += self._add_batch(conn, batch, basis, source)
+                if len(batch) >= IMPORT_BATCH:
+                    added += bulk.add_batch(conn, batch, basis, source)
                     batch = []
             if batch:
-                added += self._add_batch(conn, batch, basis, source)
+                added += bulk.add_batch(conn, batch, basis, source)
         return added
-
-    def _add_batch(self, conn: Connection, batch: list[NewSubscriber], basis: str, source: str) -> int:
-        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(S).on_conflict_do_nothing(index_elements=["email"]).returning(S.c.id, S.c.email)
-        at = _now()
-        params = [{"email": r.email, "name": r.name, "topics": r.topics, "status": SubscriberStatus.ACTIVE.value,
-                   "paused": False, "created_at": at, "confirmed_at": r.confirmed_at,
-                   "consent_ip": r.consent_ip} for r in batch]
-        by_email = {r.email: r for r in reversed(batch)}  # the first row of an address is the one stored
-        ids = conn.execute(stmt, params).all()
-        events = []
-        for sid, email in ids:
-            r = by_email[email]
-            events.append(history.values(sid, EventKind.SIGNED_UP, r.consent_source or source, basis, at=at))
-            if r.confirmed_at is not None:
-                events.append(history.values(sid, EventKind.CONFIRMED, r.consent_source or source,
-                                             ip=r.consent_ip, at=r.confirmed_at))
-        history.record_many(conn, events)
-        return len(ids)
 
     @staticmethod
     def _count(conn: Connection) -> int:

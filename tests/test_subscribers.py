@@ -152,6 +152,50 @@ def test_add_many_on_postgresql_skips_existing_addresses(pg_store: SubscriberSto
     assert pg_store.counts() == {"active": 1499, "bounced": 1}
 
 
+def test_add_many_records_each_added_rows_consent_on_both_servers(db_url: str) -> None:
+    """Past one statement's batch, a repeat keeps its first row, and each added row's history carries the
+    basis or its own source, and its confirmation with its time and IP."""
+    from datetime import UTC, datetime
+
+    from digest.db import Database
+    from subscribers.store import IMPORT_BATCH
+
+    db = Database(db_url)
+    try:
+        store = SubscriberStore(db.engine)
+        at = datetime(2025, 3, 4, 9, 30, tzinfo=UTC)
+        rows = [NewSubscriber(f"r{i}@example.org", f"R{i}") for i in range(IMPORT_BATCH + 3)]
+        rows[IMPORT_BATCH + 1] = NewSubscriber("ann@example.org", "Ann", "patents", at, "fair", "198.51.100.7")
+        rows.append(NewSubscriber("ann@example.org", "Second Ann"))
+        assert store.add_many(rows, basis="a test list") == IMPORT_BATCH + 3
+        ann = store.by_email("ann@example.org")
+        assert ann is not None and ann.name == "Ann" and ann.confirmed_at == at and ann.consent_ip == "198.51.100.7"
+        assert ann.status == "active" and not ann.paused and ann.topics == {"patents"}
+        assert [(e.kind, e.source, e.detail, e.ip) for e in store.history(ann.id)] == [
+            ("signed_up", "fair", "a test list", None), ("confirmed", "fair", "", "198.51.100.7")]
+        assert store.history(ann.id)[1].at == at
+        first = store.by_email("r0@example.org")
+        assert first is not None and first.confirmed_at is None
+        assert [(e.kind, e.source, e.detail) for e in store.history(first.id)] == [
+            ("signed_up", "import", "a test list")]
+    finally:
+        db.close()
+
+
+def test_add_many_stores_a_batch_in_one_insert_and_its_history_in_another(digest: Digest) -> None:
+    from sqlalchemy import event
+
+    from subscribers.store import IMPORT_BATCH
+
+    statements: list[str] = []
+    event.listen(digest.db.engine, "before_cursor_execute",
+                 lambda conn, cursor, sql, params, context, many: statements.append(sql.split("(")[0].strip()))
+    assert digest.subscribers.add_many([NewSubscriber(f"r{i}@example.org") for i in range(IMPORT_BATCH + 1)]) \
+        == IMPORT_BATCH + 1
+    assert [x for x in statements if x.startswith("INSERT")] == [
+        "INSERT INTO subscribers", "INSERT INTO subscriber_events"] * 2
+
+
 # -- the command line --------------------------------------------------------------------------
 
 
