@@ -203,11 +203,12 @@ class Digest:
 
     def send_options(self, concurrency: int = 4, rate: float | None = None,
                      processes: int | None = None) -> SendOptions:
-        """``processes``: worker processes sharing the connections (default: one per core)."""
-        from .workers import available
-
+        """``processes``: worker processes sharing the connections. The default is 1 (threads only): a
+        process with other threads at work (the daemon, the web server) must not fork while they may hold
+        SQLite connections, since a child that closes an inherited descriptor drops the parent's locks on
+        the file. `digest send` and `digest run`, one thread until the send starts, ask for one per core."""
         smtp = self.settings.smtp
-        return SendOptions(concurrency=concurrency, processes=processes or available(), rate=rate,
+        return SendOptions(concurrency=concurrency, processes=processes or 1, rate=rate,
                            max_attempts=smtp.max_attempts,
                            retry_seconds=smtp.retry_seconds)
 

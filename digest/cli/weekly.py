@@ -168,7 +168,9 @@ def _send(c: Context, concurrency: int = 4, rate: float | None = None, issue: Is
             progress = _Progress(rep.total, quiet)
         progress(rep)
 
-    options = d.send_options(concurrency, rate, processes)
+    from ..workers import available
+
+    options = d.send_options(concurrency, rate, processes or available())
     try:
         if join:
             outcomes = [sender.join(issue, options=options, progress=report)]
