@@ -48,8 +48,6 @@ from .pages import info_page, page
 __all__ = ["Web", "create_app", "info_page", "notice_transport", "page", "web"]
 
 DEFAULTS: Mapping[str, Any] = {
-    "SUBSCRIBE_LIMIT_CLIENT": "10 per minute; 60 per hour",
-    "SUBSCRIBE_LIMIT_ADDRESS": "3 per hour; 10 per day",
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -81,6 +79,8 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
     app.config.update(
         SECRET_KEY=hmac.new(secret.encode(), b"ip-digest.web-session", hashlib.sha256).hexdigest(),
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        SUBSCRIBE_LIMIT_CLIENT=settings.web.subscribe_limit_client,
+        SUBSCRIBE_LIMIT_ADDRESS=settings.web.subscribe_limit_address,
     )
     app.config.update(config or {})
     digests.init_app(app, Web(d, Audience(
