@@ -243,7 +243,9 @@ def main() -> None:
                   f"p99 {percentile(ms, 99):.1f}  max {max(ms):.1f}  mean {statistics.mean(ms):.1f}"
                   f"  (target p99 < 150)")
             print(f"  errors: {len(errors)}" + (f" e.g. {sorted(set(errors))[:5]}" if errors else ""))
+            late_sent = missing.pop("unsubscribed during the send, sent anyway")
             print("  lost: " + ", ".join(f"{k} {v}" for k, v in missing.items()))
+            print(f"  (not counted as lost: {late_sent} who unsubscribed while the send ran were also sent the issue)")
     finally:
         sink.terminate()
         sink.wait()
