@@ -55,12 +55,7 @@ def sqlite_file(url: str) -> Path | None:
 def make_engine(url: str, pooled: bool = True) -> Engine:
     """An engine for ``url``; ``pooled=False`` closes each connection when it is returned."""
     try:
-        if url.startswith("sqlite") and pooled and sqlite_file(url) is not None:
-            # Kept open between transactions: opening one costs the pragmas and the schema's parse, and the
-            # last one to close checkpoints the log; a send's worker processes drop the parent's (workers.py).
-            engine = create_engine(url, pool_size=8, max_overflow=16, pool_timeout=BUSY_SECONDS)
-            event.listen(engine, "connect", _sqlite_pragmas)
-        elif url.startswith("sqlite"):
+        if url.startswith("sqlite"):
             engine = create_engine(url, poolclass=NullPool)
             event.listen(engine, "connect", _sqlite_pragmas)
         elif not pooled:
