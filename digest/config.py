@@ -160,6 +160,14 @@ class PrivacyConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """[web]: the sign-up rate limits of `digest serve` (flask-limiter strings, kept in memory per process)."""
+
+    subscribe_limit_client: str = setting("10 per minute; 60 per hour", toml=True)  # per client address
+    subscribe_limit_address: str = setting("3 per hour; 10 per day", toml=True)     # per address signed up
+
+
+@dataclass(frozen=True)
 class AdminConfig:
     """The editor's account for the pages under /admin of `digest serve` (off while either is empty)."""
 
@@ -193,6 +201,7 @@ class Settings:
     smtp: SMTPConfig = field(default_factory=SMTPConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     bounces: BouncesConfig = field(default_factory=BouncesConfig)
@@ -221,7 +230,8 @@ def sample_sources() -> tuple[SourceConfig, ...]:
 
 
 SECTIONS: Mapping[str, type] = {"newsletter": Settings, "fetch": FetchConfig, "schedule": ScheduleConfig,
-                                "tracking": TrackingConfig, "privacy": PrivacyConfig, "bounces": BouncesConfig}
+                                "tracking": TrackingConfig, "privacy": PrivacyConfig, "bounces": BouncesConfig,
+                                "web": WebConfig}
 _TOP_KEYS = {*SECTIONS, "sources", "topics"}
 
 
@@ -332,6 +342,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         admin=AdminConfig(**read_env(AdminConfig, env)),
         tracking=TrackingConfig(**tables["tracking"]),
         privacy=PrivacyConfig(**tables["privacy"]),
+        web=WebConfig(**tables["web"]),
         bounces=BouncesConfig(**tables["bounces"], **read_env(BouncesConfig, env)),
         webhooks=WebhooksConfig(**read_env(WebhooksConfig, env)),
         config_path=config_path if config_path.exists() else None,

@@ -226,3 +226,9 @@ def test_the_readme_documents_every_key_the_config_accepts() -> None:
             if f"{key} =" not in block:
                 missing.append(f"{section}.{key}")
     assert missing == []
+
+
+def test_the_web_table_sets_the_sign_up_rate_limits(tmp_path: Path) -> None:
+    path = write(tmp_path, '[web]\nsubscribe_limit_client = "100 per second"\n')
+    web = load_settings(path, env={}).web
+    assert (web.subscribe_limit_client, web.subscribe_limit_address) == ("100 per second", "3 per hour; 10 per day")

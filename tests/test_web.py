@@ -238,6 +238,19 @@ def test_subscribing_is_rate_limited_per_client(settings: Settings) -> None:
     digest_of(app).close()
 
 
+def test_the_sign_up_rate_limits_come_from_the_web_table(settings: Settings) -> None:
+    from digest.config import WebConfig
+
+    app = make_app(replace(settings, web=WebConfig(subscribe_limit_client="2 per hour")))
+    client = app.test_client()
+    here = {"REMOTE_ADDR": "203.0.113.7"}
+    codes = [client.post("/api/subscribe", json={"email": f"w{n}@example.org"}, environ_base=here).status_code
+             for n in range(3)]
+    assert codes == [202, 202, 429]
+    assert app.config["SUBSCRIBE_LIMIT_ADDRESS"] == "3 per hour; 10 per day"
+    digest_of(app).close()
+
+
 # -- unsubscribe ----------------------------------------------------------------------------------
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from email.message import EmailMessage
 from pathlib import Path
 
 import requests
 
-from digest.config import SMTPConfig
+from digest.config import Settings, SMTPConfig
 from digest.transport import SMTPTransport
 from digest.web.notices import drain
 
@@ -82,3 +83,29 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert done.stderr.strip().count("\n") == 0 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_notices_in_a_row_share_one_connection_closed_when_the_queue_is_empty(settings: Settings) -> None:
+    from digest.message import Letterhead, NoticeMessages
+    from digest.pipeline import Digest
+    from digest.web import Notifier
+    from digest.web.notices import NoticeQueue
+    from subscribers.service import Notice
+
+    from .support.smtp import FaultSink, smtp_server
+
+    sink = FaultSink()
+    with smtp_server(sink) as port:
+        s = replace(settings, smtp=SMTPConfig(host="127.0.0.1", port=port, security="none"))
+        d = Digest(s)
+        notifier = Notifier(NoticeMessages(d.renderer.env, Letterhead.of(s), s.title), s)
+        for n in range(3):
+            assert notifier(Notice("confirm", f"r{n}@example.org", "", "https://digest.example/confirm/x"))
+        assert sink.sessions == 1 and len(sink.accepted) == 3
+        notifier.close()
+        queue = NoticeQueue(notifier)
+        queue(Notice("confirm", "r9@example.org", "", "https://digest.example/confirm/y"))
+        queue.join()
+        assert sink.sessions == 2 and len(sink.accepted) == 4
+        assert notifier._transport is None  # closed once the queue was empty
+        d.close()

@@ -23,7 +23,6 @@ import hashlib
 import hmac
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, jsonify, request
@@ -48,8 +47,6 @@ from .pages import info_page, page
 __all__ = ["Web", "create_app", "info_page", "notice_transport", "page", "web"]
 
 DEFAULTS: Mapping[str, Any] = {
-    "SUBSCRIBE_LIMIT_CLIENT": "10 per minute; 60 per hour",
-    "SUBSCRIBE_LIMIT_ADDRESS": "3 per hour; 10 per day",
     "MAX_CONTENT_LENGTH": 64 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -81,6 +78,8 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
     app.config.update(
         SECRET_KEY=hmac.new(secret.encode(), b"ip-digest.web-session", hashlib.sha256).hexdigest(),
         SESSION_COOKIE_SECURE=settings.base_url.startswith("https://"),
+        SUBSCRIBE_LIMIT_CLIENT=settings.web.subscribe_limit_client,
+        SUBSCRIBE_LIMIT_ADDRESS=settings.web.subscribe_limit_address,
     )
     app.config.update(config or {})
     digests.init_app(app, Web(d, Audience(
@@ -111,23 +110,33 @@ def notice_transport(settings: Settings) -> Transport:
     return make_transport(settings.smtp, settings.outbox_dir / "confirmations")
 
 
-@dataclass(frozen=True)
 class Notifier:
-    """Mails a sign-up notice: the message from ``NoticeMessages``, over a transport opened for it."""
+    """Mails a sign-up notice: the message from ``NoticeMessages``, over a transport that stays open while
+    notices follow one another (``close`` when the queue is empty), so a burst of sign-ups does not open a
+    connection for each."""
 
-    messages: NoticeMessages
-    settings: Settings
+    def __init__(self, messages: NoticeMessages, settings: Settings) -> None:
+        self.messages = messages
+        self.settings = settings
+        self._transport: Transport | None = None
 
     def __call__(self, notice: Notice) -> bool:
         envelope = self.messages.envelope(notice)
-        transport = notice_transport(self.settings)
+        if self._transport is None:
+            self._transport = notice_transport(self.settings)
         try:
-            result = transport.send(envelope)
-        finally:
-            transport.close()
+            result = self._transport.send(envelope)
+        except Exception:
+            self.close()
+            raise
         if not result.ok:
             log.warning("the %s mail to %s was refused: %d %s", notice.kind, notice.email, result.code, result.text)
         return result.ok
+
+    def close(self) -> None:
+        transport, self._transport = self._transport, None
+        if transport is not None:
+            transport.close()
 
 
 def _wants_json() -> bool:

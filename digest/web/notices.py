@@ -55,7 +55,18 @@ class NoticeQueue:
             except Exception:
                 log.exception("the %s mail to %s could not be sent", notice.kind, notice.email)
             finally:
+                if self._queue.empty():  # the burst is over: let the sender close its connection
+                    self._idle()
                 self._queue.task_done()
+
+    def _idle(self) -> None:
+        close = getattr(self._send, "close", None)
+        if close is None:
+            return
+        try:
+            close()
+        except Exception:
+            log.exception("closing the notice sender failed")
 
 
 def drain() -> None:
