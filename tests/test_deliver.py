@@ -72,10 +72,15 @@ def test_worker_processes_share_one_send(db_url: str, tmp_path: Path) -> None:
     d.close()
 
 
-def test_a_send_uses_one_process_per_core_by_default(tmp_path: Path) -> None:
+def test_the_command_sends_in_one_process_per_core_and_the_library_in_threads(tmp_path: Path) -> None:
+    """`digest send` asks for workers.available() processes; the daemon and the web (the library's
+    default) never fork beside their other threads."""
+    from digest.workers import available
+
     d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, None, 0)
-    assert d.send_options().processes == len(os.sched_getaffinity(0))
-    assert d.send_options(processes=1).processes == 1
+    assert available() == len(os.sched_getaffinity(0))
+    assert d.send_options().processes == 1
+    assert d.send_options(processes=available()).processes == available()
     d.close()
 
 
