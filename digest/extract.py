@@ -335,9 +335,9 @@ def html_to_paragraphs(fragment: str) -> list[str]:
 # ---------------------------------------------------------------------------
 
 
-def _trafilatura_paragraphs(html: str, url: str | None) -> list[str]:
+def _trafilatura_paragraphs(page: _Element | str, url: str | None) -> list[str]:
     xml = trafilatura.extract(
-        reader_view(html),
+        page,
         url=url,
         output_format="xml",
         favor_precision=True,
@@ -373,10 +373,11 @@ _TITLE_XPATH = "//title/text() | //meta[@property='og:title']/@content | //meta[
 _LEADING_CHECKED = 3
 
 
-def _page_titles(html: str) -> list[str]:
-    """The page's headline as its <title>, og:title and twitter:title give it (comparable keys)."""
+def _page_titles(page: _Element | str) -> list[str]:
+    """The page's headline as its <title>, og:title and twitter:title give it (comparable keys); read from
+    the tree the extractor is given, before it changes it."""
     try:
-        document = lxml.html.document_fromstring(html)
+        document = lxml.html.document_fromstring(page) if isinstance(page, str) else page
     except (lxml.etree.LxmlError, ValueError):
         return []
     found = document.xpath(_TITLE_XPATH)
@@ -419,7 +420,12 @@ def extract_paragraphs(html: str, url: str | None = None) -> list[str]:
     if not html or not html.strip():
         return []
     html = _without_code(html)[:MAX_EXTRACT_CHARS] if len(html) > MAX_EXTRACT_CHARS else html
-    paragraphs = _cleaned(lambda: _trafilatura_paragraphs(html, url)) or _cleaned(
+    try:
+        page = reader_view(html)  # parsed once: the titles are read from it, then it goes to the extractor
+    except Exception:
+        page = html
+    titles = _page_titles(page)
+    paragraphs = _cleaned(lambda: _trafilatura_paragraphs(page, url)) or _cleaned(
         lambda: _fallback_paragraphs(html)
     )
-    return _without_headline(paragraphs, _page_titles(html)) if paragraphs else []
+    return _without_headline(paragraphs, titles) if paragraphs else []
