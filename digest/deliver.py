@@ -72,6 +72,12 @@ class DeliveryReport:
         return self.sent / self.seconds if self.seconds > 0 else 0.0
 
     @property
+    def in_words(self) -> str:
+        """The outcome in words: "S sent, F failed, D deferred, A already sent earlier, K skipped"."""
+        return (f"{self.sent} sent, {self.failed} failed, {self.deferred} deferred, "
+                f"{self.already} already sent earlier, {self.skipped} skipped")
+
+    @property
     def done(self) -> int:
         return self.sent + self.failed + self.skipped
 

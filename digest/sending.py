@@ -61,9 +61,7 @@ def refuse_samples_over_smtp(settings: Settings) -> None:
 
 
 def describe(rep: DeliveryReport) -> str:
-    text = (f"{rep.sent} sent, {rep.failed} failed, {rep.deferred} deferred, "
-            f"{rep.already} already sent earlier, {rep.skipped} skipped")
-    return text + ("; stopped before the end, the next run resumes" if rep.stopped else "")
+    return rep.in_words + ("; stopped before the end, the next run resumes" if rep.stopped else "")
 
 
 class Sender:

@@ -32,8 +32,7 @@ def _all_failed(rep: CollectReport) -> bool:
 
 
 def _send_line(rep: DeliveryReport) -> str:
-    return (f"messages: {rep.sent} sent, {rep.failed} failed, {rep.deferred} deferred, "
-            f"{rep.already} already sent earlier, {rep.skipped} skipped; {rep.rate:.0f}/s")
+    return f"messages: {rep.in_words}; {rep.rate:.0f}/s"
 
 
 @click.command()
