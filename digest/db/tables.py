@@ -75,7 +75,7 @@ deliveries = Table(
     Column("id", Integer, primary_key=True),
     Column("issue_id", Integer, ForeignKey("issues.id"), nullable=False),
     Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=False),
-    Column("status", String(20), nullable=False, default="pending", index=True),
+    Column("status", String(20), nullable=False, default="pending"),  # queried with the issue: ix_deliveries_claim
     Column("attempts", Integer, nullable=False, default=0),
     Column("message_id", String(500)),
     Column("reply_code", Integer),
