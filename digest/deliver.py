@@ -186,7 +186,7 @@ def _work(run: _Run, transport: Transport) -> None:
         try:
             outbox.release(conn, held)
         finally:
-            conn.close()
+            outbox.disconnect(conn)
             transport.close()
 
 

@@ -73,7 +73,7 @@ def _child(run: _Run, transports: Callable[[], Transport], connections: int, ind
     from .deliver import DeliveryReport, _Run, in_threads
 
     _die_with_parent(parent)
-    run.outbox.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+    run.outbox.engine.dispose(close=False)  # anything the parent opened stays the parent's
     last = 0.0
 
     def post(rep: DeliveryReport) -> None:
@@ -99,6 +99,7 @@ def in_processes(run: _Run, transports: Callable[[], Transport]) -> None:
     """Run the send in ``run.options.processes`` forked children sharing ``run.options.concurrency``
     connections; fills ``run.report`` and ``run.error`` as the threads of one process would."""
     ctx = multiprocessing.get_context("fork")
+    run.outbox.engine.dispose()  # no open database connection is copied into a child
     n = min(run.options.processes, run.options.concurrency)
     run.options = replace(run.options, processes=n)
     run.outbox.take_turns_with(ctx.Lock())

@@ -9,12 +9,13 @@ claims never overlap either. The worker logic around these statements is in dige
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, case, delete, func, literal, or_, select, update
+from sqlalchemy import Connection, Dialect, Engine, and_, bindparam, case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from subscribers import history
@@ -62,6 +63,44 @@ _OUTCOME = {"status": bindparam("b_status"), "reply_code": bindparam("b_code"), 
             "lease_until": None, "next_attempt_at": bindparam("b_next", type_=d.c.next_attempt_at.type)}
 _RECORD_TRIED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME, attempts=d.c.attempts + 1)
 _RECORD_SKIPPED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME)
+
+
+class Direct:
+    """A statement compiled once for one dialect and run on the driver's own cursor.
+
+    A message's outcome is written once per message, 20,000 times in a send of 20,000: SQLAlchemy's work
+    around each execution (the compiled-cache lookup, building and processing the parameters, wrapping
+    the result) cost more CPU than SQLite's own. Here the SQL text, the order of its parameters and each
+    parameter's bind processor (the same ones SQLAlchemy would apply: an aware datetime becomes SQLite's
+    text, …) are worked out once; each run only fills them in."""
+
+    def __init__(self, statement: Any, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = compiled.string
+        self.order: list[str] | None = list(compiled.positiontup) if compiled.positiontup is not None else None
+        self.constants = {name: bind.effective_value for name, bind in compiled.binds.items()}
+        self.processors = {name: processor for name, bind in compiled.binds.items()
+                           if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+
+    def parameters(self, values: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        merged = {**self.constants, **values}
+        for name, processor in self.processors.items():
+            merged[name] = processor(merged[name])
+        return merged if self.order is None else [merged[name] for name in self.order]
+
+    def run(self, conn: Connection, values: dict[str, Any]) -> None:
+        """Execute and commit on ``conn``'s driver connection (no transaction of SQLAlchemy's may be open)."""
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        cursor = driver.cursor()
+        try:
+            cursor.execute(self.sql, self.parameters(values))
+            driver.commit()
+        except BaseException:
+            driver.rollback()
+            raise
+        finally:
+            cursor.close()
 _BOUNCE = (update(s).where(s.c.id == bindparam("subscriber_id"), s.c.status == SubscriberStatus.ACTIVE)
            .values(status=SubscriberStatus.BOUNCED, bounced_at=bindparam("at", type_=s.c.bounced_at.type)))
 
@@ -103,6 +142,7 @@ class Outbox:
         # handler, whose growing sleeps would cost far more than the writes themselves.
         self._turn: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
+        self._record = _direct_records(engine.dialect)
 
     def take_turns_with(self, lock: contextlib.AbstractContextManager[Any]) -> None:
         """Share the SQLite writer's turn with other processes (a multiprocessing lock); a no-op on
@@ -117,7 +157,8 @@ class Outbox:
             yield
 
     def connect(self) -> Connection:
-        """A connection for one worker, kept for the whole send (one commit per message)."""
+        """A connection for one worker, kept for the whole send (one commit per message); ``disconnect``
+        closes it."""
         conn = self.engine.connect()
         if self.engine.dialect.name == "sqlite":
             # WAL without an fsync per commit: a killed process loses nothing committed; only a power
@@ -129,6 +170,12 @@ class Outbox:
             conn.exec_driver_sql("SET synchronous_commit TO OFF")
         conn.commit()
         return conn
+
+    def disconnect(self, conn: Connection) -> None:
+        """Close a worker's connection for good, never back to the pool: its relaxed commits serve no
+        other transaction."""
+        conn.invalidate()
+        conn.close()
 
     def enqueue(self) -> int:
         """One row per mailable subscriber not yet queued; returns how many were added."""
@@ -208,10 +255,20 @@ class Outbox:
             "b_message_id": message_id, "b_at": at,
             "b_next": at + timedelta(seconds=retry_in) if retry_in is not None else None,
         }
+        if bounce is None:  # nearly every message: the one UPDATE, straight to the driver
+            with self._turn:
+                self._record[tried].run(conn, params)
+            return
         with self._write(conn):
             conn.execute(_RECORD_TRIED if tried else _RECORD_SKIPPED, params)
-            if bounce is not None and conn.execute(_BOUNCE, {"subscriber_id": bounce, "at": at}).rowcount:
+            if conn.execute(_BOUNCE, {"subscriber_id": bounce, "at": at}).rowcount:
                 history.record(conn, bounce, EventKind.BOUNCED, "smtp", f"{code} {(text or '')[:200]}".strip(), at=at)
+
+
+@functools.cache
+def _direct_records(dialect: Dialect) -> dict[bool, Direct]:
+    """The two outcome statements (tried, skipped), compiled for ``dialect``: once per process."""
+    return {True: Direct(_RECORD_TRIED, dialect), False: Direct(_RECORD_SKIPPED, dialect)}
 
 
 def _subscriber(row: Any) -> Subscriber:

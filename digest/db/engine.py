@@ -53,9 +53,16 @@ def sqlite_file(url: str) -> Path | None:
 
 
 def make_engine(url: str, pooled: bool = True) -> Engine:
-    """An engine for ``url``; ``pooled=False`` closes each connection when it is returned."""
+    """An engine for ``url``; ``pooled=False`` closes each connection when it is returned.
+
+    A SQLite file's connections are kept open between transactions, as a server's are: opening one costs
+    its pragmas and the schema's parse, and closing the last one checkpoints the log, which made each web
+    request pay for both. A process that forks drops its pool first (digest/workers.py)."""
     try:
-        if url.startswith("sqlite"):
+        if url.startswith("sqlite") and pooled and sqlite_file(url) is not None:
+            engine = create_engine(url, pool_size=8, max_overflow=24, pool_timeout=BUSY_SECONDS)
+            event.listen(engine, "connect", _sqlite_pragmas)
+        elif url.startswith("sqlite"):
             engine = create_engine(url, poolclass=NullPool)
             event.listen(engine, "connect", _sqlite_pragmas)
         elif not pooled:
