@@ -60,12 +60,20 @@ class SMTPTransport:
     def __init__(self, config: SMTPConfig, context: ssl.SSLContext | None = None) -> None:
         assert config.host
         self.config = config
-        self.context = context or ssl.create_default_context()
+        self._context = context
         self._smtp: smtplib.SMTP | None = None
         self._count = 0  # messages over the current connection
 
     def describe(self) -> str:
         return f"SMTP {self.config.host}:{self.config.port} ({self.config.security})"
+
+    @property
+    def context(self) -> ssl.SSLContext:
+        """The TLS settings, made on first use: loading the system's certificates costs tens of milliseconds
+        per connection, which a relay without TLS should not pay."""
+        if self._context is None:
+            self._context = ssl.create_default_context()
+        return self._context
 
     def connect(self) -> smtplib.SMTP:
         if self._smtp is not None:
