@@ -16,7 +16,6 @@ from subscribers.tokens import Tokens
 from .bounces.verp import Verp
 from .checks import UNCHECKED, Finding, check_links, check_rendered, links
 from .clicks import Links, tracked, with_open_image
-from .collect import CollectReport, collect
 from .compose import compose, period, week_key
 from .config import Settings
 from .db import Database
@@ -26,13 +25,13 @@ from .errors import NoDraft, NothingToSend, NotPublic, SourceError, UsageError
 from .message import IssueMessages, Letterhead
 from .models import Article, Issue, IssueStatus
 from .render import Personal, Rendered, Renderer, personalize
-from .sources import Fetcher, fetch_all
 from .topics import Taxonomy
 from .transport import Transport, make_transport
 
 if TYPE_CHECKING:
     from .bounces.mailbox import Box
     from .bounces.run import BounceReport
+    from .collect import CollectReport
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +75,8 @@ class Digest:
 
     def collect(self) -> CollectReport:
         """Fetch every source once; also prunes what the [privacy] and [tracking] settings say not to keep."""
+        from .collect import collect  # the fetcher, parser and extractor: only the commands that collect load them
+
         report = collect(self.settings, self.db)
         self.prune()
         self.forget_old_tracking()
@@ -265,6 +266,8 @@ class Digest:
             raise UsageError("nothing in this issue for the chosen topics")
         findings = check_rendered(variant)
         if with_links:
+            from .sources import Fetcher, fetch_all
+
             urls = links(variant)
             fetcher = Fetcher.for_settings(self.settings)
             try:

@@ -46,17 +46,35 @@ def test_help_imports_none_of_the_heavy_parts() -> None:
     assert json.loads(out.splitlines()[-1]) == []
 
 
-CHEAP = ("trafilatura", "premailer", "apscheduler", "feedparser", "requests", "flask", "jinja2",
+CHEAP = ("trafilatura", "premailer", "apscheduler", "feedparser", "requests", "flask", "jinja2", "alembic",
          "digest.pipeline", "digest.render", "digest.extract", "digest.sources")
+COLLECTING = ("trafilatura", "feedparser", "pysbd", "flask", "alembic", "digest.collect",
+              "digest.extract", "digest.sources")
+
+
+def imported(argv: list[str], among: tuple[str, ...], tmp_path: Path) -> tuple[list[str], list[str]]:
+    """What ``digest ARGV`` printed, and which of ``among`` it imported, on the SQLite file in tmp_path."""
+    code = (f"import json, sys\nfrom digest.cli import main\nsys.argv = {['digest', *argv]!r}\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            f"print(json.dumps(sorted(m for m in {among!r} if m in sys.modules)))")
+    env = {**os.environ, "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'digest.db'}"}
+    env.pop("SMTP_HOST", None)
+    lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
+                           cwd=tmp_path).stdout.splitlines()
+    return lines[:-1], json.loads(lines[-1])
 
 
 def test_subscribers_add_imports_only_the_database_and_the_audience(tmp_path: Path) -> None:
-    code = ("import json, sys\nfrom digest.cli import main\n"
-            "sys.argv = ['digest', 'subscribers', 'add', 'ann@example.org', '--topics', 'patents']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            f"print(json.dumps(sorted(m for m in {CHEAP!r} if m in sys.modules)))")
-    env = {**os.environ, "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'digest.db'}"}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
-                         cwd=tmp_path).stdout
-    assert out.splitlines()[0] == "added ann@example.org"
-    assert json.loads(out.splitlines()[-1]) == []
+    first, _ = imported(["subscribers", "add", "bob@example.org"], CHEAP, tmp_path)  # makes the database
+    assert first == ["added bob@example.org"]
+    out, heavy = imported(["subscribers", "add", "ann@example.org", "--topics", "patents"], CHEAP, tmp_path)
+    assert out == ["added ann@example.org"]
+    assert heavy == []
+
+
+def test_send_imports_neither_the_collect_nor_the_migrations(tmp_path: Path) -> None:
+    """A send renders and delivers: the fetcher, parser and extractor are the collect's, and a database
+    already at the newest revision needs no Alembic."""
+    imported(["subscribers", "add", "bob@example.org"], (), tmp_path)
+    _, heavy = imported(["send"], COLLECTING, tmp_path)
+    assert heavy == []

@@ -296,3 +296,10 @@ def test_an_older_database_takes_complaints_and_feedback_after_the_upgrade(tmp_p
     with engine.begin() as conn, pytest.raises(IntegrityError):
         conn.execute(text("UPDATE deliveries SET feedback = 'bounced'"))
     engine.dispose()
+
+
+def test_the_head_every_open_compares_with_is_alembics_head() -> None:
+    """migrate.HEAD lets an open skip loading Alembic; it must name the newest revision in versions/."""
+    from digest.db import migrate
+
+    assert migrate.head() == migrate.HEAD

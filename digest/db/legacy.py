@@ -15,8 +15,6 @@ are frozen here, as in a revision, never taken from the live tables.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic.operations import Operations
-from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, inspect, text
 
 from ..errors import SchemaMismatch
@@ -43,6 +41,9 @@ def bring_to_first_revision(conn: Connection) -> list[str]:
             f"the database holds tables that ip-digest did not make (no {', '.join(missing)}); "
             "point DIGEST_DATABASE_URL at the digest's own database, or at a new one"
         )
+    from alembic.operations import Operations
+    from alembic.runtime.migration import MigrationContext
+
     ops = Operations(MigrationContext.configure(conn, opts={"render_as_batch": True}))
     added = []
     if "next_attempt_at" not in {c["name"] for c in insp.get_columns("deliveries")}:
