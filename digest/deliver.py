@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 class SendOptions:
     concurrency: int = 4          # SMTP connections in parallel (one thread each), over all processes
     processes: int = 1            # worker processes sharing those connections (see digest/workers.py)
+    niceness: int = 10            # added to the worker processes' nice value: a send yields the CPU to the
+                                  # mail server, the database and the web side on the same host
     rate: float | None = None     # messages per second, overall; None: as fast as the server takes them
     batch: int = 100              # rows claimed at a time by one worker
     lease_seconds: float = 300.0  # a claim not renewed for this long is free for another worker

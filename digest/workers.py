@@ -10,6 +10,12 @@ longer runs, which the next send on this host takes back at once.
 
 The parent relays the children's counts to the progress callback, asks ``should_stop`` (which renews the
 issue's lease) and tells the children to stop; a child's error stops the others and is raised by the parent.
+The children run at a lower CPU priority (``SendOptions.niceness``, nice 10 by default): a send is batch
+work, and on a host it shares with the mail server, the database or the web side (one-click unsubscribes
+answered while it runs), those are served first; on an idle host it changes nothing. Threads of one
+process are never niced, since a thread descheduled while holding the interpreter's lock would hold up
+the others.
+
 A process that is told to stop (the daemon on SIGTERM) calls ``stop_all`` so its children hear it at once,
 not at the parent's next look.
 """
@@ -73,6 +79,9 @@ def _child(run: _Run, transports: Callable[[], Transport], connections: int, ind
     from .deliver import DeliveryReport, _Run, in_threads
 
     _die_with_parent(parent)
+    if run.options.niceness:
+        with contextlib.suppress(OSError):
+            os.nice(run.options.niceness)
     run.outbox.engine.dispose(close=False)  # anything the parent opened stays the parent's
     last = 0.0
 

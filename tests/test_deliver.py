@@ -51,14 +51,14 @@ def test_send_records_one_row_per_subscriber_and_resends_nothing(tmp_path: Path)
 def test_worker_processes_share_one_send(db_url: str, tmp_path: Path) -> None:
     """Two forked processes, two connections each: everyone once, every row recorded, progress relayed."""
     sink = FaultSink()
-    pids, progress = tmp_path / "pids", []
+    pids, progress, niceness = tmp_path / "pids", [], os.nice(0)
     with smtp_server(sink) as port:
         d = prepared(db_url, tmp_path, port, 90)
         issue = d.current_issue()
 
         def transports():  # type: ignore[no-untyped-def]
             with open(pids, "a") as fh:
-                fh.write(f"{os.getpid()}\n")
+                fh.write(f"{os.getpid()} {os.nice(0)}\n")
             return d.transport(issue)
 
         rep = deliver(issue, d.db, transports, d.issue_messages(issue).for_subscriber,
@@ -66,8 +66,11 @@ def test_worker_processes_share_one_send(db_url: str, tmp_path: Path) -> None:
     assert (rep.sent, rep.failed, rep.deferred) == (90, 0, 0)
     assert sorted(sink.copies().values()) == [1] * 90
     assert {r["status"] for r in rows(d).values()} == {"sent"}
-    workers = pids.read_text().split()
-    assert len(workers) == 4 and len(set(workers)) == 2 and str(os.getpid()) not in workers
+    workers = [line.split() for line in pids.read_text().splitlines()]
+    assert len(workers) == 4 and len({pid for pid, _ in workers}) == 2
+    assert str(os.getpid()) not in {pid for pid, _ in workers}
+    assert {int(nice) for _, nice in workers} == {min(19, niceness + SendOptions().niceness)}  # batch work yields
+    assert os.nice(0) == niceness  # the parent keeps its own priority
     assert progress and progress[-1] == 90
     d.close()
 
