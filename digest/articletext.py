@@ -1,5 +1,5 @@
-"""What the collect reads from an entry's or an article page's text: its paragraphs, the lead that topics
-are read from, the summary that is stored, the word count, and whether a feed's entry is only an excerpt.
+"""What the collect reads from an entry's or an article page's text: the lead that topics are read from,
+the summary that is stored, the word count, and whether a feed's entry is only an excerpt.
 
 Pure CPU work on plain values (HTML in, strings out), so the collect runs it in the extraction pool's
 worker processes (digest/extractpool.py) and keeps only the network and the database for itself.
@@ -22,7 +22,8 @@ TRUNCATION = re.compile(r"(\[\s*(…|\.\.\.|&hellip;|&#8230;)\s*\]|…|\.\.\.|Co
 
 @dataclass(frozen=True)
 class ArticleText:
-    paragraphs: list[str]
+    """What the collect keeps of a text (its paragraphs stay in the process that read them)."""
+
     lead: str  # the opening sentences within LEAD_WORDS: no byline, dateline, heading or boilerplate
     summary: str  # the opening sentences within the configured summary length
     words: int  # of all the paragraphs
@@ -36,7 +37,7 @@ class EntryText:
 
 def read_text(paragraphs: list[str], summary_words: int) -> ArticleText:
     lead, summary = summaries(paragraphs, (LEAD_WORDS, summary_words))
-    return ArticleText(paragraphs, lead, summary, word_count(" ".join(paragraphs)))
+    return ArticleText(lead, summary, word_count(" ".join(paragraphs)))
 
 
 def thin_content(content_html: str, paragraphs: list[str]) -> bool:
