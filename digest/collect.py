@@ -3,8 +3,8 @@
 Sources are read a few at a time: while this thread stores one source's articles, threads read the next
 sources (parse the feed, leave out the entries already stored, fetch the thin entries' pages) and hand
 the pure CPU work on their texts (extraction, sentences, summaries: digest/articletext.py) to the
-extraction pool's processes. Each source fetches at most page_workers pages at once and each page is
-held only until its text is read, so memory stays bounded however large the pages are.
+extraction pool's processes. At most page_workers pages are fetched at once, all sources together, and
+each page is held only until its text is read, so memory stays bounded however large the pages are.
 """
 
 from __future__ import annotations
@@ -80,7 +80,9 @@ def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) ->
     own = fetcher is None
     fetcher = fetcher or Fetcher.for_settings(settings)
     pool = ExtractionPool(settings.fetch.extract_workers)
-    reader = _Reader(settings, db, fetcher, pool, Taxonomy(settings.topics))
+    # the article pages of every source being read are fetched by these threads
+    pages = ThreadPoolExecutor(settings.fetch.page_workers, thread_name_prefix="collect-page")
+    reader = _Reader(settings, db, fetcher, pool, pages, Taxonomy(settings.topics))
     try:
         report = CollectReport()
         states = {s.url: db.sources.state(s.url) for s in settings.sources}
@@ -101,6 +103,7 @@ def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) ->
                 report.sources.append(_store_source(settings, db, *reading.popleft()))
         return report
     finally:
+        pages.shutdown(cancel_futures=True)
         pool.close()
         if own:
             fetcher.close()
@@ -132,8 +135,9 @@ class _Reader:
     """Reads sources, from several threads at once; touches the database only to read."""
 
     def __init__(self, settings: Settings, db: Database, fetcher: Fetcher, pool: ExtractionPool,
-                 taxonomy: Taxonomy) -> None:
+                 pages: ThreadPoolExecutor, taxonomy: Taxonomy) -> None:
         self.settings, self.db, self.fetcher, self.pool, self.taxonomy = settings, db, fetcher, pool, taxonomy
+        self.pages = pages
 
     def read(self, source: SourceConfig, result: Fetched | SourceError) -> _Read:
         rep = SourceReport(name=source.name, url=source.url)
@@ -180,9 +184,8 @@ class _Reader:
         thin = [c for c in cands if c.thin]
         summary_words = self.settings.summary_words
         # each page goes to the extraction pool from the thread that fetched it, which waits for its text:
-        # only page_workers bodies of a source are ever held at once
-        texts = fetch_each(self.fetcher, [(c.entry.url, {"accept": PAGE_ACCEPT}) for c in thin],
-                           self.settings.fetch.page_workers,
+        # the sources being read share page_workers threads, so only that many bodies are ever held at once
+        texts = fetch_each(self.fetcher, [(c.entry.url, {"accept": PAGE_ACCEPT}) for c in thin], self.pages,
                            lambda url, page: self.pool.call(page_text, page.body, url, summary_words)())
         for cand, text in zip(thin, texts, strict=True):
             if isinstance(text, SourceError):
