@@ -42,13 +42,14 @@ class ExtractionPool:
         self.workers = workers or cores()
         self._executor: Executor | None = None
         self._lock = threading.Lock()
+        self._working = threading.Lock()
 
     def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Callable[[], R]:
         """Start ``fn(*args, **kwargs)`` in a worker (``fn`` a module's function, its arguments and result
         plain values); returns the function that waits for its result. With one worker, the work is done
-        when that function is called, in the thread that calls it."""
+        when that function is called, in the thread that calls it, one call at a time."""
         if self.workers <= 1:
-            return lambda: fn(*args, **kwargs)
+            return lambda: self._in_process(fn, *args, **kwargs)
         future = self._executor_started().submit(fn, *args, **kwargs)
         return future.result
 
@@ -57,6 +58,10 @@ class ExtractionPool:
         With one worker, the work is done when that function is called."""
         waits = [self.call(page_paragraphs, body, url) for body, url in pages]
         return lambda: [wait() for wait in waits]
+
+    def _in_process(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with self._working:  # one worker: one text at a time, however many threads wait for theirs
+            return fn(*args, **kwargs)
 
     def _executor_started(self) -> Executor:
         with self._lock:  # work is handed over from several threads
