@@ -98,9 +98,9 @@ def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) ->
             for source, result in zip(settings.sources, results, strict=True):
                 reading.append((source, readers.submit(reader.read, source, result)))
                 if len(reading) > READ_AHEAD:
-                    report.sources.append(_store_source(settings, db, *reading.popleft()))
+                    report.sources.append(_store_source(db, *reading.popleft()))
             while reading:
-                report.sources.append(_store_source(settings, db, *reading.popleft()))
+                report.sources.append(_store_source(db, *reading.popleft()))
         return report
     finally:
         pages.shutdown(cancel_futures=True)
@@ -109,7 +109,7 @@ def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) ->
             fetcher.close()
 
 
-def _store_source(settings: Settings, db: Database, source: SourceConfig, reading: Future[_Read]) -> SourceReport:
+def _store_source(db: Database, source: SourceConfig, reading: Future[_Read]) -> SourceReport:
     """Store what was read of one source, in one transaction, and record its fetch."""
     try:
         read = reading.result()
