@@ -61,7 +61,7 @@ class FetchConfig:
     page_workers: int = setting(4, toml=True, minimum=1)
     # hosts on a private network (or this machine) that pages may come from, besides the sources' hosts
     allow_hosts: tuple[str, ...] = setting((), toml=True)
-    extract_workers: int = setting(0, toml=True, minimum=0)  # processes extracting pages; 0: one per core
+    extract_workers: int = setting(0, toml=True, minimum=0)  # processes reading texts; 0: one per core
 
 
 @dataclass(frozen=True)

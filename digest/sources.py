@@ -308,12 +308,13 @@ def fetch_all(
 
 
 def fetch_each(
-    fetcher: Fetcher, jobs: Iterable[tuple[str, dict[str, Any]]], workers: int,
+    fetcher: Fetcher, jobs: Iterable[tuple[str, dict[str, Any]]], workers: int | ThreadPoolExecutor,
     then: Callable[[str, Fetched], T],
 ) -> list[T | SourceError]:
     """Fetch many URLs at once and hand each page to ``then`` in the worker as it arrives, so that only
     ``workers`` bodies are ever held at once; each result is what ``then`` made of the page, or the error
-    that names why there is none."""
+    that names why there is none. ``workers`` may be a thread pool that several callers share: then its
+    threads bound the bodies held by all of them together."""
 
     def one(job: tuple[str, dict[str, Any]]) -> T | SourceError:
         url, kwargs = job
@@ -325,5 +326,7 @@ def fetch_each(
     job_list = list(jobs)
     if not job_list:
         return []
+    if isinstance(workers, ThreadPoolExecutor):
+        return list(workers.map(one, job_list))
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(job_list)))) as pool:
         return list(pool.map(one, job_list))

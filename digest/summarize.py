@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 
 import pysbd
 
 from digest.extract import collapse_whitespace, is_byline, is_dateline
 
-__all__ = ["split_sentences", "summarize", "word_count"]
+__all__ = ["split_sentences", "summaries", "summarize", "word_count"]
 
 _MONTHS = ("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec")
 
@@ -120,15 +121,39 @@ def _body_paragraphs(paragraphs: list[str]) -> list[str]:
     return prose or body
 
 
-def summarize(paragraphs: list[str], max_words: int = 60) -> str:
-    """Whole leading sentences within max_words (always at least the first sentence)."""
+def _leading_sentences(paragraphs: list[str], max_words: int) -> list[str]:
+    """The body's sentences, in order, up to the one that would take them over max_words (always at least
+    the first): only as many paragraphs are split as the budget reaches."""
     chosen: list[str] = []
     used = 0
     for paragraph in _body_paragraphs(paragraphs):
         for sentence in split_sentences(paragraph):
             words = word_count(sentence)
             if chosen and used + words > max_words:
-                return " ".join(chosen)
+                return chosen
             chosen.append(sentence)
             used += words
+    return chosen
+
+
+def _within(sentences: list[str], max_words: int) -> str:
+    chosen: list[str] = []
+    used = 0
+    for sentence in sentences:
+        words = word_count(sentence)
+        if chosen and used + words > max_words:
+            break
+        chosen.append(sentence)
+        used += words
     return " ".join(chosen)
+
+
+def summarize(paragraphs: list[str], max_words: int = 60) -> str:
+    """Whole leading sentences within max_words (always at least the first sentence)."""
+    return " ".join(_leading_sentences(paragraphs, max_words))
+
+
+def summaries(paragraphs: list[str], budgets: Sequence[int]) -> list[str]:
+    """``summarize(paragraphs, b)`` for each budget b, the sentences split once for all of them."""
+    sentences = _leading_sentences(paragraphs, max(budgets, default=0))
+    return [_within(sentences, budget) for budget in budgets]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from digest.articletext import entry_texts, page_text
 from digest.collect import collect
 from digest.config import FetchConfig, Settings, SourceConfig
 from digest.db import Database
@@ -30,6 +31,20 @@ def test_the_pool_returns_what_one_process_extracts_in_order() -> None:
         alone, pooled = one.paragraphs(pages), two.paragraphs(pages)
     assert pooled == alone
     assert [sum(f"Story {n}, paragraph 0." in x for x in p) for n, p in enumerate(pooled)] == [1] * 6
+
+
+def test_texts_read_in_a_worker_are_those_read_in_process() -> None:
+    entries = [("", "<p>In brief […]</p>"), (f"<p>{LEAD * 8}</p>", "<p>In brief</p>"), (f"<p>{LEAD}</p>", ""),
+               (f"<p>{LEAD * 8} Continue reading</p>", "")]
+    with ExtractionPool(1) as one, ExtractionPool(2) as two:
+        alone = one.call(entry_texts, entries, 40)(), one.call(page_text, page(3), "https://news.example/3", 20)()
+        pooled = two.call(entry_texts, entries, 40)(), two.call(page_text, page(3), "https://news.example/3", 20)()
+    assert pooled == alone
+    texts, article = alone
+    assert [t.thin for t in texts] == [True, False, True, True]
+    assert texts[0].text.summary == "In brief […]" and texts[1].text.words == 8 * len(LEAD.split())
+    assert article is not None and article.lead.startswith(LEAD) and "Story 3, paragraph 0." in article.summary \
+        and article.words >= 8 * len(f"{LEAD * 3} Story 3, paragraph 0.".split())
 
 
 def test_a_collect_fills_thin_entries_from_pages_extracted_by_the_pool(site: Site, tmp_path: Path) -> None:

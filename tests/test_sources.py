@@ -2,13 +2,14 @@ from __future__ import annotations
 
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from digest.config import FetchConfig, SourceConfig
 from digest.errors import SourceError
-from digest.sources import USER_AGENT, Fetcher, fetch_all, parse_feed
+from digest.sources import USER_AGENT, Fetcher, fetch_all, fetch_each, parse_feed
 
 from .support.data import corpus
 from .support.http import Site
@@ -82,6 +83,21 @@ def test_sources_are_fetched_concurrently(site: Site) -> None:
     results = fetch_all(fetcher(read=8), [(u, {}) for u in urls], workers=10)
     assert all(not isinstance(r, SourceError) for r in results), results
     assert not barrier.broken
+
+
+def test_callers_sharing_a_thread_pool_hold_pages_in_its_threads_only(site: Site) -> None:
+    urls = [site.add(f"/p{i}", f"<p>page {i}</p>", content_type="text/html") for i in range(12)]
+    held_by: set[str] = set()
+
+    def then(url: str, page: object) -> str:
+        held_by.add(threading.current_thread().name)
+        return url
+
+    with ThreadPoolExecutor(2, thread_name_prefix="shared") as shared, ThreadPoolExecutor(3) as callers:
+        got = list(callers.map(lambda part: fetch_each(fetcher(), [(u, {}) for u in part], shared, then),
+                               [urls[0:4], urls[4:8], urls[8:12]]))
+    assert got == [urls[0:4], urls[4:8], urls[8:12]]
+    assert len(held_by) <= 2 and all(name.startswith("shared") for name in held_by), held_by
 
 
 def test_malformed_feed_is_reported_with_reason(site: Site) -> None:

@@ -40,6 +40,18 @@ def test_same_guid_or_same_canonical_url_is_one_article(db: Database) -> None:
     assert db.articles.count() == 2
 
 
+def test_a_batch_is_stored_and_looked_up_as_one_article_at_a_time(db: Database) -> None:
+    assert db.articles.add(art("g1", "https://x.example/a/"))
+    batch = [art("g2", "https://x.example/b/"), art("g1", "https://x.example/c/"),
+             art("g3", "https://x.example/b/?utm_source=feed"), art("g4", "https://x.example/d/")]
+    assert db.articles.known_each([(a.guid, a.canonical_url) for a in batch]) == [False, True, False, False]
+    assert db.articles.add_each(batch) == [True, False, False, True]
+    assert db.articles.known_each([("g4", "https://x.example/z/"), ("g9", "https://x.example/b/"),
+                                   ("g9", "https://x.example/z/")]) == [True, True, False]
+    assert db.articles.count() == 3
+    assert db.articles.add_each([]) == [] and db.articles.known_each([]) == []
+
+
 def test_articles_between_newest_first(db: Database) -> None:
     for i, days in enumerate((1, 3, 10)):
         db.articles.add(art(f"g{i}", f"https://x.example/{i}", days))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from digest.summarize import split_sentences, summarize, word_count
+from digest.summarize import split_sentences, summaries, summarize, word_count
 
 LONG = (
     "The Unified Patent Court's Court of Appeal on Monday upheld a preliminary injunction against the "
@@ -134,6 +134,16 @@ def test_non_ascii_text_is_preserved() -> None:
 def test_empty_input() -> None:
     assert summarize([]) == ""
     assert summarize(["", "   "]) == ""
+    assert summaries([], (80, 60)) == ["", ""]
+
+
+@pytest.mark.parametrize("budgets", [(80, 60), (11, 30), (5, 100, 9), (60,)])
+def test_summaries_of_several_lengths_are_each_length_s_summary(budgets: tuple[int, ...]) -> None:
+    paragraphs = ["By Jane Doe", "A court ruled on Monday. The appeal failed.",
+                  " ".join(f"Sentence number {i} has exactly seven words." for i in range(1, 20)), LONG]
+    got = summaries(paragraphs, budgets)
+    assert got == [summarize(paragraphs, b) for b in budgets]
+    assert len(set(got)) == len(budgets)  # each budget its own length
 
 
 def test_naughty_strings_never_raise() -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, func, or_, select
+from sqlalchemy import Connection, Engine, bindparam, func, or_, select
 
 from subscribers.clock import now
 
@@ -26,20 +27,23 @@ class Articles:
         self.engine = engine
 
     def known(self, guid: str, canonical_url: str) -> bool:
+        return self.known_each([(guid, canonical_url)])[0]
+
+    def known_each(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
+        """For each (guid, canonical URL): whether an article with that GUID or canonical URL is stored."""
         with self.engine.begin() as conn:
-            return conn.execute(_KNOWN, {"guid": guid, "canonical": canonical_url}).first() is not None
+            return [conn.execute(_KNOWN, {"guid": guid, "canonical": canonical}).first() is not None
+                    for guid, canonical in keys]
 
     def add(self, article: NewArticle) -> bool:
         """Store an article unless its GUID or canonical URL is already there; True when added."""
+        return self.add_each([article])[0]
+
+    def add_each(self, articles: Sequence[NewArticle]) -> list[bool]:
+        """Store each article unless its GUID or canonical URL is already there (or earlier in
+        ``articles``), all in one transaction; for each, True when added."""
         with self.engine.begin() as conn:
-            if conn.execute(_KNOWN, {"guid": article.guid, "canonical": article.canonical_url}).first() is not None:
-                return False
-            conn.execute(a.insert().values(
-                guid=article.guid, canonical_url=article.canonical_url, url=article.url, title=article.title,
-                source=article.source, published=article.published, first_seen=now(), summary=article.summary,
-                topics=",".join(article.topics), words=article.words,
-            ))
-            return True
+            return [_add(conn, article) for article in articles]
 
     def between(self, start: datetime, end: datetime) -> list[Article]:
         """Articles published after ``start`` up to ``end``, newest first."""
@@ -57,3 +61,14 @@ def _article(row: Any) -> Article:
         source=row["source"], published=row["published"], summary=row["summary"],
         topics=tuple(x for x in row["topics"].split(",") if x), words=row["words"],
     )
+
+
+def _add(conn: Connection, article: NewArticle) -> bool:
+    if conn.execute(_KNOWN, {"guid": article.guid, "canonical": article.canonical_url}).first() is not None:
+        return False
+    conn.execute(a.insert().values(
+        guid=article.guid, canonical_url=article.canonical_url, url=article.url, title=article.title,
+        source=article.source, published=article.published, first_seen=now(), summary=article.summary,
+        topics=",".join(article.topics), words=article.words,
+    ))
+    return True
