@@ -18,11 +18,20 @@ _MONTHS = ("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct"
 _NEVER_FINAL = frozenset(
     {
         *(f"{month}." for month in _MONTHS),
-        *("no.", "nos.", "art.", "arts.", "sec.", "secs.", "s.", "ss.", "fed.", "v.", "vs.", "cf."),
+        *("fed.", "v.", "vs.", "cf."),
         *("mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "gen.", "sen.", "rep.", "gov.", "hon."),
-        *("e.g.", "i.e.", "para.", "paras.", "p.", "pp.", "fig.", "figs.", "vol.", "ch.", "approx."),
+        *("e.g.", "i.e.", "approx."),
     }
 )
+# Abbreviations of a numbered thing ("Art. 5", "No. 23-1234", "Sec. 101", "p. 12", "Art. III"): one only when
+# a number follows; otherwise the word ends its sentence ("… obvious over the prior art. The court …").
+_BEFORE_NUMBER = frozenset(
+    {
+        *("no.", "nos.", "art.", "arts.", "sec.", "secs.", "s.", "ss.", "para.", "paras.", "p.", "pp."),
+        *("fig.", "figs.", "vol.", "ch."),
+    }
+)
+_NUMBER = re.compile(r"\W*(\d|[IVXLC]+\b)")
 # Abbreviations that may end a sentence: re-join only when the next piece reads as a continuation.
 _MAYBE_FINAL = frozenset(
     {
@@ -84,6 +93,8 @@ def _wrongly_split(previous: str, following: str) -> bool:
     token = _last_token(previous)
     if token in _NEVER_FINAL:
         return True
+    if token in _BEFORE_NUMBER:
+        return _NUMBER.match(following) is not None
     return token in _MAYBE_FINAL and _reads_as_continuation(following)
 
 

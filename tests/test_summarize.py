@@ -154,3 +154,12 @@ def test_naughty_strings_never_raise() -> None:
         summary = summarize([text], max_words=20)
         assert summary == summary.strip()
         assert all(sentence.strip() for sentence in split_sentences(text))
+
+
+def test_a_sentence_may_end_on_a_word_that_also_abbreviates_a_numbered_thing() -> None:
+    """"Art. 5" and "No. 3" are abbreviations; "prior art." and "the answer was no." end their sentences."""
+    text = ("The claims were obvious over the prior art. The court sent the case back. Art. III standing "
+            "was not in doubt. Asked to settle, the owner said no. Trial is set for May.")
+    assert split_sentences(text) == [
+        "The claims were obvious over the prior art.", "The court sent the case back.",
+        "Art. III standing was not in doubt.", "Asked to settle, the owner said no.", "Trial is set for May."]
