@@ -247,6 +247,8 @@ class MessageTemplate:
         self.delimiter = f"--{boundary}\r\n".encode("ascii")
         self.close = f"--{boundary}--\r\n".encode("ascii")
         self.parts = (_part("text/plain", content.text, escape=False), _part("text/html", content.html, escape=True))
+        self.used = {escape: frozenset(p for part in self.parts if part.escape == escape for p in part.pieces
+                                       if isinstance(p, str)) for escape in (False, True)}
 
     @classmethod
     def issue(cls, variant: Rendered, letterhead: Letterhead, subject_prefix: str = "") -> MessageTemplate:
@@ -272,8 +274,9 @@ class MessageTemplate:
         out.append(self.mime)
         values = {"greeting": who.greeting, "name": who.name, "email": who.email,
                   "unsubscribe_url": who.unsubscribe_url, "preferences_url": who.preferences_url, "reader": who.reader}
-        plain = {k: qp(one_line(v).encode("utf-8")) for k, v in values.items()}
-        escaped = {k: qp(html.escape(one_line(v), quote=True).encode("utf-8")) for k, v in values.items()}
+        lines = {k: one_line(v) for k, v in values.items()}  # each value encoded only for the parts that use it
+        plain = {k: qp(lines[k].encode("utf-8")) for k in self.used[False]}
+        escaped = {k: qp(html.escape(lines[k], quote=True).encode("utf-8")) for k in self.used[True]}
         for part in self.parts:
             out.append(self.delimiter)
             out.append(part.head)
