@@ -211,6 +211,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--processes", type=int, help="passed to `digest send` (default: its own, one per core)")
+    ap.add_argument("--concurrency", type=int, help="passed to `digest send` (default: its own)")
     ap.add_argument("--one-process", action="store_true",
                     help="also, in each round, `digest send --processes 1` (the send before worker processes)")
     ap.add_argument("--library", action="store_true", help="also the library's send and the per-message build")
@@ -227,6 +228,7 @@ def main() -> None:
     sink = subprocess.Popen(["smtp-sink", "-u", "nobody", f"127.0.0.1:{port}", "1000"])
     n = args.subscribers
     extra = ["--processes", str(args.processes)] if args.processes else []
+    extra += ["--concurrency", str(args.concurrency)] if args.concurrency else []
     runs: dict[str, list[float]] = {"smtp-source -s 4": [], "digest send (SQLite)": [], "digest send (PostgreSQL)": [],
                                     "one process (SQLite)": [], "one process (PostgreSQL)": []}
     try:
