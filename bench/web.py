@@ -9,7 +9,8 @@
    all for SECONDS (a bounded loop that stops by itself), one-click unsubscribes (POST /unsubscribe/<token>
    with List-Unsubscribe=One-Click, tokens signed with the database's key) and sign-ups (POST /api/subscribe)
    in turn. Each request's latency is timed from when it was sent.
-4. Afterwards: percentiles of every request and of those sent while the send ran (the target's), errors (anything but 200 / 202, or no answer), and what was lost: an answered
+4. Afterwards: percentiles of every request and of those sent while the send ran (the target's), errors
+   (anything but 200 / 202, or no answer), and what was lost: an answered
    unsubscribe whose subscriber is not unsubscribed, an answered sign-up not stored, a subscriber still
    active who was not sent the issue exactly once, anyone sent it twice, or a confirmation mail the server
    dropped (its queue full) or could not send (from the server's log).
