@@ -65,6 +65,9 @@ _RECORD_TRIED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME
 _RECORD_SKIPPED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME)
 
 
+_CURSOR = "outbox.cursor"  # key of a worker connection's own driver cursor in its ``info``
+
+
 class Direct:
     """A statement compiled once for one dialect and run on the driver's own cursor.
 
@@ -76,7 +79,6 @@ class Direct:
 
     def __init__(self, statement: Any, dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
-        self.autocommit = dialect.name == "postgresql"
         self.sql = compiled.string
         self.order: list[str] | None = list(compiled.positiontup) if compiled.positiontup is not None else None
         self.constants = {name: bind.effective_value for name, bind in compiled.binds.items()}
@@ -90,29 +92,23 @@ class Direct:
         return merged if self.order is None else [merged[name] for name in self.order]
 
     def run(self, conn: Connection, values: dict[str, Any]) -> None:
-        """Execute and commit on ``conn``'s driver connection (no transaction of SQLAlchemy's may be open).
-
-        On PostgreSQL the one statement runs in autocommit, its own transaction: one round trip to the
-        server instead of three (BEGIN, the UPDATE, COMMIT)."""
+        """Execute and commit on ``conn``'s driver connection, with a cursor kept on it (no transaction of
+        SQLAlchemy's may be open). A connection in autocommit (a PostgreSQL worker's, see ``Outbox.connect``)
+        runs the one statement as its own transaction: one round trip, not three (BEGIN, UPDATE, COMMIT)."""
         driver = conn.connection.driver_connection
         assert driver is not None
-        cursor = driver.cursor()
+        cursor = conn.info.get(_CURSOR)
+        if cursor is None:
+            cursor = conn.info[_CURSOR] = driver.cursor()
+        if getattr(driver, "autocommit", None) is True:
+            cursor.execute(self.sql, self.parameters(values))
+            return
         try:
-            if self.autocommit:
-                driver.autocommit = True
-                try:
-                    cursor.execute(self.sql, self.parameters(values))
-                finally:
-                    driver.autocommit = False
-            else:
-                try:
-                    cursor.execute(self.sql, self.parameters(values))
-                    driver.commit()
-                except BaseException:
-                    driver.rollback()
-                    raise
-        finally:
-            cursor.close()
+            cursor.execute(self.sql, self.parameters(values))
+            driver.commit()
+        except BaseException:
+            driver.rollback()
+            raise
 _BOUNCE = (update(s).where(s.c.id == bindparam("subscriber_id"), s.c.status == SubscriberStatus.ACTIVE)
            .values(status=SubscriberStatus.BOUNCED, bounced_at=bindparam("at", type_=s.c.bounced_at.type)))
 
@@ -172,6 +168,10 @@ class Outbox:
         """A connection for one worker, kept for the whole send (one commit per message); ``disconnect``
         closes it."""
         conn = self.engine.connect()
+        if self.postgres:
+            # Each of a worker's statements (claim, outcome, renewal) stands alone: in autocommit it is its
+            # own transaction, one round trip to the server instead of three (BEGIN, statement, COMMIT).
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
         if self.engine.dialect.name == "sqlite":
             # WAL without an fsync per commit: a killed process loses nothing committed; only a power
             # cut can take back the last commits (see the README's crash window).
@@ -271,10 +271,10 @@ class Outbox:
             with self._turn:
                 self._record[tried].run(conn, params)
             return
-        with self._write(conn):
-            conn.execute(_RECORD_TRIED if tried else _RECORD_SKIPPED, params)
-            if conn.execute(_BOUNCE, {"subscriber_id": bounce, "at": at}).rowcount:
-                history.record(conn, bounce, EventKind.BOUNCED, "smtp", f"{code} {(text or '')[:200]}".strip(), at=at)
+        with self._turn, self.engine.begin() as tx:  # the outcome, the bounce and its history: all or nothing
+            tx.execute(_RECORD_TRIED if tried else _RECORD_SKIPPED, params)
+            if tx.execute(_BOUNCE, {"subscriber_id": bounce, "at": at}).rowcount:
+                history.record(tx, bounce, EventKind.BOUNCED, "smtp", f"{code} {(text or '')[:200]}".strip(), at=at)
 
 
 @functools.cache
