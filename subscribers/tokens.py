@@ -7,13 +7,36 @@ import hmac
 import time
 from datetime import UTC, datetime
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, Signer, TimestampSigner, URLSafeTimedSerializer
 
 PURPOSES = {
     "unsubscribe": None,             # works for as long as the subscriber keeps the email
     "preferences": 60 * 60 * 24 * 365,
     "confirm": 60 * 60 * 24 * 7,
 }
+
+
+class _KeyedSigner(TimestampSigner):
+    """itsdangerous' timestamp signer with each derived key kept: deriving it hashes the salt and the secret
+    again for every link, and a send makes two links per message."""
+
+    def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
+        keys: dict[str | bytes | None, bytes] = self.__dict__.setdefault("_derived", {})
+        if secret_key not in keys:
+            keys[secret_key] = super().derive_key(secret_key)
+        return keys[secret_key]
+
+
+class _Serializer(URLSafeTimedSerializer):
+    """itsdangerous' URL-safe timed serializer that makes its signer once per salt instead of once per token."""
+
+    default_signer = _KeyedSigner
+
+    def make_signer(self, salt: str | bytes | None = None) -> Signer:
+        signers: dict[str | bytes | None, Signer] = self.__dict__.setdefault("_signers", {})
+        if salt not in signers:
+            signers[salt] = super().make_signer(salt)
+        return signers[salt]
 
 
 class BadToken(ValueError):
@@ -23,7 +46,7 @@ class BadToken(ValueError):
 class Tokens:
     def __init__(self, secret_key: str) -> None:
         self._key = secret_key.encode()
-        self._serializers = {p: URLSafeTimedSerializer(secret_key, salt=f"ip-digest.{p}") for p in PURPOSES}
+        self._serializers = {p: _Serializer(secret_key, salt=f"ip-digest.{p}") for p in PURPOSES}
 
     def address_hash(self, email: str) -> str:
         """HMAC-SHA256 of a normalised address under the secret key: what the suppression list keeps of an
