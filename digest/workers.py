@@ -45,6 +45,7 @@ if TYPE_CHECKING:
 
 COUNTS = ("sent", "failed", "deferred", "skipped")
 POST_EVERY = 0.1  # seconds between a child's progress messages
+LOOK_EVERY = 0.02  # seconds between a child's looks at the stop event and its parent (a lock each time)
 PR_SET_PDEATHSIG = 1
 
 _running: set[Event] = set()  # the stop events of the sends under way in child processes of this one
@@ -91,8 +92,13 @@ def _child(run: _Run, transports: Callable[[], Transport], connections: int, ind
             last = time.monotonic()
             posts.put((index, _counts(rep), False, None))
 
-    def stopping() -> bool:
-        return stop.is_set() or os.getppid() != parent
+    looked, stopped = 0.0, False
+
+    def stopping() -> bool:  # asked before each message; the shared event is looked at every LOOK_EVERY
+        nonlocal looked, stopped
+        if not stopped and time.monotonic() - looked >= LOOK_EVERY:
+            looked, stopped = time.monotonic(), stop.is_set() or os.getppid() != parent
+        return stopped
 
     options = replace(run.options, rate=run.options.rate / run.options.processes if run.options.rate else None)
     mine = _Run(run.outbox, DeliveryReport(), options, run.message_for, post, stopping)
