@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from .duplicates import merge
 from .models import Article, NewIssue, Section
 from .topics import Taxonomy
 
@@ -126,6 +125,8 @@ def compose(articles: Sequence[Article], taxonomy: Taxonomy, *, title: str, when
             start: datetime) -> NewIssue | None:
     """The issue for the week of ``when``, or None when no article falls in the period. The same event
     reported by several sources is one article (``duplicates.merge``)."""
+    from .duplicates import merge  # rapidfuzz: loaded by the build, not by every command that edits or lists
+
     secs = sections(merge(articles), taxonomy)
     if not secs:
         return None

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from digest.cli import cli
 
 HEAVY = ("trafilatura", "premailer", "sqlalchemy", "apscheduler", "feedparser", "requests", "flask", "jinja2",
-         "email_validator")
+         "email_validator", "rapidfuzz")
 
 
 def every_command(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
