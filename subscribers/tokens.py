@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from itsdangerous import BadData, Signer, TimestampSigner, URLSafeTimedSerializer
 
@@ -16,15 +18,24 @@ PURPOSES = {
 }
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _kept(owner: object, store: str, key: K, make: Callable[[], V]) -> V:
+    """``make()`` once per ``key``, kept in the dict ``store`` of ``owner``."""
+    kept: dict[K, V] = owner.__dict__.setdefault(store, {})
+    if key not in kept:
+        kept[key] = make()
+    return kept[key]
+
+
 class _KeyedSigner(TimestampSigner):
     """itsdangerous' timestamp signer with each derived key kept: deriving it hashes the salt and the secret
     again for every link, and a send makes two links per message."""
 
     def derive_key(self, secret_key: str | bytes | None = None) -> bytes:
-        keys: dict[str | bytes | None, bytes] = self.__dict__.setdefault("_derived", {})
-        if secret_key not in keys:
-            keys[secret_key] = super().derive_key(secret_key)
-        return keys[secret_key]
+        return _kept(self, "_derived", secret_key, lambda: super(_KeyedSigner, self).derive_key(secret_key))
 
 
 class _Serializer(URLSafeTimedSerializer):
@@ -33,10 +44,7 @@ class _Serializer(URLSafeTimedSerializer):
     default_signer = _KeyedSigner
 
     def make_signer(self, salt: str | bytes | None = None) -> Signer:
-        signers: dict[str | bytes | None, Signer] = self.__dict__.setdefault("_signers", {})
-        if salt not in signers:
-            signers[salt] = super().make_signer(salt)
-        return signers[salt]
+        return _kept(self, "_signers", salt, lambda: super(_Serializer, self).make_signer(salt))
 
 
 class BadToken(ValueError):
