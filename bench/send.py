@@ -235,22 +235,20 @@ def main() -> None:
         time.sleep(0.5)  # the sink binds its socket (bench only)
         with tempfile.TemporaryDirectory() as tmp:
             size = message_size(Path(tmp))
-            for _ in range(args.repeat):
-                runs["smtp-source -s 4"].append(smtp_source(port, 4, n, size))
+            def both(label: str, options: list[str]) -> None:
+                """One `digest send` on a new SQLite database and, unless --no-postgres, on a new PostgreSQL one."""
                 with tempfile.TemporaryDirectory() as one:
-                    url = f"sqlite:///{one}/bench.db"
-                    runs["digest send (SQLite)"].append(command_send(url, port, Path(one), n, extra))
+                    runs[f"{label} (SQLite)"].append(command_send(f"sqlite:///{one}/bench.db", port, Path(one), n,
+                                                                   options))
                 if not args.no_postgres:
                     with postgres()() as url, tempfile.TemporaryDirectory() as one:
-                        runs["digest send (PostgreSQL)"].append(command_send(url, port, Path(one), n, extra))
+                        runs[f"{label} (PostgreSQL)"].append(command_send(url, port, Path(one), n, options))
+
+            for _ in range(args.repeat):
+                runs["smtp-source -s 4"].append(smtp_source(port, 4, n, size))
+                both("digest send", extra)
                 if args.one_process:
-                    single = ["--processes", "1"]
-                    with tempfile.TemporaryDirectory() as one:
-                        url = f"sqlite:///{one}/bench.db"
-                        runs["one process (SQLite)"].append(command_send(url, port, Path(one), n, single))
-                    if not args.no_postgres:
-                        with postgres()() as url, tempfile.TemporaryDirectory() as one:
-                            runs["one process (PostgreSQL)"].append(command_send(url, port, Path(one), n, single))
+                    both("one process", [*extra, "--processes", "1"])
             four = statistics.median(runs["smtp-source -s 4"])
             print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores; {n} messages of "
                   f"{size // 1000} KB; median of {args.repeat} rounds")
