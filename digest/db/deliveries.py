@@ -63,6 +63,8 @@ _OUTCOME = {"status": bindparam("b_status"), "reply_code": bindparam("b_code"), 
             "lease_until": None, "next_attempt_at": bindparam("b_next", type_=d.c.next_attempt_at.type)}
 _RECORD_TRIED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME, attempts=d.c.attempts + 1)
 _RECORD_SKIPPED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME)
+_BOUNCE = (update(s).where(s.c.id == bindparam("subscriber_id"), s.c.status == SubscriberStatus.ACTIVE)
+           .values(status=SubscriberStatus.BOUNCED, bounced_at=bindparam("at", type_=s.c.bounced_at.type)))
 
 
 _CURSOR = "outbox.cursor"  # key of a worker connection's own driver cursor in its ``info``
@@ -100,17 +102,16 @@ class Direct:
         cursor = conn.info.get(_CURSOR)
         if cursor is None:
             cursor = conn.info[_CURSOR] = driver.cursor()
-        if getattr(driver, "autocommit", None) is True:
-            cursor.execute(self.sql, self.parameters(values))
-            return
+        committed = getattr(driver, "autocommit", None) is True  # by the statement itself
         try:
             cursor.execute(self.sql, self.parameters(values))
-            driver.commit()
+            if not committed:
+                driver.commit()
         except BaseException:
-            driver.rollback()
+            if not committed:
+                driver.rollback()
             raise
-_BOUNCE = (update(s).where(s.c.id == bindparam("subscriber_id"), s.c.status == SubscriberStatus.ACTIVE)
-           .values(status=SubscriberStatus.BOUNCED, bounced_at=bindparam("at", type_=s.c.bounced_at.type)))
+
 
 
 class Deliveries:
@@ -172,14 +173,13 @@ class Outbox:
             # Each of a worker's statements (claim, outcome, renewal) stands alone: in autocommit it is its
             # own transaction, one round trip to the server instead of three (BEGIN, statement, COMMIT).
             conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        if self.engine.dialect.name == "sqlite":
+            # A commit returns once the server has it, before its WAL reaches the disk: a killed sender
+            # loses nothing, only a crash of the database server can (the same trade as SQLite's below).
+            conn.exec_driver_sql("SET synchronous_commit TO OFF")
+        elif self.engine.dialect.name == "sqlite":
             # WAL without an fsync per commit: a killed process loses nothing committed; only a power
             # cut can take back the last commits (see the README's crash window).
             conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
-        elif self.postgres:
-            # The same trade on PostgreSQL: a commit returns once the server has it, before its WAL
-            # reaches the disk; a killed sender loses nothing, only a crash of the database server can.
-            conn.exec_driver_sql("SET synchronous_commit TO OFF")
         conn.commit()
         return conn
 
