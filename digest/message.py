@@ -249,6 +249,7 @@ class MessageTemplate:
         self.parts = (_part("text/plain", content.text, escape=False), _part("text/html", content.html, escape=True))
         self.used = {escape: frozenset(p for part in self.parts if part.escape == escape for p in part.pieces
                                        if isinstance(p, str)) for escape in (False, True)}
+        self.keys = self.used[False] | self.used[True]
 
     @classmethod
     def issue(cls, variant: Rendered, letterhead: Letterhead, subject_prefix: str = "") -> MessageTemplate:
@@ -274,7 +275,7 @@ class MessageTemplate:
         out.append(self.mime)
         values = {"greeting": who.greeting, "name": who.name, "email": who.email,
                   "unsubscribe_url": who.unsubscribe_url, "preferences_url": who.preferences_url, "reader": who.reader}
-        lines = {k: one_line(v) for k, v in values.items()}  # each value encoded only for the parts that use it
+        lines = {k: one_line(values[k]) for k in self.keys}  # only the values the parts use
         plain = {k: qp(lines[k].encode("utf-8")) for k in self.used[False]}
         escaped = {k: qp(html.escape(lines[k], quote=True).encode("utf-8")) for k in self.used[True]}
         for part in self.parts:
