@@ -37,8 +37,10 @@ def parsing(rounds: int) -> None:
             parse(data)
         times[detector].append((time.perf_counter() - start) / rounds)
     for detector, values in sorted(times.items()):
-        print(f"parse {detector:13} {len(values):3} reports: median {statistics.median(values) * 1e3:.2f} ms, "
-              f"max {max(values) * 1e3:.2f} ms")
+        print(
+            f"parse {detector:13} {len(values):3} reports: median {statistics.median(values) * 1e3:.2f} ms, "
+            f"max {max(values) * 1e3:.2f} ms"
+        )
 
 
 def applying(n: int = 2000) -> None:
@@ -59,8 +61,9 @@ def applying(n: int = 2000) -> None:
         start = time.perf_counter()
         with db.feedback.connection() as conn:
             for sid in ids:
-                db.feedback.apply(Event("mail", f"k{sid}", "hard", "5.1.1", ref=DeliveryRef(issue.id, sid)), Policy(),
-                                  conn=conn)
+                db.feedback.apply(
+                    Event("mail", f"k{sid}", "hard", "5.1.1", ref=DeliveryRef(issue.id, sid)), Policy(), conn=conn
+                )
         seconds = time.perf_counter() - start
         print(f"apply {n} hard bounces (SQLite, one commit each): {seconds:.2f} s, {n / seconds:.0f} per second")
         db.close()

@@ -30,8 +30,10 @@ def main() -> None:
     pairs = load(Path(sys.argv[1]) if len(sys.argv) > 1 else DATA)
     comparer = Comparer([text for p in pairs for text in (p.a, p.b)])
     scored = [(comparer.similarity(p.a, p.b), p.same) for p in pairs]
-    print(f"{len(pairs)} labelled pairs: {sum(p.same for p in pairs)} same event, "
-          f"{sum(not p.same for p in pairs)} different events on the same topic\n")
+    print(
+        f"{len(pairs)} labelled pairs: {sum(p.same for p in pairs)} same event, "
+        f"{sum(not p.same for p in pairs)} different events on the same topic\n"
+    )
     print(f"{'threshold':>9} {'precision':>9} {'recall':>6} {'wrong merges':>12} {'missed':>6}")
     for threshold in sorted({SAME_STORY, 0.28, 0.32, 0.34, 0.40, 0.44}):
         precision, recall, fp, fn = figures(scored, threshold)

@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 PROJECT = Path(__file__).resolve().parents[1]
-LEAD = ("<p>The court held that the patent was infringed by the defendant's devices sold in the country, "
-        "and ordered a recall of every unit still held by retailers.</p>")
+LEAD = (
+    "<p>The court held that the patent was infringed by the defendant's devices sold in the country, "
+    "and ordered a recall of every unit still held by retailers.</p>"
+)
 
 
 def big_page(megabytes: float) -> bytes:
@@ -62,8 +64,12 @@ def child(project: Path, code: str, timeout: float) -> tuple[float, int, str]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.monotonic()
     try:
-        done = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(project)!r})\n{code}"],
-                              capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(project)!r})\n{code}"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         out = (done.stdout + done.stderr).strip()
     except subprocess.TimeoutExpired:
         out = f"still running after {timeout:g} s"
@@ -73,9 +79,11 @@ def child(project: Path, code: str, timeout: float) -> tuple[float, int, str]:
 
 
 def bench_collect(project: Path, pages: int, page_mb: float, timeout: float) -> None:
-    items = "".join(f"<item><title>Patent ruling {i}</title><link>{{base}}/page/{i}</link><guid>g{i}</guid>"
-                    "<category>Patents</category><description>A court ruled [&#8230;]</description></item>"
-                    for i in range(pages))
+    items = "".join(
+        f"<item><title>Patent ruling {i}</title><link>{{base}}/page/{i}</link><guid>g{i}</guid>"
+        "<category>Patents</category><description>A court ruled [&#8230;]</description></item>"
+        for i in range(pages)
+    )
     feed_tpl = f'<?xml version="1.0"?><rss version="2.0"><channel><title>Big</title>{items}</channel></rss>'
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Handler, b"", big_page(page_mb)))
     base = f"http://127.0.0.1:{server.server_address[1]}"
@@ -140,8 +148,12 @@ def main() -> None:
     ap.add_argument("--page-mb", type=float, default=5)
     ap.add_argument("--project", type=Path, default=PROJECT)
     ap.add_argument("--only", choices=("collect", "trickle"))
-    ap.add_argument("--collect-timeout", type=float, default=1800,
-                    help="Stop the collect after this many seconds (its peak so far is still printed).")
+    ap.add_argument(
+        "--collect-timeout",
+        type=float,
+        default=1800,
+        help="Stop the collect after this many seconds (its peak so far is still printed).",
+    )
     opts = ap.parse_args()
     if opts.only != "trickle":
         bench_collect(opts.project.resolve(), opts.pages, opts.page_mb, opts.collect_timeout)

@@ -51,8 +51,9 @@ def peak_mb() -> float:
 
 def first_import(script: Path, rows: int) -> tuple[float, str]:
     """Run ``script`` (a bench/import.py) with its own folder first on sys.path: (rows/s, its output line)."""
-    out = subprocess.run([sys.executable, str(script), str(rows)], capture_output=True, text=True, check=True,
-                         cwd=script.parents[1]).stdout
+    out = subprocess.run(
+        [sys.executable, str(script), str(rows)], capture_output=True, text=True, check=True, cwd=script.parents[1]
+    ).stdout
     line = next(x for x in out.splitlines() if x.startswith("first import"))
     found = re.search(r"\(([\d,]+) rows/s\)", line)
     assert found, line
@@ -72,8 +73,10 @@ def side_by_side(old: Path, rows: int, repeat: int) -> None:
     old_rate, new_rate = statistics.median(speeds["old"]), statistics.median(speeds["new"])
     # Each pair ran back to back, under about the same load: the median of their ratios is the steadier figure.
     ratio = statistics.median(n / o for o, n in zip(speeds["old"], speeds["new"], strict=True))
-    print(f"median of {repeat} at {rows} rows: old {old_rate:,.0f} rows/s, new {new_rate:,.0f} rows/s; "
-          f"median new/old of each pair {ratio:.2f}")
+    print(
+        f"median of {repeat} at {rows} rows: old {old_rate:,.0f} rows/s, new {new_rate:,.0f} rows/s; "
+        f"median new/old of each pair {ratio:.2f}"
+    )
 
 
 def main() -> None:
@@ -102,9 +105,11 @@ def main() -> None:
             started = time.perf_counter()
             report = import_csv(csv_path, subs, TOPICS, "benchmark readers")
             seconds = time.perf_counter() - started
-            print(f"{label}: {seconds:.2f} s ({args.rows / seconds:,.0f} rows/s); {report.added} added, "
-                  f"{report.duplicates} already on the list, {len(report.rejected)} rejected; "
-                  f"peak RSS {peak_mb():.0f} MB")
+            print(
+                f"{label}: {seconds:.2f} s ({args.rows / seconds:,.0f} rows/s); {report.added} added, "
+                f"{report.duplicates} already on the list, {len(report.rejected)} rejected; "
+                f"peak RSS {peak_mb():.0f} MB"
+            )
         db.close()
 
 

@@ -66,8 +66,10 @@ def main(argv: list[str]) -> int:
     for ratio, key, got, want in [r for r in sorted(results) if comparable(r[2]) != comparable(r[3])][:worst]:
         at = next((i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), 0)
         start = max(0, at - 60)
-        print(f"  {key[:12]}  similarity {ratio:.2f}, first difference at character {at}\n"
-              f"    got:  {got[start:start + 160]}\n    want: {want[start:start + 160]}")
+        print(
+            f"  {key[:12]}  similarity {ratio:.2f}, first difference at character {at}\n"
+            f"    got:  {got[start : start + 160]}\n    want: {want[start : start + 160]}"
+        )
     return 0
 
 

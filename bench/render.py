@@ -32,14 +32,35 @@ def issue() -> NewIssue:
     end = datetime.now(UTC)
     words = "The court held that the claims were obvious in light of the prior art and remanded the case. "
     sections = tuple(
-        Section(t.slug, t.name, tuple(
-            Article(id=i * 10 + j, guid=f"g{i}-{j}", url=f"https://news.example/{i}/{j}",
-                    canonical_url=f"https://news.example/{i}/{j}", title=f"Story {i}-{j} on {t.name}",
-                    source="IP Wire", published=end - timedelta(hours=j), summary=(words * 3).strip(),
-                    topics=(t.slug,)) for j in range(4)))
-        for i, t in enumerate(DEFAULT_TOPICS))
-    return NewIssue(week=f"{end:%G-W%V}", title="IP Protection Weekly", subject="IP Protection Weekly",
-                    preheader="This week", start=end - timedelta(days=7), end=end, sections=sections)
+        Section(
+            t.slug,
+            t.name,
+            tuple(
+                Article(
+                    id=i * 10 + j,
+                    guid=f"g{i}-{j}",
+                    url=f"https://news.example/{i}/{j}",
+                    canonical_url=f"https://news.example/{i}/{j}",
+                    title=f"Story {i}-{j} on {t.name}",
+                    source="IP Wire",
+                    published=end - timedelta(hours=j),
+                    summary=(words * 3).strip(),
+                    topics=(t.slug,),
+                )
+                for j in range(4)
+            ),
+        )
+        for i, t in enumerate(DEFAULT_TOPICS)
+    )
+    return NewIssue(
+        week=f"{end:%G-W%V}",
+        title="IP Protection Weekly",
+        subject="IP Protection Weekly",
+        preheader="This week",
+        start=end - timedelta(days=7),
+        end=end,
+        sections=sections,
+    )
 
 
 def main() -> None:
@@ -49,7 +70,7 @@ def main() -> None:
     args = ap.parse_args()
     slugs = [t.slug for t in DEFAULT_TOPICS]
     selections = [frozenset(c) for r in range(1, len(slugs) + 1) for c in itertools.combinations(slugs, r)]
-    selections = selections[:args.variants]
+    selections = selections[: args.variants]
     with tempfile.TemporaryDirectory() as tmp:
         d = Digest(Settings(database_url=f"sqlite:///{tmp}/r.db", secret_key="bench", outbox_dir=Path(tmp)))
         stored = d.db.issues.save_draft(issue())
@@ -63,8 +84,16 @@ def main() -> None:
             return render(*a, **k)
 
         d.renderer.render = counted  # type: ignore[method-assign]
-        subs = [Subscriber(id=i, email=f"reader{i}@example.com", name=f"Reader {i}", status="active",
-                           topics=selections[i % len(selections)]) for i in range(args.subscribers)]
+        subs = [
+            Subscriber(
+                id=i,
+                email=f"reader{i}@example.com",
+                name=f"Reader {i}",
+                status="active",
+                topics=selections[i % len(selections)],
+            )
+            for i in range(args.subscribers)
+        ]
         started = time.perf_counter()
         for selection in selections:
             messages.template(selection)
@@ -73,8 +102,10 @@ def main() -> None:
         made = sum(messages.for_subscriber(s) is not None for s in subs)
         per_subscriber = (time.perf_counter() - started) / len(subs)
         d.close()
-    print(f"load average {os.getloadavg()[0]:.2f}; {len(selections)} distinct topic selections, "
-          f"{args.subscribers} subscribers, {made} messages made")
+    print(
+        f"load average {os.getloadavg()[0]:.2f}; {len(selections)} distinct topic selections, "
+        f"{args.subscribers} subscribers, {made} messages made"
+    )
     print(f"renders: {renders} (target: {len(selections)}, one per variant; none per subscriber)")
     print(f"per variant: {per_variant * 1000:.1f} ms (Jinja2, premailer, byte template)")
     print(f"per subscriber: {per_subscriber * 1e6:.0f} us (fill with signed links)")

@@ -42,16 +42,28 @@ def fill(d: Digest, readers: int) -> int:
     at = now()
     ids = [a.id for a in issue.articles]
     with d.db.begin() as conn:
-        conn.execute(insert(t.deliveries), [
-            {"issue_id": issue.id, "subscriber_id": who, "status": "sent", "attempts": 1, "updated_at": at}
-            for who in range(1, readers + 1)])
+        conn.execute(
+            insert(t.deliveries),
+            [
+                {"issue_id": issue.id, "subscriber_id": who, "status": "sent", "attempts": 1, "updated_at": at}
+                for who in range(1, readers + 1)
+            ],
+        )
         rows = []
         for who in range(1, readers + 1, 3):
             burst = who % 30 == 1
             for k in range(1 + who % 4 if not burst else len(ids)):
                 when = at + (timedelta(seconds=k) if burst else timedelta(minutes=5 + k))
-                rows.append({"issue_id": issue.id, "article_id": ids[k % len(ids)], "subscriber_id": who,
-                             "clicked_at": when, "head": False, "scanner_agent": False})
+                rows.append(
+                    {
+                        "issue_id": issue.id,
+                        "article_id": ids[k % len(ids)],
+                        "subscriber_id": who,
+                        "clicked_at": when,
+                        "head": False,
+                        "scanner_agent": False,
+                    }
+                )
         conn.execute(insert(t.clicks), rows)
     return len(rows)
 
@@ -76,8 +88,10 @@ def main() -> None:
             scrape_s = time.perf_counter() - started
         finally:
             d.close()
-    print(f"{args.readers} deliveries, {clicks} click rows: report {report_s:.3f} s "
-          f"({rep.clicks} counted, {sum(rep.apart.values())} apart); metrics scrape {scrape_s:.3f} s")
+    print(
+        f"{args.readers} deliveries, {clicks} click rows: report {report_s:.3f} s "
+        f"({rep.clicks} counted, {sum(rep.apart.values())} apart); metrics scrape {scrape_s:.3f} s"
+    )
 
 
 if __name__ == "__main__":

@@ -59,21 +59,43 @@ def issue() -> NewIssue:
     words = "The court held that the claims were obvious in light of the prior art and remanded the case. "
 
     def art(i: int, topic: str) -> Article:
-        return Article(id=i, guid=f"g{i}", url=f"https://news.example/story/{i}", canonical_url=f"https://news.example/{i}",
-                       title=f"Story {i}: a ruling on {topic}", source="IP Wire", published=end - timedelta(hours=i),
-                       summary=(words * 4).strip(), topics=(topic,))
+        return Article(
+            id=i,
+            guid=f"g{i}",
+            url=f"https://news.example/story/{i}",
+            canonical_url=f"https://news.example/{i}",
+            title=f"Story {i}: a ruling on {topic}",
+            source="IP Wire",
+            published=end - timedelta(hours=i),
+            summary=(words * 4).strip(),
+            topics=(topic,),
+        )
 
-    sections = tuple(Section(slug, slug.title(), tuple(art(i * 10 + j, slug) for j in range(6)))
-                     for i, slug in enumerate(("patents", "trademarks", "copyright")))
-    return NewIssue(week=f"{end:%G-W%V}", title="IP Protection Weekly", subject="IP Protection Weekly: 18 stories",
-                 preheader="Patents, trademarks and copyright", start=end - timedelta(days=7), end=end,
-                 sections=sections)
+    sections = tuple(
+        Section(slug, slug.title(), tuple(art(i * 10 + j, slug) for j in range(6)))
+        for i, slug in enumerate(("patents", "trademarks", "copyright"))
+    )
+    return NewIssue(
+        week=f"{end:%G-W%V}",
+        title="IP Protection Weekly",
+        subject="IP Protection Weekly: 18 stories",
+        preheader="Patents, trademarks and copyright",
+        start=end - timedelta(days=7),
+        end=end,
+        sections=sections,
+    )
 
 
 def settings(db: str, port: int | None, tmp: Path) -> Settings:
     smtp = SMTPConfig(host="127.0.0.1" if port else None, port=port or 25, security="none", timeout=30)
-    return Settings(base_url="https://digest.example.org", sender="IP Digest <digest@example.org>",
-                    database_url=db, secret_key="bench-secret", outbox_dir=tmp / "outbox", smtp=smtp)
+    return Settings(
+        base_url="https://digest.example.org",
+        sender="IP Digest <digest@example.org>",
+        database_url=db,
+        secret_key="bench-secret",
+        outbox_dir=tmp / "outbox",
+        smtp=smtp,
+    )
 
 
 def prepare(db: str, port: int | None, tmp: Path, n: int) -> Digest:
@@ -81,15 +103,32 @@ def prepare(db: str, port: int | None, tmp: Path, n: int) -> Digest:
     d.db.issues.save_draft(issue())
     batch = 50_000
     for start in range(0, n, batch):
-        d.subscribers.add_many([NewSubscriber(f"reader{i}@example.com", f"Reader {i}")
-                                for i in range(start, min(n, start + batch))], basis="benchmark readers")
+        d.subscribers.add_many(
+            [NewSubscriber(f"reader{i}@example.com", f"Reader {i}") for i in range(start, min(n, start + batch))],
+            basis="benchmark readers",
+        )
     return d
 
 
 def smtp_source(port: int, sessions: int, count: int, size: int = SIZE) -> float:
     started = time.monotonic()
-    subprocess.run(["smtp-source", "-s", str(sessions), "-m", str(count), "-l", str(size), "-f", "digest@example.org",
-                    "-t", "reader@example.com", f"127.0.0.1:{port}"], check=True)
+    subprocess.run(
+        [
+            "smtp-source",
+            "-s",
+            str(sessions),
+            "-m",
+            str(count),
+            "-l",
+            str(size),
+            "-f",
+            "digest@example.org",
+            "-t",
+            "reader@example.com",
+            f"127.0.0.1:{port}",
+        ],
+        check=True,
+    )
     return count / (time.monotonic() - started)
 
 
@@ -112,8 +151,10 @@ def build_figures(d: Digest) -> tuple[float, float, float, int]:
     messages: IssueMessages = d.issue_messages(current)
     template = messages.template()
     assert variant is not None and template is not None
-    subs = [Subscriber(id=i, email=f"reader{i}@example.com", name=f"Reader {i}", topics=frozenset(), status="active")
-            for i in range(1, 5001)]
+    subs = [
+        Subscriber(id=i, email=f"reader{i}@example.com", name=f"Reader {i}", topics=frozenset(), status="active")
+        for i in range(1, 5001)
+    ]
     links = [messages.personal(s) for s in subs]
     started = time.perf_counter()
     for who in links:
@@ -169,11 +210,18 @@ def command_send(db: str, port: int, tmp: Path, n: int, extra: list[str]) -> flo
     """Messages per second of the whole `digest send` command, timed from its start to its exit."""
     prepare(db, port, tmp, n).close()
     (tmp / "digest.toml").write_text(TOML, encoding="utf-8")
-    env = {**os.environ, "DIGEST_DATABASE_URL": db, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(port),
-           "SMTP_SECURITY": "none", "DIGEST_SECRET_KEY": "bench-secret"}
+    env = {
+        **os.environ,
+        "DIGEST_DATABASE_URL": db,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(port),
+        "SMTP_SECURITY": "none",
+        "DIGEST_SECRET_KEY": "bench-secret",
+    }
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "digest", "-q", "send", *extra], env=env, cwd=tmp, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "digest", "-q", "send", *extra], env=env, cwd=tmp, check=True, stdout=subprocess.DEVNULL
+    )
     return n / (time.monotonic() - started)
 
 
@@ -199,10 +247,14 @@ def library(d: Digest, port: int, four: float) -> None:
     started = time.monotonic()
     rep = d.deliver(options=SendOptions())
     took = time.monotonic() - started
-    print(f"library send, one process, concurrency 4, {size // 1000} KB, {rep.sent} subscribers (SQLite): "
-          f"{rep.sent / took:8.0f} msgs/s ({took:.1f} s); ratio {rep.sent / took / four:.2f}")
-    print(f"per-recipient build: template {fill:.0f} us; with signed links {with_links:.0f} us; "
-          f"EmailMessage each time {each:.0f} us")
+    print(
+        f"library send, one process, concurrency 4, {size // 1000} KB, {rep.sent} subscribers (SQLite): "
+        f"{rep.sent / took:8.0f} msgs/s ({took:.1f} s); ratio {rep.sent / took / four:.2f}"
+    )
+    print(
+        f"per-recipient build: template {fill:.0f} us; with signed links {with_links:.0f} us; "
+        f"EmailMessage each time {each:.0f} us"
+    )
 
 
 def main() -> None:
@@ -212,8 +264,11 @@ def main() -> None:
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--processes", type=int, help="passed to `digest send` (default: its own, one per core)")
     ap.add_argument("--concurrency", type=int, help="passed to `digest send` (default: its own)")
-    ap.add_argument("--one-process", action="store_true",
-                    help="also, in each round, `digest send --processes 1` (the send before worker processes)")
+    ap.add_argument(
+        "--one-process",
+        action="store_true",
+        help="also, in each round, `digest send --processes 1` (the send before worker processes)",
+    )
     ap.add_argument("--library", action="store_true", help="also the library's send and the per-message build")
     ap.add_argument("--memory", type=int, default=0, help="also a null-transport send to this many subscribers")
     ap.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
@@ -229,17 +284,24 @@ def main() -> None:
     n = args.subscribers
     extra = ["--processes", str(args.processes)] if args.processes else []
     extra += ["--concurrency", str(args.concurrency)] if args.concurrency else []
-    runs: dict[str, list[float]] = {"smtp-source -s 4": [], "digest send (SQLite)": [], "digest send (PostgreSQL)": [],
-                                    "one process (SQLite)": [], "one process (PostgreSQL)": []}
+    runs: dict[str, list[float]] = {
+        "smtp-source -s 4": [],
+        "digest send (SQLite)": [],
+        "digest send (PostgreSQL)": [],
+        "one process (SQLite)": [],
+        "one process (PostgreSQL)": [],
+    }
     try:
         time.sleep(0.5)  # the sink binds its socket (bench only)
         with tempfile.TemporaryDirectory() as tmp:
             size = message_size(Path(tmp))
+
             def both(label: str, options: list[str]) -> None:
                 """One `digest send` on a new SQLite database and, unless --no-postgres, on a new PostgreSQL one."""
                 with tempfile.TemporaryDirectory() as one:
-                    runs[f"{label} (SQLite)"].append(command_send(f"sqlite:///{one}/bench.db", port, Path(one), n,
-                                                                   options))
+                    runs[f"{label} (SQLite)"].append(
+                        command_send(f"sqlite:///{one}/bench.db", port, Path(one), n, options)
+                    )
                 if not args.no_postgres:
                     with postgres()() as url, tempfile.TemporaryDirectory() as one:
                         runs[f"{label} (PostgreSQL)"].append(command_send(url, port, Path(one), n, options))
@@ -250,8 +312,10 @@ def main() -> None:
                 if args.one_process:
                     both("one process", [*extra, "--processes", "1"])
             four = statistics.median(runs["smtp-source -s 4"])
-            print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores; {n} messages of "
-                  f"{size // 1000} KB; median of {args.repeat} rounds")
+            print(
+                f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores; {n} messages of "
+                f"{size // 1000} KB; median of {args.repeat} rounds"
+            )
             for name, rates in runs.items():
                 if rates:
                     rate = statistics.median(rates)
@@ -266,11 +330,14 @@ def main() -> None:
         sink.terminate()
         sink.wait()
     if args.memory:
-        out = subprocess.run([sys.executable, __file__, "--memory-child", str(args.memory)], check=True,
-                             capture_output=True, text=True).stdout.split()
+        out = subprocess.run(
+            [sys.executable, __file__, "--memory-child", str(args.memory)], check=True, capture_output=True, text=True
+        ).stdout.split()
         sent, took, before, peak = out
-        print(f"memory: send to {sent} subscribers (null transport, SQLite): {took} s, "
-              f"peak RSS {peak} MB (after loading the list: {before} MB)")
+        print(
+            f"memory: send to {sent} subscribers (null transport, SQLite): {took} s, "
+            f"peak RSS {peak} MB (after loading the list: {before} MB)"
+        )
 
 
 if __name__ == "__main__":

@@ -40,8 +40,7 @@ def main() -> None:
         for i in range(args.repeat):
             runs["yardstick"].append(timed([sys.executable, "-c", "import click, email.message"], env))
             runs["digest --help"].append(timed([*digest, "--help"], env))
-            runs["digest subscribers add"].append(
-                timed([*digest, "subscribers", "add", f"reader{i}@example.org"], env))
+            runs["digest subscribers add"].append(timed([*digest, "subscribers", "add", f"reader{i}@example.org"], env))
     base = statistics.median(runs["yardstick"])
     print(f"load average: {os.getloadavg()[0]:.2f}; median of {args.repeat} runs each")
     for name, times in runs.items():

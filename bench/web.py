@@ -146,8 +146,11 @@ def lost(url: str, clients: list[Client]) -> dict[str, int]:
     with engine.connect() as conn:
         status: dict[int, str] = dict(conn.execute(sa.text("SELECT id, status FROM subscribers")).all())
         emails = {e for (e,) in conn.execute(sa.text("SELECT email FROM subscribers"))}
-        sent: dict[int, int] = dict(conn.execute(sa.text(
-            "SELECT subscriber_id, count(*) FROM deliveries WHERE status = 'sent' GROUP BY subscriber_id")).all())
+        sent: dict[int, int] = dict(
+            conn.execute(
+                sa.text("SELECT subscriber_id, count(*) FROM deliveries WHERE status = 'sent' GROUP BY subscriber_id")
+            ).all()
+        )
     engine.dispose()
     unsubs = [i for c in clients for i in c.unsubscribed]
     signups = [e for c in clients for e in c.signed_up]
@@ -155,47 +158,67 @@ def lost(url: str, clients: list[Client]) -> dict[str, int]:
         "unsubscribes not recorded": sum(status.get(i) != "unsubscribed" for i in unsubs),
         "sign-ups not stored": sum(e not in emails for e in signups),
         "active subscribers not sent once": sum(sent.get(i, 0) != 1 for i, s in status.items() if s == "active")
-        if sent else 0,
+        if sent
+        else 0,
         "subscribers sent twice": sum(n > 1 for n in sent.values()),
         "unsubscribed during the send, sent anyway": sum(i in sent for i in unsubs),
     }
 
 
-def one_round(args: argparse.Namespace, sink_port: int) -> tuple[list[float], list[float], list[str], dict[str, int],
-                                                                 int, int]:
+def one_round(
+    args: argparse.Namespace, sink_port: int
+) -> tuple[list[float], list[float], list[str], dict[str, int], int, int]:
     """One round: (every latency, the latencies of requests sent while the send ran, errors, lost, late, count)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         url = f"sqlite:///{folder}/bench.db"
         prepare(url, sink_port, folder, args.subscribers).close()
         (folder / "digest.toml").write_text(TOML, encoding="utf-8")
-        env = {**os.environ, "DIGEST_DATABASE_URL": url, "DIGEST_CONFIG": str(folder / "digest.toml"),
-               "DIGEST_SECRET_KEY": SECRET, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink_port),
-               "SMTP_SECURITY": "none"}
+        env = {
+            **os.environ,
+            "DIGEST_DATABASE_URL": url,
+            "DIGEST_CONFIG": str(folder / "digest.toml"),
+            "DIGEST_SECRET_KEY": SECRET,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(sink_port),
+            "SMTP_SECURITY": "none",
+        }
         tokens = Tokens(SECRET)
         per = args.rate * args.seconds // 2 // args.clients + 1
-        ids = list(range(1, args.subscribers + 1))[::max(1, args.subscribers // (per * args.clients))]
-        clients = [Client(i, [(s, tokens.make("unsubscribe", s)) for s in ids[i::args.clients][:per]])
-                   for i in range(args.clients)]
+        ids = list(range(1, args.subscribers + 1))[:: max(1, args.subscribers // (per * args.clients))]
+        clients = [
+            Client(i, [(s, tokens.make("unsubscribe", s)) for s in ids[i :: args.clients][:per]])
+            for i in range(args.clients)
+        ]
         port = free_port()
         serve_log, send_log = open(folder / "serve.log", "wb"), open(folder / "send.log", "wb")  # noqa: SIM115
-        serve = subprocess.Popen([sys.executable, "-m", "digest", "serve", "--port", str(port),
-                                  "--threads", str(args.threads)], env=env, cwd=tmp,
-                                 stdout=subprocess.DEVNULL, stderr=serve_log)
+        serve = subprocess.Popen(
+            [sys.executable, "-m", "digest", "serve", "--port", str(port), "--threads", str(args.threads)],
+            env=env,
+            cwd=tmp,
+            stdout=subprocess.DEVNULL,
+            stderr=serve_log,
+        )
         try:
             wait_for(port, serve)
             command = ["send"] if args.send else ["status"]  # --no-send: the same load on an idle database
-            send = subprocess.Popen([sys.executable, "-m", "digest", "-q", *command], env=env, cwd=tmp,
-                                    stdout=subprocess.DEVNULL, stderr=send_log)
+            send = subprocess.Popen(
+                [sys.executable, "-m", "digest", "-q", *command],
+                env=env,
+                cwd=tmp,
+                stdout=subprocess.DEVNULL,
+                stderr=send_log,
+            )
             send_ended: list[float] = []
             watcher = threading.Thread(target=lambda: (send.wait(), send_ended.append(time.monotonic())))
             watcher.start()
             time.sleep(args.delay)  # the send is started and enqueued: the clients meet its message writes
             interval = args.clients / args.rate
             start = time.monotonic() + 0.1
-            threads = [threading.Thread(target=c.run, args=(port, start, args.seconds, interval,
-                                                              i * interval / args.clients))
-                       for i, c in enumerate(clients)]
+            threads = [
+                threading.Thread(target=c.run, args=(port, start, args.seconds, interval, i * interval / args.clients))
+                for i, c in enumerate(clients)
+            ]
             for t in threads:
                 t.start()
             for t in threads:
@@ -246,17 +269,23 @@ def main() -> None:
         for n in range(args.repeat):
             lat, during, errors, missing, late, count = one_round(args, sink_port)
             ms = [x * 1000 for x in lat]
-            print(f"round {n + 1}: {count} requests in {args.seconds} s from {args.clients} clients "
-                  f"({count / args.seconds:.0f}/s; {late} started over 50 ms late) during `digest send` to "
-                  f"{args.subscribers}; load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores")
-            print(f"  latency ms: p50 {percentile(ms, 50):.1f}  p90 {percentile(ms, 90):.1f}  "
-                  f"p99 {percentile(ms, 99):.1f}  max {max(ms):.1f}  mean {statistics.mean(ms):.1f}"
-                  f"  (all {count} requests)")
+            print(
+                f"round {n + 1}: {count} requests in {args.seconds} s from {args.clients} clients "
+                f"({count / args.seconds:.0f}/s; {late} started over 50 ms late) during `digest send` to "
+                f"{args.subscribers}; load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores"
+            )
+            print(
+                f"  latency ms: p50 {percentile(ms, 50):.1f}  p90 {percentile(ms, 90):.1f}  "
+                f"p99 {percentile(ms, 99):.1f}  max {max(ms):.1f}  mean {statistics.mean(ms):.1f}"
+                f"  (all {count} requests)"
+            )
             if during:
                 ms = [x * 1000 for x in during]
-                print(f"  while the send ran: {len(ms)} requests, p50 {percentile(ms, 50):.1f}  "
-                      f"p90 {percentile(ms, 90):.1f}  p99 {percentile(ms, 99):.1f}  max {max(ms):.1f}  "
-                      f"(target p99 < 150)")
+                print(
+                    f"  while the send ran: {len(ms)} requests, p50 {percentile(ms, 50):.1f}  "
+                    f"p90 {percentile(ms, 90):.1f}  p99 {percentile(ms, 99):.1f}  max {max(ms):.1f}  "
+                    f"(target p99 < 150)"
+                )
             print(f"  errors: {len(errors)}" + (f" e.g. {sorted(set(errors))[:5]}" if errors else ""))
             late_sent = missing.pop("unsubscribed during the send, sent anyway")
             print("  lost: " + ", ".join(f"{k} {v}" for k, v in missing.items()))

@@ -16,8 +16,9 @@ from .summarize import summaries, word_count
 
 THIN_WORDS = 60
 LEAD_WORDS = 80  # the opening words that topics are read from, with the title
-TRUNCATION = re.compile(r"(\[\s*(…|\.\.\.|&hellip;|&#8230;)\s*\]|…|\.\.\.|Continue reading.*|Read more.*)\s*$",
-                        re.IGNORECASE)
+TRUNCATION = re.compile(
+    r"(\[\s*(…|\.\.\.|&hellip;|&#8230;)\s*\]|…|\.\.\.|Continue reading.*|Read more.*)\s*$", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)

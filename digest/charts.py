@@ -28,7 +28,7 @@ class Bar:
     width: float
     height: float
     color: str
-    label: str          # what a reader hovering it is told (the SVG <title>)
+    label: str  # what a reader hovering it is told (the SVG <title>)
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ class Chart:
     width: float
     height: float
     bars: list[Bar] = field(default_factory=list)
-    labels: list[Text] = field(default_factory=list)      # axis labels and values
-    grid: list[float] = field(default_factory=list)       # y of horizontal guides
+    labels: list[Text] = field(default_factory=list)  # axis labels and values
+    grid: list[float] = field(default_factory=list)  # y of horizontal guides
     legend: list[tuple[str, str, float, float]] = field(default_factory=list)  # (color, name, x, y)
     plot: tuple[float, float, float, float] = (0, 0, 0, 0)  # left, top, right, bottom
 
@@ -69,14 +69,17 @@ def _legend(names: Sequence[str], top: float, left: float = 60) -> list[tuple[st
     return out
 
 
-def columns(key: str, title: str, categories: Sequence[str], series: Mapping[str, Sequence[int]],
-            stacked: bool = False) -> Chart:
+def columns(
+    key: str, title: str, categories: Sequence[str], series: Mapping[str, Sequence[int]], stacked: bool = False
+) -> Chart:
     """Vertical bars: a group (or a stack) per category, a color per series, a legend under the axis."""
     left, top, right, bottom = 60.0, 40.0, WIDTH - 16.0, 250.0
     height = bottom + 90
     names = list(series)
-    totals = [sum(series[n][i] for n in names) if stacked else max((series[n][i] for n in names), default=0)
-              for i in range(len(categories))]
+    totals = [
+        sum(series[n][i] for n in names) if stacked else max((series[n][i] for n in names), default=0)
+        for i in range(len(categories))
+    ]
     top_value = nice_max(max(totals, default=0))
     scale = (bottom - top) / top_value
     slot = (right - left) / max(1, len(categories))
@@ -100,8 +103,17 @@ def columns(key: str, title: str, categories: Sequence[str], series: Mapping[str
         labels.append(Text(x0 + inner / 2, bottom + 14, category.split("-")[-1] if len(categories) > 8 else category))
     ticks = [top_value * k / 4 for k in range(5)]
     labels += [Text(left - 6, bottom - t * scale + 4, f"{t:g}", anchor="end") for t in ticks]
-    return Chart(key, title, WIDTH, height, bars, labels, [bottom - t * scale for t in ticks],
-                 _legend(names, bottom + 50), (left, top, right, bottom))
+    return Chart(
+        key,
+        title,
+        WIDTH,
+        height,
+        bars,
+        labels,
+        [bottom - t * scale for t in ticks],
+        _legend(names, bottom + 50),
+        (left, top, right, bottom),
+    )
 
 
 def rows(key: str, title: str, items: Sequence[tuple[str, int]], color: str = COLORS[0]) -> Chart:

@@ -40,8 +40,9 @@ def check_images(doc: lxml_html.HtmlElement) -> Finding:
 
 
 def check_sections(doc: lxml_html.HtmlElement) -> Finding:
-    empty = [h.text_content().strip() for h in doc.find_class("section-title")
-             if not h.getparent().find_class("article")]
+    empty = [
+        h.text_content().strip() for h in doc.find_class("section-title") if not h.getparent().find_class("article")
+    ]
     if empty:
         return Finding("error", "sections", f"empty sections: {', '.join(empty)}")
     return Finding("ok", "sections", "no empty section")
@@ -84,8 +85,9 @@ def check_links(results: Iterable[tuple[str, str | None]]) -> Finding:
     unchecked = [url for url, err in pairs if err == UNCHECKED]
     parts = []
     if bad:
-        parts.append(f"{len(bad)} {'link answers' if len(bad) == 1 else 'links answer'} with an error: "
-                     f"{'; '.join(bad[:5])}")
+        parts.append(
+            f"{len(bad)} {'link answers' if len(bad) == 1 else 'links answer'} with an error: {'; '.join(bad[:5])}"
+        )
     if unchecked:
         parts.append(f"{UNCHECKED}: {'; '.join(unchecked[:5])}")
     if parts:

@@ -1,15 +1,15 @@
 """Click tracking ([tracking] clicks = true): signed /r/ links in the email, and which clicks count.
 
-    links      each article's link becomes {base_url}/r/<token>: the token (itsdangerous, signed with the
-               secret key) names the issue and the article; with per_subscriber = true a second signed
-               part names the reader: {base_url}/r/<token>/<reader>. Applied at render time by
-               ``tracked(issue, links)``, so templates keep using ``article.url``.
-    redirect   digest/web/links.py follows a token to that article's stored URL and nowhere else.
-    opens      with opens = true, a 1×1 image {base_url}/o/<token>[/<reader>] ends the HTML part; image
-               proxies and Apple Mail Privacy Protection fetch it for the reader, so opens are inflated.
-    counting   ``tally`` (pure) decides which stored clicks are readers': once per reader per article;
-               HEAD requests, known scanner agents within SCANNER_SECONDS of delivery, and bursts on
-               BURST_LINKS or more links of one message within BURST_SECONDS are counted apart.
+links      each article's link becomes {base_url}/r/<token>: the token (itsdangerous, signed with the
+           secret key) names the issue and the article; with per_subscriber = true a second signed
+           part names the reader: {base_url}/r/<token>/<reader>. Applied at render time by
+           ``tracked(issue, links)``, so templates keep using ``article.url``.
+redirect   digest/web/links.py follows a token to that article's stored URL and nowhere else.
+opens      with opens = true, a 1×1 image {base_url}/o/<token>[/<reader>] ends the HTML part; image
+           proxies and Apple Mail Privacy Protection fetch it for the reader, so opens are inflated.
+counting   ``tally`` (pure) decides which stored clicks are readers': once per reader per article;
+           HEAD requests, known scanner agents within SCANNER_SECONDS of delivery, and bursts on
+           BURST_LINKS or more links of one message within BURST_SECONDS are counted apart.
 """
 
 from __future__ import annotations
@@ -27,9 +27,30 @@ SCANNER_SECONDS = 10
 BURST_SECONDS = 5
 BURST_LINKS = 3
 # Substrings (lower case) of the User-Agent of mail security gateways and link checkers.
-SCANNER_AGENTS = ("barracuda", "proofpoint", "mimecast", "messagelabs", "symantec", "forcepoint", "ironport",
-                  "cisco", "sophos", "trend micro", "fireeye", "safelinks", "urldefense", "bot", "spider",
-                  "crawler", "scanner", "python-requests", "curl/", "wget/", "go-http-client", "headlesschrome")
+SCANNER_AGENTS = (
+    "barracuda",
+    "proofpoint",
+    "mimecast",
+    "messagelabs",
+    "symantec",
+    "forcepoint",
+    "ironport",
+    "cisco",
+    "sophos",
+    "trend micro",
+    "fireeye",
+    "safelinks",
+    "urldefense",
+    "bot",
+    "spider",
+    "crawler",
+    "scanner",
+    "python-requests",
+    "curl/",
+    "wget/",
+    "go-http-client",
+    "headlesschrome",
+)
 READER_MARK = "@@digest-reader@@"  # the reader part, filled per subscriber (render.MARK["reader"])
 
 
@@ -92,15 +113,21 @@ class Links:
 
 def tracked(issue: Issue, links: Links) -> Issue:
     """``issue`` with each article's link through /r/ (the stored issue keeps the real links)."""
-    return replace(issue, sections=tuple(
-        Section(s.topic, s.name, tuple(replace(a, url=links.url(issue.id, a.id)) for a in s.articles))
-        for s in issue.sections))
+    return replace(
+        issue,
+        sections=tuple(
+            Section(s.topic, s.name, tuple(replace(a, url=links.url(issue.id, a.id)) for a in s.articles))
+            for s in issue.sections
+        ),
+    )
 
 
 def with_open_image(html: str, url: str) -> str:
     """``html`` with a 1×1 image of ``url`` at the end of its body (the open count)."""
-    image = (f'<img src="{url}" width="1" height="1" alt="" '
-             'style="display:block;width:1px;height:1px;border:0;margin:0;padding:0">')
+    image = (
+        f'<img src="{url}" width="1" height="1" alt="" '
+        'style="display:block;width:1px;height:1px;border:0;margin:0;padding:0">'
+    )
     at = html.rfind("</body>")
     return html[:at] + image + html[at:] if at >= 0 else html + image
 
@@ -140,8 +167,9 @@ class Tally:
         return len({c.subscriber_id for c in self.counted if c.subscriber_id is not None})
 
 
-def tally(clicks: Iterable[Click], delivered: Mapping[int, datetime], last_delivery: datetime | None,
-          links_in_issue: int) -> Tally:
+def tally(
+    clicks: Iterable[Click], delivered: Mapping[int, datetime], last_delivery: datetime | None, links_in_issue: int
+) -> Tally:
     """Sort stored clicks: ``delivered`` holds each reader's delivery time; anonymous clicks are measured
     from ``last_delivery``; a burst needs min(BURST_LINKS, links_in_issue) links, and at least two."""
     out = Tally()

@@ -88,9 +88,13 @@ def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) ->
         states = {s.url: db.sources.state(s.url) for s in settings.sources}
         results = fetch_all(
             fetcher,
-            [(s.url, {"etag": states[s.url][0], "last_modified": states[s.url][1],
-                      "accept": FEED_ACCEPT, "local": True})
-             for s in settings.sources],
+            [
+                (
+                    s.url,
+                    {"etag": states[s.url][0], "last_modified": states[s.url][1], "accept": FEED_ACCEPT, "local": True},
+                )
+                for s in settings.sources
+            ],
             settings.fetch.workers,
         )
         with db.kept_open(), ThreadPoolExecutor(READ_AHEAD, thread_name_prefix="collect-read") as readers:
@@ -124,8 +128,9 @@ def _store_source(db: Database, source: SourceConfig, reading: Future[_Read]) ->
         log.info("%s: not modified since the last fetch", source.name)
         return rep
     _store(db, read.feed.entries, read.candidates, rep)
-    db.sources.record_fetch(source.url, source.name, etag=fetched.etag, last_modified=fetched.last_modified,
-                            error=read.feed.warning)
+    db.sources.record_fetch(
+        source.url, source.name, etag=fetched.etag, last_modified=fetched.last_modified, error=read.feed.warning
+    )
     if read.feed.warning:
         rep.error = read.feed.warning
     return rep
@@ -134,8 +139,15 @@ def _store_source(db: Database, source: SourceConfig, reading: Future[_Read]) ->
 class _Reader:
     """Reads sources, from several threads at once; touches the database only to read."""
 
-    def __init__(self, settings: Settings, db: Database, fetcher: Fetcher, pool: ExtractionPool,
-                 pages: ThreadPoolExecutor, taxonomy: Taxonomy) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        fetcher: Fetcher,
+        pool: ExtractionPool,
+        pages: ThreadPoolExecutor,
+        taxonomy: Taxonomy,
+    ) -> None:
         self.settings, self.db, self.fetcher, self.pool, self.taxonomy = settings, db, fetcher, pool, taxonomy
         self.pages = pages
 
@@ -167,8 +179,9 @@ class _Reader:
         known = self.db.articles.known_each([(entry.guid, canon) for entry, canon in fresh])
         rep.kept += sum(known)
         fresh = [pair for pair, stored in zip(fresh, known, strict=True) if not stored]
-        texts = self.pool.call(entry_texts, [(entry.content_html, entry.excerpt_html) for entry, _ in fresh],
-                               self.settings.summary_words)()
+        texts = self.pool.call(
+            entry_texts, [(entry.content_html, entry.excerpt_html) for entry, _ in fresh], self.settings.summary_words
+        )()
         out: list[_Candidate] = []
         for (entry, canon), text in zip(fresh, texts, strict=True):
             topics: list[str] | None = self.taxonomy.classify(entry.tags, entry.title, text.text.lead)
@@ -185,12 +198,20 @@ class _Reader:
         summary_words = self.settings.summary_words
         # each page goes to the extraction pool from the thread that fetched it, which waits for its text:
         # the sources being read share page_workers threads, so only that many bodies are ever held at once
-        texts = fetch_each(self.fetcher, [(c.entry.url, {"accept": PAGE_ACCEPT}) for c in thin], self.pages,
-                           lambda url, page: self.pool.call(page_text, page.body, url, summary_words)())
+        texts = fetch_each(
+            self.fetcher,
+            [(c.entry.url, {"accept": PAGE_ACCEPT}) for c in thin],
+            self.pages,
+            lambda url, page: self.pool.call(page_text, page.body, url, summary_words)(),
+        )
         for cand, text in zip(thin, texts, strict=True):
             if isinstance(text, SourceError):
-                log.warning("%s: cannot fetch the article page %s (%s); using the feed's excerpt",
-                            rep.name, cand.entry.url, text.reason)
+                log.warning(
+                    "%s: cannot fetch the article page %s (%s); using the feed's excerpt",
+                    rep.name,
+                    cand.entry.url,
+                    text.reason,
+                )
                 cand.complete = False
             else:
                 if text is not None:
@@ -208,13 +229,16 @@ def _parse_or_discover(fetcher: Fetcher, source: SourceConfig, fetched: Fetched)
         link = feed_link(fetched) if is_html(fetched) else None
         if link is None:
             raise
-    log.warning("source %r: %s is an HTML page; using the feed it links to, %s (put that URL in digest.toml)",
-                source.name, source.url, link)
+    log.warning(
+        "source %r: %s is an HTML page; using the feed it links to, %s (put that URL in digest.toml)",
+        source.name,
+        source.url,
+        link,
+    )
     return parse_feed(source, fetcher.get(link, accept=FEED_ACCEPT))
 
 
-def _store(db: Database, entries: list[Entry], cands: list[_Candidate],
-           rep: SourceReport) -> None:
+def _store(db: Database, entries: list[Entry], cands: list[_Candidate], rep: SourceReport) -> None:
     """Store a source's candidates in one transaction; an undated entry takes its first sighting, kept in
     feed order."""
     seen_at = now()
@@ -225,11 +249,21 @@ def _store(db: Database, entries: list[Entry], cands: list[_Candidate],
         if not cand.topics:
             articles.append(None)
             continue
-        articles.append(None if not cand.text.summary else NewArticle(
-            guid=entry.guid, url=entry.url, canonical_url=cand.canonical, title=entry.title, source=entry.source,
-            published=entry.published or seen_at - timedelta(seconds=position[id(entry)]),
-            summary=cand.text.summary, topics=tuple(cand.topics), words=cand.text.words if cand.complete else 0,
-        ))
+        articles.append(
+            None
+            if not cand.text.summary
+            else NewArticle(
+                guid=entry.guid,
+                url=entry.url,
+                canonical_url=cand.canonical,
+                title=entry.title,
+                source=entry.source,
+                published=entry.published or seen_at - timedelta(seconds=position[id(entry)]),
+                summary=cand.text.summary,
+                topics=tuple(cand.topics),
+                words=cand.text.words if cand.complete else 0,
+            )
+        )
     added = iter(db.articles.add_each([a for a in articles if a is not None]))
     for cand, article in zip(cands, articles, strict=True):
         entry = cand.entry

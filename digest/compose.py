@@ -56,8 +56,11 @@ def top_story(secs: Sequence[Section], pinned: int | None = None) -> tuple[Secti
     """The story that leads, with its section: the editor's pin first, then the number of sources that
     carried it, then the weight of its topic (the section order, which the editor may change), then
     recency."""
-    ranked = [(a.id != pinned, -a.sources, weight, -a.published.timestamp(), weight_in, sec, a)
-              for weight, sec in enumerate(secs) for weight_in, a in enumerate(sec.articles)]
+    ranked = [
+        (a.id != pinned, -a.sources, weight, -a.published.timestamp(), weight_in, sec, a)
+        for weight, sec in enumerate(secs)
+        for weight_in, a in enumerate(sec.articles)
+    ]
     if not ranked:
         return None
     *_, sec, article = min(ranked, key=lambda r: r[:5])
@@ -112,17 +115,21 @@ def variant(issue: NewIssue, topics: frozenset[str] | None = None) -> NewIssue |
     if found is None:
         return None
     sec, top = found
-    rest = tuple(s for s in (replace(s, articles=tuple(a for a in s.articles if a.id != top.id)) for s in secs)
-                 if s.articles)
+    rest = tuple(
+        s for s in (replace(s, articles=tuple(a for a in s.articles if a.id != top.id)) for s in secs) if s.articles
+    )
     return replace(
-        issue, sections=rest, lead=replace(sec, articles=(top,)),
+        issue,
+        sections=rest,
+        lead=replace(sec, articles=(top,)),
         subject=issue.subject if issue.subject_fixed else subject(issue.title, issue.end, secs, top),
         preheader=issue.preheader if issue.preheader_fixed else preheader(secs),
     )
 
 
-def compose(articles: Sequence[Article], taxonomy: Taxonomy, *, title: str, when: datetime,
-            start: datetime) -> NewIssue | None:
+def compose(
+    articles: Sequence[Article], taxonomy: Taxonomy, *, title: str, when: datetime, start: datetime
+) -> NewIssue | None:
     """The issue for the week of ``when``, or None when no article falls in the period. The same event
     reported by several sources is one article (``duplicates.merge``)."""
     from .duplicates import merge  # rapidfuzz: loaded by the build, not by every command that edits or lists
@@ -130,8 +137,7 @@ def compose(articles: Sequence[Article], taxonomy: Taxonomy, *, title: str, when
     secs = sections(merge(articles), taxonomy)
     if not secs:
         return None
-    issue = NewIssue(week=week_key(when), title=title, subject="", preheader="", start=start, end=when,
-                     sections=secs)
+    issue = NewIssue(week=week_key(when), title=title, subject="", preheader="", start=start, end=when, sections=secs)
     whole = variant(issue)
     assert whole is not None
     return replace(issue, subject=whole.subject, preheader=whole.preheader)

@@ -104,14 +104,18 @@ class ScheduleConfig:
 def _bounce_address(value: str) -> None:
     local, at, domain = value.rpartition("<")[2].rstrip(">").partition("@")
     if not at or not local or "." not in domain or "+" in local:
-        raise ValueError("must be a plain address without '+', like bounces@example.org (it becomes "
-                         "bounces+<token>@example.org per message)")
+        raise ValueError(
+            "must be a plain address without '+', like bounces@example.org (it becomes "
+            "bounces+<token>@example.org per message)"
+        )
 
 
 def _mailbox(value: str) -> None:
     if not value.startswith(("imaps://", "imap://", "pop3s://", "maildir:", "mbox:")):
-        raise ValueError("must start with imaps://, imap:// (STARTTLS), pop3s://, maildir: or mbox:, e.g. "
-                         "imaps://bounces@mail.example.org/INBOX or maildir:/var/mail/bounces")
+        raise ValueError(
+            "must start with imaps://, imap:// (STARTTLS), pop3s://, maildir: or mbox:, e.g. "
+            "imaps://bounces@mail.example.org/INBOX or maildir:/var/mail/bounces"
+        )
 
 
 Processed = Literal["move", "delete"]
@@ -145,7 +149,7 @@ class WebhooksConfig:
 class TrackingConfig:
     """[tracking]: what the program counts about readers (nothing, by default)."""
 
-    clicks: bool = setting(False, toml=True)          # article links through /r/<signed token>, counted
+    clicks: bool = setting(False, toml=True)  # article links through /r/<signed token>, counted
     per_subscriber: bool = setting(False, toml=True)  # the click links name the reader: unique clickers
     opens: bool = setting(False, toml=True)  # an image per message; proxies and Mail Privacy Protection inflate it
     retention_days: int = setting(180, toml=True, minimum=1)  # click and open rows older than this are deleted
@@ -155,7 +159,7 @@ class TrackingConfig:
 class PrivacyConfig:
     """[privacy]: how long personal data that is no longer needed is kept (pruned on every collect)."""
 
-    keep_delivery_days: int = setting(365, toml=True, minimum=30)   # finished delivery rows (who got which issue)
+    keep_delivery_days: int = setting(365, toml=True, minimum=30)  # finished delivery rows (who got which issue)
     keep_consent_ip_days: int = setting(730, toml=True, minimum=1)  # IP and user agent of sign-ups and confirmations
 
 
@@ -164,7 +168,7 @@ class WebConfig:
     """[web]: the sign-up rate limits of `digest serve` (flask-limiter strings, kept in memory per process)."""
 
     subscribe_limit_client: str = setting("10 per minute; 60 per hour", toml=True)  # per client address
-    subscribe_limit_address: str = setting("3 per hour; 10 per day", toml=True)     # per address signed up
+    subscribe_limit_address: str = setting("3 per hour; 10 per day", toml=True)  # per address signed up
 
 
 @dataclass(frozen=True)
@@ -229,20 +233,34 @@ def sample_sources() -> tuple[SourceConfig, ...]:
     )
 
 
-SECTIONS: Mapping[str, type] = {"newsletter": Settings, "fetch": FetchConfig, "schedule": ScheduleConfig,
-                                "tracking": TrackingConfig, "privacy": PrivacyConfig, "bounces": BouncesConfig,
-                                "web": WebConfig}
+SECTIONS: Mapping[str, type] = {
+    "newsletter": Settings,
+    "fetch": FetchConfig,
+    "schedule": ScheduleConfig,
+    "tracking": TrackingConfig,
+    "privacy": PrivacyConfig,
+    "bounces": BouncesConfig,
+    "web": WebConfig,
+}
 _TOP_KEYS = {*SECTIONS, "sources", "topics"}
 
 
 def _check_schedule(where: str, sched: ScheduleConfig) -> None:
     """The rules between [schedule]'s keys (each key alone is checked by its declaration)."""
     if sched.require_approval and not sched.build:
-        raise ConfigError(where, "schedule.build", "required when require_approval = true: the draft is built "
-                          "(and sent to the editors) at this time, before the send, e.g. build = \"fri 12:00\"")
+        raise ConfigError(
+            where,
+            "schedule.build",
+            "required when require_approval = true: the draft is built "
+            '(and sent to the editors) at this time, before the send, e.g. build = "fri 12:00"',
+        )
     if sched.require_approval and not sched.editors:
-        raise ConfigError(where, "schedule.editors", "required when require_approval = true: "
-                          "the addresses that receive the draft to approve, e.g. editors = [\"ed@example.org\"]")
+        raise ConfigError(
+            where,
+            "schedule.editors",
+            "required when require_approval = true: "
+            'the addresses that receive the draft to approve, e.g. editors = ["ed@example.org"]',
+        )
 
 
 def _sources(where: str, raw: Any, base: Path) -> tuple[SourceConfig, ...]:
@@ -312,9 +330,13 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         raise ConfigError(where, "(file)", f"no such file (named by {source}); pass an existing digest.toml")
     for key in data:
         if key == "smtp":
-            raise ConfigError(where, "smtp", "the mail server's settings live in the environment or in .env beside "
-                              "this file (SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_SECURITY), "
-                              "not in digest.toml; move them there and delete the [smtp] table")
+            raise ConfigError(
+                where,
+                "smtp",
+                "the mail server's settings live in the environment or in .env beside "
+                "this file (SMTP_HOST, SMTP_PORT, SMTP_USERNAME, SMTP_PASSWORD, SMTP_SECURITY), "
+                "not in digest.toml; move them there and delete the [smtp] table",
+            )
         if key not in _TOP_KEYS:
             raise ConfigError(where, key, f"unknown section; known sections are {', '.join(sorted(_TOP_KEYS))}")
     tables = {name: read_table(cls, where, name, data.get(name, {})) for name, cls in SECTIONS.items()}

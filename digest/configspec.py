@@ -27,17 +27,24 @@ _TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
 class Spec:
     """Where one setting is read and what it must be; the type comes from the field's annotation."""
 
-    toml: bool | str = False        # True: the field's own name in its table; a string: another key
-    env: str | None = None          # the environment variable
-    minimum: float | None = None    # the smallest value allowed
-    above: float | None = None      # the value must be greater than this
-    check: Callable[[Any], object] | None = None    # raises ValueError saying what is wrong
-    convert: Callable[[Any], Any] | None = None     # checks and returns the stored value (per item of a tuple)
+    toml: bool | str = False  # True: the field's own name in its table; a string: another key
+    env: str | None = None  # the environment variable
+    minimum: float | None = None  # the smallest value allowed
+    above: float | None = None  # the value must be greater than this
+    check: Callable[[Any], object] | None = None  # raises ValueError saying what is wrong
+    convert: Callable[[Any], Any] | None = None  # checks and returns the stored value (per item of a tuple)
 
 
-def setting(default: T, *, toml: bool | str = False, env: str | None = None, minimum: float | None = None,
-            above: float | None = None, check: Callable[[Any], object] | None = None,
-            convert: Callable[[Any], Any] | None = None) -> T:
+def setting(
+    default: T,
+    *,
+    toml: bool | str = False,
+    env: str | None = None,
+    minimum: float | None = None,
+    above: float | None = None,
+    check: Callable[[Any], object] | None = None,
+    convert: Callable[[Any], Any] | None = None,
+) -> T:
     """A dataclass field declared as a setting (see ``Spec``)."""
     spec = Spec(toml, env, minimum, above, check, convert)
     found: T = field(default=default, metadata={"setting": spec})

@@ -27,10 +27,10 @@ def last_weeks(until: datetime, n: int) -> list[tuple[str, datetime]]:
 @dataclass(frozen=True)
 class AudienceWeek:
     week: str
-    active: int    # subscribed and confirmed at the end of the week
-    joined: int    # confirmed during the week
-    left: int      # unsubscribed during the week
-    bounced: int   # marked bounced during the week
+    active: int  # subscribed and confirmed at the end of the week
+    joined: int  # confirmed during the week
+    left: int  # unsubscribed during the week
+    bounced: int  # marked bounced during the week
 
 
 def audience_weeks(rows: Iterable[Any], weeks: Sequence[tuple[str, datetime]]) -> list[AudienceWeek]:
@@ -43,15 +43,27 @@ def audience_weeks(rows: Iterable[Any], weeks: Sequence[tuple[str, datetime]]) -
         def within(when: datetime | None, start: datetime = start, end: datetime = end) -> bool:
             return when is not None and start <= when < end
 
-        active = sum(1 for joined, left, bounced in people if joined is not None and joined < end
-                     and not (left is not None and left < end) and not (bounced is not None and bounced < end))
-        out.append(AudienceWeek(label, active, sum(within(p[0]) for p in people),
-                                sum(within(p[1]) for p in people), sum(within(p[2]) for p in people)))
+        active = sum(
+            1
+            for joined, left, bounced in people
+            if joined is not None
+            and joined < end
+            and not (left is not None and left < end)
+            and not (bounced is not None and bounced < end)
+        )
+        out.append(
+            AudienceWeek(
+                label,
+                active,
+                sum(within(p[0]) for p in people),
+                sum(within(p[1]) for p in people),
+                sum(within(p[2]) for p in people),
+            )
+        )
     return out
 
 
-def articles_weeks(rows: Iterable[tuple[str, datetime]], weeks: Sequence[tuple[str, datetime]]
-                   ) -> dict[str, list[int]]:
+def articles_weeks(rows: Iterable[tuple[str, datetime]], weeks: Sequence[tuple[str, datetime]]) -> dict[str, list[int]]:
     """Per source, the articles first seen in each week."""
     labels = [w for w, _ in weeks]
     counts: Counter[tuple[str, str]] = Counter((source, week_of(when)) for source, when in rows)

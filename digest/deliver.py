@@ -44,17 +44,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class SendOptions:
-    concurrency: int = 4          # SMTP connections in parallel (one thread each), over all processes
-    processes: int = 1            # worker processes sharing those connections (see digest/workers.py)
-    niceness: int = 10            # added to the worker processes' nice value: a send yields the CPU to the
-                                  # mail server, the database and the web side on the same host
-    rate: float | None = None     # messages per second, overall; None: as fast as the server takes them
-    batch: int = 100              # rows claimed at a time by one worker
+    concurrency: int = 4  # SMTP connections in parallel (one thread each), over all processes
+    processes: int = 1  # worker processes sharing those connections (see digest/workers.py)
+    niceness: int = 10  # added to the worker processes' nice value: a send yields the CPU to the
+    # mail server, the database and the web side on the same host
+    rate: float | None = None  # messages per second, overall; None: as fast as the server takes them
+    batch: int = 100  # rows claimed at a time by one worker
     lease_seconds: float = 300.0  # a claim not renewed for this long is free for another worker
-    max_attempts: int = 5         # tries per message on 4xx, dropped connections and timeouts
-    retry_seconds: float = 5.0    # first retry delay; doubled each time, with ±50 % jitter
-    retry_cap: float = 600.0      # longest delay between tries
-    abort_after: int = 10         # this many failures in a row (no 250 between) stop the send
+    max_attempts: int = 5  # tries per message on 4xx, dropped connections and timeouts
+    retry_seconds: float = 5.0  # first retry delay; doubled each time, with ±50 % jitter
+    retry_cap: float = 600.0  # longest delay between tries
+    abort_after: int = 10  # this many failures in a row (no 250 between) stop the send
 
 
 @dataclass
@@ -76,8 +76,10 @@ class DeliveryReport:
     @property
     def in_words(self) -> str:
         """The outcome in words: "S sent, F failed, D deferred, A already sent earlier, K skipped"."""
-        return (f"{self.sent} sent, {self.failed} failed, {self.deferred} deferred, "
-                f"{self.already} already sent earlier, {self.skipped} skipped")
+        return (
+            f"{self.sent} sent, {self.failed} failed, {self.deferred} deferred, "
+            f"{self.already} already sent earlier, {self.skipped} skipped"
+        )
 
     @property
     def done(self) -> int:
@@ -108,9 +110,15 @@ class RateLimit:
 class _Run:
     """State shared by the workers of one send."""
 
-    def __init__(self, outbox: Outbox, report: DeliveryReport, options: SendOptions,
-                 message_for: MessageFor, progress: Progress | None,
-                 should_stop: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        report: DeliveryReport,
+        options: SendOptions,
+        message_for: MessageFor,
+        progress: Progress | None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
         self.outbox, self.report, self.options = outbox, report, options
         self.should_stop = should_stop
         self.message_for, self.progress = message_for, progress
@@ -140,7 +148,8 @@ class _Run:
                     self.error = DeliveryError(
                         f"the mail server refused {self.in_a_row} messages in a row (last reply: {last}); "
                         "the send stopped early. Check the SMTP settings and the server's limits, then run "
-                        "`digest send` again to resume")
+                        "`digest send` again to resume"
+                    )
                     self.stop.set()
             if self.progress is not None:
                 self.progress(self.report)
@@ -203,18 +212,32 @@ def _one(run: _Run, conn: Connection, transport: Transport, row_id: int, attempt
         run.limit.wait(run.stop)
     result = transport.send(envelope)
 
-    def record(status: DeliveryStatus, note: str = "", retry_in: float | None = None,
-               bounce: int | None = None) -> None:
-        outbox.record(conn, row_id, status, tried=True, code=result.code, text=note + result.text,
-                      message_id=envelope.message_id, retry_in=retry_in, bounce=bounce)
+    def record(
+        status: DeliveryStatus, note: str = "", retry_in: float | None = None, bounce: int | None = None
+    ) -> None:
+        outbox.record(
+            conn,
+            row_id,
+            status,
+            tried=True,
+            code=result.code,
+            text=note + result.text,
+            message_id=envelope.message_id,
+            retry_in=retry_in,
+            bounce=bounce,
+        )
 
     if result.ok:
         record(DeliveryStatus.SENT)
         run.account("sent", result)
     elif result.stage == "mail" and result.permanent and result.code != 503:  # 503: out of step, try again
         outbox.release(conn, [row_id])
-        run.fail(DeliveryError(f"the mail server refuses the sender address {envelope.sender}: {result.code} "
-                               f"{result.text}. Check `sender` in digest.toml and the SMTP login"))
+        run.fail(
+            DeliveryError(
+                f"the mail server refuses the sender address {envelope.sender}: {result.code} "
+                f"{result.text}. Check `sender` in digest.toml and the SMTP login"
+            )
+        )
     elif result.permanent and result.stage != "mail":
         record(DeliveryStatus.FAILED, bounce=sub.id)
         log.warning("%s refused permanently (%d %s); marked bounced", sub.email, result.code, result.text)
@@ -232,8 +255,10 @@ def _one(run: _Run, conn: Connection, transport: Transport, row_id: int, attempt
 
 def in_threads(run: _Run, transports: Callable[[], Transport], connections: int) -> None:
     """The workers of this process: one thread and one connection (database and SMTP) each."""
-    workers = [threading.Thread(target=_work, args=(run, transports()), name=f"send-{i}", daemon=True)
-               for i in range(max(1, connections))]
+    workers = [
+        threading.Thread(target=_work, args=(run, transports()), name=f"send-{i}", daemon=True)
+        for i in range(max(1, connections))
+    ]
     try:
         for w in workers:
             w.start()
@@ -255,9 +280,16 @@ def reclaim_dead(outbox: Outbox) -> int:
     return freed
 
 
-def deliver(issue: Issue, db: Database, transports: Callable[[], Transport], message_for: MessageFor,
-            options: SendOptions | None = None, progress: Progress | None = None,
-            owner: str | None = None, should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
+def deliver(
+    issue: Issue,
+    db: Database,
+    transports: Callable[[], Transport],
+    message_for: MessageFor,
+    options: SendOptions | None = None,
+    progress: Progress | None = None,
+    owner: str | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> DeliveryReport:
     """Send ``issue`` to every active subscriber through the outbox; resumable at any point, and safe to
     run in several processes at once (each claims its own rows).
 
@@ -298,5 +330,6 @@ def deliver(issue: Issue, db: Database, transports: Callable[[], Transport], mes
     if report.sent == 0 and (report.failed or report.deferred):
         raise DeliveryError(
             f"the mail server accepted none of {report.failed + report.deferred} messages; "
-            "see the deliveries table for its replies and check the SMTP settings")
+            "see the deliveries table for its replies and check the SMTP settings"
+        )
     return report

@@ -23,14 +23,76 @@ from .topics import normalize_tag
 
 CANDIDATE = 60.0  # rapidfuzz token-set ratio (0-100) from which a pair is compared closely
 SAME_STORY = 0.36  # IDF-weighted Jaccard overlap of content words from which a pair is one story
-_STOP = frozenset({
-    "a", "an", "the", "of", "to", "in", "on", "for", "with", "and", "or", "by", "at", "from", "as", "is", "are",
-    "was", "were", "be", "been", "has", "have", "had", "it", "its", "their", "his", "her", "that", "this",
-    "after", "before", "over", "under", "into", "than", "but", "not", "said", "say", "new",
-})
+_STOP = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "with",
+        "and",
+        "or",
+        "by",
+        "at",
+        "from",
+        "as",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "has",
+        "have",
+        "had",
+        "it",
+        "its",
+        "their",
+        "his",
+        "her",
+        "that",
+        "this",
+        "after",
+        "before",
+        "over",
+        "under",
+        "into",
+        "than",
+        "but",
+        "not",
+        "said",
+        "say",
+        "new",
+    }
+)
 _NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-_UNITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
-          "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty")
+_UNITS = (
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+)
 _TENS = ("thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _NUMBER_WORDS = {w: str(n) for n, w in enumerate(_UNITS)} | {w: str(30 + 10 * n) for n, w in enumerate(_TENS)}
 _SUFFIXES = ("ing", "ed")
@@ -55,7 +117,8 @@ def _numbers(text: str) -> frozenset[str]:
     """The numbers a text mentions, in figures or in words ("30", "thirty")."""
     words = normalize_tag(text).split()
     return frozenset(n.replace(",", "") for n in _NUMBER.findall(text)) | {
-        _NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS}
+        _NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS
+    }
 
 
 class Comparer:

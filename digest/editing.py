@@ -47,9 +47,15 @@ def apply_edits(issue: NewIssue, edits: Iterable[Edit]) -> NewIssue:
         secs.sort(key=lambda s: all(str(a.id) != pinned for a in s.articles))
     custom_subject = next((e.value for e in edits if e.kind == "subject"), None)
     custom_preheader = next((e.value for e in edits if e.kind == "preheader"), None)
-    edited = replace(issue, sections=tuple(secs), pinned=int(pinned) if pinned and pinned.isdigit() else None,
-                     subject_fixed=bool(custom_subject), preheader_fixed=bool(custom_preheader),
-                     subject=custom_subject or "", preheader=custom_preheader or "")
+    edited = replace(
+        issue,
+        sections=tuple(secs),
+        pinned=int(pinned) if pinned and pinned.isdigit() else None,
+        subject_fixed=bool(custom_subject),
+        preheader_fixed=bool(custom_preheader),
+        subject=custom_subject or "",
+        preheader=custom_preheader or "",
+    )
     whole = variant(edited)
     return edited if whole is None else replace(edited, subject=whole.subject, preheader=whole.preheader)
 
@@ -116,8 +122,9 @@ class Action:
         if self.effect is Effect.RESET:
             return Change(clear=(target, ""))
         if self.effect is Effect.MOVE:
-            return Change(Edit(self.kind, value=",".join(_moved([s.topic for s in issue.sections], target, value,
-                                                                issue.week))))
+            return Change(
+                Edit(self.kind, value=",".join(_moved([s.topic for s in issue.sections], target, value, issue.week)))
+            )
         if self.value is not None and not value:
             return Change(clear=(self.kind, target))
         if self.value is TOPICS:
@@ -136,8 +143,9 @@ class Action:
         if param.choices and given not in param.choices:
             raise UsageError(f"{param.metavar} must be one of {', '.join(param.choices)}, not {given!r}")
         if param.max_length and len(given) > param.max_length:
-            raise UsageError(f"{self.name} takes at most {param.max_length} characters; "
-                             f"this one has {len(given)}: shorten it")
+            raise UsageError(
+                f"{self.name} takes at most {param.max_length} characters; this one has {len(given)}: shorten it"
+            )
         return given
 
 
@@ -151,31 +159,95 @@ def _moved(order: list[str], topic: str, direction: str, week: str) -> list[str]
     return order
 
 
-ACTIONS: Mapping[str, Action] = {a.name: a for a in (
-    Action("exclude", "exclude", Effect.RECORD, "Leave an article out of the issue.",
-           "digest issue exclude 12", target=ARTICLE),
-    Action("restore", "exclude", Effect.CLEAR, "Bring back an excluded article.",
-           "digest issue restore 12", target=ARTICLE),
-    Action("pin", "pin", Effect.RECORD, "Make an article the top story (first, and named in the subject).",
-           "digest issue pin 7", target=ARTICLE),
-    Action("unpin", "pin", Effect.CLEAR, "Unpin the top story.", "digest issue unpin"),
-    Action("title", "title", Effect.RECORD, "Replace an article's title (an empty text brings back the original).",
-           "digest issue title 7 'Jury awards $12m over smart thermostats'", target=ARTICLE, value=text(500)),
-    Action("summary", "summary", Effect.RECORD,
-           "Replace an article's summary (an empty text brings back the original).",
-           "digest issue summary 7 'A Texas jury found two patents infringed.'", target=ARTICLE, value=text(3000)),
-    Action("move", "order", Effect.MOVE, "Move a section one place up or down.",
-           "digest issue move counterfeits up", target=TOPIC, value=DIRECTION),
-    Action("order", "order", Effect.RECORD, "Order the sections: topic slugs, comma-separated; the rest follow.",
-           "digest issue order counterfeits,patents", value=TOPICS),
-    Action("subject", "subject", Effect.RECORD, "Set the subject line (an empty text: the automatic one).",
-           "digest issue subject 'IP Protection Weekly: the fakes issue'", value=text(300)),
-    Action("preheader", "preheader", Effect.RECORD,
-           "Set the preheader, the line inboxes show after the subject (an empty text: the automatic one).",
-           "digest issue preheader 'Customs, courts and counterfeits'", value=text(300)),
-    Action("reset", "", Effect.RESET, "Drop every override of one kind (e.g. the custom subject).",
-           "digest issue reset subject", target=KIND),
-)}
+ACTIONS: Mapping[str, Action] = {
+    a.name: a
+    for a in (
+        Action(
+            "exclude",
+            "exclude",
+            Effect.RECORD,
+            "Leave an article out of the issue.",
+            "digest issue exclude 12",
+            target=ARTICLE,
+        ),
+        Action(
+            "restore",
+            "exclude",
+            Effect.CLEAR,
+            "Bring back an excluded article.",
+            "digest issue restore 12",
+            target=ARTICLE,
+        ),
+        Action(
+            "pin",
+            "pin",
+            Effect.RECORD,
+            "Make an article the top story (first, and named in the subject).",
+            "digest issue pin 7",
+            target=ARTICLE,
+        ),
+        Action("unpin", "pin", Effect.CLEAR, "Unpin the top story.", "digest issue unpin"),
+        Action(
+            "title",
+            "title",
+            Effect.RECORD,
+            "Replace an article's title (an empty text brings back the original).",
+            "digest issue title 7 'Jury awards $12m over smart thermostats'",
+            target=ARTICLE,
+            value=text(500),
+        ),
+        Action(
+            "summary",
+            "summary",
+            Effect.RECORD,
+            "Replace an article's summary (an empty text brings back the original).",
+            "digest issue summary 7 'A Texas jury found two patents infringed.'",
+            target=ARTICLE,
+            value=text(3000),
+        ),
+        Action(
+            "move",
+            "order",
+            Effect.MOVE,
+            "Move a section one place up or down.",
+            "digest issue move counterfeits up",
+            target=TOPIC,
+            value=DIRECTION,
+        ),
+        Action(
+            "order",
+            "order",
+            Effect.RECORD,
+            "Order the sections: topic slugs, comma-separated; the rest follow.",
+            "digest issue order counterfeits,patents",
+            value=TOPICS,
+        ),
+        Action(
+            "subject",
+            "subject",
+            Effect.RECORD,
+            "Set the subject line (an empty text: the automatic one).",
+            "digest issue subject 'IP Protection Weekly: the fakes issue'",
+            value=text(300),
+        ),
+        Action(
+            "preheader",
+            "preheader",
+            Effect.RECORD,
+            "Set the preheader, the line inboxes show after the subject (an empty text: the automatic one).",
+            "digest issue preheader 'Customs, courts and counterfeits'",
+            value=text(300),
+        ),
+        Action(
+            "reset",
+            "",
+            Effect.RESET,
+            "Drop every override of one kind (e.g. the custom subject).",
+            "digest issue reset subject",
+            target=KIND,
+        ),
+    )
+}
 
 
 class Editor(Protocol):

@@ -23,21 +23,75 @@ __all__ = [
 
 _HTML_BLOCKS = frozenset(
     {
-        "address", "article", "aside", "blockquote", "body", "caption", "dd", "details", "div", "dl",
-        "dt", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr",
-        "html", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td",
-        "tfoot", "th", "thead", "tr", "ul",
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "caption",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "html",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
     }
 )
 _XML_BLOCKS = frozenset(
     {
-        "doc", "main", "p", "head", "list", "item", "quote", "code", "table", "row",
+        "doc",
+        "main",
+        "p",
+        "head",
+        "list",
+        "item",
+        "quote",
+        "code",
+        "table",
+        "row",
     }
 )
 _HTML_SKIPPED = frozenset(
     {
-        "script", "style", "noscript", "template", "iframe", "object", "svg", "form", "button",
-        "select", "textarea", "head",
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "iframe",
+        "object",
+        "svg",
+        "form",
+        "button",
+        "select",
+        "textarea",
+        "head",
     }
 )
 _XML_SKIPPED = frozenset({"comments", "graphic"})
@@ -138,9 +192,34 @@ _SHORT_JUNK_PREFIXES = ("continue reading", "read more", "read the full", "share
 _SHORT_JUNK_MAX_WORDS = 15
 _SOCIAL_WORDS = frozenset(
     {
-        "facebook", "twitter", "x", "linkedin", "email", "e-mail", "print", "reddit", "whatsapp",
-        "telegram", "pinterest", "tumblr", "pocket", "mastodon", "bluesky", "threads", "share", "tweet",
-        "more", "copy", "link", "photo", "opens", "in", "new", "window", "mail", "sms",
+        "facebook",
+        "twitter",
+        "x",
+        "linkedin",
+        "email",
+        "e-mail",
+        "print",
+        "reddit",
+        "whatsapp",
+        "telegram",
+        "pinterest",
+        "tumblr",
+        "pocket",
+        "mastodon",
+        "bluesky",
+        "threads",
+        "share",
+        "tweet",
+        "more",
+        "copy",
+        "link",
+        "photo",
+        "opens",
+        "in",
+        "new",
+        "window",
+        "mail",
+        "sms",
     }
 )
 _PUNCTUATION_ONLY = re.compile(r"[\W_]*")
@@ -389,8 +468,10 @@ def _without_headline(paragraphs: list[str], titles: list[str]) -> list[str]:
     """The paragraphs without the headline repeated at their start (the page's title, which the
     extractor may take for text)."""
     start = 0
-    while start < min(len(paragraphs), _LEADING_CHECKED) and _words(paragraphs[start]) >= 3 and any(
-        _key(paragraphs[start]) in title for title in titles
+    while (
+        start < min(len(paragraphs), _LEADING_CHECKED)
+        and _words(paragraphs[start]) >= 3
+        and any(_key(paragraphs[start]) in title for title in titles)
     ):
         start += 1
     return paragraphs[start:]
@@ -403,7 +484,7 @@ def _without_code(html: str) -> str:
     kept: list[str] = []
     pos = 0
     while (found := _CODE_OPEN.search(html, pos)) is not None:
-        kept.append(html[pos:found.start()])
+        kept.append(html[pos : found.start()])
         closer = f"</{found.group(1).lower()}" if found.group(1) else "-->"
         end = lower.find(closer, found.end())
         if end < 0:
@@ -425,7 +506,5 @@ def extract_paragraphs(html: str, url: str | None = None) -> list[str]:
     except Exception:
         page = html
     titles = _page_titles(page)
-    paragraphs = _cleaned(lambda: _trafilatura_paragraphs(page, url)) or _cleaned(
-        lambda: _fallback_paragraphs(html)
-    )
+    paragraphs = _cleaned(lambda: _trafilatura_paragraphs(page, url)) or _cleaned(lambda: _fallback_paragraphs(html))
     return _without_headline(paragraphs, titles) if paragraphs else []

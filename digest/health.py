@@ -1,8 +1,8 @@
 """Is the program healthy? The readiness checks behind `GET /readyz`, shared by the web side and the daemon.
 
-    database   the database answers a query
-    schema     its schema is at the revision this program needs (digest/db/migrate.py)
-    collect    the last collect ran within STALE_COLLECTS collect intervals ([schedule] collect_every)
+database   the database answers a query
+schema     its schema is at the revision this program needs (digest/db/migrate.py)
+collect    the last collect ran within STALE_COLLECTS collect intervals ([schedule] collect_every)
 """
 
 from __future__ import annotations
@@ -42,18 +42,32 @@ def readiness(health: Health, collect_every: str, clock: Callable[[], datetime] 
         return [Check("database", False, f"unreachable: {reason}; check DIGEST_DATABASE_URL")]
     checks = [Check("database", True, "reachable")]
     schema = state(health.engine)
-    checks.append(Check("schema", schema.at_head, f"at revision {schema.head}" if schema.at_head else
-                        f"at {schema.where()}, needs revision {schema.head}: run `digest db upgrade`"))
+    checks.append(
+        Check(
+            "schema",
+            schema.at_head,
+            f"at revision {schema.head}"
+            if schema.at_head
+            else f"at {schema.where()}, needs revision {schema.head}: run `digest db upgrade`",
+        )
+    )
     last = health.figures().last_fetch
     limit = collect_limit(collect_every)
     if last is None:
-        checks.append(Check("collect", False,
-                            "no collect has run yet: start `digest daemon` (or run `digest collect`)"))
+        checks.append(
+            Check("collect", False, "no collect has run yet: start `digest daemon` (or run `digest collect`)")
+        )
     else:
         age = clock() - last
         ok = age <= limit
-        checks.append(Check("collect", ok, f"last collect {_ago(age)} ago" + ("" if ok else
-                            f", more than {_ago(limit)}: is `digest daemon` running?")))
+        checks.append(
+            Check(
+                "collect",
+                ok,
+                f"last collect {_ago(age)} ago"
+                + ("" if ok else f", more than {_ago(limit)}: is `digest daemon` running?"),
+            )
+        )
     return checks
 
 

@@ -80,8 +80,11 @@ class Lease:
         stale = holder if holder != self.owner and gone(holder) else None
         taken = self.issues.take_lease(self.issue_id, self.owner, self.ttl, displace=stale)
         if taken and stale:
-            log.warning("the send of issue %s by %s stopped without finishing (the process is gone); "
-                        "this run takes it over", self.issue_id, stale)
+            log.warning(
+                "the send of issue %s by %s stopped without finishing (the process is gone); this run takes it over",
+                self.issue_id,
+                stale,
+            )
         self._renewed = time.monotonic()
         return taken
 
@@ -103,8 +106,7 @@ class Lease:
 
 
 @contextmanager
-def issue_lease(issues: Issues, issue_id: int, week: str, owner: str,
-                ttl: timedelta = DEFAULT_TTL) -> Iterator[Lease]:
+def issue_lease(issues: Issues, issue_id: int, week: str, owner: str, ttl: timedelta = DEFAULT_TTL) -> Iterator[Lease]:
     """Hold the send lease of one issue for the block; LeaseHeld when another process has it."""
     lease = Lease(issues, issue_id, owner, ttl)
     if not lease.acquire():

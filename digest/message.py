@@ -53,8 +53,19 @@ SOFT = b"=\r\n"
 _MARKER = re.compile("(" + "|".join(re.escape(m) for m in MARK.values()) + ")")
 _KEY_OF = {m: k for k, m in MARK.items()}
 _LEADING_DOT = re.compile(rb"(?m)^\.")
-SIGNED_HEADERS = (b"from", b"to", b"subject", b"date", b"message-id", b"list-id", b"list-unsubscribe",
-                  b"list-unsubscribe-post", b"reply-to", b"mime-version", b"content-type")
+SIGNED_HEADERS = (
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"list-id",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+    b"reply-to",
+    b"mime-version",
+    b"content-type",
+)
 
 
 def address_of(header_value: str) -> str:
@@ -74,11 +85,11 @@ def _cut(line: bytes, limit: int) -> int:
     """Where to break ``line`` at or before ``limit``: never inside an =XX escape, never before a dot."""
     cut = limit
     while True:
-        if line[cut - 1:cut] == b"=":
+        if line[cut - 1 : cut] == b"=":
             cut -= 1
-        elif line[cut - 2:cut - 1] == b"=":
+        elif line[cut - 2 : cut - 1] == b"=":
             cut -= 2
-        elif line[cut:cut + 1] == b".":
+        elif line[cut : cut + 1] == b".":
             cut -= 1
         else:
             return cut
@@ -127,8 +138,9 @@ def _part(content_type: str, body: str, escape: bool) -> _Part:
             encoded.append(_KEY_OF[chunk])
         elif chunk:
             encoded.append(qp(chunk.encode("utf-8")))
-    head = (f'Content-Type: {content_type}; charset="utf-8"\r\n'
-            "Content-Transfer-Encoding: quoted-printable\r\n\r\n").encode("ascii")
+    head = (
+        f'Content-Type: {content_type}; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+    ).encode("ascii")
     return _Part(head=head, pieces=tuple(encoded), escape=escape)
 
 
@@ -175,8 +187,9 @@ class DKIMSigner:
         import dkim
 
         headers = [h for h in SIGNED_HEADERS if re.search(rb"(?im)^" + h + rb":", data.split(b"\r\n\r\n", 1)[0])]
-        signature = dkim.sign(data, self.selector, self.domain, self.key, include_headers=headers,
-                              canonicalize=(b"relaxed", b"relaxed"))
+        signature = dkim.sign(
+            data, self.selector, self.domain, self.key, include_headers=headers, canonicalize=(b"relaxed", b"relaxed")
+        )
         return bytes(signature) + data
 
 
@@ -209,8 +222,13 @@ class Letterhead:
         signer = None
         if smtp.dkim_key_file and smtp.dkim_selector and smtp.dkim_domain:
             signer = DKIMSigner(smtp.dkim_key_file, smtp.dkim_selector, smtp.dkim_domain)
-        return cls(sender=settings.sender, list_id=settings.list_id_header,
-                   unsubscribe_mailto=settings.unsubscribe_mailto, reply_to=settings.reply_to, signer=signer)
+        return cls(
+            sender=settings.sender,
+            list_id=settings.list_id_header,
+            unsubscribe_mailto=settings.unsubscribe_mailto,
+            reply_to=settings.reply_to,
+            signer=signer,
+        )
 
 
 class MessageTemplate:
@@ -219,10 +237,19 @@ class MessageTemplate:
     With a ``list_id`` it is a list message (List-Id, List-Unsubscribe with the recipient's https link
     and the optional mailto, List-Unsubscribe-Post for one-click); without, a one-off message."""
 
-    def __init__(self, content: Content, *, sender: str, list_id: str | None = None, subject_prefix: str = "",
-                 unsubscribe_mailto: str | None = None, reply_to: str | None = None,
-                 extra_headers: Mapping[str, str] | None = None, date: str | None = None,
-                 signer: DKIMSigner | None = None) -> None:
+    def __init__(
+        self,
+        content: Content,
+        *,
+        sender: str,
+        list_id: str | None = None,
+        subject_prefix: str = "",
+        unsubscribe_mailto: str | None = None,
+        reply_to: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        date: str | None = None,
+        signer: DKIMSigner | None = None,
+    ) -> None:
         self.sender = address_of(sender)
         self.domain = domain_of(sender)
         self.listed = list_id is not None
@@ -241,22 +268,34 @@ class MessageTemplate:
             constant[key] = value
         boundary = f"===============digest{secrets.token_hex(12)}=="
         self.head = bytes(constant)[: -len(CRLF)] + (  # headers without the blank line
-            _header("Subject", subject) if subject.isascii() else encode_words("Subject", subject))
-        self.mime = (f'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n'
-                     ).encode("ascii")
+            _header("Subject", subject) if subject.isascii() else encode_words("Subject", subject)
+        )
+        self.mime = (f'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n').encode(
+            "ascii"
+        )
         self.delimiter = f"--{boundary}\r\n".encode("ascii")
         self.close = f"--{boundary}--\r\n".encode("ascii")
         self.parts = (_part("text/plain", content.text, escape=False), _part("text/html", content.html, escape=True))
-        self.used = {escape: frozenset(p for part in self.parts if part.escape == escape for p in part.pieces
-                                       if isinstance(p, str)) for escape in (False, True)}
+        self.used = {
+            escape: frozenset(
+                p for part in self.parts if part.escape == escape for p in part.pieces if isinstance(p, str)
+            )
+            for escape in (False, True)
+        }
         self.keys = self.used[False] | self.used[True]
 
     @classmethod
     def issue(cls, variant: Rendered, letterhead: Letterhead, subject_prefix: str = "") -> MessageTemplate:
         """An issue variant as a list message with the newsletter's headers."""
-        return cls(variant, sender=letterhead.sender, list_id=letterhead.list_id, subject_prefix=subject_prefix,
-                   unsubscribe_mailto=letterhead.unsubscribe_mailto, reply_to=letterhead.reply_to,
-                   signer=letterhead.signer)
+        return cls(
+            variant,
+            sender=letterhead.sender,
+            list_id=letterhead.list_id,
+            subject_prefix=subject_prefix,
+            unsubscribe_mailto=letterhead.unsubscribe_mailto,
+            reply_to=letterhead.reply_to,
+            signer=letterhead.signer,
+        )
 
     def message_id(self) -> str:
         return f"<{secrets.token_hex(10)}@{self.domain}>"
@@ -270,11 +309,22 @@ class MessageTemplate:
         to = formataddr((name, who.email), charset="utf-8") if name else who.email
         out = [self.head, _header("To", to.replace("\n", "\r\n")), b"Message-ID: ", message_id.encode("ascii"), CRLF]
         if self.listed:
-            out += [b"List-Unsubscribe: <", who.unsubscribe_url.encode("ascii"), b">", self.mailto.encode("ascii"),
-                    CRLF]
+            out += [
+                b"List-Unsubscribe: <",
+                who.unsubscribe_url.encode("ascii"),
+                b">",
+                self.mailto.encode("ascii"),
+                CRLF,
+            ]
         out.append(self.mime)
-        values = {"greeting": who.greeting, "name": who.name, "email": who.email,
-                  "unsubscribe_url": who.unsubscribe_url, "preferences_url": who.preferences_url, "reader": who.reader}
+        values = {
+            "greeting": who.greeting,
+            "name": who.name,
+            "email": who.email,
+            "unsubscribe_url": who.unsubscribe_url,
+            "preferences_url": who.preferences_url,
+            "reader": who.reader,
+        }
         lines = {k: one_line(values[k]) for k in self.keys}  # only the values the parts use
         plain = {k: qp(lines[k].encode("utf-8")) for k in self.used[False]}
         escaped = {k: qp(html.escape(lines[k], quote=True).encode("utf-8")) for k in self.used[True]}
@@ -288,17 +338,27 @@ class MessageTemplate:
         data = b"".join(out)
         if self.signer is not None:
             data = self.signer.sign(data)
-        return Envelope(sender=sender or self.sender, recipient=who.email, message_id=message_id, data=data,
-                        dot_safe=True)
+        return Envelope(
+            sender=sender or self.sender, recipient=who.email, message_id=message_id, data=data, dot_safe=True
+        )
 
 
 class IssueMessages:
     """The messages of one stored issue: each topic variant is rendered (and made a template) once, on
     first use, safely from several sending threads; then each subscriber's copy is a fill."""
 
-    def __init__(self, issue: Issue, renderer: Renderer, letterhead: Letterhead, tokens: Tokens, base_url: str,
-                 topics: Iterable[str], reader: Callable[[int], str] | None = None,
-                 finish: Callable[[Rendered], Rendered] | None = None, verp: Verp | None = None) -> None:
+    def __init__(
+        self,
+        issue: Issue,
+        renderer: Renderer,
+        letterhead: Letterhead,
+        tokens: Tokens,
+        base_url: str,
+        topics: Iterable[str],
+        reader: Callable[[int], str] | None = None,
+        finish: Callable[[Rendered], Rendered] | None = None,
+        verp: Verp | None = None,
+    ) -> None:
         self.issue, self.renderer, self.letterhead, self.tokens = issue, renderer, letterhead, tokens
         self.reader = reader  # subscriber id → the reader part of click links, when they name readers
         self.finish = finish  # a last touch to each rendered variant (the open image)
@@ -319,14 +379,16 @@ class IssueMessages:
                 variant = self.renderer.render(self.issue, key[0] or None)
                 if variant is not None and self.finish is not None:
                     variant = self.finish(variant)
-                self._templates[key] = (MessageTemplate.issue(variant, self.letterhead, subject_prefix)
-                                        if variant is not None else None)
+                self._templates[key] = (
+                    MessageTemplate.issue(variant, self.letterhead, subject_prefix) if variant is not None else None
+                )
             return self._templates[key]
 
     def personal(self, sub: Subscriber) -> Personal:
         """A subscriber's values, with their signed unsubscribe and preferences links."""
         return Personal(
-            name=sub.name, email=sub.email,
+            name=sub.name,
+            email=sub.email,
             unsubscribe_url=f"{self.base_url}/unsubscribe/{self.tokens.make('unsubscribe', sub.id)}",
             preferences_url=f"{self.base_url}/preferences/{self.tokens.make('preferences', sub.id)}",
             reader=self.reader(sub.id) if self.reader is not None else "",
@@ -345,8 +407,14 @@ class IssueMessages:
         template = self.template(subject_prefix="[TEST] ")
         if template is None:
             raise NothingToSend(f"issue {self.issue.week} has no article to send")
-        return template.fill(Personal(name="", email=email, unsubscribe_url=f"{self.base_url}/unsubscribe/test",
-                                      preferences_url=f"{self.base_url}/preferences/test"))
+        return template.fill(
+            Personal(
+                name="",
+                email=email,
+                unsubscribe_url=f"{self.base_url}/unsubscribe/test",
+                preferences_url=f"{self.base_url}/preferences/test",
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -368,9 +436,15 @@ class NoticeMessages:
 
     def envelope(self, notice: Notice) -> Envelope:
         ctx = {"notice": notice, "title": self.title}
-        content = _Notice(subject=f"{self.title}: {NOTICE_SUBJECTS.get(notice.kind, NOTICE_SUBJECTS['already'])}",
-                          html=self.env.get_template("email/confirm.html").render(ctx),
-                          text=self.env.get_template("email/confirm.txt").render(ctx))
-        template = MessageTemplate(content, sender=self.letterhead.sender, signer=self.letterhead.signer,
-                                   extra_headers={"Auto-Submitted": "auto-generated"})
+        content = _Notice(
+            subject=f"{self.title}: {NOTICE_SUBJECTS.get(notice.kind, NOTICE_SUBJECTS['already'])}",
+            html=self.env.get_template("email/confirm.html").render(ctx),
+            text=self.env.get_template("email/confirm.txt").render(ctx),
+        )
+        template = MessageTemplate(
+            content,
+            sender=self.letterhead.sender,
+            signer=self.letterhead.signer,
+            extra_headers={"Auto-Submitted": "auto-generated"},
+        )
         return template.fill(Personal(name=notice.name, email=notice.email, unsubscribe_url="", preferences_url=""))

@@ -32,10 +32,19 @@ from .db.health import Health
 from .db.migrate import state
 from .models import DeliveryStatus
 
-NAMES = ("digest_up", "digest_schema_current", "digest_messages_sent_total", "digest_messages_failed_total",
-         "digest_messages_deferred_total", "digest_outbox_depth", "digest_sources", "digest_sources_failed",
-         "digest_last_success_timestamp_seconds", "digest_bounces_processed_total",
-         "digest_complaints_processed_total")
+NAMES = (
+    "digest_up",
+    "digest_schema_current",
+    "digest_messages_sent_total",
+    "digest_messages_failed_total",
+    "digest_messages_deferred_total",
+    "digest_outbox_depth",
+    "digest_sources",
+    "digest_sources_failed",
+    "digest_last_success_timestamp_seconds",
+    "digest_bounces_processed_total",
+    "digest_complaints_processed_total",
+)
 
 
 class DatabaseCollector(Collector):
@@ -52,19 +61,25 @@ class DatabaseCollector(Collector):
             yield GaugeMetricFamily("digest_up", "1 when the database answers", value=0)
             return
         yield GaugeMetricFamily("digest_up", "1 when the database answers", value=1)
-        yield GaugeMetricFamily("digest_schema_current", "1 when the schema is at this program's revision",
-                                value=int(current))
+        yield GaugeMetricFamily(
+            "digest_schema_current", "1 when the schema is at this program's revision", value=int(current)
+        )
         sent = f.deliveries.get(DeliveryStatus.SENT.value, 0)
         yield CounterMetricFamily("digest_messages_sent", "Issue messages the mail server accepted", value=sent)
-        yield CounterMetricFamily("digest_messages_failed", "Issue messages refused for good",
-                                  value=f.deliveries.get(DeliveryStatus.FAILED.value, 0))
-        yield CounterMetricFamily("digest_messages_deferred", "Issue messages deferred at least once",
-                                  value=f.retried)
+        yield CounterMetricFamily(
+            "digest_messages_failed",
+            "Issue messages refused for good",
+            value=f.deliveries.get(DeliveryStatus.FAILED.value, 0),
+        )
+        yield CounterMetricFamily("digest_messages_deferred", "Issue messages deferred at least once", value=f.retried)
         yield GaugeMetricFamily("digest_outbox_depth", "Messages waiting to be sent", value=f.outbox_depth)
         yield GaugeMetricFamily("digest_sources", "Sources fetched at least once", value=f.sources)
         yield GaugeMetricFamily("digest_sources_failed", "Sources whose last fetch failed", value=f.sources_failing)
-        last = GaugeMetricFamily("digest_last_success_timestamp_seconds",
-                                 "Unix time of the last successful collect, build and send", labels=["job"])
+        last = GaugeMetricFamily(
+            "digest_last_success_timestamp_seconds",
+            "Unix time of the last successful collect, build and send",
+            labels=["job"],
+        )
         for job, when in (("collect", f.last_collect), ("build", f.last_build), ("send", f.last_send)):
             if when is not None:
                 last.add_metric([job], _unix(when))

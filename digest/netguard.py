@@ -161,12 +161,16 @@ class _GuardedConnection(HTTPConnection):
         last: OSError | None = None
         for address in candidates:
             try:
-                return u3connection.create_connection((address, self.port), self.timeout,
-                                                      source_address=self.source_address,
-                                                      socket_options=self.socket_options)
+                return u3connection.create_connection(
+                    (address, self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
             except TimeoutError as exc:
                 raise ConnectTimeoutError(
-                    self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})") from exc
+                    self, f"Connection to {self.host} timed out. (connect timeout={self.timeout})"
+                ) from exc
             except OSError as exc:
                 last = exc
         raise NewConnectionError(self, f"Failed to establish a new connection: {last}")

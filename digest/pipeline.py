@@ -35,8 +35,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SAMPLE = Personal(name="Ada Lovelace", email="ada@example.org", unsubscribe_url="#unsubscribe-preview",
-                  preferences_url="#preferences-preview")
+SAMPLE = Personal(
+    name="Ada Lovelace",
+    email="ada@example.org",
+    unsubscribe_url="#unsubscribe-preview",
+    preferences_url="#preferences-preview",
+)
 
 
 @dataclass
@@ -54,8 +58,9 @@ class Digest:
         self.subscribers = self.db.subscribers
         self.tokens = Tokens(self.db.meta.secret_key(settings.secret_key))
         self.taxonomy = Taxonomy(settings.topics)
-        self.renderer = Renderer(settings.base_url, settings.templates_dir, settings.max_html_bytes,
-                                 settings.utm_source)
+        self.renderer = Renderer(
+            settings.base_url, settings.templates_dir, settings.max_html_bytes, settings.utm_source
+        )
 
     def close(self) -> None:
         self.db.close()
@@ -113,8 +118,9 @@ class Digest:
         skipped = None if last else self.db.issues.first_skipped_start()
         if skipped is not None and skipped < start:  # weeks skipped before the first issue roll forward
             start = skipped
-        issue = compose(self.db.articles.between(start, end), self.taxonomy, title=self.settings.title,
-                        when=end, start=start)
+        issue = compose(
+            self.db.articles.between(start, end), self.taxonomy, title=self.settings.title, when=end, start=start
+        )
         if issue is not None:
             issue = apply_edits(issue, self.db.issues.edits(week))
         if issue is None or not issue.sections:
@@ -136,15 +142,18 @@ class Digest:
             return "there is no draft; run `digest build` first"
         sent = self.db.issues.sent_at(last.id)
         when = f" on {sent:%Y-%m-%d}" if sent else ""
-        return (f"{last.week} was sent{when}; the next draft collects articles from {last.end:%Y-%m-%d %H:%M} UTC "
-                "(`digest build` makes it)")
+        return (
+            f"{last.week} was sent{when}; the next draft collects articles from {last.end:%Y-%m-%d %H:%M} UTC "
+            "(`digest build` makes it)"
+        )
 
     def edit(self, edit: Edit | None = None, *, clear: tuple[str, str] | None = None) -> Issue:
         """Record an editor's override on the draft (or clear one) and recompose the draft with it."""
         draft = self.draft()
         if edit is not None:
             if edit.kind in ("exclude", "title", "summary", "pin") and not any(
-                    str(a.id) == edit.target for a in self._all_articles(draft)):
+                str(a.id) == edit.target for a in self._all_articles(draft)
+            ):
                 raise UsageError(f"article {edit.target} is not in issue {draft.week}; see `digest issue show`")
             self.db.issues.set_edit(draft.week, edit)
         if clear is not None:
@@ -179,9 +188,17 @@ class Digest:
             reader = functools.partial(links.reader, issue.id) if s.tracking.per_subscriber else None
         if s.tracking.opens:
             finish = functools.partial(_with_image, links.open_url(issue.id))
-        return IssueMessages(issue, self.renderer, Letterhead.of(s), self.tokens, s.base_url,
-                             (t.slug for t in self.taxonomy.topics), reader=reader, finish=finish,
-                             verp=self.verp())
+        return IssueMessages(
+            issue,
+            self.renderer,
+            Letterhead.of(s),
+            self.tokens,
+            s.base_url,
+            (t.slug for t in self.taxonomy.topics),
+            reader=reader,
+            finish=finish,
+            verp=self.verp(),
+        )
 
     def click_links(self) -> Links:
         s = self.settings
@@ -202,20 +219,31 @@ class Digest:
             return None
         return Verp(self.db.meta.secret_key(self.settings.secret_key), self.settings.bounce_address)
 
-    def send_options(self, concurrency: int = 4, rate: float | None = None,
-                     processes: int | None = None) -> SendOptions:
+    def send_options(
+        self, concurrency: int = 4, rate: float | None = None, processes: int | None = None
+    ) -> SendOptions:
         """``processes``: worker processes sharing the connections. The default is 1 (threads only): a
         process with other threads at work (the daemon, the web server) must not fork while they may hold
         SQLite connections, since a child that closes an inherited descriptor drops the parent's locks on
         the file. `digest send` and `digest run`, one thread until the send starts, ask for one per core."""
         smtp = self.settings.smtp
-        return SendOptions(concurrency=concurrency, processes=processes or 1, rate=rate,
-                           max_attempts=smtp.max_attempts,
-                           retry_seconds=smtp.retry_seconds)
+        return SendOptions(
+            concurrency=concurrency,
+            processes=processes or 1,
+            rate=rate,
+            max_attempts=smtp.max_attempts,
+            retry_seconds=smtp.retry_seconds,
+        )
 
-    def deliver(self, issue: Issue | None = None, transport: Transport | None = None, *,
-                options: SendOptions | None = None, progress: Progress | None = None,
-                should_stop: Callable[[], bool] | None = None) -> DeliveryReport:
+    def deliver(
+        self,
+        issue: Issue | None = None,
+        transport: Transport | None = None,
+        *,
+        options: SendOptions | None = None,
+        progress: Progress | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> DeliveryReport:
         """The deliver stage for ``issue`` (default: the current one): through the outbox; resumable.
 
         No gate and no lease: sending an issue is digest.sending's ``Sender``, which calls this.
@@ -226,15 +254,25 @@ class Digest:
         options = options or self.send_options()
         messages = self.issue_messages(issue)
         if self.subscribers.mailable_count() == 0:
-            raise NothingToSend("no subscriber to send to (none is active and unpaused); add some with "
-                                "`digest subscribers add` or `import`")
+            raise NothingToSend(
+                "no subscriber to send to (none is active and unpaused); add some with "
+                "`digest subscribers add` or `import`"
+            )
         if transport is not None:
             options = replace(options, concurrency=1)
             given = transport
-            return deliver(issue, self.db, lambda: given, messages.for_subscriber, options, progress,
-                           should_stop=should_stop)
-        return deliver(issue, self.db, lambda: self.transport(issue), messages.for_subscriber, options, progress,
-                       should_stop=should_stop)
+            return deliver(
+                issue, self.db, lambda: given, messages.for_subscriber, options, progress, should_stop=should_stop
+            )
+        return deliver(
+            issue,
+            self.db,
+            lambda: self.transport(issue),
+            messages.for_subscriber,
+            options,
+            progress,
+            should_stop=should_stop,
+        )
 
     def preview_reader(self, issue: Issue) -> Personal:
         """Who a preview greets: the first active subscriber, or an invented reader while there is none."""
@@ -243,8 +281,9 @@ class Digest:
         first = next(iter(self.subscribers.iter(status=SubscriberStatus.ACTIVE)), None)
         return self.issue_messages(issue).personal(first) if first is not None else SAMPLE
 
-    def preview(self, out_dir: Path | None = None, topics: frozenset[str] | None = None,
-                issue: Issue | None = None) -> Preview:
+    def preview(
+        self, out_dir: Path | None = None, topics: frozenset[str] | None = None, issue: Issue | None = None
+    ) -> Preview:
         """``issue`` (default: the current one) as a subscriber sees it, written as HTML and text files
         (default: into that issue's outbox folder)."""
         issue = issue or self.current_issue()
@@ -274,13 +313,15 @@ class Digest:
                 got = fetch_all(fetcher, [(u, {}) for u in urls], self.settings.fetch.page_workers)
             finally:
                 fetcher.close()
-            findings.append(check_links((u, UNCHECKED if isinstance(r, NotPublic)
-                                         else r.reason if isinstance(r, SourceError) else None)
-                                        for u, r in zip(urls, got, strict=True)))
+            findings.append(
+                check_links(
+                    (u, UNCHECKED if isinstance(r, NotPublic) else r.reason if isinstance(r, SourceError) else None)
+                    for u, r in zip(urls, got, strict=True)
+                )
+            )
         return findings
 
-    def send_test(self, addresses: list[str], transport: Transport | None = None,
-                  issue: Issue | None = None) -> int:
+    def send_test(self, addresses: list[str], transport: Transport | None = None, issue: Issue | None = None) -> int:
         """``issue`` (default: the current one) to the given addresses only: '[TEST]' in the subject, never
         recorded; without SMTP, written to the tests folder inside that issue's outbox folder."""
         from subscribers.validation import InvalidAddress, normalize_email

@@ -61,8 +61,13 @@ def reader_url(url: str) -> str:
 
 def clean_html(fragment: str) -> str:
     """Feed HTML reduced to an allow-list of tags, attributes and URL schemes."""
-    return nh3.clean(fragment, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=URL_SCHEMES,
-                     link_rel="noopener noreferrer")
+    return nh3.clean(
+        fragment,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=URL_SCHEMES,
+        link_rel="noopener noreferrer",
+    )
 
 
 def _date(value: datetime) -> str:
@@ -88,19 +93,26 @@ class Rendered:
     @property
     def size(self) -> int:
         """Bytes the two parts take on the wire (quoted-printable), plus headers."""
-        return (len(quopri.encodestring(self.html.encode("utf-8")))
-                + len(quopri.encodestring(self.text.encode("utf-8"))) + HEADERS_ALLOWANCE)
+        return (
+            len(quopri.encodestring(self.html.encode("utf-8")))
+            + len(quopri.encodestring(self.text.encode("utf-8")))
+            + HEADERS_ALLOWANCE
+        )
 
 
 class Renderer:
-    def __init__(self, base_url: str, templates_dir: Path | None = None, max_bytes: int = 100_000,
-                 utm_source: str | None = None) -> None:
+    def __init__(
+        self, base_url: str, templates_dir: Path | None = None, max_bytes: int = 100_000, utm_source: str | None = None
+    ) -> None:
         folders = [str(templates_dir)] if templates_dir else []
         folders.append(str(templates_root()))
         self.env = Environment(
             loader=FileSystemLoader(folders),
             autoescape=select_autoescape(("html", "htm", "xml"), default_for_string=True),
-            undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
         )
         self.env.filters.update(date=_date, safe_url=safe_url, clean=clean_html, minutes=minutes)
         self.base_url = base_url.rstrip("/")
@@ -110,8 +122,11 @@ class Renderer:
     def link(self, article: Article, issue: NewIssue) -> Article:
         """The article with the link a reader follows: no feed's tracking parameters; the newsletter's own
         campaign tags when ``utm_source`` is set."""
-        return replace(article, url=self._url(article.url, issue),
-                       also=tuple((source, self._url(url, issue)) for source, url in article.also))
+        return replace(
+            article,
+            url=self._url(article.url, issue),
+            also=tuple((source, self._url(url, issue)) for source, url in article.also),
+        )
 
     def _url(self, url: str, issue: NewIssue) -> str:
         url = without_tracking(url)
@@ -127,8 +142,11 @@ class Renderer:
         mine = variant(issue, topics)
         if mine is None:
             return None
-        mine = replace(mine, lead=mine.lead and self._linked(mine.lead, mine),
-                       sections=tuple(self._linked(s, mine) for s in mine.sections))
+        mine = replace(
+            mine,
+            lead=mine.lead and self._linked(mine.lead, mine),
+            sections=tuple(self._linked(s, mine) for s in mine.sections),
+        )
         secs = mine.sections
         limit = max((len(s.articles) for s in secs), default=1)
         while True:
@@ -147,18 +165,35 @@ class Renderer:
         hidden = {s.topic: len(s.articles) - per_section for s in secs if len(s.articles) > per_section}
         listed = [a for s in (issue.lead, *shown) if s for a in s.articles]
         ctx: Mapping[str, object] = {
-            "issue": issue, "sections": shown, "hidden": hidden, "web_url": self.web_url(issue),
-            "mark": MARK, "date": _date(issue.end), "count": len(issue.articles),
+            "issue": issue,
+            "sections": shown,
+            "hidden": hidden,
+            "web_url": self.web_url(issue),
+            "mark": MARK,
+            "date": _date(issue.end),
+            "count": len(issue.articles),
             "contents": listed if len(issue.articles) >= CONTENTS_FROM else [],
             "reading": sum(minutes(a.words) for a in listed),
         }
         page = self.env.get_template("email/issue.html").render(ctx)
-        inlined = Premailer(page, remove_classes=False, keep_style_tags=True, strip_important=False,
-                            cssutils_logging_level=logging.CRITICAL, disable_validation=True,
-                            allow_network=False).transform()
+        inlined = Premailer(
+            page,
+            remove_classes=False,
+            keep_style_tags=True,
+            strip_important=False,
+            cssutils_logging_level=logging.CRITICAL,
+            disable_validation=True,
+            allow_network=False,
+        ).transform()
         text = self.env.get_template("email/issue.txt").render(ctx)
-        return Rendered(subject=issue.subject, preheader=issue.preheader, html=inlined, text=_tidy(text),
-                        shown=1 + sum(len(s.articles) for s in shown), overflow=sum(hidden.values()))
+        return Rendered(
+            subject=issue.subject,
+            preheader=issue.preheader,
+            html=inlined,
+            text=_tidy(text),
+            shown=1 + sum(len(s.articles) for s in shown),
+            overflow=sum(hidden.values()),
+        )
 
 
 def _tidy(text: str) -> str:
@@ -182,8 +217,14 @@ class Personal:
 
 def personalize(rendered: Rendered, who: Personal) -> tuple[str, str]:
     """The variant's HTML and text with one subscriber's values in place of the markers."""
-    values = {"greeting": who.greeting, "name": who.name, "email": who.email,
-              "unsubscribe_url": who.unsubscribe_url, "preferences_url": who.preferences_url, "reader": who.reader}
+    values = {
+        "greeting": who.greeting,
+        "name": who.name,
+        "email": who.email,
+        "unsubscribe_url": who.unsubscribe_url,
+        "preferences_url": who.preferences_url,
+        "reader": who.reader,
+    }
     page, text = rendered.html, rendered.text
     for key, marker in MARK.items():
         value = one_line(values[key])

@@ -38,16 +38,16 @@ class IssueReport:
     subject: str
     status: str
     outcomes: Outcomes
-    unsubscribed: int                  # readers of this issue who left after it and before the next issue
-    complaints: int | None = None      # None: complaints are not recorded yet
-    tracking: bool = False             # click tracking was on when the report was made
+    unsubscribed: int  # readers of this issue who left after it and before the next issue
+    complaints: int | None = None  # None: complaints are not recorded yet
+    tracking: bool = False  # click tracking was on when the report was made
     per_subscriber: bool = False
     articles: list[ArticleClicks] = field(default_factory=list)
-    clicks: int = 0                    # clicks that count
-    readers: int | None = None         # unique clickers; None when links do not name readers
+    clicks: int = 0  # clicks that count
+    readers: int | None = None  # unique clickers; None when links do not name readers
     apart: dict[str, int] = field(default_factory=dict)  # clicks counted apart: head, scanner, burst, repeat
-    opens: int | None = None           # None: opens are not tracked
-    openers: int | None = None         # distinct readers who opened; None when the image does not name readers
+    opens: int | None = None  # None: opens are not tracked
+    openers: int | None = None  # distinct readers who opened; None when the image does not name readers
 
     @property
     def per_topic(self) -> Counter[str]:
@@ -58,9 +58,11 @@ class IssueReport:
         return _sum(self.articles, "source")
 
 
-OPENS_CAVEAT = ("opens are inflated: Apple Mail Privacy Protection and image proxies (Gmail, Outlook, "
-                "security gateways) fetch the image without the reader opening the message; read them as an "
-                "upper bound, and prefer clicks")
+OPENS_CAVEAT = (
+    "opens are inflated: Apple Mail Privacy Protection and image proxies (Gmail, Outlook, "
+    "security gateways) fetch the image without the reader opening the message; read them as an "
+    "upper bound, and prefer clicks"
+)
 
 
 def _sum(articles: list[ArticleClicks], key: str) -> Counter[str]:
@@ -78,28 +80,47 @@ def issue_report(digest: Digest, issue: Issue) -> IssueReport:
     stored = db.clicks.of_issue(issue.id)
     counted = tally(stored, db.reports.delivered_at(issue.id), outcomes.last_delivery, len(issue.articles))
     per = counted.per_article
-    articles = [ArticleClicks(a.id, a.title, s.name, a.source, per.get(a.id, 0))
-                for s in issue.sections for a in s.articles]
+    articles = [
+        ArticleClicks(a.id, a.title, s.name, a.source, per.get(a.id, 0)) for s in issue.sections for a in s.articles
+    ]
     named = tracking.per_subscriber or any(c.subscriber_id is not None for c in stored)
     opens, openers = db.clicks.opens(issue.id)
     shown = tracking.opens or opens > 0
-    return IssueReport(issue.id, issue.week, issue.subject, str(issue.status), outcomes, left,
-                       complaints=db.reports.complaints(issue.id),
-                       tracking=tracking.clicks or bool(stored), per_subscriber=named, articles=articles,
-                       clicks=len(counted.counted), readers=counted.readers if named else None,
-                       apart=dict(sorted(counted.apart.items())), opens=opens if shown else None,
-                       openers=openers if shown and named else None)
+    return IssueReport(
+        issue.id,
+        issue.week,
+        issue.subject,
+        str(issue.status),
+        outcomes,
+        left,
+        complaints=db.reports.complaints(issue.id),
+        tracking=tracking.clicks or bool(stored),
+        per_subscriber=named,
+        articles=articles,
+        clicks=len(counted.counted),
+        readers=counted.readers if named else None,
+        apart=dict(sorted(counted.apart.items())),
+        opens=opens if shown else None,
+        openers=openers if shown and named else None,
+    )
 
 
-DELIVERY_LABELS = (("recipients", "queued"), ("delivered", "delivered"),
-                   ("retried", "delivered after a deferral"), ("failed", "failed"), ("bounced", "bounced (5xx)"),
-                   ("waiting", "still waiting"), ("skipped", "skipped (nothing in their topics)"))
+DELIVERY_LABELS = (
+    ("recipients", "queued"),
+    ("delivered", "delivered"),
+    ("retried", "delivered after a deferral"),
+    ("failed", "failed"),
+    ("bounced", "bounced (5xx)"),
+    ("waiting", "still waiting"),
+    ("skipped", "skipped (nothing in their topics)"),
+)
 
 
 def as_rows(rep: IssueReport) -> list[tuple[str, str, int | str]]:
     """(section, name, value) rows: what the CSV holds, and the order of the text."""
-    rows: list[tuple[str, str, int | str]] = [(
-        "delivery", key, getattr(rep.outcomes, key)) for key, _ in DELIVERY_LABELS]
+    rows: list[tuple[str, str, int | str]] = [
+        ("delivery", key, getattr(rep.outcomes, key)) for key, _ in DELIVERY_LABELS
+    ]
     rows.append(("delivery", "complaints", "not recorded" if rep.complaints is None else rep.complaints))
     rows.append(("audience", "unsubscribed after this issue", rep.unsubscribed))
     if rep.opens is not None:

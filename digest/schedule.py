@@ -62,9 +62,13 @@ class Schedule:
     @classmethod
     def from_config(cls, cfg: ScheduleConfig, bounces: BouncesConfig | None = None) -> Schedule:
         return cls(
-            tz=parse_timezone(cfg.timezone), collect_every=parse_duration(cfg.collect_every),
-            send=parse_weekly(cfg.send), build=parse_weekly(cfg.build) if cfg.build else None,
-            grace=parse_duration(cfg.grace), require_approval=cfg.require_approval, editors=cfg.editors,
+            tz=parse_timezone(cfg.timezone),
+            collect_every=parse_duration(cfg.collect_every),
+            send=parse_weekly(cfg.send),
+            build=parse_weekly(cfg.build) if cfg.build else None,
+            grace=parse_duration(cfg.grace),
+            require_approval=cfg.require_approval,
+            editors=cfg.editors,
             min_articles=cfg.min_articles,
             bounces_every=parse_duration(bounces.every) if bounces is not None and bounces.mailbox else None,
         )
@@ -75,8 +79,11 @@ class Schedule:
             "collect": IntervalTrigger(seconds=int(self.collect_every.total_seconds()), timezone=self.tz),
             "build": weekly_trigger(self.build, self.tz) if self.build else None,
             "send": weekly_trigger(self.send, self.tz),
-            "bounces": (IntervalTrigger(seconds=int(self.bounces_every.total_seconds()), timezone=self.tz)
-                        if self.bounces_every else None),
+            "bounces": (
+                IntervalTrigger(seconds=int(self.bounces_every.total_seconds()), timezone=self.tz)
+                if self.bounces_every
+                else None
+            ),
         }
 
     def describe(self, job_id: str) -> str:
@@ -104,8 +111,6 @@ def same_trigger(a: BaseTrigger, b: BaseTrigger) -> bool:
     if isinstance(a, IntervalTrigger) and isinstance(b, IntervalTrigger):
         return bool(a.interval == b.interval)
     return repr(a) == repr(b)
-
-
 
 
 def last_send_time(schedule: Schedule, now: datetime) -> datetime | None:

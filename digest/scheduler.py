@@ -57,9 +57,14 @@ class Jobs:
 
     Sending goes through :class:`digest.sending.Sender`, like every other send."""
 
-    def __init__(self, digest: Digest, schedule: Schedule, owner: str,
-                 should_stop: Callable[[], bool] | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        digest: Digest,
+        schedule: Schedule,
+        owner: str,
+        should_stop: Callable[[], bool] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.digest, self.schedule, self.owner = digest, schedule, owner
         self.sender = Sender(digest, schedule, owner, should_stop=should_stop, clock=clock)
         self.clock = clock
@@ -101,7 +106,8 @@ class Jobs:
         """The draft to the editors as a test, once per version of the draft."""
         marker = f"editor-test:{issue.week}"
         version = hashlib.sha256(
-            (issue.subject + "|" + ",".join(str(a.id) for a in issue.articles)).encode()).hexdigest()[:16]
+            (issue.subject + "|" + ",".join(str(a.id) for a in issue.articles)).encode()
+        ).hexdigest()[:16]
         assert issue.id is not None
         try:
             with issue_lease(self.db.issues, issue.id, issue.week, self.owner):
@@ -172,8 +178,9 @@ def make_jobstore(url: str) -> SQLAlchemyJobStore:
 class Daemon:
     """`digest daemon`: a BlockingScheduler over the project's database."""
 
-    def __init__(self, settings: Settings, loader: Callable[[], Settings] | None = None,
-                 owner: str | None = None) -> None:
+    def __init__(
+        self, settings: Settings, loader: Callable[[], Settings] | None = None, owner: str | None = None
+    ) -> None:
         self.settings, self.loader = settings, loader
         self.owner = owner or process_owner()
         self.schedule = Schedule.from_config(settings.schedule, settings.bounces)
@@ -242,8 +249,13 @@ class Daemon:
             self._running += 1
         try:
             jobs = self.jobs
-            outcome = {"collect": jobs.collect, "build": jobs.build, "send": jobs.send, "bounces": jobs.bounces,
-                       RETRY_ID: jobs.send}[kind]()
+            outcome = {
+                "collect": jobs.collect,
+                "build": jobs.build,
+                "send": jobs.send,
+                "bounces": jobs.bounces,
+                RETRY_ID: jobs.send,
+            }[kind]()
             log.log(outcome.level, "job %s: %s", kind, outcome.text)
             if outcome.retry_at is not None and not self.stopping.is_set():
                 self._add_retry(outcome.retry_at)
@@ -257,9 +269,15 @@ class Daemon:
                 self._idle.notify_all()
 
     def _add_retry(self, when: datetime) -> None:
-        self.scheduler.add_job(run_job, DateTrigger(when, timezone=self.schedule.tz), args=(RETRY_ID,),
-                               id=RETRY_ID, name=RETRY_ID, replace_existing=True,
-                               misfire_grace_time=int(self.schedule.grace.total_seconds()))
+        self.scheduler.add_job(
+            run_job,
+            DateTrigger(when, timezone=self.schedule.tz),
+            args=(RETRY_ID,),
+            id=RETRY_ID,
+            name=RETRY_ID,
+            replace_existing=True,
+            misfire_grace_time=int(self.schedule.grace.total_seconds()),
+        )
 
     # -- start-up and reload: make the stored jobs match the configuration ------------------
 
@@ -285,9 +303,17 @@ class Daemon:
             if job is None:
                 first = now if job_id == "collect" else trigger.get_next_fire_time(None, now)
                 with contextlib.suppress(ConflictingIdError):  # another daemon may have added it just now
-                    self.scheduler.add_job(run_job, trigger, args=(job_id,), id=job_id, name=job_id,
-                                           next_run_time=first, misfire_grace_time=grace, coalesce=True,
-                                           max_instances=1)
+                    self.scheduler.add_job(
+                        run_job,
+                        trigger,
+                        args=(job_id,),
+                        id=job_id,
+                        name=job_id,
+                        next_run_time=first,
+                        misfire_grace_time=grace,
+                        coalesce=True,
+                        max_instances=1,
+                    )
                 continue
             if same_trigger(job.trigger, trigger) and job.misfire_grace_time == grace and job.coalesce:
                 continue
@@ -319,10 +345,13 @@ class Daemon:
             log.info("reloaded %s", settings.config_path or "the settings")
 
     def _missed(self, event: JobExecutionEvent) -> None:
-        log.warning("job %s: the run of %s was missed by more than the grace period (%s) and is skipped; "
-                    "the next issue covers everything since the last one, so no article is lost",
-                    event.job_id, f"{event.scheduled_run_time.astimezone(self.schedule.tz):%a %Y-%m-%d %H:%M %Z}",
-                    self.schedule.grace)
+        log.warning(
+            "job %s: the run of %s was missed by more than the grace period (%s) and is skipped; "
+            "the next issue covers everything since the last one, so no article is lost",
+            event.job_id,
+            f"{event.scheduled_run_time.astimezone(self.schedule.tz):%a %Y-%m-%d %H:%M %Z}",
+            self.schedule.grace,
+        )
 
 
 # -- visibility -----------------------------------------------------------------------------
@@ -358,8 +387,9 @@ def planned_jobs(settings: Settings, now: datetime | None = None) -> list[Planne
             out.append(PlannedJob(RETRY_ID, "retry of the send", retry.next_run_time, True))
     finally:
         store.shutdown()
-    return [PlannedJob(j.job_id, j.spec, j.next_run.astimezone(schedule.tz) if j.next_run else None, j.stored)
-            for j in out]
+    return [
+        PlannedJob(j.job_id, j.spec, j.next_run.astimezone(schedule.tz) if j.next_run else None, j.stored) for j in out
+    ]
 
 
 @dataclass
@@ -376,9 +406,11 @@ def status(digest: Digest) -> Status:
     draft = db.issues.latest((IssueStatus.DRAFT,))
     last = db.issues.latest((IssueStatus.SENDING, IssueStatus.SENT))
     return Status(
-        sources=db.sources.rows(), draft=draft,
+        sources=db.sources.rows(),
+        draft=draft,
         draft_approved=db.issues.approved_at(draft.id) if draft else None,
-        last=last, last_counts=db.deliveries.counts(last.id) if last else {},
+        last=last,
+        last_counts=db.deliveries.counts(last.id) if last else {},
     )
 
 

@@ -44,9 +44,8 @@ class Outcome:
     week: str
     text: str
     report: DeliveryReport | None = None
-    retry_at: datetime | None = None       # approval pending: try again then
+    retry_at: datetime | None = None  # approval pending: try again then
     level: int = logging.INFO
-
 
 
 def refuse_samples_over_smtp(settings: Settings) -> None:
@@ -54,10 +53,14 @@ def refuse_samples_over_smtp(settings: Settings) -> None:
     if not (settings.uses_samples and settings.smtp.host):
         return
     if settings.config_path is not None:
-        raise UsageError(f"{settings.config_path} has no [[sources]]: the bundled sample sources only write to "
-                         "the outbox folder; add your feeds as [[sources]] with name and url")
-    raise UsageError(f"no digest.toml in {Path.cwd()}: the bundled sample sources only write to the outbox "
-                     "folder; pass --config FILE or create one with `digest init`")
+        raise UsageError(
+            f"{settings.config_path} has no [[sources]]: the bundled sample sources only write to "
+            "the outbox folder; add your feeds as [[sources]] with name and url"
+        )
+    raise UsageError(
+        f"no digest.toml in {Path.cwd()}: the bundled sample sources only write to the outbox "
+        "folder; pass --config FILE or create one with `digest init`"
+    )
 
 
 def describe(rep: DeliveryReport) -> str:
@@ -67,9 +70,15 @@ def describe(rep: DeliveryReport) -> str:
 class Sender:
     """Sends issues of one Digest under one owner identity, by the policy of its [schedule]."""
 
-    def __init__(self, digest: Digest, policy: Schedule, owner: str | None = None, *,
-                 should_stop: Callable[[], bool] | None = None,
-                 clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        digest: Digest,
+        policy: Schedule,
+        owner: str | None = None,
+        *,
+        should_stop: Callable[[], bool] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
         self.digest, self.policy = digest, policy
         self.owner = owner or process_owner()
         self.should_stop, self.clock = should_stop, clock
@@ -85,8 +94,14 @@ class Sender:
         found = [i for i in self.db.issues.with_status((IssueStatus.SENDING,)) if besides is None or i.id != besides.id]
         return sorted(found, key=lambda i: i.end)
 
-    def send(self, issue: Issue | None = None, *, options: SendOptions | None = None,
-             progress: Progress | None = None, approved: bool = False) -> list[Outcome]:
+    def send(
+        self,
+        issue: Issue | None = None,
+        *,
+        options: SendOptions | None = None,
+        progress: Progress | None = None,
+        approved: bool = False,
+    ) -> list[Outcome]:
         """Resume what an earlier run left sending, then send ``issue`` (default: the current one).
 
         ``approved``: the caller is the editor who approves this send (*Send now*)."""
@@ -104,8 +119,9 @@ class Sender:
             outcomes.append(self.publish(target, options=options, progress=progress))
         return outcomes
 
-    def resume(self, besides: Issue | None = None, *, options: SendOptions | None = None,
-               progress: Progress | None = None) -> list[Outcome]:
+    def resume(
+        self, besides: Issue | None = None, *, options: SendOptions | None = None, progress: Progress | None = None
+    ) -> list[Outcome]:
         """Finish every send that an earlier run left half done (oldest first)."""
         outcomes = []
         for issue in self.interrupted(besides):
@@ -114,8 +130,9 @@ class Sender:
             outcomes.append(self.publish(issue, options=options, progress=progress))
         return outcomes
 
-    def join(self, issue: Issue | None = None, *, options: SendOptions | None = None,
-             progress: Progress | None = None) -> Outcome:
+    def join(
+        self, issue: Issue | None = None, *, options: SendOptions | None = None, progress: Progress | None = None
+    ) -> Outcome:
         """Extra workers for a send that another process holds the lease of (``digest send --join``).
 
         The same gates apply; the lease does not: the rows' own leases keep the workers apart."""
@@ -131,8 +148,7 @@ class Sender:
 
     # -- one issue -------------------------------------------------------------------------
 
-    def publish(self, issue: Issue, *, options: SendOptions | None = None,
-                progress: Progress | None = None) -> Outcome:
+    def publish(self, issue: Issue, *, options: SendOptions | None = None, progress: Progress | None = None) -> Outcome:
         """Send ``issue`` if it may go now, under its lease; resumes a send left half done."""
         refuse_samples_over_smtp(self.digest.settings)
         if issue.status == IssueStatus.SENT:
@@ -164,9 +180,12 @@ class Sender:
         n, least = len(issue.articles), self.policy.min_articles
         if n < least:
             self.db.issues.set_status(issue.id, IssueStatus.SKIPPED)
-            return Outcome(issue.week, f"issue {issue.week} skipped: {counted(n, 'article')}, "
-                                       f"fewer than min_articles = {least}; "
-                                       "they roll into the next issue")
+            return Outcome(
+                issue.week,
+                f"issue {issue.week} skipped: {counted(n, 'article')}, "
+                f"fewer than min_articles = {least}; "
+                "they roll into the next issue",
+            )
         if self.policy.require_approval and self.db.issues.approved_at(issue.id) is None:
             return self._not_approved(issue)
         return None
@@ -177,13 +196,20 @@ class Sender:
         deadline = scheduled + p.grace
         if now >= deadline:
             self.db.issues.set_status(issue.id, IssueStatus.SKIPPED)
-            return Outcome(issue.week, f"issue {issue.week} was not approved within {p.grace} of "
-                                       f"{scheduled:%a %Y-%m-%d %H:%M}; skipped, its articles roll into the next issue",
-                           level=logging.WARNING)
+            return Outcome(
+                issue.week,
+                f"issue {issue.week} was not approved within {p.grace} of "
+                f"{scheduled:%a %Y-%m-%d %H:%M}; skipped, its articles roll into the next issue",
+                level=logging.WARNING,
+            )
         retry = min(now + p.retry_every, deadline)
-        return Outcome(issue.week, f"issue {issue.week} is not approved yet (run `digest approve`); retrying at "
-                                   f"{retry.astimezone(p.tz):%a %Y-%m-%d %H:%M %Z}",
-                       retry_at=retry, level=logging.WARNING)
+        return Outcome(
+            issue.week,
+            f"issue {issue.week} is not approved yet (run `digest approve`); retrying at "
+            f"{retry.astimezone(p.tz):%a %Y-%m-%d %H:%M %Z}",
+            retry_at=retry,
+            level=logging.WARNING,
+        )
 
     def _stopping(self) -> bool:
         return bool(self.should_stop and self.should_stop())
@@ -234,8 +260,7 @@ class BackgroundSend:
                 running = self._status.week if self._status else week
                 raise UsageError(f"issue {running} is being sent already; wait for it to finish")
             self._status = SendStatus(week=week, started_at=utc_now())
-            self._thread = threading.Thread(target=self._run, args=(sender, issue), name=f"send-{week}",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._run, args=(sender, issue), name=f"send-{week}", daemon=True)
             self._thread.start()
 
     def status(self) -> SendStatus | None:

@@ -63,8 +63,9 @@ class Fetcher:
     """One requests Session with timeouts, a per-request deadline, a size cap and conditional GET, that
     connects only to public addresses and to the hosts in ``trusted`` and ``[fetch] allow_hosts``."""
 
-    def __init__(self, config: FetchConfig, trusted: Iterable[str] = (),
-                 mirrors: Mapping[str, Path] | None = None) -> None:
+    def __init__(
+        self, config: FetchConfig, trusted: Iterable[str] = (), mirrors: Mapping[str, Path] | None = None
+    ) -> None:
         self.config = config
         self.mirrors = dict(mirrors or {})
         self.session = requests.Session()
@@ -79,8 +80,11 @@ class Fetcher:
     def for_settings(cls, settings: Settings) -> Fetcher:
         """The fetcher of a run: the sources' hosts are the operator's; the bundled samples' links are read
         from the pages bundled with them."""
-        return cls(settings.fetch, trusted=source_hosts(s.url for s in settings.sources),
-                   mirrors=SAMPLE_PAGES if settings.uses_samples else None)
+        return cls(
+            settings.fetch,
+            trusted=source_hosts(s.url for s in settings.sources),
+            mirrors=SAMPLE_PAGES if settings.uses_samples else None,
+        )
 
     def close(self) -> None:
         self.session.close()
@@ -88,14 +92,21 @@ class Fetcher:
     def _mirrored(self, url: str) -> Fetched | None:
         for prefix, folder in self.mirrors.items():
             if url.startswith(prefix):
-                name = url[len(prefix):].strip("/")
+                name = url[len(prefix) :].strip("/")
                 if not name or "/" in name or name.startswith("."):
                     break
                 return self._read_file(url, folder / f"{name}.html", as_url=url)
         return None
 
-    def get(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
-            accept: str = "*/*", local: bool = False) -> Fetched:
+    def get(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        accept: str = "*/*",
+        local: bool = False,
+    ) -> Fetched:
         """Fetch ``url`` over http(s); a file:// URL or a path only when ``local`` (a source the operator
         wrote as a path). Raises SourceError with the reason."""
         path = local_path(url)
@@ -112,14 +123,14 @@ class Fetcher:
             except DeadlinePassed:
                 raise SourceError(url, self._late()) from None
             except AddressRefused as exc:
-                raise NotPublic(url, f"not fetched: {exc}; name the host in [fetch] allow_hosts "
-                                  "to fetch from it") from None
+                raise NotPublic(
+                    url, f"not fetched: {exc}; name the host in [fetch] allow_hosts to fetch from it"
+                ) from None
 
     def _late(self) -> str:
         return f"took longer than the {self.config.deadline:g} s deadline (fetch.deadline)"
 
-    def _get(self, url: str, etag: str | None, last_modified: str | None, accept: str,
-             deadline: Deadline) -> Fetched:
+    def _get(self, url: str, etag: str | None, last_modified: str | None, accept: str, deadline: Deadline) -> Fetched:
         headers = {"Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
@@ -128,8 +139,9 @@ class Fetcher:
         cfg = self.config
         started = time.monotonic()
         try:
-            with self.session.get(url, headers=headers, stream=True,
-                                  timeout=(cfg.connect_timeout, cfg.read_timeout)) as resp:
+            with self.session.get(
+                url, headers=headers, stream=True, timeout=(cfg.connect_timeout, cfg.read_timeout)
+            ) as resp:
                 if resp.status_code == 304:
                     return Fetched(url=url, not_modified=True, headers=_headers(resp))
                 if resp.status_code >= 400:
@@ -215,8 +227,10 @@ def parse_feed(source: SourceConfig, fetched: Fetched) -> ParsedFeed:
         if problem:
             raise SourceError(source.name, problem)
         if not parsed.version and is_html(fetched):
-            raise SourceError(source.name, "this is an HTML page, not a feed, and it links to none; "
-                              "give the URL of the site's RSS or Atom feed")
+            raise SourceError(
+                source.name,
+                "this is an HTML page, not a feed, and it links to none; give the URL of the site's RSS or Atom feed",
+            )
         if not parsed.version:
             raise SourceError(source.name, "not an RSS or Atom feed (is the URL the feed's, not the site's?)")
     warning = f"{problem}; kept {len(entries)} usable entries" if problem else ""
@@ -308,7 +322,9 @@ def fetch_all(
 
 
 def fetch_each(
-    fetcher: Fetcher, jobs: Iterable[tuple[str, dict[str, Any]]], workers: int | ThreadPoolExecutor,
+    fetcher: Fetcher,
+    jobs: Iterable[tuple[str, dict[str, Any]]],
+    workers: int | ThreadPoolExecutor,
     then: Callable[[str, Fetched], T],
 ) -> list[T | SourceError]:
     """Fetch many URLs at once and hand each page to ``then`` in the worker as it arrives, so that only

@@ -30,7 +30,7 @@ def parse_weekly(text: str) -> Weekly:
     """'mon 07:00' (or 'Monday 7:00') → Weekly; ValueError saying what is expected otherwise."""
     m = _WEEKLY.fullmatch(text.strip().lower())
     if not m:
-        raise ValueError(f"expected a day name and a time like \"mon 07:00\", got {text!r}")
+        raise ValueError(f'expected a day name and a time like "mon 07:00", got {text!r}')
     name, hour, minute = m.group(1), int(m.group(2)), int(m.group(3))
     if name in _FULL:
         name = DAYS[_FULL[name]]
@@ -46,7 +46,7 @@ def parse_duration(text: str) -> timedelta:
     s = text.strip().lower().replace(" ", "")
     parts = _DURATION.findall(s)
     if not s or "".join(n + u for n, u in parts) != s:
-        raise ValueError(f"expected a duration like \"1h\", \"30m\", \"2d\" or \"1h30m\", got {text!r}")
+        raise ValueError(f'expected a duration like "1h", "30m", "2d" or "1h30m", got {text!r}')
     total = timedelta(seconds=sum(int(n) * _UNITS[u] for n, u in parts))
     if total <= timedelta(0):
         raise ValueError(f"must be longer than zero, got {text!r}")
@@ -67,4 +67,4 @@ def parse_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name.strip())
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as \"Europe/Berlin\" or \"UTC\"") from None
+        raise ValueError(f'unknown time zone {name!r}; use an IANA name such as "Europe/Berlin" or "UTC"') from None

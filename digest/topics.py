@@ -127,8 +127,18 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
 # Keywords that say "some IP right was infringed", or name IP as a whole, without naming which right:
 # they place an entry only when no more specific keyword does.
 _GENERIC_WORDS = (
-    "infringe", "infringes", "infringed", "infringing", "infringement", "infringer",
-    "intellectual property", "ip protection", "ip rights", "ipr", "iprs", "wipo",
+    "infringe",
+    "infringes",
+    "infringed",
+    "infringing",
+    "infringement",
+    "infringer",
+    "intellectual property",
+    "ip protection",
+    "ip rights",
+    "ipr",
+    "iprs",
+    "wipo",
 )
 # Phrases that hold an IP word without being about IP ("patent leather", "her trademark smile", a page's
 # "Copyright 2026 … All rights reserved" line): taken out of the text before keywords are looked for.
@@ -157,8 +167,20 @@ _HOUSEKEEPING = re.compile(
     r"|\bprivacy policy update|\bcookie policy|\bterms of (?:use|service) update"
 )
 _HOUSEKEEPING_TAG_WORDS = (
-    "event", "webinar", "career", "job", "vacancy", "hiring", "firm news", "announcement", "about us",
-    "newsletter", "office news", "news from the firm", "holiday", "team",
+    "event",
+    "webinar",
+    "career",
+    "job",
+    "vacancy",
+    "hiring",
+    "firm news",
+    "announcement",
+    "about us",
+    "newsletter",
+    "office news",
+    "news from the firm",
+    "holiday",
+    "team",
 )
 _WORD_SPLITTERS = re.compile(r"[\W_]+")
 _APOSTROPHES = re.compile("['’ʼ]")

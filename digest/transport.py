@@ -90,15 +90,19 @@ class SMTPTransport:
             if cfg.security == "starttls":
                 if not smtp.has_extn("starttls"):
                     smtp.close()
-                    raise SMTPConnectionError(host, cfg.port, "the server does not offer STARTTLS "
-                                              "(set SMTP_SECURITY=none only for a trusted local relay)")
+                    raise SMTPConnectionError(
+                        host,
+                        cfg.port,
+                        "the server does not offer STARTTLS (set SMTP_SECURITY=none only for a trusted local relay)",
+                    )
                 smtp.starttls(context=self.context)
                 smtp.ehlo()
             if cfg.username:
                 smtp.login(cfg.username, cfg.password or "")
         except ssl.SSLCertVerificationError as exc:
-            raise SMTPConnectionError(host, cfg.port, f"the server's certificate failed verification: "
-                                      f"{exc.verify_message or exc}") from None
+            raise SMTPConnectionError(
+                host, cfg.port, f"the server's certificate failed verification: {exc.verify_message or exc}"
+            ) from None
         except smtplib.SMTPAuthenticationError as exc:
             raise SMTPConnectionError(host, cfg.port, f"login refused ({exc.smtp_code})") from None
         except (OSError, smtplib.SMTPException) as exc:
@@ -122,8 +126,11 @@ class SMTPTransport:
 
     def _transaction(self, smtp: smtplib.SMTP, envelope: Envelope) -> SendResult:
         try:
-            commands = [f"MAIL FROM:<{envelope.sender}>\r\n".encode("ascii"),
-                        f"RCPT TO:<{envelope.recipient}>\r\n".encode("ascii"), b"DATA\r\n"]
+            commands = [
+                f"MAIL FROM:<{envelope.sender}>\r\n".encode("ascii"),
+                f"RCPT TO:<{envelope.recipient}>\r\n".encode("ascii"),
+                b"DATA\r\n",
+            ]
         except UnicodeEncodeError:
             return SendResult(False, 553, "the address needs SMTPUTF8, which this sender does not use", "rcpt")
         expected = (250, 250, 354)

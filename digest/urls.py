@@ -5,11 +5,33 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 TRACKING_PREFIXES = ("utm_", "mc_", "_hs", "pk_", "mtm_")
-TRACKING_PARAMS = frozenset({
-    "fbclid", "gclid", "dclid", "gclsrc", "msclkid", "yclid", "igshid", "twclid", "ttclid", "li_fat_id",
-    "_ga", "_gl", "mkt_tok", "oly_enc_id", "oly_anon_id", "vero_id", "wickedid", "rb_clickid", "s_cid",
-    "ref_src", "ref_url", "spm", "share",
-})
+TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gclsrc",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "twclid",
+        "ttclid",
+        "li_fat_id",
+        "_ga",
+        "_gl",
+        "mkt_tok",
+        "oly_enc_id",
+        "oly_anon_id",
+        "vero_id",
+        "wickedid",
+        "rb_clickid",
+        "s_cid",
+        "ref_src",
+        "ref_url",
+        "spm",
+        "share",
+    }
+)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 

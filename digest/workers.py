@@ -75,8 +75,9 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _child(run: _Run, transports: Callable[[], Transport], connections: int, index: int, parent: int,
-           stop: Event, posts: Any) -> None:
+def _child(
+    run: _Run, transports: Callable[[], Transport], connections: int, index: int, parent: int, stop: Event, posts: Any
+) -> None:
     from .deliver import DeliveryReport, _Run, in_threads
 
     _die_with_parent(parent)
@@ -122,8 +123,12 @@ def in_processes(run: _Run, transports: Callable[[], Transport]) -> None:
     with _running_lock:
         _running.add(stop)
     split = [run.options.concurrency // n + (i < run.options.concurrency % n) for i in range(n)]
-    children = [ctx.Process(target=_child, args=(run, transports, k, i, os.getpid(), stop, posts),
-                            name=f"send-process-{i}", daemon=True) for i, k in enumerate(split)]
+    children = [
+        ctx.Process(
+            target=_child, args=(run, transports, k, i, os.getpid(), stop, posts), name=f"send-process-{i}", daemon=True
+        )
+        for i, k in enumerate(split)
+    ]
     counts: dict[int, tuple[int, ...]] = {}
     finished: set[int] = set()
     try:
@@ -155,8 +160,12 @@ def in_processes(run: _Run, transports: Callable[[], Transport]) -> None:
             _running.discard(stop)
     if len(finished) < n:
         lost = [c.exitcode for i, c in enumerate(children) if i not in finished]
-        run.fail(DeliveryError(f"a send process ended unexpectedly (exit codes {lost}); run `digest send` "
-                               "again to resume where it stopped"))
+        run.fail(
+            DeliveryError(
+                f"a send process ended unexpectedly (exit codes {lost}); run `digest send` "
+                "again to resume where it stopped"
+            )
+        )
 
 
 def _counts(report: DeliveryReport) -> tuple[int, ...]:

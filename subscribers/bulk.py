@@ -42,11 +42,15 @@ def _sql(dialect: Dialect, rows: int) -> tuple[str, str]:
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     quote = dialect.identifier_preparer.quote
     one = "(" + ", ".join([mark] * len(COLUMNS)) + ")"
-    subscribers = (f"INSERT INTO {quote(S.name)} ({', '.join(map(quote, COLUMNS))}) VALUES "
-                   f"{', '.join([one] * rows)} ON CONFLICT ({quote('email')}) DO NOTHING "
-                   f"RETURNING {quote('id')}, {quote('email')}")
-    events = (f"INSERT INTO {quote(E.name)} ({', '.join(map(quote, EVENT_COLUMNS))}) "
-              f"VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})")
+    subscribers = (
+        f"INSERT INTO {quote(S.name)} ({', '.join(map(quote, COLUMNS))}) VALUES "
+        f"{', '.join([one] * rows)} ON CONFLICT ({quote('email')}) DO NOTHING "
+        f"RETURNING {quote('id')}, {quote('email')}"
+    )
+    events = (
+        f"INSERT INTO {quote(E.name)} ({', '.join(map(quote, EVENT_COLUMNS))}) "
+        f"VALUES ({', '.join([mark] * len(EVENT_COLUMNS))})"
+    )
     return subscribers, events
 
 
@@ -77,7 +81,8 @@ def add_batch(conn: Connection, batch: Sequence[NewSubscriber], basis: str, sour
         origin = (r.consent_source or source)[:100]
         events.append((sid, at, signed_up, origin, detail, None, None))
         if r.confirmed_at is not None:
-            events.append((sid, when(r.confirmed_at), confirmed_kind, origin, "", (r.consent_ip or "")[:64] or None,
-                           None))
+            events.append(
+                (sid, when(r.confirmed_at), confirmed_kind, origin, "", (r.consent_ip or "")[:64] or None, None)
+            )
     conn.exec_driver_sql(insert_event, events)
     return len(added)

@@ -104,12 +104,16 @@ def _row(row: dict[str, str], topics_ok: set[str], basis: str) -> NewSubscriber:
         raise ValueError(f"consent_ip {raw_ip!r} is not an IP address") from None
     if confirmed is None and not source and not basis:
         raise ValueError("no consent on this row: fill its confirmed_at or consent_source, or import with --consent")
-    return NewSubscriber(email, clean_name(unescape(row.get("name") or "")), ",".join(topics), confirmed,
-                         source, ip)
+    return NewSubscriber(email, clean_name(unescape(row.get("name") or "")), ",".join(topics), confirmed, source, ip)
 
 
-def import_csv(path: Path, store: SubscriberStore, known_topics: Iterable[str], basis: str = "",
-               suppressed: Callable[[list[str]], set[str]] | None = None) -> ImportReport:
+def import_csv(
+    path: Path,
+    store: SubscriberStore,
+    known_topics: Iterable[str],
+    basis: str = "",
+    suppressed: Callable[[list[str]], set[str]] | None = None,
+) -> ImportReport:
     """Import ``path`` a batch at a time. ``basis`` is the consent of the whole file (required when it has
     no consent columns: ConsentMissing); ``suppressed`` picks, from a batch of addresses, the ones erased
     on request, which are skipped and reported."""
@@ -120,8 +124,9 @@ def import_csv(path: Path, store: SubscriberStore, known_topics: Iterable[str], 
             if not basis and not any(c in header for c in CONSENT_COLUMNS):
                 raise ConsentMissing(
                     "the file has no consent columns (confirmed_at, consent_source, consent_ip); say how these "
-                    "people agreed to receive the newsletter with --consent \"TEXT\", for example "
-                    "--consent \"signed up at the 2026 conference\"")
+                    'people agreed to receive the newsletter with --consent "TEXT", for example '
+                    '--consent "signed up at the 2026 conference"'
+                )
             report.added = store.add_many(_checked(read_rows(fh), topics_ok, basis, suppressed, report), basis)
         except UnicodeDecodeError as exc:
             raise CSVFormatError(f"not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
@@ -129,8 +134,13 @@ def import_csv(path: Path, store: SubscriberStore, known_topics: Iterable[str], 
     return report
 
 
-def _checked(rows: Iterator[tuple[int, dict[str, str]]], topics_ok: set[str], basis: str,
-             suppressed: Callable[[list[str]], set[str]] | None, report: ImportReport) -> Iterator[NewSubscriber]:
+def _checked(
+    rows: Iterator[tuple[int, dict[str, str]]],
+    topics_ok: set[str],
+    basis: str,
+    suppressed: Callable[[list[str]], set[str]] | None,
+    report: ImportReport,
+) -> Iterator[NewSubscriber]:
     """The rows that may be stored, a batch at a time; rejected and erased ones are noted in ``report``."""
     batch: list[tuple[int, NewSubscriber]] = []
     for line, row in rows:
@@ -144,8 +154,9 @@ def _checked(rows: Iterator[tuple[int, dict[str, str]]], topics_ok: set[str], ba
     yield from _unsuppressed(batch, suppressed, report)
 
 
-def _unsuppressed(batch: list[tuple[int, NewSubscriber]], suppressed: Callable[[list[str]], set[str]] | None,
-                  report: ImportReport) -> Iterator[NewSubscriber]:
+def _unsuppressed(
+    batch: list[tuple[int, NewSubscriber]], suppressed: Callable[[list[str]], set[str]] | None, report: ImportReport
+) -> Iterator[NewSubscriber]:
     report.valid += len(batch)
     gone = suppressed([r.email for _, r in batch]) if suppressed and batch else set()
     report.suppressed.extend(line for line, r in batch if r.email in gone)
@@ -157,9 +168,20 @@ def export_csv(subscribers: Iterable[Subscriber], out: TextIO) -> int:
     writer.writerow(["email", "name", "topics", "status", "paused", "confirmed_at", "consent_ip"])
     n = 0
     for s in subscribers:
-        writer.writerow([_cell(x) for x in (
-            s.email, s.name, ",".join(sorted(s.topics)), s.status, "yes" if s.paused else "no",
-            s.confirmed_at.isoformat() if s.confirmed_at else "", s.consent_ip or "")])
+        writer.writerow(
+            [
+                _cell(x)
+                for x in (
+                    s.email,
+                    s.name,
+                    ",".join(sorted(s.topics)),
+                    s.status,
+                    "yes" if s.paused else "no",
+                    s.confirmed_at.isoformat() if s.confirmed_at else "",
+                    s.consent_ip or "",
+                )
+            ]
+        )
         n += 1
     return n
 

@@ -26,15 +26,15 @@ OPTED_OUT = frozenset({SubscriberStatus.UNSUBSCRIBED, SubscriberStatus.BOUNCED, 
 class EventKind(StrEnum):
     """What a line of a subscriber's consent history records (``subscriber_events.kind``)."""
 
-    SIGNED_UP = "signed_up"          # source: form, api, cli, import (detail: the stated basis)
-    CONFIRMED = "confirmed"          # ip and user agent of the confirmation
+    SIGNED_UP = "signed_up"  # source: form, api, cli, import (detail: the stated basis)
+    CONFIRMED = "confirmed"  # ip and user agent of the confirmation
     TOPICS_CHANGED = "topics_changed"
     PAUSED = "paused"
     RESUMED = "resumed"
-    UNSUBSCRIBED = "unsubscribed"    # source: one-click, page, mailto, cli, complaint
+    UNSUBSCRIBED = "unsubscribed"  # source: one-click, page, mailto, cli, complaint
     BOUNCED = "bounced"
     COMPLAINED = "complained"
-    RESUBSCRIBED = "resubscribed"    # a confirmed sign-up after an opt-out
+    RESUBSCRIBED = "resubscribed"  # a confirmed sign-up after an opt-out
 
 
 EVENT_KINDS = tuple(k.value for k in EventKind)

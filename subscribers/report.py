@@ -34,11 +34,21 @@ def person(store: SubscriberStore, email: str) -> dict[str, Any] | None:
 def person_text(doc: dict[str, Any]) -> str:
     """The same document for a terminal: the record, then one line per event."""
     shown = {**doc, "topics": ", ".join(doc["topics"]) or "all topics"}
-    lines = [f"{k}: {shown[k] if shown[k] not in (None, '') else '-'}"
-             for k in ("email", "name", "status", "topics", "created_at", "confirmed_at", "consent_ip")]
+    lines = [
+        f"{k}: {shown[k] if shown[k] not in (None, '') else '-'}"
+        for k in ("email", "name", "status", "topics", "created_at", "confirmed_at", "consent_ip")
+    ]
     lines.append("history:")
     for e in doc["history"]:
-        extra = "  ".join(x for x in (e["source"] and f"via {e['source']}", e["ip"] and f"ip {e['ip']}",
-                                      e["user_agent"] and f"agent {e['user_agent']!r}", e["detail"]) if x)
+        extra = "  ".join(
+            x
+            for x in (
+                e["source"] and f"via {e['source']}",
+                e["ip"] and f"ip {e['ip']}",
+                e["user_agent"] and f"agent {e['user_agent']!r}",
+                e["detail"],
+            )
+            if x
+        )
         lines.append(f"  {e['at']}  {e['kind']:<15} {extra}".rstrip())
     return "\n".join(lines)

@@ -33,8 +33,14 @@ class Notice:
 class Audience:
     """Subscriber operations over a SubscriberStore, the signed tokens and a way to mail notices."""
 
-    def __init__(self, store: SubscriberStore, tokens: Tokens, base_url: str, topics: Sequence[str],
-                 notify: Callable[[Notice], bool]) -> None:
+    def __init__(
+        self,
+        store: SubscriberStore,
+        tokens: Tokens,
+        base_url: str,
+        topics: Sequence[str],
+        notify: Callable[[Notice], bool],
+    ) -> None:
         self.store, self.tokens, self.notify = store, tokens, notify
         self.base_url = base_url.rstrip("/")
         self.topics = tuple(topics)
@@ -45,8 +51,15 @@ class Audience:
     def known_topics(self, chosen: Iterable[str]) -> list[str]:
         return [x for x in self.topics if x in set(chosen)]
 
-    def subscribe(self, raw_email: str, name: str = "", topics: Iterable[str] = (), source: str = "form",
-                  ip: str | None = None, user_agent: str | None = None) -> None:
+    def subscribe(
+        self,
+        raw_email: str,
+        name: str = "",
+        topics: Iterable[str] = (),
+        source: str = "form",
+        ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> None:
         """Start a double opt-in; InvalidAddress for a malformed address, otherwise the same for every address.
 
         New, pending and opted-out addresses get a confirmation link (to the stored name), active ones a

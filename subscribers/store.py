@@ -23,8 +23,12 @@ IMPORT_BATCH = 2000  # rows an import stores per statement (at most bulk.MAX_ROW
 S = t.subscribers
 
 # The history line that a move into each status writes.
-STATUS_EVENT = {SubscriberStatus.UNSUBSCRIBED: EventKind.UNSUBSCRIBED, SubscriberStatus.BOUNCED: EventKind.BOUNCED,
-                SubscriberStatus.COMPLAINED: EventKind.COMPLAINED, SubscriberStatus.ACTIVE: EventKind.RESUBSCRIBED}
+STATUS_EVENT = {
+    SubscriberStatus.UNSUBSCRIBED: EventKind.UNSUBSCRIBED,
+    SubscriberStatus.BOUNCED: EventKind.BOUNCED,
+    SubscriberStatus.COMPLAINED: EventKind.COMPLAINED,
+    SubscriberStatus.ACTIVE: EventKind.RESUBSCRIBED,
+}
 OPT_OUT_EVENTS = (EventKind.UNSUBSCRIBED.value, EventKind.BOUNCED.value, EventKind.COMPLAINED.value)
 
 
@@ -43,9 +47,15 @@ class NewSubscriber(NamedTuple):
 def _subscriber(row: Any) -> Subscriber:
     m = row._mapping
     return Subscriber(
-        id=m["id"], email=m["email"], name=m["name"], status=m["status"], paused=bool(m["paused"]),
-        topics=frozenset(x for x in m["topics"].split(",") if x), created_at=m["created_at"],
-        confirmed_at=m["confirmed_at"], consent_ip=m["consent_ip"],
+        id=m["id"],
+        email=m["email"],
+        name=m["name"],
+        status=m["status"],
+        paused=bool(m["paused"]),
+        topics=frozenset(x for x in m["topics"].split(",") if x),
+        created_at=m["created_at"],
+        confirmed_at=m["confirmed_at"],
+        consent_ip=m["consent_ip"],
     )
 
 
@@ -70,8 +80,15 @@ class SubscriberStore:
 
     # -- the history ------------------------------------------------------------------------------
 
-    def record_event(self, subscriber_id: int, kind: EventKind | str, source: str = "", detail: str | None = None,
-                     ip: str | None = None, user_agent: str | None = None) -> None:
+    def record_event(
+        self,
+        subscriber_id: int,
+        kind: EventKind | str,
+        source: str = "",
+        detail: str | None = None,
+        ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> None:
         """Append one line to a subscriber's consent history (for events this class does not make itself)."""
         with self.engine.begin() as conn:
             history.record(conn, subscriber_id, kind, source, detail, ip, user_agent)
@@ -82,14 +99,30 @@ class SubscriberStore:
 
     # -- adding -----------------------------------------------------------------------------------
 
-    def add(self, email: str, name: str = "", topics: Iterable[str] = (), status: str = "active",
-            source: str = "cli", basis: str = "", ip: str | None = None,
-            user_agent: str | None = None) -> tuple[Subscriber, bool]:
+    def add(
+        self,
+        email: str,
+        name: str = "",
+        topics: Iterable[str] = (),
+        status: str = "active",
+        source: str = "cli",
+        basis: str = "",
+        ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> tuple[Subscriber, bool]:
         """Add one address, recording its sign-up and ``source``; an existing one is returned as it is (never
         resubscribed). True when added. No confirmation time is recorded: only a confirmation sets it."""
         at = _now()
-        row = {"email": email.lower(), "name": name, "topics": ",".join(topics), "status": status, "paused": False,
-               "created_at": at, "confirmed_at": None, "consent_ip": None}
+        row = {
+            "email": email.lower(),
+            "name": name,
+            "topics": ",".join(topics),
+            "status": status,
+            "paused": False,
+            "created_at": at,
+            "confirmed_at": None,
+            "consent_ip": None,
+        }
         with self.engine.begin() as conn:
             found = conn.execute(select(S.c.id).where(S.c.email == row["email"])).scalar()
             if found is None:
@@ -129,8 +162,15 @@ class SubscriberStore:
 
     # -- sign-up, confirmation, preferences, status -------------------------------------------------
 
-    def request(self, email: str, name: str, topics: Iterable[str], source: str = "form", ip: str | None = None,
-                user_agent: str | None = None) -> tuple[Subscriber, str]:
+    def request(
+        self,
+        email: str,
+        name: str,
+        topics: Iterable[str],
+        source: str = "form",
+        ip: str | None = None,
+        user_agent: str | None = None,
+    ) -> tuple[Subscriber, str]:
         """A sign-up from the web: (subscriber, what it was before): 'new', or the status it had.
 
         A new address is stored as pending, with its sign-up in the history. Any address already stored is
@@ -155,8 +195,11 @@ class SubscriberStore:
             status = conn.execute(select(S.c.status).where(S.c.id == subscriber_id)).scalar()
             if status != SubscriberStatus.PENDING and status not in OPTED_OUT:
                 return False
-            conn.execute(update(S).where(S.c.id == subscriber_id, S.c.status == status)
-                         .values(status=SubscriberStatus.ACTIVE, confirmed_at=at, consent_ip=(ip or "")[:64] or None))
+            conn.execute(
+                update(S)
+                .where(S.c.id == subscriber_id, S.c.status == status)
+                .values(status=SubscriberStatus.ACTIVE, confirmed_at=at, consent_ip=(ip or "")[:64] or None)
+            )
             kind = EventKind.CONFIRMED if status == SubscriberStatus.PENDING else EventKind.RESUBSCRIBED
             history.record(conn, subscriber_id, kind, "confirmation link", None, ip, user_agent, at)
         return True
@@ -205,8 +248,7 @@ class SubscriberStore:
     def suppressed_among(self, hashes: list[str]) -> set[str]:
         """Which of these address hashes are on the suppression list of erased addresses."""
         with self.engine.begin() as conn:
-            return set(conn.scalars(select(t.suppressed.c.address_hash)
-                                    .where(t.suppressed.c.address_hash.in_(hashes))))
+            return set(conn.scalars(select(t.suppressed.c.address_hash).where(t.suppressed.c.address_hash.in_(hashes))))
 
     @staticmethod
     def erase(conn: Connection, subscriber_id: int, address_hash: str) -> None:
@@ -214,16 +256,18 @@ class SubscriberStore:
         the caller's transaction, which first removes what other tables hold of the person)."""
         history.erase(conn, subscriber_id)
         conn.execute(S.delete().where(S.c.id == subscriber_id))
-        exists = conn.execute(select(t.suppressed.c.address_hash)
-                              .where(t.suppressed.c.address_hash == address_hash)).first()
+        exists = conn.execute(
+            select(t.suppressed.c.address_hash).where(t.suppressed.c.address_hash == address_hash)
+        ).first()
         if exists is None:
             conn.execute(t.suppressed.insert().values(address_hash=address_hash, at=_now(), reason="erased"))
 
     def forget_consent_addresses(self, before: datetime) -> int:
         """Blank the IP and user agent recorded before ``before`` (the retention setting); rows changed."""
         with self.engine.begin() as conn:
-            done = conn.execute(update(S).where(S.c.confirmed_at < before, S.c.consent_ip.is_not(None))
-                                .values(consent_ip=None))
+            done = conn.execute(
+                update(S).where(S.c.confirmed_at < before, S.c.consent_ip.is_not(None)).values(consent_ip=None)
+            )
             return int(done.rowcount) + history.blank_addresses(conn, before)
 
     # -- reading many -------------------------------------------------------------------------------

@@ -50,7 +50,8 @@ def one_of(table: str, values: Iterable[str]) -> CheckConstraint:
 
 
 subscribers = Table(
-    "subscribers", metadata,
+    "subscribers",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("email", String(320), nullable=False, unique=True),
     Column("name", String(500), nullable=False, default=""),
@@ -71,7 +72,8 @@ mailable = and_(subscribers.c.status == MAILABLE_STATUS.value, subscribers.c.pau
 # The consent history: one row per thing that happened to a subscription, never updated, deleted only
 # with the person (``forget``) or, for the IP and user agent, by the retention setting.
 subscriber_events = Table(
-    "subscriber_events", metadata,
+    "subscriber_events",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=False, index=True),
     Column("at", UTCDateTime, nullable=False),
@@ -86,7 +88,8 @@ subscriber_events = Table(
 # Addresses erased on request, kept only as a keyed hash (HMAC-SHA256 with the secret key) so that an
 # import never brings them back; a sign-up that the person confirms still can.
 suppressed = Table(
-    "suppressed", metadata,
+    "suppressed",
+    metadata,
     Column("address_hash", String(64), primary_key=True),
     Column("at", UTCDateTime, nullable=False),
     Column("reason", String(20), nullable=False, default="erased"),

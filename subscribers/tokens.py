@@ -12,7 +12,7 @@ from typing import TypeVar
 from itsdangerous import BadData, Signer, TimestampSigner, URLSafeTimedSerializer
 
 PURPOSES = {
-    "unsubscribe": None,             # works for as long as the subscriber keeps the email
+    "unsubscribe": None,  # works for as long as the subscriber keeps the email
     "preferences": 60 * 60 * 24 * 365,
     "confirm": 60 * 60 * 24 * 7,
 }
@@ -72,8 +72,7 @@ class Tokens:
     def read_issued(self, purpose: str, token: str) -> tuple[int, datetime]:
         """The subscriber id a link names and when the link was made."""
         try:
-            value, issued = self._serializers[purpose].loads(token, max_age=PURPOSES[purpose],
-                                                             return_timestamp=True)
+            value, issued = self._serializers[purpose].loads(token, max_age=PURPOSES[purpose], return_timestamp=True)
         except BadData:
             raise BadToken(f"this {purpose} link is not valid or has expired") from None
         if isinstance(value, list) and len(value) == 2 and isinstance(value[1], float):

@@ -31,11 +31,26 @@ from .support.http import Site
 from .support.smtp import Sink
 from .support.web import csrf_from, digest_of, make_settings
 
-GET_ROUTES = ["/admin/", "/admin/draft", "/admin/draft?topics=patents", "/admin/draft/email.html",
-              "/admin/draft/approve", "/admin/draft/send", "/admin/draft/send/progress", "/admin/draft/send/status"]
+GET_ROUTES = [
+    "/admin/",
+    "/admin/draft",
+    "/admin/draft?topics=patents",
+    "/admin/draft/email.html",
+    "/admin/draft/approve",
+    "/admin/draft/send",
+    "/admin/draft/send/progress",
+    "/admin/draft/send/status",
+]
 EDIT_ROUTES = [f"/admin/draft/edit/{name}" for name in ACTIONS]  # one per editing action, made from the table
-POST_ROUTES = ["/admin/logout", "/admin/draft/build", *EDIT_ROUTES, "/admin/draft/links", "/admin/draft/test",
-               "/admin/draft/approve", "/admin/draft/send"]
+POST_ROUTES = [
+    "/admin/logout",
+    "/admin/draft/build",
+    *EDIT_ROUTES,
+    "/admin/draft/links",
+    "/admin/draft/test",
+    "/admin/draft/approve",
+    "/admin/draft/send",
+]
 
 
 @pytest.fixture
@@ -82,14 +97,26 @@ def test_every_page_without_a_login_goes_to_the_login(app: Flask, client: FlaskC
 
 
 @pytest.mark.parametrize("url", POST_ROUTES)
-def test_every_action_without_a_login_is_refused_even_with_a_csrf_token(app: Flask, client: FlaskClient,
-                                                                        url: str) -> None:
+def test_every_action_without_a_login_is_refused_even_with_a_csrf_token(
+    app: Flask, client: FlaskClient, url: str
+) -> None:
     d = digest_of(app)
     seed(d)
     token = csrf_from(client.get("/admin/login").get_data(as_text=True))
     before = d.draft()
-    resp = client.post(url, data={"csrf_token": token, "article": "1", "value": "Hijacked", "topic": "patents",
-                                  "direction": "down", "kind": "pin", "addresses": "x@example.org", "version": "x"})
+    resp = client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "article": "1",
+            "value": "Hijacked",
+            "topic": "patents",
+            "direction": "down",
+            "kind": "pin",
+            "addresses": "x@example.org",
+            "version": "x",
+        },
+    )
     assert resp.status_code == 403
     assert "Sign in first" in resp.get_data(as_text=True)
     assert d.draft() == before and d.db.issues.edits(before.week) == []
@@ -97,12 +124,20 @@ def test_every_action_without_a_login_is_refused_even_with_a_csrf_token(app: Fla
 
 
 @pytest.mark.parametrize("url", POST_ROUTES[1:])
-def test_every_action_without_a_csrf_token_is_refused_when_signed_in(app: Flask, editor: FlaskClient,
-                                                                     url: str) -> None:
+def test_every_action_without_a_csrf_token_is_refused_when_signed_in(app: Flask, editor: FlaskClient, url: str) -> None:
     d = digest_of(app)
     before = d.draft()
-    resp = editor.post(url, data={"article": "1", "value": "Forged", "topic": "patents", "direction": "down",
-                                  "kind": "pin", "addresses": "x@example.org"})
+    resp = editor.post(
+        url,
+        data={
+            "article": "1",
+            "value": "Forged",
+            "topic": "patents",
+            "direction": "down",
+            "kind": "pin",
+            "addresses": "x@example.org",
+        },
+    )
     assert resp.status_code == 400 and "expired" in resp.get_data(as_text=True)
     forged = editor.post(url, data={"csrf_token": "forged", "article": "1", "value": "Forged"})
     assert forged.status_code == 400
@@ -127,14 +162,17 @@ def test_login_goes_back_to_the_admin_page_asked_for_and_nowhere_else(app: Flask
     first = client.get("/admin/draft?topics=copyright")
     assert first.location == "/admin/login?next=/admin/draft?topics%3Dcopyright"
     token = csrf_from(client.get(first.location).get_data(as_text=True))
-    resp = client.post("/admin/login", data={"csrf_token": token, "username": USER, "password": PASSWORD,
-                                             "next": "/admin/draft?topics=copyright"})
+    resp = client.post(
+        "/admin/login",
+        data={"csrf_token": token, "username": USER, "password": PASSWORD, "next": "/admin/draft?topics=copyright"},
+    )
     assert resp.location == "/admin/draft?topics=copyright"
     for evil in ("https://evil.example/admin", "//evil.example/admin", "/issues", "/\\evil.example"):
         client.post("/admin/logout", data={"csrf_token": token_of(client)})
         token = csrf_from(client.get("/admin/login").get_data(as_text=True))
-        resp = client.post("/admin/login", data={"csrf_token": token, "username": USER, "password": PASSWORD,
-                                                 "next": evil})
+        resp = client.post(
+            "/admin/login", data={"csrf_token": token, "username": USER, "password": PASSWORD, "next": evil}
+        )
         assert resp.location == "/admin/draft", evil
 
 
@@ -142,8 +180,11 @@ def test_the_session_cookie_is_secure_over_https(tmp_path: Path) -> None:
     app = admin_app(make_settings(tmp_path, base_url="https://digest.example.org"))
     try:
         # over https, Flask-WTF also wants a same-site Referer
-        resp = login(app.test_client(), base_url="https://digest.example.org",
-                     headers={"Referer": "https://digest.example.org/admin/login"})
+        resp = login(
+            app.test_client(),
+            base_url="https://digest.example.org",
+            headers={"Referer": "https://digest.example.org/admin/login"},
+        )
         assert resp.status_code == 303
         cookie = resp.headers["Set-Cookie"]
         assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -230,7 +271,8 @@ def test_admin_hash_prints_a_hash_of_the_password_read_twice() -> None:
 
 
 def test_the_draft_page_shows_both_frames_the_text_part_subject_preheader_and_checks(
-        app: Flask, editor: FlaskClient) -> None:
+    app: Flask, editor: FlaskClient
+) -> None:
     resp = editor.get("/admin/draft")
     html = resp.get_data(as_text=True)
     issue = digest_of(app).draft()
@@ -300,13 +342,12 @@ def test_exclude_and_restore_an_article(app: Flask, editor: FlaskClient) -> None
 
 def test_edit_a_title_and_a_summary_and_clear_them(app: Flask, editor: FlaskClient) -> None:
     post(editor, "/admin/draft/edit/title", article="3", value="Milan blocks  pirate\nstreams")
-    resp = post(editor, "/admin/draft/edit/summary", article="3", value="A tighter summary.",
-                topics=["copyright"])
+    resp = post(editor, "/admin/draft/edit/summary", article="3", value="A tighter summary.", topics=["copyright"])
     assert resp.location == "/admin/draft?topics=copyright#a3"
     email = editor.get("/admin/draft/email.html").get_data(as_text=True)
     assert "Milan blocks pirate streams" in email and "A tighter summary." in email
     page = editor.get("/admin/draft").get_data(as_text=True)
-    assert "Title <span class=\"muted\">(edited)</span>" in page
+    assert 'Title <span class="muted">(edited)</span>' in page
     post(editor, "/admin/draft/edit/summary", article="3", value="  ")
     arts = {a.id: a for a in digest_of(app).draft().articles}
     assert arts[3].summary.startswith("Summary of story 3") and arts[3].title == "Milan blocks pirate streams"
@@ -437,8 +478,7 @@ def add_audience(d: Digest) -> None:
     d.subscribers.add("pending@example.org", status="pending")
 
 
-def test_approve_asks_for_confirmation_with_the_audience_and_records_the_time(app: Flask,
-                                                                             editor: FlaskClient) -> None:
+def test_approve_asks_for_confirmation_with_the_audience_and_records_the_time(app: Flask, editor: FlaskClient) -> None:
     d = digest_of(app)
     add_audience(d)
     page = editor.get("/admin/draft/approve").get_data(as_text=True)
@@ -459,8 +499,9 @@ def test_approve_asks_for_confirmation_with_the_audience_and_records_the_time(ap
     assert deliveries(d) == 0 and d.draft().status == "draft"
 
 
-def test_send_now_asks_for_confirmation_then_sends_in_the_background(app: Flask, editor: FlaskClient,
-                                                                     settings: Settings) -> None:
+def test_send_now_asks_for_confirmation_then_sends_in_the_background(
+    app: Flask, editor: FlaskClient, settings: Settings
+) -> None:
     d = digest_of(app)
     add_audience(d)
     page = editor.get("/admin/draft/send").get_data(as_text=True)
@@ -481,7 +522,9 @@ def test_send_now_asks_for_confirmation_then_sends_in_the_background(app: Flask,
     issue = d.db.issues.of_week(week)
     assert issue is not None and issue.status == "sent"
     assert sorted(p.name for p in (settings.outbox_dir / week).glob("*.eml")) == [
-        "all@example.org.eml", "copyright@example.org.eml"]
+        "all@example.org.eml",
+        "copyright@example.org.eml",
+    ]
     after = editor.get("/admin/draft").get_data(as_text=True)
     assert "done: 2 sent, 0 failed" in after and "No draft" in after
     assert f"{week} was sent on " in after and "the next draft collects articles from" in after

@@ -36,7 +36,8 @@ def measure_frame(page: Any, selector: str) -> dict[str, Any]:
 
 
 def test_an_editor_signs_in_edits_tests_approves_and_the_preview_holds_up(
-        tmp_path: Path, smtp_sink: Sink, chromium: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, smtp_sink: Sink, chromium: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
     with live_server(tmp_path, smtp=smtp, admin=AdminConfig(USER, HASH)) as live:
         d = live.digest
@@ -72,7 +73,7 @@ def test_an_editor_signs_in_edits_tests_approves_and_the_preview_holds_up(
         page.fill("#addresses", "colleague@example.org")
         press(page, "button:has-text('Send test')")
         page.wait_for_selector("text=Test sent to 1 of 1")
-        (_, rcpts, mail), = smtp_sink.messages
+        ((_, rcpts, mail),) = smtp_sink.messages
         assert rcpts == ["colleague@example.org"] and mail["Subject"].startswith("[TEST] ")
         html = mail.get_body(("html",))
         assert html is not None and "block 40 streaming sites" in html.get_content()
@@ -100,11 +101,15 @@ def test_an_editor_signs_in_edits_tests_approves_and_the_preview_holds_up(
         page.click("button:has-text('Send now to 2 subscribers')")
         page.wait_for_selector(f"h1:has-text('Issue {draft.week} is sent')")  # the page refreshed itself until then
         assert page.inner_text("#done") == "2 of 2 messages done."
-        assert sorted(r for _, (r,), _ in smtp_sink.messages[1:]) == ["copyright.reader@example.org",
-                                                                       "reader@example.org"]
+        assert sorted(r for _, (r,), _ in smtp_sink.messages[1:]) == [
+            "copyright.reader@example.org",
+            "reader@example.org",
+        ]
         page.close()
     with capsys.disabled():
         for width, got in figures.items():
-            print(f"\nadmin preview frame {width}px: scrollWidth {got['scroll']} of {got['width']}, "
-                  f"smallest text {got['minFont']} px, lowest contrast {got['minContrast']:.2f}:1 "
-                  f"({got['worst']!r})")
+            print(
+                f"\nadmin preview frame {width}px: scrollWidth {got['scroll']} of {got['width']}, "
+                f"smallest text {got['minFont']} px, lowest contrast {got['minContrast']:.2f}:1 "
+                f"({got['worst']!r})"
+            )

@@ -36,8 +36,9 @@ def test_send_now_shows_its_progress_then_the_outcome(tmp_path: Path) -> None:
             confirm = editor.get("/admin/draft/send").get_data(as_text=True)
             version = re.search(r'name="version" value="([^"]+)"', confirm)
             assert version
-            resp = editor.post("/admin/draft/send", data={"csrf_token": csrf_from(confirm),
-                                                          "version": version.group(1)})
+            resp = editor.post(
+                "/admin/draft/send", data={"csrf_token": csrf_from(confirm), "version": version.group(1)}
+            )
             assert resp.status_code == 303 and resp.location == "/admin/draft/send/progress"
 
             assert sink.arrived.wait(30), "the send never reached the mail server"

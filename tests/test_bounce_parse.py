@@ -28,8 +28,10 @@ def test_each_fixture_is_understood(row: dict[str, str]) -> None:
     assert report.code == row["code"]
     if report.kind in (Kind.HARD, Kind.SOFT, Kind.COMPLAINT) and "rfc5965" not in row["file"]:
         # what matches it to a delivery: its VERP address or the Message-ID (the RFC samples are not ours)
-        assert "bounces+1-2-abcdefghij@example.org" in report.addresses or \
-            "<f00d1e55c0ffee@example.org>" in report.message_ids
+        assert (
+            "bounces+1-2-abcdefghij@example.org" in report.addresses
+            or "<f00d1e55c0ffee@example.org>" in report.message_ids
+        )
 
 
 def test_the_same_report_twice_has_the_same_key_and_another_report_another() -> None:

@@ -38,8 +38,11 @@ def sent(db_url: str, tmp_path: Path) -> Iterator[tuple[Digest, Sink]]:
 
 
 def delivery(d: Digest, email: str) -> dict[str, object]:
-    q = (select(t.deliveries, t.subscribers.c.status.label("who"))
-         .join(t.subscribers, t.subscribers.c.id == t.deliveries.c.subscriber_id).where(t.subscribers.c.email == email))
+    q = (
+        select(t.deliveries, t.subscribers.c.status.label("who"))
+        .join(t.subscribers, t.subscribers.c.id == t.deliveries.c.subscriber_id)
+        .where(t.subscribers.c.email == email)
+    )
     with d.db.begin() as conn:
         return dict(conn.execute(q).one()._mapping)
 
@@ -73,21 +76,36 @@ def test_bounces_in_a_maildir_clean_the_list_once(sent: tuple[Digest, Sink], tmp
     verp5, _ = envelope(sink, e[5])
     first = bounce("01-postfix-dsn-user-unknown.eml", e[0], verp0, id0)
     messages = [
-        first, first,                                                         # a copy: applied once
-        bounce("22-ses-dsn-hard.eml", e[1], None, id1),                       # no VERP: by Message-ID
-        bounce("35-exim-x-failed-recipients-only.eml", e[2], None, None),     # by recipient only
-        bounce("02-postfix-dsn-delayed.eml", e[3], verp3, id3),               # soft: recorded, still active
-        bounce("23-ses-complaint-forwarded.eml", e[4], verp4, id4),           # complaint
-        bounce("19-gmail-vacation-responder.eml", e[5], verp5, None),         # auto-reply: ignored
-        bounce("26-rfc5965-b2-optional-fields.eml", "x", None, None),         # about someone else
+        first,
+        first,  # a copy: applied once
+        bounce("22-ses-dsn-hard.eml", e[1], None, id1),  # no VERP: by Message-ID
+        bounce("35-exim-x-failed-recipients-only.eml", e[2], None, None),  # by recipient only
+        bounce("02-postfix-dsn-delayed.eml", e[3], verp3, id3),  # soft: recorded, still active
+        bounce("23-ses-complaint-forwarded.eml", e[4], verp4, id4),  # complaint
+        bounce("19-gmail-vacation-responder.eml", e[5], verp5, None),  # auto-reply: ignored
+        bounce("26-rfc5965-b2-optional-fields.eml", "x", None, None),  # about someone else
     ]
     box = maildir(tmp_path / "Maildir", messages)
     rep = d.bounces(MaildirBox(box, "Processed"))
-    assert (rep.read, rep.hard, rep.soft, rep.complaint, rep.ignored, rep.unmatched, rep.duplicate, rep.marked) == \
-        (8, 3, 1, 1, 1, 1, 1, 4)
+    assert (rep.read, rep.hard, rep.soft, rep.complaint, rep.ignored, rep.unmatched, rep.duplicate, rep.marked) == (
+        8,
+        3,
+        1,
+        1,
+        1,
+        1,
+        1,
+        4,
+    )
     statuses = {i: delivery(d, e[i])["who"] for i in range(10)}
-    assert statuses == {0: "bounced", 1: "bounced", 2: "bounced", 3: "active", 4: "complained", **{
-        i: "active" for i in range(5, 10)}}
+    assert statuses == {
+        0: "bounced",
+        1: "bounced",
+        2: "bounced",
+        3: "active",
+        4: "complained",
+        **{i: "active" for i in range(5, 10)},
+    }
     row = delivery(d, e[0])
     assert (row["feedback"], row["feedback_code"], row["status"]) == ("hard", "5.1.1", DeliveryStatus.SENT)
     assert "User unknown" in str(row["feedback_text"]) and row["feedback_at"] is not None
@@ -113,12 +131,17 @@ class CrashingMaildir(MaildirBox):
 
 
 def test_a_crash_between_applying_and_moving_loses_nothing_and_counts_nothing_twice(
-        sent: tuple[Digest, Sink], tmp_path: Path) -> None:
+    sent: tuple[Digest, Sink], tmp_path: Path
+) -> None:
     d, sink = sent
     verp, mid = envelope(sink, "sub7@example.com")
-    box = maildir(tmp_path / "Maildir", [
-        bounce("09-sendmail-dsn-user-unknown.eml", "sub7@example.com", verp, mid),
-        bounce("14-office365-ndr-recipient-not-found.eml", "sub8@example.com", None, None)])
+    box = maildir(
+        tmp_path / "Maildir",
+        [
+            bounce("09-sendmail-dsn-user-unknown.eml", "sub7@example.com", verp, mid),
+            bounce("14-office365-ndr-recipient-not-found.eml", "sub8@example.com", None, None),
+        ],
+    )
     with pytest.raises(Crash):
         d.bounces(CrashingMaildir(box, "Processed"))
     assert len(list((box / "new").iterdir())) == 2
@@ -130,12 +153,16 @@ def test_a_crash_between_applying_and_moving_loses_nothing_and_counts_nothing_tw
     assert not list((box / "new").iterdir())
 
 
-def test_an_mbox_is_read_locked_and_emptied_into_the_processed_file(sent: tuple[Digest, Sink],
-                                                                     tmp_path: Path) -> None:
+def test_an_mbox_is_read_locked_and_emptied_into_the_processed_file(sent: tuple[Digest, Sink], tmp_path: Path) -> None:
     d, sink = sent
     verp, mid = envelope(sink, "sub9@example.com")
-    path = mbox(tmp_path / "bounces", [bounce("12-qmail-user-unknown.eml", "sub9@example.com", verp, mid),
-                                       bounce("31-vacation-x-autoreply.eml", "sub6@example.com", None, None)])
+    path = mbox(
+        tmp_path / "bounces",
+        [
+            bounce("12-qmail-user-unknown.eml", "sub9@example.com", verp, mid),
+            bounce("31-vacation-x-autoreply.eml", "sub6@example.com", None, None),
+        ],
+    )
     rep = d.bounces(MboxBox(path, "Processed"))
     assert (rep.read, rep.hard, rep.ignored) == (2, 1, 1)
     assert delivery(d, "sub9@example.com")["who"] == "bounced"
@@ -179,8 +206,10 @@ def test_a_complaint_suppresses_the_address_for_good(db_url: str, tmp_path: Path
     issue = send_rows(d, "2026-W40")
     out = d.db.feedback.apply(Event("ses", "evt-1", "complaint", "abuse", ref=DeliveryRef(issue, sub.id)), Policy())
     assert out.marked == [(sub.id, "complained")]
-    assert d.db.feedback.apply(Event("ses", "evt-1", "complaint", ref=DeliveryRef(issue, sub.id)),
-                               Policy()).label == "duplicate"
+    assert (
+        d.db.feedback.apply(Event("ses", "evt-1", "complaint", ref=DeliveryRef(issue, sub.id)), Policy()).label
+        == "duplicate"
+    )
     notices: list[Notice] = []
     Audience(d.subscribers, d.tokens, "https://d.example", [], notices.append).subscribe(sub.email)
     # a sign-up changes nothing; only the person's own confirmation of it could bring the address back
@@ -194,7 +223,8 @@ def test_a_complaint_suppresses_the_address_for_good(db_url: str, tmp_path: Path
 
 
 def test_the_daemon_reads_the_mailbox_every_fifteen_minutes_when_one_is_set(
-        sent: tuple[Digest, Sink], tmp_path: Path) -> None:
+    sent: tuple[Digest, Sink], tmp_path: Path
+) -> None:
     from digest.config import ScheduleConfig
     from digest.schedule import Schedule
     from digest.scheduler import Jobs

@@ -54,8 +54,14 @@ bounce_address = "bounces@example.org"
 mailbox = "imaps://bounces%40example.org@127.0.0.1:{dc.imaps_port}/INBOX"
 folder = "Processed"
 """)
-        env = digest_env(db_url, sink.port, DIGEST_CONFIG=str(toml), DIGEST_SECRET_KEY="test-secret",
-                         BOUNCE_PASSWORD=PASSWORD, SSL_CERT_FILE=str(dc.ca_file))
+        env = digest_env(
+            db_url,
+            sink.port,
+            DIGEST_CONFIG=str(toml),
+            DIGEST_SECRET_KEY="test-secret",
+            BOUNCE_PASSWORD=PASSWORD,
+            SSL_CERT_FILE=str(dc.ca_file),
+        )
         run = subprocess.run([*DIGEST, "send"], env=env, capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stderr
         got = {rcpts[0]: (mail_from, str(msg["Message-ID"])) for mail_from, rcpts, msg in sink.messages}
@@ -66,26 +72,39 @@ folder = "Processed"
             return bounce(fixture, email, got[email][0] if verp else None, got[email][1] if message_id else None)
 
         hard = about(0, "01-postfix-dsn-user-unknown.eml")
-        reports = [hard, hard,                                                   # the same report twice
-                   about(1, "14-office365-ndr-recipient-not-found.eml", verp=False),  # by Message-ID
-                   about(2, "18-gmail-dsn-delay.eml"),                           # soft
-                   about(3, "21-yahoo-cfl-arf.eml"),                             # a complaint, by VERP
-                   about(4, "30-outlook-automatic-reply.eml"),                   # auto-reply
-                   about(5, "12-qmail-user-unknown.eml", message_id=False)]      # qmail, by VERP
+        reports = [
+            hard,
+            hard,  # the same report twice
+            about(1, "14-office365-ndr-recipient-not-found.eml", verp=False),  # by Message-ID
+            about(2, "18-gmail-dsn-delay.eml"),  # soft
+            about(3, "21-yahoo-cfl-arf.eml"),  # a complaint, by VERP
+            about(4, "30-outlook-automatic-reply.eml"),  # auto-reply
+            about(5, "12-qmail-user-unknown.eml", message_id=False),
+        ]  # qmail, by VERP
         box = imap(dc)
         for data in reports:
             assert box.append("INBOX", None, None, data.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))[0] == "OK"
 
         run = subprocess.run([*DIGEST, "bounces"], env=env, capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stderr
-        assert run.stdout.strip() == ("bounces: 7 read: 3 hard, 1 soft, 1 complaints, 1 ignored, 0 unmatched, "
-                                      "1 already done; 4 subscribers marked")
+        assert run.stdout.strip() == (
+            "bounces: 7 read: 3 hard, 1 soft, 1 complaints, 1 ignored, 0 unmatched, "
+            "1 already done; 4 subscribers marked"
+        )
         assert count(box, "INBOX") == 0 and count(box, "Processed") == 7
 
         with Database(db_url).begin() as conn:
-            rows = {r.email: r for r in conn.execute(
-                select(t.subscribers.c.email, t.subscribers.c.status, t.deliveries.c.feedback,
-                       t.deliveries.c.feedback_code).join(t.deliveries))}
+            rows = {
+                r.email: r
+                for r in conn.execute(
+                    select(
+                        t.subscribers.c.email,
+                        t.subscribers.c.status,
+                        t.deliveries.c.feedback,
+                        t.deliveries.c.feedback_code,
+                    ).join(t.deliveries)
+                )
+            }
         assert {e: (r.status, r.feedback, r.feedback_code) for e, r in rows.items()} == {
             "sub0@example.com": ("bounced", "hard", "5.1.1"),
             "sub1@example.com": ("bounced", "hard", "5.1.10"),
@@ -102,9 +121,12 @@ folder = "Processed"
 
         # STARTTLS on the plain port reads the same (now empty) folder; an untrusted certificate stops it
         starttls = {**env, "DIGEST_CONFIG": str(tmp_path / "starttls.toml")}
-        Path(starttls["DIGEST_CONFIG"]).write_text(toml.read_text().replace(
-            f"imaps://bounces%40example.org@127.0.0.1:{dc.imaps_port}",
-            f"imap://bounces%40example.org@127.0.0.1:{dc.imap_port}"))
+        Path(starttls["DIGEST_CONFIG"]).write_text(
+            toml.read_text().replace(
+                f"imaps://bounces%40example.org@127.0.0.1:{dc.imaps_port}",
+                f"imap://bounces%40example.org@127.0.0.1:{dc.imap_port}",
+            )
+        )
         again = subprocess.run([*DIGEST, "bounces"], env=starttls, capture_output=True, text=True, timeout=60)
         assert again.returncode == 0 and again.stdout.startswith("bounces: 0 read"), again.stderr
         untrusted = {k: v for k, v in env.items() if k != "SSL_CERT_FILE"}
@@ -123,10 +145,15 @@ def test_a_pop3_mailbox_over_tls_is_read_and_emptied(tmp_path: Path) -> None:
         d.deliver()
         mail_from, mid = next((m[0], str(m[2]["Message-ID"])) for m in sink.messages if m[1] == ["sub1@example.com"])
         box = imap(dc)
-        box.append("INBOX", None, None, bounce("09-sendmail-dsn-user-unknown.eml", "sub1@example.com", mail_from,
-                                                mid).replace(b"\n", b"\r\n"))
-        config = BouncesConfig(mailbox=f"pop3s://bounces%40example.org@127.0.0.1:{dc.pop3s_port}",
-                               password=PASSWORD, processed="delete")
+        box.append(
+            "INBOX",
+            None,
+            None,
+            bounce("09-sendmail-dsn-user-unknown.eml", "sub1@example.com", mail_from, mid).replace(b"\n", b"\r\n"),
+        )
+        config = BouncesConfig(
+            mailbox=f"pop3s://bounces%40example.org@127.0.0.1:{dc.pop3s_port}", password=PASSWORD, processed="delete"
+        )
         context = ssl.create_default_context(cafile=str(dc.ca_file))
         rep = d.bounces(open_box(config, context))
         assert (rep.read, rep.hard, rep.marked) == (1, 1, 1)

@@ -51,15 +51,33 @@ def months_of_data(d: Digest) -> str:
             left = joined + timedelta(days=20) if i % 9 == 0 else None
             bounced = joined + timedelta(days=30) if i % 13 == 5 else None
             status = "unsubscribed" if left else ("bounced" if bounced else "active")
-            conn.execute(text("UPDATE subscribers SET created_at = :j, confirmed_at = :j, unsubscribed_at = :l, "
-                              "bounced_at = :b, status = :s WHERE email = :e"),
-                         {"j": joined.replace(tzinfo=None), "l": left and left.replace(tzinfo=None),
-                          "b": bounced and bounced.replace(tzinfo=None), "s": status, "e": f"reader{i}@example.org"})
+            conn.execute(
+                text(
+                    "UPDATE subscribers SET created_at = :j, confirmed_at = :j, unsubscribed_at = :l, "
+                    "bounced_at = :b, status = :s WHERE email = :e"
+                ),
+                {
+                    "j": joined.replace(tzinfo=None),
+                    "l": left and left.replace(tzinfo=None),
+                    "b": bounced and bounced.replace(tzinfo=None),
+                    "s": status,
+                    "e": f"reader{i}@example.org",
+                },
+            )
     for n in range(90):
         source = ("IP Wire", "Patent Notes", "TM Daily")[n % 3]
-        d.db.articles.add(NewArticle(guid=f"g{n}", url=f"https://news.example/{n}",
-                                     canonical_url=f"https://news.example/{n}", title=f"Story {n}", source=source,
-                                     published=today, summary="A ruling.", topics=("patents",)))
+        d.db.articles.add(
+            NewArticle(
+                guid=f"g{n}",
+                url=f"https://news.example/{n}",
+                canonical_url=f"https://news.example/{n}",
+                title=f"Story {n}",
+                source=source,
+                published=today,
+                summary="A ruling.",
+                topics=("patents",),
+            )
+        )
     with d.db.begin() as conn:
         for n in range(90):
             seen = (today - timedelta(days=n * 1.2)).replace(tzinfo=None)

@@ -13,8 +13,18 @@ from click.testing import CliRunner
 
 from digest.cli import cli
 
-HEAVY = ("trafilatura", "premailer", "sqlalchemy", "apscheduler", "feedparser", "requests", "flask", "jinja2",
-         "email_validator", "rapidfuzz")
+HEAVY = (
+    "trafilatura",
+    "premailer",
+    "sqlalchemy",
+    "apscheduler",
+    "feedparser",
+    "requests",
+    "flask",
+    "jinja2",
+    "email_validator",
+    "rapidfuzz",
+)
 
 
 def every_command(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -39,28 +49,53 @@ def test_every_command_has_help_with_an_example() -> None:
 
 
 def test_help_imports_none_of_the_heavy_parts() -> None:
-    code = ("import json, sys\nfrom digest.cli import main\nsys.argv = ['digest', '--help']\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
+    code = (
+        "import json, sys\nfrom digest.cli import main\nsys.argv = ['digest', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert json.loads(out.splitlines()[-1]) == []
 
 
-CHEAP = ("trafilatura", "premailer", "apscheduler", "feedparser", "requests", "flask", "jinja2", "alembic",
-         "digest.pipeline", "digest.render", "digest.extract", "digest.sources")
-COLLECTING = ("trafilatura", "feedparser", "pysbd", "flask", "alembic", "digest.collect",
-              "digest.extract", "digest.sources")
+CHEAP = (
+    "trafilatura",
+    "premailer",
+    "apscheduler",
+    "feedparser",
+    "requests",
+    "flask",
+    "jinja2",
+    "alembic",
+    "digest.pipeline",
+    "digest.render",
+    "digest.extract",
+    "digest.sources",
+)
+COLLECTING = (
+    "trafilatura",
+    "feedparser",
+    "pysbd",
+    "flask",
+    "alembic",
+    "digest.collect",
+    "digest.extract",
+    "digest.sources",
+)
 
 
 def imported(argv: list[str], among: tuple[str, ...], tmp_path: Path) -> tuple[list[str], list[str]]:
     """What ``digest ARGV`` printed, and which of ``among`` it imported, on the SQLite file in tmp_path."""
-    code = (f"import json, sys\nfrom digest.cli import main\nsys.argv = {['digest', *argv]!r}\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            f"print(json.dumps(sorted(m for m in {among!r} if m in sys.modules)))")
+    code = (
+        f"import json, sys\nfrom digest.cli import main\nsys.argv = {['digest', *argv]!r}\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        f"print(json.dumps(sorted(m for m in {among!r} if m in sys.modules)))"
+    )
     env = {**os.environ, "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path / 'digest.db'}"}
     env.pop("SMTP_HOST", None)
-    lines = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env,
-                           cwd=tmp_path).stdout.splitlines()
+    lines = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=tmp_path
+    ).stdout.splitlines()
     return lines[:-1], json.loads(lines[-1])
 
 

@@ -46,7 +46,8 @@ def links_of(sink: Sink, base: str) -> dict[str, list[str]]:
 
 
 def test_fifty_readers_and_their_scanners_and_the_report_counts_only_the_readers(
-        tmp_path: Path, smtp_sink: Sink, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, smtp_sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
     smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
     tracking = TrackingConfig(clicks=True, per_subscriber=True)
     with live_server(tmp_path, smtp=smtp, tracking=tracking) as live:
@@ -60,25 +61,34 @@ def test_fifty_readers_and_their_scanners_and_the_report_counts_only_the_readers
         stored = {a.id: a.url for a in issue.articles}
 
         def follow(who: int, n: int, agent: str = BROWSER, method: str = "GET", query: str = "") -> requests.Response:
-            resp = requests.request(method, links[f"reader{who}@example.org"][n] + query, timeout=5,
-                                    headers={"User-Agent": agent}, allow_redirects=False)
+            resp = requests.request(
+                method,
+                links[f"reader{who}@example.org"][n] + query,
+                timeout=5,
+                headers={"User-Agent": agent},
+                allow_redirects=False,
+            )
             assert resp.status_code == 302
             assert resp.headers["Location"] == stored[issue.articles[n].id]
             return resp
 
-        for who in range(10):       # ten readers follow one story each: 10 clicks that count
+        for who in range(10):  # ten readers follow one story each: 10 clicks that count
             follow(who, who)
-        follow(0, 0)                # the first of them again: still one
-        follow(10, 3, method="HEAD")                     # a HEAD: a scanner's look
-        follow(11, 4, agent=SCANNER)                     # a gateway at delivery time
-        for n in range(10):                              # every link of one message at once
+        follow(0, 0)  # the first of them again: still one
+        follow(10, 3, method="HEAD")  # a HEAD: a scanner's look
+        follow(11, 4, agent=SCANNER)  # a gateway at delivery time
+        for n in range(10):  # every link of one message at once
             follow(12, n)
         follow(13, 5, query="?next=https://evil.example/&url=https://evil.example/")  # the query is ignored
         forged = links["reader14@example.org"][0].split("/r/")[0] + "/r/eyJ4IjoxfQ.forged"
         assert requests.get(forged, timeout=5, allow_redirects=False).status_code == 404
         other = links["reader15@example.org"][2].rsplit("/", 1)[0] + "/" + d.click_links().reader(999, 15)
-        follow_other = requests.get(other, timeout=5, allow_redirects=False,  # a reader part of another issue
-                                    headers={"User-Agent": BROWSER})
+        follow_other = requests.get(
+            other,
+            timeout=5,
+            allow_redirects=False,  # a reader part of another issue
+            headers={"User-Agent": BROWSER},
+        )
         assert follow_other.status_code == 302
 
         (unsubscribe,) = [m["List-Unsubscribe"] for _, r, m in smtp_sink.messages if r == ["reader20@example.org"]]
@@ -92,7 +102,7 @@ def test_fifty_readers_and_their_scanners_and_the_report_counts_only_the_readers
         rep = json.loads(done.output)
         assert rep["outcomes"]["recipients"] == 50 and rep["outcomes"]["delivered"] == 49
         assert rep["outcomes"]["failed"] == rep["outcomes"]["bounced"] == 1 and rep["unsubscribed"] == 1
-        assert rep["clicks"] == 12 and rep["readers"] == 11      # 10 + reader 13 + one anonymous
+        assert rep["clicks"] == 12 and rep["readers"] == 11  # 10 + reader 13 + one anonymous
         assert rep["apart"] == {"burst": 10, "head": 1, "repeat": 1, "scanner": 1}
         per_article = {a["article_id"]: a["clicks"] for a in rep["articles"]}
         assert per_article[issue.articles[5].id] == 2 and per_article[issue.articles[2].id] == 2
@@ -119,12 +129,15 @@ def test_without_tracking_the_email_links_are_the_articles_own(tmp_path: Path, s
         d.subscribers.add("reader@example.org")
         Sender(d, Schedule.from_config(ScheduleConfig()), "test-host:1:a").send(issue)
         assert links_of(smtp_sink, live.base) == {"reader@example.org": []}
-        (_, _, msg), = smtp_sink.messages
+        ((_, _, msg),) = smtp_sink.messages
         html = msg.get_body(("html",))
         assert html is not None and 'href="https://news.example/0"' in str(html.get_content())
         assert "/o/" not in str(html.get_content())  # no open image either
-        text = CliRunner().invoke(cli, ["report", issue.week], env={
-            "DIGEST_DATABASE_URL": live.settings.database_url}).output
+        text = (
+            CliRunner()
+            .invoke(cli, ["report", issue.week], env={"DIGEST_DATABASE_URL": live.settings.database_url})
+            .output
+        )
         assert "clicks: not tracked" in text
 
 
@@ -134,7 +147,7 @@ def test_links_name_the_issue_and_the_article_and_refuse_tampering() -> None:
     token = url.rsplit("/", 1)[1]
     assert links.read(token) == (7, 3, None)
     assert links.read(token, links.reader(7, 42)) == (7, 3, 42)
-    assert links.read(token, links.reader(8, 42)) == (7, 3, None)     # another issue's reader part
+    assert links.read(token, links.reader(8, 42)) == (7, 3, None)  # another issue's reader part
     assert links.read(token, "garbage") == (7, 3, None)
     with pytest.raises(ValueError, match="not valid"):
         Links("another key", "https://d.example").read(token)
@@ -144,19 +157,21 @@ def test_tally_discounts_scanners_by_their_timing_and_bursts_by_their_speed() ->
     delivered = {1: T0, 2: T0}
     late = T0 + timedelta(seconds=SCANNER_SECONDS + 1)
     clicks = [
-        Click(1, 1, T0 + timedelta(seconds=2), scanner_agent=True),     # at delivery: a scanner
-        Click(2, 1, late, scanner_agent=True),                          # later: a reader on that agent
-        Click(1, 2, late), Click(2, 2, late + timedelta(seconds=BURST_SECONDS + 1)),  # two, slowly
+        Click(1, 1, T0 + timedelta(seconds=2), scanner_agent=True),  # at delivery: a scanner
+        Click(2, 1, late, scanner_agent=True),  # later: a reader on that agent
+        Click(1, 2, late),
+        Click(2, 2, late + timedelta(seconds=BURST_SECONDS + 1)),  # two, slowly
         Click(3, 2, late + timedelta(seconds=BURST_SECONDS * 3)),
         Click(1, None, T0 + timedelta(seconds=1), scanner_agent=True),  # anonymous, at the last delivery
-        Click(2, None, late), Click(2, None, late),                     # anonymous: each counts
+        Click(2, None, late),
+        Click(2, None, late),  # anonymous: each counts
     ]
     got = tally(clicks, delivered, T0, links_in_issue=3)
     assert len(got.counted) == 6 and got.readers == 2 and dict(got.apart) == {"scanner": 2}
     fast = [Click(a, 1, late + timedelta(seconds=a)) for a in (1, 2, 3)]
     assert dict(tally(fast, delivered, T0, 3).apart) == {"burst": 3}
     assert dict(tally(fast[:2], delivered, T0, 2).apart) == {"burst": 2}  # both links of a two-link issue
-    assert not tally(fast[:2], delivered, T0, 10).apart                 # two of ten: a reader
+    assert not tally(fast[:2], delivered, T0, 10).apart  # two of ten: a reader
 
 
 def test_a_database_made_before_click_tracking_gets_the_clicks_table(tmp_path: Path) -> None:

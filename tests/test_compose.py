@@ -55,7 +55,7 @@ def test_the_pin_leads_and_names_the_subject_of_every_variant_that_holds_it() ->
     made = replace(composed_issue(), pinned=4)
     whole = variant(made)
     assert whole is not None and whole.lead is not None and whole.lead.articles[0].id == 4
-    assert whole.subject == "IP Protection Weekly: Smith & Wesson \"wins\" <b>trade dress</b> case"
+    assert whole.subject == 'IP Protection Weekly: Smith & Wesson "wins" <b>trade dress</b> case'
     patents = variant(made, frozenset({"patents"}))
     assert patents is not None and "Jury awards" in patents.subject and patents.preheader.startswith("1 story")
     assert variant(made, frozenset({"designs"})) is None
@@ -71,13 +71,15 @@ def test_the_subject_drops_the_count_then_the_date_before_cutting_a_title() -> N
     secs = composed_issue().sections
     top = story(9, "Court orders record label to pay damages to songwriters", ("copyright",))
     assert subject("IP Protection Weekly", WHEN, secs, top) == (
-        "IP Protection Weekly: Court orders record label to pay damages to songwriters")
+        "IP Protection Weekly: Court orders record label to pay damages to songwriters"
+    )
     longer = replace(top, title=top.title + " over sampling in a decade-long dispute")
     cut = subject("IP Protection Weekly", WHEN, secs, longer)
     assert cut == "IP Protection Weekly: Court orders record label to pay damages to songwriters…"
     short = replace(top, title="Court   orders  a block")
     assert subject("IP Protection Weekly", WHEN, secs, short) == (
-        "IP Protection Weekly, 30 Nov 2026: Court orders a block, and 4 more")
+        "IP Protection Weekly, 30 Nov 2026: Court orders a block, and 4 more"
+    )
 
 
 def test_an_encoded_subject_unfolds_without_doubled_spaces() -> None:

@@ -26,7 +26,9 @@ def test_no_file_means_the_bundled_samples(tmp_path: Path, monkeypatch: pytest.M
 
 
 def test_sources_topics_and_environment(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
 [newsletter]
 title = "Brand Weekly"
 base_url = "https://digest.example.org/"
@@ -42,9 +44,11 @@ url = "feeds/local.xml"
 [[topics]]
 name = "Standard-essential patents"
 tags = ["sep", "frand"]
-""")
-    s = load_settings(path, env={"SMTP_HOST": "mx.example.org", "SMTP_SECURITY": "ssl",
-                                 "DIGEST_DATABASE_URL": "sqlite:///x.db"})
+""",
+    )
+    s = load_settings(
+        path, env={"SMTP_HOST": "mx.example.org", "SMTP_SECURITY": "ssl", "DIGEST_DATABASE_URL": "sqlite:///x.db"}
+    )
     assert s.title == "Brand Weekly" and s.base_url == "https://digest.example.org" and s.summary_words == 40
     assert [x.name for x in s.sources] == ["Wire", str(tmp_path / "feeds/local.xml")]
     assert s.sources[1].url == str(tmp_path / "feeds" / "local.xml")
@@ -53,16 +57,19 @@ tags = ["sep", "frand"]
     assert s.database_url == "sqlite:///x.db"
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ("[newsletter]\ntitel = 'x'\n", "newsletter.titel"),
-    ("[newsletter]\nsummary_words = 'sixty'\n", "newsletter.summary_words"),
-    ("[newsletter]\nbase_url = 'digest.example.org'\n", "newsletter.base_url"),
-    ("[[sources]]\nname = 'no url'\n", "sources[0].url"),
-    ("[[sources]]\nurl = 'https://x.example/feed'\nfrequency = 3\n", "sources[0].frequency"),
-    ("[mailer]\nhost = 'x'\n", "mailer"),
-    ("[[topics]]\ntags = ['x']\n", "topics"),
-    ("[newsletter\n", "(syntax)"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[newsletter]\ntitel = 'x'\n", "newsletter.titel"),
+        ("[newsletter]\nsummary_words = 'sixty'\n", "newsletter.summary_words"),
+        ("[newsletter]\nbase_url = 'digest.example.org'\n", "newsletter.base_url"),
+        ("[[sources]]\nname = 'no url'\n", "sources[0].url"),
+        ("[[sources]]\nurl = 'https://x.example/feed'\nfrequency = 3\n", "sources[0].frequency"),
+        ("[mailer]\nhost = 'x'\n", "mailer"),
+        ("[[topics]]\ntags = ['x']\n", "topics"),
+        ("[newsletter\n", "(syntax)"),
+    ],
+)
 def test_bad_config_names_file_and_key(tmp_path: Path, text: str, key: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as err:
@@ -144,8 +151,11 @@ def test_init_writes_a_config_that_loads(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["init", str(tmp_path)])
     assert result.exit_code == 0, result.output
     env = read_environment(tmp_path)
-    settings = load_settings(tmp_path / "digest.toml", env={k: v for k, v in env.items() if not k.startswith(
-        ("SMTP_", "DIGEST_", "DKIM_"))} | {"DIGEST_SECRET_KEY": env["DIGEST_SECRET_KEY"]})
+    settings = load_settings(
+        tmp_path / "digest.toml",
+        env={k: v for k, v in env.items() if not k.startswith(("SMTP_", "DIGEST_", "DKIM_"))}
+        | {"DIGEST_SECRET_KEY": env["DIGEST_SECRET_KEY"]},
+    )
     assert [s.name for s in settings.sources] == ["IP Wire"] and not settings.uses_samples
     assert len(env["DIGEST_SECRET_KEY"]) >= 32
     again = CliRunner().invoke(cli, ["init", str(tmp_path)])
@@ -156,8 +166,9 @@ def test_paths_follow_the_config_file(tmp_path: Path, monkeypatch: pytest.Monkey
     """With --config, the database, the outbox, .env and relative paths belong to the file's folder."""
     site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
     site.mkdir(), elsewhere.mkdir()
-    (site / "digest.toml").write_text('[newsletter]\ntemplates = "mine"\n\n[[sources]]\nname = "a"\nurl = "feed.xml"\n',
-                                      encoding="utf-8")
+    (site / "digest.toml").write_text(
+        '[newsletter]\ntemplates = "mine"\n\n[[sources]]\nname = "a"\nurl = "feed.xml"\n', encoding="utf-8"
+    )
     (site / ".env").write_text("DIGEST_SECRET_KEY=from-the-site-folder\n", encoding="utf-8")
     (elsewhere / ".env").write_text("DIGEST_SECRET_KEY=from-the-wrong-folder\n", encoding="utf-8")
     monkeypatch.chdir(elsewhere)
@@ -172,8 +183,9 @@ def test_paths_follow_the_config_file(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 @pytest.mark.parametrize("args", [["subscribers", "list"], ["subscribers", "export"], ["status"], ["schedule"]])
-def test_reading_commands_never_create_a_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  args: list[str]) -> None:
+def test_reading_commands_never_create_a_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     for key in ("DIGEST_DATABASE_URL", "DIGEST_CONFIG"):
         monkeypatch.delenv(key, raising=False)

@@ -67,14 +67,22 @@ def show(runner: CliRunner, email: str) -> dict[str, Any]:
 
 
 def test_the_history_proves_consent_and_a_strangers_sign_up_leaves_an_opt_out_alone(
-        tmp_path: Path, smtp_sink: Sink, cli_env: CliRunner) -> None:
+    tmp_path: Path, smtp_sink: Sink, cli_env: CliRunner
+) -> None:
     smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
     with live_server(tmp_path, smtp=smtp) as live, requests.Session() as browser:
         browser.headers["User-Agent"] = AGENT
         form = browser.get(f"{live.base}/subscribe", timeout=5)
-        browser.post(f"{live.base}/subscribe", timeout=5, data={
-            "csrf_token": csrf_from(form.text), "email": "reader@example.org", "name": "Rea Der",
-            "topics": ["patents"]})
+        browser.post(
+            f"{live.base}/subscribe",
+            timeout=5,
+            data={
+                "csrf_token": csrf_from(form.text),
+                "email": "reader@example.org",
+                "name": "Rea Der",
+                "topics": ["patents"],
+            },
+        )
         first_link = confirm_link(live, smtp_sink)
         assert "You are subscribed" in press(browser, first_link).text
         sub = live.digest.subscribers.by_email("reader@example.org")
@@ -83,14 +91,24 @@ def test_the_history_proves_consent_and_a_strangers_sign_up_leaves_an_opt_out_al
         press(browser, prefs, topics=["patents", "copyright"], paused="on")
         press(browser, prefs, topics=["patents", "copyright"])
         unsubscribe = f"{live.base}/unsubscribe/{live.digest.tokens.make('unsubscribe', sub.id)}"
-        assert requests.post(unsubscribe, data="List-Unsubscribe=One-Click", timeout=5,
-                             headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 200
+        assert (
+            requests.post(
+                unsubscribe,
+                data="List-Unsubscribe=One-Click",
+                timeout=5,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            ).status_code
+            == 200
+        )
         before = show(cli_env, "reader@example.org")
 
         # A stranger signs the address up again, with another name and other topics.
         mails = len(smtp_sink.messages)
-        resp = requests.post(f"{live.base}/api/subscribe", json={"email": "Reader@Example.org", "name": "Mallory",
-                                                                 "topics": ["designs"]}, timeout=5)
+        resp = requests.post(
+            f"{live.base}/api/subscribe",
+            json={"email": "Reader@Example.org", "name": "Mallory", "topics": ["designs"]},
+            timeout=5,
+        )
         assert resp.status_code == 202
         assert show(cli_env, "reader@example.org") == before, "status, name, topics and history are kept"
         assert before["status"] == "unsubscribed" and before["name"] == "Rea Der"
@@ -104,9 +122,15 @@ def test_the_history_proves_consent_and_a_strangers_sign_up_leaves_an_opt_out_al
     doc = show(cli_env, "reader@example.org")
     assert doc["status"] == "active" and doc["topics"] == ["copyright", "patents"] and doc["name"] == "Rea Der"
     kinds = [(e["kind"], e["source"]) for e in doc["history"]]
-    assert kinds == [("signed_up", "form"), ("confirmed", "confirmation link"), ("topics_changed", "page"),
-                     ("paused", "page"), ("resumed", "page"), ("unsubscribed", "one-click"),
-                     ("resubscribed", "confirmation link")]
+    assert kinds == [
+        ("signed_up", "form"),
+        ("confirmed", "confirmation link"),
+        ("topics_changed", "page"),
+        ("paused", "page"),
+        ("resumed", "page"),
+        ("unsubscribed", "one-click"),
+        ("resubscribed", "confirmation link"),
+    ]
     signed_up, confirmed = doc["history"][:2]
     assert confirmed["ip"] == "127.0.0.1" and confirmed["user_agent"] == AGENT
     assert signed_up["ip"] == "127.0.0.1" and signed_up["user_agent"] == AGENT
@@ -116,18 +140,26 @@ def test_the_history_proves_consent_and_a_strangers_sign_up_leaves_an_opt_out_al
     assert cli_env.invoke(cli, ["subscribers", "show", "nobody@example.org"]).exit_code == 1
 
 
-@pytest.mark.parametrize("name", ["Win money at https://evil.example/x", "see www.evil.example",
-                                  "Ann\r\nBcc: victim@example.org", "A" * 101, "mail evil.example now"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Win money at https://evil.example/x",
+        "see www.evil.example",
+        "Ann\r\nBcc: victim@example.org",
+        "A" * 101,
+        "mail evil.example now",
+    ],
+)
 def test_a_name_from_the_form_is_bounded(tmp_path: Path, smtp_sink: Sink, name: str) -> None:
     smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
     with live_server(tmp_path, smtp=smtp) as live:
-        resp = requests.post(f"{live.base}/api/subscribe", json={"email": "ann@example.org", "name": name},
-                             timeout=5)
+        resp = requests.post(f"{live.base}/api/subscribe", json={"email": "ann@example.org", "name": name}, timeout=5)
         assert resp.status_code == 400 and resp.json()["error"] == "invalid name"
         drain()
         assert live.digest.subscribers.by_email("ann@example.org") is None and not smtp_sink.messages
-        ok = requests.post(f"{live.base}/api/subscribe", json={"email": "ann@example.org", "name": "Ann O'Neil Jr."},
-                           timeout=5)
+        ok = requests.post(
+            f"{live.base}/api/subscribe", json={"email": "ann@example.org", "name": "Ann O'Neil Jr."}, timeout=5
+        )
         assert ok.status_code == 202
         drain()
         assert smtp_sink.messages[0][2]["To"].addresses[0].display_name == "Ann O'Neil Jr."
@@ -150,7 +182,8 @@ def test_an_import_without_consent_columns_needs_consent_and_records_it(tmp_path
     doc = show(cli_env, "ann@example.org")
     assert doc["status"] == "active" and doc["confirmed_at"] is None, "an import never invents a confirmation"
     assert [(e["kind"], e["source"], e["detail"]) for e in doc["history"]] == [
-        ("signed_up", "import", "signed up at the 2026 conference")]
+        ("signed_up", "import", "signed up at the 2026 conference")
+    ]
 
 
 def test_an_import_keeps_each_rows_own_consent_and_rejects_rows_without(tmp_path: Path, cli_env: CliRunner) -> None:
@@ -159,7 +192,9 @@ def test_an_import_keeps_each_rows_own_consent_and_rejects_rows_without(tmp_path
         "ann@example.org,Ann,2025-03-04T09:30:00Z,old list double opt-in,198.51.100.7\n"
         "bob@example.org,Bob,,paper form at the fair,\n"
         "cy@example.org,Cy,,,\n"
-        "dee@example.org,Dee,last spring,,\n", encoding="utf-8")
+        "dee@example.org,Dee,last spring,,\n",
+        encoding="utf-8",
+    )
     result = run(cli_env, "subscribers", "import", "list.csv")
     assert result.exit_code == 1
     assert "list.csv:4: rejected 'cy@example.org': no consent on this row" in result.output
@@ -167,7 +202,11 @@ def test_an_import_keeps_each_rows_own_consent_and_rejects_rows_without(tmp_path
     ann = show(cli_env, "ann@example.org")
     assert ann["confirmed_at"] == "2025-03-04T09:30:00+00:00" and ann["consent_ip"] == "198.51.100.7"
     assert [(e["kind"], e["source"], e["at"], e["ip"]) for e in ann["history"]][1] == (
-        "confirmed", "old list double opt-in", "2025-03-04T09:30:00+00:00", "198.51.100.7")
+        "confirmed",
+        "old list double opt-in",
+        "2025-03-04T09:30:00+00:00",
+        "198.51.100.7",
+    )
     bob = show(cli_env, "bob@example.org")
     assert bob["confirmed_at"] is None and bob["history"][0]["source"] == "paper form at the fair"
 
@@ -184,15 +223,19 @@ def test_paused_readers_show_as_paused(tmp_path: Path, cli_env: CliRunner) -> No
     db.subscribers.set_preferences(bob.id, [], paused=True)
     db.close()
     assert run(cli_env, "subscribers", "list", "--status", "paused").stdout.split("\t")[:2] == [
-        "bob@example.org", "paused"]
-    assert [x.split("\t")[0] for x in run(cli_env, "subscribers", "list", "--status", "active").stdout.splitlines()] \
-        == ["ann@example.org"]
+        "bob@example.org",
+        "paused",
+    ]
+    assert [
+        x.split("\t")[0] for x in run(cli_env, "subscribers", "list", "--status", "active").stdout.splitlines()
+    ] == ["ann@example.org"]
     rows = run(cli_env, "subscribers", "export").stdout.splitlines()
     assert rows[0].split(",")[4] == "paused" and rows[2].split(",")[4] == "yes" and rows[1].split(",")[4] == "no"
 
 
 def test_forget_erases_the_person_and_an_import_skips_the_address(
-        tmp_path: Path, smtp_sink: Sink, cli_env: CliRunner) -> None:
+    tmp_path: Path, smtp_sink: Sink, cli_env: CliRunner
+) -> None:
     (tmp_path / "list.csv").write_text("email,name\nann@example.org,Ann\nbob@example.org,Bob\n", encoding="utf-8")
     run(cli_env, "subscribers", "import", "list.csv", "--consent", "a test list")
     db = Database(f"sqlite:///{tmp_path}/digest.db")
@@ -202,8 +245,11 @@ def test_forget_erases_the_person_and_an_import_skips_the_address(
     ann = db.subscribers.by_email("ann@example.org")
     assert ann is not None
     with db.begin() as conn:
-        conn.execute(t.deliveries.insert().values(issue_id=issue.id, subscriber_id=ann.id, status="sent",
-                                                  attempts=1, reply_text="250 ok ann@example.org"))
+        conn.execute(
+            t.deliveries.insert().values(
+                issue_id=issue.id, subscriber_id=ann.id, status="sent", attempts=1, reply_text="250 ok ann@example.org"
+            )
+        )
     db.close()
     done = run(cli_env, "subscribers", "forget", "Ann@Example.org")
     assert done.exit_code == 0, done.output
@@ -229,8 +275,9 @@ def test_forget_erases_the_person_and_an_import_skips_the_address(
 
 def test_the_export_neutralises_formulas_in_every_cell_and_imports_back(tmp_path: Path, cli_env: CliRunner) -> None:
     (tmp_path / "list.csv").write_text(
-        "email,name\n=cmd@example.org,@SUM(A1)\n-ann@example.org,+1 555\nplain@example.org,=HYPERLINK(\"x\")\n",
-        encoding="utf-8")
+        'email,name\n=cmd@example.org,@SUM(A1)\n-ann@example.org,+1 555\nplain@example.org,=HYPERLINK("x")\n',
+        encoding="utf-8",
+    )
     assert run(cli_env, "subscribers", "import", "list.csv", "--consent", "a test list").exit_code == 0
     out = run(cli_env, "subscribers", "export").stdout
     (tmp_path / "out.csv").write_text(out, encoding="utf-8")
@@ -244,7 +291,7 @@ def test_the_export_neutralises_formulas_in_every_cell_and_imports_back(tmp_path
     assert runner.invoke(cli, ["subscribers", "import", str(tmp_path / "out.csv"), "--consent", "x"]).exit_code == 0
     listed = runner.invoke(cli, ["subscribers", "list"]).stdout.splitlines()
     assert sorted(x.split("\t")[0] for x in listed) == ["-ann@example.org", "=cmd@example.org", "plain@example.org"]
-    assert sorted(x.split("\t")[2] for x in listed) == ["+1 555", "=HYPERLINK(\"x\")", "@SUM(A1)"]
+    assert sorted(x.split("\t")[2] for x in listed) == ["+1 555", '=HYPERLINK("x")', "@SUM(A1)"]
 
 
 def test_a_database_from_before_the_history_upgrades_and_takes_complaints(tmp_path: Path) -> None:
@@ -255,7 +302,9 @@ def test_a_database_from_before_the_history_upgrades_and_takes_complaints(tmp_pa
     db.subscribers.set_status(first.email, "complained", source="feedback loop")
     db.subscribers.record_event(first.id, "bounced", source="dsn", detail="550 5.1.1 user unknown")
     assert [(e.kind, e.source) for e in db.subscribers.history(first.id)] == [
-        ("complained", "feedback loop"), ("bounced", "dsn")]
+        ("complained", "feedback loop"),
+        ("bounced", "dsn"),
+    ]
     assert db.subscribers.by_email(first.email).status == "complained"  # type: ignore[union-attr]
     db.close()
 
@@ -267,9 +316,13 @@ def test_the_answer_is_the_same_for_every_status_even_while_the_mail_server_is_d
     down = SMTPConfig(host="127.0.0.1", port=free_port(), security="none", timeout=2)  # nothing listens there
     with live_server(tmp_path, config={"SUBSCRIBE_LIMIT_CLIENT": "100 per minute"}, smtp=down) as live:
         subs = live.digest.subscribers
-        for email, status in (("active@example.org", "active"), ("bounced@example.org", "bounced"),
-                              ("left@example.org", "unsubscribed"), ("angry@example.org", "complained"),
-                              ("waiting@example.org", "pending")):
+        for email, status in (
+            ("active@example.org", "active"),
+            ("bounced@example.org", "bounced"),
+            ("left@example.org", "unsubscribed"),
+            ("angry@example.org", "complained"),
+            ("waiting@example.org", "pending"),
+        ):
             subs.add(email, "", (), status="pending" if status == "pending" else "active")
             subs.set_status(email, status)
         answers = set()
@@ -277,10 +330,19 @@ def test_the_answer_is_the_same_for_every_status_even_while_the_mail_server_is_d
             api = requests.post(f"{live.base}/api/subscribe", json={"email": f"{who}@example.org"}, timeout=5)
             with requests.Session() as browser:
                 form = browser.get(f"{live.base}/subscribe", timeout=5)
-                page = browser.post(f"{live.base}/subscribe", timeout=5, data={
-                    "csrf_token": csrf_from(form.text), "email": f"{who}@example.org"})
-            answers.add((api.status_code, api.text, page.status_code,
-                         page.text.replace(f"{who}@example.org", "").split('name="csrf_token"')[0]))
+                page = browser.post(
+                    f"{live.base}/subscribe",
+                    timeout=5,
+                    data={"csrf_token": csrf_from(form.text), "email": f"{who}@example.org"},
+                )
+            answers.add(
+                (
+                    api.status_code,
+                    api.text,
+                    page.status_code,
+                    page.text.replace(f"{who}@example.org", "").split('name="csrf_token"')[0],
+                )
+            )
         drain()
         assert len(answers) == 1 and next(iter(answers))[:1] == (202,)
         assert {s.email: s.status for s in subs.iter()}["left@example.org"] == "unsubscribed"
@@ -288,23 +350,31 @@ def test_the_answer_is_the_same_for_every_status_even_while_the_mail_server_is_d
 
 def test_domain_variants_of_one_address_share_one_sign_up_limit(tmp_path: Path, smtp_sink: Sink) -> None:
     smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
-    variants = ["ann@example.org", "ann@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org", "ann@example\u3002org",
-                "ann@exam\ufe0fple.org", "ANN@EXAMPLE.ORG"]
+    variants = [
+        "ann@example.org",
+        "ann@\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45.org",
+        "ann@example\u3002org",
+        "ann@exam\ufe0fple.org",
+        "ANN@EXAMPLE.ORG",
+    ]
     with live_server(tmp_path, config={"SUBSCRIBE_LIMIT_ADDRESS": "3 per hour"}, smtp=smtp) as live:
-        codes = [requests.post(f"{live.base}/api/subscribe", json={"email": v}, timeout=5).status_code
-                 for v in variants]
+        codes = [
+            requests.post(f"{live.base}/api/subscribe", json={"email": v}, timeout=5).status_code for v in variants
+        ]
         drain()
     assert codes == [202, 202, 202, 429, 429]
     assert len(smtp_sink.messages) == 3 and {r for _, rcpts, _ in smtp_sink.messages for r in rcpts} == {
-        "ann@example.org"}
+        "ann@example.org"
+    }
 
 
 # -- retention -----------------------------------------------------------------------------------
 
 
 def test_collect_prunes_old_deliveries_and_consent_addresses(tmp_path: Path, cli_env: CliRunner) -> None:
-    (tmp_path / "digest.toml").write_text("[privacy]\nkeep_delivery_days = 90\nkeep_consent_ip_days = 30\n",
-                                          encoding="utf-8")
+    (tmp_path / "digest.toml").write_text(
+        "[privacy]\nkeep_delivery_days = 90\nkeep_consent_ip_days = 30\n", encoding="utf-8"
+    )
     db = Database(f"sqlite:///{tmp_path}/digest.db")
     from subscribers.clock import now
 
@@ -317,10 +387,12 @@ def test_collect_prunes_old_deliveries_and_consent_addresses(tmp_path: Path, cli
         db.subscribers.confirm(sub.id, "198.51.100.7", AGENT)
         with db.begin() as conn:
             conn.execute(t.subscribers.update().where(t.subscribers.c.id == sub.id).values(confirmed_at=at))
-            conn.execute(subscriber_events.update().where(subscriber_events.c.subscriber_id == sub.id)
-                         .values(at=at))
-            conn.execute(t.deliveries.insert().values(issue_id=issue.id, subscriber_id=sub.id, status="sent",
-                                                      attempts=1, updated_at=at))
+            conn.execute(subscriber_events.update().where(subscriber_events.c.subscriber_id == sub.id).values(at=at))
+            conn.execute(
+                t.deliveries.insert().values(
+                    issue_id=issue.id, subscriber_id=sub.id, status="sent", attempts=1, updated_at=at
+                )
+            )
     db.close()
     assert run(cli_env, "collect").exit_code == 0
     gone, kept = show(cli_env, "old@example.org"), show(cli_env, "new@example.org")
@@ -338,8 +410,12 @@ def test_collect_prunes_old_deliveries_and_consent_addresses(tmp_path: Path, cli
 
 def sign_in(live: Live, browser: requests.Session) -> None:
     token = csrf_from(browser.get(f"{live.base}/admin/login", timeout=5).text)
-    resp = browser.post(f"{live.base}/admin/login", timeout=5, allow_redirects=False,
-                        data={"csrf_token": token, "username": USER, "password": PASSWORD})
+    resp = browser.post(
+        f"{live.base}/admin/login",
+        timeout=5,
+        allow_redirects=False,
+        data={"csrf_token": token, "username": USER, "password": PASSWORD},
+    )
     assert resp.status_code == 303
 
 

@@ -10,10 +10,12 @@ from pathlib import Path
 
 from .support.http import Site
 
-RSS = ('<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>Patent office cuts fees'
-       "</title><link>https://news.example/a</link><guid>a</guid><category>Patents</category><description>"
-       + "The patent office cut its filing fees for small firms and universities this week. " * 10
-       + "</description></item></channel></rss>")
+RSS = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><item><title>Patent office cuts fees'
+    "</title><link>https://news.example/a</link><guid>a</guid><category>Patents</category><description>"
+    + "The patent office cut its filing fees for small firms and universities this week. " * 10
+    + "</description></item></channel></rss>"
+)
 
 
 def digest(tmp: Path, *args: str, sources: list[str]) -> subprocess.CompletedProcess[str]:
@@ -21,8 +23,9 @@ def digest(tmp: Path, *args: str, sources: list[str]) -> subprocess.CompletedPro
     (tmp / "digest.toml").write_text("[fetch]\nread_timeout = 3\n\n" + toml, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "DIGEST_"))}
     env["DIGEST_DATABASE_URL"] = f"sqlite:///{tmp / 'd.db'}"
-    return subprocess.run([sys.executable, "-m", "digest", *args], cwd=tmp, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "digest", *args], cwd=tmp, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_every_source_failing_exits_1_and_names_each_once(tmp_path: Path, site: Site) -> None:
@@ -45,8 +48,12 @@ def test_a_quiet_week_while_sources_answer_exits_0(tmp_path: Path, site: Site) -
 
 def test_an_html_page_leads_to_its_feed(tmp_path: Path, site: Site) -> None:
     feed = site.add("/feed.xml", RSS)
-    page = site.add("/", '<html><head><link rel="alternate" type="application/rss+xml" href="/feed.xml">'
-                         "</head><body><p>Welcome</p></body></html>", content_type="text/html")
+    page = site.add(
+        "/",
+        '<html><head><link rel="alternate" type="application/rss+xml" href="/feed.xml">'
+        "</head><body><p>Welcome</p></body></html>",
+        content_type="text/html",
+    )
     done = digest(tmp_path, "collect", sources=[page])
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 new" in done.stdout

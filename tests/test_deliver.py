@@ -24,7 +24,8 @@ from .support.smtp import FaultSink, smtp_server
 def rows(d: object) -> dict[str, dict[str, object]]:
     db = d.db  # type: ignore[attr-defined]
     q = select(t.subscribers.c.email, t.subscribers.c.status.label("who"), t.deliveries).join(
-        t.deliveries, t.deliveries.c.subscriber_id == t.subscribers.c.id)
+        t.deliveries, t.deliveries.c.subscriber_id == t.subscribers.c.id
+    )
     with db.begin() as conn:
         return {r.email: dict(r._mapping) for r in conn.execute(q)}
 
@@ -61,8 +62,14 @@ def test_worker_processes_share_one_send(db_url: str, tmp_path: Path) -> None:
                 fh.write(f"{os.getpid()} {os.nice(0)}\n")
             return d.transport(issue)
 
-        rep = deliver(issue, d.db, transports, d.issue_messages(issue).for_subscriber,
-                      SendOptions(concurrency=4, processes=2), progress=lambda r: progress.append(r.sent))
+        rep = deliver(
+            issue,
+            d.db,
+            transports,
+            d.issue_messages(issue).for_subscriber,
+            SendOptions(concurrency=4, processes=2),
+            progress=lambda r: progress.append(r.sent),
+        )
     assert (rep.sent, rep.failed, rep.deferred) == (90, 0, 0)
     assert sorted(sink.copies().values()) == [1] * 90
     assert {r["status"] for r in rows(d).values()} == {"sent"}
@@ -88,10 +95,12 @@ def test_the_command_sends_in_one_process_per_core_and_the_library_in_threads(tm
 
 
 def test_faults_end_with_one_accepted_message_or_a_recorded_failure(tmp_path: Path) -> None:
-    sink = FaultSink(refuse={"sub5@example.com", "sub17@example.com"},
-                     tempfail={"sub2@example.com": 1, "sub8@example.com": 2, "sub20@example.com": 1},
-                     drop={"sub3@example.com": 1, "sub11@example.com": 1, "sub30@example.com": 2},
-                     always={"sub25@example.com"})
+    sink = FaultSink(
+        refuse={"sub5@example.com", "sub17@example.com"},
+        tempfail={"sub2@example.com": 1, "sub8@example.com": 2, "sub20@example.com": 1},
+        drop={"sub3@example.com": 1, "sub11@example.com": 1, "sub30@example.com": 2},
+        always={"sub25@example.com"},
+    )
     with smtp_server(sink) as port:
         d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 40, max_attempts=4, max_per_connection=7)
         rep = d.deliver(options=d.send_options(concurrency=3))
@@ -161,8 +170,10 @@ def test_subscribers_with_no_matching_topic_are_skipped_and_recorded(tmp_path: P
 def test_a_version_1_database_upgrades_without_loss(tmp_path: Path) -> None:
     path = restore("v1", tmp_path)  # made by the first release: no next_attempt_at, no claim index
     with sqlite3.connect(path) as db:
-        db.execute("INSERT INTO deliveries (issue_id, subscriber_id, status, attempts, reply_code) "
-                   "VALUES (1, 3, 'sent', 1, 250)")
+        db.execute(
+            "INSERT INTO deliveries (issue_id, subscriber_id, status, attempts, reply_code) "
+            "VALUES (1, 3, 'sent', 1, 250)"
+        )
     db.close()
     upgrade_database(f"sqlite:///{path}")
     store = Database(f"sqlite:///{path}")

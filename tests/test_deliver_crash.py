@@ -51,8 +51,13 @@ def send_env(db_url: str, port: int) -> dict[str, str]:
 
 
 def start_send(tmp: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([*DIGEST, "-q", "send", "--concurrency", str(CONNECTIONS)],
-                            cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [*DIGEST, "-q", "send", "--concurrency", str(CONNECTIONS)],
+        cwd=tmp,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def test_sigkill_mid_send_then_resume(db_url: str, tmp_path: Path) -> None:
@@ -67,9 +72,13 @@ def test_sigkill_mid_send_then_resume(db_url: str, tmp_path: Path) -> None:
         in_flight = {r for r, _ in sink.held}
         assert len(in_flight) == CONNECTIONS and len(sink.accepted) == 15
         with d.db.begin() as conn:
-            leased = set(conn.scalars(select(t.subscribers.c.email).join(
-                t.deliveries, t.deliveries.c.subscriber_id == t.subscribers.c.id).where(
-                t.deliveries.c.status == "sending")))
+            leased = set(
+                conn.scalars(
+                    select(t.subscribers.c.email)
+                    .join(t.deliveries, t.deliveries.c.subscriber_id == t.subscribers.c.id)
+                    .where(t.deliveries.c.status == "sending")
+                )
+            )
         assert in_flight <= leased
         sink.gate.set()  # the worst case: the server kept the messages whose 250 never reached the sender
         report = d.deliver()
@@ -106,13 +115,24 @@ def test_two_kills_then_the_next_send_takes_over_at_once(tmp_path: Path) -> None
             owner, _ = d.db.issues.lease_holder(d.current_issue().id)
             assert owner is not None and f":{proc.pid}:" in owner, "the killed send left the issue's lease held"
         sink.gate.set()
-        last = subprocess.run([*DIGEST, "send", "--concurrency", str(CONNECTIONS)],
-                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        last = subprocess.run(
+            [*DIGEST, "send", "--concurrency", str(CONNECTIONS)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert last.returncode == 0, last.stderr
         assert "being sent by" not in last.stdout + last.stderr
     with d.db.begin() as conn:
-        statuses = dict(conn.execute(select(t.subscribers.c.email, t.deliveries.c.status).join(
-            t.deliveries, t.deliveries.c.subscriber_id == t.subscribers.c.id)).all())
+        statuses = dict(
+            conn.execute(
+                select(t.subscribers.c.email, t.deliveries.c.status).join(
+                    t.deliveries, t.deliveries.c.subscriber_id == t.subscribers.c.id
+                )
+            ).all()
+        )
     assert statuses == {e: "sent" for e in emails}, "every subscriber has a sent row; none skipped"
     assert d.current_issue().status == "sent"
     copies = sink.copies()

@@ -73,8 +73,13 @@ def test_timer_fires_on_mondays_at_seven() -> None:
     if tool is None:
         pytest.skip("systemd-analyze is not installed here; the OnCalendar expression is not checked")
     spec = unit("ip-digest-run.timer")["Timer"]["OnCalendar"]
-    out = subprocess.run([tool, "calendar", "--iterations=3", spec], capture_output=True, text=True,
-                         env={**os.environ, "TZ": "UTC"}, check=True).stdout
+    out = subprocess.run(
+        [tool, "calendar", "--iterations=3", spec],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TZ": "UTC"},
+        check=True,
+    ).stdout
     elapses = [line.split(":", 1)[1].strip() for line in out.splitlines() if "elapse" in line or "Iter." in line]
     assert len(elapses) == 3 and all(e.startswith("Mon ") and " 07:00:00" in e for e in elapses)
 
@@ -82,8 +87,13 @@ def test_timer_fires_on_mondays_at_seven() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["ip-digest.service", "ip-digest-run.service"])
 def test_unit_commands_have_help(name: str) -> None:
-    p = subprocess.run([*argv(unit(name)["Service"]["ExecStart"]), "--help"], capture_output=True, text=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
+    p = subprocess.run(
+        [*argv(unit(name)["Service"]["ExecStart"]), "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
     assert p.returncode == 0 and "Example:" in p.stdout
 
 
@@ -97,12 +107,19 @@ def test_run_unit_then_cron_line_send_once(tmp_path: Path) -> None:
         readers = add_subscribers(digest, 2)
         digest.close()
         env = env_for(tmp_path, db, sink.port)
-        first = subprocess.run(argv(unit("ip-digest-run.service")["Service"]["ExecStart"]), env=env, cwd=tmp_path,
-                               capture_output=True, text=True, timeout=120)
+        first = subprocess.run(
+            argv(unit("ip-digest-run.service")["Service"]["ExecStart"]),
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert first.returncode == 0, first.stderr
         assert sorted(sink.recipients()) == readers
-        again = subprocess.run(argv(cron_command()[1]), env=env, cwd=tmp_path, capture_output=True, text=True,
-                               timeout=120)
+        again = subprocess.run(
+            argv(cron_command()[1]), env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120
+        )
         assert again.returncode == 0, again.stderr
         assert sorted(sink.recipients()) == readers  # nothing new the second time
 
@@ -141,9 +158,14 @@ def test_sigterm_mid_send_finishes_the_message_and_exits_0(tmp_path: Path) -> No
         digest = Digest(s)
         add_article(digest, 1, datetime.now(UTC) - timedelta(hours=2))
         readers = add_subscribers(digest, 7)
-        proc = subprocess.Popen(argv(unit("ip-digest.service")["Service"]["ExecStart"]), cwd=tmp_path,
-                                env=env_for(tmp_path, db, sink.port), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            argv(unit("ip-digest.service")["Service"]["ExecStart"]),
+            cwd=tmp_path,
+            env=env_for(tmp_path, db, sink.port),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         log = DaemonLog(proc)
         try:
             assert sink.arrived.wait(60), "the daemon never started its send"
@@ -169,8 +191,14 @@ def test_sigterm_mid_send_finishes_the_message_and_exits_0(tmp_path: Path) -> No
         sent = [r.status for r in rows if r.status == "sent"]
         assert 1 <= len(sent) <= 4 and status == "sending"  # default concurrency: 4 connections
         assert len(sink.recipients()) == len(sent) < len(readers)
-        resumed = subprocess.run([*argv(f"{HOME}/.venv/bin/digest"), "send"], cwd=tmp_path,
-                                 env=env_for(tmp_path, db, sink.port), capture_output=True, text=True, timeout=120)
+        resumed = subprocess.run(
+            [*argv(f"{HOME}/.venv/bin/digest"), "send"],
+            cwd=tmp_path,
+            env=env_for(tmp_path, db, sink.port),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert resumed.returncode == 0, resumed.stderr
         assert sorted(sink.recipients()) == readers  # the second reader now, the first not twice
         digest.close()
@@ -194,8 +222,14 @@ def test_cron_run_during_a_daemon_send_leaves_it_to_the_daemon(tmp_path: Path) -
         sender = threading.Thread(target=lambda: result.append(jobs.send().text))
         sender.start()
         assert sink.arrived.wait(30)
-        cron = subprocess.run(argv(cron_command()[1]), env=env_for(tmp_path, db, sink.port), cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120)
+        cron = subprocess.run(
+            argv(cron_command()[1]),
+            env=env_for(tmp_path, db, sink.port),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         sink.gate.set()
         sender.join(30)
         assert cron.returncode == 0, cron.stderr
@@ -207,9 +241,11 @@ def test_cron_run_during_a_daemon_send_leaves_it_to_the_daemon(tmp_path: Path) -
 
 @pytest.mark.slow
 def test_status_approve_schedule_commands(tmp_path: Path) -> None:
-    (tmp_path / "digest.toml").write_text('sources = []\n[schedule]\ntimezone = "Europe/Berlin"\n'
-                                          'build = "fri 12:00"\nrequire_approval = true\n'
-                                          'editors = ["ed@example.org"]\n')
+    (tmp_path / "digest.toml").write_text(
+        'sources = []\n[schedule]\ntimezone = "Europe/Berlin"\n'
+        'build = "fri 12:00"\nrequire_approval = true\n'
+        'editors = ["ed@example.org"]\n'
+    )
     db = f"sqlite:///{tmp_path / 'digest.db'}"
     digest = Digest(schedule_settings(tmp_path, db))
     add_article(digest, 1, datetime.now(UTC) - timedelta(hours=2))
@@ -219,8 +255,9 @@ def test_status_approve_schedule_commands(tmp_path: Path) -> None:
     env = env_for(tmp_path, db, 2525)
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "digest", *args], env=env, cwd=tmp_path, capture_output=True,
-                              text=True, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "digest", *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
 
     status = cli("status")
     assert status.returncode == 0

@@ -24,15 +24,33 @@ def test_labelled_pairs_merge_with_no_wrong_merge() -> None:
 
 
 def test_the_best_source_tells_the_story_and_the_others_are_linked() -> None:
-    first = replace(story(1, "Court orders ISPs to block 30 piracy streaming sites", ("copyright",),
-                          summary="A Milan court ordered providers to block thirty football streaming sites."),
-                    source="IP Wire")
-    fuller = replace(story(2, "Milan court orders ISPs to block 30 pirate football streaming sites", ("policy",),
-                           summary="A Milan court ordered internet providers to block thirty sites streaming "
-                                   "football matches."),
-                     source="Torrent News")
-    other = replace(story(3, "Court orders ISPs to block 12 e-book piracy sites", ("copyright",),
-                          summary="A Paris court ordered providers to block twelve e-book sites."), source="Book Wire")
+    first = replace(
+        story(
+            1,
+            "Court orders ISPs to block 30 piracy streaming sites",
+            ("copyright",),
+            summary="A Milan court ordered providers to block thirty football streaming sites.",
+        ),
+        source="IP Wire",
+    )
+    fuller = replace(
+        story(
+            2,
+            "Milan court orders ISPs to block 30 pirate football streaming sites",
+            ("policy",),
+            summary="A Milan court ordered internet providers to block thirty sites streaming football matches.",
+        ),
+        source="Torrent News",
+    )
+    other = replace(
+        story(
+            3,
+            "Court orders ISPs to block 12 e-book piracy sites",
+            ("copyright",),
+            summary="A Paris court ordered providers to block twelve e-book sites.",
+        ),
+        source="Book Wire",
+    )
     same_source = replace(first, id=4, guid="g4", url="https://news.example/4")
     week = [replace(a, id=10 + a.id) for a in STORIES]  # the rest of the week, from which word weights come
     out = merge([first, fuller, other, *week])

@@ -24,16 +24,30 @@ NOW = datetime.now(UTC)
 
 
 def art(i: int, title: str, topic: str) -> Article:
-    return Article(id=i, guid=f"g{i}", url=f"https://n.example/{i}", canonical_url=f"https://n.example/{i}",
-                   title=title, source="Wire", published=NOW - timedelta(hours=i), summary=f"Lead {i}.",
-                   topics=(topic,))
+    return Article(
+        id=i,
+        guid=f"g{i}",
+        url=f"https://n.example/{i}",
+        canonical_url=f"https://n.example/{i}",
+        title=title,
+        source="Wire",
+        published=NOW - timedelta(hours=i),
+        summary=f"Lead {i}.",
+        topics=(topic,),
+    )
 
 
 @pytest.fixture
 def digest(tmp_path: Path) -> Digest:
     d = Digest(Settings(database_url=f"sqlite:///{tmp_path}/d.db", sources=(SourceConfig("x", "x"),)))
-    for i, (title, topic) in enumerate([("Patent verdict", "patents"), ("Garden-ish patent story", "patents"),
-                                        ("Fake watches seized", "counterfeits")], start=1):
+    for i, (title, topic) in enumerate(
+        [
+            ("Patent verdict", "patents"),
+            ("Garden-ish patent story", "patents"),
+            ("Fake watches seized", "counterfeits"),
+        ],
+        start=1,
+    ):
         d.db.articles.add(art(i, title, topic))
     d.build()
     return d
@@ -102,8 +116,9 @@ def test_every_editing_action_is_a_command_with_its_arguments_and_an_example() -
         assert command.help and action.example in command.help and "Example:" in command.help
 
 
-def test_the_cli_moves_sections_unpins_and_resets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                 digest: Digest) -> None:
+def test_the_cli_moves_sections_unpins_and_resets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digest: Digest
+) -> None:
     monkeypatch.setenv("DIGEST_DATABASE_URL", f"sqlite:///{tmp_path}/d.db")
     runner = CliRunner()
     assert [s.topic for s in digest.draft().sections] == ["patents", "counterfeits"]
@@ -123,10 +138,14 @@ def test_the_cli_moves_sections_unpins_and_resets(tmp_path: Path, monkeypatch: p
 
 def test_actions_check_their_inputs_and_say_what_is_wrong(digest: Digest) -> None:
     for name, target, value, problem in [
-            ("exclude", "", "", "needs ARTICLE"), ("exclude", "two", "", "ARTICLE must be the article's number"),
-            ("move", "designs", "up", "not a section of issue"), ("move", "patents", "left", "one of up, down"),
-            ("subject", "", "x" * 301, "at most 300 characters"), ("reset", "everything", "", "KIND must be one of"),
-            ("rename", "1", "x", "no edit called 'rename'")]:
+        ("exclude", "", "", "needs ARTICLE"),
+        ("exclude", "two", "", "ARTICLE must be the article's number"),
+        ("move", "designs", "up", "not a section of issue"),
+        ("move", "patents", "left", "one of up, down"),
+        ("subject", "", "x" * 301, "at most 300 characters"),
+        ("reset", "everything", "", "KIND must be one of"),
+        ("rename", "1", "x", "no edit called 'rename'"),
+    ]:
         with pytest.raises(UsageError, match=problem):
             perform(digest, name, target, value)
     assert digest.db.issues.edits(digest.draft().week) == []
@@ -148,8 +167,12 @@ def test_a_version_2_database_gains_the_edits_table_without_loss(tmp_path: Path)
     url = f"sqlite:///{restore('v2_outbox', tmp_path)}"  # made by the outbox branch: no issue_edits
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO subscribers (email, name, topics, status, paused, created_at) "
-                          "VALUES ('ann@example.com', 'Ann', '', 'active', 0, '2026-01-01 00:00:00')"))
+        conn.execute(
+            text(
+                "INSERT INTO subscribers (email, name, topics, status, paused, created_at) "
+                "VALUES ('ann@example.com', 'Ann', '', 'active', 0, '2026-01-01 00:00:00')"
+            )
+        )
     engine.dispose()
     with pytest.raises(SchemaMismatch, match="digest db upgrade"):
         Database(url)

@@ -22,8 +22,10 @@ PARAS = [
     "can notify to providers directly without going back to court.",
     "Broadcasters welcomed the ruling as a faster route than filing a new case for each mirror site.",
 ]
-JUNK = ('<div class="sharedaddy"><h3>Share this:</h3><ul><li>Email</li></ul></div>'
-        '<div id="respond"><h3>Leave a comment</h3><p>Your email address will not be published.</p></div>')
+JUNK = (
+    '<div class="sharedaddy"><h3>Share this:</h3><ul><li>Email</li></ul></div>'
+    '<div id="respond"><h3>Leave a comment</h3><p>Your email address will not be published.</p></div>'
+)
 
 
 def ago(days: int) -> str:
@@ -31,40 +33,63 @@ def ago(days: int) -> str:
 
 
 def build_site(site: Site) -> list[str]:
-    page = ("<html><head><title>x</title></head><body><nav>Home Contact</nav><article><h1>Blocking order</h1>"
-            '<span class="byline">By the editors</span><div class="entry-content">'
-            + "".join(f"<p>{p}</p>" for p in PARAS) + JUNK + "</div></article><footer>Proudly powered by WordPress"
-            "</footer></body></html>")
+    page = (
+        "<html><head><title>x</title></head><body><nav>Home Contact</nav><article><h1>Blocking order</h1>"
+        '<span class="byline">By the editors</span><div class="entry-content">'
+        + "".join(f"<p>{p}</p>" for p in PARAS)
+        + JUNK
+        + "</div></article><footer>Proudly powered by WordPress"
+        "</footer></body></html>"
+    )
     site.add("/blog/isp/", page, content_type="text/html; charset=utf-8")
     items = [
         ("Court orders ISPs to block 30 piracy streaming sites", "/blog/isp/", ["Copyright"], 1, ""),
-        ("Ten tips for your garden", "/blog/garden/", ["Lifestyle"], 1,
-         "<p>Plant bulbs before the first frost and rake the leaves into compost for next year.</p>" * 8),
-        ("USPTO fee schedule takes effect", "/blog/fees/", ["Patents"], 30,
-         "<p>The new fee schedule of the patent office took effect today.</p>" * 8),
+        (
+            "Ten tips for your garden",
+            "/blog/garden/",
+            ["Lifestyle"],
+            1,
+            "<p>Plant bulbs before the first frost and rake the leaves into compost for next year.</p>" * 8,
+        ),
+        (
+            "USPTO fee schedule takes effect",
+            "/blog/fees/",
+            ["Patents"],
+            30,
+            "<p>The new fee schedule of the patent office took effect today.</p>" * 8,
+        ),
     ]
-    rss = ['<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
-           'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Blog</title>']
+    rss = [
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Blog</title>'
+    ]
     for title, path, cats, days, content in items:
         cat = "".join(f"<category>{c}</category>" for c in cats)
         body = f"<content:encoded><![CDATA[{content}]]></content:encoded>" if content else ""
-        rss.append(f"<item><title>{title}</title><link>{site.base}{path}</link><guid>{site.base}{path}</guid>"
-                   f"<pubDate>{ago(days)}</pubDate>{cat}<description>{PARAS[0][:60]} [&#8230;]</description>"
-                   f"{body}</item>")
+        rss.append(
+            f"<item><title>{title}</title><link>{site.base}{path}</link><guid>{site.base}{path}</guid>"
+            f"<pubDate>{ago(days)}</pubDate>{cat}<description>{PARAS[0][:60]} [&#8230;]</description>"
+            f"{body}</item>"
+        )
     rss.append("</channel></rss>")
-    atom = ('<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Notes</title>'
-            f"<id>{site.base}/notes/</id><updated>{datetime.now(UTC).isoformat()}</updated>"
-            f"<entry><title>Jury awards $12m for patent infringement</title><id>jury</id>"
-            f'<link href="{site.base}/notes/jury"/><updated>{(datetime.now(UTC) - timedelta(days=2)).isoformat()}'
-            "</updated><content type=\"html\">&lt;p&gt;A jury in Texas found that a maker of thermostats infringed "
-            "two U.S. patents and awarded twelve million dollars. The defendant said it would appeal.&lt;/p&gt;"
-            "</content></entry>"
-            f"<entry><title>Milan court orders blocking of pirate sites</title><id>dup</id>"
-            f'<link href="{site.base}/blog/isp/?utm_source=notes#respond"/>'
-            f"<updated>{(datetime.now(UTC) - timedelta(days=2)).isoformat()}</updated>"
-            '<content type="html">&lt;p&gt;Same story.&lt;/p&gt;</content></entry></feed>')
-    return [site.add("/blog/feed", "".join(rss)), site.add("/notes/feed.atom", atom, "application/atom+xml"),
-            site.base + "/gone/feed.xml"]
+    atom = (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Notes</title>'
+        f"<id>{site.base}/notes/</id><updated>{datetime.now(UTC).isoformat()}</updated>"
+        f"<entry><title>Jury awards $12m for patent infringement</title><id>jury</id>"
+        f'<link href="{site.base}/notes/jury"/><updated>{(datetime.now(UTC) - timedelta(days=2)).isoformat()}'
+        '</updated><content type="html">&lt;p&gt;A jury in Texas found that a maker of thermostats infringed '
+        "two U.S. patents and awarded twelve million dollars. The defendant said it would appeal.&lt;/p&gt;"
+        "</content></entry>"
+        f"<entry><title>Milan court orders blocking of pirate sites</title><id>dup</id>"
+        f'<link href="{site.base}/blog/isp/?utm_source=notes#respond"/>'
+        f"<updated>{(datetime.now(UTC) - timedelta(days=2)).isoformat()}</updated>"
+        '<content type="html">&lt;p&gt;Same story.&lt;/p&gt;</content></entry></feed>'
+    )
+    return [
+        site.add("/blog/feed", "".join(rss)),
+        site.add("/notes/feed.atom", atom, "application/atom+xml"),
+        site.base + "/gone/feed.xml",
+    ]
 
 
 @pytest.fixture
@@ -74,7 +99,9 @@ def project(tmp_path: Path, site: Site, smtp_sink: Sink, monkeypatch: pytest.Mon
     (tmp_path / "digest.toml").write_text(
         '[newsletter]\ntitle = "IP Protection Weekly"\nsender = "IP Digest <digest@example.org>"\n'
         'base_url = "https://digest.example.org"\nunsubscribe_mailto = "leave@example.org"\n\n'
-        "[fetch]\nread_timeout = 3\n\n" + sources, encoding="utf-8")
+        "[fetch]\nread_timeout = 3\n\n" + sources,
+        encoding="utf-8",
+    )
     monkeypatch.chdir(tmp_path)
     for key in ("SMTP_USERNAME", "SMTP_PASSWORD", "DIGEST_CONFIG", "DIGEST_OUTBOX"):
         monkeypatch.delenv(key, raising=False)
@@ -86,11 +113,15 @@ def project(tmp_path: Path, site: Site, smtp_sink: Sink, monkeypatch: pytest.Mon
     return tmp_path
 
 
-def test_run_twice_sends_one_digest_per_subscriber(project: Path, smtp_sink: Sink,
-                                                   caplog: pytest.LogCaptureFixture) -> None:
+def test_run_twice_sends_one_digest_per_subscriber(
+    project: Path, smtp_sink: Sink, caplog: pytest.LogCaptureFixture
+) -> None:
     runner = CliRunner()
-    (project / "subs.csv").write_text("email,name\nann@example.com,Ann\nnot-an-email,Bad\nANN@example.com,Again\n"
-                                      "bob@example.net,Bob \u00c5berg\ncy@example.org,Cy\n", encoding="utf-8")
+    (project / "subs.csv").write_text(
+        "email,name\nann@example.com,Ann\nnot-an-email,Bad\nANN@example.com,Again\n"
+        "bob@example.net,Bob \u00c5berg\ncy@example.org,Cy\n",
+        encoding="utf-8",
+    )
     refused = runner.invoke(cli, ["subscribers", "import", "subs.csv"])
     assert refused.exit_code == 2 and "--consent" in refused.output
     imported = runner.invoke(cli, ["subscribers", "import", "subs.csv", "--consent", "signed up at the 2026 fair"])
@@ -120,8 +151,15 @@ def test_run_twice_sends_one_digest_per_subscriber(project: Path, smtp_sink: Sin
     assert "Hi Bob," in text
     for title in ("Court orders ISPs to block 30 piracy streaming sites", "Jury awards $12m for patent infringement"):
         assert title in text and title in html
-    for absent in ("Ten tips for your garden", "USPTO fee schedule", "Milan court orders blocking",
-                   "Share this", "Leave a comment", "By the editors", "Proudly powered"):
+    for absent in (
+        "Ten tips for your garden",
+        "USPTO fee schedule",
+        "Milan court orders blocking",
+        "Share this",
+        "Leave a comment",
+        "By the editors",
+        "Proudly powered",
+    ):
         assert absent not in text and absent not in html
     assert "ordered internet providers to block thirty websites" in " ".join(text.split())
     assert html.count('style="') >= 10 and "<link" not in html
@@ -197,8 +235,9 @@ def test_the_embedded_default_runs_with_nothing_configured(tmp_path: Path, monke
 
 
 @pytest.mark.parametrize("command", ["run", "send"])
-def test_the_samples_never_go_over_smtp(tmp_path: Path, smtp_sink: Sink, monkeypatch: pytest.MonkeyPatch,
-                                        command: str) -> None:
+def test_the_samples_never_go_over_smtp(
+    tmp_path: Path, smtp_sink: Sink, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
     """A folder without digest.toml and SMTP set (a wrong WorkingDirectory=): nothing is mailed, exit 2."""
     monkeypatch.chdir(tmp_path)
     for key in ("DIGEST_DATABASE_URL", "DIGEST_CONFIG", "DIGEST_OUTBOX"):
@@ -213,8 +252,10 @@ def test_the_samples_never_go_over_smtp(tmp_path: Path, smtp_sink: Sink, monkeyp
         assert runner.invoke(cli, ["build"]).exit_code == 0
     result = runner.invoke(cli, [command])
     assert result.exit_code == 2, result.output
-    assert (f"no digest.toml in {tmp_path}: the bundled sample sources only write to the outbox folder; "
-            "pass --config FILE or create one with `digest init`") in result.output
+    assert (
+        f"no digest.toml in {tmp_path}: the bundled sample sources only write to the outbox folder; "
+        "pass --config FILE or create one with `digest init`"
+    ) in result.output
     assert smtp_sink.messages == []
 
 

@@ -147,9 +147,7 @@ def test_boilerplate_lines_are_dropped(line: str) -> None:
     assert clean_paragraphs([STORY[0], line, STORY[1]]) == [STORY[0], STORY[1]]
 
 
-@pytest.mark.parametrize(
-    "marker", ["Leave a Reply", "Leave a comment", "Comments", "Related posts", "3 Comments"]
-)
+@pytest.mark.parametrize("marker", ["Leave a Reply", "Leave a comment", "Comments", "Related posts", "3 Comments"])
 def test_everything_after_the_comment_section_is_dropped(marker: str) -> None:
     assert clean_paragraphs([STORY[0], marker, STORY[1], "Great post!"]) == [STORY[0]]
 
@@ -166,9 +164,12 @@ def test_story_lines_resembling_boilerplate_are_kept() -> None:
 
 
 def test_the_headline_repeated_above_the_text_is_not_text() -> None:
-    page = ("<html><head><title>Court blocks 30 pirate sites, Milan ruling says | IP Wire</title></head><body>"
-            "<article><h1>Court blocks 30 pirate sites, Milan ruling says</h1>"
-            + "".join(f"<p>{p}</p>" for p in STORY) + "</article></body></html>")
+    page = (
+        "<html><head><title>Court blocks 30 pirate sites, Milan ruling says | IP Wire</title></head><body>"
+        "<article><h1>Court blocks 30 pirate sites, Milan ruling says</h1>"
+        + "".join(f"<p>{p}</p>" for p in STORY)
+        + "</article></body></html>"
+    )
     assert extract_paragraphs(page) == STORY
 
 
@@ -267,8 +268,10 @@ def test_scripts_styles_and_comments_are_dropped_before_the_cap() -> None:
 
     script = "<script>var state = " + "x" * (2 * MAX_EXTRACT_CHARS) + ";</script>"
     style = "<STYLE>" + "p{}" * 1000 + "</STYLE><!-- " + "c" * 1000 + " --><svg><path d='M0'/></svg>"
-    lead = ("<p>The court held that the patent was infringed by the defendant's devices sold in the country, "
-            "and ordered the seller to recall them.</p>")
+    lead = (
+        "<p>The court held that the patent was infringed by the defendant's devices sold in the country, "
+        "and ordered the seller to recall them.</p>"
+    )
     page = f"<html><head>{script}{style}</head><body><article>{lead}</article></body></html>"
     assert "The court held" in " ".join(extract_paragraphs(page, "https://news.example/a"))
 
@@ -289,30 +292,39 @@ def test_text_a_reader_does_not_see_is_not_text(hidden: str) -> None:
 
 
 def test_a_hover_card_inside_a_paragraph_leaves_only_the_linked_name() -> None:
-    card = ('<span class="rollover-people"><a class="rollover-people-link" href="/people/jane-roe">Jane Roe</a>'
-            '<span class="rollover-people-block"><span class="rollover-block"><img src="/roe.jpg" alt="">'
-            '<a class="name" href="/people/jane-roe">Jane Lynn Roe</a>'
-            '<a href="/news/1">Roe calls for a review of the patent office fee schedule</a></span></span></span>')
+    card = (
+        '<span class="rollover-people"><a class="rollover-people-link" href="/people/jane-roe">Jane Roe</a>'
+        '<span class="rollover-people-block"><span class="rollover-block"><img src="/roe.jpg" alt="">'
+        '<a class="name" href="/people/jane-roe">Jane Lynn Roe</a>'
+        '<a href="/news/1">Roe calls for a review of the patent office fee schedule</a></span></span></span>'
+    )
     first = f"Senator {card} (D) asked the patent office on Monday to publish its backlog figures every month."
     paragraphs = extract_paragraphs(_page(f"<p>{first}</p>" + "".join(f"<p>{p}</p>" for p in STORY)))
-    assert paragraphs[0] == ("Senator Jane Roe (D) asked the patent office on Monday to publish its backlog "
-                             "figures every month.")
+    assert paragraphs[0] == (
+        "Senator Jane Roe (D) asked the patent office on Monday to publish its backlog figures every month."
+    )
 
 
 def test_a_table_row_is_one_paragraph_of_its_cells() -> None:
-    rows = [("Office", "Filings", "Change"), ("EUIPO", "180,000", "+2% on the year."),
-            ("USPTO", "760,000", "-1% on the year.")]
-    table = "<table>" + "".join(
-        "<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows) + "</table>"
+    rows = [
+        ("Office", "Filings", "Change"),
+        ("EUIPO", "180,000", "+2% on the year."),
+        ("USPTO", "760,000", "-1% on the year."),
+    ]
+    table = (
+        "<table>" + "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows) + "</table>"
+    )
     paragraphs = extract_paragraphs(_page(f"<p>{STORY[0]}</p>{table}" + "".join(f"<p>{p}</p>" for p in STORY[1:])))
     assert "EUIPO 180,000 +2% on the year." in paragraphs
     assert "USPTO 760,000 -1% on the year." in paragraphs
 
 
 def test_text_opening_a_block_of_line_broken_paragraphs_is_its_first_paragraph() -> None:
-    first = ("The Federal Circuit on Tuesday reversed a jury verdict in a patent case over smart thermostats, "
-             "according to an order published by the <em><a href='/court'>court</a></em>. The asserted claims "
-             "were found invalid as obvious.")
+    first = (
+        "The Federal Circuit on Tuesday reversed a jury verdict in a patent case over smart thermostats, "
+        "according to an order published by the <em><a href='/court'>court</a></em>. The asserted claims "
+        "were found invalid as obvious."
+    )
     body = f"<div class='content'>{first} <br> <br>" + " <br> <br>".join(STORY[1:]) + " <br></div>"
     paragraphs = extract_paragraphs(_page(body))
     assert paragraphs[0] == re.sub(r"<[^>]+>", "", first)

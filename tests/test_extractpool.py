@@ -21,8 +21,10 @@ LEAD = "The appeals court held that the patent claims were obvious over the prio
 
 def page(n: int) -> bytes:
     body = "".join(f"<p>{LEAD * 3} Story {n}, paragraph {k}.</p>" for k in range(8))
-    return (f"<html><head><meta charset='utf-8'><title>Story {n}</title></head><body><nav>Menu</nav>"
-            f"<article><h1>Story {n}</h1>{body}</article><footer>Share this</footer></body></html>").encode()
+    return (
+        f"<html><head><meta charset='utf-8'><title>Story {n}</title></head><body><nav>Menu</nav>"
+        f"<article><h1>Story {n}</h1>{body}</article><footer>Share this</footer></body></html>"
+    ).encode()
 
 
 def test_the_pool_returns_what_one_process_extracts_in_order() -> None:
@@ -34,8 +36,12 @@ def test_the_pool_returns_what_one_process_extracts_in_order() -> None:
 
 
 def test_texts_read_in_a_worker_are_those_read_in_process() -> None:
-    entries = [("", "<p>In brief […]</p>"), (f"<p>{LEAD * 8}</p>", "<p>In brief</p>"), (f"<p>{LEAD}</p>", ""),
-               (f"<p>{LEAD * 8} Continue reading</p>", "")]
+    entries = [
+        ("", "<p>In brief […]</p>"),
+        (f"<p>{LEAD * 8}</p>", "<p>In brief</p>"),
+        (f"<p>{LEAD}</p>", ""),
+        (f"<p>{LEAD * 8} Continue reading</p>", ""),
+    ]
     with ExtractionPool(1) as one, ExtractionPool(2) as two:
         alone = one.call(entry_texts, entries, 40)(), one.call(page_text, page(3), "https://news.example/3", 20)()
         pooled = two.call(entry_texts, entries, 40)(), two.call(page_text, page(3), "https://news.example/3", 20)()
@@ -43,8 +49,12 @@ def test_texts_read_in_a_worker_are_those_read_in_process() -> None:
     texts, article = alone
     assert [t.thin for t in texts] == [True, False, True, True]
     assert texts[0].text.summary == "In brief […]" and texts[1].text.words == 8 * len(LEAD.split())
-    assert article is not None and article.lead.startswith(LEAD) and article.summary == LEAD.strip() \
+    assert (
+        article is not None
+        and article.lead.startswith(LEAD)
+        and article.summary == LEAD.strip()
         and article.words >= 8 * len(f"{LEAD * 3} Story 3, paragraph 0.".split())
+    )
 
 
 def test_a_collect_fills_thin_entries_from_pages_extracted_by_the_pool(site: Site, tmp_path: Path) -> None:
@@ -53,14 +63,21 @@ def test_a_collect_fills_thin_entries_from_pages_extracted_by_the_pool(site: Sit
         items = "".join(
             f"<item><title>Patent ruling {i}-{j}</title><link>{site.base}/a/{i}/{j}</link>"
             f"<guid>{site.base}/a/{i}/{j}</guid><category>patents</category>"
-            "<description>In brief […]</description></item>" for j in range(3))
-        site.add(f"/feed/{i}", f'<?xml version="1.0"?><rss version="2.0"><channel><title>S{i}</title>{items}'
-                               "</channel></rss>")
+            "<description>In brief […]</description></item>"
+            for j in range(3)
+        )
+        site.add(
+            f"/feed/{i}", f'<?xml version="1.0"?><rss version="2.0"><channel><title>S{i}</title>{items}</channel></rss>'
+        )
         for j in range(3):
             site.add(f"/a/{i}/{j}", page(i * 10 + j), content_type="text/html")
         sources.append(SourceConfig(f"Source {i}", f"{site.base}/feed/{i}"))
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/d.db", outbox_dir=tmp_path, sources=tuple(sources),
-                        fetch=FetchConfig(extract_workers=2))
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path}/d.db",
+        outbox_dir=tmp_path,
+        sources=tuple(sources),
+        fetch=FetchConfig(extract_workers=2),
+    )
     db = Database(settings.database_url)
     report = collect(settings, db)
     assert [s.name for s in report.sources] == ["Source 0", "Source 1", "Source 2"]

@@ -153,8 +153,15 @@ def test_json_log_lines_carry_the_message_and_extra_fields() -> None:
 def test_log_format_json_writes_one_object_per_line(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path}/digest.db"}
     env.pop("DIGEST_CONFIG", None)
-    done = subprocess.run([*DIGEST, "--log-format", "json", "-v", "collect"], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [*DIGEST, "--log-format", "json", "-v", "collect"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stderr.splitlines()]
     assert lines and all({"time", "level", "logger", "message"} <= set(x) for x in lines)
@@ -171,6 +178,7 @@ def test_the_daemon_stops_with_the_fix_when_its_metrics_port_is_taken(tmp_path: 
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        done = CliRunner().invoke(cli, ["daemon", "--metrics-port", str(port)],
-                                  env={"DIGEST_DATABASE_URL": f"sqlite:///{tmp_path}/digest.db"})
+        done = CliRunner().invoke(
+            cli, ["daemon", "--metrics-port", str(port)], env={"DIGEST_DATABASE_URL": f"sqlite:///{tmp_path}/digest.db"}
+        )
     assert done.exit_code == 2 and f"--metrics-port {port}" in done.output and "free port" in done.output

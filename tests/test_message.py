@@ -33,14 +33,24 @@ def variant() -> Rendered:
     assert r is not None
     # awkward content on purpose: leading dots, trailing spaces, long lines, non-ASCII, '=' signs
     extra = "\n.hidden line\n..two dots\ntrailing spaces   \n" + "x=y " * 60 + "\nÅberg — naïve ✓\n."
-    return Rendered(subject="Weekly: Åberg’s patents", preheader=r.preheader, html=r.html + extra,
-                    text=r.text + extra, shown=r.shown, overflow=r.overflow)
+    return Rendered(
+        subject="Weekly: Åberg’s patents",
+        preheader=r.preheader,
+        html=r.html + extra,
+        text=r.text + extra,
+        shown=r.shown,
+        overflow=r.overflow,
+    )
 
 
 PEOPLE = [
     Personal(name="Bob Åberg", email="bob@example.net", unsubscribe_url=LONG, preferences_url=LONG + "p"),
-    Personal(name='Smith, "Ann" <x>', email="ann@example.com", unsubscribe_url="https://d.example/u/1",
-             preferences_url="https://d.example/p/1"),
+    Personal(
+        name='Smith, "Ann" <x>',
+        email="ann@example.com",
+        unsubscribe_url="https://d.example/u/1",
+        preferences_url="https://d.example/p/1",
+    ),
     Personal(name="", email="cy@example.org", unsubscribe_url="https://d.example/u/2", preferences_url=".p"),
 ]
 
@@ -49,8 +59,19 @@ def parsed(data: bytes) -> EmailMessage:
     return message_from_bytes(data, policy=policy.default)  # type: ignore[return-value]
 
 
-def reference(*, sender: str, who: Personal, subject: str, text: str, html: str, list_id: str,
-              unsubscribe_mailto: str, reply_to: str, message_id: str, date: str) -> bytes:
+def reference(
+    *,
+    sender: str,
+    who: Personal,
+    subject: str,
+    text: str,
+    html: str,
+    list_id: str,
+    unsubscribe_mailto: str,
+    reply_to: str,
+    message_id: str,
+    date: str,
+) -> bytes:
     """The same message built the slow, well-trodden way: the email package, field by field."""
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = sender
@@ -70,13 +91,28 @@ def reference(*, sender: str, who: Personal, subject: str, text: str, html: str,
 @pytest.mark.parametrize("who", PEOPLE, ids=["accents", "quotes", "no-name"])
 def test_template_parses_like_the_email_package_message(who: Personal) -> None:
     v = variant()
-    tpl = MessageTemplate(v, sender="IP Digest <digest@example.org>", list_id="IP <weekly.example.org>",
-                          unsubscribe_mailto="unsub@example.org", reply_to="editor@example.org", date=DATE)
+    tpl = MessageTemplate(
+        v,
+        sender="IP Digest <digest@example.org>",
+        list_id="IP <weekly.example.org>",
+        unsubscribe_mailto="unsub@example.org",
+        reply_to="editor@example.org",
+        date=DATE,
+    )
     mine = tpl.fill(who, message_id="<fixed@example.org>")
     html, text = personalize(v, who)
-    ref = reference(sender="IP Digest <digest@example.org>", who=who, subject=v.subject, text=text, html=html,
-                    list_id="IP <weekly.example.org>", unsubscribe_mailto="unsub@example.org",
-                    reply_to="editor@example.org", message_id="<fixed@example.org>", date=DATE)
+    ref = reference(
+        sender="IP Digest <digest@example.org>",
+        who=who,
+        subject=v.subject,
+        text=text,
+        html=html,
+        list_id="IP <weekly.example.org>",
+        unsubscribe_mailto="unsub@example.org",
+        reply_to="editor@example.org",
+        message_id="<fixed@example.org>",
+        date=DATE,
+    )
     a, b = parsed(mine.data), parsed(ref)
     assert sorted(a.keys()) == sorted(b.keys())
     for key in b:
@@ -103,8 +139,9 @@ def test_template_bytes_need_no_dot_stuffing_and_keep_lines_short() -> None:
     assert max(len(line) for line in body.split(b"\r\n")) <= 76
 
 
-@pytest.mark.parametrize("text", ["", ".", "a" * 75, "a" * 74 + "=", "é" * 40, "line \n.dot\n" + "b=" * 90,
-                                  "x" * 74 + "\t", " " * 100])
+@pytest.mark.parametrize(
+    "text", ["", ".", "a" * 75, "a" * 74 + "=", "é" * 40, "line \n.dot\n" + "b=" * 90, "x" * 74 + "\t", " " * 100]
+)
 def test_qp_pieces_decode_to_what_went_in(text: str) -> None:
     import quopri
 
@@ -120,8 +157,9 @@ def signer(tmp_path: Path) -> tuple[DKIMSigner, Callable[..., bytes]]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                            serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
     (tmp_path / "dkim.pem").write_bytes(pem)
     public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     record = b"v=DKIM1; k=rsa; p=" + base64.b64encode(public)
@@ -134,12 +172,14 @@ def signer(tmp_path: Path) -> tuple[DKIMSigner, Callable[..., bytes]]:
 
 
 def test_dkim_signature_covers_list_unsubscribe_post_and_verifies(
-        signer: tuple[DKIMSigner, Callable[..., bytes]]) -> None:
+    signer: tuple[DKIMSigner, Callable[..., bytes]],
+) -> None:
     import dkim
 
     dkim_signer, dns = signer
-    tpl = MessageTemplate(variant(), sender="IP Digest <digest@example.org>", list_id="x <y.example>",
-                          signer=dkim_signer)
+    tpl = MessageTemplate(
+        variant(), sender="IP Digest <digest@example.org>", list_id="x <y.example>", signer=dkim_signer
+    )
     data = tpl.fill(PEOPLE[0]).data
     assert dkim.verify(data, dnsfunc=dns)
     header = parsed(data)["DKIM-Signature"]
@@ -164,8 +204,12 @@ class CountingRenderer(Renderer):
         return super().render(issue, topics)
 
 
-LETTERHEAD = Letterhead(sender="IP Digest <digest@example.org>", list_id="IP <weekly.example.org>",
-                        unsubscribe_mailto="leave@example.org", reply_to="editor@example.org")
+LETTERHEAD = Letterhead(
+    sender="IP Digest <digest@example.org>",
+    list_id="IP <weekly.example.org>",
+    unsubscribe_mailto="leave@example.org",
+    reply_to="editor@example.org",
+)
 
 
 def subscriber(n: int, *topics: str) -> Subscriber:
@@ -175,10 +219,20 @@ def subscriber(n: int, *topics: str) -> Subscriber:
 def test_issue_messages_render_each_variant_once_across_threads() -> None:
     renderer = CountingRenderer()
     tokens = Tokens("a test key")
-    messages = IssueMessages(sample_issue(), renderer, LETTERHEAD, tokens, "https://digest.example.org/",
-                             ("patents", "trademarks", "designs"))
-    subs = [subscriber(n, *topics) for n, topics in enumerate(
-        [(), ("patents",), ("trademarks",), ("patents", "unknown"), ("designs",), ("unknown",)] * 10)]
+    messages = IssueMessages(
+        sample_issue(),
+        renderer,
+        LETTERHEAD,
+        tokens,
+        "https://digest.example.org/",
+        ("patents", "trademarks", "designs"),
+    )
+    subs = [
+        subscriber(n, *topics)
+        for n, topics in enumerate(
+            [(), ("patents",), ("trademarks",), ("patents", "unknown"), ("designs",), ("unknown",)] * 10
+        )
+    ]
     start = threading.Barrier(8)
     got: dict[int, bytes | None] = {}
 
@@ -208,8 +262,9 @@ def test_issue_messages_render_each_variant_once_across_threads() -> None:
 
 
 def test_a_test_message_is_the_whole_issue_with_a_test_subject() -> None:
-    messages = IssueMessages(sample_issue(), Renderer("https://d.example"), LETTERHEAD, Tokens("k"),
-                             "https://d.example", ("patents",))
+    messages = IssueMessages(
+        sample_issue(), Renderer("https://d.example"), LETTERHEAD, Tokens("k"), "https://d.example", ("patents",)
+    )
     env = messages.for_test("editor@example.com")
     mail = parsed(env.data)
     assert str(mail["Subject"]).strip() == "[TEST] IP Protection Weekly: 10 stories"
@@ -222,7 +277,8 @@ def test_a_test_message_is_the_whole_issue_with_a_test_subject() -> None:
 
 @pytest.mark.parametrize("kind", ["confirm", "already"])
 def test_notices_are_one_off_messages_signed_like_the_issues(
-        kind: str, signer: tuple[DKIMSigner, Callable[..., bytes]]) -> None:
+    kind: str, signer: tuple[DKIMSigner, Callable[..., bytes]]
+) -> None:
     import dkim
 
     dkim_signer, dns = signer
@@ -244,25 +300,29 @@ def test_notices_are_one_off_messages_signed_like_the_issues(
 
 
 def test_with_verp_each_copy_has_its_own_envelope_sender_and_still_verifies(
-        signer: tuple[DKIMSigner, Callable[..., bytes]]) -> None:
+    signer: tuple[DKIMSigner, Callable[..., bytes]],
+) -> None:
     import dkim
 
     from digest.bounces.verp import DeliveryRef, Verp
 
     dkim_signer, dns = signer
     verp = Verp("k", "bounces@example.org")
-    letterhead = Letterhead(sender="IP Digest <digest@example.org>", list_id="IP <weekly.example.org>",
-                            signer=dkim_signer)
+    letterhead = Letterhead(
+        sender="IP Digest <digest@example.org>", list_id="IP <weekly.example.org>", signer=dkim_signer
+    )
     issue = replace_issue_id(sample_issue(), 7)
-    messages = IssueMessages(issue, Renderer("https://d.example"), letterhead, Tokens("k"), "https://d.example",
-                             ("patents",), verp=verp)
+    messages = IssueMessages(
+        issue, Renderer("https://d.example"), letterhead, Tokens("k"), "https://d.example", ("patents",), verp=verp
+    )
     one, two = messages.for_subscriber(subscriber(1)), messages.for_subscriber(subscriber(2))
     assert one is not None and two is not None
     assert verp.read(one.sender) == DeliveryRef(7, 1) and verp.read(two.sender) == DeliveryRef(7, 2)
     assert parsed(one.data)["From"] == "IP Digest <digest@example.org>"
     assert dkim.verify(one.data, dnsfunc=dns)
-    plain = IssueMessages(issue, Renderer("https://d.example"), letterhead, Tokens("k"), "https://d.example",
-                          ("patents",))
+    plain = IssueMessages(
+        issue, Renderer("https://d.example"), letterhead, Tokens("k"), "https://d.example", ("patents",)
+    )
     other = plain.for_subscriber(subscriber(1))
     assert other is not None and other.sender == "digest@example.org"
 

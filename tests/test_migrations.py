@@ -32,8 +32,11 @@ from subscribers.model import SubscriberStatus
 from .support.data import ROOT
 from .support.db import LEGACY, restore
 
-STATES: dict[str, type[StrEnum]] = {"issues": IssueStatus, "deliveries": DeliveryStatus,
-                                    "subscribers": SubscriberStatus}
+STATES: dict[str, type[StrEnum]] = {
+    "issues": IssueStatus,
+    "deliveries": DeliveryStatus,
+    "subscribers": SubscriberStatus,
+}
 
 
 def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
@@ -126,9 +129,13 @@ def test_a_new_sqlite_database_matches_the_models(tmp_path: Path) -> None:
     assert done.before.empty and done.changed and done.after == head()
     assert_matches_models(engine)
     with engine.begin() as conn, pytest.raises(IntegrityError, match=r"ck_issues_status|CHECK"):
-        conn.execute(text("INSERT INTO issues (week, status, subject, preheader, period_start, period_end, "
-                          "content, built_at) VALUES ('2026-W01', 'drafted', '', '', '2026-01-01', "
-                          "'2026-01-01', '', '2026-01-01')"))
+        conn.execute(
+            text(
+                "INSERT INTO issues (week, status, subject, preheader, period_start, period_end, "
+                "content, built_at) VALUES ('2026-W01', 'drafted', '', '', '2026-01-01', "
+                "'2026-01-01', '', '2026-01-01')"
+            )
+        )
     engine.dispose()
 
 
@@ -138,8 +145,12 @@ def test_a_new_postgresql_database_matches_the_models(pg_url: str) -> None:
     assert upgrade(engine).before.empty
     assert_matches_models(engine)
     with engine.begin() as conn, pytest.raises(IntegrityError, match="ck_subscribers_status"):
-        conn.execute(text("INSERT INTO subscribers (email, name, topics, status, paused, created_at) "
-                          "VALUES ('a@example.org', '', '', 'activ', false, now())"))
+        conn.execute(
+            text(
+                "INSERT INTO subscribers (email, name, topics, status, paused, created_at) "
+                "VALUES ('a@example.org', '', '', 'activ', false, now())"
+            )
+        )
     engine.dispose()
 
 
@@ -255,11 +266,18 @@ def test_db_commands_have_help_with_an_example() -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", [["serve", "--port", "0"], ["daemon"]])
-def test_serve_and_daemon_upgrade_the_database_when_they_start(command: list[str], v3_here: str,
-                                                               tmp_path: Path) -> None:
+def test_serve_and_daemon_upgrade_the_database_when_they_start(
+    command: list[str], v3_here: str, tmp_path: Path
+) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "DIGEST_SECRET_KEY": "test"}
-    proc = subprocess.Popen([sys.executable, "-m", "digest", *command], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest", *command],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         # The daemon's first collect runs once its scheduler is running (a SIGTERM before that is not heard).
@@ -288,11 +306,19 @@ def test_an_older_database_takes_complaints_and_feedback_after_the_upgrade(tmp_p
     with engine.begin() as conn:
         conn.execute(text("UPDATE subscribers SET status = 'complained' WHERE id = (SELECT min(id) FROM subscribers)"))
         conn.execute(text("UPDATE deliveries SET feedback = 'hard', feedback_code = '5.1.1'"))
-        conn.execute(text("INSERT INTO feedback_events (source, key, kind, received_at) "
-                          "VALUES ('mail', '<a@b>', 'hard', '2026-11-30')"))
+        conn.execute(
+            text(
+                "INSERT INTO feedback_events (source, key, kind, received_at) "
+                "VALUES ('mail', '<a@b>', 'hard', '2026-11-30')"
+            )
+        )
     with engine.begin() as conn, pytest.raises(IntegrityError):
-        conn.execute(text("INSERT INTO feedback_events (source, key, kind, received_at) "
-                          "VALUES ('mail', '<a@b>', 'soft', '2026-11-30')"))
+        conn.execute(
+            text(
+                "INSERT INTO feedback_events (source, key, kind, received_at) "
+                "VALUES ('mail', '<a@b>', 'soft', '2026-11-30')"
+            )
+        )
     with engine.begin() as conn, pytest.raises(IntegrityError):
         conn.execute(text("UPDATE deliveries SET feedback = 'bounced'"))
     engine.dispose()

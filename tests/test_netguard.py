@@ -27,17 +27,23 @@ SECRET = "The root password of this machine is hunter2 and nobody outside may re
 
 
 def thin_feed(site: Site, links: list[str]) -> str:
-    items = "".join(f"<item><title>Patent ruling {i}</title><link>{link}</link><guid>g{i}</guid>"
-                    "<category>Patents</category><description>A court ruled on a patent [&#8230;]</description></item>"
-                    for i, link in enumerate(links))
-    return site.add("/feed", f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}'
-                             "</channel></rss>")
+    items = "".join(
+        f"<item><title>Patent ruling {i}</title><link>{link}</link><guid>g{i}</guid>"
+        "<category>Patents</category><description>A court ruled on a patent [&#8230;]</description></item>"
+        for i, link in enumerate(links)
+    )
+    return site.add(
+        "/feed", f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>{items}</channel></rss>'
+    )
 
 
 def run_collect(tmp_path: Path, feed: str, **fetch: object) -> list[str]:
     """Collect the one source and return the stored summaries."""
-    settings = Settings(sources=(SourceConfig("s", feed),), fetch=FetchConfig(deadline=10, **fetch),  # type: ignore[arg-type]
-                        database_url=f"sqlite:///{tmp_path / 'd.db'}")
+    settings = Settings(
+        sources=(SourceConfig("s", feed),),
+        fetch=FetchConfig(deadline=10, **fetch),  # type: ignore[arg-type]
+        database_url=f"sqlite:///{tmp_path / 'd.db'}",
+    )
     db = Database(settings.database_url)
     try:
         collect(settings, db)
@@ -46,8 +52,9 @@ def run_collect(tmp_path: Path, feed: str, **fetch: object) -> list[str]:
         db.close()
 
 
-@pytest.mark.parametrize("form", ["file:{p}", "file://localhost{p}", "file://127.0.0.1{p}", "file:{q}",
-                                  "FILE://{p}", "{p}"])
+@pytest.mark.parametrize(
+    "form", ["file:{p}", "file://localhost{p}", "file://127.0.0.1{p}", "file:{q}", "FILE://{p}", "{p}"]
+)
 def test_feed_links_never_read_local_files(site: Site, tmp_path: Path, form: str) -> None:
     secret = tmp_path / "secret.html"
     secret.write_text(f"<html><body><article><p>{SECRET}</p></article></body></html>", encoding="utf-8")
@@ -77,16 +84,18 @@ def test_redirect_to_a_file_url_is_not_followed(site: Site, tmp_path: Path) -> N
 def private_site(host: str) -> Iterator[Site]:
     """A second server on another loopback address, holding the secret."""
     with serve_site(host) as other:
-        other.add("/secret", f"<html><body><article><p>{SECRET}</p></article></body></html>",
-                  content_type="text/html")
+        other.add("/secret", f"<html><body><article><p>{SECRET}</p></article></body></html>", content_type="text/html")
         yield other
 
 
 def test_links_to_private_addresses_are_refused(site: Site, tmp_path: Path) -> None:
     """The feed's own host (the operator's) may serve pages; 127.0.0.2, and a redirect to localhost, may not."""
     with private_site("127.0.0.2") as other:
-        site.add("/own", f"<html><body><article><p>{SECRET.replace('hunter2', 'fine')}</p></article></body></html>",
-                 content_type="text/html")
+        site.add(
+            "/own",
+            f"<html><body><article><p>{SECRET.replace('hunter2', 'fine')}</p></article></body></html>",
+            content_type="text/html",
+        )
         redirect = site.add("/hop", "", status=302, Location=site.base.replace("127.0.0.1", "localhost") + "/own")
         summaries = run_collect(tmp_path, thin_feed(site, [other.base + "/secret", redirect, site.base + "/own"]))
         assert not other.hits, "nothing reached the private address"
@@ -109,9 +118,28 @@ def test_refusal_names_the_fix_and_the_link_check_says_not_checked(site: Site) -
     assert "answer" not in finding.message
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-                                     "100.64.0.1", "0.0.0.0", "224.0.0.1", "240.0.0.1", "255.255.255.255",
-                                     "::1", "fc00::1", "fd12::1", "fe80::1", "ff02::1", "::ffff:127.0.0.1", "::"])
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "::1",
+        "fc00::1",
+        "fd12::1",
+        "fe80::1",
+        "ff02::1",
+        "::ffff:127.0.0.1",
+        "::",
+    ],
+)
 def test_non_public_addresses(address: str) -> None:
     assert not is_public(address)
 
@@ -161,9 +189,17 @@ def test_a_trickling_server_is_cut_off_at_the_deadline(header_first: bool) -> No
             f.get(url)
 
 
-@pytest.mark.parametrize("url", ["http://[::1]:9/x", "http://0x7f.1:9/x", "http://2130706433:9/x",
-                                 "http://169.254.169.254/latest/meta-data/", "http://[::ffff:127.0.0.1]:9/",
-                                 "http://127.0.0.2:9/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[::1]:9/x",
+        "http://0x7f.1:9/x",
+        "http://2130706433:9/x",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::ffff:127.0.0.1]:9/",
+        "http://127.0.0.2:9/",
+    ],
+)
 def test_spellings_of_private_addresses_are_refused_after_resolution(url: str) -> None:
     with pytest.raises(NotPublic, match="private address"):
         Fetcher(FetchConfig(deadline=3)).get(url)

@@ -38,8 +38,11 @@ def test_the_wheel_ships_templates_and_data_files(tmp_path: Path) -> None:
     wheel_builder = pytest.importorskip("hatchling.builders.wheel")
     built = list(wheel_builder.WheelBuilder(str(ROOT)).build(directory=str(tmp_path), versions=["standard"]))
     names = set(zipfile.ZipFile(built[0]).namelist())
-    data = {p.relative_to(ROOT).as_posix() for p in (ROOT / "digest").rglob("*")
-            if p.is_file() and p.suffix not in (".py", ".pyc")}
+    data = {
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "digest").rglob("*")
+        if p.is_file() and p.suffix not in (".py", ".pyc")
+    }
     assert data and data <= names, sorted(data - names)
     templates = {"digest/" + p.relative_to(ROOT).as_posix() for p in (ROOT / "templates").rglob("*") if p.is_file()}
     assert templates and templates <= names, sorted(templates - names)

@@ -45,8 +45,10 @@ def test_two_processes_share_one_send_and_no_row_is_sent_twice(pg_url: str, tmp_
         d = prepared(pg_url, tmp_path, port, 300)
         env = digest_env(pg_url, port, DIGEST_SECRET_KEY="test-secret")
         command = [*DIGEST, "-q", "send", "--join", "--concurrency", "2"]
-        procs = [subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-                 for _ in range(2)]
+        procs = [
+            subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            for _ in range(2)
+        ]
         outputs = [p.communicate(timeout=120) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     copies = sink.copies()
@@ -57,4 +59,3 @@ def test_two_processes_share_one_send_and_no_row_is_sent_twice(pg_url: str, tmp_
         assert set(conn.scalars(select(t.deliveries.c.status))) == {"sent"}
     assert len(by_owner) == 2 and all(n > 0 for n in by_owner.values())
     d.close()
-

@@ -19,6 +19,8 @@ from .support.data import ALSO_CARRIED, MORE_STORIES, STORIES, WHO, composed_iss
 from .support.data import RENDER_WHEN as WHEN
 
 GOLDEN = Path(__file__).parent / "golden"
+
+
 def test_compose_sections_subject_and_week() -> None:
     made = composed_issue()
     assert [s.topic for s in made.sections] == ["patents", "trademarks", "copyright", "counterfeits"]
@@ -87,8 +89,15 @@ def test_topic_variant_and_empty_variant() -> None:
 
 
 def test_size_guard_keeps_top_articles_and_links_the_rest() -> None:
-    many = [story(i, f"Patent story number {i} about a long-running dispute", ("patents",),
-                    summary="A sentence about patents that goes on. " * 12) for i in range(1, 160)]
+    many = [
+        story(
+            i,
+            f"Patent story number {i} about a long-running dispute",
+            ("patents",),
+            summary="A sentence about patents that goes on. " * 12,
+        )
+        for i in range(1, 160)
+    ]
     rendered = Renderer("https://d.example", max_bytes=60_000).render(composed_issue(many))
     assert rendered is not None
     assert rendered.size <= 60_000
@@ -101,8 +110,12 @@ def test_size_guard_keeps_top_articles_and_links_the_rest() -> None:
 def test_personal_values_cannot_inject() -> None:
     rendered = Renderer("https://d.example").render(composed_issue())
     assert rendered is not None
-    evil = Personal(name='<script>alert(1)</script>\r\nBcc: x@evil.example', email="a@example.com",
-                    unsubscribe_url="https://d.example/u/t", preferences_url="https://d.example/p/t")
+    evil = Personal(
+        name="<script>alert(1)</script>\r\nBcc: x@evil.example",
+        email="a@example.com",
+        unsubscribe_url="https://d.example/u/t",
+        preferences_url="https://d.example/p/t",
+    )
     html = personalize(rendered, evil)[0]
     assert "<script>" not in html and "&lt;script&gt;" in html
     env = MessageTemplate(rendered, sender="IP Digest <d@example.org>", list_id="IP <weekly.d.example>").fill(evil)
@@ -113,23 +126,35 @@ def test_personal_values_cannot_inject() -> None:
 def test_url_and_html_sanitizing() -> None:
     assert safe_url("javascript:alert(1)") == "#"
     assert safe_url(" https://x.example/a ") == "https://x.example/a"
-    cleaned = clean_html('<p onclick="x()">Hi <a href="javascript:alert(1)">x</a><script>bad()</script>'
-                         '<a href="https://ok.example">ok</a></p>')
+    cleaned = clean_html(
+        '<p onclick="x()">Hi <a href="javascript:alert(1)">x</a><script>bad()</script>'
+        '<a href="https://ok.example">ok</a></p>'
+    )
     assert "onclick" not in cleaned and "javascript" not in cleaned and "script" not in cleaned
     assert 'href="https://ok.example"' in cleaned
 
 
 def test_message_headers_of_the_contract() -> None:
     content = Rendered(subject="S \u20ac", preheader="", text="t\n", html="<p>h</p>", shown=1, overflow=0)
-    env = MessageTemplate(content, sender="IP Digest <digest@example.org>", list_id="IP Protection Weekly <weekly.x>",
-                          unsubscribe_mailto="leave@example.org").fill(
-        Personal(name="Ann", email="ann@example.com", unsubscribe_url="https://x.example/unsubscribe/T",
-                 preferences_url="https://x.example/preferences/T"))
+    env = MessageTemplate(
+        content,
+        sender="IP Digest <digest@example.org>",
+        list_id="IP Protection Weekly <weekly.x>",
+        unsubscribe_mailto="leave@example.org",
+    ).fill(
+        Personal(
+            name="Ann",
+            email="ann@example.com",
+            unsubscribe_url="https://x.example/unsubscribe/T",
+            preferences_url="https://x.example/preferences/T",
+        )
+    )
     msg = message_from_bytes(env.data, policy=policy.default)
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
     assert msg["List-Unsubscribe"] == (
-        "<https://x.example/unsubscribe/T>, <mailto:leave@example.org?subject=unsubscribe>")
+        "<https://x.example/unsubscribe/T>, <mailto:leave@example.org?subject=unsubscribe>"
+    )
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert msg["Message-ID"] == env.message_id and env.message_id.endswith("@example.org>")
     assert msg["Subject"] == "S \u20ac" and env.sender == "digest@example.org"
@@ -137,14 +162,19 @@ def test_message_headers_of_the_contract() -> None:
 
 def test_naughty_strings_never_break_the_email() -> None:
     strings = json.loads(corpus("naughty-strings", "blns.json").read_text(encoding="utf-8"))
-    arts = [story(i + 1, s or "empty", ("patents",), summary=s or "x") for i, s in enumerate(strings[:200])
-            if s.strip()]
+    arts = [
+        story(i + 1, s or "empty", ("patents",), summary=s or "x") for i, s in enumerate(strings[:200]) if s.strip()
+    ]
     rendered = Renderer("https://d.example", max_bytes=10_000_000).render(composed_issue(arts))
     assert rendered is not None
     template = MessageTemplate(rendered, sender="D <d@example.org>", list_id="L <l.x>")
     for s in strings[:60]:
-        who = Personal(name=s, email="a@example.com", unsubscribe_url="https://d.example/u/t",
-                       preferences_url="https://d.example/p/t")
+        who = Personal(
+            name=s,
+            email="a@example.com",
+            unsubscribe_url="https://d.example/u/t",
+            preferences_url="https://d.example/p/t",
+        )
         env = template.fill(who)
         msg = message_from_bytes(env.data, policy=policy.default)
         assert len(msg.get_all("To") or []) == 1 and msg["Bcc"] is None
@@ -153,8 +183,17 @@ def test_naughty_strings_never_break_the_email() -> None:
 
 @pytest.mark.parametrize("bad", ["javascript:alert(1)", "data:text/html,x", "vbscript:x"])
 def test_bad_article_links_are_inert(bad: str) -> None:
-    a = Article(id=1, guid="g", url=bad, canonical_url=bad, title="Patent news", source="s", published=WHEN,
-                summary="A patent story.", topics=("patents",))
+    a = Article(
+        id=1,
+        guid="g",
+        url=bad,
+        canonical_url=bad,
+        title="Patent news",
+        source="s",
+        published=WHEN,
+        summary="A patent story.",
+        topics=("patents",),
+    )
     rendered = Renderer("https://d.example").render(composed_issue([a]))
     assert rendered is not None and bad not in rendered.html
 
@@ -168,8 +207,10 @@ def test_links_lose_feed_tracking_and_may_carry_the_newsletters_campaign() -> No
     assert "utm_" not in plain.html and "fbclid" not in plain.html
     tagged = Renderer("https://d.example", utm_source="ipdigest").render(issue)
     assert tagged is not None
-    assert ("https://news.example/1?id=5&utm_source=ipdigest&utm_medium=email"
-            "&utm_campaign=ip-protection-weekly-2026-w49#top") in tagged.text
+    assert (
+        "https://news.example/1?id=5&utm_source=ipdigest&utm_medium=email"
+        "&utm_campaign=ip-protection-weekly-2026-w49#top"
+    ) in tagged.text
     assert "utm_source=feed" not in tagged.html and "fbclid" not in tagged.html
     assert reader_url("https://x.example/a?utm_campaign=c&page=2") == "https://x.example/a?page=2"
     assert reader_url("javascript:alert(1)") == "#"

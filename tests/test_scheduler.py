@@ -67,18 +67,21 @@ def sqlite_url(tmp_path: Path) -> str:
 # -- settings ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("line", "key"), [
-    ('send = "1 07:00"', "schedule.send"),
-    ('send = "mon 25:00"', "schedule.send"),
-    ('build = "someday 12:00"', "schedule.build"),
-    ('timezone = "Mars/Olympus"', "schedule.timezone"),
-    ('grace = "two days"', "schedule.grace"),
-    ('collect_every = "0h"', "schedule.collect_every"),
-    ("min_articles = 0", "schedule.min_articles"),
-    ('editors = ["not an address"]', "schedule.editors[0]"),
-    ('require_approval = true\neditors = ["ed@example.org"]', "schedule.build"),
-    ('require_approval = true\nbuild = "fri 12:00"', "schedule.editors"),
-])
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('send = "1 07:00"', "schedule.send"),
+        ('send = "mon 25:00"', "schedule.send"),
+        ('build = "someday 12:00"', "schedule.build"),
+        ('timezone = "Mars/Olympus"', "schedule.timezone"),
+        ('grace = "two days"', "schedule.grace"),
+        ('collect_every = "0h"', "schedule.collect_every"),
+        ("min_articles = 0", "schedule.min_articles"),
+        ('editors = ["not an address"]', "schedule.editors[0]"),
+        ('require_approval = true\neditors = ["ed@example.org"]', "schedule.build"),
+        ('require_approval = true\nbuild = "fri 12:00"', "schedule.editors"),
+    ],
+)
 def test_bad_schedule_values_name_file_and_key(tmp_path: Path, line: str, key: str) -> None:
     path = tmp_path / "digest.toml"
     path.write_text(f"[schedule]\n{line}\n")
@@ -89,8 +92,10 @@ def test_bad_schedule_values_name_file_and_key(tmp_path: Path, line: str, key: s
 
 def test_good_schedule_parses(tmp_path: Path) -> None:
     path = tmp_path / "digest.toml"
-    path.write_text('[schedule]\ntimezone = "Europe/Berlin"\ncollect_every = "30m"\nbuild = "Friday 12:00"\n'
-                    'send = "mon 07:00"\ngrace = "1d12h"\nrequire_approval = true\neditors = ["Ed@Example.org"]\n')
+    path.write_text(
+        '[schedule]\ntimezone = "Europe/Berlin"\ncollect_every = "30m"\nbuild = "Friday 12:00"\n'
+        'send = "mon 07:00"\ngrace = "1d12h"\nrequire_approval = true\neditors = ["Ed@Example.org"]\n'
+    )
     sched = Schedule.from_config(load_settings(path, env={}).schedule)
     assert (sched.collect_every, sched.grace) == (timedelta(minutes=30), timedelta(days=1, hours=12))
     assert str(sched.build) == "fri 12:00"
@@ -118,10 +123,13 @@ def fires(trigger: CronTrigger, start: datetime, end: datetime) -> list[datetime
         prev, now = nxt, nxt
 
 
-@pytest.mark.parametrize(("tz", "changes"), [
-    (BERLIN, [datetime(2026, 3, 29), datetime(2026, 10, 25)]),
-    (NEW_YORK, [datetime(2026, 3, 8), datetime(2026, 11, 1)]),
-])
+@pytest.mark.parametrize(
+    ("tz", "changes"),
+    [
+        (BERLIN, [datetime(2026, 3, 29), datetime(2026, 10, 25)]),
+        (NEW_YORK, [datetime(2026, 3, 8), datetime(2026, 11, 1)]),
+    ],
+)
 def test_weekly_send_fires_once_in_both_dst_weeks(tz: ZoneInfo, changes: list[datetime]) -> None:
     trigger = weekly_trigger(parse_weekly("mon 07:00"), tz)
     for change in changes:  # the Sunday clocks change; check the week before through the week after
@@ -161,8 +169,10 @@ def prepared(tmp: Path, url: str, port: int, **sched: object) -> tuple[Digest, l
 
 def first_start(tmp: Path, url: str, port: int, **sched: object) -> None:
     """The daemon's first start on Sunday evening: its jobs are stored; it is then stopped."""
-    with time_machine.travel(MONDAY - timedelta(hours=11), tick=True), \
-            Running(Daemon(schedule_settings(tmp, url, port, timezone="Europe/Berlin", **sched))) as r:
+    with (
+        time_machine.travel(MONDAY - timedelta(hours=11), tick=True),
+        Running(Daemon(schedule_settings(tmp, url, port, timezone="Europe/Berlin", **sched))) as r,
+    ):
         r.wait_for("collect")
 
 
@@ -179,8 +189,7 @@ def test_a_stop_that_comes_before_the_scheduler_runs_still_stops_it(tmp_path: Pa
 def test_weekly_send_fires_at_its_time(tmp_path: Path, sqlite_url: str) -> None:
     with gated_sink(open_gate=True) as sink:
         digest, readers = prepared(tmp_path, sqlite_url, sink.port)
-        with time_machine.travel(MONDAY - timedelta(seconds=1), tick=True), \
-                Running(Daemon(digest.settings)) as r:
+        with time_machine.travel(MONDAY - timedelta(seconds=1), tick=True), Running(Daemon(digest.settings)) as r:
             r.wait_for("send")
         assert sorted(sink.recipients()) == readers
         assert digest.db.issues.latest(("sent",)) is not None
@@ -191,25 +200,27 @@ def test_send_missed_within_grace_runs_once_on_return(tmp_path: Path, db_url: st
         digest, readers = prepared(tmp_path, db_url, sink.port)
         first_start(tmp_path, db_url, sink.port)
         # down from Sunday night to Tuesday 09:00: the Monday send is 26 h late, inside the 2-day grace
-        with time_machine.travel(MONDAY + timedelta(hours=26), tick=True), \
-                Running(Daemon(digest.settings)) as r:
+        with time_machine.travel(MONDAY + timedelta(hours=26), tick=True), Running(Daemon(digest.settings)) as r:
             r.wait_for("send")
             job = r.daemon.scheduler.get_job("send")
             assert job.next_run_time == MONDAY + timedelta(days=7)
         assert sorted(sink.recipients()) == readers  # once each
 
 
-def test_send_missed_beyond_grace_is_skipped_with_a_warning(tmp_path: Path, sqlite_url: str,
-                                                            caplog: pytest.LogCaptureFixture) -> None:
+def test_send_missed_beyond_grace_is_skipped_with_a_warning(
+    tmp_path: Path, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     with gated_sink(open_gate=True) as sink:
         digest, readers = prepared(tmp_path, sqlite_url, sink.port)
         sched = Schedule.from_config(digest.settings.schedule)
         add_article(digest, 99, MONDAY - timedelta(days=8))
         assert "3 sent" in Jobs(digest, sched, "d", clock=lambda: MONDAY - timedelta(days=7, hours=1)).send().text
         first_start(tmp_path, sqlite_url, sink.port)
-        with caplog.at_level(logging.WARNING, logger="digest"), \
-                time_machine.travel(MONDAY + timedelta(days=3), tick=True), \
-                Running(Daemon(digest.settings)) as r:
+        with (
+            caplog.at_level(logging.WARNING, logger="digest"),
+            time_machine.travel(MONDAY + timedelta(days=3), tick=True),
+            Running(Daemon(digest.settings)) as r,
+        ):
             r.wait_for("send", EVENT_JOB_MISSED)
             assert r.daemon.scheduler.get_job("send").next_run_time == MONDAY + timedelta(days=7)
         assert sorted(sink.recipients()) == readers  # only last week's issue
@@ -234,8 +245,11 @@ def test_two_daemons_on_one_database_send_once(tmp_path: Path, db_url: str) -> N
     with gated_sink(open_gate=True) as sink:
         digest, readers = prepared(tmp_path, db_url, sink.port)
         first_start(tmp_path, db_url, sink.port)
-        with time_machine.travel(MONDAY + timedelta(hours=2), tick=True), \
-                Running(Daemon(digest.settings)) as a, Running(Daemon(digest.settings)) as b:
+        with (
+            time_machine.travel(MONDAY + timedelta(hours=2), tick=True),
+            Running(Daemon(digest.settings)) as a,
+            Running(Daemon(digest.settings)) as b,
+        ):
             assert until(lambda: digest.db.issues.latest(("sent",)) is not None)
             assert a.daemon.scheduler.get_job("send").next_run_time == MONDAY + timedelta(days=7)
             assert b.daemon.scheduler.get_job("send").next_run_time == MONDAY + timedelta(days=7)
@@ -303,12 +317,15 @@ def test_expired_lease_is_taken_over(tmp_path: Path, sqlite_url: str) -> None:
 def test_lease_of_a_process_gone_from_this_host_is_taken_over_at_once(tmp_path: Path, sqlite_url: str) -> None:
     digest, _ = prepared(tmp_path, sqlite_url, 25)
     issue = digest.build(MONDAY)
-    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                              text=True, check=True)
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     host = socket.gethostname()
-    for holder, taken in ((f"{host}:{finished.stdout.strip()}:dead0000", True),   # gone: taken at once
-                          (f"{host}:{os.getppid()}:alive000", False),               # still running
-                          (f"elsewhere.example:{finished.stdout.strip()}:far00000", False)):  # another host
+    for holder, taken in (
+        (f"{host}:{finished.stdout.strip()}:dead0000", True),  # gone: taken at once
+        (f"{host}:{os.getppid()}:alive000", False),  # still running
+        (f"elsewhere.example:{finished.stdout.strip()}:far00000", False),
+    ):  # another host
         assert Lease(digest.db.issues, issue.id, holder).acquire()
         assert Lease(digest.db.issues, issue.id, process_owner()).acquire() is taken, holder
         Lease(digest.db.issues, issue.id, process_owner() if taken else holder).release()
@@ -320,8 +337,9 @@ def test_lease_of_a_process_gone_from_this_host_is_taken_over_at_once(tmp_path: 
 
 def test_approval_required_tests_editors_then_waits_then_sends(tmp_path: Path, sqlite_url: str) -> None:
     with gated_sink(open_gate=True) as sink:
-        digest, readers = prepared(tmp_path, sqlite_url, sink.port, build="fri 12:00", require_approval=True,
-                                   editors=("ed@example.org",))
+        digest, readers = prepared(
+            tmp_path, sqlite_url, sink.port, build="fri 12:00", require_approval=True, editors=("ed@example.org",)
+        )
         sched = Schedule.from_config(digest.settings.schedule)
         friday = MONDAY - timedelta(days=2, hours=19)
         built = Jobs(digest, sched, "d", clock=lambda: friday).build()
@@ -335,6 +353,7 @@ def test_approval_required_tests_editors_then_waits_then_sends(tmp_path: Path, s
         assert sink.recipients() == ["ed@example.org"]
 
         from digest.scheduler import approve
+
         approve(digest)
         sent = Jobs(digest, sched, "d", clock=lambda: MONDAY + timedelta(hours=1)).send()
         assert "3 sent" in sent.text
@@ -343,8 +362,9 @@ def test_approval_required_tests_editors_then_waits_then_sends(tmp_path: Path, s
 
 def test_unapproved_beyond_grace_is_skipped_and_rolls_forward(tmp_path: Path, sqlite_url: str) -> None:
     with gated_sink(open_gate=True) as sink:
-        digest, _ = prepared(tmp_path, sqlite_url, sink.port, build="fri 12:00", require_approval=True,
-                             editors=("ed@example.org",))
+        digest, _ = prepared(
+            tmp_path, sqlite_url, sink.port, build="fri 12:00", require_approval=True, editors=("ed@example.org",)
+        )
         sched = Schedule.from_config(digest.settings.schedule)
         Jobs(digest, sched, "d", clock=lambda: MONDAY - timedelta(days=2, hours=19)).build()
         late = Jobs(digest, sched, "d", clock=lambda: MONDAY + timedelta(days=2)).send()
@@ -401,8 +421,9 @@ def test_reload_updates_jobs(tmp_path: Path, sqlite_url: str) -> None:
     daemon = Daemon(load_settings(path, env=env), loader=lambda: load_settings(path, env=env))
     with time_machine.travel(MONDAY - timedelta(days=2), tick=True), Running(daemon) as r:
         r.wait_for("collect")
-        path.write_text('sources = []\n[schedule]\ntimezone = "Europe/Berlin"\nsend = "wed 09:30"\n'
-                        'build = "tue 10:00"\n')
+        path.write_text(
+            'sources = []\n[schedule]\ntimezone = "Europe/Berlin"\nsend = "wed 09:30"\nbuild = "tue 10:00"\n'
+        )
         daemon.reload()
         assert daemon.scheduler.get_job("send").next_run_time == MONDAY + timedelta(days=2, hours=2, minutes=30)
         assert daemon.scheduler.get_job("build") is not None
@@ -413,11 +434,16 @@ def test_reload_updates_jobs(tmp_path: Path, sqlite_url: str) -> None:
 
 def test_schedule_config_defaults() -> None:
     s = Schedule.from_config(ScheduleConfig())
-    assert (str(s.send), s.grace, s.collect_every, s.min_articles) == ("mon 07:00", timedelta(days=2),
-                                                                       timedelta(hours=1), 1)
+    assert (str(s.send), s.grace, s.collect_every, s.min_articles) == (
+        "mon 07:00",
+        timedelta(days=2),
+        timedelta(hours=1),
+        1,
+    )
 
 
-@pytest.mark.parametrize(("written", "shown"), [("1h", "every 1h"), ("90m", "every 1h30m"), ("2d", "every 2d"),
-                                                ("45s", "every 45s")])
+@pytest.mark.parametrize(
+    ("written", "shown"), [("1h", "every 1h"), ("90m", "every 1h30m"), ("2d", "every 2d"), ("45s", "every 45s")]
+)
 def test_the_collect_interval_is_shown_as_written(written: str, shown: str) -> None:
     assert Schedule.from_config(ScheduleConfig(collect_every=written)).describe("collect") == shown

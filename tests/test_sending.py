@@ -22,7 +22,7 @@ from .support.data import add_article, add_subscribers
 from .support.sending import schedule_settings
 from .support.smtp import Sink
 
-WEEK_1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)   # a Monday
+WEEK_1 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday
 WEEK_2 = WEEK_1 + timedelta(days=7)
 
 
@@ -49,8 +49,12 @@ def test_an_interrupted_week_is_finished_before_the_next_is_sent(digest: Digest,
     readers = add_subscribers(digest, 5)
     add_article(digest, 1, WEEK_1 - timedelta(days=1))
     first = digest.build(WEEK_1)
-    stopper = Sender(digest, Schedule.from_config(digest.settings.schedule), "test-host:1:a",
-                     should_stop=lambda: len(smtp_sink.messages) >= 2)
+    stopper = Sender(
+        digest,
+        Schedule.from_config(digest.settings.schedule),
+        "test-host:1:a",
+        should_stop=lambda: len(smtp_sink.messages) >= 2,
+    )
     [stopped] = stopper.send(first, options=SendOptions(concurrency=1))
     assert stopped.report is not None and stopped.report.stopped and len(smtp_sink.messages) == 2
 
@@ -61,27 +65,38 @@ def test_an_interrupted_week_is_finished_before_the_next_is_sent(digest: Digest,
 
     assert [o.week for o in outcomes] == [first.week, second.week]
     got = subjects_by_reader(smtp_sink)
-    assert len({s for _, s in got}) == 2                      # two issues went out
-    assert sorted(got.values()) == [1] * 10                   # each reader got each issue once
+    assert len({s for _, s in got}) == 2  # two issues went out
+    assert sorted(got.values()) == [1] * 10  # each reader got each issue once
     assert sorted({r for r, _ in got}) == sorted(readers)
     assert {i.status for i in digest.db.issues.with_status(("sending", "sent"))} == {"sent"}
 
 
 def test_digest_run_resumes_an_earlier_week_even_when_this_week_has_nothing(
-        tmp_path: Path, digest: Digest, smtp_sink: Sink, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, digest: Digest, smtp_sink: Sink, monkeypatch: pytest.MonkeyPatch
+) -> None:
     add_subscribers(digest, 3)
     add_article(digest, 1, datetime.now(UTC) - timedelta(days=9))
     first = digest.build(datetime.now(UTC) - timedelta(days=7))
-    Sender(digest, Schedule.from_config(digest.settings.schedule), "test-host:1:a",
-           should_stop=lambda: len(smtp_sink.messages) >= 1).send(first, options=SendOptions(concurrency=1))
+    Sender(
+        digest,
+        Schedule.from_config(digest.settings.schedule),
+        "test-host:1:a",
+        should_stop=lambda: len(smtp_sink.messages) >= 1,
+    ).send(first, options=SendOptions(concurrency=1))
     assert len(smtp_sink.messages) == 1
-    (tmp_path / "digest.toml").write_text('[newsletter]\ntitle = "T"\nsender = "T <t@example.org>"\n'
-                                          'base_url = "https://digest.example.org"\n'
-                                          '[[sources]]\nname = "Quiet"\nurl = "quiet.xml"\n')
+    (tmp_path / "digest.toml").write_text(
+        '[newsletter]\ntitle = "T"\nsender = "T <t@example.org>"\n'
+        'base_url = "https://digest.example.org"\n'
+        '[[sources]]\nname = "Quiet"\nurl = "quiet.xml"\n'
+    )
     (tmp_path / "quiet.xml").write_text('<rss version="2.0"><channel><title>Quiet</title></channel></rss>')
     monkeypatch.chdir(tmp_path)
-    env = {"DIGEST_DATABASE_URL": digest.settings.database_url, "SMTP_HOST": "127.0.0.1",
-           "SMTP_PORT": str(smtp_sink.port), "SMTP_SECURITY": "none"}
+    env = {
+        "DIGEST_DATABASE_URL": digest.settings.database_url,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_sink.port),
+        "SMTP_SECURITY": "none",
+    }
     result = CliRunner().invoke(cli, ["run"], env=env)
     assert result.exit_code == 0, result.output
     assert "no issue this week" in result.output
@@ -113,14 +128,13 @@ def test_send_now_runs_in_the_background_under_the_lease_and_approves(digest: Di
     add_subscribers(digest, 4)
     add_article(digest, 1, datetime.now(UTC) - timedelta(days=1))
     draft = digest.build()
-    sends = BackgroundSend(lambda: sender(digest, require_approval=True, editors=("e@example.org",),
-                                          build="fri 12:00"))
+    sends = BackgroundSend(lambda: sender(digest, require_approval=True, editors=("e@example.org",), build="fri 12:00"))
     sends.start(draft.week)
     assert sends.wait(60)
     status = sends.status()
     assert status is not None and status.finished and status.error is None, status
     assert (status.done, status.total) == (4, 4)
-    assert digest.db.issues.approved_at(draft.id) is not None      # the editor's "send now" approves it
+    assert digest.db.issues.approved_at(draft.id) is not None  # the editor's "send now" approves it
     assert len(smtp_sink.messages) == 4
 
 
@@ -128,9 +142,12 @@ def test_send_now_leaves_an_issue_another_process_is_sending(digest: Digest, smt
     add_subscribers(digest, 2)
     add_article(digest, 1, datetime.now(UTC) - timedelta(days=1))
     draft = digest.build()
-    with digest.db.begin() as conn:   # a live sender elsewhere holds the lease
-        conn.execute(update(t.issues).where(t.issues.c.id == draft.id).values(
-            lease_owner="other-host:4242:b", lease_until=datetime.now(UTC) + timedelta(minutes=5)))
+    with digest.db.begin() as conn:  # a live sender elsewhere holds the lease
+        conn.execute(
+            update(t.issues)
+            .where(t.issues.c.id == draft.id)
+            .values(lease_owner="other-host:4242:b", lease_until=datetime.now(UTC) + timedelta(minutes=5))
+        )
     sends = BackgroundSend(lambda: sender(digest))
     sends.start(draft.week)
     assert sends.wait(60)

@@ -21,8 +21,15 @@ RSS = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><titl
 
 
 def fetcher(**kw: float) -> Fetcher:
-    return Fetcher(FetchConfig(connect_timeout=2, read_timeout=kw.get("read", 2), deadline=kw.get("deadline", 10),
-                               max_bytes=int(kw.get("max_bytes", 1_000_000)), allow_hosts=("127.0.0.1",)))
+    return Fetcher(
+        FetchConfig(
+            connect_timeout=2,
+            read_timeout=kw.get("read", 2),
+            deadline=kw.get("deadline", 10),
+            max_bytes=int(kw.get("max_bytes", 1_000_000)),
+            allow_hosts=("127.0.0.1",),
+        )
+    )
 
 
 def test_fetch_and_parse_over_http(site: Site) -> None:
@@ -94,8 +101,12 @@ def test_callers_sharing_a_thread_pool_hold_pages_in_its_threads_only(site: Site
         return url
 
     with ThreadPoolExecutor(2, thread_name_prefix="shared") as shared, ThreadPoolExecutor(3) as callers:
-        got = list(callers.map(lambda part: fetch_each(fetcher(), [(u, {}) for u in part], shared, then),
-                               [urls[0:4], urls[4:8], urls[8:12]]))
+        got = list(
+            callers.map(
+                lambda part: fetch_each(fetcher(), [(u, {}) for u in part], shared, then),
+                [urls[0:4], urls[4:8], urls[8:12]],
+            )
+        )
     assert got == [urls[0:4], urls[4:8], urls[8:12]]
     assert len(held_by) <= 2 and all(name.startswith("shared") for name in held_by), held_by
 
@@ -113,9 +124,11 @@ def test_html_page_is_not_a_feed(site: Site) -> None:
 
 
 def test_windows_1252_feed_keeps_its_characters(site: Site) -> None:
-    rss = ('<?xml version="1.0" encoding="windows-1252"?><rss version="2.0"><channel><title>t</title>'
-           "<item><title>Fake cosmetics cost \u20ac3bn: Belle\u00e2me</title><link>http://x.example/a</link></item>"
-           "</channel></rss>").encode("cp1252")
+    rss = (
+        '<?xml version="1.0" encoding="windows-1252"?><rss version="2.0"><channel><title>t</title>'
+        "<item><title>Fake cosmetics cost \u20ac3bn: Belle\u00e2me</title><link>http://x.example/a</link></item>"
+        "</channel></rss>"
+    ).encode("cp1252")
     url = site.add("/cp", rss)
     [entry] = parse_feed(SourceConfig("cp", url), fetcher().get(url)).entries
     assert entry.title == "Fake cosmetics cost \u20ac3bn: Belle\u00e2me"

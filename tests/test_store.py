@@ -16,8 +16,17 @@ NOW = datetime.now(UTC)
 
 
 def art(guid: str, url: str, days: float = 1) -> Article:
-    return Article(id=1, guid=guid, url=url, canonical_url=canonical_url(url), title=f"T {guid}", source="s",
-                   published=NOW - timedelta(days=days), summary="S.", topics=("patents",))
+    return Article(
+        id=1,
+        guid=guid,
+        url=url,
+        canonical_url=canonical_url(url),
+        title=f"T {guid}",
+        source="s",
+        published=NOW - timedelta(days=days),
+        summary="S.",
+        topics=("patents",),
+    )
 
 
 @pytest.fixture
@@ -26,8 +35,10 @@ def db(tmp_path: Path) -> Database:
 
 
 def test_canonical_url_drops_tracking_and_fragments() -> None:
-    assert canonical_url("HTTPS://Example.ORG:443/a/?utm_source=x&id=3&fbclid=y&gclid=z#respond") == \
-        "https://example.org/a/?id=3"
+    assert (
+        canonical_url("HTTPS://Example.ORG:443/a/?utm_source=x&id=3&fbclid=y&gclid=z#respond")
+        == "https://example.org/a/?id=3"
+    )
     assert canonical_url("http://example.org") == "http://example.org/"
     assert canonical_url("http://example.org:8080/x?mc_cid=1") == "http://example.org:8080/x"
 
@@ -42,12 +53,17 @@ def test_same_guid_or_same_canonical_url_is_one_article(db: Database) -> None:
 
 def test_a_batch_is_stored_and_looked_up_as_one_article_at_a_time(db: Database) -> None:
     assert db.articles.add(art("g1", "https://x.example/a/"))
-    batch = [art("g2", "https://x.example/b/"), art("g1", "https://x.example/c/"),
-             art("g3", "https://x.example/b/?utm_source=feed"), art("g4", "https://x.example/d/")]
+    batch = [
+        art("g2", "https://x.example/b/"),
+        art("g1", "https://x.example/c/"),
+        art("g3", "https://x.example/b/?utm_source=feed"),
+        art("g4", "https://x.example/d/"),
+    ]
     assert db.articles.known_each([(a.guid, a.canonical_url) for a in batch]) == [False, True, False, False]
     assert db.articles.add_each(batch) == [True, False, False, True]
-    assert db.articles.known_each([("g4", "https://x.example/z/"), ("g9", "https://x.example/b/"),
-                                   ("g9", "https://x.example/z/")]) == [True, True, False]
+    assert db.articles.known_each(
+        [("g4", "https://x.example/z/"), ("g9", "https://x.example/b/"), ("g9", "https://x.example/z/")]
+    ) == [True, True, False]
     assert db.articles.count() == 3
     assert db.articles.add_each([]) == [] and db.articles.known_each([]) == []
 
@@ -62,8 +78,15 @@ def test_articles_between_newest_first(db: Database) -> None:
 
 def _issue(week: str = "2026-W49") -> NewIssue:
     a = art("g1", "https://x.example/a")
-    return NewIssue(week=week, title="T", subject="S", preheader="P", start=NOW - timedelta(days=7), end=NOW,
-                 sections=(Section("patents", "Patents", (a,)),))
+    return NewIssue(
+        week=week,
+        title="T",
+        subject="S",
+        preheader="P",
+        start=NOW - timedelta(days=7),
+        end=NOW,
+        sections=(Section("patents", "Patents", (a,)),),
+    )
 
 
 def test_draft_is_replaced_but_a_sending_issue_never_rebuilt(db: Database) -> None:

@@ -42,18 +42,33 @@ def write(path: Path, text: str, bom: bool = False) -> Path:
 # -- addresses ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("raw", "stored"), [
-    ("Ann@Example.ORG", "ann@example.org"),
-    ("  o'brien+news@sub.example.co.uk ", "o'brien+news@sub.example.co.uk"),
-    ("ann@xn--bcher-kva.example", "ann@bücher.example"),
-    ("jörg@bücher.example", "jörg@bücher.example"),
-])
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("Ann@Example.ORG", "ann@example.org"),
+        ("  o'brien+news@sub.example.co.uk ", "o'brien+news@sub.example.co.uk"),
+        ("ann@xn--bcher-kva.example", "ann@bücher.example"),
+        ("jörg@bücher.example", "jörg@bücher.example"),
+    ],
+)
 def test_addresses_are_stored_in_one_form(raw: str, stored: str) -> None:
     assert normalize_email(raw) == stored
 
 
-@pytest.mark.parametrize("raw", ["", "plain", "a@b", "a..b@example.org", ".a@example.org", "a@-x.example",
-                                 "a@localhost", "a@example.org\nBcc: x@example.org", '"quoted local"@example.org'])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "plain",
+        "a@b",
+        "a..b@example.org",
+        ".a@example.org",
+        "a@-x.example",
+        "a@localhost",
+        "a@example.org\nBcc: x@example.org",
+        '"quoted local"@example.org',
+    ],
+)
 def test_bad_addresses_are_refused(raw: str) -> None:
     with pytest.raises(InvalidAddress):
         normalize_email(raw)
@@ -63,11 +78,17 @@ def test_bad_addresses_are_refused(raw: str) -> None:
 
 
 @pytest.mark.parametrize(("bom", "sep"), [(False, ","), (True, ","), (False, ";"), (True, ";")])
-def test_import_reads_utf8_with_or_without_bom_comma_or_semicolon(digest: Digest, tmp_path: Path,
-                                                                   bom: bool, sep: str) -> None:
-    rows = [["email", "name", "topics"], ["ann@example.org", "Ann, Esq.", "patents|copyright"],
-            ["björn@example.se", "Björn Öst", ""], ["BAD", "x", ""], ["cy@example.org", "Cy", "astrology"],
-            ["ANN@example.org", "dup", ""]]
+def test_import_reads_utf8_with_or_without_bom_comma_or_semicolon(
+    digest: Digest, tmp_path: Path, bom: bool, sep: str
+) -> None:
+    rows = [
+        ["email", "name", "topics"],
+        ["ann@example.org", "Ann, Esq.", "patents|copyright"],
+        ["björn@example.se", "Björn Öst", ""],
+        ["BAD", "x", ""],
+        ["cy@example.org", "Cy", "astrology"],
+        ["ANN@example.org", "dup", ""],
+    ]
     buf = io.StringIO()
     csv.writer(buf, delimiter=sep).writerows(rows)
     report = import_csv(write(tmp_path / "in.csv", buf.getvalue(), bom), digest.subscribers, TOPICS, "a test list")
@@ -82,16 +103,19 @@ def test_import_reads_utf8_with_or_without_bom_comma_or_semicolon(digest: Digest
 
 def test_import_without_an_email_column_or_not_utf8_says_how_to_fix(digest: Digest, tmp_path: Path) -> None:
     with pytest.raises(CSVFormatError, match="no 'email' column"):
-        import_csv(write(tmp_path / "a.csv", "mail,name\nann@example.org,Ann\n"), digest.subscribers, TOPICS,
-                   "a test list")
+        import_csv(
+            write(tmp_path / "a.csv", "mail,name\nann@example.org,Ann\n"), digest.subscribers, TOPICS, "a test list"
+        )
     (tmp_path / "b.csv").write_bytes("email,name\nann@example.org,Bj\xf6rn\n".encode("latin-1"))
     with pytest.raises(CSVFormatError, match="UTF-8"):
         import_csv(tmp_path / "b.csv", digest.subscribers, TOPICS, "a test list")
 
 
 def test_reimporting_an_old_csv_never_resubscribes_anyone(digest: Digest, tmp_path: Path) -> None:
-    old = write(tmp_path / "old.csv", "email,name,topics\nann@example.org,Ann,\nbob@example.org,Bob,\n"
-                "cy@example.org,Cy,\ndee@example.org,Dee,\n")
+    old = write(
+        tmp_path / "old.csv",
+        "email,name,topics\nann@example.org,Ann,\nbob@example.org,Bob,\ncy@example.org,Cy,\ndee@example.org,Dee,\n",
+    )
     assert import_csv(old, digest.subscribers, TOPICS, "a test list").added == 4
     subs = digest.subscribers
     subs.set_status("ann@example.org", "unsubscribed")
@@ -103,8 +127,11 @@ def test_reimporting_an_old_csv_never_resubscribes_anyone(digest: Digest, tmp_pa
     report = import_csv(old, subs, TOPICS, "a test list")
     assert report.added == 0 and report.duplicates == 4
     assert {s.email: s.status for s in subs.iter()} == {
-        "ann@example.org": "unsubscribed", "bob@example.org": "bounced", "cy@example.org": "active",
-        "dee@example.org": "active"}
+        "ann@example.org": "unsubscribed",
+        "bob@example.org": "bounced",
+        "cy@example.org": "active",
+        "dee@example.org": "active",
+    }
     cy = subs.by_email("cy@example.org")
     assert cy is not None and cy.paused and cy.topics == {"patents"}, "an import leaves choices alone"
 
@@ -172,12 +199,15 @@ def test_add_many_records_each_added_rows_consent_on_both_servers(db_url: str) -
         assert ann is not None and ann.name == "Ann" and ann.confirmed_at == at and ann.consent_ip == "198.51.100.7"
         assert ann.status == "active" and not ann.paused and ann.topics == {"patents"}
         assert [(e.kind, e.source, e.detail, e.ip) for e in store.history(ann.id)] == [
-            ("signed_up", "fair", "a test list", None), ("confirmed", "fair", "", "198.51.100.7")]
+            ("signed_up", "fair", "a test list", None),
+            ("confirmed", "fair", "", "198.51.100.7"),
+        ]
         assert store.history(ann.id)[1].at == at
         first = store.by_email("r0@example.org")
         assert first is not None and first.confirmed_at is None
         assert [(e.kind, e.source, e.detail) for e in store.history(first.id)] == [
-            ("signed_up", "import", "a test list")]
+            ("signed_up", "import", "a test list")
+        ]
     finally:
         db.close()
 
@@ -188,12 +218,19 @@ def test_add_many_stores_a_batch_in_one_insert_and_its_history_in_another(digest
     from subscribers.store import IMPORT_BATCH
 
     statements: list[str] = []
-    event.listen(digest.db.engine, "before_cursor_execute",
-                 lambda conn, cursor, sql, params, context, many: statements.append(sql.split("(")[0].strip()))
-    assert digest.subscribers.add_many([NewSubscriber(f"r{i}@example.org") for i in range(IMPORT_BATCH + 1)]) \
+    event.listen(
+        digest.db.engine,
+        "before_cursor_execute",
+        lambda conn, cursor, sql, params, context, many: statements.append(sql.split("(")[0].strip()),
+    )
+    assert (
+        digest.subscribers.add_many([NewSubscriber(f"r{i}@example.org") for i in range(IMPORT_BATCH + 1)])
         == IMPORT_BATCH + 1
+    )
     assert [x for x in statements if x.startswith("INSERT")] == [
-        "INSERT INTO subscribers", "INSERT INTO subscriber_events"] * 2
+        "INSERT INTO subscribers",
+        "INSERT INTO subscriber_events",
+    ] * 2
 
 
 # -- the command line --------------------------------------------------------------------------
@@ -214,9 +251,9 @@ def test_subscribers_list_filters_by_status(tmp_path: Path, monkeypatch: pytest.
     for status in ("active", "bounced", "unsubscribed", "pending"):
         result = runner.invoke(cli, ["subscribers", "list", "--status", status])
         assert result.exit_code == 0
-        assert [line.split("\t")[:2] for line in result.stdout.splitlines()] == [[f"{status}@example.org"
-                                                                                   .replace("unsubscribed", "left"),
-                                                                                   status]]
+        assert [line.split("\t")[:2] for line in result.stdout.splitlines()] == [
+            [f"{status}@example.org".replace("unsubscribed", "left"), status]
+        ]
     assert runner.invoke(cli, ["subscribers", "list", "--status", "gone"]).exit_code == 2
     everyone = runner.invoke(cli, ["subscribers", "list"]).stdout.splitlines()
     assert len(everyone) == 4
@@ -242,9 +279,17 @@ class CountingRenderer(Renderer):
 
 def test_the_send_renders_once_per_topic_selection_and_honours_every_choice(digest: Digest, tmp_path: Path) -> None:
     subs = digest.subscribers
-    for email, topics in [("all1", ()), ("all2", ()), ("pat1", ("patents",)), ("pat2", ("patents",)),
-                          ("tm", ("trademarks",)), ("both", ("patents", "copyright")), ("paused", ()),
-                          ("left", ()), ("bounced", ())]:
+    for email, topics in [
+        ("all1", ()),
+        ("all2", ()),
+        ("pat1", ("patents",)),
+        ("pat2", ("patents",)),
+        ("tm", ("trademarks",)),
+        ("both", ("patents", "copyright")),
+        ("paused", ()),
+        ("left", ()),
+        ("bounced", ()),
+    ]:
         subs.add(f"{email}@example.org", email.title(), topics)
     paused = subs.by_email("paused@example.org")
     assert paused is not None
@@ -258,10 +303,19 @@ def test_the_send_renders_once_per_topic_selection_and_honours_every_choice(dige
     out = tmp_path / "sent"
     report = digest.deliver(issue, OutboxTransport(out))
     assert sorted(p.stem for p in out.glob("*.eml")) == [
-        "all1@example.org", "all2@example.org", "both@example.org", "pat1@example.org", "pat2@example.org"]
+        "all1@example.org",
+        "all2@example.org",
+        "both@example.org",
+        "pat1@example.org",
+        "pat2@example.org",
+    ]
     assert report.sent == 5 and report.skipped == 1  # trademarks, with nothing this week; paused is never queued
-    assert sorted(map(sorted, (c or {"*"} for c in spy.calls))) == [["*"], ["copyright", "patents"], ["patents"],
-                                                                   ["trademarks"]]
+    assert sorted(map(sorted, (c or {"*"} for c in spy.calls))) == [
+        ["*"],
+        ["copyright", "patents"],
+        ["patents"],
+        ["trademarks"],
+    ]
     pat = read_eml(out / "pat1@example.org.eml").get_body(("plain",))
     assert pat is not None
     text = pat.get_content()

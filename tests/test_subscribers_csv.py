@@ -27,11 +27,17 @@ def test_addresses_are_validated_and_case_insensitive() -> None:
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig"])
 @pytest.mark.parametrize("sep", [",", ";"])
-def test_import_reports_each_bad_row_with_its_line(tmp_path: Path, subs: SubscriberStore, encoding: str,
-                                                   sep: str) -> None:
-    rows = ["email,name,topics", "ann@example.com,Ann,patents", "bad-address,X,", "ANN@example.com,Again,",
-            "bob@example.net,Bob \u00c5berg,patents;trademarks" if sep == ";" else "bob@example.net,Bob \u00c5berg,",
-            "cy@example.org,Cy,astrology"]
+def test_import_reports_each_bad_row_with_its_line(
+    tmp_path: Path, subs: SubscriberStore, encoding: str, sep: str
+) -> None:
+    rows = [
+        "email,name,topics",
+        "ann@example.com,Ann,patents",
+        "bad-address,X,",
+        "ANN@example.com,Again,",
+        "bob@example.net,Bob \u00c5berg,patents;trademarks" if sep == ";" else "bob@example.net,Bob \u00c5berg,",
+        "cy@example.org,Cy,astrology",
+    ]
     body = "\n".join(r.replace(",", sep) if sep == ";" else r for r in rows) + "\n"
     if sep == ";":
         body = body.replace("patents;trademarks", '"patents,trademarks"')
@@ -64,7 +70,7 @@ def test_header_without_email_is_a_clear_error(tmp_path: Path, subs: SubscriberS
 
 
 def test_export_carries_status_topics_and_consent(subs: SubscriberStore) -> None:
-    subs.add("ann@example.com", "=HYPERLINK(\"x\")", ["patents"])
+    subs.add("ann@example.com", '=HYPERLINK("x")', ["patents"])
     out = export_string(subs.iter())
     header, row = out.strip().splitlines()
     assert header == "email,name,topics,status,paused,confirmed_at,consent_ip"

@@ -79,10 +79,7 @@ def test_never_cuts_mid_sentence() -> None:
 
 def test_multiple_paragraphs_are_read_in_order() -> None:
     paragraphs = ["A court ruled on Monday.", "The appeal failed.", "Costs were awarded.", "More follows."]
-    assert (
-        summarize(paragraphs, max_words=11)
-        == "A court ruled on Monday. The appeal failed. Costs were awarded."
-    )
+    assert summarize(paragraphs, max_words=11) == "A court ruled on Monday. The appeal failed. Costs were awarded."
 
 
 def test_leading_bylines_and_datelines_are_skipped() -> None:
@@ -101,29 +98,30 @@ def test_headings_are_not_part_of_the_summary() -> None:
 
 
 def test_a_long_headline_without_a_full_stop_is_a_heading() -> None:
-    paragraphs = ["UEFA Euro 2020 qualifying: Tracking every team to clinch a spot as Wales punches ticket",
-                  "Euro 2020 qualifying is over. Well, sort of."]
+    paragraphs = [
+        "UEFA Euro 2020 qualifying: Tracking every team to clinch a spot as Wales punches ticket",
+        "Euro 2020 qualifying is over. Well, sort of.",
+    ]
     assert summarize(paragraphs) == "Euro 2020 qualifying is over. Well, sort of."
     assert summarize(["Kindle for PCを立ち上がらなくする方法", "Kindle書籍を読む場合は、スマホで読みます。"]) == (
-        "Kindle書籍を読む場合は、スマホで読みます。")
+        "Kindle書籍を読む場合は、スマホで読みます。"
+    )
 
 
 def test_sentences_glued_without_a_space_are_split() -> None:
     assert split_sentences("He was arrested on Wednesday.The stabbing occurred at noon.") == [
-        "He was arrested on Wednesday.", "The stabbing occurred at noon."]
+        "He was arrested on Wednesday.",
+        "The stabbing occurred at noon.",
+    ]
     assert split_sentences("Node.js and U.S.A are names.") == ["Node.js and U.S.A are names."]
 
 
 def test_a_lone_title_like_paragraph_is_still_summarized() -> None:
-    assert (
-        summarize(["Jury awards $12m for patent infringement"]) == "Jury awards $12m for patent infringement"
-    )
+    assert summarize(["Jury awards $12m for patent infringement"]) == "Jury awards $12m for patent infringement"
 
 
 def test_non_ascii_text_is_preserved() -> None:
-    paragraphs = [
-        "Die Kläger verlangen 5 000 € Schadensersatz für die Marke „Café Noël“. Le tribunal a tranché."
-    ]
+    paragraphs = ["Die Kläger verlangen 5 000 € Schadensersatz für die Marke „Café Noël“. Le tribunal a tranché."]
     assert summarize(paragraphs) == paragraphs[0]
     assert split_sentences(paragraphs[0]) == [
         "Die Kläger verlangen 5 000 € Schadensersatz für die Marke „Café Noël“.",
@@ -139,8 +137,12 @@ def test_empty_input() -> None:
 
 @pytest.mark.parametrize("budgets", [(80, 60), (11, 30), (5, 100, 9), (60,)])
 def test_summaries_of_several_lengths_are_each_length_s_summary(budgets: tuple[int, ...]) -> None:
-    paragraphs = ["By Jane Doe", "A court ruled on Monday. The appeal failed.",
-                  " ".join(f"Sentence number {i} has exactly seven words." for i in range(1, 20)), LONG]
+    paragraphs = [
+        "By Jane Doe",
+        "A court ruled on Monday. The appeal failed.",
+        " ".join(f"Sentence number {i} has exactly seven words." for i in range(1, 20)),
+        LONG,
+    ]
     got = summaries(paragraphs, budgets)
     assert got == [summarize(paragraphs, b) for b in budgets]
     assert len(set(got)) == len(budgets)  # each budget its own length
@@ -157,9 +159,15 @@ def test_naughty_strings_never_raise() -> None:
 
 
 def test_a_sentence_may_end_on_a_word_that_also_abbreviates_a_numbered_thing() -> None:
-    """"Art. 5" and "No. 3" are abbreviations; "prior art." and "the answer was no." end their sentences."""
-    text = ("The claims were obvious over the prior art. The court sent the case back. Art. III standing "
-            "was not in doubt. Asked to settle, the owner said no. Trial is set for May.")
+    """ "Art. 5" and "No. 3" are abbreviations; "prior art." and "the answer was no." end their sentences."""
+    text = (
+        "The claims were obvious over the prior art. The court sent the case back. Art. III standing "
+        "was not in doubt. Asked to settle, the owner said no. Trial is set for May."
+    )
     assert split_sentences(text) == [
-        "The claims were obvious over the prior art.", "The court sent the case back.",
-        "Art. III standing was not in doubt.", "Asked to settle, the owner said no.", "Trial is set for May."]
+        "The claims were obvious over the prior art.",
+        "The court sent the case back.",
+        "Art. III standing was not in doubt.",
+        "Asked to settle, the owner said no.",
+        "Trial is set for May.",
+    ]

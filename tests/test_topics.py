@@ -83,9 +83,7 @@ def test_tags_decide_over_keywords(taxonomy: Taxonomy) -> None:
         (["US patent reform"], "Senate hearing", "", ["patents"]),
     ],
 )
-def test_classify_by_keywords(
-    taxonomy: Taxonomy, tags: list[str], title: str, lead: str, expected: list[str]
-) -> None:
+def test_classify_by_keywords(taxonomy: Taxonomy, tags: list[str], title: str, lead: str, expected: list[str]) -> None:
     assert taxonomy.classify(tags, title, lead) == expected
 
 
@@ -123,9 +121,7 @@ def test_extend_merges_into_an_existing_topic_in_place() -> None:
 
 
 def test_extend_by_slug_with_a_new_name() -> None:
-    topics = extend_topics(
-        DEFAULT_TOPICS, [{"name": "Piracy & copyright", "slug": "copyright", "tags": ["warez"]}]
-    )
+    topics = extend_topics(DEFAULT_TOPICS, [{"name": "Piracy & copyright", "slug": "copyright", "tags": ["warez"]}])
     copyright_topic = Taxonomy(topics).topic("copyright")
     assert copyright_topic.name == "Piracy & copyright"
     assert "warez" in copyright_topic.tags
@@ -180,6 +176,7 @@ def test_labelled_entries_are_placed_with_high_precision_and_recall() -> None:
         ([], "Contrefaçon : saisie record de faux parfums", "", ["counterfeits"]),
     ],
 )
-def test_keywords_skip_housekeeping_and_near_misses(tags: list[str], title: str, lead: str,
-                                                    expected: list[str]) -> None:
+def test_keywords_skip_housekeeping_and_near_misses(
+    tags: list[str], title: str, lead: str, expected: list[str]
+) -> None:
     assert Taxonomy(DEFAULT_TOPICS).classify(tags, title, lead) == expected

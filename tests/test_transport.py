@@ -29,15 +29,15 @@ def certs() -> tuple[ssl.SSLContext, ssl.SSLContext]:
 def envelope() -> Envelope:
     content = Rendered(subject="s", preheader="", html="<p>h</p>", text="t", shown=0, overflow=0)
     return MessageTemplate(content, sender="digest@example.org", list_id="x <y.example>").fill(
-        Personal(name="", email="a@example.com", unsubscribe_url="https://x/u", preferences_url="https://x/p"))
+        Personal(name="", email="a@example.com", unsubscribe_url="https://x/u", preferences_url="https://x/p")
+    )
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
 def test_tls_delivers_with_a_trusted_certificate(security: str, certs: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
     server, client = certs
     sink = FaultSink()
-    kw = {"tls_context": server, "require_starttls": True} if security == "starttls" \
-        else {"ssl_context": server}
+    kw = {"tls_context": server, "require_starttls": True} if security == "starttls" else {"ssl_context": server}
     with smtp_server(sink, **kw) as port:
         transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=port, security=security, timeout=10), client)
         result = transport.send(envelope())
@@ -47,7 +47,8 @@ def test_tls_delivers_with_a_trusted_certificate(security: str, certs: tuple[ssl
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
 def test_an_untrusted_certificate_is_a_clear_error_never_a_downgrade(
-        security: str, certs: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+    security: str, certs: tuple[ssl.SSLContext, ssl.SSLContext]
+) -> None:
     server, _ = certs
     sink = FaultSink()
     kw = {"tls_context": server} if security == "starttls" else {"ssl_context": server}

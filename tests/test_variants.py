@@ -17,8 +17,7 @@ from digest.cli import cli
 from .support.http import Site
 from .support.smtp import Sink
 
-LONG = ("Court orders record label to pay damages to independent songwriters over sampling in a decade-long "
-        "dispute")
+LONG = "Court orders record label to pay damages to independent songwriters over sampling in a decade-long dispute"
 # (title, categories, hours ago): the newest is the copyright story.
 ITEMS = [
     (LONG, ["Copyright"], 1),
@@ -39,17 +38,21 @@ READERS = {
 
 def feed(site: Site) -> str:
     now = datetime.now(UTC)
-    rss = ['<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
-           'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Brand &amp; Copyright '
-           "Journal</title>"]
+    rss = [
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0" '
+        'xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>Brand &amp; Copyright '
+        "Journal</title>"
+    ]
     for i, (title, cats, hours) in enumerate(ITEMS):
         cat = "".join(f"<category>{c}</category>" for c in cats)
         body = f"{title}. The court gave its reasons in a long judgment that both parties said they would study. " * 4
         if title.startswith("Ten tips"):
             body = "Brand &amp; Copyright Journal</p><p>" + "Plant bulbs before the first frost and rake leaves. " * 9
-        rss.append(f"<item><title>{title}</title><link>{site.base}/a/{i}?utm_source=rss&amp;utm_medium=feed&amp;"
-                   f"id={i}</link><guid>g{i}</guid><pubDate>{format_datetime(now - timedelta(hours=hours))}</pubDate>"
-                   f"{cat}<content:encoded><![CDATA[<p>{body}</p>]]></content:encoded></item>")
+        rss.append(
+            f"<item><title>{title}</title><link>{site.base}/a/{i}?utm_source=rss&amp;utm_medium=feed&amp;"
+            f"id={i}</link><guid>g{i}</guid><pubDate>{format_datetime(now - timedelta(hours=hours))}</pubDate>"
+            f"{cat}<content:encoded><![CDATA[<p>{body}</p>]]></content:encoded></item>"
+        )
     rss.append("</channel></rss>")
     return site.add("/feed", "".join(rss))
 
@@ -60,13 +63,19 @@ def sent(tmp_path: Path, site: Site, smtp_sink: Sink, monkeypatch: pytest.Monkey
         '[newsletter]\ntitle = "IP Protection Weekly"\nsender = "IP Digest <digest@example.org>"\n'
         'base_url = "https://digest.example.org"\n\n'
         f'[[sources]]\nname = "Brand & Copyright Journal"\nurl = "{feed(site)}"\n\n'
-        '[[topics]]\nname = "Standard-essential patents"\ntags = ["sep", "frand"]\n', encoding="utf-8")
+        '[[topics]]\nname = "Standard-essential patents"\ntags = ["sep", "frand"]\n',
+        encoding="utf-8",
+    )
     monkeypatch.chdir(tmp_path)
     for key in ("SMTP_USERNAME", "SMTP_PASSWORD", "DIGEST_CONFIG", "DIGEST_OUTBOX"):
         monkeypatch.delenv(key, raising=False)
-    for key, value in {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_sink.port), "SMTP_SECURITY": "none",
-                       "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path}/digest.db",
-                       "DIGEST_SECRET_KEY": "test-secret"}.items():
+    for key, value in {
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_sink.port),
+        "SMTP_SECURITY": "none",
+        "DIGEST_DATABASE_URL": f"sqlite:///{tmp_path}/digest.db",
+        "DIGEST_SECRET_KEY": "test-secret",
+    }.items():
         monkeypatch.setenv(key, value)
     runner = CliRunner()
     for email, topics in READERS.items():
@@ -125,8 +134,9 @@ def test_the_top_story_leads_and_custom_topics_deliver(sent: dict[str, EmailMess
     assert "Court orders record label" not in str(sent["pat@example.org"]["Subject"])
     subjects = {email: str(msg["Subject"]) for email, msg in sent.items()}
     assert subjects["pat@example.org"] == "IP Protection Weekly: Supreme Court hears the appeal in a dispute over…"
-    assert subjects["cop@example.org"] == ("IP Protection Weekly: Court orders record label to pay damages to "
-                                           "independent…")
+    assert subjects["cop@example.org"] == (
+        "IP Protection Weekly: Court orders record label to pay damages to independent…"
+    )
     assert subjects["sep@example.org"] == "IP Protection Weekly: Licensing talks over 5G stall as courts weigh rates"
     everything = stories(text("all@example.org"))
     assert next(iter(everything)) == "PATENTS"  # the first section's newest story leads

@@ -77,7 +77,8 @@ def test_the_form_has_csrf_a_honeypot_and_every_topic(client: FlaskClient) -> No
 
 
 def test_subscribing_stores_a_pending_address_and_mails_a_confirmation_link(
-        app: Flask, client: FlaskClient, settings: Settings) -> None:
+    app: Flask, client: FlaskClient, settings: Settings
+) -> None:
     resp = subscribe(client, "New.Reader@Example.org", name="New Reader", topics=["patents", "nonsense"])
     assert SENT_PAGE in friendly(resp, 200)
     sub = digest_of(app).subscribers.by_email("new.reader@example.org")
@@ -97,14 +98,17 @@ def test_a_post_without_csrf_is_refused_and_stores_nothing(app: Flask, client: F
 
 
 def test_the_answer_is_the_same_for_new_active_bounced_and_unsubscribed_addresses(
-        app: Flask, client: FlaskClient, settings: Settings) -> None:
+    app: Flask, client: FlaskClient, settings: Settings
+) -> None:
     add_active(app, "active@example.org")
     add_active(app, "bounced@example.org")
     add_active(app, "left@example.org")
     digest_of(app).subscribers.set_status("bounced@example.org", "bounced")
     digest_of(app).subscribers.set_status("left@example.org", "unsubscribed")
-    bodies = {e: subscribe(client, e).get_data(as_text=True).replace(e, "")
-              for e in ("new@example.org", "active@example.org", "bounced@example.org", "left@example.org")}
+    bodies = {
+        e: subscribe(client, e).get_data(as_text=True).replace(e, "")
+        for e in ("new@example.org", "active@example.org", "bounced@example.org", "left@example.org")
+    }
     assert len({b.split('name="csrf_token"')[0] for b in bodies.values()}) == 1
     assert all(SENT_PAGE in b for b in bodies.values())
     # an active reader is told where the preferences are
@@ -131,7 +135,8 @@ def test_a_malformed_address_gets_the_form_back_with_the_reason(app: Flask, clie
 
 
 def test_confirming_needs_the_button_and_records_time_and_ip(
-        app: Flask, client: FlaskClient, settings: Settings) -> None:
+    app: Flask, client: FlaskClient, settings: Settings
+) -> None:
     subscribe(client, "ann@example.org")
     mail = outbox_mail(settings, "ann@example.org")
     assert mail is not None
@@ -140,16 +145,18 @@ def test_confirming_needs_the_button_and_records_time_and_ip(
     assert page.status_code == 200 and "Yes, subscribe me" in page.get_data(as_text=True)
     assert status(app, "ann@example.org") == "pending", "a GET alone (a mail scanner) confirms nothing"
     assert client.post(url, data={}).status_code == 400, "the confirm form carries CSRF"
-    done = client.post(url, data={"csrf_token": csrf_from(page.get_data(as_text=True))},
-                       environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    done = client.post(
+        url, data={"csrf_token": csrf_from(page.get_data(as_text=True))}, environ_base={"REMOTE_ADDR": "198.51.100.7"}
+    )
     assert "You are subscribed" in friendly(done, 200)
     sub = digest_of(app).subscribers.by_email("ann@example.org")
     assert sub is not None and sub.status == "active"
     assert sub.consent_ip == "198.51.100.7" and sub.confirmed_at is not None
 
 
-def test_a_confirm_link_does_not_bring_back_someone_who_left_afterwards(app: Flask, client: FlaskClient,
-                                                                        settings: Settings) -> None:
+def test_a_confirm_link_does_not_bring_back_someone_who_left_afterwards(
+    app: Flask, client: FlaskClient, settings: Settings
+) -> None:
     subscribe(client, "ann@example.org")
     mail = outbox_mail(settings, "ann@example.org")
     assert mail is not None
@@ -162,7 +169,8 @@ def test_a_confirm_link_does_not_bring_back_someone_who_left_afterwards(app: Fla
 
 
 def test_tampered_expired_and_foreign_confirm_tokens_get_a_friendly_400(
-        app: Flask, client: FlaskClient, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    app: Flask, client: FlaskClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     subscribe(client, "ann@example.org")
     mail = outbox_mail(settings, "ann@example.org")
     assert mail is not None
@@ -182,8 +190,9 @@ def test_tampered_expired_and_foreign_confirm_tokens_get_a_friendly_400(
 # -- the JSON endpoint ----------------------------------------------------------------------------
 
 
-def test_the_json_endpoint_subscribes_without_csrf_and_allows_other_sites(app: Flask, client: FlaskClient,
-                                                                           settings: Settings) -> None:
+def test_the_json_endpoint_subscribes_without_csrf_and_allows_other_sites(
+    app: Flask, client: FlaskClient, settings: Settings
+) -> None:
     resp = client.post("/api/subscribe", json={"email": "api@example.org", "topics": ["copyright"]})
     assert resp.status_code == 202 and resp.get_json()["status"] == "ok"
     assert resp.headers["Access-Control-Allow-Origin"] == "*"
@@ -193,11 +202,14 @@ def test_the_json_endpoint_subscribes_without_csrf_and_allows_other_sites(app: F
     assert client.options("/api/subscribe").status_code == 204
 
 
-@pytest.mark.parametrize(("body", "error"), [
-    ({"email": "nope"}, "invalid address"),
-    ({"email": "a@example.org", "topics": "patents"}, "topics must be a list of topic names"),
-    (["a@example.org"], "send a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"email": "nope"}, "invalid address"),
+        ({"email": "a@example.org", "topics": "patents"}, "topics must be a list of topic names"),
+        (["a@example.org"], "send a JSON object"),
+    ],
+)
 def test_the_json_endpoint_explains_bad_requests(client: FlaskClient, body: Any, error: str) -> None:
     resp = client.post("/api/subscribe", json=body)
     assert resp.status_code == 400 and resp.get_json()["error"] == error
@@ -215,8 +227,9 @@ def test_subscribing_is_rate_limited_per_address(settings: Settings) -> None:
     app = make_app(settings, SUBSCRIBE_LIMIT_ADDRESS="2 per hour")
     client = app.test_client()
     for n in range(2):
-        resp = client.post("/api/subscribe", json={"email": "Ann@example.org"},
-                           environ_base={"REMOTE_ADDR": f"192.0.2.{n}"})
+        resp = client.post(
+            "/api/subscribe", json={"email": "Ann@example.org"}, environ_base={"REMOTE_ADDR": f"192.0.2.{n}"}
+        )
         assert resp.status_code == 202
     third = client.post("/api/subscribe", json={"email": "ann@example.org"}, environ_base={"REMOTE_ADDR": "192.0.2.9"})
     assert third.status_code == 429 and third.get_json()["error"] == "Too many requests"
@@ -229,11 +242,14 @@ def test_subscribing_is_rate_limited_per_client(settings: Settings) -> None:
     app = make_app(settings, SUBSCRIBE_LIMIT_CLIENT="3 per hour")
     client = app.test_client()
     here = {"REMOTE_ADDR": "203.0.113.5"}
-    codes = [client.post("/api/subscribe", json={"email": f"r{n}@example.org"}, environ_base=here).status_code
-             for n in range(4)]
+    codes = [
+        client.post("/api/subscribe", json={"email": f"r{n}@example.org"}, environ_base=here).status_code
+        for n in range(4)
+    ]
     assert codes == [202, 202, 202, 429]
-    elsewhere = client.post("/api/subscribe", json={"email": "r9@example.org"},
-                            environ_base={"REMOTE_ADDR": "203.0.113.6"})
+    elsewhere = client.post(
+        "/api/subscribe", json={"email": "r9@example.org"}, environ_base={"REMOTE_ADDR": "203.0.113.6"}
+    )
     assert elsewhere.status_code == 202
     digest_of(app).close()
 
@@ -244,8 +260,10 @@ def test_the_sign_up_rate_limits_come_from_the_web_table(settings: Settings) -> 
     app = make_app(replace(settings, web=WebConfig(subscribe_limit_client="2 per hour")))
     client = app.test_client()
     here = {"REMOTE_ADDR": "203.0.113.7"}
-    codes = [client.post("/api/subscribe", json={"email": f"w{n}@example.org"}, environ_base=here).status_code
-             for n in range(3)]
+    codes = [
+        client.post("/api/subscribe", json={"email": f"w{n}@example.org"}, environ_base=here).status_code
+        for n in range(3)
+    ]
     assert codes == [202, 202, 429]
     assert app.config["SUBSCRIBE_LIMIT_ADDRESS"] == "3 per hour; 10 per day"
     digest_of(app).close()
@@ -279,8 +297,11 @@ def test_one_click_post_unsubscribes_at_once_without_csrf(app: Flask, client: Fl
 
 def test_one_click_as_multipart_form_data(app: Flask, client: FlaskClient) -> None:
     add_active(app, "ann@example.org")
-    resp = client.post(tokens(app, "unsubscribe", "ann@example.org"), data={"List-Unsubscribe": "One-Click"},
-                       content_type="multipart/form-data")
+    resp = client.post(
+        tokens(app, "unsubscribe", "ann@example.org"),
+        data={"List-Unsubscribe": "One-Click"},
+        content_type="multipart/form-data",
+    )
     assert resp.status_code == 200 and status(app, "ann@example.org") == "unsubscribed"
 
 
@@ -299,12 +320,17 @@ def test_a_bounced_address_stays_bounced(app: Flask, client: FlaskClient) -> Non
 
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_tampered_foreign_and_unknown_unsubscribe_tokens_get_a_friendly_400(
-        app: Flask, client: FlaskClient, method: str) -> None:
+    app: Flask, client: FlaskClient, method: str
+) -> None:
     add_active(app, "ann@example.org")
     good = tokens(app, "unsubscribe", "ann@example.org")
     unknown = f"/unsubscribe/{digest_of(app).tokens.make('unsubscribe', 999)}"
-    for url in (good[:-2] + ("xy" if not good.endswith("xy") else "zz"), good.replace(good.split("/")[-1], "test"),
-                tokens(app, "preferences", "ann@example.org").replace("preferences", "unsubscribe"), unknown):
+    for url in (
+        good[:-2] + ("xy" if not good.endswith("xy") else "zz"),
+        good.replace(good.split("/")[-1], "test"),
+        tokens(app, "preferences", "ann@example.org").replace("preferences", "unsubscribe"),
+        unknown,
+    ):
         resp = getattr(client, method)(url, data={"List-Unsubscribe": "One-Click"})
         body = friendly(resp, 400)
         assert "not valid" in body and "ann@example.org" not in body
@@ -320,8 +346,7 @@ def test_preferences_choose_topics_and_pause_and_resume(app: Flask, client: Flas
     page = client.get(url).get_data(as_text=True)
     assert 'value="patents" checked' in page and 'value="copyright">' in page
     token = csrf_from(page)
-    saved = client.post(url, data={"csrf_token": token, "topics": ["copyright", "trademarks", "bogus"],
-                                   "paused": "1"})
+    saved = client.post(url, data={"csrf_token": token, "topics": ["copyright", "trademarks", "bogus"], "paused": "1"})
     assert "Saved" in friendly(saved, 200) and "Emails are paused" in saved.get_data(as_text=True)
     sub = digest_of(app).subscribers.by_email("ann@example.org")
     assert sub is not None and sub.topics == {"copyright", "trademarks"} and sub.paused and not sub.mailable
@@ -369,8 +394,11 @@ def test_the_web_version_shows_a_story_of_two_topics_once(app: Flask, client: Fl
     db = digest_of(app).db
     issue = make_issue(db, week="2026-W47", status="draft")
     both = replace(issue.sections[0].articles[0], topics=("patents", "copyright"))
-    twice = replace(issue, week="2026-W46", sections=(
-        replace(issue.sections[0], articles=(both,)), replace(issue.sections[1], articles=(both,))))
+    twice = replace(
+        issue,
+        week="2026-W46",
+        sections=(replace(issue.sections[0], articles=(both,)), replace(issue.sections[1], articles=(both,))),
+    )
     saved = db.issues.save_draft(twice)
     db.issues.set_status(saved.id, IssueStatus.SENT)
     body = friendly(client.get(f"/issues/{saved.id}"), 200)

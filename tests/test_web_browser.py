@@ -18,8 +18,9 @@ from .support.web import live_server
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def test_a_reader_subscribes_confirms_chooses_topics_pauses_and_leaves(tmp_path: Path, smtp_sink: Sink,
-                                                                       chromium: Any) -> None:
+def test_a_reader_subscribes_confirms_chooses_topics_pauses_and_leaves(
+    tmp_path: Path, smtp_sink: Sink, chromium: Any
+) -> None:
     smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
     with live_server(tmp_path, smtp=smtp) as live:
         page = chromium.new_page()
@@ -37,7 +38,7 @@ def test_a_reader_subscribes_confirms_chooses_topics_pauses_and_leaves(tmp_path:
             page.wait_for_selector("text=Check your inbox")
             drain()  # the confirmation goes out from the app's mail thread
 
-            (_, rcpts, mail), = smtp_sink.messages
+            ((_, rcpts, mail),) = smtp_sink.messages
             assert rcpts == ["browser.reader@example.org"]
             text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
             confirm = re.search(rf"{re.escape(live.base)}/confirm/\S+", text)

@@ -29,13 +29,21 @@ def test_subscribe_confirm_receive_an_issue_and_leave_in_one_click(tmp_path: Pat
     with live_server(tmp_path, smtp=smtp) as live, requests.Session() as browser:
         form = browser.get(f"{live.base}/subscribe", timeout=5)
         assert form.status_code == 200 and form.headers["Server"] == "ip-digest-test"
-        sent = browser.post(f"{live.base}/subscribe", timeout=5, data={
-            "csrf_token": csrf_from(form.text), "email": "Reader@Example.org", "name": "Rea Der",
-            "topics": ["patents"], "website": ""})
+        sent = browser.post(
+            f"{live.base}/subscribe",
+            timeout=5,
+            data={
+                "csrf_token": csrf_from(form.text),
+                "email": "Reader@Example.org",
+                "name": "Rea Der",
+                "topics": ["patents"],
+                "website": "",
+            },
+        )
         assert sent.status_code == 200 and "Check your inbox" in sent.text
         drain()  # the confirmation goes out from the app's mail thread
 
-        (_, rcpts, confirmation), = smtp_sink.messages
+        ((_, rcpts, confirmation),) = smtp_sink.messages
         assert rcpts == ["reader@example.org"] and "Confirm your subscription" in confirmation["Subject"]
         link = re.search(rf"{re.escape(live.base)}/confirm/\S+", body_text(confirmation))
         assert link, "the confirmation mail carries a link to this server"
@@ -60,8 +68,12 @@ def test_subscribe_confirm_receive_an_issue_and_leave_in_one_click(tmp_path: Pat
         header = str(letter["List-Unsubscribe"])
         one_click = re.search(r"<(https?://[^>]+)>", header)
         assert one_click and letter["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-        resp = requests.post(one_click.group(1), data="List-Unsubscribe=One-Click", timeout=5,
-                             headers={"Content-Type": "application/x-www-form-urlencoded"})
+        resp = requests.post(
+            one_click.group(1),
+            data="List-Unsubscribe=One-Click",
+            timeout=5,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
         assert resp.status_code == 200
         sub = live.digest.subscribers.by_email("reader@example.org")
         assert sub is not None and sub.status == "unsubscribed"
@@ -78,8 +90,14 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_1(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "DIGEST_"))}
         env.update(DIGEST_DATABASE_URL=f"sqlite:///{tmp_path / 'd.db'}", DIGEST_SECRET_KEY="k" * 32)
-        done = subprocess.run([sys.executable, "-m", "digest", "serve", "--port", str(port)], cwd=tmp_path,
-                              env=env, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "digest", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert done.returncode == 1, done.stderr
     assert done.stderr.strip().count("\n") == 0 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Traceback" not in done.stderr

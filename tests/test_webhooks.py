@@ -46,12 +46,19 @@ def sendgrid_key() -> ec.EllipticCurvePrivateKey:
 
 
 @pytest.fixture
-def live(tmp_path: Path, sns_cert: tuple[rsa.RSAPrivateKey, bytes],
-         sendgrid_key: ec.EllipticCurvePrivateKey) -> Iterator[tuple[Live, list[str]]]:
-    public = sendgrid_key.public_key().public_bytes(serialization.Encoding.DER,
-                                                    serialization.PublicFormat.SubjectPublicKeyInfo)
-    hooks = WebhooksConfig(ses_topic_arn=TOPIC, postmark_user="pm", postmark_password="pm-secret",
-                           mailgun_signing_key=MAILGUN_KEY, sendgrid_public_key=base64.b64encode(public).decode())
+def live(
+    tmp_path: Path, sns_cert: tuple[rsa.RSAPrivateKey, bytes], sendgrid_key: ec.EllipticCurvePrivateKey
+) -> Iterator[tuple[Live, list[str]]]:
+    public = sendgrid_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    hooks = WebhooksConfig(
+        ses_topic_arn=TOPIC,
+        postmark_user="pm",
+        postmark_password="pm-secret",
+        mailgun_signing_key=MAILGUN_KEY,
+        sendgrid_public_key=base64.b64encode(public).decode(),
+    )
     fetched: list[str] = []
 
     def fetch(url: str) -> bytes:
@@ -72,11 +79,18 @@ def status(d: Digest, email: str) -> str:
     return sub.status
 
 
-def sns(key: rsa.RSAPrivateKey, kind: str = "Notification", when: datetime | None = None,
-        **fields: str) -> dict[str, str]:
-    msg = {"Type": kind, "MessageId": fields.pop("MessageId", "m-1"), "TopicArn": fields.pop("TopicArn", TOPIC),
-           "Timestamp": (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.000Z"), "SignatureVersion": "2",
-           "SigningCertURL": fields.pop("SigningCertURL", CERT_URL), **fields}
+def sns(
+    key: rsa.RSAPrivateKey, kind: str = "Notification", when: datetime | None = None, **fields: str
+) -> dict[str, str]:
+    msg = {
+        "Type": kind,
+        "MessageId": fields.pop("MessageId", "m-1"),
+        "TopicArn": fields.pop("TopicArn", TOPIC),
+        "Timestamp": (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "SignatureVersion": "2",
+        "SigningCertURL": fields.pop("SigningCertURL", CERT_URL),
+        **fields,
+    }
     order = ("Message", "MessageId", "SubscribeURL", "Subject", "Timestamp", "Token", "TopicArn", "Type")
     text = "".join(f"{k}\n{msg[k]}\n" for k in order if k in msg)
     msg["Signature"] = base64.b64encode(key.sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
@@ -84,16 +98,30 @@ def sns(key: rsa.RSAPrivateKey, kind: str = "Notification", when: datetime | Non
 
 
 def ses_bounce(email: str, kind: str = "Permanent") -> str:
-    return json.dumps({"notificationType": "Bounce", "bounce": {"bounceType": kind, "bouncedRecipients": [
-        {"emailAddress": email, "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 user unknown"}]},
-        "mail": {"source": "digest@example.org", "commonHeaders": {"messageId": "<nope@x>"}}})
+    return json.dumps(
+        {
+            "notificationType": "Bounce",
+            "bounce": {
+                "bounceType": kind,
+                "bouncedRecipients": [
+                    {"emailAddress": email, "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 user unknown"}
+                ],
+            },
+            "mail": {"source": "digest@example.org", "commonHeaders": {"messageId": "<nope@x>"}},
+        }
+    )
 
 
 def test_ses_through_sns(live: tuple[Live, list[str]], sns_cert: tuple[rsa.RSAPrivateKey, bytes]) -> None:
     server, fetched = live
     key, d, url = sns_cert[0], server.digest, f"{server.base}/webhooks/ses"
-    confirm = sns(key, "SubscriptionConfirmation", Message="confirm", Token="t",
-                  SubscribeURL="https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=t")
+    confirm = sns(
+        key,
+        "SubscriptionConfirmation",
+        Message="confirm",
+        Token="t",
+        SubscribeURL="https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=t",
+    )
     assert requests.post(url, data=json.dumps(confirm), timeout=10).status_code == 200
     assert fetched[-1].startswith("https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription")
 
@@ -106,13 +134,25 @@ def test_ses_through_sns(live: tuple[Live, list[str]], sns_cert: tuple[rsa.RSAPr
 
     refused = {
         401: [{k: v for k, v in sns(key, Message=ses_bounce("sub1@example.com")).items() if k != "Signature"}],
-        403: [{**sns(key, MessageId="m-2", Message=ses_bounce("sub2@example.com")),
-               "Message": ses_bounce("sub1@example.com")},                               # altered after signing
-              sns(key, MessageId="m-3", Message=ses_bounce("sub1@example.com"),
-                  SigningCertURL="https://sns.evil.example/cert.pem"),                   # not an SNS host
-              sns(key, MessageId="m-4", Message=ses_bounce("sub1@example.com"), TopicArn=TOPIC + "-other"),
-              sns(key, MessageId="m-5", Message=ses_bounce("sub1@example.com"),
-                  when=datetime.now(UTC) - timedelta(hours=2))],                         # replayed later
+        403: [
+            {
+                **sns(key, MessageId="m-2", Message=ses_bounce("sub2@example.com")),
+                "Message": ses_bounce("sub1@example.com"),
+            },  # altered after signing
+            sns(
+                key,
+                MessageId="m-3",
+                Message=ses_bounce("sub1@example.com"),
+                SigningCertURL="https://sns.evil.example/cert.pem",
+            ),  # not an SNS host
+            sns(key, MessageId="m-4", Message=ses_bounce("sub1@example.com"), TopicArn=TOPIC + "-other"),
+            sns(
+                key,
+                MessageId="m-5",
+                Message=ses_bounce("sub1@example.com"),
+                when=datetime.now(UTC) - timedelta(hours=2),
+            ),
+        ],  # replayed later
     }
     for code, bodies in refused.items():
         for body in bodies:
@@ -142,8 +182,13 @@ def mailgun(token: str, timestamp: int, event: dict[str, Any], key: str = MAILGU
 def test_mailgun_with_its_hmac_and_one_time_token(live: tuple[Live, list[str]]) -> None:
     server, _ = live
     url, d, now = f"{server.base}/webhooks/mailgun", server.digest, int(time.time())
-    failed = {"event": "failed", "severity": "permanent", "id": "ev-1", "recipient": "sub4@example.com",
-              "delivery-status": {"code": 550, "description": "No such mailbox"}}
+    failed = {
+        "event": "failed",
+        "severity": "permanent",
+        "id": "ev-1",
+        "recipient": "sub4@example.com",
+        "delivery-status": {"code": 550, "description": "No such mailbox"},
+    }
     assert requests.post(url, json={"event-data": failed}, timeout=10).status_code == 401
     assert requests.post(url, json=mailgun("t0", now, failed, key="other"), timeout=10).status_code == 403
     assert requests.post(url, json=mailgun("t1", now - 3600, failed), timeout=10).status_code == 403
@@ -155,17 +200,25 @@ def test_mailgun_with_its_hmac_and_one_time_token(live: tuple[Live, list[str]]) 
     assert status(d, "sub4@example.com") == "bounced"
 
 
-def test_sendgrid_with_its_ecdsa_signature(live: tuple[Live, list[str]],
-                                           sendgrid_key: ec.EllipticCurvePrivateKey) -> None:
+def test_sendgrid_with_its_ecdsa_signature(
+    live: tuple[Live, list[str]], sendgrid_key: ec.EllipticCurvePrivateKey
+) -> None:
     server, _ = live
     url, d = f"{server.base}/webhooks/sendgrid", server.digest
-    body = json.dumps([{"email": "sub5@example.com", "event": "spamreport", "sg_event_id": "sg-1"},
-                       {"email": "sub1@example.com", "event": "deferred", "sg_event_id": "sg-2"}]).encode()
+    body = json.dumps(
+        [
+            {"email": "sub5@example.com", "event": "spamreport", "sg_event_id": "sg-1"},
+            {"email": "sub1@example.com", "event": "deferred", "sg_event_id": "sg-2"},
+        ]
+    ).encode()
 
     def signed(when: int, data: bytes = body) -> dict[str, str]:
         sig = sendgrid_key.sign(str(when).encode() + data, ec.ECDSA(hashes.SHA256()))
-        return {"X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(sig).decode(),
-                "X-Twilio-Email-Event-Webhook-Timestamp": str(when), "Content-Type": "application/json"}
+        return {
+            "X-Twilio-Email-Event-Webhook-Signature": base64.b64encode(sig).decode(),
+            "X-Twilio-Email-Event-Webhook-Timestamp": str(when),
+            "Content-Type": "application/json",
+        }
 
     now = int(time.time())
     assert requests.post(url, data=body, timeout=10).status_code == 401

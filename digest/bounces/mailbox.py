@@ -48,8 +48,12 @@ def open_box(config: BouncesConfig, context: ssl.SSLContext | None = None) -> Bo
     """The box ``[bounces] mailbox`` names (ConfigError when it is not set or not usable)."""
     url = config.mailbox
     if not url:
-        raise ConfigError("digest.toml", "bounces.mailbox", "not set; name where bounces arrive, e.g. "
-                          "mailbox = \"imaps://bounces@mail.example.org/INBOX\" or \"maildir:/var/mail/bounces\"")
+        raise ConfigError(
+            "digest.toml",
+            "bounces.mailbox",
+            "not set; name where bounces arrive, e.g. "
+            'mailbox = "imaps://bounces@mail.example.org/INBOX" or "maildir:/var/mail/bounces"',
+        )
     move = config.processed == "move"
     if url.startswith("maildir:"):
         return MaildirBox(Path(url.removeprefix("maildir:")), config.folder if move else None)
@@ -57,21 +61,36 @@ def open_box(config: BouncesConfig, context: ssl.SSLContext | None = None) -> Bo
         return MboxBox(Path(url.removeprefix("mbox:")), config.folder if move else None)
     parts = urlsplit(url)
     if not parts.hostname or not parts.username:
-        raise ConfigError("digest.toml", "bounces.mailbox", f"{url}: give the user and host, "
-                          "e.g. imaps://bounces@mail.example.org/INBOX")
+        raise ConfigError(
+            "digest.toml",
+            "bounces.mailbox",
+            f"{url}: give the user and host, e.g. imaps://bounces@mail.example.org/INBOX",
+        )
     if config.password is None:
-        raise ConfigError("environment", "BOUNCE_PASSWORD", f"not set; the password of {parts.username} "
-                          f"at {parts.hostname}")
+        raise ConfigError(
+            "environment", "BOUNCE_PASSWORD", f"not set; the password of {parts.username} at {parts.hostname}"
+        )
     user, host = unquote(parts.username), parts.hostname
     context = context or ssl.create_default_context()
     if parts.scheme == "pop3s":
         if move:
-            raise ConfigError("digest.toml", "bounces.processed", "POP3 cannot move mail to a folder; "
-                              "set processed = \"delete\" (or read the mailbox over IMAP)")
+            raise ConfigError(
+                "digest.toml",
+                "bounces.processed",
+                'POP3 cannot move mail to a folder; set processed = "delete" (or read the mailbox over IMAP)',
+            )
         return POP3Box(host, parts.port or 995, user, config.password, context)
     folder = unquote(parts.path.lstrip("/")) or "INBOX"
-    return IMAPBox(host, parts.port or (993 if parts.scheme == "imaps" else 143), user, config.password,
-                   folder, config.folder if move else None, context, starttls=parts.scheme == "imap")
+    return IMAPBox(
+        host,
+        parts.port or (993 if parts.scheme == "imaps" else 143),
+        user,
+        config.password,
+        folder,
+        config.folder if move else None,
+        context,
+        starttls=parts.scheme == "imap",
+    )
 
 
 class MaildirBox:
@@ -144,8 +163,17 @@ class MboxBox:
 class IMAPBox:
     """An IMAP folder over TLS (or STARTTLS); done moves (MOVE, else COPY + \\Deleted) or deletes by UID."""
 
-    def __init__(self, host: str, port: int, user: str, password: str, folder: str, target: str | None,
-                 context: ssl.SSLContext, starttls: bool = False) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        user: str,
+        password: str,
+        folder: str,
+        target: str | None,
+        context: ssl.SSLContext,
+        starttls: bool = False,
+    ) -> None:
         self.target = target
         try:
             if starttls:
@@ -158,11 +186,14 @@ class IMAPBox:
                 self.imap.create(_quote(target))  # "already exists" is fine
             status, _ = self.imap.select(_quote(folder))
         except ssl.SSLCertVerificationError as exc:
-            raise MailboxError(f"cannot read {host}:{port}: its certificate failed verification "
-                               f"({exc.verify_message or exc})") from None
+            raise MailboxError(
+                f"cannot read {host}:{port}: its certificate failed verification ({exc.verify_message or exc})"
+            ) from None
         except (OSError, imaplib.IMAP4.error) as exc:
-            raise MailboxError(f"cannot read the bounce mailbox at {host}:{port}: {exc}. Check [bounces] "
-                               "mailbox in digest.toml and BOUNCE_PASSWORD") from None
+            raise MailboxError(
+                f"cannot read the bounce mailbox at {host}:{port}: {exc}. Check [bounces] "
+                "mailbox in digest.toml and BOUNCE_PASSWORD"
+            ) from None
         if status != "OK":
             raise MailboxError(f"no folder {folder!r} at {host}; check [bounces] mailbox in digest.toml")
         _, caps = self.imap.capability()  # after login: servers list more than they did before it
@@ -203,8 +234,10 @@ class POP3Box:
             self.pop.user(user)
             self.pop.pass_(password)
         except (OSError, poplib.error_proto) as exc:
-            raise MailboxError(f"cannot read the bounce mailbox at {host}:{port}: {exc}. Check [bounces] "
-                               "mailbox in digest.toml and BOUNCE_PASSWORD") from None
+            raise MailboxError(
+                f"cannot read the bounce mailbox at {host}:{port}: {exc}. Check [bounces] "
+                "mailbox in digest.toml and BOUNCE_PASSWORD"
+            ) from None
 
     def messages(self) -> Iterator[tuple[str, bytes]]:
         _, listing, _ = self.pop.list()

@@ -35,11 +35,22 @@ _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 _REPLY = re.compile(r"(^|said:\s*)[45]\d\d\b")
 _MESSAGE_ID = re.compile(r"(?im)^message-id:[ \t]*(?:\r?\n[ \t]+)?(<[^<>\s]+>)")
 _ADDRESS = re.compile(r"[A-Za-z0-9._%+=-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_AUTO_SUBJECT = re.compile(r"^\s*(out of (the )?office|automatic reply|auto(matic)?[- ]?(reply|response)|auto:|"
-                           r"abwesenheitsnotiz|r[ée]ponse automatique|absence|on vacation|vacation)", re.I)
+_AUTO_SUBJECT = re.compile(
+    r"^\s*(out of (the )?office|automatic reply|auto(matic)?[- ]?(reply|response)|auto:|"
+    r"abwesenheitsnotiz|r[ée]ponse automatique|absence|on vacation|vacation)",
+    re.I,
+)
 COMPLAINT_TYPES = frozenset({"abuse", "fraud"})
-ENVELOPE_HEADERS = ("To", "Cc", "Delivered-To", "X-Original-To", "Envelope-To", "X-Envelope-To", "X-Rcpt-To",
-                    "X-Failed-Recipients")
+ENVELOPE_HEADERS = (
+    "To",
+    "Cc",
+    "Delivered-To",
+    "X-Original-To",
+    "Envelope-To",
+    "X-Envelope-To",
+    "X-Rcpt-To",
+    "X-Failed-Recipients",
+)
 
 
 class Kind(StrEnum):
@@ -47,7 +58,7 @@ class Kind(StrEnum):
     SOFT = "soft"
     COMPLAINT = "complaint"
     AUTOREPLY = "autoreply"  # out of office and other automatic answers: ignored
-    OTHER = "other"          # a report that changes nothing (delivered, not-spam) or mail not understood
+    OTHER = "other"  # a report that changes nothing (delivered, not-spam) or mail not understood
 
 
 @dataclass(frozen=True)
@@ -55,13 +66,13 @@ class Report:
     """One returned mail, understood."""
 
     kind: Kind
-    detector: str                        # arf, dsn, autoreply, flufl.bounce, none
-    key: str                             # its own Message-ID, or a digest of its bytes: one report, once
-    recipients: tuple[str, ...] = ()     # the failing (or complaining) addresses, lower case
-    code: str = ""                       # 5.1.1, or the feedback type
+    detector: str  # arf, dsn, autoreply, flufl.bounce, none
+    key: str  # its own Message-ID, or a digest of its bytes: one report, once
+    recipients: tuple[str, ...] = ()  # the failing (or complaining) addresses, lower case
+    code: str = ""  # 5.1.1, or the feedback type
     diagnostic: str = ""
-    message_ids: tuple[str, ...] = ()    # Message-IDs of the original message it returns
-    addresses: tuple[str, ...] = ()      # every address it was sent to or mentions (for VERP)
+    message_ids: tuple[str, ...] = ()  # Message-IDs of the original message it returns
+    addresses: tuple[str, ...] = ()  # every address it was sent to or mentions (for VERP)
 
 
 def parse(data: bytes) -> Report:
@@ -129,8 +140,9 @@ def _fields(part: Message) -> list[Message]:
     if isinstance(payload, list):
         return [p for p in payload if isinstance(p, Message)]
     text = payload if isinstance(payload, str) else ""
-    return [HeaderParser().parsestr(block.strip() + "\n") for block in re.split(r"\r?\n\s*\r?\n", text)
-            if block.strip()]
+    return [
+        HeaderParser().parsestr(block.strip() + "\n") for block in re.split(r"\r?\n\s*\r?\n", text) if block.strip()
+    ]
 
 
 def _value(block: Message, name: str) -> str:
@@ -152,8 +164,16 @@ def _arf(msg: Message, key: str, addresses: tuple[str, ...], originals: tuple[st
             recipients = [a for _, a in getaddresses([str(v) for v in returned.get_all("To", [])])]
     kind = Kind.COMPLAINT if feedback in COMPLAINT_TYPES else Kind.OTHER
     plain = (parseaddr(r)[1].lower() for r in recipients if r)
-    return Report(kind, "arf", key, tuple(dict.fromkeys(r for r in plain if "@" in r)), feedback,
-                  _value(block, "User-Agent"), originals, addresses)
+    return Report(
+        kind,
+        "arf",
+        key,
+        tuple(dict.fromkeys(r for r in plain if "@" in r)),
+        feedback,
+        _value(block, "User-Agent"),
+        originals,
+        addresses,
+    )
 
 
 def _classify(action: str, status: str) -> Kind | None:
@@ -186,19 +206,23 @@ def _dsn(msg: Message, data: bytes, key: str, addresses: tuple[str, ...], origin
     if not chosen:
         return Report(Kind.OTHER, "dsn", key, message_ids=originals, addresses=addresses)
     diagnostic = chosen[0][2] or _diagnostic(_text(msg, data), (chosen[0][0],))[1]
-    return Report(kind, "dsn", key, tuple(r[0] for r in chosen), chosen[0][1], diagnostic[:1000], originals,
-                  addresses)
+    return Report(kind, "dsn", key, tuple(r[0] for r in chosen), chosen[0][1], diagnostic[:1000], originals, addresses)
 
 
 def _auto_reply(msg: Message) -> bool:
     auto = str(msg.get("Auto-Submitted", "no")).strip().lower()
     precedence = str(msg.get("Precedence", "")).strip().lower()
-    return (auto.startswith("auto-replied") or any(h in msg for h in ("X-Autoreply", "X-Autorespond", "X-Autoresponse"))
-            or precedence == "auto_reply" or bool(_AUTO_SUBJECT.match(str(msg.get("Subject", "")))))
+    return (
+        auto.startswith("auto-replied")
+        or any(h in msg for h in ("X-Autoreply", "X-Autorespond", "X-Autoresponse"))
+        or precedence == "auto_reply"
+        or bool(_AUTO_SUBJECT.match(str(msg.get("Subject", ""))))
+    )
 
 
-def _flufl(msg: Message, data: bytes, key: str, addresses: tuple[str, ...],
-           originals: tuple[str, ...]) -> Report | None:
+def _flufl(
+    msg: Message, data: bytes, key: str, addresses: tuple[str, ...], originals: tuple[str, ...]
+) -> Report | None:
     from flufl.bounce import all_failures
 
     temporary, permanent = all_failures(msg)
@@ -215,8 +239,9 @@ def _flufl(msg: Message, data: bytes, key: str, addresses: tuple[str, ...],
 
 def _text(msg: Message, data: bytes) -> str:
     """The human-readable text of a report: its text/plain parts, else the whole body."""
-    parts = [p.get_payload(decode=True) for p in msg.walk() if p.get_content_type() == "text/plain"
-             and not p.is_multipart()]
+    parts = [
+        p.get_payload(decode=True) for p in msg.walk() if p.get_content_type() == "text/plain" and not p.is_multipart()
+    ]
     texts = [p.decode("utf-8", "replace") for p in parts if isinstance(p, bytes)]
     return "\n".join(texts) if texts else data.split(b"\n\n", 1)[-1].decode("utf-8", "replace")
 

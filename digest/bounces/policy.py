@@ -33,13 +33,13 @@ RANK = {Feedback.SOFT: 1, Feedback.HARD: 2, Feedback.COMPLAINT: 3}  # a delivery
 class Event:
     """One bounce or complaint from any source, ready to apply."""
 
-    source: str                            # mail, ses, postmark, mailgun, sendgrid
-    key: str                               # its own id at that source: applied once
-    label: str                             # hard, soft, complaint, autoreply, other
+    source: str  # mail, ses, postmark, mailgun, sendgrid
+    key: str  # its own id at that source: applied once
+    label: str  # hard, soft, complaint, autoreply, other
     code: str = ""
     text: str = ""
-    ref: DeliveryRef | None = None         # the delivery its VERP address names
-    message_ids: tuple[str, ...] = ()      # the original message's Message-ID(s)
+    ref: DeliveryRef | None = None  # the delivery its VERP address names
+    message_ids: tuple[str, ...] = ()  # the original message's Message-ID(s)
     recipients: tuple[str, ...] = ()
 
     @property
@@ -48,9 +48,16 @@ class Event:
 
     @classmethod
     def of(cls, report: Report, verp: Verp | None, source: str = "mail") -> Event:
-        return cls(source=source, key=report.key, label=report.kind.value, code=report.code,
-                   text=report.diagnostic, ref=verp.find(*report.addresses) if verp is not None else None,
-                   message_ids=report.message_ids, recipients=report.recipients)
+        return cls(
+            source=source,
+            key=report.key,
+            label=report.kind.value,
+            code=report.code,
+            text=report.diagnostic,
+            ref=verp.find(*report.addresses) if verp is not None else None,
+            message_ids=report.message_ids,
+            recipients=report.recipients,
+        )
 
 
 @dataclass(frozen=True)
@@ -78,8 +85,8 @@ def changes_from(status: SubscriberStatus) -> tuple[str, ...]:
 class Outcome:
     """What applying one event did."""
 
-    label: str                  # hard, soft, complaint, autoreply, other; or unmatched, duplicate
-    matched_by: str = ""        # verp, message-id, recipient
+    label: str  # hard, soft, complaint, autoreply, other; or unmatched, duplicate
+    matched_by: str = ""  # verp, message-id, recipient
     deliveries: list[int] = field(default_factory=list)
     marked: list[tuple[int, str]] = field(default_factory=list)  # (subscriber id, new status)
 

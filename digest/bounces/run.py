@@ -23,15 +23,17 @@ class BounceReport:
     hard: int = 0
     soft: int = 0
     complaint: int = 0
-    ignored: int = 0      # auto-replies, success notices, not-spam reports, mail not understood
-    unmatched: int = 0    # a bounce or complaint about no delivery or subscriber of ours
-    duplicate: int = 0    # already applied (read before, or a copy)
-    marked: int = 0       # subscribers whose status changed
+    ignored: int = 0  # auto-replies, success notices, not-spam reports, mail not understood
+    unmatched: int = 0  # a bounce or complaint about no delivery or subscriber of ours
+    duplicate: int = 0  # already applied (read before, or a copy)
+    marked: int = 0  # subscribers whose status changed
 
     def line(self) -> str:
-        return (f"bounces: {self.read} read: {self.hard} hard, {self.soft} soft, {self.complaint} complaints, "
-                f"{self.ignored} ignored, {self.unmatched} unmatched, {self.duplicate} already done; "
-                f"{self.marked} subscribers marked")
+        return (
+            f"bounces: {self.read} read: {self.hard} hard, {self.soft} soft, {self.complaint} complaints, "
+            f"{self.ignored} ignored, {self.unmatched} unmatched, {self.duplicate} already done; "
+            f"{self.marked} subscribers marked"
+        )
 
 
 def _read(raw: bytes) -> Report:
@@ -54,8 +56,16 @@ def process(box: Box, db: Database, verp: Verp | None, policy: Policy) -> Bounce
     return rep
 
 
-def _one(rep: BounceReport, box: Box, message_id: str, raw: bytes, db: Database, conn: Connection,
-         verp: Verp | None, policy: Policy) -> None:
+def _one(
+    rep: BounceReport,
+    box: Box,
+    message_id: str,
+    raw: bytes,
+    db: Database,
+    conn: Connection,
+    verp: Verp | None,
+    policy: Policy,
+) -> None:
     report = _read(raw)
     outcome = db.feedback.apply(Event.of(report, verp), policy, conn=conn)
     rep.read += 1

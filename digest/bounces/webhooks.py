@@ -63,9 +63,10 @@ def _message_id(value: str | None) -> tuple[str, ...]:
 
 # -- Amazon SES through SNS ---------------------------------------------------------------------------
 
-SNS_FIELDS = {"Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
-              "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token",
-                                           "TopicArn", "Type")}
+SNS_FIELDS = {
+    "Notification": ("Message", "MessageId", "Subject", "Timestamp", "TopicArn", "Type"),
+    "SubscriptionConfirmation": ("Message", "MessageId", "SubscribeURL", "Timestamp", "Token", "TopicArn", "Type"),
+}
 SNS_FIELDS["UnsubscribeConfirmation"] = SNS_FIELDS["SubscriptionConfirmation"]
 
 
@@ -100,8 +101,12 @@ def verify_sns(body: bytes, topics: tuple[str, ...], fetch: Fetch, now: datetime
     if not isinstance(key, rsa.RSAPublicKey):
         raise Refused(403, "the SNS certificate does not hold an RSA key")
     try:
-        key.verify(base64.b64decode(msg["Signature"]), text.encode("utf-8"), padding.PKCS1v15(),
-                   hashes.SHA1() if version == "1" else hashes.SHA256())  # version 1 is SHA1, as SNS signs it
+        key.verify(
+            base64.b64decode(msg["Signature"]),
+            text.encode("utf-8"),
+            padding.PKCS1v15(),
+            hashes.SHA1() if version == "1" else hashes.SHA256(),
+        )  # version 1 is SHA1, as SNS signs it
     except (InvalidSignature, ValueError):
         raise Refused(403, "the SNS signature does not verify") from None
     try:
@@ -126,14 +131,33 @@ def ses_events(msg: dict[str, Any], verp: Verp | None) -> list[Event]:
         bounce = note.get("bounce") or {}
         label = "hard" if bounce.get("bounceType") == "Permanent" else "soft"
         for r in bounce.get("bouncedRecipients") or []:
-            out.append(Event("ses", f"{msg['MessageId']}:{r.get('emailAddress')}", label, str(r.get("status") or ""),
-                             str(r.get("diagnosticCode") or ""), ref, ids, (str(r.get("emailAddress", "")).lower(),)))
+            out.append(
+                Event(
+                    "ses",
+                    f"{msg['MessageId']}:{r.get('emailAddress')}",
+                    label,
+                    str(r.get("status") or ""),
+                    str(r.get("diagnosticCode") or ""),
+                    ref,
+                    ids,
+                    (str(r.get("emailAddress", "")).lower(),),
+                )
+            )
     elif kind == "Complaint":
         complaint = note.get("complaint") or {}
         for r in complaint.get("complainedRecipients") or []:
-            out.append(Event("ses", f"{msg['MessageId']}:{r.get('emailAddress')}", "complaint",
-                             str(complaint.get("complaintFeedbackType") or "abuse"), "", ref, ids,
-                             (str(r.get("emailAddress", "")).lower(),)))
+            out.append(
+                Event(
+                    "ses",
+                    f"{msg['MessageId']}:{r.get('emailAddress')}",
+                    "complaint",
+                    str(complaint.get("complaintFeedbackType") or "abuse"),
+                    "",
+                    ref,
+                    ids,
+                    (str(r.get("emailAddress", "")).lower(),),
+                )
+            )
     return out
 
 
@@ -164,8 +188,16 @@ def postmark_events(body: bytes) -> list[Event]:
     if note.get("RecordType") == "Bounce":
         kind = note.get("Type")
         label = "hard" if kind in POSTMARK_HARD else "soft" if kind in POSTMARK_SOFT else "other"
-        return [Event("postmark", key, label, str(note.get("Type") or "")[:20], str(note.get("Details") or ""),
-                      recipients=(email,))]
+        return [
+            Event(
+                "postmark",
+                key,
+                label,
+                str(note.get("Type") or "")[:20],
+                str(note.get("Details") or ""),
+                recipients=(email,),
+            )
+        ]
     return []
 
 
@@ -208,8 +240,9 @@ def mailgun_events(data: dict[str, Any], verp: Verp | None) -> list[Event]:
 # -- SendGrid --------------------------------------------------------------------------------------------
 
 
-def verify_sendgrid(body: bytes, signature: str | None, timestamp: str | None, public_key: str,
-                    now: datetime) -> list[dict[str, Any]]:
+def verify_sendgrid(
+    body: bytes, signature: str | None, timestamp: str | None, public_key: str, now: datetime
+) -> list[dict[str, Any]]:
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec

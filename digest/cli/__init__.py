@@ -28,10 +28,24 @@ from .. import __version__
 from .context import Context
 
 COMMANDS = {
-    "collect": "weekly", "build": "weekly", "preview": "weekly", "send": "weekly", "send-test": "weekly",
-    "run": "weekly", "issue": "issue", "serve": "service", "daemon": "service", "schedule": "service",
-    "status": "service", "approve": "service", "admin-hash": "service", "subscribers": "audience",
-    "db": "schema", "report": "report", "bounces": "bounces", "init": "setup",
+    "collect": "weekly",
+    "build": "weekly",
+    "preview": "weekly",
+    "send": "weekly",
+    "send-test": "weekly",
+    "run": "weekly",
+    "issue": "issue",
+    "serve": "service",
+    "daemon": "service",
+    "schedule": "service",
+    "status": "service",
+    "approve": "service",
+    "admin-hash": "service",
+    "subscribers": "audience",
+    "db": "schema",
+    "report": "report",
+    "bounces": "bounces",
+    "init": "setup",
 }
 
 
@@ -54,12 +68,22 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "-c", type=click.Path(path_type=Path), envvar="DIGEST_CONFIG",
-              help="digest.toml to read (default: ./digest.toml, else the bundled sample sources).")
+@click.option(
+    "--config",
+    "-c",
+    type=click.Path(path_type=Path),
+    envvar="DIGEST_CONFIG",
+    help="digest.toml to read (default: ./digest.toml, else the bundled sample sources).",
+)
 @click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv for debug).")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
-@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json: one JSON object per log line, for log shippers.")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one JSON object per log line, for log shippers.",
+)
 @click.version_option(__version__, prog_name="digest")
 @click.pass_context
 def cli(ctx: click.Context, config: Path | None, verbose: int, quiet: bool, log_format: str) -> None:

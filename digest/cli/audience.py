@@ -46,8 +46,7 @@ def subscribers_add(c: Context, email: str, name: str, topics: str) -> None:
     known = {t.slug for t in c.taxonomy.topics}
     bad = [x for x in chosen if x not in known]
     if bad:
-        raise click.BadParameter(f"unknown topic {bad[0]!r}; known: {', '.join(sorted(known))}",
-                                 param_hint="--topics")
+        raise click.BadParameter(f"unknown topic {bad[0]!r}; known: {', '.join(sorted(known))}", param_hint="--topics")
     sub, added = c.db.subscribers.add(address, clean_name(name), chosen, source="cli")
     click.echo(f"added {sub.email}" if added else f"{sub.email} is already on the list ({sub.status})")
 
@@ -83,8 +82,11 @@ def _filter(status: str | None) -> dict[str, Any]:
 
 
 @subscribers_group.command("list")
-@click.option("--status", type=click.Choice(LIST_STATUSES),
-              help="Only subscribers with this status (paused: active but paused; active: receiving issues).")
+@click.option(
+    "--status",
+    type=click.Choice(LIST_STATUSES),
+    help="Only subscribers with this status (paused: active but paused; active: receiving issues).",
+)
 @pass_ctx
 @handle_errors
 def subscribers_list(c: Context, status: str | None) -> None:
@@ -104,9 +106,14 @@ def subscribers_list(c: Context, status: str | None) -> None:
 
 @subscribers_group.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--consent", "basis", default="", metavar="TEXT",
-              help="How everyone in the file agreed to receive the newsletter; required when the file has no "
-                   "confirmed_at / consent_source column. Recorded in each person's history.")
+@click.option(
+    "--consent",
+    "basis",
+    default="",
+    metavar="TEXT",
+    help="How everyone in the file agreed to receive the newsletter; required when the file has no "
+    "confirmed_at / consent_source column. Recorded in each person's history.",
+)
 @pass_ctx
 @handle_errors
 def subscribers_import(c: Context, file: Path, basis: str) -> None:
@@ -124,17 +131,23 @@ def subscribers_import(c: Context, file: Path, basis: str) -> None:
     from subscribers.csvio import ConsentMissing, CSVFormatError, import_csv
 
     try:
-        rep = import_csv(file, c.db.subscribers, [t.slug for t in c.taxonomy.topics], basis,
-                         suppressed=c.digest.erased_among)
+        rep = import_csv(
+            file, c.db.subscribers, [t.slug for t in c.taxonomy.topics], basis, suppressed=c.digest.erased_among
+        )
     except (CSVFormatError, ConsentMissing) as exc:
         raise click.UsageError(f"{file}: {exc}") from None
     for line, value, reason in rep.rejected:
         click.echo(f"{file}:{line}: rejected {value!r}: {reason}", err=True)
     for line in rep.suppressed:
-        click.echo(f"{file}:{line}: skipped: this address was erased on request (`forget`); only a sign-up "
-                   "that its owner confirms can add it again", err=True)
-    click.echo(f"import: {rep.added} added, {rep.duplicates} already on the list, {len(rep.rejected)} rejected, "
-               f"{len(rep.suppressed)} erased on request")
+        click.echo(
+            f"{file}:{line}: skipped: this address was erased on request (`forget`); only a sign-up "
+            "that its owner confirms can add it again",
+            err=True,
+        )
+    click.echo(
+        f"import: {rep.added} added, {rep.duplicates} already on the list, {len(rep.rejected)} rejected, "
+        f"{len(rep.suppressed)} erased on request"
+    )
     if rep.rejected:
         sys.exit(1)
 
@@ -160,8 +173,12 @@ def subscribers_export(c: Context, out: Any, status: str | None) -> None:
 
 @subscribers_group.command("show")
 @click.argument("email")
-@click.option("--json", "as_json", is_flag=True,
-              help="One JSON document (what a person may ask for under GDPR articles 15 and 20).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON document (what a person may ask for under GDPR articles 15 and 20).",
+)
 @pass_ctx
 @handle_errors
 def subscribers_show(c: Context, email: str, as_json: bool) -> None:

@@ -33,12 +33,16 @@ def feedback_lines(digest: Digest, limit: int = 5) -> list[str]:
     when complaints pass 0.1 % of its deliveries."""
     out = []
     for week, fb in digest.db.feedback.recent(limit):
-        out.append(f"  {week}: {fb.sent} sent, {fb.hard + fb.soft} bounced ({fb.hard} hard, {fb.soft} soft), "
-                   f"{fb.complaints} complaints, {fb.unsubscribes} unsubscribes")
+        out.append(
+            f"  {week}: {fb.sent} sent, {fb.hard + fb.soft} bounced ({fb.hard} hard, {fb.soft} soft), "
+            f"{fb.complaints} complaints, {fb.unsubscribes} unsubscribes"
+        )
         if fb.too_many_complaints:
-            out.append(f"  warning: {week}: complaints are {fb.complaint_rate:.2%} of its deliveries, over "
-                       "0.1 %; mailbox providers block senders past 0.3 %. Check who is on the list and how "
-                       "they joined")
+            out.append(
+                f"  warning: {week}: complaints are {fb.complaint_rate:.2%} of its deliveries, over "
+                "0.1 %; mailbox providers block senders past 0.3 %. Check who is on the list and how "
+                "they joined"
+            )
     return out
 
 

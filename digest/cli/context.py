@@ -64,8 +64,10 @@ class Context:
 
         path = sqlite_file(self.settings.database_url)
         if path is not None and not path.exists():
-            raise UsageError(f"no database at {path}: nothing to read there. Run the command in the folder of "
-                             "your digest.toml, pass --config FILE, or set DIGEST_DATABASE_URL")
+            raise UsageError(
+                f"no database at {path}: nothing to read there. Run the command in the folder of "
+                "your digest.toml, pass --config FILE, or set DIGEST_DATABASE_URL"
+            )
 
     @property
     def existing_db(self) -> Database:

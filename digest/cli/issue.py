@@ -15,6 +15,7 @@ from .context import Context, handle_errors, pass_ctx
 if TYPE_CHECKING:
     from ..models import Issue
 
+
 @click.group("issue")
 def issue_group() -> None:
     """Edit the draft from the terminal: the same overrides as the editor's web pages.
@@ -50,6 +51,7 @@ def issue_show(c: Context) -> None:
 
 def _edit_command(action: Action) -> None:
     """The `digest issue NAME` command of one editing action, its arguments and help from the table."""
+
     def command(c: Context, **kw: Any) -> None:
         target = str(kw[action.target.name]) if action.target else ""
         value = str(kw[action.value.name]) if action.value else ""

@@ -32,8 +32,11 @@ def report(c: Context, issue: str | None, as_json: bool, as_csv: bool) -> None:
     db = c.digest.db
     found = db.issues.of_week(issue) if issue else db.issues.latest((IssueStatus.SENDING, IssueStatus.SENT))
     if found is None:
-        raise UsageError(f"no issue {issue}; see `digest status`" if issue else
-                         "no issue has been sent yet; name one: digest report 2026-W48")
+        raise UsageError(
+            f"no issue {issue}; see `digest status`"
+            if issue
+            else "no issue has been sent yet; name one: digest report 2026-W48"
+        )
     rep = reports.issue_report(c.digest, found)
     if as_json:
         click.echo(json.dumps(reports.as_dict(rep), indent=2))

@@ -17,8 +17,13 @@ from .context import Context, handle_errors, pass_ctx
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
-@click.option("--proxies", default=0, show_default=True, type=click.IntRange(0, 5),
-              help="Reverse proxies in front whose X-Forwarded-For/-Proto/-Host headers are trusted.")
+@click.option(
+    "--proxies",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0, 5),
+    help="Reverse proxies in front whose X-Forwarded-For/-Proto/-Host headers are trusted.",
+)
 @pass_ctx
 @handle_errors
 def serve(c: Context, host: str, port: int, threads: int, proxies: int) -> None:
@@ -38,11 +43,14 @@ def serve(c: Context, host: str, port: int, threads: int, proxies: int) -> None:
     upgrade_database(c.settings.database_url)
     app = create_app(c.settings, digest=c.digest, proxies=proxies)
     try:
-        server = create_server(app, host=host, port=port, threads=threads, ident="ip-digest",
-                               clear_untrusted_proxy_headers=False)
+        server = create_server(
+            app, host=host, port=port, threads=threads, ident="ip-digest", clear_untrusted_proxy_headers=False
+        )
     except OSError as exc:
-        raise DigestError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop what holds the port "
-                          "or pick another with --port") from None
+        raise DigestError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop what holds the port "
+            "or pick another with --port"
+        ) from None
     click.echo(f"serve: http://{host}:{port}/ (links in emails use {c.settings.base_url}); Ctrl-C stops")
     # The proxy headers reach the app: ProxyFix reads them (--proxies), and /metrics refuses relayed requests.
     server.run()
@@ -68,8 +76,12 @@ def admin_hash() -> None:
 
 
 @click.command()
-@click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
-              help="Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).")
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics (off by default).",
+)
 @click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address of the metrics server.")
 @pass_ctx
 @handle_errors
@@ -156,8 +168,9 @@ def status(c: Context) -> None:
         click.echo("  none fetched yet")
     if st.draft:
         approved = f"approved {st.draft_approved:%Y-%m-%d %H:%M} UTC" if st.draft_approved else "not approved"
-        click.echo(f"draft: {st.draft.week}: {counted(len(st.draft.articles), 'article')}, {approved}; "
-                   f"{st.draft.subject}")
+        click.echo(
+            f"draft: {st.draft.week}: {counted(len(st.draft.articles), 'article')}, {approved}; {st.draft.subject}"
+        )
     else:
         click.echo("draft: none")
     if st.last:
@@ -191,5 +204,11 @@ def approve(c: Context, week: str | None) -> None:
     click.echo(f"approved issue {issue.week}: {issue.subject}")
 
 
-COMMANDS = {"serve": serve, "daemon": daemon, "schedule": schedule, "status": status, "approve": approve,
-            "admin-hash": admin_hash}
+COMMANDS = {
+    "serve": serve,
+    "daemon": daemon,
+    "schedule": schedule,
+    "status": status,
+    "approve": approve,
+    "admin-hash": admin_hash,
+}

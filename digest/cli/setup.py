@@ -46,11 +46,16 @@ def starter_env() -> str:
     """A .env with a fresh secret key and every other variable commented out at its default."""
     from ..config import environment_variables
 
-    lines = ["# IP Digest: secrets and servers (the environment wins over this file).",
-             "# With no SMTP_HOST, issues are written as .eml files into the outbox folder.",
-             f"DIGEST_SECRET_KEY={secrets.token_urlsafe(32)}"]
-    lines += [f"# {name}={default}" for name, default in environment_variables().items()
-              if name not in ("DIGEST_SECRET_KEY", "DIGEST_CONFIG")]
+    lines = [
+        "# IP Digest: secrets and servers (the environment wins over this file).",
+        "# With no SMTP_HOST, issues are written as .eml files into the outbox folder.",
+        f"DIGEST_SECRET_KEY={secrets.token_urlsafe(32)}",
+    ]
+    lines += [
+        f"# {name}={default}"
+        for name, default in environment_variables().items()
+        if name not in ("DIGEST_SECRET_KEY", "DIGEST_CONFIG")
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -72,8 +77,10 @@ def init(folder: Path) -> None:
     toml.write_text(STARTER_TOML, encoding="utf-8")
     env.write_text(starter_env(), encoding="utf-8")
     env.chmod(0o600)
-    click.echo(f"init: wrote {toml.resolve()} and {env.resolve()}; put your feeds in [[sources]] and SMTP_HOST "
-               "in .env, then `digest run`")
+    click.echo(
+        f"init: wrote {toml.resolve()} and {env.resolve()}; put your feeds in [[sources]] and SMTP_HOST "
+        "in .env, then `digest run`"
+    )
 
 
 COMMANDS = {"init": init}

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from ..models import Issue
     from ..sending import Sender
 
+
 def _collect_line(rep: CollectReport) -> str:
     """The counts; each failing source was named, with its reason, once, in the log's warnings."""
     return f"sources: {rep.ok} ok, {rep.failed} failed; articles: {rep.new} new, {rep.kept} already stored"
@@ -65,8 +66,10 @@ def build(c: Context) -> None:
       digest build && digest preview --out /tmp/draft
     """
     issue = c.digest.build()
-    click.echo(f"build: issue {issue.week} ({issue.status}): {counted(len(issue.articles), 'article')} in "
-               f"{counted(len(issue.sections), 'section')}; subject: {issue.subject}; {c.elapsed()}")
+    click.echo(
+        f"build: issue {issue.week} ({issue.status}): {counted(len(issue.articles), 'article')} in "
+        f"{counted(len(issue.sections), 'section')}; subject: {issue.subject}; {c.elapsed()}"
+    )
 
 
 @click.command()
@@ -86,19 +89,34 @@ def preview(c: Context, out: Path | None, topics: str | None) -> None:
 
 
 def _send_options(func: F) -> F:
-    func = click.option("--rate", type=click.FloatRange(min=0.01), default=None,
-                        help="At most this many messages per second overall (for relays that throttle).")(func)
-    func = click.option("--concurrency", "-j", type=click.IntRange(1, 64), default=4, show_default=True,
-                        help="SMTP connections in parallel.")(func)
-    func = click.option("--processes", type=click.IntRange(1, 64), default=None,
-                        help="Worker processes sharing those connections (default: one per core).")(func)
+    func = click.option(
+        "--rate",
+        type=click.FloatRange(min=0.01),
+        default=None,
+        help="At most this many messages per second overall (for relays that throttle).",
+    )(func)
+    func = click.option(
+        "--concurrency",
+        "-j",
+        type=click.IntRange(1, 64),
+        default=4,
+        show_default=True,
+        help="SMTP connections in parallel.",
+    )(func)
+    func = click.option(
+        "--processes",
+        type=click.IntRange(1, 64),
+        default=None,
+        help="Worker processes sharing those connections (default: one per core).",
+    )(func)
     return func
 
 
 @click.command()
 @_send_options
-@click.option("--join", is_flag=True,
-              help="Join a send already under way as extra workers, instead of waiting for its lease.")
+@click.option(
+    "--join", is_flag=True, help="Join a send already under way as extra workers, instead of waiting for its lease."
+)
 @pass_ctx
 @handle_errors
 def send(c: Context, concurrency: int, rate: float | None, processes: int | None, join: bool) -> None:
@@ -133,8 +151,11 @@ class _Progress:
             self.seen = done
         elif not self.quiet and time.monotonic() >= self.next:
             self.next = time.monotonic() + self.every
-            click.echo(f"send: {rep.sent} sent, {rep.failed} failed, {rep.deferred} deferred of {rep.total}; "
-                       f"{rep.sent / max(time.monotonic() - rep.started, 1e-9):.0f}/s", err=True)
+            click.echo(
+                f"send: {rep.sent} sent, {rep.failed} failed, {rep.deferred} deferred of {rep.total}; "
+                f"{rep.sent / max(time.monotonic() - rep.started, 1e-9):.0f}/s",
+                err=True,
+            )
 
     def close(self) -> None:
         if self.bar is not None:
@@ -148,16 +169,25 @@ def _sender(c: Context) -> Sender:
     return Sender(c.digest, Schedule.from_config(c.settings.schedule))
 
 
-def _send(c: Context, concurrency: int = 4, rate: float | None = None, issue: Issue | None = None,
-          join: bool = False, resume_only: bool = False, processes: int | None = None) -> None:
+def _send(
+    c: Context,
+    concurrency: int = 4,
+    rate: float | None = None,
+    issue: Issue | None = None,
+    join: bool = False,
+    resume_only: bool = False,
+    processes: int | None = None,
+) -> None:
     """The send of `digest send` and `digest run`: whatever is due, through the one send path.
 
     ``resume_only``: only what earlier runs left half sent."""
     d, sender = c.digest, _sender(c)
     interrupted = sender.interrupted()
     shown = issue or (interrupted[-1] if interrupted else d.current_issue())
-    click.echo(f"send: issue {shown.week} via {d.transport(shown).describe()}, {concurrency} at a time"
-               + (f", at most {rate:g}/s" if rate else ""))
+    click.echo(
+        f"send: issue {shown.week} via {d.transport(shown).describe()}, {concurrency} at a time"
+        + (f", at most {rate:g}/s" if rate else "")
+    )
     quiet = logging.getLogger().level >= logging.ERROR
     progress: _Progress | None = None
 
@@ -238,8 +268,9 @@ def run(c: Context, concurrency: int, rate: float | None, processes: int | None)
         if _sender(c).interrupted():  # an earlier week's send that stopped half way is finished now
             _send(c, concurrency, rate, resume_only=True, processes=processes)
         return
-    click.echo(f"build: issue {issue.week} ({issue.status}): {counted(len(issue.articles), 'article')}; "
-               f"{issue.subject}")
+    click.echo(
+        f"build: issue {issue.week} ({issue.status}): {counted(len(issue.articles), 'article')}; {issue.subject}"
+    )
     _send(c, concurrency, rate, issue, processes=processes)
 
 

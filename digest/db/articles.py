@@ -16,9 +16,14 @@ from . import tables as t
 a = t.articles
 
 _KNOWN = select(a.c.id).where(or_(a.c.guid == bindparam("guid"), a.c.canonical_url == bindparam("canonical"))).limit(1)
-_BETWEEN = (select(a).where(a.c.published > bindparam("start", type_=a.c.published.type),
-                            a.c.published <= bindparam("end", type_=a.c.published.type))
-            .order_by(a.c.published.desc(), a.c.id.desc()))
+_BETWEEN = (
+    select(a)
+    .where(
+        a.c.published > bindparam("start", type_=a.c.published.type),
+        a.c.published <= bindparam("end", type_=a.c.published.type),
+    )
+    .order_by(a.c.published.desc(), a.c.id.desc())
+)
 _COUNT = select(func.count()).select_from(a)
 
 
@@ -32,8 +37,10 @@ class Articles:
     def known_each(self, keys: Sequence[tuple[str, str]]) -> list[bool]:
         """For each (guid, canonical URL): whether an article with that GUID or canonical URL is stored."""
         with self.engine.begin() as conn:
-            return [conn.execute(_KNOWN, {"guid": guid, "canonical": canonical}).first() is not None
-                    for guid, canonical in keys]
+            return [
+                conn.execute(_KNOWN, {"guid": guid, "canonical": canonical}).first() is not None
+                for guid, canonical in keys
+            ]
 
     def add(self, article: NewArticle) -> bool:
         """Store an article unless its GUID or canonical URL is already there; True when added."""
@@ -57,18 +64,34 @@ class Articles:
 
 def _article(row: Any) -> Article:
     return Article(
-        id=row["id"], guid=row["guid"], url=row["url"], canonical_url=row["canonical_url"], title=row["title"],
-        source=row["source"], published=row["published"], summary=row["summary"],
-        topics=tuple(x for x in row["topics"].split(",") if x), words=row["words"],
+        id=row["id"],
+        guid=row["guid"],
+        url=row["url"],
+        canonical_url=row["canonical_url"],
+        title=row["title"],
+        source=row["source"],
+        published=row["published"],
+        summary=row["summary"],
+        topics=tuple(x for x in row["topics"].split(",") if x),
+        words=row["words"],
     )
 
 
 def _add(conn: Connection, article: NewArticle) -> bool:
     if conn.execute(_KNOWN, {"guid": article.guid, "canonical": article.canonical_url}).first() is not None:
         return False
-    conn.execute(a.insert().values(
-        guid=article.guid, canonical_url=article.canonical_url, url=article.url, title=article.title,
-        source=article.source, published=article.published, first_seen=now(), summary=article.summary,
-        topics=",".join(article.topics), words=article.words,
-    ))
+    conn.execute(
+        a.insert().values(
+            guid=article.guid,
+            canonical_url=article.canonical_url,
+            url=article.url,
+            title=article.title,
+            source=article.source,
+            published=article.published,
+            first_seen=now(),
+            summary=article.summary,
+            topics=",".join(article.topics),
+            words=article.words,
+        )
+    )
     return True

@@ -11,8 +11,7 @@ from . import tables as t
 
 s, a = t.subscribers, t.articles
 _AUDIENCE = select(s.c.created_at, s.c.confirmed_at, s.c.unsubscribed_at, s.c.bounced_at, s.c.status)
-_ARTICLES = (select(a.c.source, a.c.first_seen)
-             .where(a.c.first_seen >= bindparam("b_since", type_=a.c.first_seen.type)))
+_ARTICLES = select(a.c.source, a.c.first_seen).where(a.c.first_seen >= bindparam("b_since", type_=a.c.first_seen.type))
 
 
 class Dashboard:

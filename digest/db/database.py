@@ -35,9 +35,7 @@ class Database:
         try:
             prepare(self.engine)
         except OperationalError as exc:
-            raise DigestError(
-                f"cannot open the database {url}: {exc.orig}. Check DIGEST_DATABASE_URL."
-            ) from None
+            raise DigestError(f"cannot open the database {url}: {exc.orig}. Check DIGEST_DATABASE_URL.") from None
         self.sources = Sources(self.engine)
         self.articles = Articles(self.engine)
         self.issues = Issues(self.engine)

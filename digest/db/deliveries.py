@@ -27,7 +27,7 @@ from ..models import DeliveryStatus
 from . import tables as t
 
 d, s = t.deliveries, t.subscribers
-OPEN = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED)   # waiting to be tried
+OPEN = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED)  # waiting to be tried
 UNFINISHED = (*OPEN, DeliveryStatus.SENDING)
 
 _AT = bindparam("at", type_=d.c.lease_until.type)
@@ -37,34 +37,57 @@ _ISSUE = d.c.issue_id == bindparam("b_issue")
 
 def _claim(postgres: bool) -> Any:
     due = or_(d.c.next_attempt_at.is_(None), d.c.next_attempt_at <= _AT)
-    claimable = and_(_ISSUE, or_(and_(d.c.status.in_(OPEN), due),
-                                 and_(d.c.status == DeliveryStatus.SENDING, d.c.lease_until < _AT)))
+    claimable = and_(
+        _ISSUE, or_(and_(d.c.status.in_(OPEN), due), and_(d.c.status == DeliveryStatus.SENDING, d.c.lease_until < _AT))
+    )
     chosen = select(d.c.id).where(claimable).order_by(d.c.id).limit(bindparam("limit"))
     if postgres:
         chosen = chosen.with_for_update(skip_locked=True)
-    return (update(d).where(d.c.id.in_(chosen.scalar_subquery()))
-            .values(status=DeliveryStatus.SENDING, lease_owner=bindparam("owner"), lease_until=_UNTIL)
-            .returning(d.c.id))
+    return (
+        update(d)
+        .where(d.c.id.in_(chosen.scalar_subquery()))
+        .values(status=DeliveryStatus.SENDING, lease_owner=bindparam("owner"), lease_until=_UNTIL)
+        .returning(d.c.id)
+    )
 
 
 # Built once: these run per batch or per message.
 _CLAIM = {False: _claim(False), True: _claim(True)}
-_CLAIMED = (select(d.c.id, d.c.attempts, d.c.subscriber_id, s.c.email, s.c.name, s.c.topics, s.c.status, s.c.paused)
-            .join(s, s.c.id == d.c.subscriber_id).where(d.c.id.in_(bindparam("ids", expanding=True)))
-            .order_by(d.c.id))
+_CLAIMED = (
+    select(d.c.id, d.c.attempts, d.c.subscriber_id, s.c.email, s.c.name, s.c.topics, s.c.status, s.c.paused)
+    .join(s, s.c.id == d.c.subscriber_id)
+    .where(d.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(d.c.id)
+)
 _FORGET = delete(d).where(d.c.id.in_(bindparam("ids", expanding=True)))
-_RENEW = (update(d).where(d.c.id.in_(bindparam("ids", expanding=True)), d.c.lease_owner == bindparam("owner"),
-                          d.c.status == DeliveryStatus.SENDING).values(lease_until=_UNTIL))
+_RENEW = (
+    update(d)
+    .where(
+        d.c.id.in_(bindparam("ids", expanding=True)),
+        d.c.lease_owner == bindparam("owner"),
+        d.c.status == DeliveryStatus.SENDING,
+    )
+    .values(lease_until=_UNTIL)
+)
 _NEXT_DUE = select(func.count(), func.min(d.c.next_attempt_at)).where(_ISSUE, d.c.status.in_(OPEN))
 _COUNTS = select(d.c.status, func.count()).where(_ISSUE).group_by(d.c.status)
 _OWNERS = select(d.c.lease_owner).distinct().where(_ISSUE, d.c.status == DeliveryStatus.SENDING)
-_OUTCOME = {"status": bindparam("b_status"), "reply_code": bindparam("b_code"), "reply_text": bindparam("b_text"),
-            "message_id": bindparam("b_message_id"), "updated_at": bindparam("b_at", type_=d.c.updated_at.type),
-            "lease_until": None, "next_attempt_at": bindparam("b_next", type_=d.c.next_attempt_at.type)}
+_OUTCOME = {
+    "status": bindparam("b_status"),
+    "reply_code": bindparam("b_code"),
+    "reply_text": bindparam("b_text"),
+    "message_id": bindparam("b_message_id"),
+    "updated_at": bindparam("b_at", type_=d.c.updated_at.type),
+    "lease_until": None,
+    "next_attempt_at": bindparam("b_next", type_=d.c.next_attempt_at.type),
+}
 _RECORD_TRIED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME, attempts=d.c.attempts + 1)
 _RECORD_SKIPPED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME)
-_BOUNCE = (update(s).where(s.c.id == bindparam("subscriber_id"), s.c.status == SubscriberStatus.ACTIVE)
-           .values(status=SubscriberStatus.BOUNCED, bounced_at=bindparam("at", type_=s.c.bounced_at.type)))
+_BOUNCE = (
+    update(s)
+    .where(s.c.id == bindparam("subscriber_id"), s.c.status == SubscriberStatus.ACTIVE)
+    .values(status=SubscriberStatus.BOUNCED, bounced_at=bindparam("at", type_=s.c.bounced_at.type))
+)
 
 
 _CURSOR = "outbox.cursor"  # key of a worker connection's own driver cursor in its ``info``
@@ -84,8 +107,11 @@ class Direct:
         self.sql = compiled.string
         self.order: list[str] | None = list(compiled.positiontup) if compiled.positiontup is not None else None
         self.constants = {name: bind.effective_value for name, bind in compiled.binds.items()}
-        self.processors = {name: processor for name, bind in compiled.binds.items()
-                           if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None}
+        self.processors = {
+            name: processor
+            for name, bind in compiled.binds.items()
+            if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
 
     def parameters(self, values: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
         merged = {**self.constants, **values}
@@ -111,7 +137,6 @@ class Direct:
             if not committed:
                 driver.rollback()
             raise
-
 
 
 class Deliveries:
@@ -150,7 +175,8 @@ class Outbox:
         # SQLite has one writer: this process's workers take turns here rather than in SQLite's busy
         # handler, whose growing sleeps would cost far more than the writes themselves.
         self._turn: contextlib.AbstractContextManager[Any] = (
-            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext())
+            threading.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
+        )
         self._record = _direct_records(engine.dialect)
 
     def take_turns_with(self, lock: contextlib.AbstractContextManager[Any]) -> None:
@@ -191,12 +217,16 @@ class Outbox:
 
     def enqueue(self) -> int:
         """One row per mailable subscriber not yet queued; returns how many were added."""
-        chosen = (select(literal(self.issue_id), s.c.id, literal(DeliveryStatus.PENDING.value), literal(0))
-                  .where(mailable))
+        chosen = select(literal(self.issue_id), s.c.id, literal(DeliveryStatus.PENDING.value), literal(0)).where(
+            mailable
+        )
         cols = ["issue_id", "subscriber_id", "status", "attempts"]
         dialect = postgresql if self.postgres else sqlite
-        stmt = dialect.insert(d).from_select(cols, chosen).on_conflict_do_nothing(
-            index_elements=["issue_id", "subscriber_id"])
+        stmt = (
+            dialect.insert(d)
+            .from_select(cols, chosen)
+            .on_conflict_do_nothing(index_elements=["issue_id", "subscriber_id"])
+        )
         with self.engine.begin() as conn:
             return int(conn.execute(stmt).rowcount or 0)
 
@@ -215,10 +245,15 @@ class Outbox:
             return self._release(conn, d.c.lease_owner == owner)
 
     def _release(self, conn: Connection, where: Any) -> int:
-        done = conn.execute(update(d).where(d.c.issue_id == self.issue_id, d.c.status == DeliveryStatus.SENDING,
-                                            where).values(
-            status=case((d.c.attempts > 0, DeliveryStatus.DEFERRED.value), else_=DeliveryStatus.PENDING.value),
-            lease_owner=None, lease_until=None))
+        done = conn.execute(
+            update(d)
+            .where(d.c.issue_id == self.issue_id, d.c.status == DeliveryStatus.SENDING, where)
+            .values(
+                status=case((d.c.attempts > 0, DeliveryStatus.DEFERRED.value), else_=DeliveryStatus.PENDING.value),
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
         return int(done.rowcount or 0)
 
     def release(self, conn: Connection, ids: Sequence[int]) -> None:
@@ -233,8 +268,12 @@ class Outbox:
         them again if they return."""
         at = now()
         with self._write(conn):
-            ids = list(conn.scalars(_CLAIM[self.postgres], {"b_issue": self.issue_id, "at": at, "limit": limit,
-                                                            "owner": self.owner, "until": at + self.lease}))
+            ids = list(
+                conn.scalars(
+                    _CLAIM[self.postgres],
+                    {"b_issue": self.issue_id, "at": at, "limit": limit, "owner": self.owner, "until": at + self.lease},
+                )
+            )
             if not ids:
                 return []
             rows = [(r.id, r.attempts, _subscriber(r)) for r in conn.execute(_CLAIMED, {"ids": ids})]
@@ -257,14 +296,28 @@ class Outbox:
             return None
         return 0.0 if row[1] is None else max(0.0, (row[1] - now()).total_seconds())
 
-    def record(self, conn: Connection, row_id: int, status: DeliveryStatus, *, tried: bool,
-               code: int | None = None, text: str | None = None, message_id: str | None = None,
-               retry_in: float | None = None, bounce: int | None = None) -> None:
+    def record(
+        self,
+        conn: Connection,
+        row_id: int,
+        status: DeliveryStatus,
+        *,
+        tried: bool,
+        code: int | None = None,
+        text: str | None = None,
+        message_id: str | None = None,
+        retry_in: float | None = None,
+        bounce: int | None = None,
+    ) -> None:
         """One message's outcome; ``tried`` counts an attempt; ``bounce`` names a subscriber to mark bounced."""
         at = now()
         params = {
-            "row_id": row_id, "b_status": status.value, "b_code": code, "b_text": (text or "")[:1000] or None,
-            "b_message_id": message_id, "b_at": at,
+            "row_id": row_id,
+            "b_status": status.value,
+            "b_code": code,
+            "b_text": (text or "")[:1000] or None,
+            "b_message_id": message_id,
+            "b_at": at,
             "b_next": at + timedelta(seconds=retry_in) if retry_in is not None else None,
         }
         if bounce is None:  # nearly every message: the one UPDATE, straight to the driver
@@ -284,5 +337,11 @@ def _direct_records(dialect: Dialect) -> dict[bool, Direct]:
 
 
 def _subscriber(row: Any) -> Subscriber:
-    return Subscriber(id=row.subscriber_id, email=row.email, name=row.name, status=row.status,
-                      paused=bool(row.paused), topics=frozenset(x for x in row.topics.split(",") if x))
+    return Subscriber(
+        id=row.subscriber_id,
+        email=row.email,
+        name=row.name,
+        status=row.status,
+        paused=bool(row.paused),
+        topics=frozenset(x for x in row.topics.split(",") if x),
+    )

@@ -61,8 +61,9 @@ class FeedbackStore:
         with self.engine.connect() as conn:
             yield conn
 
-    def apply(self, event: Event, policy: Policy, at: datetime | None = None,
-              conn: Connection | None = None) -> Outcome:
+    def apply(
+        self, event: Event, policy: Policy, at: datetime | None = None, conn: Connection | None = None
+    ) -> Outcome:
         """Apply ``event`` in one transaction (on ``conn`` when given); committed when this returns."""
         if conn is None:
             with self.engine.connect() as own:
@@ -72,8 +73,9 @@ class FeedbackStore:
 
     def _apply(self, conn: Connection, event: Event, policy: Policy, at: datetime) -> Outcome:
         dialect = postgresql if self.postgres else sqlite
-        stmt = dialect.insert(f).values(source=event.source, key=event.key[:500], kind=event.label,
-                                        detail=_detail(event), received_at=at)
+        stmt = dialect.insert(f).values(
+            source=event.source, key=event.key[:500], kind=event.label, detail=_detail(event), received_at=at
+        )
         added = conn.execute(stmt.on_conflict_do_nothing(index_elements=["source", "key"]).returning(f.c.id))
         if added.first() is None:  # (rowcount is not reliable here on every driver)
             return Outcome("duplicate")
@@ -82,8 +84,9 @@ class FeedbackStore:
         targets, how = _match(conn, event)
         feedback = event.feedback
         if not targets or feedback is None:
-            conn.execute(update(f).where(f.c.source == event.source, f.c.key == event.key[:500])
-                         .values(kind="unmatched"))
+            conn.execute(
+                update(f).where(f.c.source == event.source, f.c.key == event.key[:500]).values(kind="unmatched")
+            )
             return Outcome("unmatched")
         outcome = Outcome(event.label, how)
         for delivery_id, subscriber_id in targets:
@@ -94,10 +97,14 @@ class FeedbackStore:
             status = policy.status_after(feedback, run if feedback == Feedback.SOFT else 0)
             if status is not None and _mark(conn, subscriber_id, status, at):
                 outcome.marked.append((subscriber_id, status.value))
-                history.record(conn, subscriber_id, EventKind(status.value), source=event.source,
-                               detail=_detail(event), at=at)
-        conn.execute(update(f).where(f.c.source == event.source, f.c.key == event.key[:500])
-                     .values(delivery_id=targets[0][0], subscriber_id=targets[0][1]))
+                history.record(
+                    conn, subscriber_id, EventKind(status.value), source=event.source, detail=_detail(event), at=at
+                )
+        conn.execute(
+            update(f)
+            .where(f.c.source == event.source, f.c.key == event.key[:500])
+            .values(delivery_id=targets[0][0], subscriber_id=targets[0][1])
+        )
         return outcome
 
     def first_use(self, source: str, nonce: str) -> bool:
@@ -111,8 +118,12 @@ class FeedbackStore:
     def recent(self, limit: int = 5) -> list[tuple[str, IssueFeedback]]:
         """(week, feedback) of the newest issues that went out, newest first."""
         i = t.issues
-        q = (select(i.c.id, i.c.week).where(i.c.status.in_(("sending", "sent")))
-             .order_by(i.c.period_end.desc()).limit(limit))
+        q = (
+            select(i.c.id, i.c.week)
+            .where(i.c.status.in_(("sending", "sent")))
+            .order_by(i.c.period_end.desc())
+            .limit(limit)
+        )
         with self.engine.begin() as conn:
             rows = conn.execute(q).all()
         return [(r.week, self.issue(r.id)) for r in rows]
@@ -121,13 +132,22 @@ class FeedbackStore:
         """Sent, bounced (hard, soft), complaints and unsubscribes of one issue. An unsubscribe counts
         for the last issue the subscriber was sent before leaving."""
         later = d.alias("later")
-        left = and_(s.c.status == SubscriberStatus.UNSUBSCRIBED, s.c.unsubscribed_at >= d.c.updated_at,
-                    ~exists().where(later.c.subscriber_id == d.c.subscriber_id, later.c.issue_id > d.c.issue_id))
-        query = (select(func.count(), func.count().filter(d.c.feedback == Feedback.HARD),
-                        func.count().filter(d.c.feedback == Feedback.SOFT),
-                        func.count().filter(d.c.feedback == Feedback.COMPLAINT), func.count().filter(left))
-                 .select_from(d.join(s, s.c.id == d.c.subscriber_id))
-                 .where(d.c.issue_id == issue_id, d.c.status == DeliveryStatus.SENT))
+        left = and_(
+            s.c.status == SubscriberStatus.UNSUBSCRIBED,
+            s.c.unsubscribed_at >= d.c.updated_at,
+            ~exists().where(later.c.subscriber_id == d.c.subscriber_id, later.c.issue_id > d.c.issue_id),
+        )
+        query = (
+            select(
+                func.count(),
+                func.count().filter(d.c.feedback == Feedback.HARD),
+                func.count().filter(d.c.feedback == Feedback.SOFT),
+                func.count().filter(d.c.feedback == Feedback.COMPLAINT),
+                func.count().filter(left),
+            )
+            .select_from(d.join(s, s.c.id == d.c.subscriber_id))
+            .where(d.c.issue_id == issue_id, d.c.status == DeliveryStatus.SENT)
+        )
         with self.engine.begin() as conn:
             row = conn.execute(query).one()
         return IssueFeedback(*(int(n) for n in row))
@@ -142,8 +162,9 @@ def _match(conn: Connection, event: Event) -> tuple[list[tuple[int | None, int]]
     """(delivery id or None, subscriber id) pairs the event is about, and how they were found."""
     if event.ref is not None:
         ref = event.ref
-        row = conn.execute(select(d.c.id).where(d.c.issue_id == ref.issue_id,
-                                                d.c.subscriber_id == ref.subscriber_id)).first()
+        row = conn.execute(
+            select(d.c.id).where(d.c.issue_id == ref.issue_id, d.c.subscriber_id == ref.subscriber_id)
+        ).first()
         if row is not None:
             return [(row.id, ref.subscriber_id)], "verp"
         if conn.execute(select(s.c.id).where(s.c.id == ref.subscriber_id)).first() is not None:
@@ -157,8 +178,9 @@ def _match(conn: Connection, event: Event) -> tuple[list[tuple[int | None, int]]
         sub = conn.execute(select(s.c.id).where(func.lower(s.c.email) == email.lower())).first()
         if sub is None:
             continue
-        last = conn.execute(select(func.max(d.c.id)).where(d.c.subscriber_id == sub.id,
-                                                           d.c.status == DeliveryStatus.SENT)).scalar()
+        last = conn.execute(
+            select(func.max(d.c.id)).where(d.c.subscriber_id == sub.id, d.c.status == DeliveryStatus.SENT)
+        ).scalar()
         found.append((last, sub.id))
     return found, "recipient" if found else ""
 
@@ -168,18 +190,32 @@ def _record(conn: Connection, delivery_id: int, feedback: Feedback, event: Event
     current = conn.execute(select(d.c.feedback).where(d.c.id == delivery_id)).scalar()
     if current is not None and RANK[Feedback(current)] > RANK[feedback]:
         return
-    conn.execute(update(d).where(d.c.id == delivery_id).values(
-        feedback=feedback.value, feedback_code=event.code[:20] or None, feedback_text=event.text[:1000] or None,
-        feedback_at=at))
+    conn.execute(
+        update(d)
+        .where(d.c.id == delivery_id)
+        .values(
+            feedback=feedback.value,
+            feedback_code=event.code[:20] or None,
+            feedback_text=event.text[:1000] or None,
+            feedback_at=at,
+        )
+    )
 
 
 def _soft_run(conn: Connection, subscriber_id: int, delivery_id: int | None, since: datetime) -> int:
     """Soft bounces in a row, counting back from ``delivery_id`` over the deliveries sent since ``since``."""
     if delivery_id is None:
         return 0
-    rows = conn.execute(select(d.c.feedback).where(
-        d.c.subscriber_id == subscriber_id, d.c.id <= delivery_id, d.c.status == DeliveryStatus.SENT,
-        d.c.updated_at >= since).order_by(d.c.id.desc())).scalars()
+    rows = conn.execute(
+        select(d.c.feedback)
+        .where(
+            d.c.subscriber_id == subscriber_id,
+            d.c.id <= delivery_id,
+            d.c.status == DeliveryStatus.SENT,
+            d.c.updated_at >= since,
+        )
+        .order_by(d.c.id.desc())
+    ).scalars()
     run = 0
     for feedback in rows:
         if feedback != Feedback.SOFT:
@@ -194,6 +230,5 @@ def _mark(conn: Connection, subscriber_id: int, status: SubscriberStatus, at: da
         values["bounced_at"] = at
     else:
         values["unsubscribed_at"] = func.coalesce(s.c.unsubscribed_at, at)
-    done = conn.execute(update(s).where(s.c.id == subscriber_id, s.c.status.in_(changes_from(status)))
-                        .values(**values))
+    done = conn.execute(update(s).where(s.c.id == subscriber_id, s.c.status.in_(changes_from(status))).values(**values))
     return bool(done.rowcount)

@@ -21,8 +21,7 @@ d, src, s, i = t.deliveries, t.sources, t.subscribers, t.issues
 _PING = select(literal(1))
 _BY_STATUS = select(d.c.status, func.count()).group_by(d.c.status)
 _RETRIED = select(func.count()).where(or_(d.c.status == DeliveryStatus.DEFERRED, d.c.attempts > 1))
-_SOURCES = select(func.count(), func.count(src.c.last_error), func.max(src.c.last_fetch),
-                  func.max(src.c.last_success))
+_SOURCES = select(func.count(), func.count(src.c.last_error), func.max(src.c.last_fetch), func.max(src.c.last_success))
 _ISSUES = select(func.max(i.c.built_at), func.max(i.c.sent_at))
 # Bounces known today: addresses marked bounced (a 5xx at delivery, or the bounce mailbox).
 _BOUNCED = select(func.count()).where(s.c.status == SubscriberStatus.BOUNCED)
@@ -34,20 +33,22 @@ class Figures:
     """The operator's numbers, read in one transaction."""
 
     deliveries: dict[str, int] = field(default_factory=dict)  # rows per DeliveryStatus value
-    retried: int = 0            # messages deferred at least once (now waiting, or delivered or failed later)
+    retried: int = 0  # messages deferred at least once (now waiting, or delivered or failed later)
     sources: int = 0
-    sources_failing: int = 0    # sources whose last fetch failed
-    last_fetch: datetime | None = None     # the last collect's time (any source tried)
-    last_collect: datetime | None = None   # the last successful fetch of any source
+    sources_failing: int = 0  # sources whose last fetch failed
+    last_fetch: datetime | None = None  # the last collect's time (any source tried)
+    last_collect: datetime | None = None  # the last successful fetch of any source
     last_build: datetime | None = None
-    last_send: datetime | None = None      # the last issue that finished sending
+    last_send: datetime | None = None  # the last issue that finished sending
     bounces: int = 0
-    complaints: int = 0         # deliveries with a complaint (bounce mailbox, ESP webhooks)
+    complaints: int = 0  # deliveries with a complaint (bounce mailbox, ESP webhooks)
 
     @property
     def outbox_depth(self) -> int:
-        return sum(self.deliveries.get(k.value, 0)
-                   for k in (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED, DeliveryStatus.SENDING))
+        return sum(
+            self.deliveries.get(k.value, 0)
+            for k in (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED, DeliveryStatus.SENDING)
+        )
 
 
 class Health:
@@ -67,6 +68,15 @@ class Health:
             built, sent = conn.execute(_ISSUES).one()
             bounced = int(conn.execute(_BOUNCED).scalar() or 0)
             complaints = int(conn.execute(_COMPLAINED).scalar() or 0)
-        return Figures(deliveries=by_status, retried=retried, sources=int(n_src), sources_failing=int(failing),
-                       last_fetch=last_fetch, last_collect=last_success, last_build=built, last_send=sent,
-                       bounces=bounced, complaints=complaints)
+        return Figures(
+            deliveries=by_status,
+            retried=retried,
+            sources=int(n_src),
+            sources_failing=int(failing),
+            last_fetch=last_fetch,
+            last_collect=last_success,
+            last_build=built,
+            last_send=sent,
+            bounces=bounced,
+            complaints=complaints,
+        )

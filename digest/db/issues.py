@@ -33,16 +33,26 @@ _BY_ID = select(i).where(i.c.id == bindparam("issue_id"))
 _BY_WEEK = select(i).where(i.c.week == bindparam("week"))
 _LEASE_UNTIL = bindparam("until", type_=i.c.lease_until.type)
 _LEASE_AT = bindparam("at", type_=i.c.lease_until.type)
-_TAKE_LEASE = (update(i).where(i.c.id == bindparam("issue_id"),
-                               or_(i.c.lease_owner.is_(None), i.c.lease_until <= _LEASE_AT,
-                                   i.c.lease_owner == bindparam("displace")))
-               .values(lease_owner=bindparam("owner"), lease_until=_LEASE_UNTIL))
+_TAKE_LEASE = (
+    update(i)
+    .where(
+        i.c.id == bindparam("issue_id"),
+        or_(i.c.lease_owner.is_(None), i.c.lease_until <= _LEASE_AT, i.c.lease_owner == bindparam("displace")),
+    )
+    .values(lease_owner=bindparam("owner"), lease_until=_LEASE_UNTIL)
+)
 _LOCK = select(i.c.id).where(i.c.id == bindparam("issue_id")).with_for_update()
 _HOLDER = select(i.c.lease_owner, i.c.lease_until).where(i.c.id == bindparam("issue_id"))
-_RENEW_LEASE = (update(i).where(i.c.id == bindparam("issue_id"), i.c.lease_owner == bindparam("owner"))
-                .values(lease_until=_LEASE_UNTIL))
-_RELEASE_LEASE = (update(i).where(i.c.id == bindparam("issue_id"), i.c.lease_owner == bindparam("owner"))
-                  .values(lease_owner=None, lease_until=None))
+_RENEW_LEASE = (
+    update(i)
+    .where(i.c.id == bindparam("issue_id"), i.c.lease_owner == bindparam("owner"))
+    .values(lease_until=_LEASE_UNTIL)
+)
+_RELEASE_LEASE = (
+    update(i)
+    .where(i.c.id == bindparam("issue_id"), i.c.lease_owner == bindparam("owner"))
+    .values(lease_owner=None, lease_until=None)
+)
 
 
 class Issues:
@@ -85,8 +95,12 @@ class Issues:
     def save_draft(self, issue: NewIssue) -> Issue:
         """Insert or replace the week's draft; an issue that started sending is left as it is."""
         values = dict(
-            subject=issue.subject, preheader=issue.preheader, period_start=issue.start, period_end=issue.end,
-            content=json.dumps(_content(issue)), built_at=now(),
+            subject=issue.subject,
+            preheader=issue.preheader,
+            period_start=issue.start,
+            period_end=issue.end,
+            content=json.dumps(_content(issue)),
+            built_at=now(),
         )
         try:
             return self._save_draft(issue, values)
@@ -95,8 +109,9 @@ class Issues:
 
     def _save_draft(self, issue: NewIssue, values: dict[str, Any]) -> Issue:
         with self.engine.begin() as conn:
-            row = conn.execute(select(i.c.id, i.c.status, i.c.subject, i.c.content)
-                               .where(i.c.week == issue.week)).first()
+            row = conn.execute(
+                select(i.c.id, i.c.status, i.c.subject, i.c.content).where(i.c.week == issue.week)
+            ).first()
             if row is None:
                 inserted = conn.execute(i.insert().values(week=issue.week, status=IssueStatus.DRAFT, **values))
                 issue_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
@@ -106,8 +121,7 @@ class Issues:
                 issue_id = row.id
                 changed = (row.subject, row.content) != (values["subject"], values["content"])
                 extra: dict[str, Any] = {"approved_at": None} if changed else {}  # approval is of the content
-                conn.execute(update(i).where(i.c.id == issue_id)
-                             .values(status=IssueStatus.DRAFT, **extra, **values))
+                conn.execute(update(i).where(i.c.id == issue_id).values(status=IssueStatus.DRAFT, **extra, **values))
             saved = conn.execute(_BY_ID, {"issue_id": issue_id}).one()
         return _issue(saved._mapping)
 
@@ -154,8 +168,9 @@ class Issues:
             key = key & (e.c.target == edit.target)
         with self.engine.begin() as conn:
             conn.execute(e.delete().where(key))
-            conn.execute(e.insert().values(week=week, kind=edit.kind, target=edit.target, value=edit.value,
-                                           created_at=now()))
+            conn.execute(
+                e.insert().values(week=week, kind=edit.kind, target=edit.target, value=edit.value, created_at=now())
+            )
 
     def clear_edit(self, week: str, kind: str, target: str = "") -> int:
         q = e.delete().where(e.c.week == week, e.c.kind == kind)
@@ -173,8 +188,9 @@ class Issues:
             if conn.dialect.name == "postgresql":
                 conn.execute(_LOCK, {"issue_id": issue_id})
             at = now()
-            done = conn.execute(_TAKE_LEASE, {"issue_id": issue_id, "owner": owner, "at": at, "until": at + ttl,
-                                              "displace": displace})
+            done = conn.execute(
+                _TAKE_LEASE, {"issue_id": issue_id, "owner": owner, "at": at, "until": at + ttl, "displace": displace}
+            )
         return bool(done.rowcount)
 
     def lease_holder(self, issue_id: int) -> tuple[str | None, datetime | None]:
@@ -205,25 +221,44 @@ def _content(issue: NewIssue) -> dict[str, Any]:
         "pinned": issue.pinned,
         "subject_fixed": issue.subject_fixed,
         "preheader_fixed": issue.preheader_fixed,
-        "sections": [{"topic": s.topic, "name": s.name, "articles": [art(a) for a in s.articles]}
-                     for s in issue.sections],
+        "sections": [
+            {"topic": s.topic, "name": s.name, "articles": [art(a) for a in s.articles]} for s in issue.sections
+        ],
     }
 
 
 def _issue(row: Any) -> Issue:
     content = json.loads(row["content"])
     sections = tuple(
-        Section(topic=s["topic"], name=s["name"], articles=tuple(
-            Article(**{**a, "published": datetime.fromisoformat(a["published"]), "topics": tuple(a["topics"]),
-                       "also": tuple((source, url) for source, url in a.get("also", ()))})
-            for a in s["articles"]
-        ))
+        Section(
+            topic=s["topic"],
+            name=s["name"],
+            articles=tuple(
+                Article(
+                    **{
+                        **a,
+                        "published": datetime.fromisoformat(a["published"]),
+                        "topics": tuple(a["topics"]),
+                        "also": tuple((source, url) for source, url in a.get("also", ())),
+                    }
+                )
+                for a in s["articles"]
+            ),
+        )
         for s in content["sections"]
     )
     return Issue(
-        id=row["id"], week=row["week"], title=content.get("title", ""), subject=row["subject"],
-        preheader=row["preheader"], start=row["period_start"], end=row["period_end"], sections=sections,
-        status=IssueStatus(row["status"]), overflow=content.get("overflow", 0), pinned=content.get("pinned"),
-        subject_fixed=content.get("subject_fixed", False), preheader_fixed=content.get("preheader_fixed", False),
+        id=row["id"],
+        week=row["week"],
+        title=content.get("title", ""),
+        subject=row["subject"],
+        preheader=row["preheader"],
+        start=row["period_start"],
+        end=row["period_end"],
+        sections=sections,
+        status=IssueStatus(row["status"]),
+        overflow=content.get("overflow", 0),
+        pinned=content.get("pinned"),
+        subject_fixed=content.get("subject_fixed", False),
+        preheader_fixed=content.get("preheader_fixed", False),
     )
-

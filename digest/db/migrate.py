@@ -74,9 +74,9 @@ class SchemaState:
     """Where a database's schema stands."""
 
     current: str | None  # the revision stamped in it; None when empty or made before revisions
-    head: str            # the revision this program needs
-    legacy: int | None   # the schema_version of a database made before revisions
-    empty: bool          # no table of ours yet
+    head: str  # the revision this program needs
+    legacy: int | None  # the schema_version of a database made before revisions
+    empty: bool  # no table of ours yet
 
     @property
     def at_head(self) -> bool:
@@ -109,10 +109,14 @@ class SchemaState:
         if self.at_head or self.empty:
             return None
         if not self.known:
-            return (f"the database {url} is at {self.where()}, which ip-digest {__version__} does not know: "
-                    "this database was upgraded by a newer ip-digest; install it (pip install --upgrade ip-digest)")
-        return (f"the database {url} is at {self.where()}, and this ip-digest needs revision {self.head}: "
-                "run `digest db upgrade` (back the database up first)")
+            return (
+                f"the database {url} is at {self.where()}, which ip-digest {__version__} does not know: "
+                "this database was upgraded by a newer ip-digest; install it (pip install --upgrade ip-digest)"
+            )
+        return (
+            f"the database {url} is at {self.where()}, and this ip-digest needs revision {self.head}: "
+            "run `digest db upgrade` (back the database up first)"
+        )
 
 
 def _inspect(conn: Connection) -> SchemaState:
@@ -173,8 +177,9 @@ def _upgrade(conn: Connection, before: SchemaState) -> None:
 
     if before.legacy is not None:
         added = bring_to_first_revision(conn)
-        log.info("schema version %s: added %s; now revision %s", before.legacy, ", ".join(added) or "nothing",
-                 FIRST_REVISION)
+        log.info(
+            "schema version %s: added %s; now revision %s", before.legacy, ", ".join(added) or "nothing", FIRST_REVISION
+        )
         command.stamp(_config(conn), FIRST_REVISION)
     command.upgrade(_config(conn), "head")
 

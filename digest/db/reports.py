@@ -26,31 +26,44 @@ def _n(cond: Any) -> Any:
 
 
 _OUTCOMES = select(
-    func.count(), _n(_SENT), _n(and_(_SENT, d.c.attempts > 1)), _n(_FAILED), _n(_BOUNCE),
+    func.count(),
+    _n(_SENT),
+    _n(and_(_SENT, d.c.attempts > 1)),
+    _n(_FAILED),
+    _n(_BOUNCE),
     _n(d.c.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DEFERRED, DeliveryStatus.SENDING))),
-    _n(d.c.status == DeliveryStatus.SKIPPED), func.max(d.c.updated_at),
+    _n(d.c.status == DeliveryStatus.SKIPPED),
+    func.max(d.c.updated_at),
 ).where(_ISSUE)
 _DELIVERED = select(d.c.subscriber_id, d.c.updated_at).where(_ISSUE, _SENT)
-_NEXT_START = select(func.min(i.c.send_started_at)).where(i.c.send_started_at > bindparam("b_start",
-                                                                                          type_=i.c.send_started_at.type))
+_NEXT_START = select(func.min(i.c.send_started_at)).where(
+    i.c.send_started_at > bindparam("b_start", type_=i.c.send_started_at.type)
+)
 _TIMES = select(i.c.send_started_at, i.c.sent_at).where(i.c.id == bindparam("b_issue"))
-_LEFT = (select(func.count()).select_from(d.join(s, s.c.id == d.c.subscriber_id))
-         .where(_ISSUE, _SENT, s.c.status == SubscriberStatus.UNSUBSCRIBED,
-                s.c.unsubscribed_at >= bindparam("b_from", type_=s.c.unsubscribed_at.type),
-                s.c.unsubscribed_at < bindparam("b_until", type_=s.c.unsubscribed_at.type)))
+_LEFT = (
+    select(func.count())
+    .select_from(d.join(s, s.c.id == d.c.subscriber_id))
+    .where(
+        _ISSUE,
+        _SENT,
+        s.c.status == SubscriberStatus.UNSUBSCRIBED,
+        s.c.unsubscribed_at >= bindparam("b_from", type_=s.c.unsubscribed_at.type),
+        s.c.unsubscribed_at < bindparam("b_until", type_=s.c.unsubscribed_at.type),
+    )
+)
 
 
 @dataclass(frozen=True)
 class Outcomes:
     """The deliveries of one issue, by outcome."""
 
-    recipients: int = 0    # rows queued (skipped ones included)
-    delivered: int = 0     # accepted by the mail server
-    retried: int = 0       # delivered after one or more deferrals (4xx, dropped connection)
-    failed: int = 0        # refused for good or out of retries (bounced ones included)
-    bounced: int = 0       # failed with a 5xx reply (the address is marked bounced)
-    waiting: int = 0       # pending, deferred or in flight
-    skipped: int = 0       # nothing in the issue for the reader's topics
+    recipients: int = 0  # rows queued (skipped ones included)
+    delivered: int = 0  # accepted by the mail server
+    retried: int = 0  # delivered after one or more deferrals (4xx, dropped connection)
+    failed: int = 0  # refused for good or out of retries (bounced ones included)
+    bounced: int = 0  # failed with a 5xx reply (the address is marked bounced)
+    waiting: int = 0  # pending, deferred or in flight
+    skipped: int = 0  # nothing in the issue for the reader's topics
     last_delivery: datetime | None = None
 
 

@@ -29,8 +29,15 @@ class EditorSessions:
         token, at = secrets.token_urlsafe(32), now()
         with self.engine.begin() as conn:
             conn.execute(delete(s).where(s.c.expires_at <= at))
-            conn.execute(s.insert().values(token_hash=_hash(token), user=user[:200], account_key=account_key[:64],
-                                           created_at=at, expires_at=at + timedelta(seconds=seconds)))
+            conn.execute(
+                s.insert().values(
+                    token_hash=_hash(token),
+                    user=user[:200],
+                    account_key=account_key[:64],
+                    created_at=at,
+                    expires_at=at + timedelta(seconds=seconds),
+                )
+            )
         return token
 
     def valid(self, token: str, account_key: str) -> bool:

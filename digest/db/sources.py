@@ -23,8 +23,9 @@ class Sources:
             row = conn.execute(_STATE.where(t.sources.c.url == url)).first()
         return (row[0], row[1]) if row else (None, None)
 
-    def record_fetch(self, url: str, name: str, *, error: str = "", etag: str | None = None,
-                     last_modified: str | None = None) -> None:
+    def record_fetch(
+        self, url: str, name: str, *, error: str = "", etag: str | None = None, last_modified: str | None = None
+    ) -> None:
         when = now()
         values: dict[str, Any] = {"name": name, "last_fetch": when, "last_error": error or None}
         if not error:

@@ -25,7 +25,8 @@ from ..models import DeliveryStatus, Feedback, IssueStatus
 meta = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False))
 
 sources = Table(
-    "sources", metadata,
+    "sources",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("url", String(2000), nullable=False, unique=True),
     Column("name", String(500), nullable=False),
@@ -37,7 +38,8 @@ sources = Table(
 )
 
 articles = Table(
-    "articles", metadata,
+    "articles",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("guid", String(2000), nullable=False, index=True),
     Column("canonical_url", String(2000), nullable=False, unique=True),
@@ -52,7 +54,8 @@ articles = Table(
 )
 
 issues = Table(
-    "issues", metadata,
+    "issues",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("week", String(10), nullable=False, unique=True),
     Column("status", String(20), nullable=False, default="draft"),
@@ -71,7 +74,8 @@ issues = Table(
 )
 
 deliveries = Table(
-    "deliveries", metadata,
+    "deliveries",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("issue_id", Integer, ForeignKey("issues.id"), nullable=False),
     Column("subscriber_id", Integer, ForeignKey("subscribers.id"), nullable=False),
@@ -83,10 +87,10 @@ deliveries = Table(
     Column("lease_owner", String(200)),
     Column("lease_until", UTCDateTime),
     Column("updated_at", UTCDateTime),
-    Column("next_attempt_at", UTCDateTime),   # when a deferred row may be tried again
-    Column("feedback", String(20)),           # what came back after the send: hard, soft, complaint
-    Column("feedback_code", String(20)),      # its status code (5.1.1) or feedback type (abuse)
-    Column("feedback_text", Text),            # its diagnostic
+    Column("next_attempt_at", UTCDateTime),  # when a deferred row may be tried again
+    Column("feedback", String(20)),  # what came back after the send: hard, soft, complaint
+    Column("feedback_code", String(20)),  # its status code (5.1.1) or feedback type (abuse)
+    Column("feedback_text", Text),  # its diagnostic
     Column("feedback_at", UTCDateTime),
     UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_issue_subscriber"),
     one_of("deliveries", DeliveryStatus),
@@ -97,11 +101,12 @@ Index("ix_deliveries_claim", deliveries.c.issue_id, deliveries.c.status, deliver
 
 # Every bounce, complaint or webhook event applied, by its source's own id: none is applied twice.
 feedback_events = Table(
-    "feedback_events", metadata,
+    "feedback_events",
+    metadata,
     Column("id", Integer, primary_key=True),
-    Column("source", String(20), nullable=False),        # mail, ses, postmark, mailgun, sendgrid
-    Column("key", String(500), nullable=False),          # the report's Message-ID, or the event's id
-    Column("kind", String(20), nullable=False),          # hard, soft, complaint, ignored, unmatched
+    Column("source", String(20), nullable=False),  # mail, ses, postmark, mailgun, sendgrid
+    Column("key", String(500), nullable=False),  # the report's Message-ID, or the event's id
+    Column("kind", String(20), nullable=False),  # hard, soft, complaint, ignored, unmatched
     Column("delivery_id", Integer, ForeignKey("deliveries.id")),
     Column("subscriber_id", Integer, ForeignKey("subscribers.id")),
     Column("detail", Text),
@@ -110,7 +115,8 @@ feedback_events = Table(
 )
 
 issue_edits = Table(
-    "issue_edits", metadata,
+    "issue_edits",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("week", String(10), nullable=False),
     Column("kind", String(20), nullable=False),
@@ -123,11 +129,12 @@ issue_edits = Table(
 # A followed article link of a sent issue (tracking clicks = true): who only when per_subscriber = true,
 # and no address or agent string: only whether the agent is a known link scanner.
 clicks = Table(
-    "clicks", metadata,
+    "clicks",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("issue_id", Integer, ForeignKey("issues.id"), nullable=False),
     Column("article_id", Integer, nullable=False),
-    Column("subscriber_id", Integer),       # no foreign key: a forgotten subscriber's clicks stay, anonymous
+    Column("subscriber_id", Integer),  # no foreign key: a forgotten subscriber's clicks stay, anonymous
     Column("clicked_at", UTCDateTime, nullable=False),
     Column("head", Boolean, nullable=False, default=False),
     Column("scanner_agent", Boolean, nullable=False, default=False),
@@ -137,7 +144,8 @@ Index("ix_clicks_issue", clicks.c.issue_id, clicks.c.clicked_at)
 # An open: the image at the end of a sent issue's HTML was fetched (tracking opens = true). Image proxies
 # and Apple Mail Privacy Protection fetch it for the reader, so opens are an upper bound.
 opens = Table(
-    "opens", metadata,
+    "opens",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("issue_id", Integer, ForeignKey("issues.id"), nullable=False),
     Column("subscriber_id", Integer),
@@ -148,10 +156,11 @@ Index("ix_opens_issue", opens.c.issue_id, opens.c.opened_at)
 # The editor's signed-in sessions, kept on the server so that logging out (or a new password) ends them:
 # the cookie carries a random token, the table only its SHA-256.
 editor_sessions = Table(
-    "editor_sessions", metadata,
+    "editor_sessions",
+    metadata,
     Column("token_hash", String(64), primary_key=True),
     Column("user", String(200), nullable=False),
-    Column("account_key", String(64), nullable=False),   # fingerprint of the account: a new password voids it
+    Column("account_key", String(64), nullable=False),  # fingerprint of the account: a new password voids it
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
 )

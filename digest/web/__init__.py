@@ -58,12 +58,15 @@ DEFAULTS: Mapping[str, Any] = {
 
 log = logging.getLogger(__name__)
 
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
-       "base-uri 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'"
+)
 
 
-def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, digest: Digest | None = None,
-               proxies: int = 0) -> Flask:
+def create_app(
+    settings: Settings, *, config: Mapping[str, Any] | None = None, digest: Digest | None = None, proxies: int = 0
+) -> Flask:
     """The Flask app for ``settings``; ``config`` overrides Flask settings (tests), ``proxies`` is how many
     reverse proxies in front are trusted for X-Forwarded-For/-Proto/-Host."""
     d = digest or Digest(settings)
@@ -82,10 +85,21 @@ def create_app(settings: Settings, *, config: Mapping[str, Any] | None = None, d
         SUBSCRIBE_LIMIT_ADDRESS=settings.web.subscribe_limit_address,
     )
     app.config.update(config or {})
-    digests.init_app(app, Web(d, Audience(
-        d.subscribers, d.tokens, settings.base_url, [t.slug for t in d.taxonomy.topics],
-        NoticeQueue(Notifier(NoticeMessages(d.renderer.env, Letterhead.of(settings), settings.title), settings)),
-    )))
+    digests.init_app(
+        app,
+        Web(
+            d,
+            Audience(
+                d.subscribers,
+                d.tokens,
+                settings.base_url,
+                [t.slug for t in d.taxonomy.topics],
+                NoticeQueue(
+                    Notifier(NoticeMessages(d.renderer.env, Letterhead.of(settings), settings.title), settings)
+                ),
+            ),
+        ),
+    )
     csrf.init_app(app)
     limiter.init_app(app)
     app.register_blueprint(signup.bp)
@@ -146,8 +160,11 @@ def _wants_json() -> bool:
 def _http_error(exc: HTTPException) -> ResponseReturnValue:
     code = exc.code or 500
     texts = {
-        400: ("This link or request is not valid", "It may have been mistyped, cut short by your mail program, "
-              "or it has expired. Open it again from the most recent email, or subscribe again."),
+        400: (
+            "This link or request is not valid",
+            "It may have been mistyped, cut short by your mail program, "
+            "or it has expired. Open it again from the most recent email, or subscribe again.",
+        ),
         403: ("Not allowed", "Sign in first: editors' pages and actions need a signed-in editor."),
         404: ("Not found", "There is no page at this address."),
         405: ("Not allowed", "This page cannot be used that way."),

@@ -37,8 +37,16 @@ def follow(token: str, reader: str | None = None) -> ResponseReturnValue:
     if issue is None or target is None or safe_url(target) != target or not target.startswith("http"):
         abort(404)
     if issue.status in COUNTED:
-        d.db.clicks.record(issue.id, Click(article_id, subscriber, now(), head=request.method == "HEAD",
-                                           scanner_agent=scanner_agent(request.headers.get("User-Agent", ""))))
+        d.db.clicks.record(
+            issue.id,
+            Click(
+                article_id,
+                subscriber,
+                now(),
+                head=request.method == "HEAD",
+                scanner_agent=scanner_agent(request.headers.get("User-Agent", "")),
+            ),
+        )
     return redirect(target, 302)
 
 

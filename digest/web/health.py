@@ -1,9 +1,9 @@
 """The operator's endpoints: liveness, readiness and Prometheus metrics.
 
-    GET /healthz    200 "ok": the process answers (it touches nothing else)
-    GET /readyz     200 when every check of digest.health holds, else 503; JSON {"ready", "checks": [...]}
-    GET /metrics    Prometheus text format (digest.metrics), to clients on this machine that come
-                    without a proxy's X-Forwarded-For, or to a signed-in editor; others get 404
+GET /healthz    200 "ok": the process answers (it touches nothing else)
+GET /readyz     200 when every check of digest.health holds, else 503; JSON {"ready", "checks": [...]}
+GET /metrics    Prometheus text format (digest.metrics), to clients on this machine that come
+                without a proxy's X-Forwarded-For, or to a signed-in editor; others get 404
 """
 
 from __future__ import annotations

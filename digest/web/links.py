@@ -16,8 +16,11 @@ bp = Blueprint("links", __name__)
 
 
 def bad_link(what: str) -> ResponseReturnValue:
-    return info_page(f"This {what} link is not valid", "It may have been cut short by your mail program. "
-                   "Open it again from the most recent email.", 400)
+    return info_page(
+        f"This {what} link is not valid",
+        "It may have been cut short by your mail program. Open it again from the most recent email.",
+        400,
+    )
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
@@ -28,15 +31,23 @@ def unsubscribe(token: str) -> ResponseReturnValue:
             audience.holder("unsubscribe", token)
             return page("unsubscribe.html", token=token, field=ONE_CLICK)
         if request.form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
-            return info_page("Nothing was changed", "Press the button on the unsubscribe page to leave the list.",
-                           400, action=url_for("links.unsubscribe", token=token), action_label="Unsubscribe")
+            return info_page(
+                "Nothing was changed",
+                "Press the button on the unsubscribe page to leave the list.",
+                400,
+                action=url_for("links.unsubscribe", token=token),
+                action_label="Unsubscribe",
+            )
         # A mail provider's one-click POST carries only the one field; the page's form also says via=page.
         audience.unsubscribe(token, "page" if request.form.get("via") == "page" else "one-click")
     except BadToken:
         return bad_link("unsubscribe")
-    return info_page("You are unsubscribed", "You will receive no more issues. If you change your mind, you "
-                   "can subscribe again at any time.", action=url_for("signup.subscribe"),
-                   action_label="Subscribe again")
+    return info_page(
+        "You are unsubscribed",
+        "You will receive no more issues. If you change your mind, you can subscribe again at any time.",
+        action=url_for("signup.subscribe"),
+        action_label="Subscribe again",
+    )
 
 
 # Mail providers POST there on the reader's behalf (RFC 8058), without a form; the signed token is the proof.
@@ -55,5 +66,11 @@ def preferences(token: str) -> ResponseReturnValue:
             sub = audience.holder("preferences", token)
     except BadToken:
         return bad_link("preferences")
-    return page("preferences.html", sub=sub, token=token, saved=saved, topics=web().digest.taxonomy.topics,
-                unsubscribe_url=audience.link("unsubscribe", sub))
+    return page(
+        "preferences.html",
+        sub=sub,
+        token=token,
+        saved=saved,
+        topics=web().digest.taxonomy.topics,
+        unsubscribe_url=audience.link("unsubscribe", sub),
+    )

@@ -16,8 +16,11 @@ from .extensions import csrf, limiter, web
 from .pages import info_page, page
 
 HONEYPOT = "website"  # hidden from people by CSS; a bot that fills it is told "check your inbox" and ignored
-SENT = ("Check your inbox", "If the address can receive our emails, a message with a confirmation link is on "
-        "its way. Your subscription starts when you press the button on the page that link opens.")
+SENT = (
+    "Check your inbox",
+    "If the address can receive our emails, a message with a confirmation link is on "
+    "its way. Your subscription starts when you press the button on the page that link opens.",
+)
 
 
 def _address_key() -> str:
@@ -37,10 +40,15 @@ def _address_key() -> str:
 
 bp = Blueprint("signup", __name__)
 # Shared by the form and the JSON endpoint, so one cannot be used to get round the other.
-per_client = limiter.shared_limit(lambda: str(current_app.config["SUBSCRIBE_LIMIT_CLIENT"]),
-                                  scope="subscribe-client", methods=["POST"])
-per_address = limiter.shared_limit(lambda: str(current_app.config["SUBSCRIBE_LIMIT_ADDRESS"]),
-                                   scope="subscribe-address", methods=["POST"], key_func=_address_key)
+per_client = limiter.shared_limit(
+    lambda: str(current_app.config["SUBSCRIBE_LIMIT_CLIENT"]), scope="subscribe-client", methods=["POST"]
+)
+per_address = limiter.shared_limit(
+    lambda: str(current_app.config["SUBSCRIBE_LIMIT_ADDRESS"]),
+    scope="subscribe-address",
+    methods=["POST"],
+    key_func=_address_key,
+)
 
 
 def form_page(status: int = 200, error: str = "", **values: Any) -> ResponseReturnValue:
@@ -66,8 +74,7 @@ def subscribe() -> ResponseReturnValue:
     try:
         web().audience.subscribe(email, name, topics, "form", request.remote_addr, request.user_agent.string)
     except InvalidAddress as exc:
-        return form_page(400, f"That address does not look right: {exc}", email=email, name=name,
-                         topics=topics)
+        return form_page(400, f"That address does not look right: {exc}", email=email, name=name, topics=topics)
     except InvalidName as exc:
         return form_page(400, f"Please check your name: {exc}", email=email, topics=topics)
     return info_page(*SENT)
@@ -88,8 +95,14 @@ def api_subscribe() -> ResponseReturnValue:
     if not isinstance(topics, list) or not all(isinstance(x, str) for x in topics):
         return jsonify(error="topics must be a list of topic names", detail=", ".join(web().audience.topics)), 400
     try:
-        web().audience.subscribe(str(data.get("email") or ""), str(data.get("name") or ""), topics, "api",
-                                 request.remote_addr, request.user_agent.string)
+        web().audience.subscribe(
+            str(data.get("email") or ""),
+            str(data.get("name") or ""),
+            topics,
+            "api",
+            request.remote_addr,
+            request.user_agent.string,
+        )
     except InvalidAddress as exc:
         return jsonify(error="invalid address", detail=str(exc)), 400
     except InvalidName as exc:
@@ -119,11 +132,24 @@ def confirm(token: str) -> ResponseReturnValue:
             return page("confirm.html", token=token)
         sub = audience.confirm(token, request.remote_addr, request.user_agent.string)
     except BadToken:
-        return info_page("This confirmation link is not valid", "It may have expired (links work for seven "
-                       "days) or been cut short. Subscribe again to get a new one.", 400,
-                       action=url_for("signup.subscribe"), action_label="Subscribe again")
+        return info_page(
+            "This confirmation link is not valid",
+            "It may have expired (links work for seven days) or been cut short. Subscribe again to get a new one.",
+            400,
+            action=url_for("signup.subscribe"),
+            action_label="Subscribe again",
+        )
     if sub.status != SubscriberStatus.ACTIVE:
-        return info_page("This link no longer applies", "Subscribe again to get a new confirmation link.",
-                       400, action=url_for("signup.subscribe"), action_label="Subscribe again")
-    return info_page("You are subscribed", "Thank you. The next issue will reach you on its publication day.",
-                   action=audience.link("preferences", sub), action_label="Choose your topics")
+        return info_page(
+            "This link no longer applies",
+            "Subscribe again to get a new confirmation link.",
+            400,
+            action=url_for("signup.subscribe"),
+            action_label="Subscribe again",
+        )
+    return info_page(
+        "You are subscribed",
+        "Thank you. The next issue will reach you on its publication day.",
+        action=audience.link("preferences", sub),
+        action_label="Choose your topics",
+    )

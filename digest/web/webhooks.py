@@ -108,10 +108,13 @@ def sendgrid() -> ResponseReturnValue:
     if not cfg.sendgrid_public_key:
         abort(404)
     try:
-        events = hooks.verify_sendgrid(request.get_data(),
-                                       request.headers.get("X-Twilio-Email-Event-Webhook-Signature"),
-                                       request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp"),
-                                       cfg.sendgrid_public_key, _now())
+        events = hooks.verify_sendgrid(
+            request.get_data(),
+            request.headers.get("X-Twilio-Email-Event-Webhook-Signature"),
+            request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp"),
+            cfg.sendgrid_public_key,
+            _now(),
+        )
     except hooks.Refused as exc:
         return _refused(exc)
     return _apply(hooks.sendgrid_events(events))

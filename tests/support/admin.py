@@ -30,10 +30,12 @@ def admin_app(settings: Settings, **config: Any) -> Flask:
 
 def seed(d: Digest, base: str = "https://news.example") -> None:
     """Four stored articles of this week, in three topics, and the draft built from them."""
-    for n, topic, title in [(1, "patents", "Court rules on wearable sensor patent"),
-                            (2, "patents", "Garden show wins a prize"),
-                            (3, "copyright", "Milan court blocks streaming sites"),
-                            (4, "counterfeits", "Customs seize fake watches")]:
+    for n, topic, title in [
+        (1, "patents", "Court rules on wearable sensor patent"),
+        (2, "patents", "Garden show wins a prize"),
+        (3, "copyright", "Milan court blocks streaming sites"),
+        (4, "counterfeits", "Customs seize fake watches"),
+    ]:
         a = article(n, topic, title, NOW)
         d.db.articles.add(replace(a, url=f"{base}/{n}", canonical_url=f"{base}/{n}"))
     d.build(NOW)

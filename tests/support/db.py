@@ -26,8 +26,11 @@ def _admin_engine() -> tuple[Engine, str]:
     pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'ip-digest[postgres]')")
     errors: list[str] = []
     for user in dict.fromkeys(PG_USERS):
-        engine = create_engine(f"postgresql+psycopg://{user}@{PG_SERVER}/test", isolation_level="AUTOCOMMIT",
-                               connect_args={"connect_timeout": 3})
+        engine = create_engine(
+            f"postgresql+psycopg://{user}@{PG_SERVER}/test",
+            isolation_level="AUTOCOMMIT",
+            connect_args={"connect_timeout": 3},
+        )
         try:
             with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))

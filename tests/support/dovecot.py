@@ -54,7 +54,9 @@ service pop3-login {{
 
 
 def _config(tmp: Path, imap: int, imaps: int, pop3s: int | None, owner: pwd.struct_passwd, login: str) -> str:
-    return _pop3(pop3s) + f"""
+    return (
+        _pop3(pop3s)
+        + f"""
 base_dir = {tmp}/run
 state_dir = {tmp}/state
 log_path = {tmp}/dovecot.log
@@ -100,6 +102,7 @@ service imap-login {{
   chroot =
 }}
 """
+    )
 
 
 def _wait_for(port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 20) -> None:

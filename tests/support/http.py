@@ -59,8 +59,9 @@ class Site:
     hits: list[tuple[str, dict[str, str]]]
     barriers: dict[str, threading.Barrier]
 
-    def add(self, path: str, body: bytes | str, content_type: str = "application/rss+xml",
-            status: int = 200, **headers: str) -> str:
+    def add(
+        self, path: str, body: bytes | str, content_type: str = "application/rss+xml", status: int = 200, **headers: str
+    ) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
         self.routes[path] = (status, {"Content-Type": content_type, **headers}, data)
         return self.base + path

@@ -27,16 +27,29 @@ DIGEST = [sys.executable, "-m", "digest"]  # this checkout's `digest`, as a chil
 def schedule_settings(tmp: Path, db_url: str, smtp_port: int | None = None, **schedule: Any) -> Settings:
     """Settings for the scheduler's jobs: no sources, SMTP on ``smtp_port`` (else the outbox folder)."""
     smtp = SMTPConfig(host="127.0.0.1", port=smtp_port, security="none", timeout=10) if smtp_port else SMTPConfig()
-    return Settings(sources=(), database_url=db_url, smtp=smtp, outbox_dir=tmp / "outbox",
-                    base_url="https://digest.example.org", schedule=ScheduleConfig(**schedule))
+    return Settings(
+        sources=(),
+        database_url=db_url,
+        smtp=smtp,
+        outbox_dir=tmp / "outbox",
+        base_url="https://digest.example.org",
+        schedule=ScheduleConfig(**schedule),
+    )
 
 
 def delivery_settings(db_url: str, tmp: Path, port: int | None, **smtp: Any) -> Settings:
     """Settings for delivery tests: SMTP on ``port`` (else the outbox folder), retries after 10 ms."""
-    cfg = SMTPConfig(host="127.0.0.1" if port else None, port=port or 25, security="none", timeout=10,
-                     retry_seconds=0.01, **smtp)
-    return Settings(base_url="https://digest.example.org", sender="IP Digest <digest@example.org>",
-                    database_url=db_url, secret_key="test-secret", outbox_dir=tmp / "outbox", smtp=cfg)
+    cfg = SMTPConfig(
+        host="127.0.0.1" if port else None, port=port or 25, security="none", timeout=10, retry_seconds=0.01, **smtp
+    )
+    return Settings(
+        base_url="https://digest.example.org",
+        sender="IP Digest <digest@example.org>",
+        database_url=db_url,
+        secret_key="test-secret",
+        outbox_dir=tmp / "outbox",
+        smtp=cfg,
+    )
 
 
 def prepared(db_url: str, tmp: Path, port: int | None, subscribers: int, **smtp: Any) -> Digest:
@@ -56,8 +69,16 @@ def operator_config() -> Path:
 
 def digest_env(db_url: str, smtp_port: int, **extra: str) -> dict[str, str]:
     """The environment of a `digest` child process on ``db_url``, sending to the loopback SMTP ``smtp_port``."""
-    return {**os.environ, "PYTHONPATH": str(ROOT), "DIGEST_DATABASE_URL": db_url, "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp_port), "SMTP_SECURITY": "none", "DIGEST_CONFIG": str(operator_config()), **extra}
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "DIGEST_DATABASE_URL": db_url,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "SMTP_SECURITY": "none",
+        "DIGEST_CONFIG": str(operator_config()),
+        **extra,
+    }
 
 
 class Running:
@@ -77,8 +98,9 @@ class Running:
 
     def wait_for(self, job_id: str, code: int = EVENT_JOB_EXECUTED, timeout: float = 20) -> JobExecutionEvent:
         with self.cond:
-            assert self.cond.wait_for(lambda: any(e.job_id == job_id and e.code == code for e in self.events),
-                                      timeout), f"no {job_id} event {code}: {self.events}"
+            assert self.cond.wait_for(
+                lambda: any(e.job_id == job_id and e.code == code for e in self.events), timeout
+            ), f"no {job_id} event {code}: {self.events}"
             return next(e for e in self.events if e.job_id == job_id and e.code == code)
 
     def __enter__(self) -> Running:

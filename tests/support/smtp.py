@@ -92,8 +92,7 @@ class GatedSink:
         self.arrived.set()
         await asyncio.get_running_loop().run_in_executor(None, self.gate.wait, 30)
         with self.lock:
-            self.messages.append((list(envelope.rcpt_tos),
-                                  message_from_bytes(envelope.content, policy=policy.default)))
+            self.messages.append((list(envelope.rcpt_tos), message_from_bytes(envelope.content, policy=policy.default)))
         return "250 2.0.0 kept"
 
     def recipients(self) -> list[str]:
@@ -133,8 +132,9 @@ class FaultSink:
     gate: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
-                          responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
         session.host_name = hostname
         with self.lock:
             self.sessions += 1

@@ -30,8 +30,11 @@ BASE = "http://digest.example.org"
 def make_settings(tmp_path: Path, **changes: object) -> Settings:
     """Settings on tmp_path/digest.db and tmp_path/outbox, with a secret key and BASE; ``changes`` override."""
     values: dict[str, object] = {
-        "database_url": f"sqlite:///{tmp_path}/digest.db", "outbox_dir": tmp_path / "outbox",
-        "secret_key": "a test key, not a secret", "base_url": BASE, "sender": "IP Digest <digest@example.org>",
+        "database_url": f"sqlite:///{tmp_path}/digest.db",
+        "outbox_dir": tmp_path / "outbox",
+        "secret_key": "a test key, not a secret",
+        "base_url": BASE,
+        "sender": "IP Digest <digest@example.org>",
     }
     values.update(changes)
     return Settings(**values)  # type: ignore[arg-type]
@@ -84,8 +87,9 @@ def live_server(tmp_path: Path, config: dict[str, Any] | None = None, **changes:
     base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = make_settings(tmp_path, base_url=base, **changes)
     app = create_app(settings, config=config)
-    server = create_server(app, sockets=[sock], threads=2, ident="ip-digest-test",
-                           clear_untrusted_proxy_headers=False)  # as `digest serve`
+    server = create_server(
+        app, sockets=[sock], threads=2, ident="ip-digest-test", clear_untrusted_proxy_headers=False
+    )  # as `digest serve`
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:

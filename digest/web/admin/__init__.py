@@ -42,8 +42,10 @@ __all__ = [
     "init_app",
 ]
 
-PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
-            "base-uri 'none'; frame-ancestors 'none'; frame-src 'self'")
+PAGE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+    "base-uri 'none'; frame-ancestors 'none'; frame-src 'self'"
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 for child in (auth.bp, draft.bp, edits.bp, review.bp, sending.bp, reports.bp):
@@ -72,8 +74,9 @@ def headers(response: Response) -> Response:
 def init_app(app: Flask, sends: Sends | None = None) -> None:
     """The admin pages on ``app``: their state, the sender behind Send now (``sends``, by default a
     BackgroundSend through the app's Digest), and the blueprint."""
-    app.extensions["digest_admin"] = AdminState(LockOut(
-        int(app.config["ADMIN_MAX_FAILURES"]), float(app.config["ADMIN_LOCKOUT_SECONDS"])))
+    app.extensions["digest_admin"] = AdminState(
+        LockOut(int(app.config["ADMIN_MAX_FAILURES"]), float(app.config["ADMIN_LOCKOUT_SECONDS"]))
+    )
     d = digests.of(app).digest
     app.extensions[EXTENSION] = sends or BackgroundSend(lambda: Sender(d, Schedule.from_config(d.settings.schedule)))
     app.register_blueprint(bp)

@@ -132,8 +132,13 @@ def login() -> ResponseReturnValue:
     wait = lockout.remaining(key)
     if wait > 0:
         minutes = math.ceil(wait / 60)
-        return page("login.html", 429, next=nxt, username=user,
-                    error=f"Too many failed attempts. Try again in {minutes} minutes.")
+        return page(
+            "login.html",
+            429,
+            next=nxt,
+            username=user,
+            error=f"Too many failed attempts. Try again in {minutes} minutes.",
+        )
     known = hmac.compare_digest(user.encode(), str(cfg["ADMIN_USER"]).encode())
     good = check_password_hash(cfg["ADMIN_PASSWORD_HASH"] if known else _dummy_hash(), password)
     if not (known and good):
@@ -144,7 +149,8 @@ def login() -> ResponseReturnValue:
     session.clear()
     session["admin"] = user
     session["admin_sid"] = web().digest.db.sessions.start(
-        user, _fingerprint(cfg["ADMIN_USER"], cfg["ADMIN_PASSWORD_HASH"]), float(cfg["ADMIN_SESSION_SECONDS"]))
+        user, _fingerprint(cfg["ADMIN_USER"], cfg["ADMIN_PASSWORD_HASH"]), float(cfg["ADMIN_SESSION_SECONDS"])
+    )
     return redirect(nxt, 303)
 
 

@@ -100,5 +100,12 @@ def confirm_page(action: str) -> ResponseReturnValue:
     if issue is None:
         flash("There is no draft.", "error")
         return redirect(url_for("admin.draft.show"), 303)
-    return page("confirm.html", action=action, issue=issue, reach=reach(d, issue), version=version(issue),
-                counts=d.subscribers.counts(), approved=d.db.issues.approved_at(issue.id))
+    return page(
+        "confirm.html",
+        action=action,
+        issue=issue,
+        reach=reach(d, issue),
+        version=version(issue),
+        counts=d.subscribers.counts(),
+        approved=d.db.issues.approved_at(issue.id),
+    )

@@ -14,8 +14,10 @@ from .base import digest, page, to_draft, topics_arg, variant
 from .sending import sends
 
 # The email in the preview frames: no script, no form, no framing by other sites, a sandbox even when opened alone.
-EMAIL_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; form-action 'none'; "
-             "base-uri 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox")
+EMAIL_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src https: http: data:; form-action 'none'; "
+    "base-uri 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox"
+)
 
 bp = Blueprint("draft", __name__)
 
@@ -47,11 +49,23 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
     edited = {(e.kind, e.target) for e in edits}
     pinned = next((e.target for e in edits if e.kind == "pin"), "")
     in_issue = {s.topic for s in issue.sections}
-    return page("draft.html", issue=issue, rendered=rendered, text=text, topics=topics or frozenset(),
-                all_topics=[t for t in d.taxonomy.topics if t.slug in in_issue], findings=findings or [],
-                excluded=excluded, edited=edited, pinned=pinned, approved=d.db.issues.approved_at(issue.id),
-                send=send, subject_edited=("subject", "") in edited, preheader_edited=("preheader", "") in edited,
-                feedback=d.db.feedback.recent())
+    return page(
+        "draft.html",
+        issue=issue,
+        rendered=rendered,
+        text=text,
+        topics=topics or frozenset(),
+        all_topics=[t for t in d.taxonomy.topics if t.slug in in_issue],
+        findings=findings or [],
+        excluded=excluded,
+        edited=edited,
+        pinned=pinned,
+        approved=d.db.issues.approved_at(issue.id),
+        send=send,
+        subject_edited=("subject", "") in edited,
+        preheader_edited=("preheader", "") in edited,
+        feedback=d.db.feedback.recent(),
+    )
 
 
 @bp.route("/draft/email.html")
@@ -78,8 +92,7 @@ def build() -> ResponseReturnValue:
         if issue.status != IssueStatus.DRAFT:
             flash(d.no_draft())
             return to_draft()
-        flash(f"Rebuilt: {counted(len(issue.articles), 'article')} in "
-              f"{counted(len(issue.sections), 'section')}.")
+        flash(f"Rebuilt: {counted(len(issue.articles), 'article')} in {counted(len(issue.sections), 'section')}.")
     except DigestError as exc:
         flash(str(exc), "error")
     return to_draft()

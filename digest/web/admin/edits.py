@@ -10,8 +10,13 @@ from ...errors import DigestError
 from .base import digest, to_draft
 
 # Where the draft page scrolls to after an action; an action on an article goes back to that article.
-ANCHORS = {"exclude": "excluded", "move": "sections", "order": "sections", "subject": "envelope",
-           "preheader": "envelope"}
+ANCHORS = {
+    "exclude": "excluded",
+    "move": "sections",
+    "order": "sections",
+    "subject": "envelope",
+    "preheader": "envelope",
+}
 
 bp = Blueprint("edits", __name__)
 

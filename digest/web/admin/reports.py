@@ -1,10 +1,10 @@
 """The report of each sent issue: the same numbers as `digest report`, and their CSV; the dashboard of charts.
 
-    GET /admin/dashboard               subscribers per week, articles per source and week, the last issue's
-                                       funnel and its articles clicked most (SVG drawn here: digest/charts.py)
-    GET /admin/issues                  the issues sent, newest first, each with its delivered and click counts
-    GET /admin/issues/<week>           one issue's report
-    GET /admin/issues/<week>.csv       the same as CSV (issue, section, name, value)
+GET /admin/dashboard               subscribers per week, articles per source and week, the last issue's
+                                   funnel and its articles clicked most (SVG drawn here: digest/charts.py)
+GET /admin/issues                  the issues sent, newest first, each with its delivered and click counts
+GET /admin/issues/<week>           one issue's report
+GET /admin/issues/<week>.csv       the same as CSV (issue, section, name, value)
 """
 
 from __future__ import annotations
@@ -41,8 +41,14 @@ def index() -> ResponseReturnValue:
 @bp.route("/issues/<week>")
 def show(week: str) -> ResponseReturnValue:
     rep = reports.issue_report(digest(), _issue(week))
-    return page("report.html", rep=rep, labels=reports.DELIVERY_LABELS, caveat=reports.OPENS_CAVEAT,
-                funnel=charts.funnel(rep), top=charts.top_articles(rep) if rep.clicks else None)
+    return page(
+        "report.html",
+        rep=rep,
+        labels=reports.DELIVERY_LABELS,
+        caveat=reports.OPENS_CAVEAT,
+        funnel=charts.funnel(rep),
+        top=charts.top_articles(rep) if rep.clicks else None,
+    )
 
 
 @bp.route("/dashboard")
@@ -53,15 +59,22 @@ def dashboard() -> ResponseReturnValue:
     per_source = articles_weeks(d.db.dashboard.articles_since(weeks[0][1] - (weeks[1][1] - weeks[0][1])), weeks)
     last = d.db.issues.latest(REPORTED)
     rep = reports.issue_report(d, last) if last is not None else None
-    return page("dashboard.html", rep=rep, failing=failing,
-                audience=charts.audience(audience_weeks(d.db.dashboard.audience(), weeks)),
-                sources=charts.sources([w for w, _ in weeks], per_source, failing),
-                funnel=charts.funnel(rep) if rep else None,
-                top=charts.top_articles(rep) if rep and rep.clicks else None)
+    return page(
+        "dashboard.html",
+        rep=rep,
+        failing=failing,
+        audience=charts.audience(audience_weeks(d.db.dashboard.audience(), weeks)),
+        sources=charts.sources([w for w, _ in weeks], per_source, failing),
+        funnel=charts.funnel(rep) if rep else None,
+        top=charts.top_articles(rep) if rep and rep.clicks else None,
+    )
 
 
 @bp.route("/issues/<week>.csv")
 def csv(week: str) -> ResponseReturnValue:
     rep = reports.issue_report(digest(), _issue(week))
-    return Response(reports.as_csv(rep), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="report-{rep.week}.csv"'})
+    return Response(
+        reports.as_csv(rep),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="report-{rep.week}.csv"'},
+    )

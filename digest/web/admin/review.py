@@ -27,8 +27,9 @@ def send_test() -> ResponseReturnValue:
     else:
         try:
             n = digest().send_test(addresses)
-            flash(f"Test sent to {n} of {len(addresses)} addresses: {', '.join(addresses)}.",
-                  "message" if n else "error")
+            flash(
+                f"Test sent to {n} of {len(addresses)} addresses: {', '.join(addresses)}.", "message" if n else "error"
+            )
         except DigestError as exc:
             flash(str(exc), "error")
     return to_draft("test")

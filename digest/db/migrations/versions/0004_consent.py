@@ -21,8 +21,17 @@ depends_on: str | None = None
 
 OLD_STATES = ("pending", "active", "unsubscribed", "bounced")
 NEW_STATES = (*OLD_STATES, "complained")
-KINDS = ("signed_up", "confirmed", "topics_changed", "paused", "resumed", "unsubscribed", "bounced",
-         "complained", "resubscribed")
+KINDS = (
+    "signed_up",
+    "confirmed",
+    "topics_changed",
+    "paused",
+    "resumed",
+    "unsubscribed",
+    "bounced",
+    "complained",
+    "resubscribed",
+)
 
 
 def _states(values: tuple[str, ...]) -> str:
@@ -43,8 +52,7 @@ def upgrade() -> None:
         sa.Column("ip", sa.String(64)),
         sa.Column("user_agent", sa.String(300)),
         sa.Column("detail", sa.Text(), nullable=False),
-        sa.CheckConstraint("kind IN ({})".format(", ".join(f"'{k}'" for k in KINDS)),
-                           name="ck_subscriber_events_kind"),
+        sa.CheckConstraint("kind IN ({})".format(", ".join(f"'{k}'" for k in KINDS)), name="ck_subscriber_events_kind"),
     )
     op.create_index("ix_subscriber_events_subscriber_id", "subscriber_events", ["subscriber_id"])
     op.create_table(
