@@ -211,7 +211,12 @@ def test_a_complaint_suppresses_the_address_for_good(db_url: str, tmp_path: Path
         == "duplicate"
     )
     notices: list[Notice] = []
-    Audience(d.subscribers, d.tokens, "https://d.example", [], notices.append).subscribe(sub.email)
+
+    def queue(notice: Notice) -> bool:
+        notices.append(notice)
+        return True
+
+    Audience(d.subscribers, d.tokens, "https://d.example", [], queue).subscribe(sub.email)
     # a sign-up changes nothing; only the person's own confirmation of it could bring the address back
     assert [n.kind for n in notices] == ["confirm"] and notices[0].email == sub.email
     assert d.subscribers.get(sub.id).status == "complained"  # type: ignore[union-attr]

@@ -165,7 +165,8 @@ def test_init_writes_a_config_that_loads(tmp_path: Path) -> None:
 def test_paths_follow_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With --config, the database, the outbox, .env and relative paths belong to the file's folder."""
     site, elsewhere = tmp_path / "site", tmp_path / "elsewhere"
-    site.mkdir(), elsewhere.mkdir()
+    site.mkdir()
+    elsewhere.mkdir()
     (site / "digest.toml").write_text(
         '[newsletter]\ntemplates = "mine"\n\n[[sources]]\nname = "a"\nurl = "feed.xml"\n', encoding="utf-8"
     )

@@ -146,8 +146,9 @@ def test_run_twice_sends_one_digest_per_subscriber(
     assert "bob" not in unsub.split("mailto")[0]
     assert msg["To"].addresses[0].display_name == "Bob \u00c5berg"
     assert msg["Message-ID"] and msg["Date"] and msg["List-Id"]
-    text = msg.get_body(("plain",)).get_content()
-    html = msg.get_body(("html",)).get_content()
+    text_part, html_part = msg.get_body(("plain",)), msg.get_body(("html",))
+    assert text_part is not None and html_part is not None
+    text, html = text_part.get_content(), html_part.get_content()
     assert "Hi Bob," in text
     for title in ("Court orders ISPs to block 30 piracy streaming sites", "Jury awards $12m for patent infringement"):
         assert title in text and title in html

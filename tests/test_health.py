@@ -8,11 +8,13 @@ import subprocess
 import urllib.request
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
+from werkzeug.test import TestResponse
 
 from digest.health import readiness
 from digest.logjson import JSONFormatter
@@ -36,6 +38,13 @@ def scrape(text_: str) -> dict[str, float]:
     return out
 
 
+def json_of(resp: TestResponse) -> Any:
+    """The response's JSON body; a response without one fails the test here."""
+    body = resp.get_json()
+    assert body is not None, resp.text
+    return body
+
+
 def test_healthz_answers_without_touching_the_database(tmp_path: Path) -> None:
     app = make_app(make_settings(tmp_path))
     resp = app.test_client().get("/healthz")
@@ -50,13 +59,13 @@ def test_readyz_needs_a_recent_collect_and_a_current_schema(tmp_path: Path) -> N
 
     before = client.get("/readyz")
     assert before.status_code == 503
-    checks = {c["name"]: c for c in before.json["checks"]}
+    checks = {c["name"]: c for c in json_of(before)["checks"]}
     assert checks["database"]["ok"] and checks["schema"]["ok"]
     assert not checks["collect"]["ok"] and "digest daemon" in checks["collect"]["detail"]
 
     d.db.sources.record_fetch("https://feeds.example/a.xml", "A", error="timed out")  # tried: the daemon runs
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.json["ready"] is True
+    assert ready.status_code == 200 and json_of(ready)["ready"] is True
 
     later = readiness(d.db.health, "1h", clock=lambda: now() + timedelta(hours=3, minutes=1))
     assert [c.ok for c in later] == [True, True, False] and "more than 3 h" in later[2].detail
@@ -65,7 +74,7 @@ def test_readyz_needs_a_recent_collect_and_a_current_schema(tmp_path: Path) -> N
         conn.execute(text("UPDATE alembic_version SET version_num = '0001_schema'"))
     behind = client.get("/readyz")
     assert behind.status_code == 503
-    schema = {c["name"]: c for c in behind.json["checks"]}["schema"]
+    schema = {c["name"]: c for c in json_of(behind)["checks"]}["schema"]
     assert not schema["ok"] and "digest db upgrade" in schema["detail"]
 
 
@@ -78,7 +87,7 @@ def test_readyz_says_when_the_database_cannot_be_reached(tmp_path: Path) -> None
     (tmp_path / "digest.db").mkdir()  # a folder where the file was: SQLite cannot open it
     resp = app.test_client().get("/readyz")
     assert resp.status_code == 503
-    (check,) = resp.json["checks"]
+    (check,) = json_of(resp)["checks"]
     assert check["name"] == "database" and not check["ok"] and "DIGEST_DATABASE_URL" in check["detail"]
 
 

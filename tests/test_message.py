@@ -56,7 +56,7 @@ PEOPLE = [
 
 
 def parsed(data: bytes) -> EmailMessage:
-    return message_from_bytes(data, policy=policy.default)  # type: ignore[return-value]
+    return message_from_bytes(data, policy=policy.default)
 
 
 def reference(
@@ -198,7 +198,7 @@ class CountingRenderer(Renderer):
         self.rendered: list[frozenset[str] | None] = []
         self.lock = threading.Lock()
 
-    def render(self, issue: Issue, topics: frozenset[str] | None = None) -> Rendered | None:
+    def render(self, issue: NewIssue, topics: frozenset[str] | None = None) -> Rendered | None:
         with self.lock:
             self.rendered.append(topics)
         return super().render(issue, topics)
@@ -220,7 +220,7 @@ def test_issue_messages_render_each_variant_once_across_threads() -> None:
     renderer = CountingRenderer()
     tokens = Tokens("a test key")
     messages = IssueMessages(
-        sample_issue(),
+        replace_issue_id(sample_issue(), 1),
         renderer,
         LETTERHEAD,
         tokens,
@@ -263,7 +263,12 @@ def test_issue_messages_render_each_variant_once_across_threads() -> None:
 
 def test_a_test_message_is_the_whole_issue_with_a_test_subject() -> None:
     messages = IssueMessages(
-        sample_issue(), Renderer("https://d.example"), LETTERHEAD, Tokens("k"), "https://d.example", ("patents",)
+        replace_issue_id(sample_issue(), 1),
+        Renderer("https://d.example"),
+        LETTERHEAD,
+        Tokens("k"),
+        "https://d.example",
+        ("patents",),
     )
     env = messages.for_test("editor@example.com")
     mail = parsed(env.data)

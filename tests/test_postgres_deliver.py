@@ -55,7 +55,7 @@ def test_two_processes_share_one_send_and_no_row_is_sent_twice(pg_url: str, tmp_
     assert len(copies) == 300 and set(copies.values()) == {1}
     with d.db.begin() as conn:
         owners = conn.execute(select(t.deliveries.c.lease_owner, func.count()).group_by(t.deliveries.c.lease_owner))
-        by_owner = dict(owners.all())
+        by_owner: dict[str | None, int] = {row[0]: row[1] for row in owners.all()}
         assert set(conn.scalars(select(t.deliveries.c.status))) == {"sent"}
     assert len(by_owner) == 2 and all(n > 0 for n in by_owner.values())
     d.close()

@@ -109,12 +109,14 @@ def test_day_names_fire_on_that_day_unlike_crontab_numbers() -> None:
     start = datetime(2026, 3, 4, tzinfo=UTC)  # a Wednesday
     ours = weekly_trigger(parse_weekly("mon 07:00"), ZoneInfo("UTC")).get_next_fire_time(None, start)
     crontab = CronTrigger.from_crontab("0 7 * * 1", timezone=UTC).get_next_fire_time(None, start)
+    assert ours is not None and crontab is not None
     assert ours.strftime("%a %H:%M") == "Mon 07:00"
     assert crontab.strftime("%a") == "Tue"  # the trap this module avoids: APScheduler counts Monday as 0
 
 
 def fires(trigger: CronTrigger, start: datetime, end: datetime) -> list[datetime]:
-    out, prev, now = [], None, start
+    out: list[datetime] = []
+    prev, now = None, start
     while True:
         nxt = trigger.get_next_fire_time(prev, now)
         if nxt is None or nxt > end:

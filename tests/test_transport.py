@@ -6,7 +6,7 @@ import ssl
 
 import pytest
 
-from digest.config import SMTPConfig
+from digest.config import Security, SMTPConfig
 from digest.errors import SMTPConnectionError
 from digest.message import MessageTemplate
 from digest.render import Personal, Rendered
@@ -34,7 +34,9 @@ def envelope() -> Envelope:
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
-def test_tls_delivers_with_a_trusted_certificate(security: str, certs: tuple[ssl.SSLContext, ssl.SSLContext]) -> None:
+def test_tls_delivers_with_a_trusted_certificate(
+    security: Security, certs: tuple[ssl.SSLContext, ssl.SSLContext]
+) -> None:
     server, client = certs
     sink = FaultSink()
     kw = {"tls_context": server, "require_starttls": True} if security == "starttls" else {"ssl_context": server}
@@ -47,7 +49,7 @@ def test_tls_delivers_with_a_trusted_certificate(security: str, certs: tuple[ssl
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
 def test_an_untrusted_certificate_is_a_clear_error_never_a_downgrade(
-    security: str, certs: tuple[ssl.SSLContext, ssl.SSLContext]
+    security: Security, certs: tuple[ssl.SSLContext, ssl.SSLContext]
 ) -> None:
     server, _ = certs
     sink = FaultSink()
