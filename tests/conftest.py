@@ -15,11 +15,14 @@ from digest.config import Settings
 from .support.browser import browser
 from .support.db import fresh_postgres
 from .support.http import Site, serve_site
+from .support.skips import pytest_runtest_logreport, pytest_sessionfinish, pytest_terminal_summary
 from .support.smtp import Sink, sink_server
 from .support.web import make_settings
 
 # A test that uses one of these fixtures (or a "postgresql" parameter) must carry the marker, so that
 # `-m "not postgres"` and `-m "not browser"` leave out everything that needs the server or Chromium.
+__all__ = ["pytest_runtest_logreport", "pytest_sessionfinish", "pytest_terminal_summary"]  # the skip gate
+
 NEEDS = {"postgres": ("pg_url",), "browser": ("chromium",)}
 
 

@@ -12,6 +12,7 @@ import pytest
 from digest.extract import clean_paragraphs, extract_paragraphs, html_to_paragraphs
 
 from .support.data import corpus
+from .support.skips import CORPUS_ABSENT
 
 JUNK = ("Leave a Reply", "Akismet", "commenting using", "Image source", "Share this", "Proudly powered")
 
@@ -46,7 +47,7 @@ def _page(body: str, title: str = "IP news") -> str:
 def _seed_lines() -> list[str]:
     seeds = sorted(corpus("seed").glob("*.txt"))
     if not seeds:
-        pytest.skip("no seed article in the shared corpus")
+        pytest.skip(f"{CORPUS_ABSENT}: no seed article in {corpus('seed')}")
     text = seeds[0].read_text(encoding="utf-8")
     return [part.strip() for part in re.split(r"\n\s*\n", text) if part.strip()]
 

@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hatchling.builders.wheel import WheelBuilder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,8 +36,7 @@ def test_the_sdist_holds_what_the_tests_read() -> None:
 
 
 def test_the_wheel_ships_templates_and_data_files(tmp_path: Path) -> None:
-    wheel_builder = pytest.importorskip("hatchling.builders.wheel")
-    built = list(wheel_builder.WheelBuilder(str(ROOT)).build(directory=str(tmp_path), versions=["standard"]))
+    built = list(WheelBuilder(str(ROOT)).build(directory=str(tmp_path), versions=["standard"]))
     names = set(zipfile.ZipFile(built[0]).namelist())
     data = {
         p.relative_to(ROOT).as_posix()

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from digest.summarize import split_sentences, summaries, summarize, word_count
+
+from .support.data import corpus
 
 LONG = (
     "The Unified Patent Court's Court of Appeal on Monday upheld a preliminary injunction against the "
@@ -149,9 +150,7 @@ def test_summaries_of_several_lengths_are_each_length_s_summary(budgets: tuple[i
 
 
 def test_naughty_strings_never_raise() -> None:
-    naughty = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "naughty-strings" / "blns.json"
-    if not naughty.is_file():
-        pytest.skip(f"naughty strings not found at {naughty}")
+    naughty = corpus("naughty-strings", "blns.json")
     for text in json.loads(naughty.read_text(encoding="utf-8")):
         summary = summarize([text], max_words=20)
         assert summary == summary.strip()

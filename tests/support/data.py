@@ -16,6 +16,8 @@ from digest.pipeline import Digest
 from digest.render import Personal
 from digest.topics import DEFAULT_TOPICS, Taxonomy
 
+from .skips import CORPUS_ABSENT
+
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS_VARIABLE = "DIGEST_TEST_CORPUS"
 # The shared test corpus: $DIGEST_TEST_CORPUS when set, else ../shared/corpus beside the checkout.
@@ -27,10 +29,7 @@ def corpus(*parts: str) -> Path:
     """A path inside the shared corpus; the test is skipped, with the way to fix it, when it is not there."""
     path = CORPUS.joinpath(*parts)
     if not path.exists():
-        pytest.skip(
-            f"{path} is not on this machine (the shared test corpus is optional; "
-            f"set {CORPUS_VARIABLE} to the folder that holds it)"
-        )
+        pytest.skip(f"{CORPUS_ABSENT}: {path} (it is optional; set {CORPUS_VARIABLE} to the folder that holds it)")
     return path
 
 
