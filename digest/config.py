@@ -7,7 +7,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, cast
 
 from dotenv import dotenv_values
 
@@ -20,7 +20,6 @@ SAMPLES = Path(__file__).parent / "samples"
 # the samples' article links, on example domains, answered from the pages bundled with them: never fetched
 SAMPLE_PAGES: Mapping[str, Path] = {"https://ipwire.example/2026/": SAMPLES / "articles"}
 Security = Literal["starttls", "ssl", "none"]
-SECURITIES: tuple[Security, ...] = get_args(Security)
 DEFAULT_PORTS: Mapping[str, int] = {"starttls": 587, "ssl": 465, "none": 25}
 
 

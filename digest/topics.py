@@ -224,10 +224,6 @@ def is_housekeeping(tags: Iterable[str], title: str, lead: str) -> bool:
     return bool(_HOUSEKEEPING.search(normalize_tag(title)) or _HOUSEKEEPING.search(normalize_tag(lead)))
 
 
-def _contains_phrase(text: str, phrase: str) -> bool:
-    return bool(phrase) and f" {phrase} " in f" {text} "
-
-
 class Taxonomy:
     """Ordered topics and the rules that put an entry into them.
 

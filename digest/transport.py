@@ -188,7 +188,6 @@ class OutboxTransport:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.written = 0
 
     def describe(self) -> str:
         return f"outbox folder {self.folder}"
@@ -199,7 +198,6 @@ class OutboxTransport:
         tmp = path.with_suffix(".eml.tmp")
         tmp.write_bytes(envelope.data)
         tmp.replace(path)
-        self.written += 1
         return SendResult(True, 250, f"written to {path}")
 
     def close(self) -> None:

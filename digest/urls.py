@@ -71,7 +71,3 @@ def with_campaign(url: str, source: str, campaign: str) -> str:
     pairs = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not k.lower().startswith("utm_")]
     pairs += [("utm_source", source), ("utm_medium", "email"), ("utm_campaign", campaign)]
     return urlunsplit(parts._replace(query=urlencode(pairs)))
-
-
-def is_web_url(url: str) -> bool:
-    return urlsplit(url).scheme in ("http", "https")

@@ -81,12 +81,6 @@ def record(
     conn.execute(_INSERT, values(subscriber_id, kind, source, detail, ip, user_agent, at))
 
 
-def record_many(conn: Connection, rows: list[dict[str, Any]]) -> None:
-    """Append many events built with ``values``."""
-    if rows:
-        conn.execute(_INSERT, rows)
-
-
 def events(conn: Connection, subscriber_id: int) -> list[Event]:
     """A subscriber's history in the order it was recorded (an import may record an earlier confirmation)."""
     return [

@@ -225,10 +225,6 @@ class SubscriberStore:
             self._move(conn, sid, SubscriberStatus(status), source)
         return True
 
-    def set_status_by_id(self, subscriber_id: int, status: str, source: str = "") -> None:
-        with self.engine.begin() as conn:
-            self._move(conn, subscriber_id, SubscriberStatus(status), source)
-
     @staticmethod
     def _move(conn: Connection, subscriber_id: int, status: SubscriberStatus, source: str) -> None:
         """The one place a status changes outside sign-up and confirmation; unchanged writes nothing."""

@@ -86,7 +86,6 @@ class Outcome:
     """What applying one event did."""
 
     label: str  # hard, soft, complaint, autoreply, other; or unmatched, duplicate
-    matched_by: str = ""  # verp, message-id, recipient
     deliveries: list[int] = field(default_factory=list)
     marked: list[tuple[int, str]] = field(default_factory=list)  # (subscriber id, new status)
 

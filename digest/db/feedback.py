@@ -81,14 +81,14 @@ class FeedbackStore:
             return Outcome("duplicate")
         if event.label in IGNORED:
             return Outcome(event.label)
-        targets, how = _match(conn, event)
+        targets, _how = _match(conn, event)
         feedback = event.feedback
         if not targets or feedback is None:
             conn.execute(
                 update(f).where(f.c.source == event.source, f.c.key == event.key[:500]).values(kind="unmatched")
             )
             return Outcome("unmatched")
-        outcome = Outcome(event.label, how)
+        outcome = Outcome(event.label)
         for delivery_id, subscriber_id in targets:
             if delivery_id is not None:
                 _record(conn, delivery_id, feedback, event, at)

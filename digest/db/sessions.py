@@ -49,7 +49,3 @@ class EditorSessions:
     def end(self, token: str) -> None:
         with self.engine.begin() as conn:
             conn.execute(delete(s).where(s.c.token_hash == _hash(token)))
-
-    def end_all(self) -> int:
-        with self.engine.begin() as conn:
-            return int(conn.execute(delete(s)).rowcount)
