@@ -37,6 +37,15 @@ class EventKind(StrEnum):
     RESUBSCRIBED = "resubscribed"  # a confirmed sign-up after an opt-out
 
 
+class Change(StrEnum):
+    """What happened to a subscriber that may change their status."""
+
+    CONFIRM = "confirm"  # the person confirmed a sign-up (the link in the confirmation mail)
+    UNSUBSCRIBE = "unsubscribe"  # one-click, the page, a mailto, the command line
+    BOUNCE = "bounce"  # the address does not take mail (a hard bounce, or the soft-bounce policy's limit)
+    COMPLAIN = "complain"  # a spam complaint (feedback loop, ESP webhook)
+
+
 EVENT_KINDS = tuple(k.value for k in EventKind)
 
 # Who may be mailed an issue: an active subscriber who has not paused the digest. The SQL form of the

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from .model import OPTED_OUT, Subscriber, SubscriberStatus
+from .model import OPTED_OUT, Change, Subscriber, SubscriberStatus
 from .store import SubscriberStore
 from .tokens import BadToken, Tokens
 from .validation import form_name, normalize_email
@@ -96,8 +96,7 @@ class Audience:
     def unsubscribe(self, token: str, source: str = "unsubscribe link") -> Subscriber:
         """Unsubscribe the link's holder at once; already unsubscribed, bounced or complained stays as it is."""
         sub = self.holder("unsubscribe", token)
-        if sub.status in ("active", "pending"):
-            self.store.set_status(sub.email, "unsubscribed", source)
+        self.store.change_status(sub.email, Change.UNSUBSCRIBE, source)
         return self.store.get(sub.id) or sub
 
     def save_preferences(self, token: str, topics: Iterable[str], paused: bool) -> Subscriber:

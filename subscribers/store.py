@@ -12,23 +12,16 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, func, select, update
 
-from . import bulk, history
+from . import bulk, history, lifecycle
 from . import table as t
 from .clock import now as _now
 from .history import Event
-from .model import OPTED_OUT, STATUSES, EventKind, Subscriber, SubscriberStatus
+from .model import Change, EventKind, Subscriber, SubscriberStatus
 
 BATCH = 1000
 IMPORT_BATCH = 2000  # rows an import stores per statement (at most bulk.MAX_ROWS)
 S = t.subscribers
 
-# The history line that a move into each status writes.
-STATUS_EVENT = {
-    SubscriberStatus.UNSUBSCRIBED: EventKind.UNSUBSCRIBED,
-    SubscriberStatus.BOUNCED: EventKind.BOUNCED,
-    SubscriberStatus.COMPLAINED: EventKind.COMPLAINED,
-    SubscriberStatus.ACTIVE: EventKind.RESUBSCRIBED,
-}
 OPT_OUT_EVENTS = (EventKind.UNSUBSCRIBED.value, EventKind.BOUNCED.value, EventKind.COMPLAINED.value)
 
 
@@ -190,19 +183,11 @@ class SubscriberStore:
     def confirm(self, subscriber_id: int, ip: str | None, user_agent: str | None = None) -> bool:
         """A pending subscriber becomes active, with the time, IP and user agent of consent; one who had left
         comes back (recorded as resubscribed). False when neither (already active, or unknown)."""
-        at = _now()
         with self.engine.begin() as conn:
-            status = conn.execute(select(S.c.status).where(S.c.id == subscriber_id)).scalar()
-            if status != SubscriberStatus.PENDING and status not in OPTED_OUT:
-                return False
-            conn.execute(
-                update(S)
-                .where(S.c.id == subscriber_id, S.c.status == status)
-                .values(status=SubscriberStatus.ACTIVE, confirmed_at=at, consent_ip=(ip or "")[:64] or None)
+            moved = lifecycle.move(
+                conn, subscriber_id, Change.CONFIRM, source="confirmation link", at=_now(), ip=ip, user_agent=user_agent
             )
-            kind = EventKind.CONFIRMED if status == SubscriberStatus.PENDING else EventKind.RESUBSCRIBED
-            history.record(conn, subscriber_id, kind, "confirmation link", None, ip, user_agent, at)
-        return True
+        return moved is not None
 
     def set_preferences(self, subscriber_id: int, topics: Iterable[str], paused: bool, source: str = "page") -> None:
         chosen = ",".join(sorted(set(topics)))
@@ -216,28 +201,16 @@ class SubscriberStore:
             if bool(row.paused) != paused:
                 history.record(conn, subscriber_id, EventKind.PAUSED if paused else EventKind.RESUMED, source)
 
-    def set_status(self, email: str, status: str, source: str = "") -> bool:
-        """Move an address to ``status`` and record it; False when the address is not stored."""
+    def change_status(
+        self, email: str, change: Change, source: str = "", detail: str | None = None
+    ) -> SubscriberStatus | None:
+        """Apply ``change`` to an address (subscribers.lifecycle decides what it may do); the new status, or None
+        when the address is not stored or the change does not apply to its status."""
         with self.engine.begin() as conn:
             sid = conn.execute(select(S.c.id).where(S.c.email == email.lower())).scalar()
             if sid is None:
-                return False
-            self._move(conn, sid, SubscriberStatus(status), source)
-        return True
-
-    @staticmethod
-    def _move(conn: Connection, subscriber_id: int, status: SubscriberStatus, source: str) -> None:
-        """The one place a status changes outside sign-up and confirmation; unchanged writes nothing."""
-        assert status in STATUSES
-        at = _now()
-        values: dict[str, Any] = {"status": status.value}
-        if status == SubscriberStatus.UNSUBSCRIBED:
-            values["unsubscribed_at"] = at
-        elif status in (SubscriberStatus.BOUNCED, SubscriberStatus.COMPLAINED):
-            values["bounced_at"] = at
-        done = conn.execute(update(S).where(S.c.id == subscriber_id, S.c.status != status.value).values(**values))
-        if done.rowcount and status in STATUS_EVENT:
-            history.record(conn, subscriber_id, STATUS_EVENT[status], source, at=at)
+                return None
+            return lifecycle.move(conn, sid, change, source=source, detail=detail, at=_now())
 
     # -- erasure ------------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from digest.config import SMTPConfig
 from digest.db import Database
 from digest.db import tables as t
 from digest.web.notices import drain
+from subscribers.model import Change
 from subscribers.table import subscriber_events, suppressed
 
 from .support.admin import HASH, PASSWORD, USER, seed
@@ -299,7 +300,7 @@ def test_a_database_from_before_the_history_upgrades_and_takes_complaints(tmp_pa
     assert CliRunner(env={"DIGEST_DATABASE_URL": url}).invoke(cli, ["db", "upgrade"]).exit_code == 0
     db = Database(url)
     first = next(db.subscribers.iter())
-    db.subscribers.set_status(first.email, "complained", source="feedback loop")
+    db.subscribers.change_status(first.email, Change.COMPLAIN, source="feedback loop")
     db.subscribers.record_event(first.id, "bounced", source="dsn", detail="550 5.1.1 user unknown")
     assert [(e.kind, e.source) for e in db.subscribers.history(first.id)] == [
         ("complained", "feedback loop"),
@@ -316,15 +317,16 @@ def test_the_answer_is_the_same_for_every_status_even_while_the_mail_server_is_d
     down = SMTPConfig(host="127.0.0.1", port=free_port(), security="none", timeout=2)  # nothing listens there
     with live_server(tmp_path, config={"SUBSCRIBE_LIMIT_CLIENT": "100 per minute"}, smtp=down) as live:
         subs = live.digest.subscribers
-        for email, status in (
-            ("active@example.org", "active"),
-            ("bounced@example.org", "bounced"),
-            ("left@example.org", "unsubscribed"),
-            ("angry@example.org", "complained"),
-            ("waiting@example.org", "pending"),
+        for email, change in (
+            ("active@example.org", None),
+            ("bounced@example.org", Change.BOUNCE),
+            ("left@example.org", Change.UNSUBSCRIBE),
+            ("angry@example.org", Change.COMPLAIN),
+            ("waiting@example.org", None),
         ):
-            subs.add(email, "", (), status="pending" if status == "pending" else "active")
-            subs.set_status(email, status)
+            subs.add(email, "", (), status="pending" if email.startswith("waiting") else "active")
+            if change is not None:
+                subs.change_status(email, change)
         answers = set()
         for who in ("new", "active", "bounced", "left", "angry", "waiting"):
             api = requests.post(f"{live.base}/api/subscribe", json={"email": f"{who}@example.org"}, timeout=5)

@@ -17,6 +17,7 @@ from digest.pipeline import Digest
 from digest.render import Rendered, Renderer
 from digest.transport import OutboxTransport, SMTPTransport
 from subscribers.csvio import CSVFormatError, export_string, import_csv
+from subscribers.model import Change
 from subscribers.store import NewSubscriber, SubscriberStore
 from subscribers.validation import InvalidAddress, normalize_email
 
@@ -118,8 +119,8 @@ def test_reimporting_an_old_csv_never_resubscribes_anyone(digest: Digest, tmp_pa
     )
     assert import_csv(old, digest.subscribers, TOPICS, "a test list").added == 4
     subs = digest.subscribers
-    subs.set_status("ann@example.org", "unsubscribed")
-    subs.set_status("bob@example.org", "bounced")
+    subs.change_status("ann@example.org", Change.UNSUBSCRIBE)
+    subs.change_status("bob@example.org", Change.BOUNCE)
     subs.request("dee@example.org", "", [])  # no change: dee is active already
     cy = subs.by_email("cy@example.org")
     assert cy is not None
@@ -153,7 +154,7 @@ def test_export_carries_status_topics_and_consent(digest: Digest) -> None:
 def test_add_many_inserts_in_batches_and_skips_what_is_there(digest: Digest) -> None:
     subs = digest.subscribers
     subs.add("r5@example.org", "Five", [])
-    subs.set_status("r5@example.org", "unsubscribed")
+    subs.change_status("r5@example.org", Change.UNSUBSCRIBE)
     rows = [NewSubscriber(f"r{i}@example.org", f"R{i}") for i in range(2500)]
     assert subs.add_many(rows) == 2499
     assert subs.counts() == {"active": 2499, "unsubscribed": 1}
@@ -174,7 +175,7 @@ def pg_store(pg_url: str) -> Iterator[SubscriberStore]:
 @pytest.mark.postgres
 def test_add_many_on_postgresql_skips_existing_addresses(pg_store: SubscriberStore) -> None:
     pg_store.add("r7@example.org", "Seven", [])
-    pg_store.set_status("r7@example.org", "bounced")
+    pg_store.change_status("r7@example.org", Change.BOUNCE)
     assert pg_store.add_many([NewSubscriber(f"r{i}@example.org", "", "patents") for i in range(1500)]) == 1499
     assert pg_store.counts() == {"active": 1499, "bounced": 1}
 
@@ -245,7 +246,7 @@ def test_subscribers_list_filters_by_status(tmp_path: Path, monkeypatch: pytest.
     assert runner.invoke(cli, ["subscribers", "import", "r.csv", "--consent", "a test list"]).exit_code == 0
     assert runner.invoke(cli, ["subscribers", "remove", "left@example.org"]).exit_code == 0
     d = Digest(make_settings(tmp_path, database_url=f"sqlite:///{tmp_path}/cli.db"))
-    d.subscribers.set_status("bounced@example.org", "bounced")
+    d.subscribers.change_status("bounced@example.org", Change.BOUNCE)
     d.subscribers.request("pending@example.org", "", [])
     d.close()
     for status in ("active", "bounced", "unsubscribed", "pending"):
@@ -294,8 +295,8 @@ def test_the_send_renders_once_per_topic_selection_and_honours_every_choice(dige
     paused = subs.by_email("paused@example.org")
     assert paused is not None
     subs.set_preferences(paused.id, [], paused=True)
-    subs.set_status("left@example.org", "unsubscribed")
-    subs.set_status("bounced@example.org", "bounced")
+    subs.change_status("left@example.org", Change.UNSUBSCRIBE)
+    subs.change_status("bounced@example.org", Change.BOUNCE)
     subs.request("pending@example.org", "", [])
     spy = CountingRenderer(digest.settings.base_url)
     digest.renderer = spy

@@ -6,6 +6,7 @@ import pytest
 
 from digest.db import Database
 from subscribers.csvio import CSVFormatError, export_string, import_csv
+from subscribers.model import Change
 from subscribers.store import SubscriberStore
 from subscribers.tokens import BadToken, Tokens
 from subscribers.validation import InvalidAddress, normalize_email
@@ -55,8 +56,8 @@ def test_reimport_never_resubscribes(tmp_path: Path, subs: SubscriberStore) -> N
     path = tmp_path / "s.csv"
     path.write_text("email\nann@example.com\nbob@example.com\n", encoding="utf-8")
     import_csv(path, subs, TOPICS, "a test list")
-    subs.set_status("ann@example.com", "unsubscribed")
-    subs.set_status("bob@example.com", "bounced")
+    subs.change_status("ann@example.com", Change.UNSUBSCRIBE)
+    subs.change_status("bob@example.com", Change.BOUNCE)
     again = import_csv(path, subs, TOPICS, "a test list")
     assert again.added == 0 and again.duplicates == 2
     assert subs.counts() == {"unsubscribed": 1, "bounced": 1}

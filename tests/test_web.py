@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from digest.config import Settings
 from digest.models import IssueStatus
+from subscribers.model import Change
 
 from .support.data import make_issue
 from .support.smtp import link_in
@@ -103,8 +104,8 @@ def test_the_answer_is_the_same_for_new_active_bounced_and_unsubscribed_addresse
     add_active(app, "active@example.org")
     add_active(app, "bounced@example.org")
     add_active(app, "left@example.org")
-    digest_of(app).subscribers.set_status("bounced@example.org", "bounced")
-    digest_of(app).subscribers.set_status("left@example.org", "unsubscribed")
+    digest_of(app).subscribers.change_status("bounced@example.org", Change.BOUNCE)
+    digest_of(app).subscribers.change_status("left@example.org", Change.UNSUBSCRIBE)
     bodies = {
         e: subscribe(client, e).get_data(as_text=True).replace(e, "")
         for e in ("new@example.org", "active@example.org", "bounced@example.org", "left@example.org")
@@ -161,7 +162,7 @@ def test_a_confirm_link_does_not_bring_back_someone_who_left_afterwards(
     mail = outbox_mail(settings, "ann@example.org")
     assert mail is not None
     url = path(link_in(mail, "confirm"))
-    digest_of(app).subscribers.set_status("ann@example.org", "unsubscribed")
+    digest_of(app).subscribers.change_status("ann@example.org", Change.UNSUBSCRIBE)
     page = client.get(url)
     resp = client.post(url, data={"csrf_token": csrf_from(page.get_data(as_text=True))})
     assert "no longer applies" in friendly(resp, 400)
@@ -313,7 +314,7 @@ def test_a_post_without_the_one_click_body_changes_nothing(app: Flask, client: F
 
 def test_a_bounced_address_stays_bounced(app: Flask, client: FlaskClient) -> None:
     add_active(app, "gone@example.org")
-    digest_of(app).subscribers.set_status("gone@example.org", "bounced")
+    digest_of(app).subscribers.change_status("gone@example.org", Change.BOUNCE)
     resp = client.post(tokens(app, "unsubscribe", "gone@example.org"), data={"List-Unsubscribe": "One-Click"})
     assert resp.status_code == 200 and status(app, "gone@example.org") == "bounced"
 
@@ -364,7 +365,7 @@ def test_preferences_without_csrf_change_nothing(app: Flask, client: FlaskClient
 
 def test_preferences_of_someone_who_left_say_so(app: Flask, client: FlaskClient) -> None:
     add_active(app, "ann@example.org")
-    digest_of(app).subscribers.set_status("ann@example.org", "unsubscribed")
+    digest_of(app).subscribers.change_status("ann@example.org", Change.UNSUBSCRIBE)
     body = friendly(client.get(tokens(app, "preferences", "ann@example.org")), 200)
     assert "is unsubscribed" in body
 

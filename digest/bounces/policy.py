@@ -74,13 +74,6 @@ class Policy:
         return None
 
 
-def changes_from(status: SubscriberStatus) -> tuple[str, ...]:
-    """The statuses a subscriber may be moved to ``status`` from."""
-    if status == SubscriberStatus.COMPLAINED:
-        return tuple(s.value for s in SubscriberStatus if s != SubscriberStatus.COMPLAINED)
-    return (SubscriberStatus.ACTIVE.value,)
-
-
 @dataclass
 class Outcome:
     """What applying one event did."""

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from subscribers.model import STATUSES, SubscriberStatus
+from subscribers.model import STATUSES, Change, SubscriberStatus
 from subscribers.validation import InvalidAddress, clean_name, normalize_email, parse_topics
 
 from .context import Context, handle_errors, pass_ctx
@@ -62,11 +62,15 @@ def subscribers_remove(c: Context, email: str) -> None:
     Example:
       digest subscribers remove ann@example.com
     """
-    if c.db.subscribers.set_status(email.strip(), SubscriberStatus.UNSUBSCRIBED, source="cli"):
-        click.echo(f"unsubscribed {email.strip().lower()}")
-    else:
+    address = email.strip().lower()
+    sub = c.db.subscribers.by_email(address)
+    if sub is None:
         click.echo(f"{email} is not on the list", err=True)
         sys.exit(1)
+    if c.db.subscribers.change_status(address, Change.UNSUBSCRIBE, source="cli") is not None:
+        click.echo(f"unsubscribed {address}")
+    else:
+        click.echo(f"{address} is {sub.status} already: nothing to change")
 
 
 LIST_STATUSES = (*STATUSES, "paused")

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Connection, Dialect, Engine, and_, bindparam, case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from subscribers import history
+from subscribers import lifecycle
 from subscribers.clock import now
-from subscribers.model import EventKind, Subscriber, SubscriberStatus
+from subscribers.model import Change, Subscriber
 from subscribers.table import mailable
 
 from ..models import DeliveryStatus
@@ -83,11 +83,6 @@ _OUTCOME = {
 }
 _RECORD_TRIED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME, attempts=d.c.attempts + 1)
 _RECORD_SKIPPED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME)
-_BOUNCE = (
-    update(s)
-    .where(s.c.id == bindparam("subscriber_id"), s.c.status == SubscriberStatus.ACTIVE)
-    .values(status=SubscriberStatus.BOUNCED, bounced_at=bindparam("at", type_=s.c.bounced_at.type))
-)
 
 
 _CURSOR = "outbox.cursor"  # key of a worker connection's own driver cursor in its ``info``
@@ -326,8 +321,8 @@ class Outbox:
             return
         with self._turn, self.engine.begin() as tx:  # the outcome, the bounce and its history: all or nothing
             tx.execute(_RECORD_TRIED if tried else _RECORD_SKIPPED, params)
-            if tx.execute(_BOUNCE, {"subscriber_id": bounce, "at": at}).rowcount:
-                history.record(tx, bounce, EventKind.BOUNCED, "smtp", f"{code} {(text or '')[:200]}".strip(), at=at)
+            detail = f"{code} {(text or '')[:200]}".strip()
+            lifecycle.move(tx, bounce, Change.BOUNCE, source="smtp", detail=detail, at=at)
 
 
 @functools.cache

@@ -12,18 +12,20 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from subscribers import history
+from subscribers import lifecycle
 from subscribers.clock import now
-from subscribers.model import EventKind, SubscriberStatus
+from subscribers.model import Change, SubscriberStatus
 
-from ..bounces.policy import IGNORED, RANK, Event, Outcome, Policy, changes_from
+from ..bounces.policy import IGNORED, RANK, Event, Outcome, Policy
 from ..models import DeliveryStatus, Feedback
 from . import tables as t
+
+# The subscriber change a bounce policy's verdict stands for (subscribers.lifecycle decides what it may do).
+_CHANGE = {SubscriberStatus.BOUNCED: Change.BOUNCE, SubscriberStatus.COMPLAINED: Change.COMPLAIN}
 
 d, s, f = t.deliveries, t.subscribers, t.feedback_events
 COMPLAINT_WARNING = 0.001
@@ -95,11 +97,13 @@ class FeedbackStore:
                 outcome.deliveries.append(delivery_id)
             run = _soft_run(conn, subscriber_id, delivery_id, at - timedelta(days=policy.soft_days))
             status = policy.status_after(feedback, run if feedback == Feedback.SOFT else 0)
-            if status is not None and _mark(conn, subscriber_id, status, at):
-                outcome.marked.append((subscriber_id, status.value))
-                history.record(
-                    conn, subscriber_id, EventKind(status.value), source=event.source, detail=_detail(event), at=at
-                )
+            if status is None:
+                continue
+            moved = lifecycle.move(
+                conn, subscriber_id, _CHANGE[status], source=event.source, detail=_detail(event), at=at
+            )
+            if moved is not None:
+                outcome.marked.append((subscriber_id, moved.value))
         conn.execute(
             update(f)
             .where(f.c.source == event.source, f.c.key == event.key[:500])
@@ -222,13 +226,3 @@ def _soft_run(conn: Connection, subscriber_id: int, delivery_id: int | None, sin
             break
         run += 1
     return run
-
-
-def _mark(conn: Connection, subscriber_id: int, status: SubscriberStatus, at: datetime) -> bool:
-    values: dict[str, Any] = {"status": status.value}
-    if status == SubscriberStatus.BOUNCED:
-        values["bounced_at"] = at
-    else:
-        values["unsubscribed_at"] = func.coalesce(s.c.unsubscribed_at, at)
-    done = conn.execute(update(s).where(s.c.id == subscriber_id, s.c.status.in_(changes_from(status))).values(**values))
-    return bool(done.rowcount)
