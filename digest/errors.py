@@ -65,6 +65,10 @@ class NoDraft(NothingToSend):
     exit_code = 1
 
 
+class DraftChanged(DigestError):
+    """The draft was edited or rebuilt after the editor looked at it: look again before approving or sending."""
+
+
 class DeliveryError(DigestError):
     exit_code = 1
 

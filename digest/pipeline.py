@@ -16,12 +16,12 @@ from subscribers.tokens import Tokens
 from .bounces.verp import Verp
 from .checks import UNCHECKED, Finding, check_links, check_rendered, links
 from .clicks import Links, tracked, with_open_image
-from .compose import compose, period, week_key
+from .compose import compose, period, variant, week_key
 from .config import Settings
 from .db import Database
 from .deliver import DeliveryReport, Progress, SendOptions, deliver
 from .editing import Edit, apply_edits
-from .errors import NoDraft, NothingToSend, NotPublic, SourceError, UsageError
+from .errors import DraftChanged, NoDraft, NothingToSend, NotPublic, SourceError, UsageError
 from .message import IssueMessages, Letterhead
 from .models import Article, Issue, IssueStatus
 from .render import Personal, Rendered, Renderer, personalize
@@ -129,11 +129,44 @@ class Digest:
             raise NothingToSend(f"no new IP articles since {start:%d %b %Y %H:%M} UTC: no issue this week")
         return self.db.issues.save_draft(issue)
 
+    def find_draft(self) -> Issue | None:
+        """The draft being edited (the newest issue not yet sent), or None."""
+        return self.db.issues.latest((IssueStatus.DRAFT,))
+
     def draft(self) -> Issue:
-        issue = self.db.issues.latest((IssueStatus.DRAFT,))
+        """The draft; NoDraft, saying why, when there is none."""
+        issue = self.find_draft()
         if issue is None:
             raise NoDraft(self.no_draft())
         return issue
+
+    def approve(self, week: str | None = None, *, expected: Callable[[Issue], bool] | None = None) -> Issue:
+        """Approve the draft (or the issue of ``week``) for sending: the one place an issue is approved.
+
+        ``expected``: the caller's check that this is the draft it showed (the web's version token)."""
+        issue = self.db.issues.of_week(week) if week else self.find_draft()
+        if issue is None:
+            raise UsageError(f"no issue {week}" if week else "no draft to approve; run `digest build` first")
+        if issue.status != IssueStatus.DRAFT:
+            raise UsageError(f"issue {issue.week} is {issue.status}; only a draft is approved")
+        if expected is not None and not expected(issue):
+            raise DraftChanged("the draft changed since it was shown; look at it again")
+        self.db.issues.approve(issue.id)
+        return issue
+
+    def approved_at(self, issue: Issue) -> datetime | None:
+        """When ``issue`` was approved; None when it was not."""
+        return self.db.issues.approved_at(issue.id)
+
+    def reach(self, issue: Issue) -> int:
+        """How many subscribers a send of ``issue`` would mail: mailable, with something in the topics they
+        follow (the rule of IssueMessages.template, applied once per distinct selection)."""
+        known = frozenset(t.slug for t in self.taxonomy.topics)
+        return sum(
+            n
+            for topics, n in self.subscribers.mailable_selections()
+            if variant(issue, (topics & known) or None) is not None
+        )
 
     def no_draft(self) -> str:
         """Why there is no draft: the last issue went out (and since when the next one collects), or none yet."""

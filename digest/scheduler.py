@@ -35,7 +35,7 @@ from subscribers.clock import now as utc_now
 
 from .config import Settings
 from .db import Database, make_engine
-from .errors import DigestError, NothingToSend, UsageError
+from .errors import DigestError, NothingToSend
 from .lease import LeaseHeld, issue_lease, process_owner
 from .models import Issue, IssueStatus, counted
 from .pipeline import Digest
@@ -179,9 +179,13 @@ class Daemon:
     """`digest daemon`: a BlockingScheduler over the project's database."""
 
     def __init__(
-        self, settings: Settings, loader: Callable[[], Settings] | None = None, owner: str | None = None
+        self,
+        settings: Settings,
+        loader: Callable[[], Settings] | None = None,
+        owner: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.settings, self.loader = settings, loader
+        self.settings, self.loader, self.clock = settings, loader, clock
         self.owner = owner or process_owner()
         self.schedule = Schedule.from_config(settings.schedule, settings.bounces)
         self.digest = Digest(settings)
@@ -202,7 +206,7 @@ class Daemon:
 
     @property
     def jobs(self) -> Jobs:
-        return Jobs(self.digest, self.schedule, self.owner, self.stopping.is_set)
+        return Jobs(self.digest, self.schedule, self.owner, self.stopping.is_set, clock=self.clock)
 
     # -- running --------------------------------------------------------------------------
 
@@ -288,11 +292,11 @@ class Daemon:
         self.reconcile()
         if self.digest.db.issues.latest((IssueStatus.SENDING,)) is not None:
             log.info("an issue was left sending; resuming it now")
-            self._add_retry(utc_now())
+            self._add_retry(self.clock())
 
     def reconcile(self) -> None:
         """Add missing jobs, remove unwanted ones, update changed ones, never dropping a pending run."""
-        now = utc_now().astimezone(self.schedule.tz)
+        now = self.clock().astimezone(self.schedule.tz)
         grace = int(self.schedule.grace.total_seconds())
         for job_id, trigger in self.schedule.triggers().items():
             job = self.scheduler.get_job(job_id)
@@ -403,23 +407,12 @@ class Status:
 
 def status(digest: Digest) -> Status:
     db = digest.db
-    draft = db.issues.latest((IssueStatus.DRAFT,))
+    draft = digest.find_draft()
     last = db.issues.latest((IssueStatus.SENDING, IssueStatus.SENT))
     return Status(
         sources=db.sources.rows(),
         draft=draft,
-        draft_approved=db.issues.approved_at(draft.id) if draft else None,
+        draft_approved=digest.approved_at(draft) if draft else None,
         last=last,
         last_counts=db.deliveries.counts(last.id) if last else {},
     )
-
-
-def approve(digest: Digest, week: str | None = None) -> Issue:
-    """Mark the draft (or the issue of ``week``) approved for sending."""
-    issue = digest.db.issues.of_week(week) if week else digest.db.issues.latest((IssueStatus.DRAFT,))
-    if issue is None:
-        raise UsageError(f"no issue {week}" if week else "no draft to approve; run `digest build` first")
-    if issue.status != IssueStatus.DRAFT:
-        raise UsageError(f"issue {issue.week} is {issue.status}; only a draft is approved")
-    digest.db.issues.approve(issue.id)
-    return issue

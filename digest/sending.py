@@ -115,7 +115,7 @@ class Sender:
         outcomes = self.resume(besides=target, options=options, progress=progress)
         if target is not None and not self._stopping():
             if approved and target.status == IssueStatus.DRAFT:
-                self.db.issues.approve(target.id)
+                self.digest.approve(target.week)
             outcomes.append(self.publish(target, options=options, progress=progress))
         return outcomes
 

@@ -263,6 +263,12 @@ class SubscriberStore:
         with self.engine.begin() as conn:
             return int(conn.execute(select(func.count()).where(t.mailable)).scalar_one())
 
+    def mailable_selections(self) -> list[tuple[frozenset[str], int]]:
+        """Each distinct topic selection among the subscribers who may be mailed, with how many chose it."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(S.c.topics, func.count()).where(t.mailable).group_by(S.c.topics))
+            return [(frozenset(filter(None, (topics or "").split(","))), int(n)) for topics, n in rows]
+
     def counts(self) -> dict[str, int]:
         with self.engine.begin() as conn:
             rows = conn.execute(select(S.c.status, func.count()).group_by(S.c.status))

@@ -354,9 +354,7 @@ def test_approval_required_tests_editors_then_waits_then_sends(tmp_path: Path, s
         assert "not approved yet" in held.text and held.retry_at == MONDAY + timedelta(hours=1)
         assert sink.recipients() == ["ed@example.org"]
 
-        from digest.scheduler import approve
-
-        approve(digest)
+        digest.approve()
         sent = Jobs(digest, sched, "d", clock=lambda: MONDAY + timedelta(hours=1)).send()
         assert "3 sent" in sent.text
         assert sorted(sink.recipients()) == sorted(["ed@example.org", *readers])

@@ -198,9 +198,7 @@ def approve(c: Context, week: str | None) -> None:
     Example:
       digest preview --out /tmp/draft && digest approve
     """
-    from ..scheduler import approve as approve_issue
-
-    issue = approve_issue(c.digest, week)
+    issue = c.digest.approve(week)
     click.echo(f"approved issue {issue.week}: {issue.subject}")
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 import requests
 from flask import Blueprint, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
+
+from subscribers.clock import now
 
 from ..bounces import webhooks as hooks
 from ..bounces.policy import Event, Policy
@@ -41,10 +42,6 @@ def fetch(url: str) -> bytes:
     return reply.content
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _apply(events: list[Event]) -> ResponseReturnValue:
     d = web().digest
     b = d.settings.bounces
@@ -64,7 +61,7 @@ def ses() -> ResponseReturnValue:
     if not topics:
         abort(404)
     try:
-        msg = hooks.verify_sns(request.get_data(), topics, fetch, _now())
+        msg = hooks.verify_sns(request.get_data(), topics, fetch, now())
     except hooks.Refused as exc:
         return _refused(exc)
     if msg["Type"] == "SubscriptionConfirmation":
@@ -94,7 +91,7 @@ def mailgun() -> ResponseReturnValue:
     if not cfg.mailgun_signing_key:
         abort(404)
     try:
-        data, token = hooks.verify_mailgun(request.get_data(), cfg.mailgun_signing_key, _now())
+        data, token = hooks.verify_mailgun(request.get_data(), cfg.mailgun_signing_key, now())
         if not web().digest.db.feedback.first_use("mailgun-token", token):
             raise hooks.Refused(403, "this Mailgun token was used before: a replay is refused")
     except hooks.Refused as exc:
@@ -113,7 +110,7 @@ def sendgrid() -> ResponseReturnValue:
             request.headers.get("X-Twilio-Email-Event-Webhook-Signature"),
             request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp"),
             cfg.sendgrid_public_key,
-            _now(),
+            now(),
         )
     except hooks.Refused as exc:
         return _refused(exc)

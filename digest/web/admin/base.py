@@ -11,9 +11,7 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from subscribers.model import SubscriberStatus
-
-from ...models import Issue, IssueStatus
+from ...models import Issue
 from ...pipeline import Digest
 from ...render import Rendered
 from ..extensions import digests
@@ -81,22 +79,10 @@ def same_draft(issue: Issue) -> bool:
     return hmac.compare_digest(request.form.get("version", ""), version(issue))
 
 
-def reach(d: Digest, issue: Issue) -> int:
-    """How many active subscribers the issue would reach: not paused, and with something in their topics."""
-    in_issue = {s.topic for s in issue.sections}
-    known = {t.slug for t in d.taxonomy.topics}
-    n = 0
-    for sub in d.subscribers.iter(status=SubscriberStatus.ACTIVE):
-        wanted = sub.topics & known
-        if sub.mailable and (not wanted or wanted & in_issue):
-            n += 1
-    return n
-
-
 def confirm_page(action: str) -> ResponseReturnValue:
     """The page that asks to confirm approving or sending the draft, with its audience and version."""
     d = digest()
-    issue = d.db.issues.latest((IssueStatus.DRAFT,))
+    issue = d.find_draft()
     if issue is None:
         flash("There is no draft.", "error")
         return redirect(url_for("admin.draft.show"), 303)
@@ -104,8 +90,8 @@ def confirm_page(action: str) -> ResponseReturnValue:
         "confirm.html",
         action=action,
         issue=issue,
-        reach=reach(d, issue),
+        reach=d.reach(issue),
         version=version(issue),
         counts=d.subscribers.counts(),
-        approved=d.db.issues.approved_at(issue.id),
+        approved=d.approved_at(issue),
     )

@@ -36,7 +36,7 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
     d = digest()
     topics = topics_arg(d, request.values.getlist("topics"))
     send = sends().status()
-    issue = d.db.issues.latest((IssueStatus.DRAFT,))
+    issue = d.find_draft()
     if issue is None:
         return page("draft.html", issue=None, send=send, feedback=d.db.feedback.recent(), no_draft=d.no_draft())
     rendered = variant(issue, topics)
@@ -60,7 +60,7 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
         excluded=excluded,
         edited=edited,
         pinned=pinned,
-        approved=d.db.issues.approved_at(issue.id),
+        approved=d.approved_at(issue),
         send=send,
         subject_edited=("subject", "") in edited,
         preheader_edited=("preheader", "") in edited,
@@ -71,7 +71,7 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
 @bp.route("/draft/email.html")
 def email() -> ResponseReturnValue:
     d = digest()
-    issue = d.db.issues.latest((IssueStatus.DRAFT,))
+    issue = d.find_draft()
     if issue is None:
         abort(404)
     rendered = variant(issue, topics_arg(d, request.args.getlist("topics")))
@@ -86,7 +86,7 @@ def email() -> ResponseReturnValue:
 @bp.route("/draft/build", methods=["POST"])
 def build() -> ResponseReturnValue:
     d = digest()
-    current = d.db.issues.latest((IssueStatus.DRAFT,))
+    current = d.find_draft()
     try:
         issue = d.build(current.end if current else None)
         if issue.status != IssueStatus.DRAFT:

@@ -7,8 +7,7 @@ import re
 from flask import Blueprint, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
-from ...errors import DigestError
-from ...models import IssueStatus
+from ...errors import DigestError, DraftChanged
 from .base import confirm_page, digest, same_draft, to_draft
 
 ADDRESS_SPLIT = re.compile(r"[\s,;]+")
@@ -39,11 +38,13 @@ def send_test() -> ResponseReturnValue:
 def approve() -> ResponseReturnValue:
     if request.method == "GET":
         return confirm_page("approve")
-    d = digest()
-    issue = d.db.issues.latest((IssueStatus.DRAFT,))
-    if issue is None or issue.id is None or not same_draft(issue):
+    try:
+        issue = digest().approve(expected=same_draft)
+    except DraftChanged:
         flash("The draft changed since the confirmation page; look at it again.", "error")
         return redirect(url_for("admin.draft.show"), 303)
-    d.db.issues.approve(issue.id)
+    except DigestError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.draft.show"), 303)
     flash(f"Approved issue {issue.week}; the scheduled send will send it.")
     return redirect(url_for("admin.draft.show"), 303)

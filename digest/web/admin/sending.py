@@ -19,7 +19,6 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, request, url
 from flask.typing import ResponseReturnValue
 
 from ...errors import DigestError
-from ...models import IssueStatus
 from ...sending import SendStatus
 from .base import confirm_page, digest, page, same_draft
 
@@ -49,7 +48,7 @@ bp = Blueprint("sending", __name__)
 def send_now() -> ResponseReturnValue:
     if request.method == "GET":
         return confirm_page("send")
-    issue = digest().db.issues.latest((IssueStatus.DRAFT,))
+    issue = digest().find_draft()
     if issue is None or not same_draft(issue):
         flash("The draft changed since the confirmation page; look at it again.", "error")
         return redirect(url_for("admin.draft.show"), 303)
