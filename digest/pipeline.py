@@ -8,17 +8,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from subscribers.clock import now
 from subscribers.tokens import Tokens
 
+from .bounces.policy import Event, Outcome, Policy
 from .bounces.verp import Verp
 from .checks import UNCHECKED, Finding, check_links, check_rendered, links
-from .clicks import Links, tracked, with_open_image
+from .clicks import Click, Links, tracked, with_open_image
 from .compose import compose, period, variant, week_key
 from .config import Settings
 from .db import Database
+from .db.feedback import IssueFeedback
 from .deliver import DeliveryReport, Progress, SendOptions, deliver
 from .editing import Edit, apply_edits
 from .errors import DraftChanged, NoDraft, NothingToSend, NotPublic, SourceError, UsageError
@@ -55,8 +57,11 @@ class Digest:
     def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
         self.db = db or Database(settings.database_url)
-        self.subscribers = self.db.subscribers
-        self.tokens = Tokens(self.db.meta.secret_key(settings.secret_key))
+        self.subscribers = self.db.subscribers  # the audience (subscribers/): its own store and rules
+        self.sessions = self.db.sessions  # the editors' signed-in sessions
+        self.health = self.db.health  # the read-only counts that /readyz and /metrics show
+        self.secret_key = self.db.meta.secret_key(settings.secret_key)
+        self.tokens = Tokens(self.secret_key)
         self.taxonomy = Taxonomy(settings.topics)
         self.renderer = Renderer(
             settings.base_url, settings.templates_dir, settings.max_html_bytes, settings.utm_source
@@ -64,6 +69,64 @@ class Digest:
 
     def close(self) -> None:
         self.db.close()
+
+    # -- issues, as the CLI and the web side read them ----------------------------------------
+
+    def issue(self, issue_id: int) -> Issue | None:
+        return self.db.issues.get(issue_id)
+
+    def issue_of_week(self, week: str) -> Issue | None:
+        return self.db.issues.of_week(week)
+
+    def latest_issue(self, statuses: tuple[str, ...]) -> Issue | None:
+        return self.db.issues.latest(statuses)
+
+    def issues(self, statuses: tuple[str, ...]) -> list[Issue]:
+        return self.db.issues.with_status(statuses)
+
+    def edits(self, issue: Issue) -> list[Edit]:
+        """The editor's overrides recorded on ``issue``'s week."""
+        return self.db.issues.edits(issue.week)
+
+    def excluded(self, issue: Issue) -> list[Article]:
+        """The articles of ``issue``'s period that the editor left out."""
+        ids = {e.target for e in self.edits(issue) if e.kind == "exclude"}
+        return [a for a in self.db.articles.between(issue.start, issue.end) if str(a.id) in ids]
+
+    # -- what came back: feedback, clicks and opens ---------------------------------------------
+
+    def recent_feedback(self, limit: int = 5) -> list[tuple[str, IssueFeedback]]:
+        """Per issue sent (newest first): deliveries, bounces, complaints and unsubscribes."""
+        return self.db.feedback.recent(limit)
+
+    def apply_feedback(self, event: Event) -> Outcome:
+        """Apply one bounce or complaint (from a webhook) under the configured soft-bounce policy."""
+        b = self.settings.bounces
+        return self.db.feedback.apply(event, Policy(b.soft_limit, b.soft_days))
+
+    def first_use(self, source: str, nonce: str) -> bool:
+        """True the first time ``nonce`` is seen from ``source`` (a replayed webhook is refused)."""
+        return self.db.feedback.first_use(source, nonce)
+
+    def record_click(self, issue: Issue, click: Click) -> None:
+        self.db.clicks.record(issue.id, click)
+
+    def record_open(self, issue: Issue, subscriber_id: int | None, at: datetime) -> None:
+        self.db.clicks.record_open(issue.id, subscriber_id, at)
+
+    # -- the operator's views -------------------------------------------------------------------
+
+    def sources_seen(self) -> list[dict[str, Any]]:
+        """Each source as last fetched: name, url, last success, last error."""
+        return self.db.sources.rows()
+
+    def articles_since(self, since: datetime) -> list[tuple[str, datetime]]:
+        """(source, published) of every article stored since ``since``, for the dashboard's chart."""
+        return self.db.dashboard.articles_since(since)
+
+    def audience_history(self) -> list[Any]:
+        """The subscribers' sign-up and leaving times, for the dashboard's audience chart."""
+        return self.db.dashboard.audience()
 
     # -- erasure -----------------------------------------------------------------------------
 

@@ -47,7 +47,7 @@ def subscribers_add(c: Context, email: str, name: str, topics: str) -> None:
     bad = [x for x in chosen if x not in known]
     if bad:
         raise click.BadParameter(f"unknown topic {bad[0]!r}; known: {', '.join(sorted(known))}", param_hint="--topics")
-    sub, added = c.db.subscribers.add(address, clean_name(name), chosen, source="cli")
+    sub, added = c.audience.add(address, clean_name(name), chosen, source="cli")
     click.echo(f"added {sub.email}" if added else f"{sub.email} is already on the list ({sub.status})")
 
 
@@ -63,11 +63,11 @@ def subscribers_remove(c: Context, email: str) -> None:
       digest subscribers remove ann@example.com
     """
     address = email.strip().lower()
-    sub = c.db.subscribers.by_email(address)
+    sub = c.audience.by_email(address)
     if sub is None:
         click.echo(f"{email} is not on the list", err=True)
         sys.exit(1)
-    if c.db.subscribers.change_status(address, Change.UNSUBSCRIBE, source="cli") is not None:
+    if c.audience.change_status(address, Change.UNSUBSCRIBE, source="cli") is not None:
         click.echo(f"unsubscribed {address}")
     else:
         click.echo(f"{address} is {sub.status} already: nothing to change")
@@ -101,7 +101,7 @@ def subscribers_list(c: Context, status: str | None) -> None:
       digest subscribers list --status paused
     """
     n = 0
-    for s in c.existing_db.subscribers.iter(**_filter(status)):
+    for s in c.existing_audience.iter(**_filter(status)):
         shown = "paused" if s.paused and s.status == SubscriberStatus.ACTIVE else s.status
         click.echo(f"{s.email}\t{shown}\t{s.name}\t{','.join(sorted(s.topics)) or 'all topics'}")
         n += 1
@@ -135,9 +135,7 @@ def subscribers_import(c: Context, file: Path, basis: str) -> None:
     from subscribers.csvio import ConsentMissing, CSVFormatError, import_csv
 
     try:
-        rep = import_csv(
-            file, c.db.subscribers, [t.slug for t in c.taxonomy.topics], basis, suppressed=c.digest.erased_among
-        )
+        rep = import_csv(file, c.audience, [t.slug for t in c.taxonomy.topics], basis, suppressed=c.digest.erased_among)
     except (CSVFormatError, ConsentMissing) as exc:
         raise click.UsageError(f"{file}: {exc}") from None
     for line, value, reason in rep.rejected:
@@ -171,7 +169,7 @@ def subscribers_export(c: Context, out: Any, status: str | None) -> None:
     """
     from subscribers.csvio import export_csv
 
-    n = export_csv(c.existing_db.subscribers.iter(**_filter(status)), out)
+    n = export_csv(c.existing_audience.iter(**_filter(status)), out)
     click.echo(f"export: {n} subscribers", err=True)
 
 
@@ -194,7 +192,7 @@ def subscribers_show(c: Context, email: str, as_json: bool) -> None:
     """
     from subscribers.report import person, person_text
 
-    doc = person(c.digest.subscribers, email)
+    doc = person(c.audience, email)
     if doc is None:
         click.echo(f"{email} is not on the list", err=True)
         sys.exit(1)

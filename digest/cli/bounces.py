@@ -32,7 +32,7 @@ def feedback_lines(digest: Digest, limit: int = 5) -> list[str]:
     """Per issue sent (newest first): sent, bounced (hard, soft), complaints, unsubscribes; a warning line
     when complaints pass 0.1 % of its deliveries."""
     out = []
-    for week, fb in digest.db.feedback.recent(limit):
+    for week, fb in digest.recent_feedback(limit):
         out.append(
             f"  {week}: {fb.sent} sent, {fb.hard + fb.soft} bounced ({fb.hard} hard, {fb.soft} soft), "
             f"{fb.complaints} complaints, {fb.unsubscribes} unsubscribes"

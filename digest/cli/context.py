@@ -1,5 +1,5 @@
 """What every command shares: the settings, the database and the Digest (each opened on first use), and one
-way to fail. A command asks for the least it needs: ``c.db`` and ``c.taxonomy`` open no extractor,
+way to fail. A command asks for the least it needs: ``c.audience`` and ``c.taxonomy`` open no extractor,
 renderer or inliner, so `digest subscribers …` never imports them."""
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from ..config import Settings, load_settings
 from ..errors import DigestError, NothingToSend, UsageError
 
 if TYPE_CHECKING:
-    from ..db import Database
+    from subscribers.store import SubscriberStore
+
     from ..pipeline import Digest
+    from ..storage import Database
     from ..topics import Taxonomy
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,10 +38,10 @@ class Context:
         return load_settings(self.config)
 
     @property
-    def db(self) -> Database:
+    def database(self) -> Database:
         """The database alone (the Digest, once opened, shares it)."""
         if self._db is None:
-            from ..db import Database
+            from ..storage import Database
 
             self._db = Database(self.settings.database_url)
         return self._db
@@ -55,12 +57,12 @@ class Context:
         if self._digest is None:
             from ..pipeline import Digest
 
-            self._digest = Digest(self.settings, self.db)
+            self._digest = Digest(self.settings, self.database)
         return self._digest
 
     def require_database(self) -> None:
         """For a command that only reads: a SQLite database that is not there is never made."""
-        from ..db.engine import sqlite_file
+        from ..storage import sqlite_file
 
         path = sqlite_file(self.settings.database_url)
         if path is not None and not path.exists():
@@ -70,10 +72,15 @@ class Context:
             )
 
     @property
-    def existing_db(self) -> Database:
-        """The database of a command that only reads (see require_database)."""
+    def audience(self) -> SubscriberStore:
+        """The subscribers, without opening the Digest (`digest subscribers …` imports no renderer)."""
+        return self._digest.subscribers if self._digest is not None else self.database.subscribers
+
+    @property
+    def existing_audience(self) -> SubscriberStore:
+        """The subscribers of a command that only reads (see require_database)."""
         self.require_database()
-        return self.db
+        return self.audience
 
     @property
     def existing_digest(self) -> Digest:

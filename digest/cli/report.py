@@ -29,8 +29,8 @@ def report(c: Context, issue: str | None, as_json: bool, as_csv: bool) -> None:
 
     if as_json and as_csv:
         raise UsageError("give --json or --csv, not both")
-    db = c.digest.db
-    found = db.issues.of_week(issue) if issue else db.issues.latest((IssueStatus.SENDING, IssueStatus.SENT))
+    d = c.digest
+    found = d.issue_of_week(issue) if issue else d.latest_issue((IssueStatus.SENDING, IssueStatus.SENT))
     if found is None:
         raise UsageError(
             f"no issue {issue}; see `digest status`"

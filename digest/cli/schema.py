@@ -33,7 +33,7 @@ def db_upgrade(c: Context) -> None:
     Example:
       digest db upgrade
     """
-    from ..db.migrate import upgrade_database
+    from ..storage import upgrade_database
 
     done = upgrade_database(c.settings.database_url)
     if done.changed:
@@ -52,7 +52,7 @@ def db_current(c: Context) -> None:
     Example:
       digest db current
     """
-    from ..db.migrate import database_state
+    from ..storage import database_state
 
     found = database_state(c.settings.database_url)
     if found.at_head:

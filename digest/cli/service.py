@@ -37,7 +37,7 @@ def serve(c: Context, host: str, port: int, threads: int, proxies: int) -> None:
     """
     from waitress import create_server
 
-    from ..db.migrate import upgrade_database
+    from ..storage import upgrade_database
     from ..web import create_app
 
     upgrade_database(c.settings.database_url)
@@ -101,7 +101,7 @@ def daemon(c: Context, metrics_port: int | None, metrics_host: str) -> None:
         logging.getLogger("digest").setLevel(min(logging.getLogger().level, logging.INFO))
         logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
         logging.getLogger("apscheduler").setLevel(logging.WARNING if c.verbose < 2 else logging.DEBUG)
-    from ..db.migrate import upgrade_database
+    from ..storage import upgrade_database
 
     upgrade_database(settings.database_url)
     from ..scheduler import Daemon
@@ -112,7 +112,7 @@ def daemon(c: Context, metrics_port: int | None, metrics_host: str) -> None:
         from ..metrics import serve_metrics
 
         try:
-            server, _ = serve_metrics(d.digest.db.health, metrics_port, metrics_host)
+            server, _ = serve_metrics(d.digest.health, metrics_port, metrics_host)
         except OSError as exc:
             d.digest.close()
             click.echo(f"Error: --metrics-port {metrics_port}: {exc.strerror}; choose a free port", err=True)

@@ -215,7 +215,7 @@ def _send(
             click.echo(f"send: {outcome.text}")
             continue
         click.echo(f"send: issue {outcome.week}: {_send_line(outcome.report)}; {c.elapsed()}")
-        sent = d.db.issues.of_week(outcome.week)
+        sent = d.issue_of_week(outcome.week)
         if not d.settings.smtp.host and sent is not None:
             p = d.preview(issue=sent)
             click.echo(f"outbox: {d.outbox_folder(sent).resolve()}")

@@ -74,7 +74,7 @@ def create_app(
     app.jinja_env.loader = d.renderer.env.loader  # the editor's templates folder first, then the bundled ones
     app.jinja_env.filters.update({k: d.renderer.env.filters[k] for k in ("date", "clean")})
     app.jinja_env.filters["safe_url"] = reader_url  # pages link articles without their feeds' tracking tags
-    secret = d.db.meta.secret_key(settings.secret_key)
+    secret = d.secret_key
     app.config.update(DEFAULTS)
     app.config.update(admin.DEFAULTS)
     app.config.update(admin.credentials(settings.admin))

@@ -46,7 +46,7 @@ def atom(issues: list[Issue], title: str, base_url: str, renderer: Renderer) -> 
 
 
 def public(issue_id: int) -> Issue:
-    issue = web().digest.db.issues.get(issue_id)
+    issue = web().digest.issue(issue_id)
     if issue is None or issue.status not in PUBLIC:
         abort(404)
     return issue
@@ -54,7 +54,7 @@ def public(issue_id: int) -> Issue:
 
 @bp.route("/issues")
 def index() -> ResponseReturnValue:
-    return page("archive.html", issues=web().digest.db.issues.with_status(PUBLIC))
+    return page("archive.html", issues=web().digest.issues(PUBLIC))
 
 
 @bp.route(f"/issues/<int(max={MAX_ID}):issue_id>")  # a larger number is no issue: 404, not a database error
@@ -67,5 +67,5 @@ def show(issue_id: int) -> ResponseReturnValue:
 @bp.route("/issues/feed.xml")
 def feed() -> ResponseReturnValue:
     d = web().digest
-    body = atom(d.db.issues.with_status(PUBLIC), d.settings.title, d.settings.base_url, d.renderer)
+    body = atom(d.issues(PUBLIC), d.settings.title, d.settings.base_url, d.renderer)
     return Response(body, mimetype="application/atom+xml")

@@ -32,13 +32,13 @@ def follow(token: str, reader: str | None = None) -> ResponseReturnValue:
         issue_id, article_id, subscriber = d.click_links().read(token, reader)
     except BadLink:
         abort(404)
-    issue = d.db.issues.get(issue_id)
+    issue = d.issue(issue_id)
     target = article_url(issue, article_id) if issue is not None else None
     if issue is None or target is None or safe_url(target) != target or not target.startswith("http"):
         abort(404)
     if issue.status in COUNTED:
-        d.db.clicks.record(
-            issue.id,
+        d.record_click(
+            issue,
             Click(
                 article_id,
                 subscriber,
@@ -64,9 +64,9 @@ def opened(token: str, reader: str | None = None) -> ResponseReturnValue:
         issue_id, subscriber = d.click_links().read_open(token, reader)
     except BadLink:
         abort(404)
-    issue = d.db.issues.get(issue_id)
+    issue = d.issue(issue_id)
     if issue is None:
         abort(404)
     if issue.status in COUNTED and request.method == "GET":
-        d.db.clicks.record_open(issue.id, subscriber, now())
+        d.record_open(issue, subscriber, now())
     return Response(PIXEL, mimetype="image/gif", headers={"Cache-Control": "no-store"})

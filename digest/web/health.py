@@ -30,7 +30,7 @@ def healthz() -> ResponseReturnValue:
 @bp.route("/readyz")
 def readyz() -> ResponseReturnValue:
     d = digests.digest
-    checks = readiness(d.db.health, d.settings.schedule.collect_every)
+    checks = readiness(d.health, d.settings.schedule.collect_every)
     ready = all(c.ok for c in checks)
     body = jsonify(ready=ready, checks=[{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks])
     return body, 200 if ready else 503
@@ -50,4 +50,4 @@ def local_request() -> bool:
 def metrics() -> ResponseReturnValue:
     if not (local_request() or auth.signed_in()):
         abort(404)
-    return Response(generate_latest(registry(digests.digest.db.health)), mimetype=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry(digests.digest.health)), mimetype=CONTENT_TYPE_LATEST)

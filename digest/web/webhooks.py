@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from subscribers.clock import now
 
 from ..bounces import webhooks as hooks
-from ..bounces.policy import Event, Policy
+from ..bounces.policy import Event
 from .extensions import csrf, web
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,7 @@ def fetch(url: str) -> bytes:
 
 def _apply(events: list[Event]) -> ResponseReturnValue:
     d = web().digest
-    b = d.settings.bounces
-    policy = Policy(b.soft_limit, b.soft_days)
-    outcomes = [d.db.feedback.apply(e, policy).label for e in events]
+    outcomes = [d.apply_feedback(e).label for e in events]
     return jsonify(applied=len([o for o in outcomes if o != "duplicate"]), outcomes=outcomes)
 
 
@@ -92,7 +90,7 @@ def mailgun() -> ResponseReturnValue:
         abort(404)
     try:
         data, token = hooks.verify_mailgun(request.get_data(), cfg.mailgun_signing_key, now())
-        if not web().digest.db.feedback.first_use("mailgun-token", token):
+        if not web().digest.first_use("mailgun-token", token):
             raise hooks.Refused(403, "this Mailgun token was used before: a replay is refused")
     except hooks.Refused as exc:
         return _refused(exc)

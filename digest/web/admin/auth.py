@@ -2,7 +2,7 @@
 
 DIGEST_ADMIN_USER and DIGEST_ADMIN_PASSWORD_HASH (a werkzeug password hash made by ``digest admin-hash``) name
 the account; without both the admin pages are off. Repeated failed logins lock the username out for that
-client for a while. A login makes a session on the server (digest.db.sessions); the cookie carries only
+client for a while. A login makes a session on the server (the database's sessions table); the cookie carries only
 its random token, so logging out, the session's end (ADMIN_SESSION_SECONDS) or a new password ends it.
 """
 
@@ -105,7 +105,7 @@ def signed_in() -> bool:
     if not enabled() or not isinstance(token, str):
         return False
     cfg = current_app.config
-    return web().digest.db.sessions.valid(token, _fingerprint(cfg["ADMIN_USER"], cfg["ADMIN_PASSWORD_HASH"]))
+    return web().digest.sessions.valid(token, _fingerprint(cfg["ADMIN_USER"], cfg["ADMIN_PASSWORD_HASH"]))
 
 
 def _safe_next(target: str | None) -> str:
@@ -148,7 +148,7 @@ def login() -> ResponseReturnValue:
     lockout.clear(key)
     session.clear()
     session["admin"] = user
-    session["admin_sid"] = web().digest.db.sessions.start(
+    session["admin_sid"] = web().digest.sessions.start(
         user, _fingerprint(cfg["ADMIN_USER"], cfg["ADMIN_PASSWORD_HASH"]), float(cfg["ADMIN_SESSION_SECONDS"])
     )
     return redirect(nxt, 303)
@@ -158,6 +158,6 @@ def login() -> ResponseReturnValue:
 def logout() -> ResponseReturnValue:
     token = session.get("admin_sid")
     if isinstance(token, str):
-        web().digest.db.sessions.end(token)  # the cookie, if kept or copied, opens nothing any more
+        web().digest.sessions.end(token)  # the cookie, if kept or copied, opens nothing any more
     session.clear()
     return redirect(url_for("admin.auth.login"), 303)

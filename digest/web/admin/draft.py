@@ -38,14 +38,13 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
     send = sends().status()
     issue = d.find_draft()
     if issue is None:
-        return page("draft.html", issue=None, send=send, feedback=d.db.feedback.recent(), no_draft=d.no_draft())
+        return page("draft.html", issue=None, send=send, feedback=d.recent_feedback(), no_draft=d.no_draft())
     rendered = variant(issue, topics)
     text = personalize(rendered, SAMPLE)[1] if rendered else ""
     if findings is None and rendered is not None:
         findings = d.check(topics)
-    edits = d.db.issues.edits(issue.week)
-    excluded_ids = {e.target for e in edits if e.kind == "exclude"}
-    excluded = [a for a in d.db.articles.between(issue.start, issue.end) if str(a.id) in excluded_ids]
+    edits = d.edits(issue)
+    excluded = d.excluded(issue)
     edited = {(e.kind, e.target) for e in edits}
     pinned = next((e.target for e in edits if e.kind == "pin"), "")
     in_issue = {s.topic for s in issue.sections}
@@ -64,7 +63,7 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
         send=send,
         subject_edited=("subject", "") in edited,
         preheader_edited=("preheader", "") in edited,
-        feedback=d.db.feedback.recent(),
+        feedback=d.recent_feedback(),
     )
 
 

@@ -25,7 +25,7 @@ WEEKS = 16
 
 
 def _issue(week: str) -> Issue:
-    found = digest().db.issues.of_week(week)
+    found = digest().issue_of_week(week)
     if found is None or found.status not in REPORTED:
         abort(404)
     return found
@@ -34,7 +34,7 @@ def _issue(week: str) -> Issue:
 @bp.route("/issues")
 def index() -> ResponseReturnValue:
     d = digest()
-    issues = sorted(d.db.issues.with_status(REPORTED), key=lambda i: i.end, reverse=True)
+    issues = sorted(d.issues(REPORTED), key=lambda i: i.end, reverse=True)
     return page("issues.html", rows=[reports.issue_report(d, i) for i in issues])
 
 
@@ -55,15 +55,15 @@ def show(week: str) -> ResponseReturnValue:
 def dashboard() -> ResponseReturnValue:
     d = digest()
     weeks = last_weeks(now(), WEEKS)
-    failing = {str(r["name"]): str(r["last_error"]) for r in d.db.sources.rows() if r["last_error"]}
-    per_source = articles_weeks(d.db.dashboard.articles_since(weeks[0][1] - (weeks[1][1] - weeks[0][1])), weeks)
-    last = d.db.issues.latest(REPORTED)
+    failing = {str(r["name"]): str(r["last_error"]) for r in d.sources_seen() if r["last_error"]}
+    per_source = articles_weeks(d.articles_since(weeks[0][1] - (weeks[1][1] - weeks[0][1])), weeks)
+    last = d.latest_issue(REPORTED)
     rep = reports.issue_report(d, last) if last is not None else None
     return page(
         "dashboard.html",
         rep=rep,
         failing=failing,
-        audience=charts.audience(audience_weeks(d.db.dashboard.audience(), weeks)),
+        audience=charts.audience(audience_weeks(d.audience_history(), weeks)),
         sources=charts.sources([w for w, _ in weeks], per_source, failing),
         funnel=charts.funnel(rep) if rep else None,
         top=charts.top_articles(rep) if rep and rep.clicks else None,
