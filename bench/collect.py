@@ -75,7 +75,7 @@ def serve(sources: int) -> None:
 
 def run(base: str, sources: int, workers: int, folder: str) -> None:
     """Child: the full collect, then the 304 collect; prints JSON figures."""
-    from digest.collect import collect
+    from digest.collect.stage import collect
     from digest.config import FetchConfig, Settings, SourceConfig
     from digest.db import Database
 

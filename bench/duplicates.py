@@ -15,7 +15,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from digest.duplicates import SAME_STORY, Comparer  # noqa: E402
+from digest.issue.duplicates import SAME_STORY, Comparer  # noqa: E402
 from tests.support.duplicates import DATA, load  # noqa: E402
 
 

@@ -1,10 +1,10 @@
-"""Score digest.extract against the Zyte article-extraction benchmark.
+"""Score digest.collect.extract against the Zyte article-extraction benchmark.
 
 Usage: python bench/extract.py [CORPUS_DIR]
 
 CORPUS_DIR defaults to ../shared/corpus/article-extraction-benchmark next to the project. Prints
 precision, recall and F1 over all pages, on single tokens and on the benchmark's own 4-token
-shingles, for digest.extract.extract_paragraphs and for bare trafilatura.extract as a reference.
+shingles, for digest.collect.extract.extract_paragraphs and for bare trafilatura.extract as a reference.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import trafilatura
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from digest.extract import extract_paragraphs  # noqa: E402
+from digest.collect.extract import extract_paragraphs  # noqa: E402
 
 DEFAULT_CORPUS = PROJECT.parent / "shared" / "corpus" / "article-extraction-benchmark"
 _TOKEN = re.compile(r"\w+")
@@ -125,7 +125,7 @@ def main(argv: list[str]) -> int:
         print(f"benchmark corpus not found at {corpus}", file=sys.stderr)
         return 1
     pages = load_pages(corpus)
-    report("digest.extract.extract_paragraphs", digest_extractor, pages)
+    report("digest.collect.extract.extract_paragraphs", digest_extractor, pages)
     report("trafilatura.extract (defaults, reference)", trafilatura_extractor, pages)
     return 0
 

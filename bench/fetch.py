@@ -91,7 +91,7 @@ def bench_collect(project: Path, pages: int, page_mb: float, timeout: float) -> 
     threading.Thread(target=server.serve_forever, daemon=True).start()
     with tempfile.TemporaryDirectory() as tmp:
         code = textwrap.dedent(f"""
-            from digest.collect import collect
+            from digest.collect.stage import collect
             from digest.config import FetchConfig, Settings, SourceConfig
             from digest.db import Database
             s = Settings(sources=(SourceConfig("big", {base + "/feed"!r}),), database_url="sqlite:///{tmp}/d.db",
@@ -127,7 +127,7 @@ def bench_trickle(project: Path) -> None:
     url = f"http://127.0.0.1:{srv.getsockname()[1]}/"
     code = textwrap.dedent(f"""
         from digest.config import FetchConfig, SourceConfig, Settings
-        from digest.sources import Fetcher
+        from digest.collect.sources import Fetcher
         from digest.errors import SourceError
         s = Settings(sources=(SourceConfig("slow", {url!r}),), fetch=FetchConfig(deadline=5, read_timeout=15))
         f = Fetcher.for_settings(s) if hasattr(Fetcher, "for_settings") else Fetcher(s.fetch)

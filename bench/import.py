@@ -27,9 +27,9 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
+from digest.collect.topics import DEFAULT_TOPICS  # noqa: E402
 from digest.db import Database  # noqa: E402
 from digest.db import tables as t  # noqa: E402
-from digest.topics import DEFAULT_TOPICS  # noqa: E402
 from subscribers.csvio import import_csv  # noqa: E402
 from subscribers.table import subscriber_events  # noqa: E402
 

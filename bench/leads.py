@@ -3,7 +3,7 @@ the article itself?
 
 Usage: python bench/leads.py [CORPUS_DIR] [--worst N]
 
-For each page, digest.extract.extract_paragraphs then digest.summarize.summarize (the default budget)
+For each page, digest.collect.extract.extract_paragraphs then digest.collect.summarize.summarize (the default budget)
 is compared with summarize over the benchmark's ground-truth body (paragraphs split at blank lines).
 Prints how many pages give the same summary (spacing and quote styles aside), and the worst cases.
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from digest.extract import extract_paragraphs  # noqa: E402
-from digest.summarize import summarize  # noqa: E402
+from digest.collect.extract import extract_paragraphs  # noqa: E402
+from digest.collect.summarize import summarize  # noqa: E402
 
 DEFAULT_CORPUS = PROJECT.parent / "shared" / "corpus" / "article-extraction-benchmark"
 WORDS = 60

@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from digest.collect.topics import DEFAULT_TOPICS
 from digest.config import Settings
+from digest.facade import Digest
 from digest.models import Article, NewIssue, Section
-from digest.pipeline import Digest
-from digest.topics import DEFAULT_TOPICS
 from subscribers.model import Subscriber
 
 

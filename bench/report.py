@@ -26,10 +26,10 @@ from support.data import sample_issue  # noqa: E402
 
 from digest.config import Settings  # noqa: E402
 from digest.db import tables as t  # noqa: E402
-from digest.metrics import registry  # noqa: E402
+from digest.facade import Digest  # noqa: E402
 from digest.models import IssueStatus  # noqa: E402
-from digest.pipeline import Digest  # noqa: E402
-from digest.reports import issue_report  # noqa: E402
+from digest.ops.metrics import registry  # noqa: E402
+from digest.ops.reports import issue_report  # noqa: E402
 from subscribers.clock import now  # noqa: E402
 from subscribers.store import NewSubscriber  # noqa: E402
 

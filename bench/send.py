@@ -36,12 +36,12 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from digest.config import Settings, SMTPConfig
-from digest.deliver import SendOptions
-from digest.message import IssueMessages
+from digest.delivery.outbox import SendOptions
+from digest.delivery.transport import Envelope, SendResult
+from digest.facade import Digest
+from digest.issue.message import IssueMessages
+from digest.issue.render import Personal, Rendered, personalize
 from digest.models import Article, NewIssue, Section
-from digest.pipeline import Digest
-from digest.render import Personal, Rendered, personalize
-from digest.transport import Envelope, SendResult
 from subscribers.model import Subscriber
 from subscribers.store import NewSubscriber
 
@@ -189,7 +189,7 @@ def memory_run(n: int) -> None:
         d = prepare(f"sqlite:///{tmp}/mem.db", None, Path(tmp), n)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started = time.monotonic()
-        from digest.deliver import deliver
+        from digest.delivery.outbox import deliver
 
         messages = d.issue_messages(d.current_issue())
         rep = deliver(d.current_issue(), d.db, NullTransport, messages.for_subscriber, SendOptions(concurrency=4))

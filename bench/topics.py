@@ -14,7 +14,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from digest.topics import DEFAULT_TOPICS, Taxonomy  # noqa: E402
+from digest.collect.topics import DEFAULT_TOPICS, Taxonomy  # noqa: E402
 from tests.support.relevance import DATA, Score, load, score  # noqa: E402
 
 

@@ -11,10 +11,10 @@ from typing import Any, Literal, cast
 
 from dotenv import dotenv_values
 
+from .collect.topics import DEFAULT_TOPICS, Topic, extend_topics
 from .configspec import ENVIRONMENT, environment_defaults, read_env, read_table, setting
 from .errors import ConfigError
 from .timespec import parse_duration, parse_timezone, parse_weekly
-from .topics import DEFAULT_TOPICS, Topic, extend_topics
 
 SAMPLES = Path(__file__).parent / "samples"
 # the samples' article links, on example domains, answered from the pages bundled with them: never fetched

@@ -1,6 +1,6 @@
 """The entry points' one way to the database: open it, upgrade its schema, say where it stands.
 
-The CLI, the daemon and the web app reach storage through this module and the facade (digest.pipeline),
+The CLI, the daemon and the web app reach storage through this module and the facade (digest.facade),
 never through ``digest.db``'s own modules."""
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ from .validation import form_name, normalize_email
 class Notice:
     """A mail to one address about its subscription: 'confirm' (with a link) or 'already' (preferences).
 
-    The caller's ``notify`` turns it into a message and sends it (in IP Digest: ``digest.message.NoticeMessages``)."""
+    The caller's ``notify`` turns it into a message and sends it (in IP Digest:
+    ``digest.issue.message.NoticeMessages``)."""
 
     kind: str
     email: str

@@ -19,9 +19,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from digest.cli import cli
 from digest.config import FetchConfig, Settings, SMTPConfig, load_settings
-from digest.editing import ACTIONS
-from digest.pipeline import SAMPLE, Digest
-from digest.render import personalize
+from digest.facade import SAMPLE, Digest
+from digest.issue.editing import ACTIONS
+from digest.issue.render import personalize
 from digest.web import create_app
 from digest.web.admin import AdminState, BackgroundSend, LockOut
 

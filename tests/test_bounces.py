@@ -17,8 +17,8 @@ from digest.bounces.verp import DeliveryRef
 from digest.config import BouncesConfig
 from digest.db import tables as t
 from digest.errors import ConfigError
+from digest.facade import Digest
 from digest.models import DeliveryStatus
-from digest.pipeline import Digest
 from subscribers.service import Audience, Notice
 
 from .support.bounces import bounce, maildir, mbox, send_rows
@@ -231,8 +231,8 @@ def test_the_daemon_reads_the_mailbox_every_fifteen_minutes_when_one_is_set(
     sent: tuple[Digest, Sink], tmp_path: Path
 ) -> None:
     from digest.config import ScheduleConfig
-    from digest.schedule import Schedule
-    from digest.scheduler import Jobs
+    from digest.ops.daemon import Jobs
+    from digest.ops.schedule import Schedule
 
     d, sink = sent
     assert Schedule.from_config(ScheduleConfig(), BouncesConfig()).triggers()["bounces"] is None

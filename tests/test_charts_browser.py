@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from digest.clicks import Click
 from digest.config import AdminConfig, ScheduleConfig
-from digest.dashboard import last_weeks
+from digest.delivery.sender import Sender
+from digest.facade import Digest
+from digest.issue.clicks import Click
 from digest.models import NewArticle
-from digest.pipeline import Digest
-from digest.schedule import Schedule
-from digest.sending import Sender
+from digest.ops.dashboard import last_weeks
+from digest.ops.schedule import Schedule
 from subscribers.clock import now
 from subscribers.store import NewSubscriber
 

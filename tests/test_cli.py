@@ -67,10 +67,10 @@ CHEAP = (
     "flask",
     "jinja2",
     "alembic",
-    "digest.pipeline",
-    "digest.render",
-    "digest.extract",
-    "digest.sources",
+    "digest.facade",
+    "digest.issue.render",
+    "digest.collect.extract",
+    "digest.collect.sources",
 )
 COLLECTING = (
     "trafilatura",
@@ -78,9 +78,9 @@ COLLECTING = (
     "pysbd",
     "flask",
     "alembic",
-    "digest.collect",
-    "digest.extract",
-    "digest.sources",
+    "digest.collect.stage",
+    "digest.collect.extract",
+    "digest.collect.sources",
 )
 
 

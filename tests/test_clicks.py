@@ -13,15 +13,15 @@ import requests
 from click.testing import CliRunner
 
 from digest.cli import cli
-from digest.clicks import BURST_SECONDS, SCANNER_SECONDS, Click, Links, tally
 from digest.config import ScheduleConfig, SMTPConfig, TrackingConfig
 from digest.db import Database
 from digest.db.migrate import head, upgrade_database
+from digest.delivery.sender import Sender
+from digest.facade import Digest
+from digest.issue.clicks import BURST_SECONDS, SCANNER_SECONDS, Click, Links, tally
 from digest.models import IssueStatus
-from digest.pipeline import Digest
-from digest.reports import as_text, issue_report
-from digest.schedule import Schedule
-from digest.sending import Sender
+from digest.ops.reports import as_text, issue_report
+from digest.ops.schedule import Schedule
 from subscribers.clock import now
 from subscribers.store import NewSubscriber
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from email import message_from_bytes, policy
 
-from digest.compose import compose, subject, variant
-from digest.message import MessageTemplate
+from digest.collect.topics import DEFAULT_TOPICS, Taxonomy, extend_topics
+from digest.issue.compose import compose, subject, variant
+from digest.issue.message import MessageTemplate
+from digest.issue.render import Rendered
 from digest.models import Article
-from digest.render import Rendered
-from digest.topics import DEFAULT_TOPICS, Taxonomy, extend_topics
 
 from .support.data import RENDER_WHEN as WHEN
 from .support.data import composed_issue, story

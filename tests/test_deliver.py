@@ -13,7 +13,7 @@ from sqlalchemy import select
 from digest.db import Database
 from digest.db import tables as t
 from digest.db.migrate import state, upgrade_database
-from digest.deliver import SendOptions, deliver
+from digest.delivery.outbox import SendOptions, deliver
 from digest.errors import DeliveryError
 
 from .support.db import restore
@@ -85,7 +85,7 @@ def test_worker_processes_share_one_send(db_url: str, tmp_path: Path) -> None:
 def test_the_command_sends_in_one_process_per_core_and_the_library_in_threads(tmp_path: Path) -> None:
     """`digest send` asks for workers.available() processes; the daemon and the web (the library's
     default) never fork beside their other threads."""
-    from digest.workers import available
+    from digest.delivery.workers import available
 
     d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, None, 0)
     assert available() == len(os.sched_getaffinity(0))

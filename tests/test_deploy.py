@@ -18,8 +18,8 @@ import time_machine
 from sqlalchemy import select
 
 from digest.db import tables as t
-from digest.pipeline import Digest
-from digest.scheduler import Daemon
+from digest.facade import Digest
+from digest.ops.daemon import Daemon
 
 from .support.data import ROOT, add_article, add_subscribers
 from .support.sending import Running, digest_env, schedule_settings
@@ -208,8 +208,8 @@ def test_sigterm_mid_send_finishes_the_message_and_exits_0(tmp_path: Path) -> No
 def test_cron_run_during_a_daemon_send_leaves_it_to_the_daemon(tmp_path: Path) -> None:
     """The daemon's send holds its first message at the SMTP server; cron's `digest run` starts meanwhile,
     finds the issue leased, sends nothing and exits 0; released, the daemon finishes: one copy each."""
-    from digest.schedule import Schedule
-    from digest.scheduler import Jobs
+    from digest.ops.daemon import Jobs
+    from digest.ops.schedule import Schedule
 
     (tmp_path / "digest.toml").write_text("sources = []\n")
     db = f"sqlite:///{tmp_path / 'digest.db'}"

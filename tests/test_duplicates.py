@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from digest.duplicates import SAME_STORY, Comparer, merge
+from digest.issue.duplicates import SAME_STORY, Comparer, merge
 
 from .support.data import STORIES, story
 from .support.duplicates import load

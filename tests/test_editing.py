@@ -8,15 +8,15 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from digest.checks import check_subject
 from digest.cli import cli
 from digest.config import Settings, SourceConfig
 from digest.db import Database
 from digest.db.migrate import state, upgrade_database
-from digest.editing import ACTIONS, Edit, perform
 from digest.errors import SchemaMismatch, UsageError
+from digest.facade import Digest
+from digest.issue.checks import check_subject
+from digest.issue.editing import ACTIONS, Edit, perform
 from digest.models import Article
-from digest.pipeline import Digest
 
 from .support.db import restore
 

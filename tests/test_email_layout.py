@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from digest.render import Renderer, personalize
+from digest.issue.render import Renderer, personalize
 
 from .support.browser import MEASURE
 from .support.data import ALSO_CARRIED, MORE_STORIES, STORIES, WHO, composed_issue

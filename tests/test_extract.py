@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from digest.extract import clean_paragraphs, extract_paragraphs, html_to_paragraphs
+from digest.collect.extract import clean_paragraphs, extract_paragraphs, html_to_paragraphs
 
 from .support.data import corpus
 from .support.skips import CORPUS_ABSENT
@@ -252,7 +252,7 @@ def test_article_extraction_benchmark_sample() -> None:
 
 def test_only_the_head_of_a_huge_page_reaches_the_extractor() -> None:
     """A page of 100,000 paragraphs is read up to MAX_EXTRACT_CHARS: its lead is kept, its tail never parsed."""
-    from digest.extract import MAX_EXTRACT_CHARS
+    from digest.collect.extract import MAX_EXTRACT_CHARS
 
     lead = "<p>The court held that the patent was infringed by the defendant's devices sold in the country.</p>"
     filler = "<p>Paragraph of the long record of the hearing, kept for the archive of the court.</p>\n" * 100_000
@@ -265,7 +265,7 @@ def test_only_the_head_of_a_huge_page_reaches_the_extractor() -> None:
 
 def test_scripts_styles_and_comments_are_dropped_before_the_cap() -> None:
     """A page whose first megabytes are inline scripts still has its article read."""
-    from digest.extract import MAX_EXTRACT_CHARS
+    from digest.collect.extract import MAX_EXTRACT_CHARS
 
     script = "<script>var state = " + "x" * (2 * MAX_EXTRACT_CHARS) + ";</script>"
     style = "<STYLE>" + "p{}" * 1000 + "</STYLE><!-- " + "c" * 1000 + " --><svg><path d='M0'/></svg>"

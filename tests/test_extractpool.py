@@ -7,12 +7,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from digest.articletext import entry_texts, page_text
-from digest.collect import collect
+from digest.collect.articletext import entry_texts, page_text
+from digest.collect.extractpool import ExtractionPool
+from digest.collect.stage import collect
 from digest.config import FetchConfig, Settings, SourceConfig
 from digest.db import Database
 from digest.db import tables as t
-from digest.extractpool import ExtractionPool
 
 from .support.http import Site
 

@@ -16,10 +16,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from werkzeug.test import TestResponse
 
-from digest.health import readiness
-from digest.logjson import JSONFormatter
-from digest.metrics import NAMES, serve_metrics
-from digest.pipeline import Digest
+from digest.facade import Digest
+from digest.ops.health import readiness
+from digest.ops.logjson import JSONFormatter
+from digest.ops.metrics import NAMES, serve_metrics
 from subscribers.clock import now
 
 from .support.admin import admin_app, login
@@ -151,10 +151,10 @@ def test_the_daemons_metrics_server_counts_deferred_and_waiting_messages(tmp_pat
 def test_json_log_lines_carry_the_message_and_extra_fields() -> None:
     import logging
 
-    record = logging.LogRecord("digest.collect", logging.WARNING, __file__, 1, "source %s failed", ("A",), None)
+    record = logging.LogRecord("digest.collect.stage", logging.WARNING, __file__, 1, "source %s failed", ("A",), None)
     record.source = "A"
     line = json.loads(JSONFormatter().format(record))
-    assert line["level"] == "warning" and line["logger"] == "digest.collect"
+    assert line["level"] == "warning" and line["logger"] == "digest.collect.stage"
     assert line["message"] == "source A failed" and line["source"] == "A" and line["time"].endswith("+00:00")
 
 

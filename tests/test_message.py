@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from digest.message import DKIMSigner, IssueMessages, Letterhead, MessageTemplate, NoticeMessages, qp
+from digest.issue.message import DKIMSigner, IssueMessages, Letterhead, MessageTemplate, NoticeMessages, qp
+from digest.issue.render import Personal, Rendered, Renderer, one_line, personalize
 from digest.models import Issue, IssueStatus, NewIssue
-from digest.render import Personal, Rendered, Renderer, one_line, personalize
 from subscribers.model import Subscriber
 from subscribers.service import Notice
 from subscribers.tokens import Tokens

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from digest.checks import UNCHECKED, check_links
-from digest.collect import collect
+from digest.collect.netguard import is_public
+from digest.collect.sources import Fetcher
+from digest.collect.stage import collect
 from digest.config import FetchConfig, Settings, SourceConfig
 from digest.db import Database
 from digest.errors import NotPublic, SourceError
-from digest.netguard import is_public
-from digest.sources import Fetcher
+from digest.issue.checks import UNCHECKED, check_links
 
 from .support.http import Site, serve_site
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from digest.compose import week_key
+from digest.facade import Digest
+from digest.issue.compose import week_key
 from digest.models import IssueStatus
-from digest.pipeline import Digest
 from subscribers.store import NewSubscriber
 
 from .support.data import article

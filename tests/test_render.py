@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from digest.compose import compose, preheader, subject, week_key
-from digest.message import MessageTemplate
+from digest.collect.topics import DEFAULT_TOPICS, Taxonomy
+from digest.issue.compose import compose, preheader, subject, week_key
+from digest.issue.message import MessageTemplate
+from digest.issue.render import Personal, Rendered, Renderer, clean_html, personalize, reader_url, safe_url
 from digest.models import Article
-from digest.render import Personal, Rendered, Renderer, clean_html, personalize, reader_url, safe_url
-from digest.topics import DEFAULT_TOPICS, Taxonomy
 
 from .support.data import ALSO_CARRIED, MORE_STORIES, STORIES, WHO, composed_issue, corpus, story
 from .support.data import RENDER_WHEN as WHEN

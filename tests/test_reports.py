@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlalchemy import text
 
 from digest.config import ScheduleConfig
-from digest.reports import as_rows, issue_report
-from digest.schedule import Schedule
-from digest.sending import Sender
+from digest.delivery.sender import Sender
+from digest.ops.reports import as_rows, issue_report
+from digest.ops.schedule import Schedule
 from subscribers.store import NewSubscriber
 
 from .support.admin import admin_app, login
@@ -64,6 +64,6 @@ def test_the_dashboard_draws_its_charts_as_svg_before_any_issue_is_sent(tmp_path
 
 
 def test_axis_tops_are_round() -> None:
-    from digest.charts import nice_max
+    from digest.ops.charts import nice_max
 
     assert [nice_max(v) for v in (0, 1, 3, 7, 12, 49, 51, 180)] == [1, 1, 5, 10, 20, 50, 100, 200]

@@ -19,11 +19,11 @@ from apscheduler.events import EVENT_JOB_MISSED
 from apscheduler.triggers.cron import CronTrigger
 
 from digest.config import ScheduleConfig, load_settings
+from digest.delivery.lease import Lease, process_owner
 from digest.errors import ConfigError
-from digest.lease import Lease, process_owner
-from digest.pipeline import Digest
-from digest.schedule import Schedule, last_fire, weekly_trigger
-from digest.scheduler import Daemon, Jobs, planned_jobs
+from digest.facade import Digest
+from digest.ops.daemon import Daemon, Jobs, planned_jobs
+from digest.ops.schedule import Schedule, last_fire, weekly_trigger
 from digest.timespec import parse_weekly
 
 from .support.data import add_article, add_subscribers

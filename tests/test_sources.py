@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from digest.collect.sources import USER_AGENT, Fetcher, fetch_all, fetch_each, parse_feed
 from digest.config import FetchConfig, SourceConfig
 from digest.errors import SourceError
-from digest.sources import USER_AGENT, Fetcher, fetch_all, fetch_each, parse_feed
 
 from .support.data import corpus
 from .support.http import Site

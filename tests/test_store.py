@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from digest.collect.urls import canonical_url
 from digest.db import Database
 from digest.db.migrate import head, state
 from digest.errors import DigestError, SchemaMismatch
 from digest.models import Article, IssueStatus, NewIssue, Section
-from digest.urls import canonical_url
 
 NOW = datetime.now(UTC)
 

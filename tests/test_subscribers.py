@@ -12,10 +12,10 @@ from click.testing import CliRunner
 
 from digest.cli import cli
 from digest.config import SMTPConfig
+from digest.delivery.transport import OutboxTransport, SMTPTransport
+from digest.facade import Digest
+from digest.issue.render import Rendered, Renderer
 from digest.models import NewIssue
-from digest.pipeline import Digest
-from digest.render import Rendered, Renderer
-from digest.transport import OutboxTransport, SMTPTransport
 from subscribers.csvio import CSVFormatError, export_string, import_csv
 from subscribers.model import Change
 from subscribers.store import NewSubscriber, SubscriberStore

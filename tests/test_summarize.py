@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from digest.summarize import split_sentences, summaries, summarize, word_count
+from digest.collect.summarize import split_sentences, summaries, summarize, word_count
 
 from .support.data import corpus
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from digest.topics import DEFAULT_TOPICS, Taxonomy, Topic, extend_topics, normalize_tag, slugify
+from digest.collect.topics import DEFAULT_TOPICS, Taxonomy, Topic, extend_topics, normalize_tag, slugify
 
 from .support import relevance
 

@@ -7,10 +7,10 @@ import ssl
 import pytest
 
 from digest.config import Security, SMTPConfig
+from digest.delivery.transport import Envelope, SMTPTransport
 from digest.errors import SMTPConnectionError
-from digest.message import MessageTemplate
-from digest.render import Personal, Rendered
-from digest.transport import Envelope, SMTPTransport
+from digest.issue.message import MessageTemplate
+from digest.issue.render import Personal, Rendered
 
 from .support.smtp import FaultSink, smtp_server
 

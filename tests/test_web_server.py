@@ -10,7 +10,7 @@ from pathlib import Path
 import requests
 
 from digest.config import Settings, SMTPConfig
-from digest.transport import SMTPTransport
+from digest.delivery.transport import SMTPTransport
 from digest.web.notices import drain
 
 from .support.data import make_issue
@@ -104,8 +104,8 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_1(tmp_path: Path) -> None:
 
 
 def test_notices_in_a_row_share_one_connection_closed_when_the_queue_is_empty(settings: Settings) -> None:
-    from digest.message import Letterhead, NoticeMessages
-    from digest.pipeline import Digest
+    from digest.facade import Digest
+    from digest.issue.message import Letterhead, NoticeMessages
     from digest.web import Notifier
     from digest.web.notices import NoticeQueue
     from subscribers.service import Notice

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from digest.config import WebhooksConfig
-from digest.pipeline import Digest
+from digest.facade import Digest
 from subscribers.store import NewSubscriber
 
 from .support.bounces import send_rows

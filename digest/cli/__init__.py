@@ -1,4 +1,4 @@
-"""The command line: a thin skin over the library (digest.pipeline, digest.sending, digest.scheduler).
+"""The command line: a thin skin over the library (digest.facade, digest.delivery.sender, digest.ops.daemon).
 
 Each command lives in the module of its concern and is imported only when it runs (or when ``--help``
 lists it), and those modules import the heavy parts (the extractor, the ORM, the CSS inliner, the
@@ -96,7 +96,7 @@ def cli(ctx: click.Context, config: Path | None, verbose: int, quiet: bool, log_
     level = logging.ERROR if quiet else (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbose, 2)]
     logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     if log_format == "json":
-        from ..logjson import JSONFormatter
+        from ..ops.logjson import JSONFormatter
 
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JSONFormatter())

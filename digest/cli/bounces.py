@@ -9,7 +9,7 @@ import click
 from .context import Context, handle_errors, pass_ctx
 
 if TYPE_CHECKING:
-    from ..pipeline import Digest
+    from ..facade import Digest
 
 
 @click.command()

@@ -19,9 +19,9 @@ from ..errors import DigestError, NothingToSend, UsageError
 if TYPE_CHECKING:
     from subscribers.store import SubscriberStore
 
-    from ..pipeline import Digest
+    from ..collect.topics import Taxonomy
+    from ..facade import Digest
     from ..storage import Database
-    from ..topics import Taxonomy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -48,14 +48,14 @@ class Context:
 
     @functools.cached_property
     def taxonomy(self) -> Taxonomy:
-        from ..topics import Taxonomy
+        from ..collect.topics import Taxonomy
 
         return Taxonomy(self.settings.topics)
 
     @property
     def digest(self) -> Digest:
         if self._digest is None:
-            from ..pipeline import Digest
+            from ..facade import Digest
 
             self._digest = Digest(self.settings, self.database)
         return self._digest

@@ -1,4 +1,4 @@
-"""`digest issue …`: the draft's editing actions (from the table in digest.editing) and its checks."""
+"""`digest issue …`: the draft's editing actions (from the table in digest.issue.editing) and its checks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import click
 
 from subscribers.validation import parse_topics
 
-from ..editing import ACTIONS, Action, perform
+from ..issue.editing import ACTIONS, Action, perform
 from .context import Context, handle_errors, pass_ctx
 
 if TYPE_CHECKING:

@@ -25,7 +25,7 @@ def report(c: Context, issue: str | None, as_json: bool, as_csv: bool) -> None:
     Example:
       digest report 2026-W48 --csv > w48.csv
     """
-    from .. import reports
+    from ..ops import reports
 
     if as_json and as_csv:
         raise UsageError("give --json or --csv, not both")

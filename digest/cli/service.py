@@ -104,12 +104,12 @@ def daemon(c: Context, metrics_port: int | None, metrics_host: str) -> None:
     from ..storage import upgrade_database
 
     upgrade_database(settings.database_url)
-    from ..scheduler import Daemon
+    from ..ops.daemon import Daemon
 
     d = Daemon(settings, loader=lambda: load_settings(c.config))
     server = None
     if metrics_port is not None:
-        from ..metrics import serve_metrics
+        from ..ops.metrics import serve_metrics
 
         try:
             server, _ = serve_metrics(d.digest.health, metrics_port, metrics_host)
@@ -137,7 +137,7 @@ def schedule(c: Context) -> None:
     Example:
       digest schedule
     """
-    from ..scheduler import planned_jobs
+    from ..ops.daemon import planned_jobs
 
     c.require_database()
     for job in planned_jobs(c.settings):
@@ -156,7 +156,7 @@ def status(c: Context) -> None:
     Example:
       digest status
     """
-    from ..scheduler import status as scheduler_status
+    from ..ops.daemon import status as scheduler_status
 
     st = scheduler_status(c.existing_digest)
     click.echo("sources:")

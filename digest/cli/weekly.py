@@ -17,10 +17,10 @@ from ..models import counted
 from .context import Context, F, handle_errors, pass_ctx
 
 if TYPE_CHECKING:
-    from ..collect import CollectReport
-    from ..deliver import DeliveryReport
+    from ..collect.stage import CollectReport
+    from ..delivery.outbox import DeliveryReport
+    from ..delivery.sender import Sender
     from ..models import Issue
-    from ..sending import Sender
 
 
 def _collect_line(rep: CollectReport) -> str:
@@ -163,8 +163,8 @@ class _Progress:
 
 
 def _sender(c: Context) -> Sender:
-    from ..schedule import Schedule
-    from ..sending import Sender
+    from ..delivery.sender import Sender
+    from ..ops.schedule import Schedule
 
     return Sender(c.digest, Schedule.from_config(c.settings.schedule))
 
@@ -197,7 +197,7 @@ def _send(
             progress = _Progress(rep.total, quiet)
         progress(rep)
 
-    from ..workers import available
+    from ..delivery.workers import available
 
     options = d.send_options(concurrency, rate, processes or available())
     try:
@@ -252,7 +252,7 @@ def run(c: Context, concurrency: int, rate: float | None, processes: int | None)
     Example:
       0 7 * * mon  cd /srv/digest && digest -q run
     """
-    from ..sending import refuse_samples_over_smtp
+    from ..delivery.sender import refuse_samples_over_smtp
 
     refuse_samples_over_smtp(c.settings)  # before an hour of collecting, not after
     d = c.digest

@@ -1,4 +1,4 @@
-"""Stored clicks on /r/ links (one row per request, sorted into readers' and scanners' by digest.clicks)
+"""Stored clicks on /r/ links (one row per request, sorted into readers' and scanners' by digest.issue.clicks)
 and opens (one row per fetch of the image at the end of a message)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, bindparam, delete, func, select
 
-from ..clicks import Click
+from ..issue.clicks import Click
 from . import tables as t
 
 c = t.clicks

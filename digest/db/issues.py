@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 
 from subscribers.clock import now
 
-from ..editing import Edit
 from ..errors import DigestError
+from ..issue.editing import Edit
 from ..models import Article, Issue, IssueStatus, NewIssue, Section
 from . import tables as t
 

@@ -35,10 +35,10 @@ from werkzeug.wrappers import Response
 from subscribers.service import Audience, Notice
 
 from ..config import Settings
-from ..message import Letterhead, NoticeMessages
-from ..pipeline import Digest
-from ..render import reader_url
-from ..transport import Transport, make_transport
+from ..delivery.transport import Transport, make_transport
+from ..facade import Digest
+from ..issue.message import Letterhead, NoticeMessages
+from ..issue.render import reader_url
 from . import admin, archive, clicks, health, links, signup, webhooks
 from .extensions import Web, csrf, digests, limiter, web
 from .notices import NoticeQueue

@@ -7,9 +7,9 @@ from dataclasses import replace
 from flask import Blueprint, Response, abort
 from flask.typing import ResponseReturnValue
 
-from ..compose import once
+from ..issue.compose import once
+from ..issue.render import Renderer
 from ..models import Issue, IssueStatus
-from ..render import Renderer
 from .extensions import web
 from .pages import page
 

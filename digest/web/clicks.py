@@ -14,9 +14,9 @@ from flask.typing import ResponseReturnValue
 
 from subscribers.clock import now
 
-from ..clicks import BadLink, Click, article_url, scanner_agent
+from ..issue.clicks import BadLink, Click, article_url, scanner_agent
+from ..issue.render import safe_url
 from ..models import IssueStatus
-from ..render import safe_url
 from .extensions import digests
 
 bp = Blueprint("clicks", __name__)

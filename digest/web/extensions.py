@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFProtect
 from subscribers.service import Audience
 
 from ..config import Settings
-from ..pipeline import Digest
+from ..facade import Digest
 
 
 @dataclass(frozen=True)

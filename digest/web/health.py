@@ -1,8 +1,8 @@
 """The operator's endpoints: liveness, readiness and Prometheus metrics.
 
 GET /healthz    200 "ok": the process answers (it touches nothing else)
-GET /readyz     200 when every check of digest.health holds, else 503; JSON {"ready", "checks": [...]}
-GET /metrics    Prometheus text format (digest.metrics), to clients on this machine that come
+GET /readyz     200 when every check of digest.ops.health holds, else 503; JSON {"ready", "checks": [...]}
+GET /metrics    Prometheus text format (digest.ops.metrics), to clients on this machine that come
                 without a proxy's X-Forwarded-For, or to a signed-in editor; others get 404
 """
 
@@ -14,8 +14,8 @@ from flask import Blueprint, Response, abort, jsonify, request
 from flask.typing import ResponseReturnValue
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ..health import readiness
-from ..metrics import registry
+from ..ops.health import readiness
+from ..ops.metrics import registry
 from .admin import auth
 from .extensions import digests
 

@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 
 from digest.config import Settings
 from digest.db import tables as schema
-from digest.pipeline import Digest
+from digest.facade import Digest
 
 from .data import article
 from .web import csrf_from, make_app

@@ -7,8 +7,8 @@ import mailbox
 from datetime import timedelta
 from pathlib import Path
 
+from digest.facade import Digest
 from digest.models import DeliveryStatus
-from digest.pipeline import Digest
 
 from .data import ROOT, make_issue
 

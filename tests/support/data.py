@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from digest.compose import compose
+from digest.collect.topics import DEFAULT_TOPICS, Taxonomy
 from digest.db import Database
+from digest.facade import Digest
+from digest.issue.compose import compose
+from digest.issue.render import Personal
 from digest.models import Article, Issue, IssueStatus, NewArticle, NewIssue, Section
-from digest.pipeline import Digest
-from digest.render import Personal
-from digest.topics import DEFAULT_TOPICS, Taxonomy
 
 from .skips import CORPUS_ABSENT
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from digest.topics import Taxonomy
+from digest.collect.topics import Taxonomy
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "relevance.txt"
 

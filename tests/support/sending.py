@@ -15,8 +15,8 @@ from typing import Any
 from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 
 from digest.config import ScheduleConfig, Settings, SMTPConfig
-from digest.pipeline import Digest
-from digest.scheduler import Daemon
+from digest.facade import Digest
+from digest.ops.daemon import Daemon
 from subscribers.store import NewSubscriber
 
 from .data import ROOT, sample_issue

@@ -18,7 +18,7 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from digest.config import Settings
-from digest.pipeline import Digest
+from digest.facade import Digest
 from digest.web import Web, create_app
 from digest.web.notices import drain
 

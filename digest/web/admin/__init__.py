@@ -9,11 +9,11 @@ carries a CSRF token. One blueprint per concern, nested under ``admin``:
               GET /admin/draft/email.html[?topics=…]              the email's HTML as it is sent
               POST /admin/draft/build                             recompose the draft (edits kept)
               POST /admin/draft/links                             the checks with every link fetched
-    edits     POST /admin/draft/edit/<action>                     one of digest.editing.ACTIONS
+    edits     POST /admin/draft/edit/<action>                     one of digest.issue.editing.ACTIONS
     review    POST /admin/draft/test                              send a [TEST] to any addresses (never recorded)
               GET/POST /admin/draft/approve                       confirm, then approve for the scheduled send
     sending   GET/POST /admin/draft/send, …/progress, …/status    confirm, send now in the background, progress
-    reports   GET /admin/issues, /admin/issues/<week>[.csv]        each sent issue's report (digest.reports)
+    reports   GET /admin/issues, /admin/issues/<week>[.csv]        each sent issue's report (digest.ops.reports)
               GET /admin/dashboard                                charts: audience, sources, the last issue
 """
 
@@ -22,8 +22,8 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, abort, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
-from ...schedule import Schedule
-from ...sending import BackgroundSend, Sender, SendStatus
+from ...delivery.sender import BackgroundSend, Sender, SendStatus
+from ...ops.schedule import Schedule
 from ..extensions import digests
 from . import auth, draft, edits, reports, review, sending
 from .auth import DEFAULTS, LockOut, credentials

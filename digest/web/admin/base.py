@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
+from ...facade import Digest
+from ...issue.render import Rendered
 from ...models import Issue
-from ...pipeline import Digest
-from ...render import Rendered
 from ..extensions import digests
 
 if TYPE_CHECKING:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
-from ...checks import Finding
 from ...errors import DigestError
+from ...facade import SAMPLE
+from ...issue.checks import Finding
+from ...issue.render import personalize
 from ...models import IssueStatus, counted
-from ...pipeline import SAMPLE
-from ...render import personalize
 from .base import digest, page, to_draft, topics_arg, variant
 from .sending import sends
 

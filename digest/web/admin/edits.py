@@ -1,12 +1,12 @@
-"""The editing actions on the draft, one form each, dispatched through the table in digest.editing."""
+"""The editing actions on the draft, one form each, dispatched through the table in digest.issue.editing."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, request
 from flask.typing import ResponseReturnValue
 
-from ...editing import ACTIONS, ARTICLE, perform
 from ...errors import DigestError
+from ...issue.editing import ACTIONS, ARTICLE, perform
 from .base import digest, to_draft
 
 # Where the draft page scrolls to after an action; an action on an article goes back to that article.

@@ -14,9 +14,9 @@ from flask.typing import ResponseReturnValue
 
 from subscribers.clock import now
 
-from ... import charts, reports
-from ...dashboard import articles_weeks, audience_weeks, last_weeks
 from ...models import Issue, IssueStatus
+from ...ops import charts, reports
+from ...ops.dashboard import articles_weeks, audience_weeks, last_weeks
 from .base import digest, page
 
 bp = Blueprint("reports", __name__)

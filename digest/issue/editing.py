@@ -8,9 +8,9 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
+from ..errors import UsageError
+from ..models import Article, Issue, NewIssue, Section
 from .compose import variant
-from .errors import UsageError
-from .models import Article, Issue, NewIssue, Section
 
 KINDS = ("exclude", "title", "summary", "pin", "order", "subject", "preheader")
 

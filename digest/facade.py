@@ -15,25 +15,25 @@ from subscribers.tokens import Tokens
 
 from .bounces.policy import Event, Outcome, Policy
 from .bounces.verp import Verp
-from .checks import UNCHECKED, Finding, check_links, check_rendered, links
-from .clicks import Click, Links, tracked, with_open_image
-from .compose import compose, period, variant, week_key
+from .collect.topics import Taxonomy
 from .config import Settings
 from .db import Database
 from .db.feedback import IssueFeedback
-from .deliver import DeliveryReport, Progress, SendOptions, deliver
-from .editing import Edit, apply_edits
+from .delivery.outbox import DeliveryReport, Progress, SendOptions, deliver
+from .delivery.transport import Transport, make_transport
 from .errors import DraftChanged, NoDraft, NothingToSend, NotPublic, SourceError, UsageError
-from .message import IssueMessages, Letterhead
+from .issue.checks import UNCHECKED, Finding, check_links, check_rendered, links
+from .issue.clicks import Click, Links, tracked, with_open_image
+from .issue.compose import compose, period, variant, week_key
+from .issue.editing import Edit, apply_edits
+from .issue.message import IssueMessages, Letterhead
+from .issue.render import Personal, Rendered, Renderer, personalize
 from .models import Article, Issue, IssueStatus
-from .render import Personal, Rendered, Renderer, personalize
-from .topics import Taxonomy
-from .transport import Transport, make_transport
 
 if TYPE_CHECKING:
     from .bounces.mailbox import Box
     from .bounces.run import BounceReport
-    from .collect import CollectReport
+    from .collect.stage import CollectReport
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,9 @@ class Digest:
 
     def collect(self) -> CollectReport:
         """Fetch every source once; also prunes what the [privacy] and [tracking] settings say not to keep."""
-        from .collect import collect  # the fetcher, parser and extractor: only the commands that collect load them
+        from .collect.stage import (
+            collect,  # the fetcher, parser and extractor: only the commands that collect load them
+        )
 
         report = collect(self.settings, self.db)
         self.prune()
@@ -342,7 +344,7 @@ class Digest:
     ) -> DeliveryReport:
         """The deliver stage for ``issue`` (default: the current one): through the outbox; resumable.
 
-        No gate and no lease: sending an issue is digest.sending's ``Sender``, which calls this.
+        No gate and no lease: sending an issue is digest.delivery.sender's ``Sender``, which calls this.
 
         With ``transport`` given, that one connection is used (concurrency 1); otherwise each worker
         opens its own (``options.concurrency`` of them)."""
@@ -401,7 +403,7 @@ class Digest:
             raise UsageError("nothing in this issue for the chosen topics")
         findings = check_rendered(variant)
         if with_links:
-            from .sources import Fetcher, fetch_all
+            from .collect.sources import Fetcher, fetch_all
 
             urls = links(variant)
             fetcher = Fetcher.for_settings(self.settings)

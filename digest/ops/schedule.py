@@ -15,8 +15,8 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from .config import BouncesConfig, ScheduleConfig
-from .timespec import Weekly, format_duration, parse_duration, parse_timezone, parse_weekly
+from ..config import BouncesConfig, ScheduleConfig
+from ..timespec import Weekly, format_duration, parse_duration, parse_timezone, parse_weekly
 
 # -- the schedule ---------------------------------------------------------------------------
 

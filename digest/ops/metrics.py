@@ -28,9 +28,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
-from .db.health import Health
-from .db.migrate import state
-from .models import DeliveryStatus
+from ..db.health import Health
+from ..db.migrate import state
+from ..models import DeliveryStatus
 
 NAMES = (
     "digest_up",

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from .config import SMTPConfig
-from .errors import SMTPConnectionError
+from ..config import SMTPConfig
+from ..errors import SMTPConnectionError
 
 log = logging.getLogger(__name__)
 _DOT = re.compile(rb"(?m)^\.")

@@ -32,11 +32,11 @@ from sqlalchemy import Connection
 
 from subscribers.model import Subscriber
 
-from .db import Database
-from .db.deliveries import UNFINISHED, Outbox
-from .errors import DeliveryError, SMTPConnectionError
+from ..db import Database
+from ..db.deliveries import UNFINISHED, Outbox
+from ..errors import DeliveryError, SMTPConnectionError
+from ..models import DeliveryStatus, Issue, IssueStatus
 from .lease import gone, process_owner
-from .models import DeliveryStatus, Issue, IssueStatus
 from .transport import Envelope, SendResult, Transport
 
 log = logging.getLogger(__name__)

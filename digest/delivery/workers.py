@@ -35,12 +35,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from .errors import DeliveryError
+from ..errors import DeliveryError
 
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
 
-    from .deliver import DeliveryReport, _Run
+    from .outbox import DeliveryReport, _Run
     from .transport import Transport
 
 COUNTS = ("sent", "failed", "deferred", "skipped")
@@ -78,7 +78,7 @@ def _die_with_parent(parent: int) -> None:
 def _child(
     run: _Run, transports: Callable[[], Transport], connections: int, index: int, parent: int, stop: Event, posts: Any
 ) -> None:
-    from .deliver import DeliveryReport, _Run, in_threads
+    from .outbox import DeliveryReport, _Run, in_threads
 
     _die_with_parent(parent)
     if run.options.niceness:

@@ -18,8 +18,8 @@ from dataclasses import replace
 
 from rapidfuzz import fuzz, utils
 
-from .models import Article
-from .topics import normalize_tag
+from ..collect.topics import normalize_tag
+from ..models import Article
 
 CANDIDATE = 60.0  # rapidfuzz token-set ratio (0-100) from which a pair is compared closely
 SAME_STORY = 0.36  # IDF-weighted Jaccard overlap of content words from which a pair is one story

@@ -11,7 +11,7 @@ import lxml.html
 import trafilatura
 from lxml.etree import _Element
 
-from digest.pagetree import reader_view
+from digest.collect.pagetree import reader_view
 
 __all__ = [
     "clean_paragraphs",

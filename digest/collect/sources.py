@@ -20,10 +20,10 @@ import requests
 
 from subscribers.clock import now
 
-from . import __version__
-from .config import SAMPLE_PAGES, FetchConfig, Settings, SourceConfig
-from .errors import NotPublic, SourceError
-from .models import Entry
+from .. import __version__
+from ..config import SAMPLE_PAGES, FetchConfig, Settings, SourceConfig
+from ..errors import NotPublic, SourceError
+from ..models import Entry
 from .netguard import AddressRefused, Deadline, DeadlinePassed, Guard, GuardedAdapter, source_hosts
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from itsdangerous import BadData, URLSafeSerializer
 
-from .models import Issue, Section
+from ..models import Issue, Section
 
 SCANNER_SECONDS = 10
 BURST_SECONDS = 5

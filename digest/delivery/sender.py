@@ -25,14 +25,14 @@ from typing import Any
 
 from subscribers.clock import now as utc_now
 
-from .config import Settings
-from .db import Database
-from .deliver import DeliveryReport, Progress, SendOptions
-from .errors import DigestError, NothingToSend, UsageError
+from ..config import Settings
+from ..db import Database
+from ..errors import DigestError, NothingToSend, UsageError
+from ..facade import Digest
+from ..models import Issue, IssueStatus, counted
+from ..ops.schedule import Schedule, last_send_time
 from .lease import LeaseHeld, issue_lease, process_owner
-from .models import Issue, IssueStatus, counted
-from .pipeline import Digest
-from .schedule import Schedule, last_send_time
+from .outbox import DeliveryReport, Progress, SendOptions
 
 log = logging.getLogger(__name__)
 

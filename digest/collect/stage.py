@@ -17,12 +17,12 @@ from datetime import timedelta
 
 from subscribers.clock import now
 
+from ..config import Settings, SourceConfig
+from ..db import Database
+from ..errors import SourceError
+from ..models import Entry, NewArticle, SourceReport
 from .articletext import ArticleText, entry_texts, page_text
-from .config import Settings, SourceConfig
-from .db import Database
-from .errors import SourceError
 from .extractpool import ExtractionPool
-from .models import Entry, NewArticle, SourceReport
 from .sources import Fetched, Fetcher, ParsedFeed, feed_link, fetch_all, fetch_each, is_html, parse_feed
 from .topics import Taxonomy
 from .urls import canonical_url

@@ -8,7 +8,7 @@ from functools import lru_cache
 
 import pysbd
 
-from digest.extract import collapse_whitespace, is_byline, is_dateline
+from digest.collect.extract import collapse_whitespace, is_byline, is_dateline
 
 __all__ = ["split_sentences", "summaries", "summarize", "word_count"]
 

@@ -35,18 +35,18 @@ from typing import TYPE_CHECKING, Protocol
 from subscribers.model import Subscriber
 from subscribers.tokens import Tokens
 
-from .errors import ConfigError, NothingToSend
-from .models import Issue
+from ..delivery.transport import Envelope
+from ..errors import ConfigError, NothingToSend
+from ..models import Issue
 from .render import MARK, Personal, Rendered, Renderer, one_line
-from .transport import Envelope
 
 if TYPE_CHECKING:
     from jinja2 import Environment
 
     from subscribers.service import Notice
 
-    from .bounces.verp import Verp
-    from .config import Settings
+    from ..bounces.verp import Verp
+    from ..config import Settings
 
 CRLF = b"\r\n"
 SOFT = b"=\r\n"

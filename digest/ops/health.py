@@ -15,9 +15,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from subscribers.clock import now as utc_now
 
-from .db.health import Health
-from .db.migrate import state
-from .timespec import parse_duration
+from ..db.health import Health
+from ..db.migrate import state
+from ..timespec import parse_duration
 
 STALE_COLLECTS = 3  # a collect may be missed twice (a slow feed, a restart) before the daemon looks stuck
 

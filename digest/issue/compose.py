@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from .models import Article, NewIssue, Section
-from .topics import Taxonomy
+from ..collect.topics import Taxonomy
+from ..models import Article, NewIssue, Section
 
 FIRST_ISSUE_DAYS = 7
 SUBJECT_MAX = 78

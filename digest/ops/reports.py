@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 
 from subscribers.clock import now
 
-from .clicks import tally
-from .db.reports import Outcomes
-from .models import Issue
+from ..db.reports import Outcomes
+from ..issue.clicks import tally
+from ..models import Issue
 
 if TYPE_CHECKING:
-    from .pipeline import Digest
+    from ..facade import Digest
 
 
 @dataclass(frozen=True)

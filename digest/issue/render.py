@@ -17,14 +17,14 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from premailer import Premailer
 
+from ..collect.topics import slugify
+from ..collect.urls import with_campaign, without_tracking
+from ..models import Article, Issue, NewIssue, Section
 from .compose import variant
-from .models import Article, Issue, NewIssue, Section
-from .topics import slugify
-from .urls import with_campaign, without_tracking
 
 log = logging.getLogger(__name__)
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent.parent  # the digest package (templates/ ships inside it)
 URL_SCHEMES = {"http", "https", "mailto"}
 ALLOWED_TAGS = {"a", "p", "br", "strong", "em", "b", "i", "ul", "ol", "li", "blockquote", "code", "pre"}
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}}

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cache
 
-from .db.issues import Issues
-from .errors import DigestError
+from ..db.issues import Issues
+from ..errors import DigestError
 
 log = logging.getLogger(__name__)
 
