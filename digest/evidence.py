@@ -25,6 +25,8 @@ GENERIC = "policy"  # the topic of terms that name IP as a whole; it yields to a
 
 _APOSTROPHES = re.compile("['’ʼ`]")
 _NON_WORD = re.compile(r"[\W_]+")
+# French and Italian elision ("l'OEB", "d'auteur") parts two words; an English "'s" stays with its word
+_ELIDED = re.compile(r"\b([ldjmnstc]|qu|jusqu|lorsqu|puisqu)['’ʼ`](?=\w)")
 _STOP = re.compile(r"[.!?;:|]+(?=\s|$)|\s[-–—]\s")  # a sentence's end, a colon, a dash: a phrase stops there
 
 
@@ -32,13 +34,17 @@ def fold(text: str) -> str:
     """Lower case, no accents, apostrophes dropped, every other non-letter a single space; padded."""
     decomposed = unicodedata.normalize("NFKD", text)
     plain = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    parts = (_NON_WORD.sub(" ", part).strip() for part in _STOP.split(_APOSTROPHES.sub("", plain)))
+    plain = _APOSTROPHES.sub("", _ELIDED.sub(r"\1 ", plain))
+    parts = (_NON_WORD.sub(" ", part).strip() for part in _STOP.split(plain))
     return " " + " . ".join(part for part in parts if part) + " "
 
 
 def _alternatives(cues: Iterable[str]) -> str:
     parts = []
     for cue in cues:
+        if cue.startswith("re:"):  # a regex on folded text, for what a word list cannot say
+            parts.append(f"(?:{cue[3:]})")
+            continue
         words = fold(cue.replace("*", " STAR ")).split()
         pattern = r"\s+".join(re.escape(w) if w != "star" else r"\w*" for w in words)
         pattern = pattern.replace(r"\s+\w*", r"\w*")
@@ -63,6 +69,7 @@ class Sense:
     against: tuple[str, ...] = ()  # words that show another sense anywhere in the window
     adjacent: tuple[str, ...] = ()  # regexes (on folded text) of a clearly other sense right at the term
     legal: bool = True  # whether the shared legal words support the term
+    firm: tuple[str, ...] = ()  # words that confirm the IP sense even where the window shows another one
     yields: bool = False  # a general word ("infringe", "intellectual property"): counts only if nothing specific
 
 
@@ -78,7 +85,10 @@ class Evidence:
 
     def topics(self, order: Iterable[str]) -> list[str]:
         """The topics the evidence names; the general ones only when it names no specific topic."""
-        chosen = {t for t, s in self.score.items() if s > 0} or {t for t, s in self.general.items() if s > 0}
+        general = {t for t, s in self.general.items() if s > 0}
+        if GENERIC in general:  # "intellectual property … infringements": IP as a whole, not enforcement
+            general = {GENERIC}
+        chosen = {t for t, s in self.score.items() if s > 0} or general
         return [t for t in order if t in chosen]
 
 
@@ -86,10 +96,11 @@ class Evidence:
 class _Compiled:
     sense: Sense
     terms: re.Pattern[str]
-    strong: frozenset[str]
+    strong: re.Pattern[str]
     support: re.Pattern[str] | None
     against: re.Pattern[str] | None
     adjacent: re.Pattern[str] | None
+    firm: re.Pattern[str] | None
 
 
 class Lexicon:
@@ -104,16 +115,25 @@ class Lexicon:
                 _Compiled(
                     sense,
                     cue_pattern((*sense.strong, *sense.weak)),
-                    frozenset(fold(t).strip() for t in sense.strong if not t.endswith("*")),
+                    cue_pattern(sense.strong),
                     cue_pattern(sense.support) if sense.support else None,
                     cue_pattern(sense.against) if sense.against else None,
                     re.compile("|".join(f"(?:{a})" for a in sense.adjacent)) if sense.adjacent else None,
+                    cue_pattern(sense.firm) if sense.firm else None,
                 )
             )
         self._senses = tuple(compiled)
-        self._strong_prefixes = {
-            id(c): tuple(fold(t.rstrip("*")).strip() for t in c.sense.strong if t.endswith("*")) for c in compiled
-        }
+
+    def guess(self, text: str) -> list[str]:
+        """For a specialist source's entry that names no IP term: the topics whose own support words it holds
+        most of ("a streaming site operator sentenced" on an IP blog is copyright news)."""
+        folded = fold(text)
+        votes: dict[str, int] = {}
+        for c in self._senses:
+            if c.support is not None and not c.sense.yields:
+                votes[c.sense.topic] = votes.get(c.sense.topic, 0) + len(c.support.findall(folded))
+        best = max(votes.values(), default=0)
+        return [t for t, v in votes.items() if v == best] if best else []
 
     def has_ip_context(self, text: str) -> bool:
         """Whether ``text`` names IP as such ("intellectual property", an IP office): support for weak terms."""
@@ -161,7 +181,7 @@ class Lexicon:
         return evidence
 
     def _is_strong(self, c: _Compiled, term: str) -> bool:
-        return term in c.strong or term.startswith(self._strong_prefixes[id(c)] or ("\0",))
+        return bool(c.sense.strong) and c.strong.fullmatch(term) is not None
 
     @staticmethod
     def _other_sense(c: _Compiled, text: str, start: int, end: int, window: str | None) -> bool:
@@ -170,4 +190,6 @@ class Lexicon:
             near = text[max(0, start - 30) : end + 40]  # the term itself and a few words either side
             if c.adjacent.search(near):
                 return True
-        return bool(window and c.against and c.against.search(window))
+        if not window or c.against is None or not c.against.search(window):
+            return False
+        return c.firm is None or not c.firm.search(window)

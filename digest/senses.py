@@ -20,6 +20,13 @@ LEGAL = (
     *("regulation", "rights holder*", "right holder*", "exclusive right*", "proceeding*", "dispute*"),
     *(
         "reform*",
+        "concedid*",
+        "otorgad*",
+        "oficina",
+        "annul*",
+        "arbitra*",
+        "beschwerdekammer*",
+        "anspruch*",
         "reforme*",
         "office",
         "cour",
@@ -53,9 +60,36 @@ _FUNDS_OTHER = ("fonds publics", "deniers publics", "detournement de fonds", "of
 _FUNDS_ES = ("fondos publicos", "malversacion", "caudales publicos", "dinero publico", "erario")
 _RIGHTS = ("constitution*", "fundamental right*", "human right*", "civil libert*", "free speech", "freedom*")
 _RIGHTS_MORE = ("privacy right*", "right to privacy", "amendment", "religious", "liberte*", "droits fondamentaux")
-_RIGHTS_OTHER = ("verfassung*", "grundrecht*", "derechos fundamentales", "libertad*", "constitucion*")
+_RIGHTS_OTHER = (
+    "right to vote",
+    "voting right*",
+    "droit de vote",
+    "wahlrecht",
+    "derecho al voto",
+    "verfassung*",
+    "grundrecht*",
+    "derechos fundamentales",
+    "libertad*",
+    "constitucion*",
+)
 _SEA = ("sea", "seas", "maritime", "ship", "ships", "shipping", "vessel*", "tanker*", "crew*", "navy", "naval")
-_SEA_MORE = ("coast*", "gulf", "somali*", "hijack*", "hostage*", "boarded", "strait*", "freighter*", "cargo ship*")
+_SEA_MORE = (
+    "golden age",
+    "blackbeard",
+    "caribbean",
+    "buccaneer*",
+    "corsair*",
+    "treasure",
+    "coast*",
+    "gulf",
+    "somali*",
+    "hijack*",
+    "hostage*",
+    "boarded",
+    "strait*",
+    "freighter*",
+    "cargo ship*",
+)
 _SEA_FR = ("mer", "maritime*", "navire*", "bateau*", "golfe", "otage*", "cote somalienne", "marine nationale")
 _SEA_DE = ("see", "schiff*", "seeraub*", "kuste*", "frachter*", "marine", "geisel*", "tanker")
 _SEA_ES = ("mar", "barco*", "buque*", "maritim*", "rehen*", "golfo", "armada", "pesquero*")
@@ -80,7 +114,23 @@ _MARKETING_DE2 = ("markenbotschafter*", "zielgruppe*", "automarke*", "lieblingsm
 _MARKETING_ES = ("publicidad", "campana*", "consumidor*", "embajador*", "ventas", "lanza*", "clientes", "imagen")
 _MARKETING_ES2 = ("marca personal", "marca pais", "marca ciudad", "fidelizacion", "patrocin*", "record*")
 _RECORD_ES = (r"(?:bate|batio|batir|nueva|mejor|su) marca(?! registrada)", r"marca (?:mundial|personal|nacional)")
-_DATA_PLAN = ("data plan*", "mobile", "broadband", "unlimited", "tariff*", "throttl*", "carrier*", "gb", "roaming")
+_DATA_PLAN = (
+    "data plan*",
+    "storage",
+    "cloud",
+    "limits",
+    "cap",
+    "caps",
+    "quota*",
+    "mobile",
+    "broadband",
+    "unlimited",
+    "tariff*",
+    "throttl*",
+    "carrier*",
+    "gb",
+    "roaming",
+)
 _ACADEMIC = ("thesis", "dissertation*", "student*", "universit*", "academic*", "doctora*", "phd", "these")
 _ACADEMIC_MORE = ("doktorarbeit", "tesis", "plagiatsaffare", "exam*", "essay*", "homework")
 _GOODS = (
@@ -90,6 +140,10 @@ _GOODS = (
     *("seiz*", "customs", "raid*", "warehouse*", "market*", "sellers", "vendor*", "confiscat*", "destroy*"),
     *(
         "wine*",
+        "entrepot*",
+        "lager",
+        "almacen*",
+        "designertasche*",
         "bottle*",
         "vintage*",
         "spirits brand*",
@@ -128,11 +182,14 @@ SENSES: tuple[Sense, ...] = (
             *("prior art", "patentamt*", "patentanmeld*", "patentverletz*", "patentrecht*", "patentstreit*"),
             *("patentschutz", "patentinhaber*", "patentklage*", "patentgericht*", "bundespatentgericht"),
             *("oeb", "office europeen des brevets", "oficina de patentes", "oficina europea de patentes"),
-            *("supplementary protection certificate*", "brevet europeen", "brevets europeens", "patente europea"),
+            *("supplementary protection*", "brevet europeen", "brevets europeens", "patente europea"),
+            *("juridiction unifiee du brevet", "tribunal unificado de patentes", "einheitliches patentgericht"),
+            *("europaisches patentamt", "inventive step", "obviousness", "claim construction"),
         ),
         weak=(
             *("patent", "brevet", "brevets", "patente", "patentes", "upc", "epo", "breveter", "brevete*"),
-            *("patentierte*", "patentiert"),
+            *("patentierte*", "patentiert", "patenta", "patento", "patentado*", "epa", "jub", "tup", "oep"),
+            r"re:\w{3,}patent(?:e|en|es|s)?(?!\w)",
         ),
         support=(
             *("drug*", "generic*", "pharma*", "biotech*", "biosimilar*", "technolog*", "device*", "chip*"),
@@ -149,11 +206,17 @@ SENSES: tuple[Sense, ...] = (
                 "farmac*",
             ),
             *("medikament*", "technologie*", "tecnolog*", "entreprise*", "empresa*", "unternehmen"),
+            *("obvious*", "federal circuit", "novelty", "inventive", "biologic*", "mobilfunk*", "hersteller*"),
+        ),
+        firm=(
+            *("files", "filed", "filing*", "granted", "application*", "infring*", "licen*", "lawsuit*", "sue*"),
+            *("court*", "invalid*", "upheld", "claims", "uspto", "epo", "oeb", "tribunal*", "gericht*"),
         ),
         against=(
             *_MEDICAL,
             *_MEDICAL_MORE,
-            *("doping", "cyclist*", "cycling", "athlete*", "blood boost*", "barcode*", "bar code*"),
+            *("doping", "cyclist*", "cycling", "athlete*", "blood boost*", "barcode*", "bar code*", "radprofi*"),
+            *("environment*", "emission*", "pollut*", "climate", "umwelt*", "positiv*", "positive", "sancion*"),
             *("college", "eleve*", "collegien*", "examen", "epreuve*", "diplome national", "bac"),
             *("matricula", "vehiculo*", "coche*", "automovil*", "conducir", "auto robado"),
         ),
@@ -178,7 +241,7 @@ SENSES: tuple[Sense, ...] = (
             *("trademark dispute*", "trademark case*", "trademark suit*", "trademark lawsuit*", "trademarked"),
             *("trademark owner*", "trademark holder*", "trademark right*", "trademark protection"),
             *("trade mark application*", "trade mark registration*", "trade mark dispute*", "trade mark law*"),
-            *("opposition division", "cancellation division", "cancellation action*", "invalidity action*"),
+            *("cancellation division", "cancellation action*", "invalidity action*"),
             *("opposition proceeding*", "cancellation proceeding*", "revocation for non use", "passing off"),
             *("markenrecht*", "markenverletz*", "markenstreit*", "markenanmeld*", "markenamt", "markeninhaber*"),
             *("markenschutz", "wortmarke*", "bildmarke*", "unionsmarke*", "verwechslungsgefahr", "markenregister"),
@@ -212,6 +275,13 @@ SENSES: tuple[Sense, ...] = (
             *("grade*", "stretch", "question mark*", "flight*", "airline*", "booking*", "passenger*"),
             *("refund*", "concert*", "party", "parties", "parliament*", "election*", "lawmakers", "coalition"),
             *("government", "vote*", "protest*", "rebels", "insurance", "subscription*", "vuelo*", "vol", "vols"),
+            *("falsific*", "counterfeit*", "contrefa*", "fake*", "gefalscht*", "faux", "fausses", "brevet*"),
+        ),
+        firm=(
+            *("application*", "registr*", "filed", "files", "filing*", "euipo", "inpi", "dpma", "oepm", "ukipo"),
+            *("uspto", "opposition", "anmeld*", "eingetragen*", "depos*", "enregistr*", "solicitud*", "trademark"),
+            *("office", "bid to trademark", "to trademark"),
+            *("trade mark", "annul*", "decheance", "nullite", "loschung", "caducidad", "nulidad", "tribunal*"),
         ),
         adjacent=(
             r"\b(?:his|her|their|its|with (?:a|his|her)) trademark (?!application|registration|right|law|case"
@@ -226,14 +296,20 @@ SENSES: tuple[Sense, ...] = (
     ),
     Sense(
         "trademarks",
-        weak=("mark", "marks", "opposition", "cancellation", "euipo", "non use"),
+        weak=("mark", "marks", "opposition", "opposition division", "cancellation", "euipo", "non use"),
         support=(
             *("ukipo", "oepm", "inpi", "dpma", "uspto", "brand*", "distinctive*", "descriptive*", "confusion"),
             *("similar*", "goods", "class", "word", "figurative", "revoked", "revocation", "register*", "registr*"),
             *("application*", "applicant*", "opposition", "cancellation", "mark", "marks", "trademark*"),
             *("trade mark*", "euipo", "board of appeal", "invalidity", "proprietor*", "genuine use"),
         ),
-        against=(*_GOAL, *_GOAL_MORE, "anniversary", "milestone*", "halfway", "exam", "exams", "grade*"),
+        firm=("registr*", "application*", "filed", "files", "office", "euipo", "cancellation action*"),
+        against=(
+            *_GOAL,
+            *_GOAL_MORE,
+            *("anniversary", "milestone*", "halfway", "exam", "exams", "grade*", "debt*", "loan*", "student*"),
+            *("patent*", "epo", "oeb", "brevet*", "claims", "flight*", "airline*", "election*", "party"),
+        ),
         adjacent=(
             r"\b(?:marks?|mark) (?:the|a|an|its|his|her|their)\b",
             r"\bto mark\b",
@@ -244,14 +320,26 @@ SENSES: tuple[Sense, ...] = (
     Sense(
         "copyright",
         strong=(
-            *("copyright*", "dmca", "droit dauteur", "droits dauteur", "derechos de autor", "derecho de autor"),
-            *("urheberrecht*", "diritto dautore", "site blocking", "pirate site*", "piracy site*", "anti piracy"),
+            *("copyright*", "dmca", "droit d auteur", "droits d auteur", "derechos de autor", "derecho de autor"),
+            *("urheberrecht*", "diritto d autore", "site blocking", "pirate site*", "piracy site*", "anti piracy"),
             *("illegal streaming", "illegal download*", "neighbouring right*", "neighboring right*", "copyleft"),
-            *("raubkopie*", "droit voisin*", "droits voisins", "leistungsschutzrecht*", "propiedad intelectual de"),
+            *("raubkopie*", "droit voisin*", "droits voisins", "leistungsschutzrecht*", "illegal stream*"),
+            *(
+                "illegale stream*",
+                "streams ilegales",
+                "streaming illegal",
+                "descargas ilegales",
+                "telechargement illegal",
+            ),
+            *("illegale downloads", "collecting societ*", "verwertungsgesellschaft*", "societe de gestion collective"),
+            *("sociedad de gestion", "sacem", "gema", "sgae"),
+            r"re:bootleg (?:\w+ )?(?:recordings?|albums?|tracks?|records?)(?!\w)",
+            r"re:illegal (?:\w+ ){0,2}streams?(?!\w)",
         ),
         weak=(
             *("piracy", "pirate", "pirates", "pirated", "pirating", "piraterie", "pirateria", "piraten", "pirata*"),
             *("torrent*", "iptv", "fair use", "plagiar*", "plagiat*", "plagio*", "rip off", "ripoff", "urheber"),
+            *("ripping off", "ripped off"),
             *("public domain", "domaine public", "dominio publico", "gemeinfrei*"),
         ),
         support=(
@@ -284,7 +372,7 @@ SENSES: tuple[Sense, ...] = (
         "trade-secrets",
         strong=(
             *("trade secret*", "industrial espionage", "economic espionage", "corporate espionage", "dtsa"),
-            *("secret des affaires", "secrets des affaires", "secrets daffaires", "geschaftsgeheimnis*"),
+            *("secret des affaires", "secrets des affaires", "secrets d affaires", "geschaftsgeheimnis*"),
             *("betriebsgeheimnis*", "secreto empresarial", "secretos empresariales", "secretos industriales"),
             *("secreto industrial", "segreto commerciale", "wirtschaftsspionage", "espionnage industriel"),
             *("espionaje industrial", "know how theft"),
@@ -331,12 +419,15 @@ SENSES: tuple[Sense, ...] = (
             *("counterfeit handbag*", "counterfeit watch*", "counterfeit shoe*", "counterfeit sneaker*"),
             *("counterfeit clothing", "counterfeit perfume*", "counterfeit luxury", "counterfeit items"),
             *("fake goods", "fake products", "knockoff*", "knock off*", "knock offs", "produktpiraterie"),
-            *("markenfalschung*", "markenpiraterie", "contrefacon*", "contrefait*", "contraffazion*"),
+            *("markenfalschung*", "markenpiraterie", "contraffazion*"),
             *("productos falsificados", "ropa falsificada", "falsificaciones de marca*", "customs seizure*"),
             *("gefalschte markenware", "gefalschte ware*", "produits contrefaits"),
         ),
         weak=(
             *("counterfeit", "counterfeits", "counterfeiter*", "fakes", "falschung*", "falsificacion*"),
+            *("contrefacon*", "contrefait*"),
+            r"re:fake (?:\w+ ){0,2}(?:shirts?|jerseys?|bags|handbags|shoes|trainers|sneakers|watches|perfumes?"
+            r"|clothes)",
             *("falsificad*", "gefalscht*", "imitaciones", "replica goods"),
         ),
         support=_GOODS,
@@ -347,7 +438,10 @@ SENSES: tuple[Sense, ...] = (
             *_RIGHTS_MORE,
             *_RIGHTS_OTHER,
             *("passport*", "document*", "ballot*", "vaccination card*", "signature*", "pasaporte*", "ausweis*"),
+            *("contrefacon de brevet", "contrefacon du brevet", "de brevet*", "du brevet", "dessin*", "modele*"),
+            *("droit d auteur", "droits d auteur", "brevet", "brevets", "jub", "upc", "division locale"),
         ),
+        firm=("saisi*", "douane*", "seiz*", "customs", "marchandise*", "produits", "vetements", "articles"),
         adjacent=(
             r"\bcounterfeit(?:ed)? (?:\w+ ){0,2}(?:money|banknotes?|bills?|notes?|currency|cash|coins?"
             r"|dollars?|euros?|pounds?|pesos?)\b",

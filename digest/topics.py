@@ -241,6 +241,8 @@ class Taxonomy:
         text = _BOILERPLATE.sub(" ", f"{title}. {lead}")
         evidence = self._lexicon.read(text, trusted=scope == "ip" or ip_tag, extra=" . ".join(tags))
         found = evidence.topics(self._order)
+        if not found and scope == "ip" and not evidence.against:
+            found = [slug for slug in self._order if slug in self._lexicon.guess(text)]
         if not found and ip_tag and GENERIC in self._by_slug:  # an IP tag, and no right named
             found = [GENERIC]
         return found, evidence
