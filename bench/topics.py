@@ -78,10 +78,13 @@ def labelled_sets(path: Path, split: str, misses: bool) -> None:
 
 def editor_labels(database_url: str) -> None:
     from digest.db import Database
+    from digest.models import IssueStatus
 
     db = Database(database_url)
     labels = db.topic_labels.all()
-    kept = db.topic_labels.kept_articles()
+    off = {label.article_id for label in labels}
+    sent = db.issues.with_status((IssueStatus.SENT,))
+    kept = list({a.id: a for issue in sent for a in issue.articles if a.id not in off}.values())
     taxonomy = Taxonomy(DEFAULT_TOPICS)
     entries = [
         Labelled(0, frozenset(), label.tags, label.title, label.lead, "off topic", label.scope) for label in labels
