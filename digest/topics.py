@@ -61,7 +61,7 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
     Topic(
         "designs",
         "Designs",
-        tags=("design", "designs", "industrial design", "design right", "registered design", "design patent"),
+        tags=("industrial design", "design right", "registered design", "design patent", "design", "designs"),
     ),
     Topic(
         "counterfeits",
