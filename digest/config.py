@@ -40,12 +40,21 @@ def _existing_file(value: Path) -> None:
         raise ValueError(f"no such file: {value}; give the PEM private key's path")
 
 
+SCOPES = ("general", "ip")  # [[sources]] scope: a newswire's entries need IP evidence, a specialist's less
+
+
+def _scope(value: object) -> None:
+    if value not in SCOPES:
+        raise ValueError(f'must be "ip" (a specialist IP source) or "general" (the default), not {value!r}')
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     """One [[sources]] entry."""
 
     name: str = setting("", toml=True)
     url: str = setting("", toml=True)
+    scope: str = setting("general", toml=True, check=_scope)  # "ip": a specialist source; "general": needs evidence
 
 
 @dataclass(frozen=True)
@@ -274,7 +283,7 @@ def _sources(where: str, raw: Any, base: Path) -> tuple[SourceConfig, ...]:
             raise ConfigError(where, f"{key}.url", "missing; give the feed's http(s) URL or a file path")
         if "://" not in url and not Path(url).is_absolute():
             url = str((base / url).resolve())
-        out.append(SourceConfig(name=values.get("name", url), url=url))
+        out.append(SourceConfig(name=values.get("name", url), url=url, scope=values.get("scope", "general")))
     return tuple(out)
 
 

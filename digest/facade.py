@@ -19,6 +19,7 @@ from .collect.topics import Taxonomy
 from .config import Settings
 from .db import Database
 from .db.feedback import IssueFeedback
+from .db.labels import TopicLabel
 from .delivery.outbox import DeliveryReport, Progress, SendOptions, deliver
 from .delivery.transport import Transport, make_transport
 from .errors import DraftChanged, NoDraft, NothingToSend, NotPublic, SourceError, UsageError
@@ -257,6 +258,18 @@ class Digest:
         if clear is not None:
             self.db.issues.clear_edit(draft.week, *clear)
         return self.build(draft.end)
+
+    def label_off_topic(self, article_id: int, reason: str) -> None:
+        """Keep an article the editor excluded as off topic, as the topic filter saw it (bench/topics.py
+        --editor-labels measures the filter against these)."""
+        draft = self.draft()
+        article = next((a for a in self._all_articles(draft) if a.id == article_id), None)
+        if article is None:
+            return
+        scope = next((src.scope for src in self.settings.sources if src.name == article.source), "general")
+        label = TopicLabel(draft.week, article.id, article.title, article.summary, article.source, scope, reason, now())
+        if self.db.topic_labels.add(label):
+            log.info("article %d kept as an off-topic label", article.id)
 
     def _all_articles(self, draft: Issue) -> list[Article]:
         start = draft.start

@@ -340,6 +340,16 @@ def test_exclude_and_restore_an_article(app: Flask, editor: FlaskClient) -> None
     assert 2 in ids_of(app)
 
 
+def test_exclude_as_off_topic_keeps_a_label(app: Flask, editor: FlaskClient) -> None:
+    page = editor.get("/admin/draft").get_data(as_text=True)
+    assert 'name="value" value="off topic"' in page
+    resp = post(editor, "/admin/draft/edit/exclude", article="2", value="off topic")
+    assert resp.status_code == 303 and 2 not in ids_of(app)
+    assert [label.article_id for label in digest_of(app).db.topic_labels.all()] == [2]
+    post(editor, "/admin/draft/edit/exclude", article="3")  # no reason: excluded, no label
+    assert 3 not in ids_of(app) and len(digest_of(app).db.topic_labels.all()) == 1
+
+
 def test_edit_a_title_and_a_summary_and_clear_them(app: Flask, editor: FlaskClient) -> None:
     post(editor, "/admin/draft/edit/title", article="3", value="Milan blocks  pirate\nstreams")
     resp = post(editor, "/admin/draft/edit/summary", article="3", value="A tighter summary.", topics=["copyright"])

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,6 +13,7 @@ from sqlalchemy import create_engine, text
 from digest.cli import cli
 from digest.config import Settings, SourceConfig
 from digest.db import Database
+from digest.db.labels import TopicLabel
 from digest.db.migrate import state, upgrade_database
 from digest.errors import SchemaMismatch, UsageError
 from digest.facade import Digest
@@ -18,6 +21,7 @@ from digest.issue.checks import check_subject
 from digest.issue.editing import ACTIONS, Edit, perform
 from digest.models import Article
 
+from .support.data import ROOT
 from .support.db import restore
 
 NOW = datetime.now(UTC)
@@ -183,3 +187,53 @@ def test_a_version_2_database_gains_the_edits_table_without_loss(tmp_path: Path)
         assert "ann@example.com" in conn.execute(text("SELECT email FROM subscribers")).scalars().all()
     store.issues.set_edit("2026-W49", _e("subject", value="S"))
     assert store.issues.edits("2026-W49")[0].value == "S"
+
+
+def test_an_article_excluded_as_off_topic_is_kept_as_a_label(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digest: Digest
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIGEST_DATABASE_URL", f"sqlite:///{tmp_path}/d.db")
+    runner = CliRunner()
+    done = runner.invoke(cli, ["issue", "exclude", "2", "--reason", "Off-topic"])
+    assert done.exit_code == 0, done.output
+    assert "Garden-ish patent story" not in done.output
+    assert runner.invoke(cli, ["issue", "exclude", "3", "--reason", "covered last week"]).exit_code == 0
+    perform(digest, "restore", "2")
+    perform(digest, "exclude", "2", "off topic")  # excluded again: still one label
+    [label] = digest.db.topic_labels.all()
+    assert (label.article_id, label.title, label.lead, label.source, label.scope) == (
+        2,
+        "Garden-ish patent story",
+        "Lead 2.",
+        "Wire",
+        "general",
+    )
+    assert label.week == digest.draft().week and label.reason == "Off-topic"
+    perform(digest, "restore", "2")
+    assert 2 in ids(digest) and len(digest.db.topic_labels.all()) == 1  # the label outlives the exclusion
+
+    bench = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "topics.py"),
+            "--editor-labels",
+            "--database",
+            digest.settings.database_url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "1 articles editors excluded as off topic" in bench.stdout
+    assert "editor labels: 1 entries" in bench.stdout and "in the issue: precision" in bench.stdout
+
+
+def test_an_upgraded_older_database_keeps_labels(tmp_path: Path) -> None:
+    url = f"sqlite:///{restore('v3', tmp_path)}"
+    upgrade_database(url)
+    db = Database(url)
+    label = TopicLabel("2026-W49", 7, "Pirates hijack a tanker", "The crew is held.", "Wire", "ip", "off topic", NOW)
+    assert db.topic_labels.add(label) and not db.topic_labels.add(label)
+    assert [x.title for x in db.topic_labels.all()] == ["Pirates hijack a tanker"]
+    db.close()

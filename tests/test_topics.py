@@ -152,12 +152,95 @@ def test_slugify() -> None:
 
 
 def test_labelled_entries_are_placed_with_high_precision_and_recall() -> None:
-    """tests/data/relevance.txt: 300 entries written for this (bench/topics.py prints the detail)."""
+    """tests/data/relevance.txt (bench/topics.py prints the detail), on the whole set and on the held-out quarter
+    that the rules were not tuned on."""
     entries = relevance.load()
-    assert len(entries) >= 300
+    assert len(entries) >= 800
+    assert {e.family for e in entries} >= {"patent-medicine", "piracy-sea", "brand-marketing", "design-law"}
+    held_out = [e for e in entries if e.held_out]
+    assert 0.15 * len(entries) < len(held_out) < 0.35 * len(entries)
     report = relevance.score(Taxonomy(DEFAULT_TOPICS), entries)
-    assert report.overall.precision >= 0.97 and report.overall.recall >= 0.95, report.misses
     assert report.inclusion.precision >= 0.97 and report.inclusion.recall >= 0.95, report.misses
+    assert report.accuracy >= 0.97, report.misses
+    unseen = relevance.score(Taxonomy(DEFAULT_TOPICS), held_out)
+    assert unseen.inclusion.precision >= 0.95 and unseen.inclusion.recall >= 0.95, unseen.misses
+
+
+@pytest.mark.parametrize(
+    ("title", "lead"),
+    [
+        ("Pirates seize a tanker in the strait", "The crew was freed by the navy."),
+        ("Counterfeit 50-euro notes in circulation", "Shops are asked to check the hologram."),
+        ("Bootleg gin blinds three", "The spirit held methanol."),
+        ("Mayor charged with misappropriation", "He is said to have diverted public funds."),
+        ("Curfew infringes constitutional rights", "The court struck it down."),
+        ("Unlimited plan with a fair use policy", "Speeds drop after 100 GB."),
+        ("Striker's trademark celebration", "He danced after the goal."),
+        ("La marque lance une campagne publicitaire", "Le spot vise les consommateurs."),
+        ("Die Marke setzt auf Werbung", "Die Kampagne richtet sich an junge Kunden."),
+        ("La marca lanza una campaña", "Los consumidores podrán probar el producto."),
+        ("Valve remained patent after surgery", "The artery showed good flow."),
+        ("Glossy patent boots for winter", "The shine suits every outfit."),
+    ],
+)
+def test_another_sense_of_an_ip_word_keeps_an_entry_out(title: str, lead: str) -> None:
+    assert Taxonomy(DEFAULT_TOPICS).classify([], title, lead) == []
+
+
+@pytest.mark.parametrize(
+    ("tags", "title", "lead", "expected"),
+    [
+        (
+            ["Football"],
+            "Club wins trade mark dispute over its crest",
+            "The tribunal refused a rival's filing.",
+            ["trademarks"],
+        ),
+        (
+            ["Fashion"],
+            "Court upholds registered design of a bag",
+            "The copy gave the same overall impression.",
+            ["designs"],
+        ),
+        (["Intellectual Property"], "Jury finds phone maker infringed two patents", "", ["patents"]),
+        (["Intellectual Property"], "Ministers meet in Geneva", "Talks went on all week.", ["policy"]),
+        (
+            [],
+            "Opposition against cosmetics mark succeeds",
+            "The earlier word mark covered the same goods.",
+            ["trademarks"],
+        ),
+        (
+            [],
+            "Singer sued for plagiarism over ballad",
+            "The writers of a 1980s track say the melody was copied.",
+            ["copyright"],
+        ),
+        ([], "Fake clothes worth a million seized", "Officers found jackets with famous labels.", ["counterfeits"]),
+        (
+            [],
+            "Registration for the new collective mark system is open",
+            "Applicants can file from Monday.",
+            ["trademarks"],
+        ),
+        ([], "Registration is open for our trademark conference", "Join us in Alicante.", []),
+        ([], "L'OEB réforme la procédure d'opposition", "Les délais seront raccourcis.", ["patents"]),
+    ],
+)
+def test_evidence_in_context_places_what_words_alone_did_not(
+    tags: list[str], title: str, lead: str, expected: list[str]
+) -> None:
+    assert Taxonomy(DEFAULT_TOPICS).classify(tags, title, lead) == expected
+
+
+def test_a_specialist_source_needs_less_evidence() -> None:
+    taxonomy = Taxonomy(DEFAULT_TOPICS)
+    title, lead = "Colour mark refused at the office", "The shade was found to lack distinctiveness."
+    assert taxonomy.classify([], "Streaming site operator sentenced", "The site offered films.", "general") == []
+    assert taxonomy.classify([], "Streaming site operator sentenced", "The site offered films.", "ip") == ["copyright"]
+    assert taxonomy.classify([], title, lead, "ip") == ["trademarks"]
+    assert taxonomy.classify([], "Pirates hijack a tanker", "The crew is held.", "ip") == []  # another sense still
+    assert taxonomy.classify([], "Our offices will be closed on Friday", "", "ip") == []
 
 
 @pytest.mark.parametrize(

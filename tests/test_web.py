@@ -454,3 +454,31 @@ def test_an_unexpected_error_is_a_friendly_500(settings: Settings) -> None:
     app.extensions["digest"].digest.db.issues = None  # any call now fails with a TypeError
     resp = app.test_client().get("/issues")
     assert "Something went wrong" in friendly(resp, 500)
+
+
+def test_feed_tracking_tags_leave_the_pages_the_atom_feed_and_the_click_redirect(
+    app: Flask, client: FlaskClient
+) -> None:
+    d = digest_of(app)
+    sent = make_issue(d.db)
+    tagged = "https://news.example/1?id=5&utm_source=feed&fbclid=abc&utm_medium=rss"
+    issue = d.db.issues.save_draft(
+        replace(
+            sent,
+            week="2026-W50",
+            sections=tuple(
+                replace(s, articles=tuple(replace(a, url=tagged) if a.id == 1 else a for a in s.articles))
+                for s in sent.sections
+            ),
+        )
+    )
+    d.db.issues.set_status(issue.id, IssueStatus.SENT)
+    stored = next(a for a in issue.articles if a.url == tagged)
+    clean = "https://news.example/1?id=5"
+    page = friendly(client.get(f"/issues/{issue.id}"), 200)
+    assert f'href="{clean}"' in page and "utm_" not in page and "fbclid" not in page
+    feed = client.get("/issues/feed.xml").get_data(as_text=True)
+    (entry,) = [e for e in feedparser.parse(feed).entries if e.link == f"{BASE}/issues/{issue.id}"]
+    assert "utm_" not in feed and "fbclid" not in feed and clean in entry.content[0].value
+    follow = client.get(path(d.click_links().url(issue.id, stored.id)))
+    assert follow.status_code == 302 and follow.headers["Location"] == clean

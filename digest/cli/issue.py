@@ -9,7 +9,7 @@ import click
 
 from subscribers.validation import parse_topics
 
-from ..issue.editing import ACTIONS, Action, perform
+from ..issue.editing import ACTIONS, REASON, Action, perform
 from .context import Context, handle_errors, pass_ctx
 
 if TYPE_CHECKING:
@@ -59,7 +59,9 @@ def _edit_command(action: Action) -> None:
 
     params: list[click.Parameter] = []
     for param in (action.target, action.value):
-        if param is not None:
+        if param is REASON:
+            params.append(click.Option(["--reason", param.name], default="", metavar=param.metavar, help=param.help))
+        elif param is not None:
             kind = click.INT if param.number else click.Choice(param.choices) if param.choices else click.STRING
             params.append(click.Argument([param.name], type=kind, metavar=param.metavar))
     help_text = f"{action.help}\n\n\b\nExample:\n  {action.example}"

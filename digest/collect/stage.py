@@ -162,11 +162,11 @@ class _Reader:
         if feed.warning:
             log.warning("source %r (%s): %s", source.name, source.url, feed.warning)
         rep.entries = len(feed.entries)
-        candidates = self._candidates(feed.entries, rep)
-        self._fill_thin(candidates, rep)
+        candidates = self._candidates(feed.entries, rep, source.scope)
+        self._fill_thin(candidates, rep, source.scope)
         return _Read(rep, result, feed, candidates)
 
-    def _candidates(self, entries: list[Entry], rep: SourceReport) -> list[_Candidate]:
+    def _candidates(self, entries: list[Entry], rep: SourceReport, scope: str) -> list[_Candidate]:
         fresh: list[tuple[Entry, str]] = []
         seen: set[str] = set()
         for entry in entries:
@@ -184,7 +184,7 @@ class _Reader:
         )()
         out: list[_Candidate] = []
         for (entry, canon), text in zip(fresh, texts, strict=True):
-            topics: list[str] | None = self.taxonomy.classify(entry.tags, entry.title, text.text.lead)
+            topics: list[str] | None = self.taxonomy.classify(entry.tags, entry.title, text.text.lead, scope)
             if not topics and not entry.tags and text.thin:
                 topics = None
             elif not topics:
@@ -193,7 +193,7 @@ class _Reader:
             out.append(_Candidate(entry, canon, topics, text.text, text.thin))
         return out
 
-    def _fill_thin(self, cands: list[_Candidate], rep: SourceReport) -> None:
+    def _fill_thin(self, cands: list[_Candidate], rep: SourceReport, scope: str) -> None:
         thin = [c for c in cands if c.thin]
         summary_words = self.settings.summary_words
         # each page goes to the extraction pool from the thread that fetched it, which waits for its text:
@@ -218,7 +218,7 @@ class _Reader:
                     cand.text = text
                 cand.complete = text is not None
             if cand.topics is None:
-                cand.topics = self.taxonomy.classify(cand.entry.tags, cand.entry.title, cand.text.lead)
+                cand.topics = self.taxonomy.classify(cand.entry.tags, cand.entry.title, cand.text.lead, scope)
 
 
 def _parse_or_discover(fetcher: Fetcher, source: SourceConfig, fetched: Fetched) -> ParsedFeed:

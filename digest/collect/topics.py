@@ -7,6 +7,9 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from .evidence import GENERIC, Evidence, Lexicon, Sense
+from .senses import IP_CONTEXT, LEGAL, SENSES
+
 __all__ = ["DEFAULT_TOPICS", "Taxonomy", "Topic", "extend_topics", "is_housekeeping", "normalize_tag", "slugify"]
 
 
@@ -28,12 +31,6 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
             *("standard essential patents", "patent office", "european patent office"),
             *("brevet", "brevets", "patente", "patentes", "brevetto", "brevetti", "patentrecht"),
         ),
-        keywords=(
-            *("patent", "patents", "patented", "patentable", "patentability", "patentee", "frand"),
-            *("uspto", "ptab", "unified patent court", "prior art"),
-            *("brevet", "brevets", "patente", "patentes", "brevetto", "brevetti", "oeb"),
-            *("patentverletz*", "patentrecht*", "patentamt*", "patentanmeld*", "patentstreit*"),
-        ),
     ),
     Topic(
         "trademarks",
@@ -42,12 +39,6 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
             *("trademark", "trademarks", "trade mark", "trade marks", "trade dress", "brand protection"),
             *("euipo", "tm", "domain names", "cybersquatting", "udrp", "trademark law"),
             *("marque", "marques", "droit des marques", "marken", "markenrecht", "marca", "marcas", "marchi"),
-        ),
-        keywords=(
-            *("trademark", "trademarks", "trademarked", "trade mark", "trade marks", "trade dress"),
-            *("euipo", "brand protection", "cybersquatting", "udrp"),
-            *("marque deposee", "droit des marques", "marca registrada", "marchio registrato"),
-            *("markenrecht*", "markenverletz*", "markenstreit*", "markenanmeld*"),
         ),
     ),
     Topic(
@@ -58,12 +49,6 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
             *("copyright law", "copyright infringement", "anti-piracy"),
             *("droit d'auteur", "droits d'auteur", "urheberrecht", "derechos de autor", "diritto d'autore"),
         ),
-        keywords=(
-            *("copyright", "copyrights", "copyrighted", "piracy", "pirated", "pirate site", "pirate sites"),
-            *("pirate streaming", "dmca", "fair use", "site blocking", "anti-piracy"),
-            *("droit d'auteur", "droits d'auteur", "derechos de autor", "derecho de autor", "diritto d'autore"),
-            *("urheberrecht*", "pirateria", "piraterie"),
-        ),
     ),
     Topic(
         "trade-secrets",
@@ -72,21 +57,11 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
             *("trade secret", "trade secrets", "misappropriation", "industrial espionage", "dtsa"),
             *("secret des affaires", "geschäftsgeheimnis", "secreto empresarial"),
         ),
-        keywords=(
-            *("trade secret", "trade secrets", "misappropriation", "industrial espionage"),
-            *("economic espionage", "corporate espionage", "dtsa", "secret des affaires"),
-            *("geschäftsgeheimnis*", "secreto empresarial", "secretos empresariales"),
-        ),
     ),
     Topic(
         "designs",
         "Designs",
-        tags=("design", "designs", "industrial design", "design right", "registered design", "design patent"),
-        keywords=(
-            *("industrial design", "industrial designs", "design right", "design rights"),
-            *("registered design", "registered designs", "design patent", "design patents"),
-            *("community design", "design registration"),
-        ),
+        tags=("industrial design", "design right", "registered design", "design patent", "design", "designs"),
     ),
     Topic(
         "counterfeits",
@@ -96,14 +71,6 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
             *("enforcement", "customs seizure", "ip enforcement", "infringement"),
             *("contrefaçon", "contrefaçons", "falsificación", "falsificaciones", "contraffazione"),
             *("produktpiraterie", "fälschung", "fälschungen"),
-        ),
-        keywords=(
-            *("counterfeit", "counterfeits", "counterfeiting", "counterfeiter", "counterfeiters"),
-            *("anti-counterfeiting", "knockoff", "knockoffs", "knock-off", "knock-offs", "fake goods"),
-            *("fake products", "fake designer", "fake luxury", "bootleg", "customs seizure"),
-            *("contrefaçon", "contrefaçons", "falsificación", "falsificaciones", "contraffazione"),
-            *("produktpiraterie", "fälschung", "fälschungen", "markenfälschung*"),
-            *("infringe", "infringes", "infringed", "infringing", "infringement", "infringer"),
         ),
     ),
     Topic(
@@ -115,40 +82,22 @@ DEFAULT_TOPICS: tuple[Topic, ...] = (
             *("propriété intellectuelle", "propiedad intelectual", "proprietà intellettuale"),
             *("geistiges eigentum",),
         ),
-        keywords=(
-            *("intellectual property", "ip protection", "ip rights", "ipr", "iprs", "wipo"),
-            *("trips agreement", "ip law", "ip policy", "ip theft", "ip office"),
-            *("propriété intellectuelle", "propiedad intelectual", "proprietà intellettuale"),
-            *("geistiges eigentum", "geistigen eigentum*"),
-        ),
     ),
 )
 
-# Keywords that say "some IP right was infringed", or name IP as a whole, without naming which right:
-# they place an entry only when no more specific keyword does.
-_GENERIC_WORDS = (
-    "infringe",
-    "infringes",
-    "infringed",
-    "infringing",
-    "infringement",
-    "infringer",
-    "intellectual property",
-    "ip protection",
-    "ip rights",
-    "ipr",
-    "iprs",
-    "wipo",
+# Tags that say an entry is about IP without naming which right: they vouch for its IP words, and place it in
+# IP policy only when its text names no specific right.
+_CONTEXT_TAG_WORDS = (
+    *("intellectual property", "intellectual property rights", "ip", "ipr", "ip law", "ip protection"),
+    *("propriété intellectuelle", "propiedad intelectual", "proprietà intellettuale", "geistiges eigentum"),
 )
-# Phrases that hold an IP word without being about IP ("patent leather", "her trademark smile", a page's
-# "Copyright 2026 … All rights reserved" line): taken out of the text before keywords are looked for.
-_NEAR_MISSES = re.compile(
-    r"\bpatent (?:leather|leathers|shoe|shoes|pump|pumps|boot|boots|heel|heels|bag|bags|nonsense|absurdity)\b"
-    r"|\btrademark (?:smile|grin|laugh|style|look|wit|humor|humour|charm|move|sound|swagger|flair|red|hat)\b"
-    r"|\b(?:his|her) trademark (?!application|registration|right|law|case|dispute|suit|lawsuit|claim|filing"
-    r"|office|infringement|opposition|portfolio|owner)\w+"
-    r"|\bcopyright(?: \d{4})+(?: [a-z0-9]+){0,8}? all right reserved\b|\bcopyright(?: \d{4})+\b"
-    r"|\ball right reserved\b|\bdesigner (?:label|labels|bag|bags|clothes|fashion)\b"
+# Tags whose word has a common sense outside IP ("Design" on an interiors blog, "Marca" on a marketing one):
+# they decide nothing; their words count as the text's do.
+_WEAK_TAG_WORDS = ("design", "designs", "marque", "marques", "marca", "marcas", "marken", "marke", "marchi")
+# A page's "Copyright 2026 … All rights reserved" line is no news about copyright.
+_BOILERPLATE = re.compile(
+    r"(?i)\bcopyright\s*(?:©|\(c\))?\s*(?:\d{4}\s*[-–]?\s*)+(?:[\w.,&]+\s+){0,8}?all rights reserved\b"
+    r"|\b(?:©|copyright)\s*(?:\d{4}\s*[-–]?\s*)+|\ball rights reserved\b"
 )
 # Posts about the source itself (closures, hiring, events, newsletters, "about us"): kept out unless their
 # tags name an IP topic, whatever IP words they hold.
@@ -158,7 +107,7 @@ _HOUSEKEEPING = re.compile(
     r"|\bseason greeting|\bmerry christmas|\bhappy (?:new year|holiday)"
     r"|\bwe ?(?:are |re )?hiring\b|\bjoin our team\b|\b(?:job|career) (?:opening|opportunity|vacancy|fair)"
     r"|\bvacanc(?:y|ie)\b|\bnow hiring\b|\binternship program"
-    r"|\bwebinar\b|\bregister now\b|\bregistration (?:is )?(?:now )?open|\bsave the date\b"
+    r"|\bwebinar\b|\bregister now\b|\bsave the date\b"
     r"|\bjoin us (?:at|for|in|on)\b|\bupcoming event|\bour (?:annual )?(?:conference|event|seminar|summit)"
     r"|\bmeet (?:us|our team) at\b|\bvisit (?:us|our (?:booth|stand)) at\b"
     r"|\bour (?:reader|subscriber)\b|\babout us\b|\bwho we are\b|\bour new (?:website|office|address)\b"
@@ -181,6 +130,12 @@ _HOUSEKEEPING_TAG_WORDS = (
     "news from the firm",
     "holiday",
     "team",
+)
+# "Registration is open" is housekeeping for an event, and trade mark news for a register.
+_REGISTRATION_OPEN = re.compile(r"\bregistration\b(?: \w+){0,8}? (?:is|are) (?:now )?open\b|\bregistration open\b")
+_EVENT = re.compile(
+    r"\b(?:webinar|conference|seminar|course|workshop|event|summit|training|masterclass|forum|congress|session"
+    r"|breakfast|roundtable|meetup|lecture|panel|class|program)"
 )
 _WORD_SPLITTERS = re.compile(r"[\W_]+")
 _APOSTROPHES = re.compile("['’ʼ]")
@@ -207,7 +162,8 @@ def normalize_tag(tag: str) -> str:
     return " ".join(_singular(word) for word in _WORD_SPLITTERS.split(text) if word)
 
 
-_GENERIC_KEYWORDS = frozenset(normalize_tag(word) for word in _GENERIC_WORDS)
+_CONTEXT_TAGS = frozenset(normalize_tag(word) for word in _CONTEXT_TAG_WORDS)
+_WEAK_TAGS = frozenset(normalize_tag(word) for word in _WEAK_TAG_WORDS)
 _HOUSEKEEPING_TAGS = frozenset(normalize_tag(word) for word in _HOUSEKEEPING_TAG_WORDS)
 
 
@@ -221,30 +177,31 @@ def is_housekeeping(tags: Iterable[str], title: str, lead: str) -> bool:
     """A post about the source itself (its office, staff, events or newsletter), not news."""
     if any(normalize_tag(tag) in _HOUSEKEEPING_TAGS for tag in tags):
         return True
-    return bool(_HOUSEKEEPING.search(normalize_tag(title)) or _HOUSEKEEPING.search(normalize_tag(lead)))
+    for text in (normalize_tag(title), normalize_tag(lead)):
+        if _HOUSEKEEPING.search(text):
+            return True
+        if _REGISTRATION_OPEN.search(text) and _EVENT.search(f"{normalize_tag(title)} {normalize_tag(lead)}"):
+            return True
+    return False
 
 
 class Taxonomy:
     """Ordered topics and the rules that put an entry into them.
 
-    Keywords are phrases matched on whole words, longest first: a longer phrase takes its words, so
-    "design patent" places an entry in Designs and not also in Patents. A keyword ending in "*" matches
-    the start of a word (German compounds: "urheberrecht*" finds "Urheberrechtsverletzung")."""
+    An entry's own tags decide when one names a specific topic. Otherwise its title and lead are weighed by
+    evidence in context (``digest.collect.evidence``, senses in ``digest.collect.senses``): a word counts for
+    a topic only with support around it, and against it when its surroundings show another sense. Keywords of configured
+    topics count as plain evidence. A keyword ending in "*" matches the start of a word."""
 
     def __init__(self, topics: Iterable[Topic]) -> None:
         self._topics = tuple(topics)
         self._by_slug = {topic.slug: topic for topic in self._topics}
-        self._tags = [(topic.slug, {normalize_tag(tag) for tag in topic.tags}) for topic in self._topics]
-        phrases: dict[str, list[str]] = {}
-        stems: dict[str, list[str]] = {}
-        for topic in self._topics:
-            for keyword in topic.keywords:
-                into = stems if keyword.endswith("*") else phrases
-                key = normalize_tag(keyword.rstrip("*")) if into is phrases else _stem(keyword)
-                if key and topic.slug not in into.setdefault(key, []):
-                    into[key].append(topic.slug)
-        self._phrases = sorted(phrases.items(), key=lambda item: (-len(item[0].split()), -len(item[0])))
-        self._stems = [(re.compile(rf"(?<!\S){re.escape(stem)}\S*"), slugs) for stem, slugs in stems.items()]
+        self._tags = [
+            (topic.slug, {normalize_tag(tag) for tag in topic.tags} - _CONTEXT_TAGS - _WEAK_TAGS)
+            for topic in self._topics
+        ]
+        configured = [Sense(topic.slug, strong=topic.keywords) for topic in self._topics if topic.keywords]
+        self._lexicon = Lexicon((*SENSES, *configured), LEGAL, IP_CONTEXT)
 
     @property
     def topics(self) -> tuple[Topic, ...]:
@@ -259,41 +216,37 @@ class Taxonomy:
     def name(self, slug: str) -> str:
         return self.topic(slug).name
 
-    def classify(self, tags: Iterable[str], title: str, lead: str) -> list[str]:
-        """Topic slugs in section order: by tags when any matches; otherwise, unless the entry is about its
-        source itself (``is_housekeeping``), by keywords in its own tags, title and lead. The lead is the
-        entry's opening sentences: never the source's name, the site's boilerplate or an author box."""
+    def classify(self, tags: Iterable[str], title: str, lead: str, scope: str = "general") -> list[str]:
+        """Topic slugs in section order. A tag naming a specific topic decides; otherwise, unless the entry is
+        about its source itself (``is_housekeeping``), the evidence of its title, lead and tags. ``scope`` "ip"
+        (a specialist source) or an IP tag vouches for the entry's IP words. The lead is the entry's opening
+        sentences: never the source's name, the site's boilerplate or an author box."""
+        return self.explain(tags, title, lead, scope)[0]
+
+    def explain(
+        self, tags: Iterable[str], title: str, lead: str, scope: str = "general"
+    ) -> tuple[list[str], Evidence | None]:
+        """``classify``'s answer and the evidence it rests on (None when tags or housekeeping decided)."""
         tags = list(tags)
-        entry_tags = [normalize_tag(tag) for tag in tags]
-        by_tag = self._match_tags(set(entry_tags))
+        entry_tags = {normalize_tag(tag) for tag in tags}
+        by_tag = [slug for slug, topic_tags in self._tags if entry_tags & topic_tags]
         if by_tag:
-            return by_tag
-        if is_housekeeping(tags, title, lead):
-            return []
-        return self._match_keywords(" ".join([title, lead, *entry_tags]))
+            return [slug for slug in self._order if slug in by_tag], None
+        ip_tag = bool(entry_tags & _CONTEXT_TAGS)
+        if is_housekeeping(tags, title, lead) and not ip_tag:
+            return [], None
+        text = _BOILERPLATE.sub(" ", f"{title}. {lead}")
+        evidence = self._lexicon.read(text, trusted=scope == "ip" or ip_tag, extra=" . ".join(tags))
+        found = evidence.topics(self._order)
+        if not found and scope == "ip" and not evidence.against:
+            found = [slug for slug in self._order if slug in self._lexicon.guess(text)]
+        if not found and ip_tag and GENERIC in self._by_slug:  # an IP tag, and no right named
+            found = [GENERIC]
+        return found, evidence
 
-    def _match_tags(self, entry_tags: set[str]) -> list[str]:
-        return [slug for slug, topic_tags in self._tags if entry_tags & topic_tags]
-
-    def _match_keywords(self, text: str) -> list[str]:
-        rest = f" {_NEAR_MISSES.sub(' ', normalize_tag(text))} "
-        specific: set[str] = set()
-        generic: set[str] = set()
-        for phrase, slugs in self._phrases:
-            needle = f" {phrase} "
-            if needle in rest:
-                rest = rest.replace(needle, " | ")
-                (generic if phrase in _GENERIC_KEYWORDS else specific).update(slugs)
-        for pattern, slugs in self._stems:
-            if pattern.search(rest):
-                specific.update(slugs)
-        found = specific or generic
-        return [topic.slug for topic in self._topics if topic.slug in found]
-
-
-def _stem(keyword: str) -> str:
-    """A "word*" keyword's start, compared as normalize_tag leaves it but without making it singular."""
-    return _APOSTROPHES.sub("", _strip_accents(keyword.rstrip("*")).casefold()).strip()
+    @property
+    def _order(self) -> list[str]:
+        return [topic.slug for topic in self._topics]
 
 
 def _string_list(entry: Mapping[str, object], field: str, required: bool) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ from .engine import make_engine
 from .feedback import FeedbackStore
 from .health import Health
 from .issues import Issues
+from .labels import TopicLabels
 from .meta import Meta
 from .migrate import prepare
 from .reports import Reports
@@ -38,6 +39,7 @@ class Database:
             raise DigestError(f"cannot open the database {url}: {exc.orig}. Check DIGEST_DATABASE_URL.") from None
         self.sources = Sources(self.engine)
         self.articles = Articles(self.engine)
+        self.topic_labels = TopicLabels(self.engine)
         self.issues = Issues(self.engine)
         self.deliveries = Deliveries(self.engine)
         self.feedback = FeedbackStore(self.engine)

@@ -126,6 +126,22 @@ issue_edits = Table(
     UniqueConstraint("week", "kind", "target", name="uq_issue_edit"),
 )
 
+# An article an editor excluded as off topic, kept as the topic filter saw it: a label that outlives the draft.
+topic_labels = Table(
+    "topic_labels",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, nullable=True),
+    Column("week", String(10), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("lead", Text, nullable=False),
+    Column("source", String(500), nullable=False),
+    Column("scope", String(20), nullable=False, default="general"),
+    Column("reason", String(200), nullable=False),
+    Column("labelled_at", UTCDateTime, nullable=False),
+    UniqueConstraint("week", "article_id", name="uq_topic_label"),
+)
+
 # A followed article link of a sent issue (tracking clicks = true): who only when per_subscriber = true,
 # and no address or agent string: only whether the agent is a known link scanner.
 clicks = Table(

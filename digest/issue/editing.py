@@ -95,6 +95,17 @@ TOPIC = Param("topic", "TOPIC", "a section's topic, as `digest issue show` lists
 DIRECTION = Param("direction", "DIRECTION", "up or down", choices=("up", "down"))
 TOPICS = Param("value", "TOPICS", "topics, comma-separated", max_length=500)
 KIND = Param("kind", "KIND", f"one of {', '.join(KINDS)}", choices=KINDS)
+REASON = Param(
+    "value",
+    "REASON",
+    "why, in a few words; 'off topic' keeps the article as a label for the topic filter",
+    max_length=200,
+)
+
+
+def is_off_topic(reason: str) -> bool:
+    """Whether an exclusion's reason says the article is not IP news ("off topic", "Off-topic", "offtopic")."""
+    return "".join(ch for ch in reason.casefold() if ch.isalpha()) == "offtopic"
 
 
 def text(max_length: int) -> Param:
@@ -125,7 +136,7 @@ class Action:
             return Change(
                 Edit(self.kind, value=",".join(_moved([s.topic for s in issue.sections], target, value, issue.week)))
             )
-        if self.value is not None and not value:
+        if self.value is not None and self.value is not REASON and not value:
             return Change(clear=(self.kind, target))
         if self.value is TOPICS:
             value = ",".join(t.strip() for t in value.split(",") if t.strip())
@@ -166,9 +177,10 @@ ACTIONS: Mapping[str, Action] = {
             "exclude",
             "exclude",
             Effect.RECORD,
-            "Leave an article out of the issue.",
-            "digest issue exclude 12",
+            "Leave an article out of the issue; with --reason 'off topic' it is kept as a label for the topic filter.",
+            "digest issue exclude 12 --reason 'off topic'",
             target=ARTICLE,
+            value=REASON,
         ),
         Action(
             "restore",
@@ -257,6 +269,8 @@ class Editor(Protocol):
 
     def edit(self, edit: Edit | None = None, *, clear: tuple[str, str] | None = None) -> Issue: ...
 
+    def label_off_topic(self, article_id: int, reason: str) -> None: ...
+
 
 def perform(editor: Editor, name: str, target: str = "", value: str = "") -> Issue:
     """Run the editing action ``name`` on the draft; the draft recomposed with it."""
@@ -264,4 +278,7 @@ def perform(editor: Editor, name: str, target: str = "", value: str = "") -> Iss
     if action is None:
         raise UsageError(f"there is no edit called {name!r}; the edits are: {', '.join(ACTIONS)}")
     change = action.change(editor.draft(), target, value)
-    return editor.edit(change.record, clear=change.clear)
+    issue = editor.edit(change.record, clear=change.clear)
+    if action.kind == "exclude" and change.record is not None and is_off_topic(change.record.value):
+        editor.label_off_topic(int(change.record.target), change.record.value)
+    return issue

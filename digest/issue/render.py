@@ -114,7 +114,7 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self.env.filters.update(date=_date, safe_url=safe_url, clean=clean_html, minutes=minutes)
+        self.env.filters.update(date=_date, safe_url=safe_url, reader_url=reader_url, clean=clean_html, minutes=minutes)
         self.base_url = base_url.rstrip("/")
         self.max_bytes = max_bytes
         self.utm_source = utm_source
@@ -124,11 +124,12 @@ class Renderer:
         campaign tags when ``utm_source`` is set."""
         return replace(
             article,
-            url=self._url(article.url, issue),
-            also=tuple((source, self._url(url, issue)) for source, url in article.also),
+            url=self.reader_link(article.url, issue),
+            also=tuple((source, self.reader_link(url, issue)) for source, url in article.also),
         )
 
-    def _url(self, url: str, issue: NewIssue) -> str:
+    def reader_link(self, url: str, issue: NewIssue) -> str:
+        """Where a reader of ``issue`` goes for ``url``: the email's link, the /r/ redirect's target."""
         url = without_tracking(url)
         if self.utm_source:
             url = with_campaign(url, self.utm_source, f"{slugify(issue.title)}-{issue.week.lower()}")

@@ -2,7 +2,8 @@
 GET /o/<token>[/<reader>]: the open image ([tracking] opens = true).
 
 The token is signed (digest/clicks.py) and names the issue and the article; the redirect goes to the URL
-stored for that article in that issue and nowhere else, whatever the query string says. Each request of a
+stored for that article in that issue and nowhere else, whatever the query string says, without the
+tracking parameters its feed added (as the email would link it). Each request of a
 sent issue's link is stored (HEAD included, and whether the agent is a known scanner); the report decides
 which ones count.
 """
@@ -47,7 +48,7 @@ def follow(token: str, reader: str | None = None) -> ResponseReturnValue:
                 scanner_agent=scanner_agent(request.headers.get("User-Agent", "")),
             ),
         )
-    return redirect(target, 302)
+    return redirect(d.renderer.reader_link(target, issue), 302)
 
 
 # A transparent 1×1 GIF.
