@@ -145,8 +145,17 @@ def ends_a_sentence(text: str) -> bool:
     return bool(_SENTENCE_END.search(text)) and _last_token(text) not in _NEVER_FINAL | _BEFORE_NUMBER
 
 
+_INNER_END = re.compile(r"[a-z)][.!?…][\"'”’»)\]]*\s+[\"'“‘(]*[A-Z]")
+
+
 def _is_heading(paragraph: str) -> bool:
-    return word_count(paragraph) <= _HEADING_MAX_WORDS and not _SENTENCE_END.search(paragraph)
+    """A short paragraph that does not end as a sentence does, and holds no sentence end inside either
+    (a paragraph of sentences that ends "… said:" before a quote is prose)."""
+    return (
+        word_count(paragraph) <= _HEADING_MAX_WORDS
+        and not _SENTENCE_END.search(paragraph)
+        and not _INNER_END.search(paragraph)
+    )
 
 
 def _body_paragraphs(paragraphs: list[str]) -> list[str]:
