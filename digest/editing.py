@@ -60,6 +60,33 @@ def apply_edits(issue: NewIssue, edits: Iterable[Edit]) -> NewIssue:
     return edited if whole is None else replace(edited, subject=whole.subject, preheader=whole.preheader)
 
 
+def changes(before: NewIssue, after: NewIssue, excluded_before: int = 0, excluded_after: int = 0) -> list[str]:
+    """What an edit changed in the draft, in words an editor reads: the subject, the preheader, the
+    articles in and out, titles, summaries, the top story and the section order. Empty: nothing changed."""
+    out = []
+    old = {a.id: a for a in before.articles}
+    new = {a.id: a for a in after.articles}
+    out += [f"left out #{i}: {a.title}" for i, a in old.items() if i not in new]
+    out += [f"brought back #{i}: {a.title}" for i, a in new.items() if i not in old]
+    for i in old.keys() & new.keys():
+        if old[i].title != new[i].title:
+            out.append(f"title of #{i}: {old[i].title!r} -> {new[i].title!r}")
+        if old[i].summary != new[i].summary:
+            out.append(f"summary of #{i}: {old[i].summary!r} -> {new[i].summary!r}")
+    if before.pinned != after.pinned:
+        out.append(f"top story: {'#' + str(after.pinned) if after.pinned else 'the automatic one'}")
+    order_before, order_after = [s.topic for s in before.sections], [s.topic for s in after.sections]
+    if order_before != order_after and set(order_before) == set(order_after):
+        out.append(f"section order: {', '.join(order_after)}")
+    if before.subject != after.subject:
+        out.append(f"subject: {before.subject!r} -> {after.subject!r}")
+    if before.preheader != after.preheader:
+        out.append(f"preheader: {before.preheader!r} -> {after.preheader!r}")
+    if excluded_before != excluded_after and not any(line.startswith(("left out", "brought back")) for line in out):
+        out.append(f"excluded articles: {excluded_before} -> {excluded_after}")
+    return out
+
+
 # -- the editing actions: one table for the CLI's `digest issue …` commands and the editor's web forms -------
 
 

@@ -14,7 +14,7 @@ from subscribers.clock import now
 from subscribers.tokens import Tokens
 
 from .bounces.verp import Verp
-from .checks import UNCHECKED, Finding, check_links, check_rendered, links
+from .checks import UNCHECKED, UNPUBLISHED, Finding, check_links, check_rendered, links, own_links
 from .clicks import Links, tracked, with_open_image
 from .compose import compose, period, week_key
 from .config import Settings
@@ -159,6 +159,19 @@ class Digest:
         if clear is not None:
             self.db.issues.clear_edit(draft.week, *clear)
         return self.build(draft.end)
+
+    def excluded(self, draft: Issue) -> list[Article]:
+        """The articles of the draft's period that the editor left out, oldest first."""
+        ids = {e.target for e in self.db.issues.edits(draft.week) if e.kind == "exclude"}
+        return [a for a in self._all_articles(draft) if str(a.id) in ids]
+
+    def known_topics(self, topics: frozenset[str]) -> frozenset[str]:
+        """``topics`` when each is a topic of the taxonomy; else a UsageError naming the unknown ones."""
+        known = [t.slug for t in self.taxonomy.topics]
+        unknown = sorted(topics - set(known))
+        if unknown:
+            raise UsageError(f"unknown topic {', '.join(map(repr, unknown))}; the topics are: {', '.join(known)}")
+        return topics
 
     def _all_articles(self, draft: Issue) -> list[Article]:
         start = draft.start
@@ -307,16 +320,29 @@ class Digest:
         if with_links:
             from .sources import Fetcher, fetch_all
 
-            urls = links(variant)
+            own = set(own_links(links(variant), self.renderer.web_url(self.current_issue())))
+            urls = [u for u in links(variant) if u not in own]
             fetcher = Fetcher.for_settings(self.settings)
             try:
                 got = fetch_all(fetcher, [(u, {}) for u in urls], self.settings.fetch.page_workers)
             finally:
                 fetcher.close()
-            findings.append(
+            findings.extend(
                 check_links(
-                    (u, UNCHECKED if isinstance(r, NotPublic) else r.reason if isinstance(r, SourceError) else None)
-                    for u, r in zip(urls, got, strict=True)
+                    [
+                        *(
+                            (
+                                u,
+                                UNCHECKED
+                                if isinstance(r, NotPublic)
+                                else r.reason
+                                if isinstance(r, SourceError)
+                                else None,
+                            )
+                            for u, r in zip(urls, got, strict=True)
+                        ),
+                        *((u, UNPUBLISHED) for u in sorted(own)),
+                    ]
                 )
             )
         return findings
@@ -333,7 +359,7 @@ class Digest:
             try:
                 emails.append(normalize_email(raw))
             except InvalidAddress as exc:
-                raise UsageError(f"--to {raw!r}: {exc}") from None
+                raise UsageError(f"{raw!r} is not an email address: {exc}") from None
         sent = 0
         transport = transport or make_transport(self.settings.smtp, self.outbox_folder(issue) / "tests")
         try:

@@ -90,8 +90,11 @@ def test_unknown_article_is_a_usage_error(digest: Digest) -> None:
 def test_checks_flag_long_or_shouting_subjects(digest: Digest) -> None:
     findings = {f.check: f for f in digest.check()}
     assert all(f.level == "ok" for f in findings.values()), findings
-    assert check_subject("x" * 79).level == "warning"
-    assert check_subject("HUGE PATENT NEWS THIS WEEK").level == "warning"
+    assert [f.level for f in check_subject("x" * 79)] == ["warning"]
+    assert [f.level for f in check_subject("HUGE PATENT NEWS THIS WEEK")] == ["warning"]
+    both = check_subject("HUGE PATENT NEWS THIS WEEK: EVERY COURT, EVERY OFFICE, EVERY RAID AND EVERY SEIZURE")
+    assert [f.level for f in both] == ["warning", "warning"]
+    assert "characters" in both[0].message and "capitals" in both[1].message
 
 
 def test_cli_issue_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digest: Digest) -> None:
@@ -101,9 +104,54 @@ def test_cli_issue_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dig
     shown = runner.invoke(cli, ["issue", "show"])
     assert shown.exit_code == 0 and "Patent verdict" in shown.output
     excluded = runner.invoke(cli, ["issue", "exclude", "1"])
-    assert excluded.exit_code == 0 and "Patent verdict" not in excluded.output
+    sections = excluded.output.split("\nissue ")[1].split("\nexcluded")[0]
+    assert excluded.exit_code == 0 and "Patent verdict" not in sections
     assert runner.invoke(cli, ["issue", "check"]).exit_code == 0
     assert runner.invoke(cli, ["issue", "exclude", "77"]).exit_code == 2
+
+
+def test_the_cli_says_what_an_edit_changed_and_lists_the_excluded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digest: Digest
+) -> None:
+    monkeypatch.setenv("DIGEST_DATABASE_URL", f"sqlite:///{tmp_path}/d.db")
+    runner = CliRunner()
+    title = next(a.title for a in digest.draft().articles if a.id == 1)
+    excluded = runner.invoke(cli, ["issue", "exclude", "1"])
+    assert excluded.exit_code == 0, excluded.output
+    assert f"changed:\n  left out #1: {title}" in excluded.output
+    shown = runner.invoke(cli, ["issue", "show"]).output
+    assert shown.split("\nexcluded")[1].strip().startswith(f"1  {title}")
+    again = runner.invoke(cli, ["issue", "exclude", "1"])
+    assert again.exit_code == 0 and again.output.startswith("nothing changed") and "left out" not in again.output
+    subject = runner.invoke(cli, ["issue", "subject", "Fakes and verdicts"])
+    assert "subject: " in subject.output and "-> 'Fakes and verdicts'" in subject.output
+    restored = runner.invoke(cli, ["issue", "restore", "1"])
+    assert f"brought back #1: {title}" in restored.output
+    assert "excluded: none" in runner.invoke(cli, ["issue", "show"]).output
+
+
+def test_an_unknown_topic_is_a_usage_error_that_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digest: Digest
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIGEST_DATABASE_URL", f"sqlite:///{tmp_path}/d.db")
+    runner = CliRunner()
+    for args in (["preview", "--topics", "foo"], ["issue", "check", "--topics", "patents,foo"]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2, result.output
+        assert "unknown topic 'foo'" in result.output and "patents" in result.output
+    assert runner.invoke(cli, ["preview", "--topics", "patents"]).exit_code == 0
+
+
+def test_a_long_shouting_subject_gets_both_warnings_from_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digest: Digest
+) -> None:
+    monkeypatch.setenv("DIGEST_DATABASE_URL", f"sqlite:///{tmp_path}/d.db")
+    runner = CliRunner()
+    shout = "HUGE PATENT NEWS THIS WEEK: EVERY COURT, EVERY OFFICE, EVERY RAID AND EVERY SEIZURE"
+    assert runner.invoke(cli, ["issue", "subject", shout]).exit_code == 0
+    out = runner.invoke(cli, ["issue", "check"]).output
+    assert "warning  subject: 83 characters" in out and "warning  subject: mostly capitals" in out
 
 
 def test_every_editing_action_is_a_command_with_its_arguments_and_an_example() -> None:

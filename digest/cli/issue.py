@@ -9,11 +9,11 @@ import click
 
 from subscribers.validation import parse_topics
 
-from ..editing import ACTIONS, Action, perform
+from ..editing import ACTIONS, Action, changes, perform
 from .context import Context, handle_errors, pass_ctx
 
 if TYPE_CHECKING:
-    from ..models import Issue
+    from ..models import Article, Issue
 
 
 @click.group("issue")
@@ -28,12 +28,15 @@ def issue_group() -> None:
     """
 
 
-def _show(issue: Issue) -> None:
+def _show(issue: Issue, excluded: list[Article]) -> None:
     click.echo(f"issue {issue.week} ({issue.status})\nsubject:   {issue.subject}\npreheader: {issue.preheader}")
     for sec in issue.sections:
         click.echo(f"\n[{sec.topic}] {sec.name}")
         for a in sec.articles:
             click.echo(f"  {a.id:>5}  {a.title}  ({a.source}, {a.published:%d %b})")
+    click.echo("\nexcluded" + ("" if excluded else ": none"))
+    for a in excluded:
+        click.echo(f"  {a.id:>5}  {a.title}  ({a.source}, {a.published:%d %b})  `digest issue restore {a.id}`")
 
 
 @issue_group.command("show")
@@ -46,7 +49,8 @@ def issue_show(c: Context) -> None:
     Example:
       digest issue show
     """
-    _show(c.digest.draft())
+    draft = c.digest.draft()
+    _show(draft, c.digest.excluded(draft))
 
 
 def _edit_command(action: Action) -> None:
@@ -55,7 +59,16 @@ def _edit_command(action: Action) -> None:
     def command(c: Context, **kw: Any) -> None:
         target = str(kw[action.target.name]) if action.target else ""
         value = str(kw[action.value.name]) if action.value else ""
-        _show(perform(c.digest, action.name, target, value))
+        before = c.digest.draft()
+        excluded_before = len(c.digest.excluded(before))
+        after = perform(c.digest, action.name, target, value)
+        excluded = c.digest.excluded(after)
+        done = changes(before, after, excluded_before, len(excluded))
+        if done:
+            click.echo("changed:\n" + "\n".join(f"  {line}" for line in done) + "\n")
+        else:
+            click.echo(f"nothing changed: the draft already was that way ({action.name})\n")
+        _show(after, excluded)
 
     params: list[click.Parameter] = []
     for param in (action.target, action.value):
@@ -82,7 +95,7 @@ def issue_check(c: Context, with_links: bool, topics: str | None) -> None:
     Example:
       digest issue check --links
     """
-    findings = c.digest.check(frozenset(parse_topics(topics)) or None, with_links)
+    findings = c.digest.check(c.digest.known_topics(frozenset(parse_topics(topics))) or None, with_links)
     for f in findings:
         click.echo(f"{f.level:>7}  {f.check}: {f.message}")
     if any(f.level == "error" for f in findings):

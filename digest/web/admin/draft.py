@@ -44,8 +44,7 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
     if findings is None and rendered is not None:
         findings = d.check(topics)
     edits = d.db.issues.edits(issue.week)
-    excluded_ids = {e.target for e in edits if e.kind == "exclude"}
-    excluded = [a for a in d.db.articles.between(issue.start, issue.end) if str(a.id) in excluded_ids]
+    excluded = d.excluded(issue)
     edited = {(e.kind, e.target) for e in edits}
     pinned = next((e.target for e in edits if e.kind == "pin"), "")
     in_issue = {s.topic for s in issue.sections}

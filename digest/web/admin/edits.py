@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, request
 from flask.typing import ResponseReturnValue
 
-from ...editing import ACTIONS, ARTICLE, perform
+from ...editing import ACTIONS, ARTICLE, changes, perform
 from ...errors import DigestError
 from .base import digest, to_draft
 
@@ -28,8 +28,13 @@ def edit(action: str) -> ResponseReturnValue:
         abort(404)
     target = request.form.get(found.target.name, "") if found.target else ""
     value = request.form.get(found.value.name, "") if found.value else ""
+    d = digest()
     try:
-        perform(digest(), action, target, value)
+        before = d.draft()
+        excluded_before = len(d.excluded(before))
+        after = perform(d, action, target, value)
+        done = changes(before, after, excluded_before, len(d.excluded(after)))
+        flash(f"Changed {'; '.join(done)}." if done else "Nothing changed: the draft already was that way.")
     except DigestError as exc:
         flash(str(exc), "error")
     article = target.strip() if found.target is ARTICLE else ""
