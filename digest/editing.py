@@ -47,6 +47,7 @@ def apply_edits(issue: NewIssue, edits: Iterable[Edit]) -> NewIssue:
         secs.sort(key=lambda s: all(str(a.id) != pinned for a in s.articles))
     custom_subject = next((e.value for e in edits if e.kind == "subject"), None)
     custom_preheader = next((e.value for e in edits if e.kind == "preheader"), None)
+    about = next((e.target for e in edits if e.kind == "preheader"), "")
     edited = replace(
         issue,
         sections=tuple(secs),
@@ -55,6 +56,7 @@ def apply_edits(issue: NewIssue, edits: Iterable[Edit]) -> NewIssue:
         preheader_fixed=bool(custom_preheader),
         subject=custom_subject or "",
         preheader=custom_preheader or "",
+        preheader_about=tuple(int(i) for i in about.split(",") if i.isdigit()),
     )
     whole = variant(edited)
     return edited if whole is None else replace(edited, subject=whole.subject, preheader=whole.preheader)
@@ -98,6 +100,8 @@ class Param:
     metavar: str
     help: str
     number: bool = False  # a whole number: an article's number
+    numbers: bool = False  # article numbers, comma-separated
+    optional: bool = False  # may be left out: a CLI option rather than an argument
     choices: tuple[str, ...] = ()
     max_length: int = 0
 
@@ -121,6 +125,14 @@ ARTICLE = Param("article", "ARTICLE", "the article's number, as `digest issue sh
 TOPIC = Param("topic", "TOPIC", "a section's topic, as `digest issue show` lists it in brackets")
 DIRECTION = Param("direction", "DIRECTION", "up or down", choices=("up", "down"))
 TOPICS = Param("value", "TOPICS", "topics, comma-separated", max_length=500)
+STORIES = Param(
+    "stories",
+    "ARTICLES",
+    "the numbers of the articles the text speaks of, comma-separated, as `digest issue show` lists them; "
+    "readers who do not get all of them keep their own preheader (none named: the whole issue)",
+    numbers=True,
+    optional=True,
+)
 KIND = Param("kind", "KIND", f"one of {', '.join(KINDS)}", choices=KINDS)
 
 
@@ -142,7 +154,7 @@ class Action:
 
     def change(self, issue: Issue, target: str = "", value: str = "") -> Change:
         """The change this action makes to ``issue``'s overrides; UsageError when an input is wrong."""
-        target = self._checked(self.target, target.strip())
+        target = self._checked(self.target, target.strip(), required=not (self.target and self.target.optional))
         value = self._checked(self.value, " ".join(value.split()), required=False)
         if self.effect is Effect.CLEAR:
             return Change(clear=(self.kind, target))
@@ -153,7 +165,7 @@ class Action:
                 Edit(self.kind, value=",".join(_moved([s.topic for s in issue.sections], target, value, issue.week)))
             )
         if self.value is not None and not value:
-            return Change(clear=(self.kind, target))
+            return Change(clear=(self.kind, "" if self.target and self.target.optional else target))
         if self.value is TOPICS:
             value = ",".join(t.strip() for t in value.split(",") if t.strip())
         return Change(Edit(self.kind, target, value))
@@ -165,6 +177,10 @@ class Action:
             if required or param.choices:
                 raise UsageError(f"`{self.name}` needs {param.metavar}: {param.help}")
             return ""
+        if param.numbers:
+            given = ",".join(n.strip().lstrip("#") for n in given.split(",") if n.strip())
+            if not all(n.isdigit() for n in given.split(",")):
+                raise UsageError(f"{param.metavar} must be {param.help}, not {given!r}")
         if param.number and not given.isdigit():
             raise UsageError(f"{param.metavar} must be {param.help}, not {given!r}")
         if param.choices and given not in param.choices:
@@ -261,8 +277,11 @@ ACTIONS: Mapping[str, Action] = {
             "preheader",
             "preheader",
             Effect.RECORD,
-            "Set the preheader, the line inboxes show after the subject (an empty text: the automatic one).",
-            "digest issue preheader 'Customs, courts and counterfeits'",
+            "Set the preheader, the line inboxes show after the subject and the email opens with (an empty "
+            "text: the automatic one). Name the stories it speaks of: readers who do not get them all keep "
+            "their own preheader, counted from their stories.",
+            "digest issue preheader --stories 3,7 'Customs seize fakes, and a court blocks pirate streams'",
+            target=STORIES,
             value=text(300),
         ),
         Action(

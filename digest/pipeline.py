@@ -49,6 +49,16 @@ class Preview:
     text: Path
 
 
+@dataclass
+class Preheader:
+    """One preheader of the draft and the readers who get it."""
+
+    text: str
+    custom: bool  # the editor's, for readers who get every story it speaks of
+    readers: int
+    choices: list[str]  # their topic choices ("every topic", "designs", …)
+
+
 class Digest:
     """One newsletter: its settings, database, audience and renderer."""
 
@@ -155,10 +165,41 @@ class Digest:
                 str(a.id) == edit.target for a in self._all_articles(draft)
             ):
                 raise UsageError(f"article {edit.target} is not in issue {draft.week}; see `digest issue show`")
+            if edit.kind == "preheader" and edit.target:
+                in_issue = {str(a.id) for a in draft.articles}
+                missing = [n for n in edit.target.split(",") if n not in in_issue]
+                if missing:
+                    raise UsageError(
+                        f"article {', '.join(missing)} is not in issue {draft.week}; see `digest issue show`"
+                    )
             self.db.issues.set_edit(draft.week, edit)
         if clear is not None:
             self.db.issues.clear_edit(draft.week, *clear)
         return self.build(draft.end)
+
+    def preheaders(self, issue: Issue) -> list[Preheader]:
+        """Which readers get which preheader: for each preheader, how many active readers get it, the topic
+        choices they made, and whether it is the editor's."""
+        from subscribers.model import SubscriberStatus
+
+        from .compose import keeps_promise, variant
+
+        known = {t.slug for t in self.taxonomy.topics}
+        by_choice: dict[frozenset[str], int] = {}
+        for sub in self.subscribers.iter(status=SubscriberStatus.ACTIVE):
+            if sub.mailable:
+                wanted = frozenset(sub.topics & known)
+                by_choice[wanted] = by_choice.get(wanted, 0) + 1
+        out: dict[tuple[str, bool], Preheader] = {}
+        for choice, n in sorted(by_choice.items(), key=lambda kv: sorted(kv[0])):
+            mine = variant(issue, choice or None)
+            if mine is None:
+                continue
+            custom = keeps_promise(issue, [s for s in (mine.lead, *mine.sections) if s])
+            got = out.setdefault((mine.preheader, custom), Preheader(mine.preheader, custom, 0, []))
+            got.readers += n
+            got.choices.append(", ".join(sorted(choice)) or "every topic")
+        return sorted(out.values(), key=lambda p: (not p.custom, -p.readers))
 
     def excluded(self, draft: Issue) -> list[Article]:
         """The articles of the draft's period that the editor left out, oldest first."""

@@ -394,6 +394,19 @@ def test_edit_the_subject_and_preheader(app: Flask, editor: FlaskClient) -> None
     assert digest_of(app).draft().subject.startswith("IP Protection Weekly")
 
 
+def test_the_page_tells_which_readers_get_the_editors_preheader(app: Flask, editor: FlaskClient) -> None:
+    d = digest_of(app)
+    add_audience(d)
+    copyright_story = next(a.id for s in d.draft().sections if s.topic == "copyright" for a in s.articles)
+    other = next(a.id for a in d.draft().articles if "copyright" not in a.topics)
+    post(editor, "/admin/draft/edit/preheader", value="Blocking orders and more", stories=f"{copyright_story}, {other}")
+    assert d.draft().preheader_about == (copyright_story, other)
+    page = editor.get("/admin/draft").get_data(as_text=True)
+    told = re.findall(r'<li data-custom="(yes|no)">([^<]*)</li>', page)
+    assert ("yes", "1 reader (every topic), the editor&#39;s: Blocking orders and more") in told
+    assert any(c == "no" and t.startswith("1 reader (copyright), their own: 1 story") for c, t in told)
+
+
 def test_edits_of_unknown_articles_and_actions_are_refused(app: Flask, editor: FlaskClient) -> None:
     resp = post(editor, "/admin/draft/edit/exclude", article="999")
     assert resp.status_code == 303

@@ -231,3 +231,42 @@ def test_a_version_2_database_gains_the_edits_table_without_loss(tmp_path: Path)
         assert "ann@example.com" in conn.execute(text("SELECT email FROM subscribers")).scalars().all()
     store.issues.set_edit("2026-W49", _e("subject", value="S"))
     assert store.issues.edits("2026-W49")[0].value == "S"
+
+
+def test_an_editors_preheader_goes_only_to_readers_who_get_the_stories_it_speaks_of(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digest: Digest
+) -> None:
+    monkeypatch.setenv("DIGEST_DATABASE_URL", f"sqlite:///{tmp_path}/d.db")
+    digest.subscribers.add("all@example.org")
+    digest.subscribers.add("fakes@example.org", topics=("counterfeits",))
+    digest.subscribers.add("patents@example.org", topics=("patents",))
+    text = "A patent verdict and fake watches seized"
+    result = CliRunner().invoke(cli, ["issue", "preheader", "--stories", "1,3", text])
+    assert result.exit_code == 0, result.output
+    draft = digest.draft()
+    assert draft.preheader_about == (1, 3)
+    whole = digest.renderer.render(draft)
+    patents = digest.renderer.render(draft, frozenset({"patents"}))
+    fakes = digest.renderer.render(draft, frozenset({"counterfeits"}))
+    assert whole and patents and fakes
+    assert whole.preheader == text and f"{text}." in whole.text  # the email's opening line
+    assert patents.preheader == "2 stories this week: Patents (2)" and text not in patents.html + patents.text
+    assert fakes.preheader == "1 story this week: Counterfeits & enforcement (1)"
+    told = result.output.split("who gets which preheader:")[1]
+    assert f"1 readers (every topic), the editor's: {text}" in told
+    assert "1 readers (patents), their own: 2 stories this week: Patents (2)" in told
+    assert "1 readers (counterfeits), their own: 1 story" in told
+    assert CliRunner().invoke(cli, ["issue", "preheader", "--stories", "1,99", text]).exit_code == 2
+    assert CliRunner().invoke(cli, ["issue", "preheader", "--stories", "one", text]).exit_code == 2
+
+
+def test_a_preheader_that_names_no_stories_speaks_of_the_whole_issue(digest: Digest) -> None:
+    digest.edit(Edit("preheader", "", "Everything this week"))
+    draft = digest.draft()
+    assert digest.renderer.render(draft) is not None
+    assert digest.renderer.render(draft).preheader == "Everything this week"  # type: ignore[union-attr]
+    only = digest.renderer.render(draft, frozenset({"counterfeits"}))
+    assert only is not None and only.preheader != "Everything this week"
+    digest.edit(Edit("preheader", "3", "Fake watches seized in the port"))
+    only = digest.renderer.render(digest.draft(), frozenset({"counterfeits"}))
+    assert only is not None and only.preheader == "Fake watches seized in the port"

@@ -34,9 +34,22 @@ def _show(issue: Issue, excluded: list[Article]) -> None:
         click.echo(f"\n[{sec.topic}] {sec.name}")
         for a in sec.articles:
             click.echo(f"  {a.id:>5}  {a.title}  ({a.source}, {a.published:%d %b})")
+    if issue.preheader_fixed:
+        click.echo(
+            "the editor's preheader speaks of "
+            + (", ".join(f"#{i}" for i in issue.preheader_about) if issue.preheader_about else "the whole issue")
+        )
     click.echo("\nexcluded" + ("" if excluded else ": none"))
     for a in excluded:
         click.echo(f"  {a.id:>5}  {a.title}  ({a.source}, {a.published:%d %b})  `digest issue restore {a.id}`")
+
+
+def _tell_preheaders(c: Context, issue: Issue) -> None:
+    """Which readers get which preheader."""
+    click.echo("\nwho gets which preheader:")
+    for p in c.digest.preheaders(issue):
+        whose = "the editor's" if p.custom else "their own"
+        click.echo(f"  {p.readers:>5} readers ({'; '.join(p.choices)}), {whose}: {p.text}")
 
 
 @issue_group.command("show")
@@ -51,6 +64,8 @@ def issue_show(c: Context) -> None:
     """
     draft = c.digest.draft()
     _show(draft, c.digest.excluded(draft))
+    if draft.preheader_fixed:
+        _tell_preheaders(c, draft)
 
 
 def _edit_command(action: Action) -> None:
@@ -69,10 +84,16 @@ def _edit_command(action: Action) -> None:
         else:
             click.echo(f"nothing changed: the draft already was that way ({action.name})\n")
         _show(after, excluded)
+        if action.kind == "preheader":
+            _tell_preheaders(c, after)
 
     params: list[click.Parameter] = []
     for param in (action.target, action.value):
-        if param is not None:
+        if param is not None and param.optional:
+            params.append(
+                click.Option([f"--{param.name}", param.name], default="", metavar=param.metavar, help=param.help)
+            )
+        elif param is not None:
             kind = click.INT if param.number else click.Choice(param.choices) if param.choices else click.STRING
             params.append(click.Argument([param.name], type=kind, metavar=param.metavar))
     help_text = f"{action.help}\n\n\b\nExample:\n  {action.example}"

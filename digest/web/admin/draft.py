@@ -62,7 +62,8 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
         approved=d.db.issues.approved_at(issue.id),
         send=send,
         subject_edited=("subject", "") in edited,
-        preheader_edited=("preheader", "") in edited,
+        preheader_edited=issue.preheader_fixed,
+        preheaders=d.preheaders(issue) if issue.preheader_fixed else [],
         feedback=d.db.feedback.recent(),
     )
 
