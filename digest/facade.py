@@ -23,7 +23,7 @@ from .db.labels import TopicLabel
 from .delivery.outbox import DeliveryReport, Progress, SendOptions, deliver
 from .delivery.transport import Transport, make_transport
 from .errors import DraftChanged, NoDraft, NothingToSend, NotPublic, SourceError, UsageError
-from .issue.checks import UNCHECKED, Finding, check_links, check_rendered, links
+from .issue.checks import UNCHECKED, UNPUBLISHED, Finding, check_links, check_rendered, links, own_links
 from .issue.clicks import Click, Links, tracked, with_open_image
 from .issue.compose import compose, period, variant, week_key
 from .issue.editing import Edit, apply_edits
@@ -50,6 +50,16 @@ SAMPLE = Personal(
 class Preview:
     html: Path
     text: Path
+
+
+@dataclass
+class Preheader:
+    """One preheader of the draft and the readers who get it."""
+
+    text: str
+    custom: bool  # the editor's, for readers who get every story it speaks of
+    readers: int
+    choices: list[str]  # their topic choices ("every topic", "designs", …)
 
 
 class Digest:
@@ -254,6 +264,13 @@ class Digest:
                 str(a.id) == edit.target for a in self._all_articles(draft)
             ):
                 raise UsageError(f"article {edit.target} is not in issue {draft.week}; see `digest issue show`")
+            if edit.kind == "preheader" and edit.target:
+                in_issue = {str(a.id) for a in draft.articles}
+                missing = [n for n in edit.target.split(",") if n not in in_issue]
+                if missing:
+                    raise UsageError(
+                        f"article {', '.join(missing)} is not in issue {draft.week}; see `digest issue show`"
+                    )
             self.db.issues.set_edit(draft.week, edit)
         if clear is not None:
             self.db.issues.clear_edit(draft.week, *clear)
@@ -270,6 +287,35 @@ class Digest:
         label = TopicLabel(draft.week, article.id, article.title, article.summary, article.source, scope, reason, now())
         if self.db.topic_labels.add(label):
             log.info("article %d kept as an off-topic label", article.id)
+
+    def preheaders(self, issue: Issue) -> list[Preheader]:
+        """Which readers get which preheader: for each preheader, how many active readers get it, the topic
+        choices they made, and whether it is the editor's."""
+        from .issue.compose import keeps_promise
+
+        known = frozenset(t.slug for t in self.taxonomy.topics)
+        by_choice: dict[frozenset[str], int] = {}
+        for topics, n in self.subscribers.mailable_selections():
+            wanted = topics & known
+            by_choice[wanted] = by_choice.get(wanted, 0) + n
+        out: dict[tuple[str, bool], Preheader] = {}
+        for choice, n in sorted(by_choice.items(), key=lambda kv: sorted(kv[0])):
+            mine = variant(issue, choice or None)
+            if mine is None:
+                continue
+            custom = keeps_promise(issue, [s for s in (mine.lead, *mine.sections) if s])
+            got = out.setdefault((mine.preheader, custom), Preheader(mine.preheader, custom, 0, []))
+            got.readers += n
+            got.choices.append(", ".join(sorted(choice)) or "every topic")
+        return sorted(out.values(), key=lambda p: (not p.custom, -p.readers))
+
+    def known_topics(self, topics: frozenset[str]) -> frozenset[str]:
+        """``topics`` when each is a topic of the taxonomy; else a UsageError naming the unknown ones."""
+        known = [t.slug for t in self.taxonomy.topics]
+        unknown = sorted(topics - set(known))
+        if unknown:
+            raise UsageError(f"unknown topic {', '.join(map(repr, unknown))}; the topics are: {', '.join(known)}")
+        return topics
 
     def _all_articles(self, draft: Issue) -> list[Article]:
         start = draft.start
@@ -418,16 +464,29 @@ class Digest:
         if with_links:
             from .collect.sources import Fetcher, fetch_all
 
-            urls = links(variant)
+            own = set(own_links(links(variant), self.renderer.web_url(self.current_issue())))
+            urls = [u for u in links(variant) if u not in own]
             fetcher = Fetcher.for_settings(self.settings)
             try:
                 got = fetch_all(fetcher, [(u, {}) for u in urls], self.settings.fetch.page_workers)
             finally:
                 fetcher.close()
-            findings.append(
+            findings.extend(
                 check_links(
-                    (u, UNCHECKED if isinstance(r, NotPublic) else r.reason if isinstance(r, SourceError) else None)
-                    for u, r in zip(urls, got, strict=True)
+                    [
+                        *(
+                            (
+                                u,
+                                UNCHECKED
+                                if isinstance(r, NotPublic)
+                                else r.reason
+                                if isinstance(r, SourceError)
+                                else None,
+                            )
+                            for u, r in zip(urls, got, strict=True)
+                        ),
+                        *((u, UNPUBLISHED) for u in sorted(own)),
+                    ]
                 )
             )
         return findings
@@ -444,7 +503,7 @@ class Digest:
             try:
                 emails.append(normalize_email(raw))
             except InvalidAddress as exc:
-                raise UsageError(f"--to {raw!r}: {exc}") from None
+                raise UsageError(f"{raw!r} is not an email address: {exc}") from None
         sent = 0
         transport = transport or make_transport(self.settings.smtp, self.outbox_folder(issue) / "tests")
         try:

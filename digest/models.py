@@ -99,6 +99,7 @@ class NewIssue:
     pinned: int | None = None  # the editor's top story (an article id)
     subject_fixed: bool = False  # the editor wrote the subject: every variant keeps it
     preheader_fixed: bool = False
+    preheader_about: tuple[int, ...] = ()  # the stories the editor's preheader speaks of (article ids)
     lead: Section | None = None  # in a reader's variant: the top story and its topic, above the sections
 
     @property

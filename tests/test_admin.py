@@ -81,7 +81,7 @@ def ids_of(app: Flask) -> list[int | None]:
 
 
 def flashes(resp: Any) -> list[str]:
-    return re.findall(r'<p class="flash[^"]*" role="status">([^<]*)</p>', resp.get_data(as_text=True))
+    return re.findall(r'<p class="flash[^"]*" role="status"[^>]*>([^<]*)</p>', resp.get_data(as_text=True))
 
 
 # -- the login ---------------------------------------------------------------------------------
@@ -404,6 +404,19 @@ def test_edit_the_subject_and_preheader(app: Flask, editor: FlaskClient) -> None
     assert digest_of(app).draft().subject.startswith("IP Protection Weekly")
 
 
+def test_the_page_tells_which_readers_get_the_editors_preheader(app: Flask, editor: FlaskClient) -> None:
+    d = digest_of(app)
+    add_audience(d)
+    copyright_story = next(a.id for s in d.draft().sections if s.topic == "copyright" for a in s.articles)
+    other = next(a.id for a in d.draft().articles if "copyright" not in a.topics)
+    post(editor, "/admin/draft/edit/preheader", value="Blocking orders and more", stories=f"{copyright_story}, {other}")
+    assert d.draft().preheader_about == (copyright_story, other)
+    page = editor.get("/admin/draft").get_data(as_text=True)
+    told = re.findall(r'<li data-custom="(yes|no)">([^<]*)</li>', page)
+    assert ("yes", "1 reader (every topic), the editor&#39;s: Blocking orders and more") in told
+    assert any(c == "no" and t.startswith("1 reader (copyright), their own: 1 story") for c, t in told)
+
+
 def test_edits_of_unknown_articles_and_actions_are_refused(app: Flask, editor: FlaskClient) -> None:
     resp = post(editor, "/admin/draft/edit/exclude", article="999")
     assert resp.status_code == 303
@@ -431,7 +444,6 @@ def test_the_link_check_reports_links_that_answer_with_an_error(tmp_path: Path, 
         seed(d, base=site.base + "/news")
         for n in (1, 3, 4):
             site.add(f"/news/{n}", "<p>ok</p>", "text/html")
-        site.add(f"/issues/{d.draft().id}", "<p>ok</p>", "text/html")
         client = app.test_client()
         login(client)
         html = post(client, "/admin/draft/links").get_data(as_text=True)
@@ -472,9 +484,34 @@ def test_a_test_goes_to_the_given_addresses_only_and_is_never_recorded(tmp_path:
         assert all(m["Subject"].startswith("[TEST] ") for _, _, m in smtp_sink.messages)
         assert deliveries(d) == 0 and d.draft().status == "draft"
         assert any("Test sent to 2 of 2" in f for f in flashes(client.get("/admin/draft")))
-        post(client, "/admin/draft/test", addresses="not an address")
+        post(client, "/admin/draft/test", addresses="ed@example.org, not-an-address")
+        page = client.get("/admin/draft").get_data(as_text=True)
+        result = re.search(r'<p class="flash error" role="status" id="test-result">([^<]*)</p>', page)
+        assert result and "&#39;not-an-address&#39; is not an email address" in result.group(1)
+        assert "--to" not in result.group(1)
+        assert re.search(r'<textarea id="addresses"[^>]*>ed@example.org, not-an-address</textarea>', page)
+        assert page.index('id="test-result"') > page.index('id="send-test"')  # beside its button, not at the top
         post(client, "/admin/draft/test", addresses="")
         assert len(smtp_sink.messages) == 2 and deliveries(d) == 0
+    finally:
+        d.close()
+
+
+def test_the_link_check_counts_every_failure_and_marks_the_drafts_own_links(tmp_path: Path, site: Site) -> None:
+    app = admin_app(make_settings(tmp_path, base_url=site.base, fetch=FetchConfig(allow_hosts=("127.0.0.1",))))
+    try:
+        d = digest_of(app)
+        seed(d, base=site.base + "/news")  # /news/1 … /news/4, none of which the site serves
+        client = app.test_client()
+        login(client)
+        html = post(client, "/admin/draft/links").get_data(as_text=True)
+        warning = re.search(r'<p class="finding warning"><strong>links</strong>: ([^<]+)</p>', html)
+        own = re.search(r'<p class="finding ok"><strong>links</strong>: ([^<]+)</p>', html)
+        urls = {u for u in (a.url for a in d.draft().articles)}
+        assert warning and warning.group(1).startswith(f"{len(urls)} links answer with an error")
+        assert all(u in warning.group(1) for u in urls) and "/issues/" not in warning.group(1)
+        assert own and "not yet published" in own.group(1)
+        assert not any(p.startswith("/issues/") for p, _ in site.hits)  # the draft's own pages are not asked
     finally:
         d.close()
 

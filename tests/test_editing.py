@@ -94,8 +94,11 @@ def test_unknown_article_is_a_usage_error(digest: Digest) -> None:
 def test_checks_flag_long_or_shouting_subjects(digest: Digest) -> None:
     findings = {f.check: f for f in digest.check()}
     assert all(f.level == "ok" for f in findings.values()), findings
-    assert check_subject("x" * 79).level == "warning"
-    assert check_subject("HUGE PATENT NEWS THIS WEEK").level == "warning"
+    assert [f.level for f in check_subject("x" * 79)] == ["warning"]
+    assert [f.level for f in check_subject("HUGE PATENT NEWS THIS WEEK")] == ["warning"]
+    both = check_subject("HUGE PATENT NEWS THIS WEEK: EVERY COURT, EVERY OFFICE, EVERY RAID AND EVERY SEIZURE")
+    assert [f.level for f in both] == ["warning", "warning"]
+    assert "characters" in both[0].message and "capitals" in both[1].message
 
 
 def test_cli_issue_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digest: Digest) -> None:
@@ -105,9 +108,54 @@ def test_cli_issue_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dig
     shown = runner.invoke(cli, ["issue", "show"])
     assert shown.exit_code == 0 and "Patent verdict" in shown.output
     excluded = runner.invoke(cli, ["issue", "exclude", "1"])
-    assert excluded.exit_code == 0 and "Patent verdict" not in excluded.output
+    sections = excluded.output.split("\nissue ")[1].split("\nexcluded")[0]
+    assert excluded.exit_code == 0 and "Patent verdict" not in sections
     assert runner.invoke(cli, ["issue", "check"]).exit_code == 0
     assert runner.invoke(cli, ["issue", "exclude", "77"]).exit_code == 2
+
+
+def test_the_cli_says_what_an_edit_changed_and_lists_the_excluded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digest: Digest
+) -> None:
+    monkeypatch.setenv("DIGEST_DATABASE_URL", f"sqlite:///{tmp_path}/d.db")
+    runner = CliRunner()
+    title = next(a.title for a in digest.draft().articles if a.id == 1)
+    excluded = runner.invoke(cli, ["issue", "exclude", "1"])
+    assert excluded.exit_code == 0, excluded.output
+    assert f"changed:\n  left out #1: {title}" in excluded.output
+    shown = runner.invoke(cli, ["issue", "show"]).output
+    assert shown.split("\nexcluded")[1].strip().startswith(f"1  {title}")
+    again = runner.invoke(cli, ["issue", "exclude", "1"])
+    assert again.exit_code == 0 and again.output.startswith("nothing changed") and "left out" not in again.output
+    subject = runner.invoke(cli, ["issue", "subject", "Fakes and verdicts"])
+    assert "subject: " in subject.output and "-> 'Fakes and verdicts'" in subject.output
+    restored = runner.invoke(cli, ["issue", "restore", "1"])
+    assert f"brought back #1: {title}" in restored.output
+    assert "excluded: none" in runner.invoke(cli, ["issue", "show"]).output
+
+
+def test_an_unknown_topic_is_a_usage_error_that_names_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digest: Digest
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIGEST_DATABASE_URL", f"sqlite:///{tmp_path}/d.db")
+    runner = CliRunner()
+    for args in (["preview", "--topics", "foo"], ["issue", "check", "--topics", "patents,foo"]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2, result.output
+        assert "unknown topic 'foo'" in result.output and "patents" in result.output
+    assert runner.invoke(cli, ["preview", "--topics", "patents"]).exit_code == 0
+
+
+def test_a_long_shouting_subject_gets_both_warnings_from_the_cli(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digest: Digest
+) -> None:
+    monkeypatch.setenv("DIGEST_DATABASE_URL", f"sqlite:///{tmp_path}/d.db")
+    runner = CliRunner()
+    shout = "HUGE PATENT NEWS THIS WEEK: EVERY COURT, EVERY OFFICE, EVERY RAID AND EVERY SEIZURE"
+    assert runner.invoke(cli, ["issue", "subject", shout]).exit_code == 0
+    out = runner.invoke(cli, ["issue", "check"]).output
+    assert "warning  subject: 83 characters" in out and "warning  subject: mostly capitals" in out
 
 
 def test_every_editing_action_is_a_command_with_its_arguments_and_an_example() -> None:
@@ -197,7 +245,7 @@ def test_an_article_excluded_as_off_topic_is_kept_as_a_label(
     runner = CliRunner()
     done = runner.invoke(cli, ["issue", "exclude", "2", "--reason", "Off-topic"])
     assert done.exit_code == 0, done.output
-    assert "Garden-ish patent story" not in done.output
+    assert "left out #2: Garden-ish patent story" in done.output
     assert runner.invoke(cli, ["issue", "exclude", "3", "--reason", "covered last week"]).exit_code == 0
     perform(digest, "restore", "2")
     perform(digest, "exclude", "2", "off topic")  # excluded again: still one label
@@ -237,3 +285,42 @@ def test_an_upgraded_older_database_keeps_labels(tmp_path: Path) -> None:
     assert db.topic_labels.add(label) and not db.topic_labels.add(label)
     assert [x.title for x in db.topic_labels.all()] == ["Pirates hijack a tanker"]
     db.close()
+
+
+def test_an_editors_preheader_goes_only_to_readers_who_get_the_stories_it_speaks_of(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, digest: Digest
+) -> None:
+    monkeypatch.setenv("DIGEST_DATABASE_URL", f"sqlite:///{tmp_path}/d.db")
+    digest.subscribers.add("all@example.org")
+    digest.subscribers.add("fakes@example.org", topics=("counterfeits",))
+    digest.subscribers.add("patents@example.org", topics=("patents",))
+    text = "A patent verdict and fake watches seized"
+    result = CliRunner().invoke(cli, ["issue", "preheader", "--stories", "1,3", text])
+    assert result.exit_code == 0, result.output
+    draft = digest.draft()
+    assert draft.preheader_about == (1, 3)
+    whole = digest.renderer.render(draft)
+    patents = digest.renderer.render(draft, frozenset({"patents"}))
+    fakes = digest.renderer.render(draft, frozenset({"counterfeits"}))
+    assert whole and patents and fakes
+    assert whole.preheader == text and f"{text}." in whole.text  # the email's opening line
+    assert patents.preheader == "2 stories this week: Patents (2)" and text not in patents.html + patents.text
+    assert fakes.preheader == "1 story this week: Counterfeits & enforcement (1)"
+    told = result.output.split("who gets which preheader:")[1]
+    assert f"1 readers (every topic), the editor's: {text}" in told
+    assert "1 readers (patents), their own: 2 stories this week: Patents (2)" in told
+    assert "1 readers (counterfeits), their own: 1 story" in told
+    assert CliRunner().invoke(cli, ["issue", "preheader", "--stories", "1,99", text]).exit_code == 2
+    assert CliRunner().invoke(cli, ["issue", "preheader", "--stories", "one", text]).exit_code == 2
+
+
+def test_a_preheader_that_names_no_stories_speaks_of_the_whole_issue(digest: Digest) -> None:
+    digest.edit(Edit("preheader", "", "Everything this week"))
+    draft = digest.draft()
+    assert digest.renderer.render(draft) is not None
+    assert digest.renderer.render(draft).preheader == "Everything this week"  # type: ignore[union-attr]
+    only = digest.renderer.render(draft, frozenset({"counterfeits"}))
+    assert only is not None and only.preheader != "Everything this week"
+    digest.edit(Edit("preheader", "3", "Fake watches seized in the port"))
+    only = digest.renderer.render(digest.draft(), frozenset({"counterfeits"}))
+    assert only is not None and only.preheader == "Fake watches seized in the port"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from digest.collect.summarize import split_sentences, summaries, summarize, word_count
+from digest.collect.summarize import ends_a_sentence, split_sentences, summaries, summarize, word_count
 
 from .support.data import corpus
 
@@ -170,3 +170,30 @@ def test_a_sentence_may_end_on_a_word_that_also_abbreviates_a_numbered_thing() -
         "Asked to settle, the owner said no.",
         "Trial is set for May.",
     ]
+
+
+def test_a_word_that_starts_with_a_full_stop_is_kept_as_written() -> None:
+    text = "The registry opened the new .brand domains to every company. Applications close in May."
+    assert split_sentences(text) == [
+        "The registry opened the new .brand domains to every company.",
+        "Applications close in May.",
+    ]
+    assert summarize([text], max_words=12) == "The registry opened the new .brand domains to every company."
+
+
+@pytest.mark.parametrize("number", ["T-123/45", "C 12/24", "UPC_CFI_55/2024", "2 BvR 1234/21", "EP123456"])
+def test_a_summary_never_ends_inside_a_citation(number: str) -> None:
+    text = f"The judgment in Case No. {number} was handed down on Monday. The appeal failed. Costs follow."
+    assert split_sentences(text)[0] == f"The judgment in Case No. {number} was handed down on Monday."
+    assert summarize([text], max_words=8) == f"The judgment in Case No. {number} was handed down on Monday."
+
+
+def test_a_summary_ends_where_a_sentence_ends() -> None:
+    paragraphs = [
+        "The court ruled for the brand owner. The judge put it plainly:",
+        "\u201cCopying is not flattery.\u201d",
+    ]
+    assert summarize(paragraphs, max_words=12) == "The court ruled for the brand owner."
+    assert summaries(paragraphs, (12, 6)) == ["The court ruled for the brand owner."] * 2
+    assert ends_a_sentence("It won.") and ends_a_sentence('He said "yes."')
+    assert not ends_a_sentence("The judgment in Case No.") and not ends_a_sentence("He said:")

@@ -9,11 +9,11 @@ import click
 
 from subscribers.validation import parse_topics
 
-from ..issue.editing import ACTIONS, REASON, Action, perform
+from ..issue.editing import ACTIONS, Action, changes, perform
 from .context import Context, handle_errors, pass_ctx
 
 if TYPE_CHECKING:
-    from ..models import Issue
+    from ..models import Article, Issue
 
 
 @click.group("issue")
@@ -28,12 +28,28 @@ def issue_group() -> None:
     """
 
 
-def _show(issue: Issue) -> None:
+def _show(issue: Issue, excluded: list[Article]) -> None:
     click.echo(f"issue {issue.week} ({issue.status})\nsubject:   {issue.subject}\npreheader: {issue.preheader}")
     for sec in issue.sections:
         click.echo(f"\n[{sec.topic}] {sec.name}")
         for a in sec.articles:
             click.echo(f"  {a.id:>5}  {a.title}  ({a.source}, {a.published:%d %b})")
+    if issue.preheader_fixed:
+        click.echo(
+            "the editor's preheader speaks of "
+            + (", ".join(f"#{i}" for i in issue.preheader_about) if issue.preheader_about else "the whole issue")
+        )
+    click.echo("\nexcluded" + ("" if excluded else ": none"))
+    for a in excluded:
+        click.echo(f"  {a.id:>5}  {a.title}  ({a.source}, {a.published:%d %b})  `digest issue restore {a.id}`")
+
+
+def _tell_preheaders(c: Context, issue: Issue) -> None:
+    """Which readers get which preheader."""
+    click.echo("\nwho gets which preheader:")
+    for p in c.digest.preheaders(issue):
+        whose = "the editor's" if p.custom else "their own"
+        click.echo(f"  {p.readers:>5} readers ({'; '.join(p.choices)}), {whose}: {p.text}")
 
 
 @issue_group.command("show")
@@ -46,7 +62,10 @@ def issue_show(c: Context) -> None:
     Example:
       digest issue show
     """
-    _show(c.digest.draft())
+    draft = c.digest.draft()
+    _show(draft, c.digest.excluded(draft))
+    if draft.preheader_fixed:
+        _tell_preheaders(c, draft)
 
 
 def _edit_command(action: Action) -> None:
@@ -55,12 +74,24 @@ def _edit_command(action: Action) -> None:
     def command(c: Context, **kw: Any) -> None:
         target = str(kw[action.target.name]) if action.target else ""
         value = str(kw[action.value.name]) if action.value else ""
-        _show(perform(c.digest, action.name, target, value))
+        before = c.digest.draft()
+        excluded_before = len(c.digest.excluded(before))
+        after = perform(c.digest, action.name, target, value)
+        excluded = c.digest.excluded(after)
+        done = changes(before, after, excluded_before, len(excluded))
+        if done:
+            click.echo("changed:\n" + "\n".join(f"  {line}" for line in done) + "\n")
+        else:
+            click.echo(f"nothing changed: the draft already was that way ({action.name})\n")
+        _show(after, excluded)
+        if action.kind == "preheader":
+            _tell_preheaders(c, after)
 
     params: list[click.Parameter] = []
     for param in (action.target, action.value):
-        if param is REASON:
-            params.append(click.Option(["--reason", param.name], default="", metavar=param.metavar, help=param.help))
+        if param is not None and param.optional:
+            flag = f"--{param.option or param.name}"
+            params.append(click.Option([flag, param.name], default="", metavar=param.metavar, help=param.help))
         elif param is not None:
             kind = click.INT if param.number else click.Choice(param.choices) if param.choices else click.STRING
             params.append(click.Argument([param.name], type=kind, metavar=param.metavar))
@@ -84,7 +115,7 @@ def issue_check(c: Context, with_links: bool, topics: str | None) -> None:
     Example:
       digest issue check --links
     """
-    findings = c.digest.check(frozenset(parse_topics(topics)) or None, with_links)
+    findings = c.digest.check(c.digest.known_topics(frozenset(parse_topics(topics))) or None, with_links)
     for f in findings:
         click.echo(f"{f.level:>7}  {f.check}: {f.message}")
     if any(f.level == "error" for f in findings):

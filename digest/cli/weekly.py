@@ -84,7 +84,7 @@ def preview(c: Context, out: Path | None, topics: str | None) -> None:
     Example:
       digest preview --out preview/
     """
-    p = c.digest.preview(out, frozenset(parse_topics(topics)) or None)
+    p = c.digest.preview(out, c.digest.known_topics(frozenset(parse_topics(topics))) or None)
     click.echo(f"preview: {p.html.resolve()} and {p.text.resolve()}")
 
 

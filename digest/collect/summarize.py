@@ -10,7 +10,7 @@ import pysbd
 
 from digest.collect.extract import collapse_whitespace, is_byline, is_dateline
 
-__all__ = ["split_sentences", "summaries", "summarize", "word_count"]
+__all__ = ["ends_a_sentence", "split_sentences", "summaries", "summarize", "word_count"]
 
 _MONTHS = ("jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec")
 
@@ -31,7 +31,9 @@ _BEFORE_NUMBER = frozenset(
         *("fig.", "figs.", "vol.", "ch."),
     }
 )
-_NUMBER = re.compile(r"\W*(\d|[IVXLC]+\b)")
+# What follows such an abbreviation when it is one: a number, perhaps behind a register's letters ("No. 23-1234",
+# "Case No. T-123/45", "No. C 12/24", "Art. 8(1)(b)"), or a Roman numeral ("Art. III").
+_NUMBER = re.compile(r"\W*(?:[A-Za-z]{1,5}[-‑_ /]?){0,3}\d|\W*[IVXLC]+\b")
 # Abbreviations that may end a sentence: re-join only when the next piece reads as a continuation.
 _MAYBE_FINAL = frozenset(
     {
@@ -98,27 +100,62 @@ def _wrongly_split(previous: str, following: str) -> bool:
     return token in _MAYBE_FINAL and _reads_as_continuation(following)
 
 
-def _rejoin(pieces: list[str]) -> list[str]:
+def _pieces(text: str) -> list[tuple[str, bool]]:
+    """The segmenter's pieces of ``text``, each with whether it is glued to the next one in the text (no
+    space between them, as in "the new .brand domains": one sentence that the segmenter cut)."""
+    out: list[tuple[str, bool]] = []
+    at = 0
+    for raw in _segmenter().segment(text):
+        piece = collapse_whitespace(raw)
+        if not piece:
+            continue
+        found = text.find(piece, at)
+        end = found + len(piece) if found >= 0 else at
+        at = max(at, end)
+        out.append((piece, found >= 0 and end < len(text) and not text[end].isspace()))
+    return out
+
+
+def _rejoin(pieces: list[tuple[str, bool]]) -> list[str]:
     sentences: list[str] = []
-    for piece in pieces:
-        if sentences and _wrongly_split(sentences[-1], piece):
+    glued = False
+    for piece, glued_to_next in pieces:
+        if sentences and glued:
+            sentences[-1] = f"{sentences[-1]}{piece}"  # the text as written: no space where it had none
+        elif sentences and _wrongly_split(sentences[-1], piece):
             sentences[-1] = f"{sentences[-1]} {piece}"
         else:
             sentences.append(piece)
+        glued = glued_to_next
     return sentences
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a text, keeping abbreviations such as "U.S." or "No." inside their sentence."""
+    """Sentences of a text as written, keeping abbreviations such as "U.S." or "No." (before a number)
+    inside their sentence, and words such as ".brand" whole."""
     text = _GLUED.sub(" ", collapse_whitespace(text))
     if not text:
         return []
-    pieces = [collapse_whitespace(piece) for piece in _segmenter().segment(text)]
-    return _rejoin([piece for piece in pieces if piece])
+    return _rejoin(_pieces(text))
+
+
+def ends_a_sentence(text: str) -> bool:
+    """Whether ``text`` ends as a sentence does: a full stop, question or exclamation mark (perhaps inside
+    quotes or brackets), not an abbreviation that a number or a name must follow ("Case No.", "Smith v.")."""
+    return bool(_SENTENCE_END.search(text)) and _last_token(text) not in _NEVER_FINAL | _BEFORE_NUMBER
+
+
+_INNER_END = re.compile(r"[a-z)][.!?…][\"'”’»)\]]*\s+[\"'“‘(]*[A-Z]")
 
 
 def _is_heading(paragraph: str) -> bool:
-    return word_count(paragraph) <= _HEADING_MAX_WORDS and not _SENTENCE_END.search(paragraph)
+    """A short paragraph that does not end as a sentence does, and holds no sentence end inside either
+    (a paragraph of sentences that ends "… said:" before a quote is prose)."""
+    return (
+        word_count(paragraph) <= _HEADING_MAX_WORDS
+        and not _SENTENCE_END.search(paragraph)
+        and not _INNER_END.search(paragraph)
+    )
 
 
 def _body_paragraphs(paragraphs: list[str]) -> list[str]:
@@ -147,6 +184,15 @@ def _leading_sentences(paragraphs: list[str], max_words: int) -> list[str]:
     return chosen
 
 
+def _ending(chosen: list[str]) -> str:
+    """The chosen sentences up to the last that ends as a sentence does: one that leads into what follows
+    ("… said:") is left out with what it leads into. A text with no sentence end at all (a lone heading, a
+    list) is kept as it is."""
+    while len(chosen) > 1 and not ends_a_sentence(chosen[-1]):
+        chosen = chosen[:-1]
+    return " ".join(chosen)
+
+
 def _within(sentences: list[str], max_words: int) -> str:
     chosen: list[str] = []
     used = 0
@@ -156,12 +202,13 @@ def _within(sentences: list[str], max_words: int) -> str:
             break
         chosen.append(sentence)
         used += words
-    return " ".join(chosen)
+    return _ending(chosen)
 
 
 def summarize(paragraphs: list[str], max_words: int = 60) -> str:
-    """Whole leading sentences within max_words (always at least the first sentence)."""
-    return " ".join(_leading_sentences(paragraphs, max_words))
+    """Whole leading sentences within max_words (always at least the first sentence), ending where a
+    sentence ends."""
+    return _ending(_leading_sentences(paragraphs, max_words))
 
 
 def summaries(paragraphs: list[str], budgets: Sequence[int]) -> list[str]:

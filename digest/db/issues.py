@@ -221,6 +221,7 @@ def _content(issue: NewIssue) -> dict[str, Any]:
         "pinned": issue.pinned,
         "subject_fixed": issue.subject_fixed,
         "preheader_fixed": issue.preheader_fixed,
+        "preheader_about": list(issue.preheader_about),
         "sections": [
             {"topic": s.topic, "name": s.name, "articles": [art(a) for a in s.articles]} for s in issue.sections
         ],
@@ -261,4 +262,5 @@ def _issue(row: Any) -> Issue:
         pinned=content.get("pinned"),
         subject_fixed=content.get("subject_fixed", False),
         preheader_fixed=content.get("preheader_fixed", False),
+        preheader_about=tuple(content.get("preheader_about", ())),
     )

@@ -55,18 +55,20 @@ def check_unsubscribe(r: Rendered) -> Finding:
     return Finding("ok", "unsubscribe", "visible unsubscribe link in both parts")
 
 
-def check_subject(subject: str) -> Finding:
+def check_subject(subject: str) -> list[Finding]:
+    """A warning for each thing wrong with the subject (too long, mostly capitals), else one ok."""
     letters = [c for c in subject if c.isalpha()]
+    out = []
     if len(subject) > SUBJECT_MAX:
-        return Finding("warning", "subject", f"{len(subject)} characters; keep it within {SUBJECT_MAX}")
+        out.append(Finding("warning", "subject", f"{len(subject)} characters; keep it within {SUBJECT_MAX}"))
     if letters and sum(c.isupper() for c in letters) / len(letters) > 0.6:
-        return Finding("warning", "subject", "mostly capitals: spam filters and readers dislike it")
-    return Finding("ok", "subject", f"{len(subject)} characters")
+        out.append(Finding("warning", "subject", "mostly capitals: spam filters and readers dislike it"))
+    return out or [Finding("ok", "subject", f"{len(subject)} characters")]
 
 
 def check_rendered(r: Rendered) -> list[Finding]:
     doc = _doc(r.html)
-    return [check_size(r), check_images(doc), check_sections(doc), check_unsubscribe(r), check_subject(r.subject)]
+    return [check_size(r), check_images(doc), check_sections(doc), check_unsubscribe(r), *check_subject(r.subject)]
 
 
 def links(r: Rendered) -> list[str]:
@@ -75,21 +77,39 @@ def links(r: Rendered) -> list[str]:
 
 
 UNCHECKED = "not checked: private address"
+UNPUBLISHED = "not yet published"
 
 
-def check_links(results: Iterable[tuple[str, str | None]]) -> Finding:
+def own_links(urls: Iterable[str], web_url: str) -> list[str]:
+    """The links to the draft's own pages (its web version and the anchors in it): they answer only once
+    the issue is sent, so they are not fetched before."""
+    return [u for u in urls if u == web_url or u.startswith((f"{web_url}#", f"{web_url}/", f"{web_url}?"))]
+
+
+def check_links(results: Iterable[tuple[str, str | None]]) -> list[Finding]:
     """From (url, error or None) pairs, as the fetcher reported them; UNCHECKED for a link that was not
-    fetched because its host is private (what such a host answers is nobody's business)."""
+    fetched because its host is private (what such a host answers is nobody's business), UNPUBLISHED for
+    a link to the draft's own pages. Every failure is counted and listed."""
     pairs = list(results)
-    bad = [f"{url} ({err})" for url, err in pairs if err and err != UNCHECKED]
+    bad = [f"{url} ({err})" for url, err in pairs if err and err not in (UNCHECKED, UNPUBLISHED)]
     unchecked = [url for url, err in pairs if err == UNCHECKED]
-    parts = []
+    own = [url for url, err in pairs if err == UNPUBLISHED]
+    out = []
     if bad:
-        parts.append(
-            f"{len(bad)} {'link answers' if len(bad) == 1 else 'links answer'} with an error: {'; '.join(bad[:5])}"
-        )
+        noun = "link answers" if len(bad) == 1 else "links answer"
+        out.append(Finding("warning", "links", f"{len(bad)} {noun} with an error: {'; '.join(bad)}"))
     if unchecked:
-        parts.append(f"{UNCHECKED}: {'; '.join(unchecked[:5])}")
-    if parts:
-        return Finding("warning", "links", "; ".join(parts))
-    return Finding("ok", "links", "every link answers")
+        out.append(Finding("warning", "links", f"{len(unchecked)} {UNCHECKED}: {'; '.join(unchecked)}"))
+    if own:
+        out.append(
+            Finding(
+                "ok",
+                "links",
+                f"{len(own)} {'link' if len(own) == 1 else 'links'} to this issue's own web pages, {UNPUBLISHED}: "
+                "they answer once the issue is sent",
+            )
+        )
+    checked = len(pairs) - len(unchecked) - len(own)
+    if not bad:
+        out.insert(0, Finding("ok", "links", f"every one of the {checked} article links answers"))
+    return out

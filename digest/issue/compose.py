@@ -109,7 +109,8 @@ def preheader(secs: Sequence[Section]) -> str:
 def variant(issue: NewIssue, topics: frozenset[str] | None = None) -> NewIssue | None:
     """What a reader of ``topics`` (None: every topic) gets: the sections they chose, each article once,
     the top story lifted into ``lead``, and a subject and preheader counted from this alone (unless the
-    editor wrote them). None when nothing in the issue is for them."""
+    editor wrote them: the editor's preheader only when the reader gets the stories it speaks of). None when
+    nothing in the issue is for them."""
     secs = once(s for s in issue.sections if topics is None or s.topic in topics)
     found = top_story(secs, issue.pinned)
     if found is None:
@@ -123,8 +124,17 @@ def variant(issue: NewIssue, topics: frozenset[str] | None = None) -> NewIssue |
         sections=rest,
         lead=replace(sec, articles=(top,)),
         subject=issue.subject if issue.subject_fixed else subject(issue.title, issue.end, secs, top),
-        preheader=issue.preheader if issue.preheader_fixed else preheader(secs),
+        preheader=issue.preheader if keeps_promise(issue, secs) else preheader(secs),
     )
+
+
+def keeps_promise(issue: NewIssue, secs: Sequence[Section]) -> bool:
+    """Whether the editor's preheader is for the reader of ``secs``: it is when the reader gets every story
+    it speaks of (an override that names none speaks of the whole issue)."""
+    if not issue.preheader_fixed:
+        return False
+    about = set(issue.preheader_about) or {a.id for s in issue.sections for a in s.articles}
+    return about <= {a.id for s in secs for a in s.articles}
 
 
 def compose(

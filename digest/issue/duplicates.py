@@ -1,17 +1,18 @@
 """Near-duplicate stories: the same event reported by several sources under different URLs and headlines
 becomes one article, from the best source, with "Also covered by" links to the others (pure).
 
-Two articles from different sources are one story when rapidfuzz's token-set ratio of their title and
-summary is high enough to be worth a closer look, and their IDF-weighted word overlap (IDF over the
-articles being compared, so a week's common words such as "court" or "patent" count little and names,
-places and products count much) reaches ``SAME_STORY``; numbers that both mention and that disagree
-("30 sites" and "12 sites") keep them apart. The thresholds favour precision: a wrong merge hides a
-story, a missed one only shows it twice. bench/duplicates.py measures both on labelled pairs."""
+Two reports are compared on the facts an IP story turns on (``storyfacts``: figures, case and patent
+numbers, the right, the stage of the proceedings, the court or office, the place, the parties and marks):
+one fact that both name and that disagrees keeps them apart, whatever their wording. Otherwise they are one
+story when their IDF-weighted word overlap (IDF over the articles being compared, so a week's common words
+such as "court" or "patent" count little and names, places and products count much), raised when they name
+the same party and when they share a specific fact, reaches ``SAME_STORY``. Reports with no party in common
+must first pass rapidfuzz's token-set ratio. The thresholds favour precision: a wrong merge hides a story, a
+missed one only shows it twice. bench/duplicates.py measures both on labelled pairs."""
 
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
@@ -20,9 +21,12 @@ from rapidfuzz import fuzz, utils
 
 from ..collect.topics import normalize_tag
 from ..models import Article
+from .storyfacts import conflict, facts, parties, shared
 
 CANDIDATE = 60.0  # rapidfuzz token-set ratio (0-100) from which a pair is compared closely
-SAME_STORY = 0.36  # IDF-weighted Jaccard overlap of content words from which a pair is one story
+SAME_STORY = 0.34  # IDF-weighted Jaccard overlap of content words from which a pair is one story
+PARTY_BONUS = 0.2  # added to the overlap when both name the same party: names are what a story is about
+FACT_BONUS = 0.1  # added when both name the same figure, city, case number, court or office
 _STOP = frozenset(
     {
         "a",
@@ -69,32 +73,6 @@ _STOP = frozenset(
         "new",
     }
 )
-_NUMBER = re.compile(r"\d[\d,.]*\d|\d")
-_UNITS = (
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-    "twenty",
-)
-_TENS = ("thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-_NUMBER_WORDS = {w: str(n) for n, w in enumerate(_UNITS)} | {w: str(30 + 10 * n) for n, w in enumerate(_TENS)}
 _SUFFIXES = ("ing", "ed")
 
 
@@ -113,16 +91,9 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(_stem(w) for w in normalize_tag(text).split() if len(w) > 1 and w not in _STOP)
 
 
-def _numbers(text: str) -> frozenset[str]:
-    """The numbers a text mentions, in figures or in words ("30", "thirty")."""
-    words = normalize_tag(text).split()
-    return frozenset(n.replace(",", "") for n in _NUMBER.findall(text)) | {
-        _NUMBER_WORDS[w] for w in words if w in _NUMBER_WORDS
-    }
-
-
 class Comparer:
-    """Similarity of texts, with word weights learnt from the texts it is given."""
+    """How surely two stories report one event: the facts they name (``storyfacts``) and the similarity of
+    their texts, with word weights learnt from the texts it is given."""
 
     def __init__(self, texts: Sequence[str]) -> None:
         self.words = [_words(t) for t in texts]
@@ -132,16 +103,24 @@ class Comparer:
     def idf(self, word: str) -> float:
         return math.log((self.n + 1) / (self.df[word] + 0.5))
 
-    def similarity(self, a: str, b: str) -> float:
-        """0..1: how surely ``a`` and ``b`` report the same event."""
-        na, nb = _numbers(a), _numbers(b)
-        if na and nb and not na & nb:
-            return 0.0
-        if fuzz.token_set_ratio(a, b, processor=utils.default_process) < CANDIDATE:
-            return 0.0
+    def overlap(self, a: str, b: str) -> float:
+        """0..1: the IDF-weighted share of content words the two texts have in common."""
         wa, wb = _words(a), _words(b)
         union = sum(self.idf(w) for w in wa | wb)
         return sum(self.idf(w) for w in wa & wb) / union if union else 0.0
+
+    def similarity(self, a: str, b: str, title_a: str = "", title_b: str = "") -> float:
+        """0..1: how surely ``a`` and ``b`` (each a title followed by a lead; ``title_*`` say where the lead
+        starts) report the same event. 0 when a fact both name disagrees; more when they name the same
+        parties."""
+        fa, fb = facts(a, title_a), facts(b, title_b)
+        if conflict(fa, fb):
+            return 0.0
+        pa, pb = parties(fa, fb)
+        bonus = (PARTY_BONUS if pa & pb else 0.0) + (FACT_BONUS if shared(fa, fb) else 0.0)
+        if not pa & pb and fuzz.token_set_ratio(a, b, processor=utils.default_process) < CANDIDATE:
+            return 0.0
+        return min(1.0, self.overlap(a, b) + bonus)
 
 
 def _best(group: list[Article]) -> Article:
@@ -164,7 +143,7 @@ def merge(articles: Sequence[Article]) -> list[Article]:
     for i, a in enumerate(articles):
         for j in range(i + 1, len(articles)):
             b = articles[j]
-            if a.source != b.source and comparer.similarity(_text(a), _text(b)) >= SAME_STORY:
+            if a.source != b.source and comparer.similarity(_text(a), _text(b), a.title, b.title) >= SAME_STORY:
                 parent[root(j)] = root(i)
     groups: dict[int, list[Article]] = {}
     for i, a in enumerate(articles):

@@ -47,6 +47,7 @@ def apply_edits(issue: NewIssue, edits: Iterable[Edit]) -> NewIssue:
         secs.sort(key=lambda s: all(str(a.id) != pinned for a in s.articles))
     custom_subject = next((e.value for e in edits if e.kind == "subject"), None)
     custom_preheader = next((e.value for e in edits if e.kind == "preheader"), None)
+    about = next((e.target for e in edits if e.kind == "preheader"), "")
     edited = replace(
         issue,
         sections=tuple(secs),
@@ -55,9 +56,37 @@ def apply_edits(issue: NewIssue, edits: Iterable[Edit]) -> NewIssue:
         preheader_fixed=bool(custom_preheader),
         subject=custom_subject or "",
         preheader=custom_preheader or "",
+        preheader_about=tuple(int(i) for i in about.split(",") if i.isdigit()),
     )
     whole = variant(edited)
     return edited if whole is None else replace(edited, subject=whole.subject, preheader=whole.preheader)
+
+
+def changes(before: NewIssue, after: NewIssue, excluded_before: int = 0, excluded_after: int = 0) -> list[str]:
+    """What an edit changed in the draft, in words an editor reads: the subject, the preheader, the
+    articles in and out, titles, summaries, the top story and the section order. Empty: nothing changed."""
+    out = []
+    old = {a.id: a for a in before.articles}
+    new = {a.id: a for a in after.articles}
+    out += [f"left out #{i}: {a.title}" for i, a in old.items() if i not in new]
+    out += [f"brought back #{i}: {a.title}" for i, a in new.items() if i not in old]
+    for i in old.keys() & new.keys():
+        if old[i].title != new[i].title:
+            out.append(f"title of #{i}: {old[i].title!r} -> {new[i].title!r}")
+        if old[i].summary != new[i].summary:
+            out.append(f"summary of #{i}: {old[i].summary!r} -> {new[i].summary!r}")
+    if before.pinned != after.pinned:
+        out.append(f"top story: {'#' + str(after.pinned) if after.pinned else 'the automatic one'}")
+    order_before, order_after = [s.topic for s in before.sections], [s.topic for s in after.sections]
+    if order_before != order_after and set(order_before) == set(order_after):
+        out.append(f"section order: {', '.join(order_after)}")
+    if before.subject != after.subject:
+        out.append(f"subject: {before.subject!r} -> {after.subject!r}")
+    if before.preheader != after.preheader:
+        out.append(f"preheader: {before.preheader!r} -> {after.preheader!r}")
+    if excluded_before != excluded_after and not any(line.startswith(("left out", "brought back")) for line in out):
+        out.append(f"excluded articles: {excluded_before} -> {excluded_after}")
+    return out
 
 
 # -- the editing actions: one table for the CLI's `digest issue …` commands and the editor's web forms -------
@@ -71,6 +100,9 @@ class Param:
     metavar: str
     help: str
     number: bool = False  # a whole number: an article's number
+    numbers: bool = False  # article numbers, comma-separated
+    optional: bool = False  # may be left out: a CLI option rather than an argument
+    option: str = ""  # the CLI option's name when optional (default: the name)
     choices: tuple[str, ...] = ()
     max_length: int = 0
 
@@ -94,12 +126,22 @@ ARTICLE = Param("article", "ARTICLE", "the article's number, as `digest issue sh
 TOPIC = Param("topic", "TOPIC", "a section's topic, as `digest issue show` lists it in brackets")
 DIRECTION = Param("direction", "DIRECTION", "up or down", choices=("up", "down"))
 TOPICS = Param("value", "TOPICS", "topics, comma-separated", max_length=500)
+STORIES = Param(
+    "stories",
+    "ARTICLES",
+    "the numbers of the articles the text speaks of, comma-separated, as `digest issue show` lists them; "
+    "readers who do not get all of them keep their own preheader (none named: the whole issue)",
+    numbers=True,
+    optional=True,
+)
 KIND = Param("kind", "KIND", f"one of {', '.join(KINDS)}", choices=KINDS)
 REASON = Param(
     "value",
     "REASON",
     "why, in a few words; 'off topic' keeps the article as a label for the topic filter",
     max_length=200,
+    optional=True,
+    option="reason",
 )
 
 
@@ -126,7 +168,7 @@ class Action:
 
     def change(self, issue: Issue, target: str = "", value: str = "") -> Change:
         """The change this action makes to ``issue``'s overrides; UsageError when an input is wrong."""
-        target = self._checked(self.target, target.strip())
+        target = self._checked(self.target, target.strip(), required=not (self.target and self.target.optional))
         value = self._checked(self.value, " ".join(value.split()), required=False)
         if self.effect is Effect.CLEAR:
             return Change(clear=(self.kind, target))
@@ -136,8 +178,8 @@ class Action:
             return Change(
                 Edit(self.kind, value=",".join(_moved([s.topic for s in issue.sections], target, value, issue.week)))
             )
-        if self.value is not None and self.value is not REASON and not value:
-            return Change(clear=(self.kind, target))
+        if self.value is not None and not self.value.optional and not value:
+            return Change(clear=(self.kind, "" if self.target and self.target.optional else target))
         if self.value is TOPICS:
             value = ",".join(t.strip() for t in value.split(",") if t.strip())
         return Change(Edit(self.kind, target, value))
@@ -149,6 +191,10 @@ class Action:
             if required or param.choices:
                 raise UsageError(f"`{self.name}` needs {param.metavar}: {param.help}")
             return ""
+        if param.numbers:
+            given = ",".join(n.strip().lstrip("#") for n in given.split(",") if n.strip())
+            if not all(n.isdigit() for n in given.split(",")):
+                raise UsageError(f"{param.metavar} must be {param.help}, not {given!r}")
         if param.number and not given.isdigit():
             raise UsageError(f"{param.metavar} must be {param.help}, not {given!r}")
         if param.choices and given not in param.choices:
@@ -246,8 +292,11 @@ ACTIONS: Mapping[str, Action] = {
             "preheader",
             "preheader",
             Effect.RECORD,
-            "Set the preheader, the line inboxes show after the subject (an empty text: the automatic one).",
-            "digest issue preheader 'Customs, courts and counterfeits'",
+            "Set the preheader, the line inboxes show after the subject and the email opens with (an empty "
+            "text: the automatic one). Name the stories it speaks of: readers who do not get them all keep "
+            "their own preheader, counted from their stories.",
+            "digest issue preheader --stories 3,7 'Customs seize fakes, and a court blocks pirate streams'",
+            target=STORIES,
             value=text(300),
         ),
         Action(

@@ -1,4 +1,5 @@
-"""The labelled article pairs of tests/data/duplicates.txt: the same event reported twice, or not."""
+"""The labelled article pairs of tests/data/duplicates.txt: the same event reported twice, or not; a
+"hard" pair shares its parties or its case with the other report."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "duplicates.txt"
 class Pair:
     line: int
     same: bool
+    hard: bool  # same parties in another case, the same case at another stage, or one event told very differently
     a: str  # title and lead of the one
     b: str  # of the other
+    title_a: str
+    title_b: str
 
 
 def load(path: Path = DATA) -> list[Pair]:
@@ -22,5 +26,10 @@ def load(path: Path = DATA) -> list[Pair]:
         if not line.strip() or line.startswith("#"):
             continue
         label, title_a, lead_a, title_b, lead_b = (part.strip() for part in line.split(" | "))
-        out.append(Pair(n, label == "same", f"{title_a} {lead_a}", f"{title_b} {lead_b}"))
+        kind, _, hard = label.partition(" ")
+        if kind not in ("same", "different") or hard not in ("", "hard"):
+            raise ValueError(f"{path}:{n}: the label must be same or different, optionally with hard: {label!r}")
+        out.append(
+            Pair(n, kind == "same", hard == "hard", f"{title_a} {lead_a}", f"{title_b} {lead_b}", title_a, title_b)
+        )
     return out

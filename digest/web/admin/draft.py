@@ -62,7 +62,8 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
         approved=d.approved_at(issue),
         send=send,
         subject_edited=("subject", "") in edited,
-        preheader_edited=("preheader", "") in edited,
+        preheader_edited=issue.preheader_fixed,
+        preheaders=d.preheaders(issue) if issue.preheader_fixed else [],
         feedback=d.recent_feedback(),
     )
 

@@ -18,19 +18,26 @@ bp = Blueprint("review", __name__)
 
 @bp.route("/draft/test", methods=["POST"])
 def send_test() -> ResponseReturnValue:
-    addresses = [a for a in ADDRESS_SPLIT.split(request.form.get("addresses", "")) if a]
+    """Send a test; its result is shown in the test panel, and on an error the typed addresses stay."""
+    typed = request.form.get("addresses", "")
+    addresses = [a for a in ADDRESS_SPLIT.split(typed) if a]
+    error = ""
     if not addresses:
-        flash("Give at least one address for the test.", "error")
+        error = "Give at least one address for the test."
     elif len(addresses) > MAX_TEST_ADDRESSES:
-        flash(f"A test goes to at most {MAX_TEST_ADDRESSES} addresses.", "error")
+        error = f"A test goes to at most {MAX_TEST_ADDRESSES} addresses; this list has {len(addresses)}."
     else:
         try:
             n = digest().send_test(addresses)
-            flash(
-                f"Test sent to {n} of {len(addresses)} addresses: {', '.join(addresses)}.", "message" if n else "error"
-            )
+            if n:
+                flash(f"Test sent to {n} of {len(addresses)} addresses: {', '.join(addresses)}.", "test-message")
+            else:
+                error = f"The mail server refused the test for every address: {', '.join(addresses)}."
         except DigestError as exc:
-            flash(str(exc), "error")
+            error = f"No test sent: {exc}."
+    if error:
+        flash(error, "test-error")
+        flash(typed.strip(), "test-addresses")
     return to_draft("test")
 
 
