@@ -13,6 +13,7 @@ from dotenv import dotenv_values
 
 from .configspec import ENVIRONMENT, environment_defaults, read_env, read_table, setting
 from .errors import ConfigError
+from .jurisdictions import Jurisdiction
 from .timespec import parse_duration, parse_timezone, parse_weekly
 from .topics import DEFAULT_TOPICS, Topic, extend_topics
 
@@ -47,6 +48,26 @@ class SourceConfig:
 
     name: str = setting("", toml=True)
     url: str = setting("", toml=True)
+
+
+def _jurisdiction_code(value: str) -> str:
+    from .jurisdictions import is_code  # pycountry: loaded only when the file names jurisdictions
+
+    code = value.strip().lower()
+    if not is_code(code):
+        raise ValueError(
+            f"{value!r} is not a jurisdiction code; use an ISO 3166 alpha-2 code (us, de, gb) or eu, upc, int"
+        )
+    return code
+
+
+@dataclass(frozen=True)
+class JurisdictionConfig:
+    """One [[jurisdictions]] entry: more terms that name a jurisdiction."""
+
+    name: str = setting("", toml=True)
+    code: str = setting("", toml=True, convert=_jurisdiction_code)
+    terms: tuple[str, ...] = setting((), toml=True)
 
 
 @dataclass(frozen=True)
@@ -201,6 +222,7 @@ class Settings:
     outbox_dir: Path = setting(Path("outbox"), toml="outbox", env="DIGEST_OUTBOX")  # the file wins
     sources: tuple[SourceConfig, ...] = ()
     topics: tuple[Topic, ...] = DEFAULT_TOPICS
+    jurisdictions: tuple[Jurisdiction, ...] = ()  # [[jurisdictions]]: terms added to the built-in table
     fetch: FetchConfig = field(default_factory=FetchConfig)
     smtp: SMTPConfig = field(default_factory=SMTPConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
@@ -242,7 +264,7 @@ SECTIONS: Mapping[str, type] = {
     "bounces": BouncesConfig,
     "web": WebConfig,
 }
-_TOP_KEYS = {*SECTIONS, "sources", "topics"}
+_TOP_KEYS = {*SECTIONS, "sources", "topics", "jurisdictions"}
 
 
 def _check_schedule(where: str, sched: ScheduleConfig) -> None:
@@ -276,6 +298,24 @@ def _sources(where: str, raw: Any, base: Path) -> tuple[SourceConfig, ...]:
         if "://" not in url and not Path(url).is_absolute():
             url = str((base / url).resolve())
         out.append(SourceConfig(name=values.get("name", url), url=url))
+    return tuple(out)
+
+
+def _jurisdictions(where: str, raw: Any) -> tuple[Jurisdiction, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(
+            where, "jurisdictions", "must be an array of tables: [[jurisdictions]] with name, code, terms"
+        )
+    out = []
+    for i, item in enumerate(raw):
+        key = f"jurisdictions[{i}]"
+        values = read_table(JurisdictionConfig, where, key, item)
+        if not values.get("code"):
+            raise ConfigError(where, f"{key}.code", 'missing; give the code the terms name, e.g. code = "upc"')
+        terms = tuple(t for t in values.get("terms", ()) if t.strip())
+        if not terms:
+            raise ConfigError(where, f"{key}.terms", 'give at least one term, e.g. terms = ["Unified Patent Court"]')
+        out.append(Jurisdiction(code=values["code"], name=values.get("name", "").strip(), terms=terms))
     return tuple(out)
 
 
@@ -346,6 +386,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         topics = extend_topics(DEFAULT_TOPICS, data.get("topics", []))
     except ValueError as exc:
         raise ConfigError(where, "topics", str(exc)) from None
+    jurisdictions = _jurisdictions(where, data["jurisdictions"]) if "jurisdictions" in data else ()
     schedule = ScheduleConfig(**tables["schedule"])
     _check_schedule(where, schedule)
     news = {**from_env, **tables["newsletter"]}
@@ -358,6 +399,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         **news,
         sources=sources,
         topics=topics,
+        jurisdictions=jurisdictions,
         fetch=FetchConfig(**tables["fetch"]),
         smtp=_smtp(env),
         schedule=schedule,

@@ -113,7 +113,7 @@ BUILT_IN: Mapping[str, tuple[str, ...]] = {
         *("Texas", "California", "Delaware", "New York", "New Jersey", "Virginia", "Illinois", "Massachusetts"),
         *("Florida", "Washington", "Oregon", "Ohio", "Michigan", "Pennsylvania", "Minnesota", "Wisconsin"),
         *("Colorado", "Arizona", "Nevada", "Utah", "New Mexico", "North Carolina", "Tennessee", "Silicon Valley"),
-        *("New England", "Hollywood"),
+        *("New England", "Hollywood", "Los Angeles", "San Francisco", "Chicago", "Boston", "Seattle"),
     ),
     "gb": (
         *("UK", "U.K.", "United Kingdom", "Britain", "Great Britain", "England", "Wales", "Scotland"),
@@ -187,7 +187,14 @@ BUILT_IN: Mapping[str, tuple[str, ...]] = {
     "ch": (
         *_adjectives(["Swiss"], ["suisse", "suisses"], "schweizerisch", _es("suizo")),
         *("Swiss Federal Patent Court", "Swiss Federal Supreme Court", "Federal Institute of Intellectual Property"),
-        *("Schweiz", "Suisse", "Suiza"),
+        *(
+            "Schweiz",
+            "Suisse",
+            "Suiza",
+            "Schweizer",
+            "Schweizer Bundespatentgericht",
+            "Schweizerisches Bundespatentgericht",
+        ),
     ),
     "br": (*_adjectives(["Brazilian"], _fr("bresilien"), "brasilianisch", _es("brasileno")), "INPI Brazil"),
     "ru": (*_adjectives(["Russian"], _fr("russe"), "russisch", _es("ruso")), "Russia", "Rospatent"),
@@ -218,7 +225,16 @@ BUILT_IN: Mapping[str, tuple[str, ...]] = {
         *("Technical Board of Appeal", "European patent", "European patents", "EPC", "European Patent Convention"),
         *("UE", "Union europeenne", "Union Europea", "Europaische Union", "Europaischen Union", "TJUE", "CJUE"),
         *("EuGH", "Tribunal de l'Union", "Tribunal General", "Gericht der EU", "OEB", "Office europeen des brevets"),
-        *("Europaisches Patentamt", "Europaischen Patentamt", "Europaischen Patentamts", "Oficina Europea de Patentes"),
+        *(
+            "Europaisches Patentamt",
+            "Europaische Patentamt",
+            "EPA",
+            "Beschwerdekammer",
+            "Beschwerdekammern",
+            "Europaischen Patentamt",
+            "Europaischen Patentamts",
+            "Oficina Europea de Patentes",
+        ),
         *("OEP", "Commission europeenne", "Europaische Kommission", "EU-Kommission", "Comision Europea"),
         *("Cour de justice", "Tribunal de Justicia", "brevet europeen", "europaisches Patent", "europaischen Patents"),
         *("patente europea", "EUIPA", "EU-Markt", "Unionsmarke", "marque de l'Union", "marca de la UE"),
@@ -227,9 +243,23 @@ BUILT_IN: Mapping[str, tuple[str, ...]] = {
     "upc": (
         *("UPC", "UPCA", "Unified Patent Court", "local division", "central division", "regional division"),
         *("Court of Appeal of the UPC", "UPC Court of Appeal", "unitary patent", "unitary patents", "unitary effect"),
-        *("Einheitliches Patentgericht", "Einheitlichen Patentgericht", "Einheitlichen Patentgerichts", "EPG"),
+        *(
+            "Einheitliches Patentgericht",
+            "Einheitliche Patentgericht",
+            "Einheitspatentgericht",
+            "Einheitlichen Patentgericht",
+            "Einheitlichen Patentgerichts",
+            "EPG",
+        ),
         *("Einheitspatent", "Einheitspatente", "Lokalkammer", "Zentralkammer", "Berufungsgericht des EPG"),
-        *("Juridiction unifiee du brevet", "JUB", "brevet unitaire", "brevets unitaires", "division locale"),
+        *(
+            "Juridiction unifiee du brevet",
+            "juridiction unifiee",
+            "JUB",
+            "brevet unitaire",
+            "brevets unitaires",
+            "division locale",
+        ),
         *("division centrale", "Tribunal Unificado de Patentes", "TUP", "patente unitaria", "patentes unitarias"),
         *("division local", "division central", "Munich local division", "Paris local division"),
     ),
@@ -255,14 +285,24 @@ NEUTRAL: tuple[str, ...] = (
     *("Deutsche Telekom", "Deutsche Bank", "Deutsche Bahn", "Air France", "Bank of America", "American Express"),
     *("American Airlines", "China Mobile", "Japan Tobacco", "Korean Air", "British Airways", "Canada Goose"),
     *("British American Tobacco", "Swiss Re", "Swiss Army", "French fries", "Indian Motorcycle", "New Balance"),
-    *("Washington Post", "New York Times", "Court of Appeal", "High Court", "Supreme Court", "the Hague"),
+    *("Washington Post", "New York Times", "Court of Appeal", "High Court", "Supreme Court"),
     *("London School", "Paris Hilton", "Jordan", "Georgia", "Asia", "Europe", "European"),
     *(
         f"{prefix}{lang}{suffix}"
         for lang in ("English", "French", "German", "Spanish", "Chinese", "Japanese", "Korean", "Italian", "Dutch")
         for prefix, suffix in (("in ", ""), ("", " translation"), ("", "-language"), ("", " language"))
     ),
-    *("en anglais", "en francais", "en allemand", "auf Englisch", "auf Deutsch", "en ingles", "en aleman"),
+    *(
+        "en anglais",
+        "en francais",
+        "en allemand",
+        "auf Englisch",
+        "auf Deutsch",
+        "en ingles",
+        "en aleman",
+        "en espanol",
+    ),
+    *("en frances", "en italiano", "auf Franzosisch", "en espagnol", "en italien"),
 )
 
 
