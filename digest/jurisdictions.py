@@ -23,7 +23,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
-__all__ = ["SPECIAL", "Jurisdiction", "Jurisdictions", "is_code", "label", "parse_codes"]
+__all__ = [
+    "SPECIAL",
+    "Jurisdiction",
+    "Jurisdictions",
+    "display_name",
+    "is_code",
+    "jurisdictions",
+    "label",
+    "parse_codes",
+]
 
 SPECIAL: Mapping[str, str] = {"eu": "European Union", "upc": "Unified Patent Court", "int": "International"}
 # What the sign-up form and the preferences page offer, in this order (any known code is accepted elsewhere).
@@ -387,7 +396,7 @@ class Jurisdictions:
                 by_term[_fold(word)] = code
         for word in NEUTRAL:
             by_term[_fold(word)] = ""
-        self._names = {code: _display(code) for code in {*by_term.values(), *SPECIAL} if code}
+        self._names = {code: display_name(code) for code in {*by_term.values(), *SPECIAL} if code}
         for j in extra:
             self._names[j.code] = j.name or self._names.get(j.code, j.code)
             for word in j.terms:
@@ -449,7 +458,8 @@ class Jurisdictions:
         return out
 
 
-def _display(code: str) -> str:
+def display_name(code: str) -> str:
+    """The name of a code: Germany, European Union, Unified Patent Court."""
     if code in SPECIAL:
         return SPECIAL[code]
     import pycountry

@@ -22,6 +22,7 @@ from .db import Database
 from .deliver import DeliveryReport, Progress, SendOptions, deliver
 from .editing import Edit, apply_edits
 from .errors import NoDraft, NothingToSend, NotPublic, SourceError, UsageError
+from .jurisdictions import Jurisdictions, jurisdictions
 from .message import IssueMessages, Letterhead
 from .models import Article, Issue, IssueStatus
 from .render import Personal, Rendered, Renderer, personalize
@@ -118,6 +119,7 @@ class Digest:
         skipped = None if last else self.db.issues.first_skipped_start()
         if skipped is not None and skipped < start:  # weeks skipped before the first issue roll forward
             start = skipped
+        self.read_jurisdictions()
         issue = compose(
             self.db.articles.between(start, end), self.taxonomy, title=self.settings.title, when=end, start=start
         )
@@ -128,6 +130,27 @@ class Digest:
                 self.db.issues.delete_draft(week)
             raise NothingToSend(f"no new IP articles since {start:%d %b %Y %H:%M} UTC: no issue this week")
         return self.db.issues.save_draft(issue)
+
+    @functools.cached_property
+    def jurisdictions(self) -> Jurisdictions:
+        """The jurisdictions table with digest.toml's terms (built on first use: it takes a moment)."""
+        return jurisdictions(self.settings.jurisdictions)
+
+    def read_jurisdictions(self) -> int:
+        """Read the jurisdictions of articles stored before they were read (from their title, summary and
+        source: their tags were not kept); how many were read."""
+        done = 0
+        while batch := self.db.articles.unread():
+            self.db.articles.set_jurisdictions(
+                [
+                    (aid, self.jurisdictions.detect(title, summary, source=source))
+                    for aid, title, summary, source in batch
+                ]
+            )
+            done += len(batch)
+        if done:
+            log.info("jurisdictions read for %d articles stored before they were", done)
+        return done
 
     def draft(self) -> Issue:
         issue = self.db.issues.latest((IssueStatus.DRAFT,))
