@@ -27,6 +27,8 @@ __all__ = [
     "SPECIAL",
     "Jurisdiction",
     "Jurisdictions",
+    "all_codes",
+    "choices",
     "display_name",
     "is_code",
     "jurisdictions",
@@ -334,11 +336,23 @@ def _country_names() -> dict[str, set[str]]:
 
 def is_code(code: str) -> bool:
     """An ISO 3166 alpha-2 code (lower-case) or one of eu, upc, int."""
+    return code in all_codes()
+
+
+@cache
+def all_codes() -> frozenset[str]:
+    """Every code a reader may choose: the ISO 3166 alpha-2 codes (lower-case), eu, upc and int."""
     import pycountry
 
-    return code in SPECIAL or (
-        len(code) == 2 and code.islower() and pycountry.countries.get(alpha_2=code.upper()) is not None
-    )
+    return frozenset({c.alpha_2.lower() for c in pycountry.countries} | set(SPECIAL))
+
+
+def choices(extra: Iterable[Jurisdiction] = (), also: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """(code, name) of what a form offers: the usual ones, the configured ones, and ``also`` (a reader's
+    own choices, so that saving the form keeps them)."""
+    names = {j.code: j.name for j in extra if j.name}
+    codes = dict.fromkeys([*CHOICES, *(j.code for j in extra), *sorted(also)])
+    return [(code, names.get(code) or display_name(code)) for code in codes if code != "int"]
 
 
 def label(code: str) -> str:

@@ -40,7 +40,7 @@ class Audience:
         base_url: str,
         topics: Sequence[str],
         notify: Callable[[Notice], bool],
-        jurisdictions: Sequence[str] = (),
+        jurisdictions: Iterable[str] = (),
     ) -> None:
         self.store, self.tokens, self.notify = store, tokens, notify
         self.base_url = base_url.rstrip("/")

@@ -4,7 +4,7 @@
 subscriber operations live in subscribers.service, issues come from the Digest facade.
 
     /subscribe                 GET form, POST (CSRF, honeypot, rate-limited) → confirmation email
-    /api/subscribe             POST JSON {"email", "name"?, "topics"?} → 202 (for embedding in a site)
+    /api/subscribe             POST JSON {"email", "name"?, "topics"?, "jurisdictions"?} → 202 (for embedding)
     /confirm/<token>           GET page with a button, POST records consent (time and IP)
     /unsubscribe/<token>       GET page with a button; POST List-Unsubscribe=One-Click (RFC 8058) → 200
     /preferences/<token>       GET form, POST (CSRF): topics, pause and resume
@@ -35,6 +35,7 @@ from werkzeug.wrappers import Response
 from subscribers.service import Audience, Notice
 
 from ..config import Settings
+from ..jurisdictions import all_codes
 from ..message import Letterhead, NoticeMessages
 from ..pipeline import Digest
 from ..render import reader_url
@@ -97,6 +98,7 @@ def create_app(
                 NoticeQueue(
                     Notifier(NoticeMessages(d.renderer.env, Letterhead.of(settings), settings.title), settings)
                 ),
+                jurisdictions=all_codes(),
             ),
         ),
     )
