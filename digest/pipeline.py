@@ -305,14 +305,18 @@ class Digest:
         return self.issue_messages(issue).personal(first) if first is not None else SAMPLE
 
     def preview(
-        self, out_dir: Path | None = None, topics: frozenset[str] | None = None, issue: Issue | None = None
+        self,
+        out_dir: Path | None = None,
+        topics: frozenset[str] | None = None,
+        issue: Issue | None = None,
+        places: frozenset[str] | None = None,
     ) -> Preview:
-        """``issue`` (default: the current one) as a subscriber sees it, written as HTML and text files
-        (default: into that issue's outbox folder)."""
+        """``issue`` (default: the current one) as a subscriber of ``topics`` and the jurisdictions
+        ``places`` sees it, written as HTML and text files (default: into that issue's outbox folder)."""
         issue = issue or self.current_issue()
-        variant = self.renderer.render(issue, topics)
+        variant = self.renderer.render(issue, topics, places)
         if variant is None:
-            raise UsageError("nothing in this issue for the chosen topics")
+            raise UsageError("nothing in this issue for the chosen topics and jurisdictions")
         html, text = personalize(variant, self.preview_reader(issue))
         folder = out_dir or self.outbox_folder(issue)
         folder.mkdir(parents=True, exist_ok=True)
