@@ -27,3 +27,4 @@ _.process_bind_param  # unused method (subscribers/table.py:35)
 _.process_result_value  # unused method (subscribers/table.py:42)
 default_signer  # unused variable (subscribers/tokens.py:44)
 labelled_at  # unused variable (digest/db/labels.py): a stored column, read by bench/topics.py --editor-labels
+_.renders  # unused attribute (digest/issue/message.py): the render count bench/render.py and the tests read

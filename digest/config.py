@@ -11,6 +11,7 @@ from typing import Any, Literal, cast
 
 from dotenv import dotenv_values
 
+from .collect.jurisdictions import Jurisdiction
 from .collect.topics import DEFAULT_TOPICS, Topic, extend_topics
 from .configspec import ENVIRONMENT, environment_defaults, read_env, read_table, setting
 from .errors import ConfigError
@@ -55,6 +56,26 @@ class SourceConfig:
     name: str = setting("", toml=True)
     url: str = setting("", toml=True)
     scope: str = setting("general", toml=True, check=_scope)  # "ip": a specialist source; "general": needs evidence
+
+
+def _jurisdiction_code(value: str) -> str:
+    from .collect.jurisdictions import is_code  # pycountry: loaded only when the file names jurisdictions
+
+    code = value.strip().lower()
+    if not is_code(code):
+        raise ValueError(
+            f"{value!r} is not a jurisdiction code; use an ISO 3166 alpha-2 code (us, de, gb) or eu, upc, int"
+        )
+    return code
+
+
+@dataclass(frozen=True)
+class JurisdictionConfig:
+    """One [[jurisdictions]] entry: more terms that name a jurisdiction."""
+
+    name: str = setting("", toml=True)
+    code: str = setting("", toml=True, convert=_jurisdiction_code)
+    terms: tuple[str, ...] = setting((), toml=True)
 
 
 @dataclass(frozen=True)
@@ -209,6 +230,7 @@ class Settings:
     outbox_dir: Path = setting(Path("outbox"), toml="outbox", env="DIGEST_OUTBOX")  # the file wins
     sources: tuple[SourceConfig, ...] = ()
     topics: tuple[Topic, ...] = DEFAULT_TOPICS
+    jurisdictions: tuple[Jurisdiction, ...] = ()  # [[jurisdictions]]: terms added to the built-in table
     fetch: FetchConfig = field(default_factory=FetchConfig)
     smtp: SMTPConfig = field(default_factory=SMTPConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
@@ -250,7 +272,7 @@ SECTIONS: Mapping[str, type] = {
     "bounces": BouncesConfig,
     "web": WebConfig,
 }
-_TOP_KEYS = {*SECTIONS, "sources", "topics"}
+_TOP_KEYS = {*SECTIONS, "sources", "topics", "jurisdictions"}
 
 
 def _check_schedule(where: str, sched: ScheduleConfig) -> None:
@@ -284,6 +306,24 @@ def _sources(where: str, raw: Any, base: Path) -> tuple[SourceConfig, ...]:
         if "://" not in url and not Path(url).is_absolute():
             url = str((base / url).resolve())
         out.append(SourceConfig(name=values.get("name", url), url=url, scope=values.get("scope", "general")))
+    return tuple(out)
+
+
+def _jurisdictions(where: str, raw: Any) -> tuple[Jurisdiction, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(
+            where, "jurisdictions", "must be an array of tables: [[jurisdictions]] with name, code, terms"
+        )
+    out = []
+    for i, item in enumerate(raw):
+        key = f"jurisdictions[{i}]"
+        values = read_table(JurisdictionConfig, where, key, item)
+        if not values.get("code"):
+            raise ConfigError(where, f"{key}.code", 'missing; give the code the terms name, e.g. code = "upc"')
+        terms = tuple(t for t in values.get("terms", ()) if t.strip())
+        if not terms:
+            raise ConfigError(where, f"{key}.terms", 'give at least one term, e.g. terms = ["Unified Patent Court"]')
+        out.append(Jurisdiction(code=values["code"], name=values.get("name", "").strip(), terms=terms))
     return tuple(out)
 
 
@@ -354,6 +394,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         topics = extend_topics(DEFAULT_TOPICS, data.get("topics", []))
     except ValueError as exc:
         raise ConfigError(where, "topics", str(exc)) from None
+    jurisdictions = _jurisdictions(where, data["jurisdictions"]) if "jurisdictions" in data else ()
     schedule = ScheduleConfig(**tables["schedule"])
     _check_schedule(where, schedule)
     news = {**from_env, **tables["newsletter"]}
@@ -366,6 +407,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         **news,
         sources=sources,
         topics=topics,
+        jurisdictions=jurisdictions,
         fetch=FetchConfig(**tables["fetch"]),
         smtp=_smtp(env),
         schedule=schedule,

@@ -15,6 +15,7 @@ from subscribers.tokens import Tokens
 
 from .bounces.policy import Event, Outcome, Policy
 from .bounces.verp import Verp
+from .collect.jurisdictions import Jurisdictions, jurisdictions
 from .collect.topics import Taxonomy
 from .config import Settings
 from .db import Database
@@ -194,6 +195,7 @@ class Digest:
         skipped = None if last else self.db.issues.first_skipped_start()
         if skipped is not None and skipped < start:  # weeks skipped before the first issue roll forward
             start = skipped
+        self.read_jurisdictions()
         issue = compose(
             self.db.articles.between(start, end), self.taxonomy, title=self.settings.title, when=end, start=start
         )
@@ -208,6 +210,27 @@ class Digest:
     def find_draft(self) -> Issue | None:
         """The draft being edited (the newest issue not yet sent), or None."""
         return self.db.issues.latest((IssueStatus.DRAFT,))
+
+    @functools.cached_property
+    def jurisdictions(self) -> Jurisdictions:
+        """The jurisdictions table with digest.toml's terms (built on first use: it takes a moment)."""
+        return jurisdictions(self.settings.jurisdictions)
+
+    def read_jurisdictions(self) -> int:
+        """Read the jurisdictions of articles stored before they were read (from their title, summary and
+        source: their tags were not kept); how many were read."""
+        done = 0
+        while batch := self.db.articles.unread():
+            self.db.articles.set_jurisdictions(
+                [
+                    (aid, self.jurisdictions.detect(title, summary, source=source))
+                    for aid, title, summary, source in batch
+                ]
+            )
+            done += len(batch)
+        if done:
+            log.info("jurisdictions read for %d articles stored before they were", done)
+        return done
 
     def draft(self) -> Issue:
         """The draft; NoDraft, saying why, when there is none."""
@@ -439,14 +462,18 @@ class Digest:
         return self.issue_messages(issue).personal(first) if first is not None else SAMPLE
 
     def preview(
-        self, out_dir: Path | None = None, topics: frozenset[str] | None = None, issue: Issue | None = None
+        self,
+        out_dir: Path | None = None,
+        topics: frozenset[str] | None = None,
+        issue: Issue | None = None,
+        places: frozenset[str] | None = None,
     ) -> Preview:
-        """``issue`` (default: the current one) as a subscriber sees it, written as HTML and text files
-        (default: into that issue's outbox folder)."""
+        """``issue`` (default: the current one) as a subscriber of ``topics`` and the jurisdictions
+        ``places`` sees it, written as HTML and text files (default: into that issue's outbox folder)."""
         issue = issue or self.current_issue()
-        variant = self.renderer.render(issue, topics)
+        variant = self.renderer.render(issue, topics, places)
         if variant is None:
-            raise UsageError("nothing in this issue for the chosen topics")
+            raise UsageError("nothing in this issue for the chosen topics and jurisdictions")
         html, text = personalize(variant, self.preview_reader(issue))
         folder = out_dir or self.outbox_folder(issue)
         folder.mkdir(parents=True, exist_ok=True)

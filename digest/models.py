@@ -62,6 +62,7 @@ class NewArticle:
     summary: str
     topics: tuple[str, ...]
     words: int = 0  # the article's length, for its reading time; 0: not known (only an excerpt was read)
+    jurisdictions: tuple[str, ...] = ()  # codes (digest/jurisdictions.py); () when it names none
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,10 +24,10 @@ if TYPE_CHECKING:
     from .store import NewSubscriber
 
 S, E = t.subscribers, t.subscriber_events
-COLUMNS = ("email", "name", "topics", "status", "paused", "created_at", "confirmed_at", "consent_ip")
+COLUMNS = ("email", "name", "topics", "status", "paused", "created_at", "confirmed_at", "consent_ip", "jurisdictions")
 EVENT_COLUMNS = ("subscriber_id", "at", "kind", "source", "detail", "ip", "user_agent")
-# Rows a statement inserts at most: 8 values a row stays under SQLite's 32,766 and PostgreSQL's 65,535.
-MAX_ROWS = 4000
+# Rows a statement inserts at most: 9 values a row stays under SQLite's 32,766 and PostgreSQL's 65,535.
+MAX_ROWS = 3500
 
 
 def _converter(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any]:
@@ -68,7 +68,7 @@ def add_batch(conn: Connection, batch: Sequence[NewSubscriber], basis: str, sour
     values: list[Any] = []
     for r in batch:
         confirmed = None if r.confirmed_at is None else when(r.confirmed_at)
-        values += (r.email, r.name, r.topics, active, paused, at, confirmed, r.consent_ip)
+        values += (r.email, r.name, r.topics, active, paused, at, confirmed, r.consent_ip, r.jurisdictions)
     insert_subscribers, insert_event = _sql(dialect, len(batch))
     added = conn.exec_driver_sql(insert_subscribers, tuple(values)).all()
     if not added:

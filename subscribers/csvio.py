@@ -84,13 +84,19 @@ def _time(raw: str) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-def _row(row: dict[str, str], topics_ok: set[str], basis: str) -> NewSubscriber:
+def _row(row: dict[str, str], topics_ok: set[str], basis: str, places_ok: frozenset[str] | None) -> NewSubscriber:
     """One checked row; ValueError with the reason when it cannot be imported."""
     email = normalize_email(unescape(row.get("email") or ""))
     topics = parse_topics(row.get("topics"))
     unknown = [x for x in topics if x not in topics_ok]
     if unknown:
         raise ValueError(f"unknown topic {unknown[0]!r}; known: {', '.join(sorted(topics_ok))}")
+    places = parse_topics(row.get("jurisdictions"))
+    strange = [x for x in places if places_ok is not None and x not in places_ok]
+    if strange:
+        raise ValueError(
+            f"unknown jurisdiction {strange[0]!r}; use ISO 3166 alpha-2 country codes (us, de, gb) or eu, upc, int"
+        )
     raw_at, raw_source = (row.get("confirmed_at") or "").strip(), row.get("consent_source") or ""
     source = clean_name(unescape(raw_source)) if raw_source else ""
     raw_ip = (row.get("consent_ip") or "").strip()
@@ -104,7 +110,8 @@ def _row(row: dict[str, str], topics_ok: set[str], basis: str) -> NewSubscriber:
         raise ValueError(f"consent_ip {raw_ip!r} is not an IP address") from None
     if confirmed is None and not source and not basis:
         raise ValueError("no consent on this row: fill its confirmed_at or consent_source, or import with --consent")
-    return NewSubscriber(email, clean_name(unescape(row.get("name") or "")), ",".join(topics), confirmed, source, ip)
+    name = clean_name(unescape(row.get("name") or ""))
+    return NewSubscriber(email, name, ",".join(topics), confirmed, source, ip, ",".join(dict.fromkeys(places)))
 
 
 def import_csv(
@@ -113,10 +120,13 @@ def import_csv(
     known_topics: Iterable[str],
     basis: str = "",
     suppressed: Callable[[list[str]], set[str]] | None = None,
+    known_jurisdictions: Iterable[str] | None = None,
 ) -> ImportReport:
     """Import ``path`` a batch at a time. ``basis`` is the consent of the whole file (required when it has
     no consent columns: ConsentMissing); ``suppressed`` picks, from a batch of addresses, the ones erased
-    on request, which are skipped and reported."""
+    on request, which are skipped and reported. A ``jurisdictions`` column holds codes (us, upc, eu)
+    checked against ``known_jurisdictions``."""
+    places_ok = None if known_jurisdictions is None else frozenset(known_jurisdictions)
     topics_ok, report, basis = set(known_topics), ImportReport(), " ".join(basis.split())
     with open(path, encoding="utf-8-sig", newline="") as fh:
         try:
@@ -127,7 +137,8 @@ def import_csv(
                     'people agreed to receive the newsletter with --consent "TEXT", for example '
                     '--consent "signed up at the 2026 conference"'
                 )
-            report.added = store.add_many(_checked(read_rows(fh), topics_ok, basis, suppressed, report), basis)
+            rows = _checked(read_rows(fh), topics_ok, basis, suppressed, report, places_ok)
+            report.added = store.add_many(rows, basis)
         except UnicodeDecodeError as exc:
             raise CSVFormatError(f"not UTF-8 (byte {exc.start}); save the file as UTF-8") from None
     report.duplicates = report.valid - len(report.suppressed) - report.added
@@ -140,12 +151,13 @@ def _checked(
     basis: str,
     suppressed: Callable[[list[str]], set[str]] | None,
     report: ImportReport,
+    places_ok: frozenset[str] | None = None,
 ) -> Iterator[NewSubscriber]:
     """The rows that may be stored, a batch at a time; rejected and erased ones are noted in ``report``."""
     batch: list[tuple[int, NewSubscriber]] = []
     for line, row in rows:
         try:
-            batch.append((line, _row(row, topics_ok, basis)))
+            batch.append((line, _row(row, topics_ok, basis, places_ok)))
         except ValueError as exc:
             report.rejected.append((line, row.get("email") or "", str(exc)))
         if len(batch) >= BATCH:
@@ -165,7 +177,7 @@ def _unsuppressed(
 
 def export_csv(subscribers: Iterable[Subscriber], out: TextIO) -> int:
     writer = csv.writer(out)
-    writer.writerow(["email", "name", "topics", "status", "paused", "confirmed_at", "consent_ip"])
+    writer.writerow(["email", "name", "topics", "status", "paused", "confirmed_at", "consent_ip", "jurisdictions"])
     n = 0
     for s in subscribers:
         writer.writerow(
@@ -179,6 +191,7 @@ def export_csv(subscribers: Iterable[Subscriber], out: TextIO) -> int:
                     "yes" if s.paused else "no",
                     s.confirmed_at.isoformat() if s.confirmed_at else "",
                     s.consent_ip or "",
+                    ",".join(sorted(s.jurisdictions)),
                 )
             ]
         )

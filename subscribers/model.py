@@ -65,6 +65,7 @@ class Subscriber:
     created_at: datetime | None = None
     confirmed_at: datetime | None = None
     consent_ip: str | None = None
+    jurisdictions: frozenset[str] = frozenset()  # none: every jurisdiction
 
     @property
     def mailable(self) -> bool:

@@ -23,6 +23,7 @@ def person(store: SubscriberStore, email: str) -> dict[str, Any] | None:
         "name": sub.name,
         "status": "paused" if sub.paused and sub.status == SubscriberStatus.ACTIVE else sub.status,
         "topics": sorted(sub.topics),
+        "jurisdictions": sorted(sub.jurisdictions),
         "paused": sub.paused,
         "created_at": sub.created_at.isoformat() if sub.created_at else None,
         "confirmed_at": sub.confirmed_at.isoformat() if sub.confirmed_at else None,
@@ -33,11 +34,13 @@ def person(store: SubscriberStore, email: str) -> dict[str, Any] | None:
 
 def person_text(doc: dict[str, Any]) -> str:
     """The same document for a terminal: the record, then one line per event."""
-    shown = {**doc, "topics": ", ".join(doc["topics"]) or "all topics"}
-    lines = [
-        f"{k}: {shown[k] if shown[k] not in (None, '') else '-'}"
-        for k in ("email", "name", "status", "topics", "created_at", "confirmed_at", "consent_ip")
-    ]
+    shown = {
+        **doc,
+        "topics": ", ".join(doc["topics"]) or "all topics",
+        "jurisdictions": ", ".join(doc.get("jurisdictions", ())) or "all jurisdictions",
+    }
+    keys = ("email", "name", "status", "topics", "jurisdictions", "created_at", "confirmed_at", "consent_ip")
+    lines = [f"{k}: {shown[k] if shown[k] not in (None, '') else '-'}" for k in keys]
     lines.append("history:")
     for e in doc["history"]:
         extra = "  ".join(

@@ -41,16 +41,22 @@ class Audience:
         base_url: str,
         topics: Sequence[str],
         notify: Callable[[Notice], bool],
+        jurisdictions: Iterable[str] = (),
     ) -> None:
         self.store, self.tokens, self.notify = store, tokens, notify
         self.base_url = base_url.rstrip("/")
         self.topics = tuple(topics)
+        self.jurisdictions = frozenset(jurisdictions)  # the codes a reader may choose
 
     def link(self, purpose: str, subscriber: Subscriber) -> str:
         return f"{self.base_url}/{purpose}/{self.tokens.make(purpose, subscriber.id)}"
 
     def known_topics(self, chosen: Iterable[str]) -> list[str]:
         return [x for x in self.topics if x in set(chosen)]
+
+    def known_jurisdictions(self, chosen: Iterable[str]) -> list[str]:
+        """The chosen codes that are known, each once, in order; unknown ones are dropped."""
+        return [x for x in dict.fromkeys(c.strip().lower() for c in chosen) if x in self.jurisdictions]
 
     def subscribe(
         self,
@@ -60,6 +66,7 @@ class Audience:
         source: str = "form",
         ip: str | None = None,
         user_agent: str | None = None,
+        jurisdictions: Iterable[str] = (),
     ) -> None:
         """Start a double opt-in; InvalidAddress for a malformed address, otherwise the same for every address.
 
@@ -67,7 +74,10 @@ class Audience:
         note with their preferences link. ``name`` must pass ``form_name`` (InvalidName otherwise).
         """
         email = normalize_email(raw_email)
-        sub, before = self.store.request(email, form_name(name), self.known_topics(topics), source, ip, user_agent)
+        places = self.known_jurisdictions(jurisdictions)
+        sub, before = self.store.request(
+            email, form_name(name), self.known_topics(topics), source, ip, user_agent, jurisdictions=places
+        )
         if before == "new" or before == SubscriberStatus.PENDING or before in OPTED_OUT:
             self.notify(Notice("confirm", sub.email, sub.name, self.link("confirm", sub)))
         elif before == "active":
@@ -100,7 +110,11 @@ class Audience:
         self.store.change_status(sub.email, Change.UNSUBSCRIBE, source)
         return self.store.get(sub.id) or sub
 
-    def save_preferences(self, token: str, topics: Iterable[str], paused: bool) -> Subscriber:
+    def save_preferences(
+        self, token: str, topics: Iterable[str], paused: bool, jurisdictions: Iterable[str] | None = None
+    ) -> Subscriber:
+        """Store the link holder's choices; ``jurisdictions`` None leaves theirs as they are."""
         sub = self.holder("preferences", token)
-        self.store.set_preferences(sub.id, self.known_topics(topics), paused)
+        places = None if jurisdictions is None else self.known_jurisdictions(jurisdictions)
+        self.store.set_preferences(sub.id, self.known_topics(topics), paused, jurisdictions=places)
         return self.store.get(sub.id) or sub

@@ -35,6 +35,7 @@ class NewSubscriber(NamedTuple):
     confirmed_at: datetime | None = None
     consent_source: str = ""
     consent_ip: str | None = None
+    jurisdictions: str = ""
 
 
 def _subscriber(row: Any) -> Subscriber:
@@ -46,6 +47,7 @@ def _subscriber(row: Any) -> Subscriber:
         status=m["status"],
         paused=bool(m["paused"]),
         topics=frozenset(x for x in m["topics"].split(",") if x),
+        jurisdictions=frozenset(x for x in (m["jurisdictions"] or "").split(",") if x),
         created_at=m["created_at"],
         confirmed_at=m["confirmed_at"],
         consent_ip=m["consent_ip"],
@@ -102,6 +104,7 @@ class SubscriberStore:
         basis: str = "",
         ip: str | None = None,
         user_agent: str | None = None,
+        jurisdictions: Iterable[str] = (),
     ) -> tuple[Subscriber, bool]:
         """Add one address, recording its sign-up and ``source``; an existing one is returned as it is (never
         resubscribed). True when added. No confirmation time is recorded: only a confirmation sets it."""
@@ -110,6 +113,7 @@ class SubscriberStore:
             "email": email.lower(),
             "name": name,
             "topics": ",".join(topics),
+            "jurisdictions": ",".join(jurisdictions),
             "status": status,
             "paused": False,
             "created_at": at,
@@ -163,13 +167,16 @@ class SubscriberStore:
         source: str = "form",
         ip: str | None = None,
         user_agent: str | None = None,
+        jurisdictions: Iterable[str] = (),
     ) -> tuple[Subscriber, str]:
         """A sign-up from the web: (subscriber, what it was before): 'new', or the status it had.
 
         A new address is stored as pending, with its sign-up in the history. Any address already stored is
         left exactly as it is (status, name, topics, history): only a confirmation changes it.
         """
-        sub, added = self.add(email, name, topics, status="pending", source=source, ip=ip, user_agent=user_agent)
+        sub, added = self.add(
+            email, name, topics, "pending", source, ip=ip, user_agent=user_agent, jurisdictions=jurisdictions
+        )
         return sub, ("new" if added else sub.status)
 
     def opted_out_at(self, subscriber_id: int) -> datetime | None:
@@ -189,15 +196,29 @@ class SubscriberStore:
             )
         return moved is not None
 
-    def set_preferences(self, subscriber_id: int, topics: Iterable[str], paused: bool, source: str = "page") -> None:
+    def set_preferences(
+        self,
+        subscriber_id: int,
+        topics: Iterable[str],
+        paused: bool,
+        source: str = "page",
+        jurisdictions: Iterable[str] | None = None,
+    ) -> None:
+        """Store the reader's topics and pause (and jurisdictions, unless None: left as they are); each
+        change is a line of the history (a change of jurisdictions is recorded as a change of topics)."""
         chosen = ",".join(sorted(set(topics)))
         with self.engine.begin() as conn:
-            row = conn.execute(select(S.c.topics, S.c.paused).where(S.c.id == subscriber_id)).first()
+            row = conn.execute(select(S.c.topics, S.c.paused, S.c.jurisdictions).where(S.c.id == subscriber_id)).first()
             if row is None:
                 return
-            conn.execute(update(S).where(S.c.id == subscriber_id).values(topics=chosen, paused=paused))
+            places = row.jurisdictions if jurisdictions is None else ",".join(sorted(set(jurisdictions)))
+            values = {"topics": chosen, "paused": paused, "jurisdictions": places}
+            conn.execute(update(S).where(S.c.id == subscriber_id).values(**values))
             if row.topics != chosen:
                 history.record(conn, subscriber_id, EventKind.TOPICS_CHANGED, source, chosen or "all topics")
+            if row.jurisdictions != places:
+                detail = f"jurisdictions: {places or 'all'}"
+                history.record(conn, subscriber_id, EventKind.TOPICS_CHANGED, source, detail)
             if bool(row.paused) != paused:
                 history.record(conn, subscriber_id, EventKind.PAUSED if paused else EventKind.RESUMED, source)
 

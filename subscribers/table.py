@@ -56,6 +56,7 @@ subscribers = Table(
     Column("email", String(320), nullable=False, unique=True),
     Column("name", String(500), nullable=False, default=""),
     Column("topics", String(1000), nullable=False, default=""),
+    Column("jurisdictions", String(500), nullable=False, default="", server_default=""),  # none: all
     Column("status", String(20), nullable=False, default=SubscriberStatus.ACTIVE.value, index=True),
     Column("paused", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),

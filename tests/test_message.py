@@ -198,10 +198,12 @@ class CountingRenderer(Renderer):
         self.rendered: list[frozenset[str] | None] = []
         self.lock = threading.Lock()
 
-    def render(self, issue: NewIssue, topics: frozenset[str] | None = None) -> Rendered | None:
+    def render(
+        self, issue: NewIssue, topics: frozenset[str] | None = None, places: frozenset[str] | None = None
+    ) -> Rendered | None:
         with self.lock:
             self.rendered.append(topics)
-        return super().render(issue, topics)
+        return super().render(issue, topics, places)
 
 
 LETTERHEAD = Letterhead(
@@ -247,8 +249,9 @@ def test_issue_messages_render_each_variant_once_across_threads() -> None:
         th.start()
     for th in threads:
         th.join()
-    # everything (no topic, or only unknown ones), patents, trademarks, designs: one render each
-    assert sorted(map(sorted, (t or () for t in renderer.rendered))) == [[], ["designs"], ["patents"], ["trademarks"]]
+    # everything (no topic, or only unknown ones), patents, trademarks: one render each; designs, with
+    # nothing in this issue, none
+    assert sorted(map(sorted, (t or () for t in renderer.rendered))) == [[], ["patents"], ["trademarks"]]
     assert got[4] is None  # nothing on designs in this issue: that subscriber is skipped
     mail = parsed(got[1] or b"")
     assert mail["To"] == "Reader 1 <r1@example.com>" and mail["Reply-To"] == "editor@example.org"

@@ -329,3 +329,30 @@ def test_the_head_every_open_compares_with_is_alembics_head() -> None:
     from digest.db import migrate
 
     assert migrate.head() == migrate.HEAD
+
+
+def test_an_older_database_gets_the_jurisdictions_of_its_articles_read_after_the_upgrade(tmp_path: Path) -> None:
+    """0008: stored articles come up with their jurisdictions unread (NULL) and the next build reads them
+    from the stored title, summary and source; subscribers come up with none chosen (every jurisdiction)."""
+    from digest.config import Settings
+    from digest.facade import Digest
+
+    url = f"sqlite:///{restore('v3', tmp_path)}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            text("UPDATE articles SET title = 'Federal Circuit rules' WHERE id = (SELECT min(id) FROM articles)")
+        )
+        assert conn.execute(text("SELECT count(*) FROM articles WHERE jurisdictions IS NULL")).scalar_one() == 8
+        assert {r[0] for r in conn.execute(text("SELECT jurisdictions FROM subscribers"))} == {""}
+    engine.dispose()
+    d = Digest(Settings(database_url=url, secret_key="k", outbox_dir=tmp_path))
+    assert d.db.articles.unread() and d.read_jurisdictions() == 8
+    assert d.db.articles.unread() == [] and d.read_jurisdictions() == 0
+    with d.db.engine.begin() as conn:
+        first = conn.execute(text("SELECT jurisdictions FROM articles ORDER BY id LIMIT 1")).scalar_one()
+        assert conn.execute(text("SELECT count(*) FROM articles WHERE jurisdictions IS NULL")).scalar_one() == 0
+    assert first.split(",")[0] == "us"  # the title, then what the summary names
+    assert all(s.jurisdictions == frozenset() for s in d.subscribers.iter())
+    d.close()

@@ -74,7 +74,7 @@ def test_export_carries_status_topics_and_consent(subs: SubscriberStore) -> None
     subs.add("ann@example.com", '=HYPERLINK("x")', ["patents"])
     out = export_string(subs.iter())
     header, row = out.strip().splitlines()
-    assert header == "email,name,topics,status,paused,confirmed_at,consent_ip"
+    assert header == "email,name,topics,status,paused,confirmed_at,consent_ip,jurisdictions"
     assert row.startswith("ann@example.com,\"'=HYPERLINK") and ",patents,active," in row
 
 

@@ -29,15 +29,22 @@ def subscribers_group() -> None:
 @click.argument("email")
 @click.option("--name", default="", help="Display name used in the greeting.")
 @click.option("--topics", default="", help="Comma-separated topic slugs (default: every topic).")
+@click.option(
+    "--jurisdictions",
+    default="",
+    help="Comma-separated jurisdiction codes: ISO 3166 alpha-2 (us, de, gb), eu, upc, int (default: all).",
+)
 @pass_ctx
 @handle_errors
-def subscribers_add(c: Context, email: str, name: str, topics: str) -> None:
+def subscribers_add(c: Context, email: str, name: str, topics: str, jurisdictions: str) -> None:
     """Add one subscriber (active at once: consent was given elsewhere).
 
     \b
     Example:
-      digest subscribers add ann@example.com --name Ann --topics patents,trademarks
+      digest subscribers add ann@example.com --name Ann --topics patents,trademarks --jurisdictions upc,eu
     """
+    from ..collect.jurisdictions import is_code, parse_codes
+
     try:
         address = normalize_email(email)
     except InvalidAddress as exc:
@@ -47,7 +54,14 @@ def subscribers_add(c: Context, email: str, name: str, topics: str) -> None:
     bad = [x for x in chosen if x not in known]
     if bad:
         raise click.BadParameter(f"unknown topic {bad[0]!r}; known: {', '.join(sorted(known))}", param_hint="--topics")
-    sub, added = c.audience.add(address, clean_name(name), chosen, source="cli")
+    places = parse_codes(jurisdictions)
+    strange = [x for x in places if not is_code(x)]
+    if strange:
+        raise click.BadParameter(
+            f"unknown jurisdiction {strange[0]!r}; use ISO 3166 alpha-2 country codes (us, de, gb), or eu, upc, int",
+            param_hint="--jurisdictions",
+        )
+    sub, added = c.audience.add(address, clean_name(name), chosen, source="cli", jurisdictions=places)
     click.echo(f"added {sub.email}" if added else f"{sub.email} is already on the list ({sub.status})")
 
 
@@ -121,8 +135,8 @@ def subscribers_list(c: Context, status: str | None) -> None:
 @pass_ctx
 @handle_errors
 def subscribers_import(c: Context, file: Path, basis: str) -> None:
-    """Import a CSV with a header row: email (required), name, topics, and consent columns
-    (confirmed_at as ISO 8601, consent_source, consent_ip).
+    """Import a CSV with a header row: email (required), name, topics, jurisdictions (codes such as
+    upc,eu), and consent columns (confirmed_at as ISO 8601, consent_source, consent_ip).
 
     Imported rows are active; confirmed_at is set only from the file. Every rejected row is reported
     with its line number; addresses already on the list (whatever their case or status) are skipped,
@@ -134,8 +148,17 @@ def subscribers_import(c: Context, file: Path, basis: str) -> None:
     """
     from subscribers.csvio import ConsentMissing, CSVFormatError, import_csv
 
+    from ..collect.jurisdictions import all_codes
+
     try:
-        rep = import_csv(file, c.audience, [t.slug for t in c.taxonomy.topics], basis, suppressed=c.digest.erased_among)
+        rep = import_csv(
+            file,
+            c.audience,
+            [t.slug for t in c.taxonomy.topics],
+            basis,
+            suppressed=c.digest.erased_among,
+            known_jurisdictions=all_codes(),
+        )
     except (CSVFormatError, ConsentMissing) as exc:
         raise click.UsageError(f"{file}: {exc}") from None
     for line, value, reason in rep.rejected:

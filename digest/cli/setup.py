@@ -31,6 +31,11 @@ url = "https://ipwire.example/tag/ip-protection/feed/"
 # name = "Standard-essential patents"
 # tags = ["sep", "frand"]
 
+# [[jurisdictions]]                             # extends the built-in table of offices, courts, countries
+# name = "Switzerland"
+# code = "ch"                                   # ISO 3166 alpha-2, or eu, upc, int
+# terms = ["IGE", "Swiss Federal Institute of Intellectual Property"]
+
 [fetch]
 # deadline = 30                                 # seconds for one feed or page, however slowly it arrives
 # allow_hosts = ["intranet.example"]            # private hosts that article pages may come from, besides

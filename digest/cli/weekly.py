@@ -75,16 +75,18 @@ def build(c: Context) -> None:
 @click.command()
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for preview.html and preview.txt.")
 @click.option("--topics", help="Preview the variant for these topics (comma-separated).")
+@click.option("--jurisdictions", help="Preview the variant for these jurisdiction codes (comma-separated).")
 @pass_ctx
 @handle_errors
-def preview(c: Context, out: Path | None, topics: str | None) -> None:
+def preview(c: Context, out: Path | None, topics: str | None, jurisdictions: str | None) -> None:
     """Write the draft's HTML and text as the subscriber will see them; send nothing.
 
     \b
     Example:
-      digest preview --out preview/
+      digest preview --out preview/ --topics patents --jurisdictions upc,eu
     """
-    p = c.digest.preview(out, c.digest.known_topics(frozenset(parse_topics(topics))) or None)
+    places = frozenset(parse_topics(jurisdictions)) or None
+    p = c.digest.preview(out, c.digest.known_topics(frozenset(parse_topics(topics))) or None, places=places)
     click.echo(f"preview: {p.html.resolve()} and {p.text.resolve()}")
 
 

@@ -23,6 +23,7 @@ from ..errors import SourceError
 from ..models import Entry, NewArticle, SourceReport
 from .articletext import ArticleText, entry_texts, page_text
 from .extractpool import ExtractionPool
+from .jurisdictions import Jurisdictions, jurisdictions
 from .sources import Fetched, Fetcher, ParsedFeed, feed_link, fetch_all, fetch_each, is_html, parse_feed
 from .topics import Taxonomy
 from .urls import canonical_url
@@ -83,6 +84,7 @@ def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) ->
     # the article pages of every source being read are fetched by these threads
     pages = ThreadPoolExecutor(settings.fetch.page_workers, thread_name_prefix="collect-page")
     reader = _Reader(settings, db, fetcher, pool, pages, Taxonomy(settings.topics))
+    table = jurisdictions(settings.jurisdictions)
     try:
         report = CollectReport()
         states = {s.url: db.sources.state(s.url) for s in settings.sources}
@@ -102,9 +104,9 @@ def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) ->
             for source, result in zip(settings.sources, results, strict=True):
                 reading.append((source, readers.submit(reader.read, source, result)))
                 if len(reading) > READ_AHEAD:
-                    report.sources.append(_store_source(db, *reading.popleft()))
+                    report.sources.append(_store_source(db, table, *reading.popleft()))
             while reading:
-                report.sources.append(_store_source(db, *reading.popleft()))
+                report.sources.append(_store_source(db, table, *reading.popleft()))
         return report
     finally:
         pages.shutdown(cancel_futures=True)
@@ -113,7 +115,7 @@ def collect(settings: Settings, db: Database, fetcher: Fetcher | None = None) ->
             fetcher.close()
 
 
-def _store_source(db: Database, source: SourceConfig, reading: Future[_Read]) -> SourceReport:
+def _store_source(db: Database, table: Jurisdictions, source: SourceConfig, reading: Future[_Read]) -> SourceReport:
     """Store what was read of one source, in one transaction, and record its fetch."""
     try:
         read = reading.result()
@@ -127,7 +129,7 @@ def _store_source(db: Database, source: SourceConfig, reading: Future[_Read]) ->
         db.sources.record_fetch(source.url, source.name, etag=fetched.etag, last_modified=fetched.last_modified)
         log.info("%s: not modified since the last fetch", source.name)
         return rep
-    _store(db, read.feed.entries, read.candidates, rep)
+    _store(db, table, read.feed.entries, read.candidates, rep)
     db.sources.record_fetch(
         source.url, source.name, etag=fetched.etag, last_modified=fetched.last_modified, error=read.feed.warning
     )
@@ -238,9 +240,11 @@ def _parse_or_discover(fetcher: Fetcher, source: SourceConfig, fetched: Fetched)
     return parse_feed(source, fetcher.get(link, accept=FEED_ACCEPT))
 
 
-def _store(db: Database, entries: list[Entry], cands: list[_Candidate], rep: SourceReport) -> None:
+def _store(
+    db: Database, table: Jurisdictions, entries: list[Entry], cands: list[_Candidate], rep: SourceReport
+) -> None:
     """Store a source's candidates in one transaction; an undated entry takes its first sighting, kept in
-    feed order."""
+    feed order. Each article's jurisdictions are read from its title, summary, tags and source."""
     seen_at = now()
     position = {id(entry): i for i, entry in enumerate(entries)}
     articles: list[NewArticle | None] = []
@@ -262,6 +266,7 @@ def _store(db: Database, entries: list[Entry], cands: list[_Candidate], rep: Sou
                 summary=cand.text.summary,
                 topics=tuple(cand.topics),
                 words=cand.text.words if cand.complete else 0,
+                jurisdictions=table.detect(entry.title, cand.text.summary, entry.tags, entry.source),
             )
         )
     added = iter(db.articles.add_each([a for a in articles if a is not None]))

@@ -25,6 +25,13 @@ _BETWEEN = (
     .order_by(a.c.published.desc(), a.c.id.desc())
 )
 _COUNT = select(func.count()).select_from(a)
+_UNREAD = (
+    select(a.c.id, a.c.title, a.c.summary, a.c.source)
+    .where(a.c.jurisdictions.is_(None))
+    .order_by(a.c.id)
+    .limit(bindparam("limit"))
+)
+_SET_JURISDICTIONS = a.update().where(a.c.id == bindparam("aid")).values(jurisdictions=bindparam("codes"))
 
 
 class Articles:
@@ -57,6 +64,18 @@ class Articles:
         with self.engine.begin() as conn:
             return [_article(r._mapping) for r in conn.execute(_BETWEEN, {"start": start, "end": end})]
 
+    def unread(self, limit: int = 1000) -> list[tuple[int, str, str, str]]:
+        """(id, title, summary, source) of articles stored before their jurisdictions were read."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(_UNREAD, {"limit": limit}).all()
+        return [(r.id, r.title, r.summary, r.source) for r in rows]
+
+    def set_jurisdictions(self, found: Sequence[tuple[int, Sequence[str]]]) -> None:
+        """Store each (article id, codes) pair; an empty list records that the article names none."""
+        if found:
+            with self.engine.begin() as conn:
+                conn.execute(_SET_JURISDICTIONS, [{"aid": aid, "codes": ",".join(codes)} for aid, codes in found])
+
     def count(self) -> int:
         with self.engine.begin() as conn:
             return int(conn.execute(_COUNT).scalar_one())
@@ -74,6 +93,7 @@ def _article(row: Any) -> Article:
         summary=row["summary"],
         topics=tuple(x for x in row["topics"].split(",") if x),
         words=row["words"],
+        jurisdictions=tuple(x for x in (row["jurisdictions"] or "").split(",") if x),
     )
 
 
@@ -92,6 +112,7 @@ def _add(conn: Connection, article: NewArticle) -> bool:
             summary=article.summary,
             topics=",".join(article.topics),
             words=article.words,
+            jurisdictions=",".join(article.jurisdictions),
         )
     )
     return True

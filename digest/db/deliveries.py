@@ -54,7 +54,10 @@ def _claim(postgres: bool) -> Any:
 # Built once: these run per batch or per message.
 _CLAIM = {False: _claim(False), True: _claim(True)}
 _CLAIMED = (
-    select(d.c.id, d.c.attempts, d.c.subscriber_id, s.c.email, s.c.name, s.c.topics, s.c.status, s.c.paused)
+    select(
+        *(d.c.id, d.c.attempts, d.c.subscriber_id),
+        *(s.c.email, s.c.name, s.c.topics, s.c.jurisdictions, s.c.status, s.c.paused),
+    )
     .join(s, s.c.id == d.c.subscriber_id)
     .where(d.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(d.c.id)
@@ -339,4 +342,5 @@ def _subscriber(row: Any) -> Subscriber:
         status=row.status,
         paused=bool(row.paused),
         topics=frozenset(x for x in row.topics.split(",") if x),
+        jurisdictions=frozenset(x for x in (row.jurisdictions or "").split(",") if x),
     )

@@ -240,6 +240,7 @@ def _issue(row: Any) -> Issue:
                         **a,
                         "published": datetime.fromisoformat(a["published"]),
                         "topics": tuple(a["topics"]),
+                        "jurisdictions": tuple(a.get("jurisdictions", ())),
                         "also": tuple((source, url) for source, url in a.get("also", ())),
                     }
                 )

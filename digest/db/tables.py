@@ -51,6 +51,7 @@ articles = Table(
     Column("summary", Text, nullable=False),
     Column("topics", String(1000), nullable=False),
     Column("words", Integer, nullable=False, server_default="0"),
+    Column("jurisdictions", String(500)),  # codes joined by commas; NULL: stored before they were read
 )
 
 issues = Table(

@@ -106,12 +106,37 @@ def preheader(secs: Sequence[Section]) -> str:
     return f"{total} {noun} this week: {parts}"
 
 
-def variant(issue: NewIssue, topics: frozenset[str] | None = None) -> NewIssue | None:
-    """What a reader of ``topics`` (None: every topic) gets: the sections they chose, each article once,
-    the top story lifted into ``lead``, and a subject and preheader counted from this alone (unless the
-    editor wrote them: the editor's preheader only when the reader gets the stories it speaks of). None when
-    nothing in the issue is for them."""
-    secs = once(s for s in issue.sections if topics is None or s.topic in topics)
+def applies(article: Article, places: frozenset[str] | None) -> bool:
+    """Whether a reader of the jurisdictions ``places`` (None or empty: all) gets ``article``: one about
+    any of them, one that names no jurisdiction, and one that applies everywhere (``int``)."""
+    codes = article.jurisdictions
+    return not places or not codes or "int" in codes or not places.isdisjoint(codes)
+
+
+def chosen(
+    issue: NewIssue, topics: frozenset[str] | None = None, places: frozenset[str] | None = None
+) -> tuple[Section, ...]:
+    """The sections a reader of ``topics`` × ``places`` gets (None: all), each article once."""
+    secs = (s for s in issue.sections if topics is None or s.topic in topics)
+    if places:
+        secs = (replace(s, articles=tuple(a for a in s.articles if applies(a, places))) for s in secs)
+    return once(secs)
+
+
+def content_key(secs: Iterable[Section]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """What a variant is made of: its sections and their articles, in order. Two readers whose choices
+    give the same key get the same message (``variant`` depends on nothing else), so it is rendered once."""
+    return tuple((s.topic, tuple(a.id for a in s.articles)) for s in secs)
+
+
+def variant(
+    issue: NewIssue, topics: frozenset[str] | None = None, places: frozenset[str] | None = None
+) -> NewIssue | None:
+    """What a reader of ``topics`` and the jurisdictions ``places`` (None: all) gets: the sections they
+    chose with the stories that apply to them (``applies``), each article once, the top story lifted into
+    ``lead``, and a subject and preheader counted from this alone (unless the editor wrote them). None
+    when nothing in the issue is for them."""
+    secs = chosen(issue, topics, places)
     found = top_story(secs, issue.pinned)
     if found is None:
         return None

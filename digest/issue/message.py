@@ -38,6 +38,7 @@ from subscribers.tokens import Tokens
 from ..delivery.transport import Envelope
 from ..errors import ConfigError, NothingToSend
 from ..models import Issue
+from .compose import chosen, content_key
 from .render import MARK, Personal, Rendered, Renderer, one_line
 
 if TYPE_CHECKING:
@@ -344,8 +345,12 @@ class MessageTemplate:
 
 
 class IssueMessages:
-    """The messages of one stored issue: each topic variant is rendered (and made a template) once, on
-    first use, safely from several sending threads; then each subscriber's copy is a fill."""
+    """The messages of one stored issue: each variant is rendered (and made a template) once, on first use,
+    safely from several sending threads; then each subscriber's copy is a fill.
+
+    A variant is keyed by what it holds (``compose.content_key``), not by the choice that led to it: readers
+    of 100 topic selections × 20 jurisdiction selections share one render whenever their stories are the
+    same."""
 
     def __init__(
         self,
@@ -365,18 +370,30 @@ class IssueMessages:
         self.verp = verp  # with it, each copy's envelope sender names its delivery
         self.base_url = base_url.rstrip("/")
         self.known = frozenset(topics)
-        self._templates: dict[tuple[frozenset[str], str], MessageTemplate | None] = {}
+        self._templates: dict[tuple[object, str], MessageTemplate | None] = {}
+        self._contents: dict[tuple[frozenset[str], frozenset[str]], object] = {}
         self._lock = threading.Lock()
+        self.renders = 0  # how many variants were rendered
 
-    def template(self, topics: Iterable[str] = (), subject_prefix: str = "") -> MessageTemplate | None:
-        """The template for readers of ``topics`` (none or no known one: the whole issue); None when the
-        issue has nothing for them."""
-        key = (frozenset(topics) & self.known, subject_prefix)
+    def template(
+        self, topics: Iterable[str] = (), subject_prefix: str = "", places: Iterable[str] = ()
+    ) -> MessageTemplate | None:
+        """The template for readers of ``topics`` (none or no known one: the whole issue) and the
+        jurisdictions ``places`` (none: all); None when the issue has nothing for them."""
+        choice = (frozenset(topics) & self.known, frozenset(places))
+        content = self._contents.get(choice)
+        if content is None:
+            content = content_key(chosen(self.issue, choice[0] or None, choice[1] or None))
+            self._contents[choice] = content
+        if content == ():
+            return None  # nothing in the issue for them: nothing to render
+        key = (content, subject_prefix)
         if key in self._templates:
             return self._templates[key]
         with self._lock:
             if key not in self._templates:
-                variant = self.renderer.render(self.issue, key[0] or None)
+                self.renders += 1
+                variant = self.renderer.render(self.issue, choice[0] or None, choice[1] or None)
                 if variant is not None and self.finish is not None:
                     variant = self.finish(variant)
                 self._templates[key] = (
@@ -396,7 +413,7 @@ class IssueMessages:
 
     def for_subscriber(self, sub: Subscriber) -> Envelope | None:
         """The subscriber's copy; None when the issue has nothing in the topics they follow."""
-        template = self.template(sub.topics)
+        template = self.template(sub.topics, places=sub.jurisdictions)
         if template is None:
             return None
         sender = self.verp.address(self.issue.id, sub.id) if self.verp is not None else None

@@ -17,6 +17,7 @@ import nh3
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from premailer import Premailer
 
+from ..collect.jurisdictions import display_name, label
 from ..collect.topics import slugify
 from ..collect.urls import with_campaign, without_tracking
 from ..models import Article, Issue, NewIssue, Section
@@ -74,6 +75,11 @@ def _date(value: datetime) -> str:
     return f"{value.day} {value:%b %Y}"
 
 
+def _places(codes: Sequence[str]) -> str:
+    """A story's jurisdictions as the text part shows them: ' [UPC] [EU]'."""
+    return "".join(f" [{label(code)}]" for code in codes)
+
+
 def minutes(words: int) -> int:
     """Reading time of ``words`` in whole minutes, at least 1; 0 when the length is not known."""
     return max(1, round(words / WORDS_PER_MINUTE)) if words > 0 else 0
@@ -114,7 +120,16 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self.env.filters.update(date=_date, safe_url=safe_url, reader_url=reader_url, clean=clean_html, minutes=minutes)
+        self.env.filters.update(
+            date=_date,
+            safe_url=safe_url,
+            reader_url=reader_url,
+            clean=clean_html,
+            minutes=minutes,
+            place=label,
+            place_name=display_name,
+            places=_places,
+        )
         self.base_url = base_url.rstrip("/")
         self.max_bytes = max_bytes
         self.utm_source = utm_source
@@ -138,9 +153,12 @@ class Renderer:
     def web_url(self, issue: NewIssue) -> str:
         return f"{self.base_url}/issues/{issue.id}" if isinstance(issue, Issue) else self.base_url
 
-    def render(self, issue: NewIssue, topics: frozenset[str] | None = None) -> Rendered | None:
-        """The variant for subscribers of ``topics`` (None: everything); None when nothing is in it."""
-        mine = variant(issue, topics)
+    def render(
+        self, issue: NewIssue, topics: frozenset[str] | None = None, places: frozenset[str] | None = None
+    ) -> Rendered | None:
+        """The variant for subscribers of ``topics`` and the jurisdictions ``places`` (None: everything);
+        None when nothing is in it."""
+        mine = variant(issue, topics, places)
         if mine is None:
             return None
         mine = replace(

@@ -4,7 +4,7 @@
 subscriber operations live in subscribers.service, issues come from the Digest facade.
 
     /subscribe                 GET form, POST (CSRF, honeypot, rate-limited) → confirmation email
-    /api/subscribe             POST JSON {"email", "name"?, "topics"?} → 202 (for embedding in a site)
+    /api/subscribe             POST JSON {"email", "name"?, "topics"?, "jurisdictions"?} → 202 (for embedding)
     /confirm/<token>           GET page with a button, POST records consent (time and IP)
     /unsubscribe/<token>       GET page with a button; POST List-Unsubscribe=One-Click (RFC 8058) → 200
     /preferences/<token>       GET form, POST (CSRF): topics, pause and resume
@@ -34,6 +34,7 @@ from werkzeug.wrappers import Response
 
 from subscribers.service import Audience, Notice
 
+from ..collect.jurisdictions import all_codes
 from ..config import Settings
 from ..delivery.transport import Transport, make_transport
 from ..facade import Digest
@@ -97,6 +98,7 @@ def create_app(
                 NoticeQueue(
                     Notifier(NoticeMessages(d.renderer.env, Letterhead.of(settings), settings.title), settings)
                 ),
+                jurisdictions=all_codes(),
             ),
         ),
     )

@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from subscribers.tokens import BadToken
 
+from ..collect.jurisdictions import choices
 from .extensions import csrf, web
 from .pages import info_page, page
 
@@ -60,7 +61,10 @@ def preferences(token: str) -> ResponseReturnValue:
     try:
         saved = False
         if request.method == "POST":
-            sub = audience.save_preferences(token, request.form.getlist("topics"), "paused" in request.form)
+            form = request.form
+            sub = audience.save_preferences(
+                token, form.getlist("topics"), "paused" in form, jurisdictions=form.getlist("jurisdictions")
+            )
             saved = True
         else:
             sub = audience.holder("preferences", token)
@@ -72,5 +76,6 @@ def preferences(token: str) -> ResponseReturnValue:
         token=token,
         saved=saved,
         topics=web().digest.taxonomy.topics,
+        places=choices(web().digest.settings.jurisdictions, also=sub.jurisdictions),
         unsubscribe_url=audience.link("unsubscribe", sub),
     )

@@ -12,6 +12,7 @@ from subscribers.model import SubscriberStatus
 from subscribers.tokens import BadToken
 from subscribers.validation import InvalidAddress, InvalidName, normalize_email
 
+from ..collect.jurisdictions import choices, is_code
 from .extensions import csrf, limiter, web
 from .pages import info_page, page
 
@@ -53,7 +54,8 @@ per_address = limiter.shared_limit(
 
 def form_page(status: int = 200, error: str = "", **values: Any) -> ResponseReturnValue:
     topics = web().digest.taxonomy.topics
-    return page("subscribe.html", status, topics=topics, error=error, values=values)
+    places = choices(web().digest.settings.jurisdictions)
+    return page("subscribe.html", status, topics=topics, places=places, error=error, values=values)
 
 
 @bp.route("/", methods=["GET"])
@@ -71,12 +73,17 @@ def subscribe() -> ResponseReturnValue:
     if form.get(HONEYPOT):
         return info_page(*SENT)
     email, name, topics = form.get("email", ""), form.get("name", ""), form.getlist("topics")
+    places = form.getlist("jurisdictions")
     try:
-        web().audience.subscribe(email, name, topics, "form", request.remote_addr, request.user_agent.string)
+        web().audience.subscribe(
+            email, name, topics, "form", request.remote_addr, request.user_agent.string, jurisdictions=places
+        )
     except InvalidAddress as exc:
-        return form_page(400, f"That address does not look right: {exc}", email=email, name=name, topics=topics)
+        return form_page(
+            400, f"That address does not look right: {exc}", email=email, name=name, topics=topics, places=places
+        )
     except InvalidName as exc:
-        return form_page(400, f"Please check your name: {exc}", email=email, topics=topics)
+        return form_page(400, f"Please check your name: {exc}", email=email, topics=topics, places=places)
     return info_page(*SENT)
 
 
@@ -94,6 +101,13 @@ def api_subscribe() -> ResponseReturnValue:
     topics = data.get("topics") or []
     if not isinstance(topics, list) or not all(isinstance(x, str) for x in topics):
         return jsonify(error="topics must be a list of topic names", detail=", ".join(web().audience.topics)), 400
+    places = data.get("jurisdictions") or []
+    if not isinstance(places, list) or not all(isinstance(x, str) for x in places):
+        return jsonify(error="jurisdictions must be a list of codes", detail='for example ["upc", "eu"]'), 400
+    unknown = [x for x in places if not is_code(x.strip().lower())]
+    if unknown:
+        detail = "ISO 3166 alpha-2 country codes (us, de, gb), or eu, upc, int"
+        return jsonify(error=f"unknown jurisdiction {unknown[0]!r}", detail=detail), 400
     try:
         web().audience.subscribe(
             str(data.get("email") or ""),
@@ -102,6 +116,7 @@ def api_subscribe() -> ResponseReturnValue:
             "api",
             request.remote_addr,
             request.user_agent.string,
+            jurisdictions=places,
         )
     except InvalidAddress as exc:
         return jsonify(error="invalid address", detail=str(exc)), 400

@@ -170,8 +170,11 @@ def story(i: int, title: str, topics: tuple[str, ...], hours: int = 0, summary: 
 
 
 STORIES = [
-    story(1, "Jury awards $12m for patent infringement", ("patents",)),
-    story(2, "Fake cosmetics cost the EU \u20ac3bn a year: Belle\u00e2me", ("trademarks", "counterfeits")),
+    replace(story(1, "Jury awards $12m for patent infringement", ("patents",)), jurisdictions=("us",)),
+    replace(
+        story(2, "Fake cosmetics cost the EU \u20ac3bn a year: Belle\u00e2me", ("trademarks", "counterfeits")),
+        jurisdictions=("eu",),
+    ),
     story(3, "Court orders ISPs to block 30 piracy sites", ("copyright",)),
     story(4, 'Smith & Wesson "wins" <b>trade dress</b> case', ("trademarks",)),
 ]
@@ -196,7 +199,11 @@ ALSO_CARRIED = [
 # counterfeits and designs gets six stories and an "In this issue" list.
 MORE_STORIES = [
     replace(story(7, "EU design reform enters into force", ("designs",)), words=690),
-    replace(story(8, "Customs seize 40,000 fake watches at Hamburg port", ("counterfeits",)), words=412),
+    replace(
+        story(8, "Customs seize 40,000 fake watches at Hamburg port", ("counterfeits",)),
+        words=412,
+        jurisdictions=("de", "eu"),
+    ),
     replace(story(9, "Oat milk brand wins trademark opposition", ("trademarks",)), words=95),
     replace(story(10, "Colour mark for tools allowed on appeal", ("trademarks",)), words=1250),
 ]
