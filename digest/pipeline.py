@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The reader of every preview (files and the editor's pages): links that lead nowhere, no one's tokens.
 SAMPLE = Personal(
     name="Ada Lovelace",
     email="ada@example.org",
@@ -274,23 +275,17 @@ class Digest:
             should_stop=should_stop,
         )
 
-    def preview_reader(self, issue: Issue) -> Personal:
-        """Who a preview greets: the first active subscriber, or an invented reader while there is none."""
-        from subscribers.model import SubscriberStatus
-
-        first = next(iter(self.subscribers.iter(status=SubscriberStatus.ACTIVE)), None)
-        return self.issue_messages(issue).personal(first) if first is not None else SAMPLE
-
     def preview(
         self, out_dir: Path | None = None, topics: frozenset[str] | None = None, issue: Issue | None = None
     ) -> Preview:
         """``issue`` (default: the current one) as a subscriber sees it, written as HTML and text files
-        (default: into that issue's outbox folder)."""
+        (default: into that issue's outbox folder). The reader is ``SAMPLE``, an invented one, as on the
+        editor's pages: a preview file is passed around, and a real subscriber's links in it would work."""
         issue = issue or self.current_issue()
         variant = self.renderer.render(issue, topics)
         if variant is None:
             raise UsageError("nothing in this issue for the chosen topics")
-        html, text = personalize(variant, self.preview_reader(issue))
+        html, text = personalize(variant, SAMPLE)
         folder = out_dir or self.outbox_folder(issue)
         folder.mkdir(parents=True, exist_ok=True)
         paths = Preview(html=folder / "preview.html", text=folder / "preview.txt")
