@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from subscribers.clock import now
-from subscribers.tokens import Tokens
+from subscribers.tokens import Tokens, suppression_hash
 
 from .bounces.verp import Verp
 from .checks import UNCHECKED, Finding, check_links, check_rendered, links
@@ -26,7 +26,7 @@ from .message import IssueMessages, Letterhead
 from .models import Article, Issue, IssueStatus
 from .render import Personal, Rendered, Renderer, personalize
 from .topics import Taxonomy
-from .transport import Transport, make_transport
+from .transport import Transport, make_transport, remove_files_of
 
 if TYPE_CHECKING:
     from .bounces.mailbox import Box
@@ -69,12 +69,32 @@ class Digest:
     # -- erasure -----------------------------------------------------------------------------
 
     def forget(self, email: str) -> bool:
-        """Erase a person's data, keeping a keyed hash of the address so imports skip it; False if unknown."""
-        return self.db.forget(email, self.tokens.address_hash(email.lower()))
+        """Erase a person: their records (``Database.forget``), their mail waiting or written to the outbox
+        folders (issues, tests, confirmations); a hash of the address stays so that imports and `subscribers
+        add` skip it. False if the address is not stored."""
+        address = email.lower()
+        erased = self.db.forget(address, self.suppression_hashes(address)[0])
+        if erased is None:
+            return False
+        files = remove_files_of(self.settings.outbox_dir, address)
+        log.info("erased subscriber %d and %d of their files in the outbox folders", erased, files)
+        return True
+
+    def suppression_hashes(self, email: str) -> tuple[str, str]:
+        """(the hash the suppression list keeps of a normalised address, the one it kept before the list had
+        its own salt: HMAC under the secret key, still matched so that older entries keep working)."""
+        return suppression_hash(self._suppression_salt, email), self.tokens.address_hash(email)
+
+    @functools.cached_property
+    def _suppression_salt(self) -> str:
+        return self.db.meta.suppression_salt()
 
     def erased_among(self, emails: list[str]) -> set[str]:
         """Which of these (normalised) addresses were erased on request."""
-        hashes = {self.tokens.address_hash(e): e for e in emails}
+        hashes: dict[str, str] = {}
+        for e in emails:
+            for h in self.suppression_hashes(e):
+                hashes[h] = e
         return {hashes[h] for h in self.subscribers.suppressed_among(list(hashes))}
 
     # -- stages ------------------------------------------------------------------------------

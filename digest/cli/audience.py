@@ -12,6 +12,7 @@ import click
 from subscribers.model import STATUSES, SubscriberStatus
 from subscribers.validation import InvalidAddress, clean_name, normalize_email, parse_topics
 
+from ..errors import DigestError
 from .context import Context, handle_errors, pass_ctx
 
 
@@ -47,6 +48,11 @@ def subscribers_add(c: Context, email: str, name: str, topics: str) -> None:
     bad = [x for x in chosen if x not in known]
     if bad:
         raise click.BadParameter(f"unknown topic {bad[0]!r}; known: {', '.join(sorted(known))}", param_hint="--topics")
+    if c.digest.erased_among([address]):
+        raise DigestError(
+            f"{address} was erased on request (`subscribers forget`) and is on the suppression list; only a "
+            "sign-up that the person confirms brings it back"
+        )
     sub, added = c.db.subscribers.add(address, clean_name(name), chosen, source="cli")
     click.echo(f"added {sub.email}" if added else f"{sub.email} is already on the list ({sub.status})")
 
