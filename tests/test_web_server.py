@@ -107,7 +107,7 @@ def test_notices_in_a_row_share_one_connection_closed_when_the_queue_is_empty(se
     from digest.message import Letterhead, NoticeMessages
     from digest.pipeline import Digest
     from digest.web import Notifier
-    from digest.web.notices import NoticeQueue
+    from digest.web.notices import NoticeOutbox
     from subscribers.service import Notice
 
     from .support.smtp import FaultSink, smtp_server
@@ -121,9 +121,10 @@ def test_notices_in_a_row_share_one_connection_closed_when_the_queue_is_empty(se
             assert notifier(Notice("confirm", f"r{n}@example.org", "", "https://digest.example/confirm/x"))
         assert sink.sessions == 1 and len(sink.accepted) == 3
         notifier.close()
-        queue = NoticeQueue(notifier)
+        queue = NoticeOutbox(d.db.notices, notifier)
         queue(Notice("confirm", "r9@example.org", "", "https://digest.example/confirm/y"))
         queue.join()
+        assert d.db.notices.waiting() == 0
         assert sink.sessions == 2 and len(sink.accepted) == 4
         assert notifier._transport is None  # closed once the queue was empty
         d.close()

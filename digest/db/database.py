@@ -23,6 +23,7 @@ from .health import Health
 from .issues import Issues
 from .meta import Meta
 from .migrate import prepare
+from .notices import Notices
 from .reports import Reports
 from .sessions import EditorSessions
 from .sources import Sources
@@ -50,6 +51,7 @@ class Database:
         self.dashboard = Dashboard(self.engine)
         self.subscribers = SubscriberStore(self.engine)
         self.sessions = EditorSessions(self.engine)
+        self.notices = Notices(self.engine)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -58,14 +60,15 @@ class Database:
             yield conn
 
     def forget(self, email: str, address_hash: str) -> int | None:
-        """Erase a person in one transaction: their clicks and opens, the diagnostics of the bounces and
-        complaints about them, their deliveries, whatever else points at them (``dependents``), their
-        history and record, leaving ``address_hash`` on the suppression list. The erased id; None when the
-        address is not stored."""
+        """Erase a person in one transaction: their mail waiting to go out, their clicks and opens, the
+        diagnostics of the bounces and complaints about them, their deliveries, whatever else points at them
+        (``dependents``), their history and record, leaving ``address_hash`` on the suppression list. The
+        erased id; None when the address is not stored."""
         with self.engine.begin() as conn:
             found = self.subscribers.id_of(conn, email)
             if found is None:
                 return None
+            conn.execute(delete(t.notices).where(t.notices.c.email == email.lower()))
             for table in (t.clicks, t.opens):
                 conn.execute(delete(table).where(table.c.subscriber_id == found))
             f, d = t.feedback_events, t.deliveries

@@ -38,13 +38,13 @@ from ..config import Settings
 from ..message import Letterhead, NoticeMessages
 from ..pipeline import Digest
 from ..render import reader_url
-from ..transport import Transport, make_transport
+from ..transport import SendResult, Transport, make_transport
 from . import admin, archive, clicks, health, links, signup, webhooks
 from .extensions import Web, csrf, digests, limiter, web
-from .notices import NoticeQueue
+from .notices import NoticeOutbox
 from .pages import info_page, page
 
-__all__ = ["Web", "create_app", "info_page", "notice_transport", "page", "web"]
+__all__ = ["Web", "create_app", "info_page", "notice_transport", "page", "start_mail", "stop_mail", "web"]
 
 DEFAULTS: Mapping[str, Any] = {
     "MAX_CONTENT_LENGTH": 64 * 1024,
@@ -94,8 +94,9 @@ def create_app(
                 d.tokens,
                 settings.base_url,
                 [t.slug for t in d.taxonomy.topics],
-                NoticeQueue(
-                    Notifier(NoticeMessages(d.renderer.env, Letterhead.of(settings), settings.title), settings)
+                NoticeOutbox(
+                    d.db.notices,
+                    Notifier(NoticeMessages(d.renderer.env, Letterhead.of(settings), settings.title), settings),
                 ),
             ),
         ),
@@ -119,6 +120,27 @@ def create_app(
     return app
 
 
+def start_mail(app: Flask) -> None:
+    """At server start: send the sign-up mail that an earlier run left waiting."""
+    notify = digests.of(app).audience.notify
+    if isinstance(notify, NoticeOutbox):
+        notify.start()
+
+
+def stop_mail(app: Flask, timeout: float | None = None) -> None:
+    """At a clean stop: let the message in flight of a *Send now* and of the sign-up mail finish, and
+    stop both (the rest of the issue is finished by the next sender; the notices wait in the database)."""
+    from .admin.sending import EXTENSION
+
+    sends = app.extensions.get(EXTENSION)
+    stop = getattr(sends, "stop", None)
+    if stop is not None:
+        stop(timeout)
+    notify = digests.of(app).audience.notify
+    if isinstance(notify, NoticeOutbox):
+        notify.stop(timeout)
+
+
 def notice_transport(settings: Settings) -> Transport:
     """The same choice as for issues: SMTP when SMTP_HOST is set, else .eml files in <outbox>/confirmations."""
     return make_transport(settings.smtp, settings.outbox_dir / "confirmations")
@@ -135,17 +157,21 @@ class Notifier:
         self._transport: Transport | None = None
 
     def __call__(self, notice: Notice) -> bool:
+        result = self.deliver(notice)
+        if not result.ok:
+            log.warning("the %s mail to %s was refused: %d %s", notice.kind, notice.email, result.code, result.text)
+        return result.ok
+
+    def deliver(self, notice: Notice) -> SendResult:
+        """Send one notice and say what the server answered; a lost connection raises (and is closed)."""
         envelope = self.messages.envelope(notice)
         if self._transport is None:
             self._transport = notice_transport(self.settings)
         try:
-            result = self._transport.send(envelope)
+            return self._transport.send(envelope)
         except Exception:
             self.close()
             raise
-        if not result.ok:
-            log.warning("the %s mail to %s was refused: %d %s", notice.kind, notice.email, result.code, result.text)
-        return result.ok
 
     def close(self) -> None:
         transport, self._transport = self._transport, None

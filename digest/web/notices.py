@@ -1,75 +1,175 @@
-"""Sign-up mail off the request path: one worker thread per app sends the queued notices.
+"""Sign-up mail off the request path, through the database so that none is lost.
 
 A sign-up answers at once, in the same time and the same way whatever the address's status and whether
-or not the mail server is up: the request only puts a notice on a bounded queue. A notice that cannot
-be sent is logged (the person can sign up again); a full queue drops the notice with a warning.
+or not the mail server is up: the request only stores the notice (``digest.db.notices``) and wakes this
+app's sender thread. The thread sends what is due; a notice the server could not take now (down,
+STARTTLS missing, 4xx) is tried again with growing waits, one refused for good (5xx) or still failing
+after MAX_ATTEMPTS is dropped with a warning. What a stopped server left waiting goes out when it
+starts again (``start``); ``stop`` lets the notice in flight finish.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import weakref
-from collections.abc import Callable
+from datetime import timedelta
+from typing import Protocol
 
+from subscribers.clock import now
 from subscribers.service import Notice
 
+from ..db.notices import Notices, Waiting
+from ..transport import SendResult
+
 log = logging.getLogger(__name__)
-_ALL: weakref.WeakSet[NoticeQueue] = weakref.WeakSet()
+_ALL: weakref.WeakSet[NoticeOutbox] = weakref.WeakSet()
+
+FIRST_WAIT = timedelta(seconds=30)
+LONGEST_WAIT = timedelta(hours=1)
+MAX_ATTEMPTS = 16  # about half a day of tries
+IDLE_CHECK = 60.0  # seconds: how long the thread sleeps at most while later notices wait
 
 
-class NoticeQueue:
-    """Callable like the sender it wraps (``Audience``'s ``notify``); ``join`` waits until the queue is empty."""
+def backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failed try: 30 s, 1 min, 2 min, … at most an hour."""
+    return min(FIRST_WAIT * 2 ** max(0, attempts - 1), LONGEST_WAIT)
 
-    def __init__(self, send: Callable[[Notice], bool], size: int = 1000) -> None:
-        self._send = send
-        self._queue: queue.Queue[Notice] = queue.Queue(size)
+
+class NoticeSender(Protocol):
+    """Mails one notice (``deliver``: what the server answered) and lets its connection go (``close``),
+    as ``digest.web.Notifier`` does."""
+
+    def deliver(self, notice: Notice) -> SendResult: ...
+
+    def close(self) -> None: ...
+
+
+class NoticeOutbox:
+    """Callable like ``Audience``'s ``notify``: stores the notice and wakes the sender thread; the
+    sender's ``close`` is called whenever nothing is left to send now."""
+
+    def __init__(self, store: Notices, sender: NoticeSender) -> None:
+        self.store, self._sender = store, sender
         self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._idle = threading.Condition(self._lock)
+        self._busy = False
         self._worker: threading.Thread | None = None
         _ALL.add(self)
 
     def __call__(self, notice: Notice) -> bool:
-        self._start()
-        try:
-            self._queue.put_nowait(notice)
-        except queue.Full:
-            log.warning("the notice queue is full; the %s mail to %s was dropped", notice.kind, notice.email)
-            return False
+        self.store.add(notice.kind, notice.email, notice.name, notice.url)
+        self.start()
         return True
 
-    def join(self) -> None:
-        self._queue.join()
-
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Make sure the sender thread runs (at server start: it sends what an earlier run left)."""
         with self._lock:
+            self._busy = True
+            self._wake.set()
+            if self._stopping.is_set():
+                return
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._run, name="notices", daemon=True)
                 self._worker.start()
 
-    def _run(self) -> None:
-        while True:
-            notice = self._queue.get()
-            try:
-                self._send(notice)
-            except Exception:
-                log.exception("the %s mail to %s could not be sent", notice.kind, notice.email)
-            finally:
-                if self._queue.empty():  # the burst is over: let the sender close its connection
-                    self._idle()
-                self._queue.task_done()
+    def join(self, timeout: float | None = None) -> None:
+        """Wait until nothing due now is left to try (what the server refused or deferred waits for later)."""
+        with self._idle:
+            self._idle.wait_for(self._settled, timeout)
 
-    def _idle(self) -> None:
-        close = getattr(self._send, "close", None)
-        if close is None:
-            return
+    def _settled(self) -> bool:
+        worker = self._worker
+        return not self._busy or self._stopping.is_set() or worker is None or not worker.is_alive()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Let the notice in flight finish and end the thread; the rest waits in the database."""
+        self._stopping.set()
+        self._wake.set()
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+
+    def _run(self) -> None:
         try:
-            close()
+            self._loop()
+        finally:
+            with self._idle:
+                self._busy = False
+                self._idle.notify_all()
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            try:
+                while not self._stopping.is_set() and self._one():
+                    pass
+                due = self.store.next_due()
+            except Exception:
+                log.exception("the sign-up mail could not be read from the database")
+                due = None
+            self._close_sender()
+            with self._idle:
+                if self._wake.is_set():
+                    continue
+                self._busy = False
+                self._idle.notify_all()
+                if due is None:  # nothing waits: the next sign-up starts the thread again
+                    self._worker = None
+                    return
+            self._wake.wait(max(0.0, min(IDLE_CHECK, (due - now()).total_seconds())))
+            with self._lock:
+                self._busy = True
+
+    def _one(self) -> bool:
+        """Send one due notice; False when none is due."""
+        waiting = self.store.claim()
+        if waiting is None:
+            return False
+        notice = Notice(waiting.kind, waiting.email, waiting.name, waiting.url)
+        try:
+            result = self._sender.deliver(notice)
+        except Exception as exc:
+            self._close_sender()
+            self._failed(waiting, f"{type(exc).__name__}: {exc}")
+            return True
+        if result.ok:
+            self.store.sent(waiting.id)
+        elif result.permanent:
+            log.warning("the %s mail to %s was refused: %d %s", notice.kind, notice.email, result.code, result.text)
+            self.store.sent(waiting.id)
+        else:
+            self._failed(waiting, f"{result.code} {result.text}")
+        return True
+
+    def _failed(self, waiting: Waiting, why: str) -> None:
+        tries = waiting.attempts + 1
+        if tries >= MAX_ATTEMPTS:
+            log.warning("the %s mail to %s is dropped after %d tries: %s", waiting.kind, waiting.email, tries, why)
+            self.store.sent(waiting.id)
+            return
+        wait = backoff(tries)
+        log.warning(
+            "the %s mail to %s could not be sent (%s); trying again in %s", waiting.kind, waiting.email, why, wait
+        )
+        self.store.retry(waiting.id, why, now() + wait)
+
+    def _close_sender(self) -> None:
+        try:
+            self._sender.close()
         except Exception:
             log.exception("closing the notice sender failed")
 
 
 def drain() -> None:
-    """Wait until every app's queued notices are sent (tests, and a clean stop)."""
-    for q in list(_ALL):
-        q.join()
+    """Wait until every app's due notices have been tried (tests)."""
+    for outbox in list(_ALL):
+        outbox.join()
+
+
+def stop_all(timeout: float | None = None) -> None:
+    """Let every app's notice in flight finish and stop their threads (a clean stop of the server)."""
+    for outbox in list(_ALL):
+        outbox.stop(timeout)
