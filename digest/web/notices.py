@@ -33,7 +33,8 @@ IDLE_CHECK = 60.0  # seconds: how long the thread sleeps at most while later not
 
 def backoff(attempts: int) -> timedelta:
     """The wait after the ``attempts``-th failed try: 30 s, 1 min, 2 min, … at most an hour."""
-    return min(FIRST_WAIT * 2 ** max(0, attempts - 1), LONGEST_WAIT)
+    wait: timedelta = FIRST_WAIT * (2 ** max(0, attempts - 1))
+    return min(wait, LONGEST_WAIT)
 
 
 class NoticeSender(Protocol):
