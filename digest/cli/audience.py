@@ -48,13 +48,22 @@ def subscribers_add(c: Context, email: str, name: str, topics: str) -> None:
     bad = [x for x in chosen if x not in known]
     if bad:
         raise click.BadParameter(f"unknown topic {bad[0]!r}; known: {', '.join(sorted(known))}", param_hint="--topics")
-    if c.digest.erased_among([address]):
+    if _erased(c, address):
         raise DigestError(
             f"{address} was erased on request (`subscribers forget`) and is on the suppression list; only a "
             "sign-up that the person confirms brings it back"
         )
     sub, added = c.db.subscribers.add(address, clean_name(name), chosen, source="cli")
     click.echo(f"added {sub.email}" if added else f"{sub.email} is already on the list ({sub.status})")
+
+
+def _erased(c: Context, address: str) -> bool:
+    """Whether ``address`` is on the suppression list (as ``Digest.erased_among``, without loading the
+    pipeline: this command opens only the database and the audience)."""
+    from subscribers.tokens import Tokens, suppression_hash
+
+    legacy = Tokens(c.db.meta.secret_key(c.settings.secret_key)).address_hash(address)
+    return bool(c.db.subscribers.suppressed_among([suppression_hash(c.db.meta.suppression_salt(), address), legacy]))
 
 
 @subscribers_group.command("remove")
