@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from subscribers.clock import now
-from subscribers.tokens import Tokens
+from subscribers.tokens import Tokens, suppression_hash
 
 from .bounces.policy import Event, Outcome, Policy
 from .bounces.verp import Verp
@@ -22,7 +22,7 @@ from .db import Database
 from .db.feedback import IssueFeedback
 from .db.labels import TopicLabel
 from .delivery.outbox import DeliveryReport, Progress, SendOptions, deliver
-from .delivery.transport import Transport, make_transport
+from .delivery.transport import Transport, make_transport, remove_files_of
 from .errors import DraftChanged, NoDraft, NothingToSend, NotPublic, SourceError, UsageError
 from .issue.checks import UNCHECKED, UNPUBLISHED, Finding, check_links, check_rendered, links, own_links
 from .issue.clicks import Click, Links, tracked, with_open_image
@@ -36,9 +36,11 @@ if TYPE_CHECKING:
     from .bounces.mailbox import Box
     from .bounces.run import BounceReport
     from .collect.stage import CollectReport
+    from .delivery.notices import NoticeOutbox
 
 log = logging.getLogger(__name__)
 
+# The reader of every preview (files and the editor's pages): links that lead nowhere, no one's tokens.
 SAMPLE = Personal(
     name="Ada Lovelace",
     email="ada@example.org",
@@ -81,6 +83,14 @@ class Digest:
 
     def close(self) -> None:
         self.db.close()
+
+    def notice_outbox(self) -> NoticeOutbox:
+        """Sign-up mail (confirmations, "already subscribed") through the database, sent by a thread of its own."""
+        from .delivery.notices import NoticeOutbox, Notifier
+        from .issue.message import NoticeMessages
+
+        s = self.settings
+        return NoticeOutbox(self.db.notices, Notifier(NoticeMessages(self.renderer.env, Letterhead.of(s), s.title), s))
 
     # -- issues, as the CLI and the web side read them ----------------------------------------
 
@@ -143,13 +153,29 @@ class Digest:
     # -- erasure -----------------------------------------------------------------------------
 
     def forget(self, email: str) -> bool:
-        """Erase a person's data, keeping a keyed hash of the address so imports skip it; False if unknown."""
-        return self.db.forget(email, self.tokens.address_hash(email.lower()))
+        """Erase a person: their records (``Database.forget``), their mail waiting or written to the outbox
+        folders (issues, tests, confirmations); a hash of the address stays so that imports and `subscribers
+        add` skip it. False if the address is not stored."""
+        address = email.lower()
+        erased = self.db.forget(address, self.suppression_hashes(address)[0])
+        if erased is None:
+            return False
+        files = remove_files_of(self.settings.outbox_dir, address)
+        log.info("erased subscriber %d and %d of their files in the outbox folders", erased, files)
+        return True
+
+    def suppression_hashes(self, email: str) -> tuple[str, str]:
+        """(the hash the suppression list keeps of a normalised address, the one it kept before the list had
+        its own salt: HMAC under the secret key, still matched so that older entries keep working)."""
+        return suppression_hash(self._suppression_salt, email), self.tokens.address_hash(email)
+
+    @functools.cached_property
+    def _suppression_salt(self) -> str:
+        return self.db.meta.suppression_salt()
 
     def erased_among(self, emails: list[str]) -> set[str]:
         """Which of these (normalised) addresses were erased on request."""
-        hashes = {self.tokens.address_hash(e): e for e in emails}
-        return {hashes[h] for h in self.subscribers.suppressed_among(list(hashes))}
+        return self.db.erased_among(emails, self.settings.secret_key)
 
     # -- stages ------------------------------------------------------------------------------
 
@@ -454,13 +480,6 @@ class Digest:
             should_stop=should_stop,
         )
 
-    def preview_reader(self, issue: Issue) -> Personal:
-        """Who a preview greets: the first active subscriber, or an invented reader while there is none."""
-        from subscribers.model import SubscriberStatus
-
-        first = next(iter(self.subscribers.iter(status=SubscriberStatus.ACTIVE)), None)
-        return self.issue_messages(issue).personal(first) if first is not None else SAMPLE
-
     def preview(
         self,
         out_dir: Path | None = None,
@@ -469,12 +488,14 @@ class Digest:
         places: frozenset[str] | None = None,
     ) -> Preview:
         """``issue`` (default: the current one) as a subscriber of ``topics`` and the jurisdictions
-        ``places`` sees it, written as HTML and text files (default: into that issue's outbox folder)."""
+        ``places`` sees it, written as HTML and text files (default: into that issue's outbox folder). The
+        reader is ``SAMPLE``, an invented one, as on the editor's pages: a preview file is passed around, and
+        a real subscriber's links in it would work."""
         issue = issue or self.current_issue()
         variant = self.renderer.render(issue, topics, places)
         if variant is None:
             raise UsageError("nothing in this issue for the chosen topics and jurisdictions")
-        html, text = personalize(variant, self.preview_reader(issue))
+        html, text = personalize(variant, SAMPLE)
         folder = out_dir or self.outbox_folder(issue)
         folder.mkdir(parents=True, exist_ok=True)
         paths = Preview(html=folder / "preview.html", text=folder / "preview.txt")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from .model import OPTED_OUT, Change, Subscriber, SubscriberStatus
 from .store import SubscriberStore
@@ -85,19 +86,24 @@ class Audience:
 
     def holder(self, purpose: str, token: str) -> Subscriber:
         """The subscriber a link was made for; BadToken when tampered, expired or no longer known."""
-        sub = self.store.get(self.tokens.read(purpose, token))
-        if sub is None:
+        return self._holder(purpose, token)[0]
+
+    def _holder(self, purpose: str, token: str) -> tuple[Subscriber, datetime]:
+        """(the subscriber a link was made for, when it was made). A link dies with its person: one made
+        before the subscriber with its id was created was made for someone else (erased since), and is
+        refused even if the id were ever given again."""
+        sid, issued = self.tokens.read_issued(purpose, token)
+        sub = self.store.get(sid)
+        born = sub.created_at.replace(microsecond=0) if sub is not None and sub.created_at else None
+        if sub is None or (born is not None and issued < born):  # (a token's time is in whole seconds)
             raise BadToken(f"this {purpose} link is not valid")
-        return sub
+        return sub, issued
 
     def confirm(self, token: str, ip: str | None, user_agent: str | None = None) -> Subscriber:
         """Activate a pending subscriber, or bring back one who had left, recording the time, IP and user
         agent of consent; a second use changes nothing. A link made before the address last left changes
         nothing either: it is not a new sign-up (the subscriber is returned as it is)."""
-        sid, issued = self.tokens.read_issued("confirm", token)
-        sub = self.store.get(sid)
-        if sub is None:
-            raise BadToken("this confirm link is not valid")
+        sub, issued = self._holder("confirm", token)
         left = self.store.opted_out_at(sub.id)
         if sub.status in OPTED_OUT and left is not None and issued <= left:
             return sub

@@ -65,6 +65,9 @@ subscribers = Table(
     Column("unsubscribed_at", UTCDateTime),
     Column("bounced_at", UTCDateTime),
     one_of("subscribers", SubscriberStatus),
+    # An id is never given twice, even after the newest subscriber is erased: links, VERP addresses and
+    # counts that carry it name one person (PostgreSQL's sequence never goes back either).
+    sqlite_autoincrement=True,
 )
 
 # The SQL twin of ``Subscriber.mailable``: who may be mailed an issue.

@@ -57,8 +57,8 @@ class Tokens:
         self._serializers = {p: _Serializer(secret_key, salt=f"ip-digest.{p}") for p in PURPOSES}
 
     def address_hash(self, email: str) -> str:
-        """HMAC-SHA256 of a normalised address under the secret key: what the suppression list keeps of an
-        erased address (it cannot be read back, and without the key it cannot be guessed by trying)."""
+        """HMAC-SHA256 of a normalised address under the secret key: what the suppression list kept of an
+        erased address before it had its own salt (``suppression_hash``); still read, never written."""
         return hmac.new(self._key, b"erased-address:" + email.encode(), hashlib.sha256).hexdigest()
 
     def make(self, purpose: str, subscriber_id: int) -> str:
@@ -80,3 +80,11 @@ class Tokens:
         if not isinstance(value, int):
             raise BadToken(f"this {purpose} link is not valid")
         return value, issued
+
+
+def suppression_hash(salt: str, email: str) -> str:
+    """What the suppression list keeps of an erased (normalised) address: HMAC-SHA256 under the database's
+    own random salt, not the secret key, so a new DIGEST_SECRET_KEY does not let the address back in.
+    It cannot be read back, and a table of hashes made for another database does not fit this one; whoever
+    holds the database (salt included) can still test a guessed address, as the program itself must."""
+    return hmac.new(salt.encode(), b"erased-address:" + email.encode(), hashlib.sha256).hexdigest()

@@ -20,7 +20,7 @@ from digest.cli import cli
 from digest.config import SMTPConfig
 from digest.db import Database
 from digest.db import tables as t
-from digest.web.notices import drain
+from digest.delivery.notices import drain
 from subscribers.model import Change
 from subscribers.table import subscriber_events, suppressed
 

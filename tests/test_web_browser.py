@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from digest.config import SMTPConfig
-from digest.web.notices import drain
+from digest.delivery.notices import drain
 
 from .support.smtp import Sink
 from .support.web import live_server

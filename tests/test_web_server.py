@@ -10,8 +10,8 @@ from pathlib import Path
 import requests
 
 from digest.config import Settings, SMTPConfig
+from digest.delivery.notices import drain
 from digest.delivery.transport import SMTPTransport
-from digest.web.notices import drain
 
 from .support.data import make_issue
 from .support.smtp import Sink
@@ -104,10 +104,9 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_1(tmp_path: Path) -> None:
 
 
 def test_notices_in_a_row_share_one_connection_closed_when_the_queue_is_empty(settings: Settings) -> None:
+    from digest.delivery.notices import NoticeOutbox, Notifier
     from digest.facade import Digest
     from digest.issue.message import Letterhead, NoticeMessages
-    from digest.web import Notifier
-    from digest.web.notices import NoticeQueue
     from subscribers.service import Notice
 
     from .support.smtp import FaultSink, smtp_server
@@ -121,9 +120,10 @@ def test_notices_in_a_row_share_one_connection_closed_when_the_queue_is_empty(se
             assert notifier(Notice("confirm", f"r{n}@example.org", "", "https://digest.example/confirm/x"))
         assert sink.sessions == 1 and len(sink.accepted) == 3
         notifier.close()
-        queue = NoticeQueue(notifier)
+        queue = NoticeOutbox(d.db.notices, notifier)
         queue(Notice("confirm", "r9@example.org", "", "https://digest.example/confirm/y"))
         queue.join()
+        assert d.db.notices.waiting() == 0
         assert sink.sessions == 2 and len(sink.accepted) == 4
         assert notifier._transport is None  # closed once the queue was empty
         d.close()

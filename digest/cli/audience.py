@@ -12,6 +12,7 @@ import click
 from subscribers.model import STATUSES, Change, SubscriberStatus
 from subscribers.validation import InvalidAddress, clean_name, normalize_email, parse_topics
 
+from ..errors import DigestError
 from .context import Context, handle_errors, pass_ctx
 
 
@@ -54,6 +55,11 @@ def subscribers_add(c: Context, email: str, name: str, topics: str, jurisdiction
     bad = [x for x in chosen if x not in known]
     if bad:
         raise click.BadParameter(f"unknown topic {bad[0]!r}; known: {', '.join(sorted(known))}", param_hint="--topics")
+    if _erased(c, address):
+        raise DigestError(
+            f"{address} was erased on request (`subscribers forget`) and is on the suppression list; only a "
+            "sign-up that the person confirms brings it back"
+        )
     places = parse_codes(jurisdictions)
     strange = [x for x in places if not is_code(x)]
     if strange:
@@ -63,6 +69,12 @@ def subscribers_add(c: Context, email: str, name: str, topics: str, jurisdiction
         )
     sub, added = c.audience.add(address, clean_name(name), chosen, source="cli", jurisdictions=places)
     click.echo(f"added {sub.email}" if added else f"{sub.email} is already on the list ({sub.status})")
+
+
+def _erased(c: Context, address: str) -> bool:
+    """Whether ``address`` is on the suppression list (as ``Digest.erased_among``, without loading the
+    pipeline: this command opens only the database and the audience)."""
+    return bool(c.database.erased_among([address], c.settings.secret_key))
 
 
 @subscribers_group.command("remove")

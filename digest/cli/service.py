@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 import click
@@ -38,7 +39,7 @@ def serve(c: Context, host: str, port: int, threads: int, proxies: int) -> None:
     from waitress import create_server
 
     from ..storage import upgrade_database
-    from ..web import create_app
+    from ..web import create_app, start_mail, stop_mail
 
     upgrade_database(c.settings.database_url)
     app = create_app(c.settings, digest=c.digest, proxies=proxies)
@@ -52,8 +53,25 @@ def serve(c: Context, host: str, port: int, threads: int, proxies: int) -> None:
             "or pick another with --port"
         ) from None
     click.echo(f"serve: http://{host}:{port}/ (links in emails use {c.settings.base_url}); Ctrl-C stops")
-    # The proxy headers reach the app: ProxyFix reads them (--proxies), and /metrics refuses relayed requests.
-    server.run()
+    start_mail(app)
+    # SIGTERM stops as Ctrl-C does: waitress stops listening and lets the requests in flight finish (its
+    # threads, for a few seconds), then the send and the sign-up mail finish the message in flight.
+    previous = signal.signal(signal.SIGTERM, _stop_serving)
+    try:
+        # The proxy headers reach the app: ProxyFix reads them (--proxies), and /metrics refuses relayed requests.
+        server.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.close()
+        stop_mail(app, STOP_SECONDS)
+    click.echo("serve: stopped")
+
+
+STOP_SECONDS = 60.0  # how long a stop waits for a message in flight
+
+
+def _stop_serving(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 @click.command("admin-hash")

@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, delete, select, update
 from sqlalchemy.exc import OperationalError
 
 from subscribers.store import SubscriberStore
 
 from ..errors import DigestError
+from . import tables as t
 from .articles import Articles
 from .clicks import Clicks
 from .dashboard import Dashboard
 from .deliveries import Deliveries
+from .dependents import clear_dependents
 from .engine import make_engine
 from .feedback import FeedbackStore
 from .health import Health
@@ -22,6 +24,7 @@ from .issues import Issues
 from .labels import TopicLabels
 from .meta import Meta
 from .migrate import prepare
+from .notices import Notices
 from .reports import Reports
 from .sessions import EditorSessions
 from .sources import Sources
@@ -50,6 +53,7 @@ class Database:
         self.dashboard = Dashboard(self.engine)
         self.subscribers = SubscriberStore(self.engine)
         self.sessions = EditorSessions(self.engine)
+        self.notices = Notices(self.engine)
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -57,16 +61,39 @@ class Database:
         with self.engine.begin() as conn:
             yield conn
 
-    def forget(self, email: str, address_hash: str) -> bool:
-        """Erase a person: their deliveries, history and record, in one transaction, leaving ``address_hash``
-        on the suppression list. False when the address is not stored."""
+    def erased_among(self, emails: list[str], secret_key: str | None) -> set[str]:
+        """Which of these (normalised) addresses were erased on request: the suppression list's salted hash,
+        and the HMAC under the secret key it kept before it had its own salt."""
+        from subscribers.tokens import Tokens, suppression_hash
+
+        salt, tokens = self.meta.suppression_salt(), Tokens(self.meta.secret_key(secret_key))
+        hashes: dict[str, str] = {}
+        for e in emails:
+            hashes[suppression_hash(salt, e)] = e
+            hashes[tokens.address_hash(e)] = e
+        return {hashes[h] for h in self.subscribers.suppressed_among(list(hashes))}
+
+    def forget(self, email: str, address_hash: str) -> int | None:
+        """Erase a person in one transaction: their mail waiting to go out, their clicks and opens, the
+        diagnostics of the bounces and complaints about them, their deliveries, whatever else points at them
+        (``dependents``), their history and record, leaving ``address_hash`` on the suppression list. The
+        erased id; None when the address is not stored."""
         with self.engine.begin() as conn:
             found = self.subscribers.id_of(conn, email)
             if found is None:
-                return False
+                return None
+            conn.execute(delete(t.notices).where(t.notices.c.email == email.lower()))
+            for table in (t.clicks, t.opens):
+                conn.execute(delete(table).where(table.c.subscriber_id == found))
+            f, d = t.feedback_events, t.deliveries
+            theirs = (f.c.subscriber_id == found) | f.c.delivery_id.in_(
+                select(d.c.id).where(d.c.subscriber_id == found)
+            )
+            conn.execute(update(f).where(theirs).values(detail=None))
             self.deliveries.erase_subscriber(conn, found)
+            clear_dependents(conn, t.subscribers, t.subscribers.c.id == found)
             self.subscribers.erase(conn, found, address_hash)
-        return True
+        return found
 
     @contextmanager
     def kept_open(self) -> Iterator[None]:

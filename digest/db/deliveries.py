@@ -25,6 +25,7 @@ from subscribers.table import mailable
 
 from ..models import DeliveryStatus
 from . import tables as t
+from .dependents import delete_with_dependents
 
 d, s = t.deliveries, t.subscribers
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED)  # waiting to be tried
@@ -150,14 +151,13 @@ class Deliveries:
     def prune(self, before: datetime) -> int:
         """Delete finished delivery rows last changed before ``before``; how many went."""
         finished = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
-        with self.engine.begin() as conn:
-            done = conn.execute(delete(d).where(d.c.status.in_(finished), d.c.updated_at < before))
-        return int(done.rowcount)
+        with self.engine.begin() as conn:  # feedback events about them stay (each applied once), unlinked
+            return delete_with_dependents(conn, d, and_(d.c.status.in_(finished), d.c.updated_at < before))
 
     @staticmethod
     def erase_subscriber(conn: Connection, subscriber_id: int) -> int:
         """Delete one person's delivery rows (address, message id and server replies go with them)."""
-        return int(conn.execute(delete(d).where(d.c.subscriber_id == subscriber_id)).rowcount)
+        return delete_with_dependents(conn, d, d.c.subscriber_id == subscriber_id)
 
     def outbox(self, issue_id: int, owner: str, lease: timedelta) -> Outbox:
         return Outbox(self.engine, issue_id, owner, lease)

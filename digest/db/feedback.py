@@ -171,7 +171,16 @@ def _match(conn: Connection, event: Event) -> tuple[list[tuple[int | None, int]]
         ).first()
         if row is not None:
             return [(row.id, ref.subscriber_id)], "verp"
-        if conn.execute(select(s.c.id).where(s.c.id == ref.subscriber_id)).first() is not None:
+        # The delivery is gone (retention): the token still names the subscriber, if the one with that id now
+        # was on the list when the issue went out; a later one is someone else, and the token died with its own.
+        i = t.issues
+        went_out = func.coalesce(i.c.sent_at, i.c.send_started_at, i.c.built_at)
+        known = (
+            select(s.c.id)
+            .join(i, i.c.id == ref.issue_id)
+            .where(s.c.id == ref.subscriber_id, s.c.created_at <= went_out)
+        )
+        if conn.execute(known).first() is not None:
             return [(None, ref.subscriber_id)], "verp"
     if event.message_ids:
         rows = conn.execute(select(d.c.id, d.c.subscriber_id).where(d.c.message_id.in_(event.message_ids))).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from . import tables as t
 
@@ -13,6 +14,7 @@ _UPDATE = update(t.meta).where(t.meta.c.key == bindparam("b_key")).values(value=
 _INSERT = t.meta.insert().values(key=bindparam("b_key"), value=bindparam("b_value"))
 
 SECRET_KEY = "secret_key"
+SUPPRESSION_SALT = "suppression_salt"
 
 
 class Meta:
@@ -40,3 +42,17 @@ class Meta:
             key = secrets.token_urlsafe(32)
             conn.execute(_INSERT, {"b_key": SECRET_KEY, "b_value": key})
             return key
+
+    def suppression_salt(self) -> str:
+        """The random salt of the suppression list's address hashes, made on first use and never changed:
+        unlike the secret key, rotating DIGEST_SECRET_KEY leaves it (and the list) as it is."""
+        return self._made_once(SUPPRESSION_SALT)
+
+    def _made_once(self, key: str) -> str:
+        """The value kept under ``key``, a random one stored first if there is none (two processes that
+        race both read the one that was stored)."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        stmt = dialect.insert(t.meta).values(key=key, value=secrets.token_urlsafe(32))
+        with self.engine.begin() as conn:
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+            return str(conn.execute(_GET, {"b_key": key}).scalar_one())

@@ -181,3 +181,21 @@ editor_sessions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
 )
+
+# Sign-up mail waiting to go out (a confirmation link, or a note with the preferences link): written by the
+# sign-up, deleted once the server took it (or refused it for good); a failed try waits next_attempt_at.
+# `forget` deletes a person's rows with them.
+notices = Table(
+    "notices",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("email", String(320), nullable=False, index=True),
+    Column("name", String(500), nullable=False, default=""),
+    Column("url", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=False, index=True),
+    Column("lease_until", UTCDateTime),
+    Column("last_error", Text),
+)

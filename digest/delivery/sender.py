@@ -246,10 +246,14 @@ class BackgroundSend:
         self._lock = threading.Lock()
         self._status: SendStatus | None = None
         self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def start(self, week: str) -> None:
         """Start sending issue ``week``; a DigestError says why it cannot."""
+        if self._stop.is_set():
+            raise UsageError("the server is stopping; the next sender (digest send, the daemon) sends the issue")
         sender = self._sender()
+        sender.should_stop = self._stop.is_set
         issue = sender.db.issues.of_week(week)
         if issue is None:
             raise NothingToSend(f"there is no issue {week}; build the draft first")
@@ -266,6 +270,14 @@ class BackgroundSend:
     def status(self) -> SendStatus | None:
         with self._lock:
             return self._status
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop after the messages in flight (the server is stopping): the issue stays sending, with every
+        finished row recorded, and the next sender (`digest send`, `digest run`, the daemon) finishes it."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
 
     def wait(self, timeout: float | None = None) -> SendStatus | None:
         """Block until the running send ends (or ``timeout`` passes); its status then."""

@@ -182,6 +182,25 @@ def _text(raw: bytes | str) -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
+def file_name(recipient: str) -> str:
+    """The name of a recipient's .eml file in an outbox folder."""
+    return re.sub(r"[^A-Za-z0-9._@+-]", "_", recipient)[:150] + ".eml"
+
+
+def remove_files_of(root: Path, recipient: str) -> int:
+    """Delete a recipient's .eml files (and any left half-written) in every folder under ``root``: the
+    issues' folders, their tests folders and the confirmations folder; how many went."""
+    name = file_name(recipient).lower()
+    gone = 0
+    if not root.is_dir():
+        return 0
+    for path in root.rglob("*.eml*"):
+        if path.name.lower() in (name, name + ".tmp") and path.is_file():
+            path.unlink(missing_ok=True)
+            gone += 1
+    return gone
+
+
 class OutboxTransport:
     """Writes each message as an .eml file into a folder instead of sending it."""
 
@@ -193,8 +212,7 @@ class OutboxTransport:
         return f"outbox folder {self.folder}"
 
     def send(self, envelope: Envelope) -> SendResult:
-        safe = re.sub(r"[^A-Za-z0-9._@+-]", "_", envelope.recipient)[:150]
-        path = self.folder / f"{safe}.eml"
+        path = self.folder / file_name(envelope.recipient)
         tmp = path.with_suffix(".eml.tmp")
         tmp.write_bytes(envelope.data)
         tmp.replace(path)

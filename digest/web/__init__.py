@@ -32,20 +32,18 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-from subscribers.service import Audience, Notice
+from subscribers.service import Audience
 
 from ..collect.jurisdictions import all_codes
 from ..config import Settings
-from ..delivery.transport import Transport, make_transport
+from ..delivery.notices import NoticeOutbox
 from ..facade import Digest
-from ..issue.message import Letterhead, NoticeMessages
 from ..issue.render import reader_url
 from . import admin, archive, clicks, health, links, signup, webhooks
 from .extensions import Web, csrf, digests, limiter, web
-from .notices import NoticeQueue
 from .pages import info_page, page
 
-__all__ = ["Web", "create_app", "info_page", "notice_transport", "page", "web"]
+__all__ = ["Web", "create_app", "info_page", "page", "start_mail", "stop_mail", "web"]
 
 DEFAULTS: Mapping[str, Any] = {
     "MAX_CONTENT_LENGTH": 64 * 1024,
@@ -95,9 +93,7 @@ def create_app(
                 d.tokens,
                 settings.base_url,
                 [t.slug for t in d.taxonomy.topics],
-                NoticeQueue(
-                    Notifier(NoticeMessages(d.renderer.env, Letterhead.of(settings), settings.title), settings)
-                ),
+                d.notice_outbox(),
                 jurisdictions=all_codes(),
             ),
         ),
@@ -121,38 +117,25 @@ def create_app(
     return app
 
 
-def notice_transport(settings: Settings) -> Transport:
-    """The same choice as for issues: SMTP when SMTP_HOST is set, else .eml files in <outbox>/confirmations."""
-    return make_transport(settings.smtp, settings.outbox_dir / "confirmations")
+def start_mail(app: Flask) -> None:
+    """At server start: send the sign-up mail that an earlier run left waiting."""
+    notify = digests.of(app).audience.notify
+    if isinstance(notify, NoticeOutbox):
+        notify.start()
 
 
-class Notifier:
-    """Mails a sign-up notice: the message from ``NoticeMessages``, over a transport that stays open while
-    notices follow one another (``close`` when the queue is empty), so a burst of sign-ups does not open a
-    connection for each."""
+def stop_mail(app: Flask, timeout: float | None = None) -> None:
+    """At a clean stop: let the message in flight of a *Send now* and of the sign-up mail finish, and
+    stop both (the rest of the issue is finished by the next sender; the notices wait in the database)."""
+    from .admin.sending import EXTENSION
 
-    def __init__(self, messages: NoticeMessages, settings: Settings) -> None:
-        self.messages = messages
-        self.settings = settings
-        self._transport: Transport | None = None
-
-    def __call__(self, notice: Notice) -> bool:
-        envelope = self.messages.envelope(notice)
-        if self._transport is None:
-            self._transport = notice_transport(self.settings)
-        try:
-            result = self._transport.send(envelope)
-        except Exception:
-            self.close()
-            raise
-        if not result.ok:
-            log.warning("the %s mail to %s was refused: %d %s", notice.kind, notice.email, result.code, result.text)
-        return result.ok
-
-    def close(self) -> None:
-        transport, self._transport = self._transport, None
-        if transport is not None:
-            transport.close()
+    sends = app.extensions.get(EXTENSION)
+    stop = getattr(sends, "stop", None)
+    if stop is not None:
+        stop(timeout)
+    notify = digests.of(app).audience.notify
+    if isinstance(notify, NoticeOutbox):
+        notify.stop(timeout)
 
 
 def _wants_json() -> bool:

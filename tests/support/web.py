@@ -18,9 +18,9 @@ from waitress import wasyncore
 from waitress.server import create_server
 
 from digest.config import Settings
+from digest.delivery.notices import drain
 from digest.facade import Digest
 from digest.web import Web, create_app
-from digest.web.notices import drain
 
 from .smtp import read_eml
 
