@@ -211,7 +211,7 @@ class Digest:
         from .bounces.run import process
 
         b = self.settings.bounces
-        return process(box or open_box(b), self.db, self.verp(), Policy(b.soft_limit, b.soft_days))
+        return process(box or open_box(b), self.db, self.verp(), Policy(b.soft_limit, b.soft_days, b.match_recipient))
 
     def verp(self) -> Verp | None:
         """The VERP addresses of `bounce_address` in digest.toml, or None when it is not set."""

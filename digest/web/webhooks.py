@@ -48,7 +48,7 @@ def _now() -> datetime:
 def _apply(events: list[Event]) -> ResponseReturnValue:
     d = web().digest
     b = d.settings.bounces
-    policy = Policy(b.soft_limit, b.soft_days)
+    policy = Policy(b.soft_limit, b.soft_days, b.match_recipient)
     outcomes = [d.db.feedback.apply(e, policy).label for e in events]
     return jsonify(applied=len([o for o in outcomes if o != "duplicate"]), outcomes=outcomes)
 
