@@ -17,7 +17,8 @@
 Nobody can forge one: an event changes a subscriber only when it carries our signed VERP token for a
 delivery, or the Message-ID of a message we sent that subscriber. One that names only a recipient
 changes nobody, unless ``match_recipient`` is on (for relays that strip VERP), and even then only a
-recipient who was sent the Message-ID it returns.
+recipient who was sent the Message-ID it returns. An ESP's webhook event, whose signature (or basic
+auth) the web side checked, is the sender's own word and may name the recipient alone.
 
 Each is recorded on the delivery it is about (feedback, code, diagnostic, time), and each event once:
 the store keeps every event's own id (a report's Message-ID, a webhook event's id), so a report read
@@ -53,6 +54,9 @@ class Event:
     message_ids: tuple[str, ...] = ()  # the original message's Message-ID(s)
     recipients: tuple[str, ...] = ()
     reason: str = ""  # userunknown, mailboxfull, blocked, … (reasons.py); feedback for a complaint
+    # the source proved who it is (an ESP's signed webhook), so the recipient it names is the one it
+    # delivered to; mail reports can come from anyone and are never so
+    authenticated: bool = False
 
     @property
     def feedback(self) -> Feedback | None:

@@ -185,7 +185,7 @@ def _match(conn: Connection, event: Event, by_recipient: bool) -> tuple[list[tup
             return [(None, ref.subscriber_id)], "verp"
     ids = [i[:500] for i in event.message_ids if i][:20]
     if not ids:
-        return [], ""
+        return _by_recipient(conn, event) if event.authenticated else ([], "")
     rows = conn.execute(
         select(d.c.id, d.c.subscriber_id, s.c.email)
         .join(s, s.c.id == d.c.subscriber_id)
@@ -193,7 +193,7 @@ def _match(conn: Connection, event: Event, by_recipient: bool) -> tuple[list[tup
         .order_by(d.c.id)
     ).all()
     if not rows:
-        return [], ""
+        return _by_recipient(conn, event) if event.authenticated else ([], "")
     named = {r.lower() for r in event.recipients}
     if by_recipient and named:
         found: list[tuple[int | None, int]] = [(r.id, r.subscriber_id) for r in rows if r.email.lower() in named]
@@ -202,6 +202,20 @@ def _match(conn: Connection, event: Event, by_recipient: bool) -> tuple[list[tup
     if len(rows) == 1:  # a Message-ID names one delivery; one shared by several names none of them
         return [(rows[0].id, rows[0].subscriber_id)], "message-id"
     return [], ""
+
+
+def _by_recipient(conn: Connection, event: Event) -> tuple[list[tuple[int | None, int]], str]:
+    """An authenticated event's recipients: each subscriber's latest delivery sent."""
+    found: list[tuple[int | None, int]] = []
+    for email in event.recipients[:1]:
+        sub = conn.execute(select(s.c.id).where(func.lower(s.c.email) == email.lower())).first()
+        if sub is None:
+            continue
+        last = conn.execute(
+            select(func.max(d.c.id)).where(d.c.subscriber_id == sub.id, d.c.status == DeliveryStatus.SENT)
+        ).scalar()
+        found.append((last, sub.id))
+    return found, "recipient" if found else ""
 
 
 def _record(conn: Connection, delivery_id: int, feedback: Feedback, event: Event, at: datetime) -> None:
