@@ -29,20 +29,31 @@ def bounces(c: Context) -> None:
 
 
 def feedback_lines(digest: Digest, limit: int = 5) -> list[str]:
-    """Per issue sent (newest first): sent, bounced (hard, soft), complaints, unsubscribes; a warning line
-    when complaints pass 0.1 % of its deliveries."""
+    """Per issue sent (newest first): sent, bounced (hard, soft), complaints, unsubscribes, and what came
+    back per reason; a warning line when complaints pass 0.1 % of its deliveries; then an alert line per
+    provider that refused our mail for a reason on our side in the last days."""
+    from ..bounces.summary import ALERT_HINT, alert_line, groups
+
     out = []
     for week, fb in digest.db.feedback.recent(limit):
         out.append(
             f"  {week}: {fb.sent} sent, {fb.hard + fb.soft} bounced ({fb.hard} hard, {fb.soft} soft), "
             f"{fb.complaints} complaints, {fb.unsubscribes} unsubscribes"
         )
+        per = ", ".join(f"{n} {name}" for name, n in groups(fb).items() if n)
+        if per:
+            out.append(f"    by reason: {per}")
         if fb.too_many_complaints:
             out.append(
                 f"  warning: {week}: complaints are {fb.complaint_rate:.2%} of its deliveries, over "
                 "0.1 %; mailbox providers block senders past 0.3 %. Check who is on the list and how "
                 "they joined"
             )
+    refusals = digest.db.feedback.refusals()
+    for r in refusals:
+        out.append(f"  alert: {alert_line(r)}")
+    if refusals:
+        out.append(f"  ({ALERT_HINT})")
     return out
 
 

@@ -31,6 +31,21 @@ d, s, f = t.deliveries, t.subscribers, t.feedback_events
 COMPLAINT_WARNING = 0.001
 
 
+REFUSAL_DAYS = 7  # sender-side refusals older than this no longer raise the operator's alert
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Mail a provider refused for a reason on our side (blocked IP, spam, size, rate…), grouped."""
+
+    provider: str  # the recipients' domain
+    reason: str
+    code: str
+    count: int
+    last_at: datetime
+    diagnostic: str  # the latest one's text
+
+
 @dataclass(frozen=True)
 class IssueFeedback:
     """What came back about one issue."""
@@ -40,6 +55,7 @@ class IssueFeedback:
     soft: int = 0
     complaints: int = 0
     unsubscribes: int = 0
+    by_reason: tuple[tuple[str, str, int], ...] = ()  # (feedback, reason or "", deliveries)
 
     @property
     def complaint_rate(self) -> float:
@@ -157,9 +173,40 @@ class FeedbackStore:
             .select_from(d.join(s, s.c.id == d.c.subscriber_id))
             .where(d.c.issue_id == issue_id, d.c.status == DeliveryStatus.SENT)
         )
+        reasons = (
+            select(d.c.feedback, func.coalesce(d.c.feedback_reason, ""), func.count())
+            .where(d.c.issue_id == issue_id, d.c.status == DeliveryStatus.SENT, d.c.feedback.is_not(None))
+            .group_by(d.c.feedback, d.c.feedback_reason)
+        )
         with self.engine.begin() as conn:
             row = conn.execute(query).one()
-        return IssueFeedback(*(int(n) for n in row))
+            by_reason = tuple(sorted((str(k), str(r), int(n)) for k, r, n in conn.execute(reasons)))
+        counts = [int(n) for n in row]
+        return IssueFeedback(counts[0], counts[1], counts[2], counts[3], counts[4], by_reason)
+
+    def refusals(self, since: datetime | None = None, limit: int = 20) -> list[Refusal]:
+        """Refusals about our side since ``since`` (default: the last REFUSAL_DAYS days), per provider,
+        reason and code, the most frequent first."""
+        since = since or now() - timedelta(days=REFUSAL_DAYS)
+        grouped = (
+            select(
+                func.coalesce(f.c.provider, ""),
+                func.coalesce(f.c.reason, ""),
+                func.coalesce(f.c.code, ""),
+                func.count(),
+                func.max(f.c.received_at),
+                func.max(f.c.id),
+            )
+            .where(f.c.kind == "sender", f.c.received_at >= since)
+            .group_by(f.c.provider, f.c.reason, f.c.code)
+            .order_by(func.count().desc())
+            .limit(limit)
+        )
+        with self.engine.begin() as conn:
+            rows = conn.execute(grouped).all()
+            found = conn.execute(select(f.c.id, f.c.detail).where(f.c.id.in_([r[5] for r in rows])))
+            texts = {int(i): str(t or "") for i, t in found}
+        return [Refusal(str(p), str(r), str(c), int(n), last, str(texts.get(i) or "")) for p, r, c, n, last, i in rows]
 
 
 def _detail(event: Event) -> str | None:

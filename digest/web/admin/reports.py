@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 from subscribers.clock import now
 
 from ... import charts, reports
+from ...bounces.summary import refusal_lines
 from ...dashboard import articles_weeks, audience_weeks, last_weeks
 from ...models import Issue, IssueStatus
 from .base import digest, page
@@ -67,6 +68,7 @@ def dashboard() -> ResponseReturnValue:
         sources=charts.sources([w for w, _ in weeks], per_source, failing),
         funnel=charts.funnel(rep) if rep else None,
         top=charts.top_articles(rep) if rep and rep.clicks else None,
+        **refusal_lines(d),
     )
 
 
