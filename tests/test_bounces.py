@@ -21,7 +21,7 @@ from digest.models import DeliveryStatus
 from digest.pipeline import Digest
 from subscribers.service import Audience, Notice
 
-from .support.bounces import bounce, maildir, mbox, send_rows
+from .support.bounces import arf, bounce, dsn, maildir, mbox, send_rows
 from .support.sending import prepared
 from .support.smtp import Sink, sink_server
 
@@ -242,3 +242,93 @@ def test_the_daemon_reads_the_mailbox_every_fifteen_minutes_when_one_is_set(
     outcome = Jobs(d, schedule, "test:1:a").bounces()
     assert outcome.text.startswith("bounces: 1 read: 1 hard")
     assert delivery(d, "sub6@example.com")["who"] == "bounced"
+
+
+# -- nobody can forge a bounce or a complaint ---------------------------------------------------
+
+
+def statuses(d: Digest) -> dict[str, str]:
+    with d.db.begin() as conn:
+        return {str(e): str(s) for e, s in conn.execute(select(t.subscribers.c.email, t.subscribers.c.status))}
+
+
+@pytest.mark.parametrize("match_recipient", [False, True])
+def test_forged_reports_to_the_plain_bounce_address_change_nobody(
+    sent: tuple[Digest, Sink], tmp_path: Path, match_recipient: bool
+) -> None:
+    d, _ = sent
+    everyone = [f"sub{i}@example.com" for i in range(10)]
+    before = statuses(d)
+    messages = [
+        dsn(everyone, "5.1.1", "550 5.1.1 User unknown"),  # one DSN naming every subscriber
+        dsn(everyone[:3], "5.1.1", "550 5.1.1 User unknown", to="bounces+1-2-abcdefghij@example.org", own_id="<r2@x>"),
+        arf("sub4@example.com"),  # a complaint naming a subscriber, no token, no Message-ID of ours
+        arf("sub5@example.com", to="bounces+9-5-zzzzzzzzzz@example.org"),  # a made-up token
+    ]
+    d.settings = replace(d.settings, bounces=replace(d.settings.bounces, match_recipient=match_recipient))
+    rep = d.bounces(MaildirBox(maildir(tmp_path / "Maildir", messages), None))
+    assert (rep.read, rep.unmatched, rep.marked, rep.hard, rep.complaint) == (4, 4, 0, 0, 0)
+    assert statuses(d) == before and set(before.values()) == {"active"}
+
+
+def test_a_message_id_of_ours_names_its_own_subscriber_only(sent: tuple[Digest, Sink], tmp_path: Path) -> None:
+    d, sink = sent
+    _, mid1 = envelope(sink, "sub1@example.com")
+    others = [f"sub{i}@example.com" for i in range(2, 8)]
+    d.settings = replace(d.settings, bounces=replace(d.settings.bounces, match_recipient=True))
+    report = dsn(["sub1@example.com", *others], "5.1.1", "550 5.1.1 User unknown", message_id=mid1)
+    rep = d.bounces(MaildirBox(maildir(tmp_path / "Maildir", [report]), None))
+    assert (rep.hard, rep.marked) == (1, 1)
+    changed = {e: s for e, s in statuses(d).items() if s != "active"}
+    assert changed == {"sub1@example.com": "bounced"}
+
+
+def test_a_blocklisting_bounce_marks_nobody_and_raises_the_alert(sent: tuple[Digest, Sink], tmp_path: Path) -> None:
+    from digest.bounces.summary import alert_line
+    from digest.cli.bounces import feedback_lines
+    from digest.metrics import registry
+
+    d, sink = sent
+    said = "554 5.7.1 Service unavailable; Client host [203.0.113.5] blocked using zen.spamhaus.org"
+    messages = []
+    for i in range(6):
+        verp, mid = envelope(sink, f"sub{i}@example.com")
+        messages.append(dsn([f"sub{i}@example.com"], "5.7.1", said, to=verp, message_id=mid, own_id=f"<b{i}@x>"))
+    rep = d.bounces(MaildirBox(maildir(tmp_path / "Maildir", messages), None))
+    assert (rep.read, rep.sender, rep.hard, rep.soft, rep.marked) == (6, 6, 0, 0, 0)
+    assert set(statuses(d).values()) == {"active"}
+    row = delivery(d, "sub0@example.com")
+    assert (row["feedback"], row["feedback_reason"], row["feedback_code"]) == ("soft", "blocked", "5.7.1")
+    [refusal] = d.db.feedback.refusals()
+    assert (refusal.provider, refusal.reason, refusal.code, refusal.count) == ("example.com", "blocked", "5.7.1", 6)
+    line = alert_line(refusal)
+    assert line.startswith("example.com refused 6 messages as blocked (5.7.1)") and "spamhaus" in line
+    assert f"  alert: {line}" in feedback_lines(d)
+    assert any("by reason: 6 sender blocked" in x for x in feedback_lines(d))
+    scraped = registry(d.db.health).get_sample_value(
+        "digest_sender_refusals",
+        {"provider": "example.com", "reason": "blocked", "code": "5.7.1", "diagnostic": f"5.7.1 {said}"},
+    )
+    assert scraped == 6
+    more = dsn(["sub0@example.com"], "5.1.1", "550 5.1.1 User unknown", own_id="<later@x>")
+    assert d.bounces(MaildirBox(maildir(tmp_path / "Maildir", [more]), None)).unmatched == 1
+
+
+def test_soft_bounces_about_our_side_never_add_up_to_bounced(db_url: str, tmp_path: Path) -> None:
+    d = prepared(db_url, tmp_path, None, 1)
+    sub = next(d.subscribers.iter())
+    issues = [send_rows(d, f"2026-W{n}") for n in (40, 41, 42, 43)]
+    policy = Policy(soft_limit=3, soft_days=30)
+    for n, issue in enumerate(issues):
+        reason = "mesgtoobig" if n % 2 else "spamdetected"
+        event = Event("mail", f"k{n}", "soft", "5.3.4", "too big", ref=DeliveryRef(issue, sub.id), reason=reason)
+        assert d.db.feedback.apply(event, policy).label == "sender"
+    assert d.subscribers.get(sub.id).status == "active"  # type: ignore[union-attr]
+    full = [
+        Event("mail", f"f{n}", "soft", "4.2.2", "full", ref=DeliveryRef(i, sub.id), reason="mailboxfull")
+        for n, i in enumerate(issues[1:])
+    ]
+    for event in full:
+        d.db.feedback.apply(event, policy)
+    assert d.subscribers.get(sub.id).status == "bounced"  # type: ignore[union-attr]
+    d.close()
