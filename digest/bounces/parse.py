@@ -44,6 +44,7 @@ from .reasons import STATUS, Verdict, judge
 
 MAX_BYTES = 2_000_000  # a bounce longer than this is read up to here (the rest is the returned original)
 TEXT_CAP = 64_000  # characters of explanation scanned for recipients and reasons
+FLUFL_CAP = 32_000  # bytes flufl.bounce's detectors see: they try dozens of patterns on every line
 _REPLY = re.compile(r"(^|said:\s{0,5})[45]\d\d\b")
 _MESSAGE_ID = re.compile(r"(?im)^message-id:[ \t]{0,20}(?:\r?\n[ \t]{1,20})?(<[^<>\s]{1,250}>)")
 _ADDRESS = re.compile(r"(?<![A-Za-z0-9._%+=-])[A-Za-z0-9._%+=-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}")
@@ -137,7 +138,7 @@ def parse(data: bytes) -> Report:
         found = _dsn(msg, explanation, key, addresses, originals)
         if found is not None:
             return found
-    found = _text_bounce(msg, explanation, key, addresses, originals)
+    found = _text_bounce(msg, data, explanation, key, addresses, originals)
     if found is not None:
         return found
     if _auto_reply(msg):
@@ -443,7 +444,7 @@ def _is_returned_mail(msg: Message, explanation: str) -> bool:
 
 
 def _text_bounce(
-    msg: Message, explanation: str, key: str, addresses: tuple[str, ...], originals: tuple[str, ...]
+    msg: Message, data: bytes, explanation: str, key: str, addresses: tuple[str, ...], originals: tuple[str, ...]
 ) -> Report | None:
     if not _is_returned_mail(msg, explanation):
         return None
@@ -455,7 +456,7 @@ def _text_bounce(
     ours = set(_addrs(_headers(msg, "From") + _headers(msg, "To") + _headers(msg, "Reply-To")))
     ours |= set(_addrs(_headers(msg, "Return-Path") + _headers(msg, "Sender")))
     recipients = _addrs(_headers(msg, "X-Failed-Recipients"))
-    temporary, permanent = _flufl(msg)
+    temporary, permanent = _flufl(msg if len(data) <= FLUFL_CAP else message_from_bytes(data[:FLUFL_CAP]))
     if not recipients:
         recipients = [a for a in permanent + temporary if a not in ours]
     if not recipients:
