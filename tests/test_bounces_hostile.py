@@ -16,6 +16,7 @@ import pytest
 import digest.bounces.run as run
 from digest.bounces.mailbox import MaildirBox, open_box
 from digest.bounces.parse import Report
+from digest.bounces.parse import parse as real_parse
 from digest.config import BouncesConfig
 from digest.pipeline import Digest
 
@@ -58,12 +59,11 @@ def hostile(sink: Sink) -> list[bytes]:
 @pytest.fixture
 def unreadable(monkeypatch: pytest.MonkeyPatch) -> None:
     """A message no parser survives (no real one could be made to crash the parser on demand)."""
-    real = run.parse
 
     def parse(data: bytes) -> Report:
         if b"X-Test-Unreadable" in data:
             raise ValueError("this message is broken on purpose")
-        return real(data)
+        return real_parse(data)
 
     monkeypatch.setattr(run, "parse", parse)
 
