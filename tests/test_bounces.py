@@ -310,6 +310,15 @@ def test_a_blocklisting_bounce_marks_nobody_and_raises_the_alert(sent: tuple[Dig
         {"provider": "example.com", "reason": "blocked", "code": "5.7.1", "diagnostic": f"5.7.1 {said}"},
     )
     assert scraped == 6
+    from digest import reports
+    from digest.models import IssueStatus
+
+    issue = d.db.issues.latest((IssueStatus.SENDING, IssueStatus.SENT))
+    assert issue is not None
+    made = reports.issue_report(d, issue)
+    assert made.reasons["sender blocked"] == 6 and made.reasons["address gone"] == 0
+    assert ("what came back", "sender blocked", 6) in reports.as_rows(made)
+    assert "sender blocked" in reports.as_text(made) and reports.as_dict(made)["reasons"]["sender blocked"] == 6
     more = dsn(["sub0@example.com"], "5.1.1", "550 5.1.1 User unknown", own_id="<later@x>")
     assert d.bounces(MaildirBox(maildir(tmp_path / "Maildir", [more]), None)).unmatched == 1
 
