@@ -18,8 +18,11 @@ if TYPE_CHECKING:
 def bounces(c: Context) -> None:
     """Read the bounce mailbox of [bounces] once: apply each bounce and complaint, then move or delete it.
 
-    Hard bounces mark the subscriber bounced, soft ones after [bounces] soft_limit in soft_days, and a
-    complaint unsubscribes for good. `digest daemon` does this every [bounces] every (15 minutes).
+    Hard bounces (the address or domain is gone) mark the subscriber bounced, soft ones about their
+    mailbox after [bounces] soft_limit in soft_days, and a complaint unsubscribes for good. A refusal
+    about our side (blocked IP, spam, size, rate) changes nobody and shows as an alert in `digest status`.
+    Only a report with our VERP token or a Message-ID we sent changes a subscriber. A message that cannot
+    be read is set aside (folder Unreadable). `digest daemon` does this every [bounces] every (15 minutes).
 
     \b
     Example:
