@@ -130,7 +130,7 @@ def parse(data: bytes) -> Report:
     jmrp = _jmrp(msg, key, addresses, originals)
     if jmrp is not None:
         return jmrp
-    explanation = _explanation(msg)
+    explanation = _explanation(msg, data.replace(b"\r\n", b"\n"))
     ses = _ses(explanation, key, addresses, originals)
     if ses is not None:
         return ses
@@ -221,8 +221,9 @@ def _decoded(part: Message) -> str:
         return raw.decode("utf-8", "replace")
 
 
-def _explanation(msg: Message) -> str:
-    """The human-readable text the reporting server wrote, up to where the returned original begins."""
+def _explanation(msg: Message, data: bytes) -> str:
+    """The human-readable text the reporting server wrote, up to where the returned original begins (with
+    no readable text part, as when a part's headers are broken: the raw body)."""
     plain = [p for p in _own_parts(msg) if p.get_content_type() == "text/plain"]
     html = [p for p in _own_parts(msg) if p.get_content_type() == "text/html"]
     if plain:
@@ -230,7 +231,7 @@ def _explanation(msg: Message) -> str:
     elif html:
         text = re.sub(r"<[^<>]{0,2000}>", " ", _decoded(html[0])[:TEXT_CAP])
     else:
-        text = str(msg.get_payload()) if not msg.is_multipart() else ""
+        text = data.partition(b"\n\n")[2][:TEXT_CAP].decode("utf-8", "replace")
     text = text[:TEXT_CAP]
     cut = _MARKER.search(text)
     if cut is not None and cut.start() > 0:
