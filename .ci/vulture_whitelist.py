@@ -28,3 +28,4 @@ _.process_result_value  # unused method (subscribers/table.py:42)
 default_signer  # unused variable (subscribers/tokens.py:44)
 labelled_at  # unused variable (digest/db/labels.py): a stored column, read by bench/topics.py --editor-labels
 _.renders  # unused attribute (digest/issue/message.py): the render count bench/render.py and the tests read
+_._getline  # unused method (digest/bounces/mailbox.py): poplib calls it for every line it reads

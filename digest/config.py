@@ -161,6 +161,9 @@ class BouncesConfig:
     folder: str = setting("Processed", toml=True)
     soft_limit: int = setting(3, toml=True, minimum=1)  # soft bounces that mark a subscriber bounced
     soft_days: int = setting(30, toml=True, minimum=1)  # … within this many days, with no delivery between
+    # true only for relays that strip VERP: a report's recipient then picks among the deliveries of the
+    # Message-ID it returns (never beyond them)
+    match_recipient: bool = setting(False, toml=True)
 
 
 @dataclass(frozen=True)

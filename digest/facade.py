@@ -19,7 +19,7 @@ from .collect.jurisdictions import Jurisdictions, jurisdictions
 from .collect.topics import Taxonomy
 from .config import Settings
 from .db import Database
-from .db.feedback import IssueFeedback
+from .db.feedback import IssueFeedback, Refusal
 from .db.labels import TopicLabel
 from .delivery.outbox import DeliveryReport, Progress, SendOptions, deliver
 from .delivery.transport import Transport, make_transport, remove_files_of
@@ -121,10 +121,15 @@ class Digest:
         """Per issue sent (newest first): deliveries, bounces, complaints and unsubscribes."""
         return self.db.feedback.recent(limit)
 
+    def refusals(self) -> list[Refusal]:
+        """Refusals about our side (IP, domain, content, size, rate) of the last days, per provider, reason
+        and code: the operator's alert, never a reader's fault."""
+        return self.db.feedback.refusals()
+
     def apply_feedback(self, event: Event) -> Outcome:
         """Apply one bounce or complaint (from a webhook) under the configured soft-bounce policy."""
         b = self.settings.bounces
-        return self.db.feedback.apply(event, Policy(b.soft_limit, b.soft_days))
+        return self.db.feedback.apply(event, Policy(b.soft_limit, b.soft_days, b.match_recipient))
 
     def first_use(self, source: str, nonce: str) -> bool:
         """True the first time ``nonce`` is seen from ``source`` (a replayed webhook is refused)."""
@@ -417,7 +422,7 @@ class Digest:
         from .bounces.run import process
 
         b = self.settings.bounces
-        return process(box or open_box(b), self.db, self.verp(), Policy(b.soft_limit, b.soft_days))
+        return process(box or open_box(b), self.db, self.verp(), Policy(b.soft_limit, b.soft_days, b.match_recipient))
 
     def verp(self) -> Verp | None:
         """The VERP addresses of `bounce_address` in digest.toml, or None when it is not set."""

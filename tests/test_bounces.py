@@ -21,7 +21,7 @@ from digest.facade import Digest
 from digest.models import DeliveryStatus
 from subscribers.service import Audience, Notice
 
-from .support.bounces import bounce, maildir, mbox, send_rows
+from .support.bounces import arf, bounce, dsn, maildir, mbox, send_rows
 from .support.sending import prepared
 from .support.smtp import Sink, sink_server
 
@@ -79,7 +79,7 @@ def test_bounces_in_a_maildir_clean_the_list_once(sent: tuple[Digest, Sink], tmp
         first,
         first,  # a copy: applied once
         bounce("22-ses-dsn-hard.eml", e[1], None, id1),  # no VERP: by Message-ID
-        bounce("35-exim-x-failed-recipients-only.eml", e[2], None, None),  # by recipient only
+        bounce("35-exim-x-failed-recipients-only.eml", e[2], None, None),  # names a recipient only: nobody
         bounce("02-postfix-dsn-delayed.eml", e[3], verp3, id3),  # soft: recorded, still active
         bounce("23-ses-complaint-forwarded.eml", e[4], verp4, id4),  # complaint
         bounce("19-gmail-vacation-responder.eml", e[5], verp5, None),  # auto-reply: ignored
@@ -89,19 +89,19 @@ def test_bounces_in_a_maildir_clean_the_list_once(sent: tuple[Digest, Sink], tmp
     rep = d.bounces(MaildirBox(box, "Processed"))
     assert (rep.read, rep.hard, rep.soft, rep.complaint, rep.ignored, rep.unmatched, rep.duplicate, rep.marked) == (
         8,
+        2,
+        1,
+        1,
+        1,
+        2,
+        1,
         3,
-        1,
-        1,
-        1,
-        1,
-        1,
-        4,
     )
     statuses = {i: delivery(d, e[i])["who"] for i in range(10)}
     assert statuses == {
         0: "bounced",
         1: "bounced",
-        2: "bounced",
+        2: "active",
         3: "active",
         4: "complained",
         **{i: "active" for i in range(5, 10)},
@@ -113,7 +113,7 @@ def test_bounces_in_a_maildir_clean_the_list_once(sent: tuple[Digest, Sink], tmp
     assert delivery(d, e[4])["feedback"] == "complaint" and delivery(d, e[5])["feedback"] is None
     assert not list((box / "new").iterdir()) and len(list((box / ".Processed" / "cur").iterdir())) == 8
     counts = d.db.feedback.issue(int(row["issue_id"]))  # type: ignore[call-overload]
-    assert (counts.sent, counts.hard, counts.soft, counts.complaints) == (10, 3, 1, 1)
+    assert (counts.sent, counts.hard, counts.soft, counts.complaints) == (10, 2, 1, 1)
     again = d.bounces(MaildirBox(maildir(tmp_path / "Maildir", [first]), None))
     assert (again.read, again.duplicate, again.marked) == (1, 1, 0)
     assert not list((box / "new").iterdir())  # deleted this time
@@ -135,11 +135,12 @@ def test_a_crash_between_applying_and_moving_loses_nothing_and_counts_nothing_tw
 ) -> None:
     d, sink = sent
     verp, mid = envelope(sink, "sub7@example.com")
+    _, mid8 = envelope(sink, "sub8@example.com")
     box = maildir(
         tmp_path / "Maildir",
         [
             bounce("09-sendmail-dsn-user-unknown.eml", "sub7@example.com", verp, mid),
-            bounce("14-office365-ndr-recipient-not-found.eml", "sub8@example.com", None, None),
+            bounce("14-office365-ndr-recipient-not-found.eml", "sub8@example.com", None, mid8),
         ],
     )
     with pytest.raises(Crash):
@@ -246,3 +247,102 @@ def test_the_daemon_reads_the_mailbox_every_fifteen_minutes_when_one_is_set(
     outcome = Jobs(d, schedule, "test:1:a").bounces()
     assert outcome.text.startswith("bounces: 1 read: 1 hard")
     assert delivery(d, "sub6@example.com")["who"] == "bounced"
+
+
+# -- nobody can forge a bounce or a complaint ---------------------------------------------------
+
+
+def statuses(d: Digest) -> dict[str, str]:
+    with d.db.begin() as conn:
+        return {str(e): str(s) for e, s in conn.execute(select(t.subscribers.c.email, t.subscribers.c.status))}
+
+
+@pytest.mark.parametrize("match_recipient", [False, True])
+def test_forged_reports_to_the_plain_bounce_address_change_nobody(
+    sent: tuple[Digest, Sink], tmp_path: Path, match_recipient: bool
+) -> None:
+    d, _ = sent
+    everyone = [f"sub{i}@example.com" for i in range(10)]
+    before = statuses(d)
+    messages = [
+        dsn(everyone, "5.1.1", "550 5.1.1 User unknown"),  # one DSN naming every subscriber
+        dsn(everyone[:3], "5.1.1", "550 5.1.1 User unknown", to="bounces+1-2-abcdefghij@example.org", own_id="<r2@x>"),
+        arf("sub4@example.com"),  # a complaint naming a subscriber, no token, no Message-ID of ours
+        arf("sub5@example.com", to="bounces+9-5-zzzzzzzzzz@example.org"),  # a made-up token
+    ]
+    d.settings = replace(d.settings, bounces=replace(d.settings.bounces, match_recipient=match_recipient))
+    rep = d.bounces(MaildirBox(maildir(tmp_path / "Maildir", messages), None))
+    assert (rep.read, rep.unmatched, rep.marked, rep.hard, rep.complaint) == (4, 4, 0, 0, 0)
+    assert statuses(d) == before and set(before.values()) == {"active"}
+
+
+def test_a_message_id_of_ours_names_its_own_subscriber_only(sent: tuple[Digest, Sink], tmp_path: Path) -> None:
+    d, sink = sent
+    _, mid1 = envelope(sink, "sub1@example.com")
+    others = [f"sub{i}@example.com" for i in range(2, 8)]
+    d.settings = replace(d.settings, bounces=replace(d.settings.bounces, match_recipient=True))
+    report = dsn(["sub1@example.com", *others], "5.1.1", "550 5.1.1 User unknown", message_id=mid1)
+    rep = d.bounces(MaildirBox(maildir(tmp_path / "Maildir", [report]), None))
+    assert (rep.hard, rep.marked) == (1, 1)
+    changed = {e: s for e, s in statuses(d).items() if s != "active"}
+    assert changed == {"sub1@example.com": "bounced"}
+
+
+def test_a_blocklisting_bounce_marks_nobody_and_raises_the_alert(sent: tuple[Digest, Sink], tmp_path: Path) -> None:
+    from digest.bounces.summary import alert_line
+    from digest.cli.bounces import feedback_lines
+    from digest.ops.metrics import registry
+
+    d, sink = sent
+    said = "554 5.7.1 Service unavailable; Client host [203.0.113.5] blocked using zen.spamhaus.org"
+    messages = []
+    for i in range(6):
+        verp, mid = envelope(sink, f"sub{i}@example.com")
+        messages.append(dsn([f"sub{i}@example.com"], "5.7.1", said, to=verp, message_id=mid, own_id=f"<b{i}@x>"))
+    rep = d.bounces(MaildirBox(maildir(tmp_path / "Maildir", messages), None))
+    assert (rep.read, rep.sender, rep.hard, rep.soft, rep.marked) == (6, 6, 0, 0, 0)
+    assert set(statuses(d).values()) == {"active"}
+    row = delivery(d, "sub0@example.com")
+    assert (row["feedback"], row["feedback_reason"], row["feedback_code"]) == ("soft", "blocked", "5.7.1")
+    [refusal] = d.db.feedback.refusals()
+    assert (refusal.provider, refusal.reason, refusal.code, refusal.count) == ("example.com", "blocked", "5.7.1", 6)
+    line = alert_line(refusal)
+    assert line.startswith("example.com refused 6 messages as blocked (5.7.1)") and "spamhaus" in line
+    assert f"  alert: {line}" in feedback_lines(d)
+    assert any("by reason: 6 sender blocked" in x for x in feedback_lines(d))
+    scraped = registry(d.db.health).get_sample_value(
+        "digest_sender_refusals",
+        {"provider": "example.com", "reason": "blocked", "code": "5.7.1", "diagnostic": f"5.7.1 {said}"},
+    )
+    assert scraped == 6
+    from digest.models import IssueStatus
+    from digest.ops import reports
+
+    issue = d.db.issues.latest((IssueStatus.SENDING, IssueStatus.SENT))
+    assert issue is not None
+    made = reports.issue_report(d, issue)
+    assert made.reasons["sender blocked"] == 6 and made.reasons["address gone"] == 0
+    assert ("what came back", "sender blocked", 6) in reports.as_rows(made)
+    assert "sender blocked" in reports.as_text(made) and reports.as_dict(made)["reasons"]["sender blocked"] == 6
+    more = dsn(["sub0@example.com"], "5.1.1", "550 5.1.1 User unknown", own_id="<later@x>")
+    assert d.bounces(MaildirBox(maildir(tmp_path / "Maildir", [more]), None)).unmatched == 1
+
+
+def test_soft_bounces_about_our_side_never_add_up_to_bounced(db_url: str, tmp_path: Path) -> None:
+    d = prepared(db_url, tmp_path, None, 1)
+    sub = next(d.subscribers.iter())
+    issues = [send_rows(d, f"2026-W{n}") for n in (40, 41, 42, 43)]
+    policy = Policy(soft_limit=3, soft_days=30)
+    for n, issue in enumerate(issues):
+        reason = "mesgtoobig" if n % 2 else "spamdetected"
+        event = Event("mail", f"k{n}", "soft", "5.3.4", "too big", ref=DeliveryRef(issue, sub.id), reason=reason)
+        assert d.db.feedback.apply(event, policy).label == "sender"
+    assert d.subscribers.get(sub.id).status == "active"  # type: ignore[union-attr]
+    full = [
+        Event("mail", f"f{n}", "soft", "4.2.2", "full", ref=DeliveryRef(i, sub.id), reason="mailboxfull")
+        for n, i in enumerate(issues[1:])
+    ]
+    for event in full:
+        d.db.feedback.apply(event, policy)
+    assert d.subscribers.get(sub.id).status == "bounced"  # type: ignore[union-attr]
+    d.close()

@@ -88,8 +88,8 @@ folder = "Processed"
         run = subprocess.run([*DIGEST, "bounces"], env=env, capture_output=True, text=True, timeout=120)
         assert run.returncode == 0, run.stderr
         assert run.stdout.strip() == (
-            "bounces: 7 read: 3 hard, 1 soft, 1 complaints, 1 ignored, 0 unmatched, "
-            "1 already done; 4 subscribers marked"
+            "bounces: 7 read: 3 hard, 1 soft, 1 complaints, 0 about our sending, 1 ignored, 0 unmatched, "
+            "1 already done, 0 set aside; 4 subscribers marked"
         )
         assert count(box, "INBOX") == 0 and count(box, "Processed") == 7
 

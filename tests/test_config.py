@@ -227,8 +227,11 @@ def test_the_readme_documents_every_key_the_config_accepts() -> None:
     from digest.config import SECTIONS
     from digest.configspec import spec_of
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
     block = readme.split("## Configuration", 1)[1].split("```toml", 1)[1].split("```", 1)[0]
+    for page in sorted((root / "docs").glob("*.md")):  # the pages of the docs site document theirs
+        block += "".join(part.split("```", 1)[0] for part in page.read_text(encoding="utf-8").split("```toml")[1:])
     missing = []
     for section, cls in SECTIONS.items():
         for f in fields(cls):

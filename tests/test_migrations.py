@@ -356,3 +356,27 @@ def test_an_older_database_gets_the_jurisdictions_of_its_articles_read_after_the
     assert first.split(",")[0] == "us"  # the title, then what the summary names
     assert all(s.jurisdictions == frozenset() for s in d.subscribers.iter())
     d.close()
+
+
+def test_a_database_before_bounce_reasons_keeps_its_feedback_and_takes_reasons(tmp_path: Path) -> None:
+    """0008_bounce_reasons on an older database: its deliveries keep their feedback with no reason (which
+    still counts toward the soft limit), and new feedback stores its reason, provider and code."""
+    from digest.bounces.policy import counts_soft
+
+    engine = make_engine(f"sqlite:///{restore('v3', tmp_path)}")
+    upgrade(engine)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM deliveries WHERE feedback_reason IS NOT NULL")).scalar() == 0
+        conn.execute(text("UPDATE deliveries SET feedback = 'soft', feedback_code = '4.2.2'"))  # as before 0008
+        reasons = conn.execute(text("SELECT DISTINCT feedback, feedback_reason FROM deliveries")).all()
+        conn.execute(
+            text(
+                "INSERT INTO feedback_events (source, key, kind, received_at, reason, provider, code) "
+                "VALUES ('mail', '<r@b>', 'sender', '2026-12-03', 'blocked', 'gmail.com', '5.7.1')"
+            )
+        )
+        kept = conn.execute(text("SELECT reason, provider, code FROM feedback_events WHERE key = '<r@b>'")).one()
+    assert [tuple(r) for r in reasons] == [("soft", None)] and counts_soft(None)
+    assert tuple(kept) == ("blocked", "gmail.com", "5.7.1")
+    assert state(engine).at_head
+    engine.dispose()

@@ -1,7 +1,12 @@
 """Where bounce mail arrives: an IMAP folder (TLS or STARTTLS), a POP3 mailbox (TLS), a local Maildir or mbox.
 
 Each box lists its messages as (id, bytes) and is told when one is ``done``: it is then moved to the
-processed folder or deleted. The caller marks a message done only after its outcome is committed, so a
+processed folder or deleted. One that cannot be read or applied is set ``aside``: moved to the
+``Unreadable`` folder (Maildir: with a ``.reason`` file beside it; mbox: a copy with an
+X-Digest-Aside header in the ``Unreadable`` file beside the box), or, over POP3, which cannot move mail,
+left on the server; the reason is logged either way.
+
+The caller marks a message done only after its outcome is committed, so a
 crash between the two leaves the message in place, and reading it again finds its event already applied
 (a duplicate) and only moves it: nothing is lost, nothing counted twice.
 
@@ -37,7 +42,13 @@ class Box(Protocol):
 
     def done(self, message_id: str) -> None: ...
 
+    def aside(self, message_id: str, reason: str) -> None: ...
+
     def close(self) -> None: ...
+
+
+ASIDE = "Unreadable"  # where a message that cannot be read or applied goes, with its reason
+POP3_MAX_LINE = 1 << 20  # poplib refuses lines over 2,048 bytes; real mail has longer ones
 
 
 class MailboxError(DeliveryError):
@@ -121,6 +132,16 @@ class MaildirBox:
         with contextlib.suppress(FileNotFoundError):
             path.rename(self.target / "cur" / name)
 
+    def aside(self, message_id: str, reason: str) -> None:
+        path = self.root / message_id
+        target = self.root / f".{ASIDE}"
+        for sub in ("tmp", "new", "cur"):
+            (target / sub).mkdir(parents=True, exist_ok=True)
+        name = path.name if ":2," in path.name else f"{path.name}:2,"
+        (target / f"{path.name.split(':')[0]}.reason").write_text(reason + "\n", encoding="utf-8")
+        with contextlib.suppress(FileNotFoundError):
+            path.rename(target / "cur" / name)
+
     def close(self) -> None:
         return None
 
@@ -134,6 +155,8 @@ class MboxBox:
         self.box = mailbox.mbox(path, create=False)
         self.box.lock()
         self.target = mailbox.mbox(path.with_name(folder)) if folder else None
+        self.aside_box: mailbox.mbox | None = None
+        self.aside_path = path.with_name(ASIDE)
         self.finished: list[str] = []
         self.keys: dict[str, str] = {}
 
@@ -148,6 +171,15 @@ class MboxBox:
             self.target.flush()
         self.finished.append(message_id)
 
+    def aside(self, message_id: str, reason: str) -> None:
+        if self.aside_box is None:
+            self.aside_box = mailbox.mbox(self.aside_path)
+        copy = mailbox.mboxMessage(self.box.get_bytes(self.keys[message_id], from_=False))
+        copy["X-Digest-Aside"] = " ".join(reason.split())[:500]
+        self.aside_box.add(copy)
+        self.aside_box.flush()
+        self.finished.append(message_id)
+
     def close(self) -> None:
         try:
             for key in self.finished:
@@ -158,6 +190,8 @@ class MboxBox:
             self.box.close()
             if self.target is not None:
                 self.target.close()
+            if self.aside_box is not None:
+                self.aside_box.close()
 
 
 class IMAPBox:
@@ -217,6 +251,15 @@ class IMAPBox:
         self.imap.uid("STORE", message_id, "+FLAGS.SILENT", r"(\Deleted)")
         self.deleted = True
 
+    def aside(self, message_id: str, reason: str) -> None:
+        self.imap.create(ASIDE)  # "already exists" is fine
+        if self.moves:
+            self.imap.uid("MOVE", message_id, ASIDE)
+            return
+        self.imap.uid("COPY", message_id, ASIDE)
+        self.imap.uid("STORE", message_id, "+FLAGS.SILENT", r"(\Deleted)")
+        self.deleted = True
+
     def close(self) -> None:
         with contextlib.suppress(OSError, imaplib.IMAP4.error):
             if self.deleted:
@@ -230,7 +273,7 @@ class POP3Box:
 
     def __init__(self, host: str, port: int, user: str, password: str, context: ssl.SSLContext) -> None:
         try:
-            self.pop = poplib.POP3_SSL(host, port, context=context, timeout=TIMEOUT)
+            self.pop = _POP3(host, port, context=context, timeout=TIMEOUT)
             self.pop.user(user)
             self.pop.pass_(password)
         except (OSError, poplib.error_proto) as exc:
@@ -249,9 +292,29 @@ class POP3Box:
     def done(self, message_id: str) -> None:
         self.pop.dele(int(message_id))
 
+    def aside(self, message_id: str, reason: str) -> None:
+        return None  # POP3 cannot move mail: it stays on the server, and the reason is in the log
+
     def close(self) -> None:
         with contextlib.suppress(OSError, poplib.error_proto):
             self.pop.quit()
+
+
+class _POP3(poplib.POP3_SSL):
+    """poplib's POP3 over TLS, reading lines up to POP3_MAX_LINE bytes instead of 2,048."""
+
+    def _getline(self) -> tuple[bytes, int]:
+        line = self.file.readline(POP3_MAX_LINE + 1)
+        if len(line) > POP3_MAX_LINE:
+            raise poplib.error_proto("line too long")
+        if not line:
+            raise poplib.error_proto("-ERR EOF")
+        octets = len(line)
+        if line[-2:] == b"\r\n":
+            return line[:-2], octets
+        if line[:1] == b"\r":
+            return line[1:-1], octets
+        return line[:-1], octets
 
 
 def _quote(name: str) -> str:

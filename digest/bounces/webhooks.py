@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .policy import Event
+from .reasons import judge
 from .verp import Verp
 
 SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
@@ -52,6 +53,15 @@ def _json(body: bytes) -> Any:
         return json.loads(body)
     except ValueError:
         raise Refused(400, "the body is not JSON") from None
+
+
+def _bounce(provider_says_permanent: bool, status: str, text: str) -> tuple[str, str]:
+    """(label, reason) of a provider's bounce event: the reason from its code and words, as for mail; the
+    provider's own permanent/temporary verdict counts only where those say nothing known."""
+    verdict = judge(status, text, provider_says_permanent)
+    if verdict.reason == "undefined":
+        return ("hard" if provider_says_permanent else "soft"), verdict.reason
+    return ("hard" if verdict.hard else "soft"), verdict.reason
 
 
 def _message_id(value: str | None) -> tuple[str, ...]:
@@ -129,18 +139,23 @@ def ses_events(msg: dict[str, Any], verp: Verp | None) -> list[Event]:
     out = []
     if kind == "Bounce":
         bounce = note.get("bounce") or {}
-        label = "hard" if bounce.get("bounceType") == "Permanent" else "soft"
+        permanent = bounce.get("bounceType") == "Permanent"
+        sub = str(bounce.get("bounceSubType") or "")
         for r in bounce.get("bouncedRecipients") or []:
+            diagnostic = str(r.get("diagnosticCode") or "")
+            label, reason = _bounce(permanent, str(r.get("status") or ""), f"{diagnostic} {sub}")
             out.append(
                 Event(
                     "ses",
                     f"{msg['MessageId']}:{r.get('emailAddress')}",
                     label,
                     str(r.get("status") or ""),
-                    str(r.get("diagnosticCode") or ""),
+                    diagnostic,
                     ref,
                     ids,
                     (str(r.get("emailAddress", "")).lower(),),
+                    reason,
+                    True,
                 )
             )
     elif kind == "Complaint":
@@ -156,6 +171,8 @@ def ses_events(msg: dict[str, Any], verp: Verp | None) -> list[Event]:
                     ref,
                     ids,
                     (str(r.get("emailAddress", "")).lower(),),
+                    "feedback",
+                    True,
                 )
             )
     return out
@@ -184,10 +201,23 @@ def postmark_events(body: bytes) -> list[Event]:
         return []
     key, email = f"{note.get('RecordType')}:{note.get('ID')}", str(note.get("Email", "")).lower()
     if note.get("RecordType") == "SpamComplaint" or note.get("Type") == "SpamComplaint":
-        return [Event("postmark", key, "complaint", "abuse", str(note.get("Description") or ""), recipients=(email,))]
+        return [
+            Event(
+                "postmark",
+                key,
+                "complaint",
+                "abuse",
+                str(note.get("Description") or ""),
+                recipients=(email,),
+                reason="feedback",
+                authenticated=True,
+            )
+        ]
     if note.get("RecordType") == "Bounce":
         kind = note.get("Type")
-        label = "hard" if kind in POSTMARK_HARD else "soft" if kind in POSTMARK_SOFT else "other"
+        label, reason = "other", ""
+        if kind in POSTMARK_HARD or kind in POSTMARK_SOFT:
+            label, reason = _bounce(kind in POSTMARK_HARD, "", str(note.get("Details") or ""))
         return [
             Event(
                 "postmark",
@@ -196,6 +226,8 @@ def postmark_events(body: bytes) -> list[Event]:
                 str(note.get("Type") or "")[:20],
                 str(note.get("Details") or ""),
                 recipients=(email,),
+                reason=reason,
+                authenticated=True,
             )
         ]
     return []
@@ -228,12 +260,13 @@ def mailgun_events(data: dict[str, Any], verp: Verp | None) -> list[Event]:
     ids = _message_id(((data.get("message") or {}).get("headers") or {}).get("message-id"))
     key = str(data.get("id", ""))
     if kind == "complained":
-        return [Event("mailgun", key, "complaint", "abuse", "", ref, ids, (email,))]
+        return [Event("mailgun", key, "complaint", "abuse", "", ref, ids, (email,), "feedback", True)]
     if kind == "failed":
         status = data.get("delivery-status") or {}
-        label = "hard" if data.get("severity") == "permanent" else "soft"
         text = str(status.get("description") or status.get("message") or "")
-        return [Event("mailgun", key, label, str(status.get("code") or ""), text, ref, ids, (email,))]
+        code = str(status.get("code") or "")
+        label, reason = _bounce(data.get("severity") == "permanent", "", f"{code} {text}")
+        return [Event("mailgun", key, label, code, text, ref, ids, (email,), reason, True)]
     return []
 
 
@@ -267,9 +300,13 @@ def sendgrid_events(events: list[dict[str, Any]]) -> list[Event]:
         email, key = str(e.get("email", "")).lower(), str(e.get("sg_event_id", ""))
         ids = _message_id(e.get("smtp-id"))
         if e.get("event") == "spamreport":
-            out.append(Event("sendgrid", key, "complaint", "abuse", "", None, ids, (email,)))
+            out.append(Event("sendgrid", key, "complaint", "abuse", "", None, ids, (email,), "feedback", True))
         elif e.get("event") in ("bounce", "dropped"):
             status = str(e.get("status") or "")
-            label = "soft" if e.get("type") == "blocked" or status.startswith("4") else "hard"
-            out.append(Event("sendgrid", key, label, status, str(e.get("reason") or ""), None, ids, (email,)))
+            text = str(e.get("reason") or "")
+            permanent = e.get("type") != "blocked" and not status.startswith("4")
+            label, reason = _bounce(permanent, status, text)
+            if e.get("type") == "blocked" and reason == "undefined":
+                reason = "blocked"
+            out.append(Event("sendgrid", key, label, status, text, None, ids, (email,), reason, True))
     return out

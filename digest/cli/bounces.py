@@ -18,8 +18,11 @@ if TYPE_CHECKING:
 def bounces(c: Context) -> None:
     """Read the bounce mailbox of [bounces] once: apply each bounce and complaint, then move or delete it.
 
-    Hard bounces mark the subscriber bounced, soft ones after [bounces] soft_limit in soft_days, and a
-    complaint unsubscribes for good. `digest daemon` does this every [bounces] every (15 minutes).
+    Hard bounces (the address or domain is gone) mark the subscriber bounced, soft ones about their
+    mailbox after [bounces] soft_limit in soft_days, and a complaint unsubscribes for good. A refusal
+    about our side (blocked IP, spam, size, rate) changes nobody and shows as an alert in `digest status`.
+    Only a report with our VERP token or a Message-ID we sent changes a subscriber. A message that cannot
+    be read is set aside (folder Unreadable). `digest daemon` does this every [bounces] every (15 minutes).
 
     \b
     Example:
@@ -29,20 +32,31 @@ def bounces(c: Context) -> None:
 
 
 def feedback_lines(digest: Digest, limit: int = 5) -> list[str]:
-    """Per issue sent (newest first): sent, bounced (hard, soft), complaints, unsubscribes; a warning line
-    when complaints pass 0.1 % of its deliveries."""
+    """Per issue sent (newest first): sent, bounced (hard, soft), complaints, unsubscribes, and what came
+    back per reason; a warning line when complaints pass 0.1 % of its deliveries; then an alert line per
+    provider that refused our mail for a reason on our side in the last days."""
+    from ..bounces.summary import ALERT_HINT, alert_line, groups
+
     out = []
     for week, fb in digest.recent_feedback(limit):
         out.append(
             f"  {week}: {fb.sent} sent, {fb.hard + fb.soft} bounced ({fb.hard} hard, {fb.soft} soft), "
             f"{fb.complaints} complaints, {fb.unsubscribes} unsubscribes"
         )
+        per = ", ".join(f"{n} {name}" for name, n in groups(fb).items() if n)
+        if per:
+            out.append(f"    by reason: {per}")
         if fb.too_many_complaints:
             out.append(
                 f"  warning: {week}: complaints are {fb.complaint_rate:.2%} of its deliveries, over "
                 "0.1 %; mailbox providers block senders past 0.3 %. Check who is on the list and how "
                 "they joined"
             )
+    refusals = digest.refusals()
+    for r in refusals:
+        out.append(f"  alert: {alert_line(r)}")
+    if refusals:
+        out.append(f"  ({ALERT_HINT})")
     return out
 
 

@@ -1,9 +1,11 @@
 """Bounces and complaints applied to deliveries and subscribers, each event once (feedback_events).
 
 One transaction per event: record its key (the unique (source, key) makes a second try a no-op), find
-the delivery it is about (by VERP token, then the original Message-ID, then the recipient's latest
-delivery), record the feedback on it, and change the subscriber's status as the policy says. The policy
-itself is digest/bounces/policy.py.
+the delivery it is about (by our signed VERP token, else the original Message-ID of a message we sent;
+by the recipient only with [bounces] match_recipient, and then only a recipient of that Message-ID),
+record the feedback and its reason on it, and change the subscriber's status as the policy says. A
+refusal about our side is recorded as kind "sender" and changes nobody. The policy itself is
+digest/bounces/policy.py.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from subscribers import lifecycle
 from subscribers.clock import now
 from subscribers.model import Change, SubscriberStatus
 
-from ..bounces.policy import IGNORED, RANK, Event, Outcome, Policy
+from ..bounces.policy import IGNORED, RANK, Event, Outcome, Policy, counts_soft
 from ..models import DeliveryStatus, Feedback
 from . import tables as t
 
@@ -29,6 +31,21 @@ _CHANGE = {SubscriberStatus.BOUNCED: Change.BOUNCE, SubscriberStatus.COMPLAINED:
 
 d, s, f = t.deliveries, t.subscribers, t.feedback_events
 COMPLAINT_WARNING = 0.001
+
+
+REFUSAL_DAYS = 7  # sender-side refusals older than this no longer raise the operator's alert
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Mail a provider refused for a reason on our side (blocked IP, spam, size, rate…), grouped."""
+
+    provider: str  # the recipients' domain
+    reason: str
+    code: str
+    count: int
+    last_at: datetime
+    diagnostic: str  # the latest one's text
 
 
 @dataclass(frozen=True)
@@ -40,6 +57,7 @@ class IssueFeedback:
     soft: int = 0
     complaints: int = 0
     unsubscribes: int = 0
+    by_reason: tuple[tuple[str, str, int], ...] = ()  # (feedback, reason or "", deliveries)
 
     @property
     def complaint_rate(self) -> float:
@@ -71,32 +89,43 @@ class FeedbackStore:
             with self.engine.connect() as own:
                 return self.apply(event, policy, at, own)
         with conn.begin():
-            return self._apply(conn, event, policy, at or now())
+            return self._apply(conn, event.stored(), policy, at or now())
 
     def _apply(self, conn: Connection, event: Event, policy: Policy, at: datetime) -> Outcome:
         dialect = postgresql if self.postgres else sqlite
         stmt = dialect.insert(f).values(
-            source=event.source, key=event.key[:500], kind=event.label, detail=_detail(event), received_at=at
+            source=event.source,
+            key=event.key[:500],
+            kind=event.label,
+            detail=_detail(event),
+            received_at=at,
+            reason=event.reason[:20] or None,
+            provider=event.provider or None,
+            code=event.code[:20] or None,
         )
         added = conn.execute(stmt.on_conflict_do_nothing(index_elements=["source", "key"]).returning(f.c.id))
         if added.first() is None:  # (rowcount is not reliable here on every driver)
             return Outcome("duplicate")
         if event.label in IGNORED:
             return Outcome(event.label)
-        targets, _how = _match(conn, event)
+        targets, _how = _match(conn, event, policy.match_recipient)
         feedback = event.feedback
+        this = and_(f.c.source == event.source, f.c.key == event.key[:500])
         if not targets or feedback is None:
-            conn.execute(
-                update(f).where(f.c.source == event.source, f.c.key == event.key[:500]).values(kind="unmatched")
-            )
+            conn.execute(update(f).where(this).values(kind="unmatched"))
             return Outcome("unmatched")
-        outcome = Outcome(event.label)
+        if event.about_sender:  # our IP, domain, content or rate: the reader is not at fault
+            conn.execute(update(f).where(this).values(kind="sender"))
+        outcome = Outcome("sender" if event.about_sender else event.label)
         for delivery_id, subscriber_id in targets:
             if delivery_id is not None:
                 _record(conn, delivery_id, feedback, event, at)
                 outcome.deliveries.append(delivery_id)
-            run = _soft_run(conn, subscriber_id, delivery_id, at - timedelta(days=policy.soft_days))
-            status = policy.status_after(feedback, run if feedback == Feedback.SOFT else 0)
+            if event.about_sender:
+                continue
+            counted = feedback == Feedback.SOFT and counts_soft(event.reason)
+            run = _soft_run(conn, subscriber_id, delivery_id, at - timedelta(days=policy.soft_days)) if counted else 0
+            status = policy.status_after(feedback, run, event.reason)
             if status is None:
                 continue
             moved = lifecycle.move(
@@ -104,11 +133,7 @@ class FeedbackStore:
             )
             if moved is not None:
                 outcome.marked.append((subscriber_id, moved.value))
-        conn.execute(
-            update(f)
-            .where(f.c.source == event.source, f.c.key == event.key[:500])
-            .values(delivery_id=targets[0][0], subscriber_id=targets[0][1])
-        )
+        conn.execute(update(f).where(this).values(delivery_id=targets[0][0], subscriber_id=targets[0][1]))
         return outcome
 
     def first_use(self, source: str, nonce: str) -> bool:
@@ -152,9 +177,40 @@ class FeedbackStore:
             .select_from(d.join(s, s.c.id == d.c.subscriber_id))
             .where(d.c.issue_id == issue_id, d.c.status == DeliveryStatus.SENT)
         )
+        reasons = (
+            select(d.c.feedback, func.coalesce(d.c.feedback_reason, ""), func.count())
+            .where(d.c.issue_id == issue_id, d.c.status == DeliveryStatus.SENT, d.c.feedback.is_not(None))
+            .group_by(d.c.feedback, d.c.feedback_reason)
+        )
         with self.engine.begin() as conn:
             row = conn.execute(query).one()
-        return IssueFeedback(*(int(n) for n in row))
+            by_reason = tuple(sorted((str(k), str(r), int(n)) for k, r, n in conn.execute(reasons)))
+        counts = [int(n) for n in row]
+        return IssueFeedback(counts[0], counts[1], counts[2], counts[3], counts[4], by_reason)
+
+    def refusals(self, since: datetime | None = None, limit: int = 20) -> list[Refusal]:
+        """Refusals about our side since ``since`` (default: the last REFUSAL_DAYS days), per provider,
+        reason and code, the most frequent first."""
+        since = since or now() - timedelta(days=REFUSAL_DAYS)
+        grouped = (
+            select(
+                func.coalesce(f.c.provider, ""),
+                func.coalesce(f.c.reason, ""),
+                func.coalesce(f.c.code, ""),
+                func.count(),
+                func.max(f.c.received_at),
+                func.max(f.c.id),
+            )
+            .where(f.c.kind == "sender", f.c.received_at >= since)
+            .group_by(f.c.provider, f.c.reason, f.c.code)
+            .order_by(func.count().desc())
+            .limit(limit)
+        )
+        with self.engine.begin() as conn:
+            rows = conn.execute(grouped).all()
+            found = conn.execute(select(f.c.id, f.c.detail).where(f.c.id.in_([r[5] for r in rows])))
+            texts = {int(i): str(t or "") for i, t in found}
+        return [Refusal(str(p), str(r), str(c), int(n), last, str(texts.get(i) or "")) for p, r, c, n, last, i in rows]
 
 
 def _detail(event: Event) -> str | None:
@@ -162,8 +218,13 @@ def _detail(event: Event) -> str | None:
     return text[:2000] or None
 
 
-def _match(conn: Connection, event: Event) -> tuple[list[tuple[int | None, int]], str]:
-    """(delivery id or None, subscriber id) pairs the event is about, and how they were found."""
+def _match(conn: Connection, event: Event, by_recipient: bool) -> tuple[list[tuple[int | None, int]], str]:
+    """(delivery id or None, subscriber id) pairs the event is about, and how they were found.
+
+    Only what a stranger cannot make up ties a report to a subscriber: our signed VERP token, or the
+    Message-ID of a message we sent them. A report's recipients alone tie it to nobody: with
+    ``by_recipient`` they choose among the deliveries of the Message-ID it returns, never beyond them.
+    """
     if event.ref is not None:
         ref = event.ref
         row = conn.execute(
@@ -182,12 +243,31 @@ def _match(conn: Connection, event: Event) -> tuple[list[tuple[int | None, int]]
         )
         if conn.execute(known).first() is not None:
             return [(None, ref.subscriber_id)], "verp"
-    if event.message_ids:
-        rows = conn.execute(select(d.c.id, d.c.subscriber_id).where(d.c.message_id.in_(event.message_ids))).all()
-        if rows:
-            return [(r.id, r.subscriber_id) for r in rows[:1]], "message-id"
+    ids = [i[:500] for i in event.message_ids if i][:20]
+    if not ids:
+        return _by_recipient(conn, event) if event.authenticated else ([], "")
+    rows = conn.execute(
+        select(d.c.id, d.c.subscriber_id, s.c.email)
+        .join(s, s.c.id == d.c.subscriber_id)
+        .where(d.c.message_id.in_(ids), d.c.status == DeliveryStatus.SENT)
+        .order_by(d.c.id)
+    ).all()
+    if not rows:
+        return _by_recipient(conn, event) if event.authenticated else ([], "")
+    named = {r.lower() for r in event.recipients}
+    if by_recipient and named:
+        found: list[tuple[int | None, int]] = [(r.id, r.subscriber_id) for r in rows if r.email.lower() in named]
+        if found:
+            return found, "recipient"
+    if len(rows) == 1:  # a Message-ID names one delivery; one shared by several names none of them
+        return [(rows[0].id, rows[0].subscriber_id)], "message-id"
+    return [], ""
+
+
+def _by_recipient(conn: Connection, event: Event) -> tuple[list[tuple[int | None, int]], str]:
+    """An authenticated event's recipients: each subscriber's latest delivery sent."""
     found: list[tuple[int | None, int]] = []
-    for email in event.recipients:
+    for email in event.recipients[:1]:
         sub = conn.execute(select(s.c.id).where(func.lower(s.c.email) == email.lower())).first()
         if sub is None:
             continue
@@ -209,6 +289,7 @@ def _record(conn: Connection, delivery_id: int, feedback: Feedback, event: Event
         .values(
             feedback=feedback.value,
             feedback_code=event.code[:20] or None,
+            feedback_reason=event.reason[:20] or None,
             feedback_text=event.text[:1000] or None,
             feedback_at=at,
         )
@@ -220,7 +301,7 @@ def _soft_run(conn: Connection, subscriber_id: int, delivery_id: int | None, sin
     if delivery_id is None:
         return 0
     rows = conn.execute(
-        select(d.c.feedback)
+        select(d.c.feedback, d.c.feedback_reason)
         .where(
             d.c.subscriber_id == subscriber_id,
             d.c.id <= delivery_id,
@@ -228,10 +309,10 @@ def _soft_run(conn: Connection, subscriber_id: int, delivery_id: int | None, sin
             d.c.updated_at >= since,
         )
         .order_by(d.c.id.desc())
-    ).scalars()
+    )
     run = 0
-    for feedback in rows:
-        if feedback != Feedback.SOFT:
+    for feedback, reason in rows:
+        if feedback != Feedback.SOFT or not counts_soft(reason):
             break
         run += 1
     return run

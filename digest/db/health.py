@@ -26,6 +26,11 @@ _ISSUES = select(func.max(i.c.built_at), func.max(i.c.sent_at))
 # Bounces known today: addresses marked bounced (a 5xx at delivery, or the bounce mailbox).
 _BOUNCED = select(func.count()).where(s.c.status == SubscriberStatus.BOUNCED)
 _COMPLAINED = select(func.count()).where(d.c.feedback == Feedback.COMPLAINT)
+_REASONS = (
+    select(d.c.feedback, func.coalesce(d.c.feedback_reason, ""), func.count())
+    .where(d.c.feedback.is_not(None))
+    .group_by(d.c.feedback, d.c.feedback_reason)
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Figures:
     last_send: datetime | None = None  # the last issue that finished sending
     bounces: int = 0
     complaints: int = 0  # deliveries with a complaint (bounce mailbox, ESP webhooks)
+    by_reason: tuple[tuple[str, str, int], ...] = ()  # (feedback, reason or "", deliveries), all issues
 
     @property
     def outbox_depth(self) -> int:
@@ -68,6 +74,7 @@ class Health:
             built, sent = conn.execute(_ISSUES).one()
             bounced = int(conn.execute(_BOUNCED).scalar() or 0)
             complaints = int(conn.execute(_COMPLAINED).scalar() or 0)
+            by_reason = tuple(sorted((str(k), str(r), int(n)) for k, r, n in conn.execute(_REASONS)))
         return Figures(
             deliveries=by_status,
             retried=retried,
@@ -79,4 +86,5 @@ class Health:
             last_send=sent,
             bounces=bounced,
             complaints=complaints,
+            by_reason=by_reason,
         )

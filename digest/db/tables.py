@@ -93,6 +93,7 @@ deliveries = Table(
     Column("feedback_code", String(20)),  # its status code (5.1.1) or feedback type (abuse)
     Column("feedback_text", Text),  # its diagnostic
     Column("feedback_at", UTCDateTime),
+    Column("feedback_reason", String(20)),  # why: userunknown, mailboxfull, blocked, … (bounces/reasons.py)
     UniqueConstraint("issue_id", "subscriber_id", name="uq_delivery_issue_subscriber"),
     one_of("deliveries", DeliveryStatus),
     CheckConstraint(f"feedback IN ({', '.join(repr(f.value) for f in Feedback)})", name="ck_deliveries_feedback"),
@@ -107,13 +108,18 @@ feedback_events = Table(
     Column("id", Integer, primary_key=True),
     Column("source", String(20), nullable=False),  # mail, ses, postmark, mailgun, sendgrid
     Column("key", String(500), nullable=False),  # the report's Message-ID, or the event's id
-    Column("kind", String(20), nullable=False),  # hard, soft, complaint, ignored, unmatched
+    # hard, soft, complaint, autoreply, other, unmatched; sender: a refusal about our side (no subscriber)
+    Column("kind", String(20), nullable=False),
     Column("delivery_id", Integer, ForeignKey("deliveries.id")),
     Column("subscriber_id", Integer, ForeignKey("subscribers.id")),
     Column("detail", Text),
     Column("received_at", UTCDateTime, nullable=False),
+    Column("reason", String(20)),  # userunknown, mailboxfull, blocked, …, feedback (a complaint)
+    Column("provider", String(255)),  # the failing recipient's domain
+    Column("code", String(20)),  # the status code (5.7.1) or feedback type
     UniqueConstraint("source", "key", name="uq_feedback_event"),
 )
+Index("ix_feedback_events_kind_received", feedback_events.c.kind, feedback_events.c.received_at)
 
 issue_edits = Table(
     "issue_edits",

@@ -14,12 +14,18 @@ The figures live in the tables (digest/db/health.py), not in one process's memor
     digest_last_success_timestamp_seconds     {job="collect"|"build"|"send"}: Unix time of the last success
     digest_bounces_processed_total            addresses marked bounced
     digest_complaints_processed_total         spam complaints recorded
+    digest_feedback_deliveries{group,reason}  deliveries that came back, per reason group (address gone,
+                                              mailbox full, sender blocked, content refused, complaint, …)
+                                              and reason (userunknown, blocked, …)
+    digest_sender_refusals{provider,reason,code,diagnostic}
+                                              messages a provider refused in the last days for a reason on
+                                              our side (blocked IP, spam, size, rate…): the operator's alert
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +34,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..bounces.summary import groups
+from ..db.feedback import FeedbackStore, IssueFeedback, Refusal
 from ..db.health import Health
 from ..db.migrate import state
 from ..models import DeliveryStatus
@@ -44,19 +52,23 @@ NAMES = (
     "digest_last_success_timestamp_seconds",
     "digest_bounces_processed_total",
     "digest_complaints_processed_total",
+    "digest_feedback_deliveries",
+    "digest_sender_refusals",
 )
 
 
 class DatabaseCollector(Collector):
     """Every metric above, from one read of the database per scrape."""
 
-    def __init__(self, health: Health) -> None:
+    def __init__(self, health: Health, refusals: Callable[[], list[Refusal]] | None = None) -> None:
         self.health = health
+        self.refusals = refusals or FeedbackStore(health.engine).refusals
 
     def collect(self) -> Iterator[Metric]:
         try:
             f = self.health.figures()
             current = state(self.health.engine).at_head
+            refused = self.refusals()
         except SQLAlchemyError:
             yield GaugeMetricFamily("digest_up", "1 when the database answers", value=0)
             return
@@ -86,6 +98,21 @@ class DatabaseCollector(Collector):
         yield last
         yield CounterMetricFamily("digest_bounces_processed", "Addresses marked bounced", value=f.bounces)
         yield CounterMetricFamily("digest_complaints_processed", "Spam complaints recorded", value=f.complaints)
+        per = GaugeMetricFamily(
+            "digest_feedback_deliveries", "Deliveries that came back, per reason", labels=["group", "reason"]
+        )
+        for feedback, reason, n in f.by_reason:
+            name = groups(IssueFeedback(by_reason=((feedback, reason, n),)))
+            per.add_metric([next(g for g, k in name.items() if k), reason or "unknown"], n)
+        yield per
+        alert = GaugeMetricFamily(
+            "digest_sender_refusals",
+            "Messages refused in the last days for a reason on our side, per provider",
+            labels=["provider", "reason", "code", "diagnostic"],
+        )
+        for r in refused:
+            alert.add_metric([r.provider, r.reason, r.code, " ".join(r.diagnostic.split())[:120]], r.count)
+        yield alert
 
 
 def _unix(when: datetime) -> float:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from subscribers.clock import now
 
+from ..bounces.summary import groups
 from ..db.reports import Outcomes
 from ..issue.clicks import tally
 from ..models import Issue
@@ -48,6 +49,7 @@ class IssueReport:
     apart: dict[str, int] = field(default_factory=dict)  # clicks counted apart: head, scanner, burst, repeat
     opens: int | None = None  # None: opens are not tracked
     openers: int | None = None  # distinct readers who opened; None when the image does not name readers
+    reasons: dict[str, int] = field(default_factory=dict)  # deliveries per reason group (bounces/summary.py)
 
     @property
     def per_topic(self) -> Counter[str]:
@@ -102,6 +104,7 @@ def issue_report(digest: Digest, issue: Issue) -> IssueReport:
         apart=dict(sorted(counted.apart.items())),
         opens=opens if shown else None,
         openers=openers if shown and named else None,
+        reasons=groups(db.feedback.issue(issue.id)),
     )
 
 
@@ -122,6 +125,7 @@ def as_rows(rep: IssueReport) -> list[tuple[str, str, int | str]]:
         ("delivery", key, getattr(rep.outcomes, key)) for key, _ in DELIVERY_LABELS
     ]
     rows.append(("delivery", "complaints", "not recorded" if rep.complaints is None else rep.complaints))
+    rows += [("what came back", name, n) for name, n in rep.reasons.items()]
     rows.append(("audience", "unsubscribed after this issue", rep.unsubscribed))
     if rep.opens is not None:
         rows.append(("opens", "opens (inflated, see the caveat)", rep.opens))
@@ -160,6 +164,9 @@ def as_text(rep: IssueReport) -> str:
     lines = [f"issue {rep.week} ({rep.status}): {rep.subject}", "deliveries:"]
     lines += [f"  {label:<36} {getattr(o, key):>6}" for key, label in DELIVERY_LABELS]
     lines.append(f"  {'complaints':<36} {'not recorded' if rep.complaints is None else rep.complaints:>6}")
+    if rep.reasons:
+        lines.append("what came back, per reason:")
+        lines += [f"  {name:<36} {n:>6}" for name, n in rep.reasons.items()]
     lines.append(f"unsubscribed after this issue (before the next): {rep.unsubscribed}")
     if rep.opens is not None:
         openers = "" if rep.openers is None else f" by {rep.openers} readers"

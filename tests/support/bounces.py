@@ -57,3 +57,78 @@ def send_rows(d: Digest, week: str) -> int:
         outbox.record(conn, row_id, DeliveryStatus.SENT, tried=True, code=250, message_id=f"<{week}.{sub.id}@x>")
     conn.close()
     return issue.id
+
+
+def dsn(
+    recipients: list[str],
+    status: str,
+    diagnostic: str,
+    to: str = "bounces@example.org",
+    message_id: str = "<not-ours@elsewhere.example>",
+    own_id: str = "<report-1@mx.example.net>",
+) -> bytes:
+    """An RFC 3464 report, written here, about ``recipients`` (one block each), sent to ``to`` and returning
+    a message whose Message-ID is ``message_id``."""
+    blocks = "".join(
+        f"\nFinal-Recipient: rfc822; {r}\nAction: failed\nStatus: {status}\nDiagnostic-Code: smtp; {diagnostic}\n"
+        for r in recipients
+    )
+    return f"""From: Mail Delivery System <MAILER-DAEMON@mx.example.net>
+To: {to}
+Subject: Undelivered Mail Returned to Sender
+Message-ID: {own_id}
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="b0"
+
+--b0
+Content-Type: text/plain
+
+Your message could not be delivered to one or more recipients.
+
+--b0
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.net
+{blocks}
+--b0
+Content-Type: text/rfc822-headers
+
+From: IP Digest <digest@example.org>
+Subject: This week in IP
+Message-ID: {message_id}
+
+--b0--
+""".encode()
+
+
+def arf(recipient: str, to: str = "bounces@example.org", message_id: str = "<not-ours@elsewhere.example>") -> bytes:
+    """An RFC 5965 abuse report, written here, about ``recipient``."""
+    return f"""From: Feedback Loop <fbl@isp.example.net>
+To: {to}
+Subject: Abuse report
+Message-ID: <arf-{recipient}@isp.example.net>
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=feedback-report; boundary="b1"
+
+--b1
+Content-Type: text/plain
+
+This is an abuse report.
+
+--b1
+Content-Type: message/feedback-report
+
+Feedback-Type: abuse
+User-Agent: ExampleFBL/1.0
+Version: 1
+Original-Rcpt-To: {recipient}
+
+--b1
+Content-Type: text/rfc822-headers
+
+From: IP Digest <digest@example.org>
+To: {recipient}
+Message-ID: {message_id}
+
+--b1--
+""".encode()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
+from ...bounces.summary import refusal_lines
 from ...errors import DigestError
 from ...facade import SAMPLE
 from ...issue.checks import Finding
@@ -38,7 +39,14 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
     send = sends().status()
     issue = d.find_draft()
     if issue is None:
-        return page("draft.html", issue=None, send=send, feedback=d.recent_feedback(), no_draft=d.no_draft())
+        return page(
+            "draft.html",
+            issue=None,
+            send=send,
+            feedback=d.recent_feedback(),
+            no_draft=d.no_draft(),
+            **refusal_lines(d),
+        )
     rendered = variant(issue, topics)
     text = personalize(rendered, SAMPLE)[1] if rendered else ""
     if findings is None and rendered is not None:
@@ -65,6 +73,7 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
         preheader_edited=issue.preheader_fixed,
         preheaders=d.preheaders(issue) if issue.preheader_fixed else [],
         feedback=d.recent_feedback(),
+        **refusal_lines(d),
     )
 
 

@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 
 from subscribers.clock import now
 
+from ...bounces.summary import refusal_lines
 from ...models import Issue, IssueStatus
 from ...ops import charts, reports
 from ...ops.dashboard import articles_weeks, audience_weeks, last_weeks
@@ -67,6 +68,7 @@ def dashboard() -> ResponseReturnValue:
         sources=charts.sources([w for w, _ in weeks], per_source, failing),
         funnel=charts.funnel(rep) if rep else None,
         top=charts.top_articles(rep) if rep and rep.clicks else None,
+        **refusal_lines(d),
     )
 
 
