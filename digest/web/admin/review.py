@@ -35,10 +35,13 @@ def send_test() -> ResponseReturnValue:
     return to_draft("test")
 
 
-@bp.route("/draft/approve", methods=["GET", "POST"])
+@bp.get("/draft/approve")
 def approve() -> ResponseReturnValue:
-    if request.method == "GET":
-        return confirm_page("approve")
+    return confirm_page("approve")
+
+
+@bp.post("/draft/approve")
+def approve_post() -> ResponseReturnValue:
     d = digest()
     issue = d.db.issues.latest((IssueStatus.DRAFT,))
     if issue is None or issue.id is None or not same_draft(issue):
