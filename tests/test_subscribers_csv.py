@@ -140,6 +140,6 @@ def test_the_sign_up_form_refuses_the_same_names() -> None:
     from subscribers.validation import InvalidName, form_name
 
     assert form_name("  Ann   Lee ") == "Ann Lee" and form_name("Jean-Luc; Marie") == "Jean-Luc; Marie"
-    for bad in ("=1+1", "+44 cmd", "-2+3", "Ann; =SUM(A1)", "Bo;@SUM(A1)"):
+    for bad in ("=1+1", "+44 cmd", "-2+3", "Ann; =SUM(A1)", "Bo;+SUM(A1)"):
         with pytest.raises(InvalidName, match="start"):
             form_name(bad)
