@@ -109,9 +109,12 @@ def signed_in() -> bool:
 
 
 def _safe_next(target: str | None) -> str:
-    if target:
+    """``target`` when it is a page of this site under /admin, else the draft. Only printable ASCII without
+    spaces or backslashes passes: a line break would split the Location header, a backslash or a control
+    character is read as a host by some browsers."""
+    if target and len(target) <= 2000 and all("!" <= ch <= "~" and ch != "\\" for ch in target):
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and parts.path.startswith("/admin") and "\\" not in target:
+        if not parts.scheme and not parts.netloc and parts.path.startswith("/admin"):
             return target
     return url_for("admin.draft.show")
 
