@@ -11,8 +11,8 @@ is followed and not stored; one client's burst on one link is refused past CLICK
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, redirect, request
-from flask_limiter.util import get_remote_address
 from flask.typing import ResponseReturnValue
+from flask_limiter.util import get_remote_address
 
 from subscribers.clock import now
 
