@@ -42,10 +42,14 @@ class ConsentMissing(ValueError):
 
 
 def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+    """The file's delimiter, as the sniffer finds it; quoting as every spreadsheet writes it (double quotes).
+    The sniffer's guess of the quote character is not taken: cells an export starts with ' (formulas made
+    harmless) would make it guess ' and run rows together."""
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
         return csv.excel
+    return type("Sniffed", (csv.excel,), {"delimiter": delimiter})
 
 
 def read_header(stream: TextIO) -> tuple[csv.Dialect | type[csv.Dialect], list[str]]:
