@@ -19,11 +19,9 @@ from typing import TextIO
 
 from .model import Subscriber
 from .store import BATCH, NewSubscriber, SubscriberStore
-from .validation import clean_name, normalize_email, parse_topics
+from .validation import FORMULA_START, clean_name, form_name, normalize_email, parse_topics
 
 CONSENT_COLUMNS = ("confirmed_at", "consent_source", "consent_ip")
-# OWASP "CSV Injection": a cell that starts with one of these is a formula to a spreadsheet.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -44,10 +42,14 @@ class ConsentMissing(ValueError):
 
 
 def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
+    """The file's delimiter, as the sniffer finds it; quoting as every spreadsheet writes it (double quotes).
+    The sniffer's guess of the quote character is not taken: cells an export starts with ' (formulas made
+    harmless) would make it guess ' and run rows together."""
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t")
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t").delimiter
     except csv.Error:
         return csv.excel
+    return type("Sniffed", (csv.excel,), {"delimiter": delimiter})
 
 
 def read_header(stream: TextIO) -> tuple[csv.Dialect | type[csv.Dialect], list[str]]:
@@ -67,16 +69,28 @@ def read_rows(stream: TextIO) -> Iterator[tuple[int, dict[str, str]]]:
     """(line number, row) for each data row; the header must have an ``email`` column."""
     dialect, header = read_header(stream)
     reader = csv.reader(stream, dialect)
-    next(reader)
-    for values in reader:
-        if not any(v.strip() for v in values):
-            continue
-        yield reader.line_num, dict(zip(header, values, strict=False))
+    try:
+        next(reader)
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            yield reader.line_num, dict(zip(header, values, strict=False))
+    except csv.Error as exc:  # a field over csv.field_size_limit(), a NUL byte, …: the file stops here
+        raise CSVFormatError(
+            f"line {reader.line_num}: {exc}; nothing was imported, fix the file and import it again"
+        ) from None
 
 
 def unescape(value: str) -> str:
-    """Undo exactly what ``_cell`` adds (a quote before a formula character), so an export imports back."""
-    return value[1:] if value[:1] == "'" and value[1:2] in FORMULA_START and value[1:2] else value
+    """Undo exactly what ``_cell`` adds (a quote before a formula character, at the start and after each
+    semicolon), so an export imports back."""
+    return ";".join(_unquote(part) for part in value.split(";"))
+
+
+def _unquote(part: str) -> str:
+    bare = part.lstrip(" ")
+    lead = part[: len(part) - len(bare)]
+    return lead + bare[1:] if bare[:1] == "'" and bare[1:2] and bare[1:2] in FORMULA_START else part
 
 
 def _time(raw: str) -> datetime:
@@ -110,7 +124,7 @@ def _row(row: dict[str, str], topics_ok: set[str], basis: str, places_ok: frozen
         raise ValueError(f"consent_ip {raw_ip!r} is not an IP address") from None
     if confirmed is None and not source and not basis:
         raise ValueError("no consent on this row: fill its confirmed_at or consent_source, or import with --consent")
-    name = clean_name(unescape(row.get("name") or ""))
+    name = form_name(unescape(row.get("name") or ""))  # the sign-up form's rules: InvalidName is a ValueError
     return NewSubscriber(email, name, ",".join(topics), confirmed, source, ip, ",".join(dict.fromkeys(places)))
 
 
@@ -201,8 +215,14 @@ def export_csv(subscribers: Iterable[Subscriber], out: TextIO) -> int:
 
 def _cell(value: str) -> str:
     """OWASP's CSV-injection rule: a cell that starts like a formula gets a leading quote (the csv module
-    quotes and doubles the quotes inside)."""
-    return "'" + value if value.startswith(FORMULA_START) else value
+    quotes and doubles the quotes inside). A spreadsheet that splits on semicolons would make a new cell
+    of what follows each one, so each such part is treated the same way."""
+    return ";".join(_quote(part) for part in value.split(";"))
+
+
+def _quote(part: str) -> str:
+    bare = part.lstrip(" ")
+    return part[: len(part) - len(bare)] + "'" + bare if bare.startswith(FORMULA_START) else part
 
 
 def export_string(subscribers: Iterable[Subscriber]) -> str:

@@ -105,9 +105,14 @@ class SubscriberStore:
         ip: str | None = None,
         user_agent: str | None = None,
         jurisdictions: Iterable[str] = (),
+        same_work: bool = False,
     ) -> tuple[Subscriber, bool]:
         """Add one address, recording its sign-up and ``source``; an existing one is returned as it is (never
-        resubscribed). True when added. No confirmation time is recorded: only a confirmation sets it."""
+        resubscribed). True when added. No confirmation time is recorded: only a confirmation sets it.
+
+        ``same_work``: an existing address also costs a write and its commit (its row rewritten unchanged,
+        and a sign-up row written and taken back), so the time of the answer does not tell whether the
+        address was on the list (web sign-ups)."""
         at = _now()
         row = {
             "email": email.lower(),
@@ -128,6 +133,11 @@ class SubscriberStore:
                 added = True
             else:
                 added = False
+                if same_work:
+                    conn.execute(update(S).where(S.c.id == found).values(email=S.c.email))
+                    with conn.begin_nested() as twin:  # the new path's history row, written then undone
+                        history.record(conn, found, EventKind.SIGNED_UP, source, basis or None, ip, user_agent, at)
+                        twin.rollback()
         sub = self.get(found)
         assert sub is not None
         return sub, added
@@ -175,7 +185,15 @@ class SubscriberStore:
         left exactly as it is (status, name, topics, history): only a confirmation changes it.
         """
         sub, added = self.add(
-            email, name, topics, "pending", source, ip=ip, user_agent=user_agent, jurisdictions=jurisdictions
+            email,
+            name,
+            topics,
+            status="pending",
+            source=source,
+            ip=ip,
+            user_agent=user_agent,
+            jurisdictions=jurisdictions,
+            same_work=True,
         )
         return sub, ("new" if added else sub.status)
 

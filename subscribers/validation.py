@@ -18,6 +18,7 @@ class InvalidName(ValueError):
 
 
 NAME_LIMIT = 100
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP "CSV Injection": a cell starting so is a formula
 _LINKLIKE = re.compile(r"(?i)[a-z][a-z0-9+.-]*://|www\.|\b[a-z0-9-]+\.[a-z]{2,}\b")  # a URL or a domain
 
 
@@ -62,9 +63,16 @@ def parse_topics(raw: str | None) -> list[str]:
     return [t.strip().lower() for t in (raw or "").replace(";", ",").replace("|", ",").split(",") if t.strip()]
 
 
+def looks_like_formula(text: str) -> bool:
+    """True when ``text``, or any part of it after a semicolon (the separator of many spreadsheets), starts
+    as a spreadsheet formula does."""
+    return any(part.lstrip(" ").startswith(FORMULA_START) for part in text.split(";"))
+
+
 def form_name(raw: str | None) -> str:
-    """A name typed into a sign-up form, which the confirmation mail's ``To:`` carries: at most NAME_LIMIT
-    characters, no control characters, nothing that looks like a link or a domain; InvalidName otherwise."""
+    """A name typed into a sign-up form (or imported from a file), which the confirmation mail's ``To:``
+    carries: at most NAME_LIMIT characters, no control characters, nothing that looks like a link or a
+    domain, nothing a spreadsheet would run as a formula; InvalidName otherwise."""
     text = raw or ""
     if any(not ch.isprintable() for ch in text):
         raise InvalidName("the name may not contain control characters or line breaks")
@@ -73,4 +81,6 @@ def form_name(raw: str | None) -> str:
         raise InvalidName(f"the name is longer than {NAME_LIMIT} characters")
     if _LINKLIKE.search(text) or "@" in text:
         raise InvalidName("the name may not contain a web address or an email address")
+    if looks_like_formula(text):
+        raise InvalidName("the name may not start (or go on after a ';') with =, +, - or @")
     return text

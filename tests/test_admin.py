@@ -167,13 +167,24 @@ def test_login_goes_back_to_the_admin_page_asked_for_and_nowhere_else(app: Flask
         data={"csrf_token": token, "username": USER, "password": PASSWORD, "next": "/admin/draft?topics=copyright"},
     )
     assert resp.location == "/admin/draft?topics=copyright"
-    for evil in ("https://evil.example/admin", "//evil.example/admin", "/issues", "/\\evil.example"):
+    for evil in (
+        "https://evil.example/admin",
+        "//evil.example/admin",
+        "/issues",
+        "/\\evil.example",
+        "/admin\r\nSet-Cookie: session=stolen",  # a line break: once a 500 from the Location header
+        "/admin\n",
+        "/admin/\t/evil.example",
+        "/admin/" + "x" * 5000,
+    ):
         client.post("/admin/logout", data={"csrf_token": token_of(client)})
         token = csrf_from(client.get("/admin/login").get_data(as_text=True))
         resp = client.post(
             "/admin/login", data={"csrf_token": token, "username": USER, "password": PASSWORD, "next": evil}
         )
         assert resp.location == "/admin/draft", evil
+        again = client.get("/admin/login", query_string={"next": evil})  # signed in: straight on, safely
+        assert again.status_code == 302 and again.location == "/admin/draft", evil
 
 
 def test_the_session_cookie_is_secure_over_https(tmp_path: Path) -> None:

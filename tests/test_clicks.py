@@ -80,6 +80,7 @@ def test_fifty_readers_and_their_scanners_and_the_report_counts_only_the_readers
         for n in range(10):  # every link of one message at once
             follow(12, n)
         follow(13, 5, query="?next=https://evil.example/&url=https://evil.example/")  # the query is ignored
+        follow(13, 2)  # a second story of the same reader: counts, one reader still
         forged = links["reader14@example.org"][0].split("/r/")[0] + "/r/eyJ4IjoxfQ.forged"
         assert requests.get(forged, timeout=5, allow_redirects=False).status_code == 404
         other = links["reader15@example.org"][2].rsplit("/", 1)[0] + "/" + d.click_links().reader(999, 15)
@@ -89,7 +90,9 @@ def test_fifty_readers_and_their_scanners_and_the_report_counts_only_the_readers
             allow_redirects=False,  # a reader part of another issue
             headers={"User-Agent": BROWSER},
         )
-        assert follow_other.status_code == 302
+        assert follow_other.status_code == 302  # followed, not counted: the reader part is not this issue's
+        bare = links["reader16@example.org"][2].rsplit("/", 1)[0]  # the reader part cut off
+        assert requests.get(bare, timeout=5, allow_redirects=False, headers={"User-Agent": BROWSER}).status_code == 302
 
         (unsubscribe,) = [m["List-Unsubscribe"] for _, r, m in smtp_sink.messages if r == ["reader20@example.org"]]
         left = requests.post(unsubscribe.strip("<>"), data={"List-Unsubscribe": "One-Click"}, timeout=5)
@@ -102,7 +105,7 @@ def test_fifty_readers_and_their_scanners_and_the_report_counts_only_the_readers
         rep = json.loads(done.output)
         assert rep["outcomes"]["recipients"] == 50 and rep["outcomes"]["delivered"] == 49
         assert rep["outcomes"]["failed"] == rep["outcomes"]["bounced"] == 1 and rep["unsubscribed"] == 1
-        assert rep["clicks"] == 12 and rep["readers"] == 11  # 10 + reader 13 + one anonymous
+        assert rep["clicks"] == 12 and rep["readers"] == 11  # 10 + reader 13's two; none without its reader part
         assert rep["apart"] == {"burst": 10, "head": 1, "repeat": 1, "scanner": 1}
         per_article = {a["article_id"]: a["clicks"] for a in rep["articles"]}
         assert per_article[issue.articles[5].id] == 2 and per_article[issue.articles[2].id] == 2
@@ -227,3 +230,41 @@ def test_click_and_open_rows_older_than_the_retention_are_deleted_with_each_coll
         assert d.db.clicks.opens(issue.id) == (0, 0)
     finally:
         d.close()
+
+
+def test_a_per_reader_link_without_its_reader_is_not_counted_and_a_burst_is_refused(
+    tmp_path: Path, smtp_sink: Sink
+) -> None:
+    from sqlalchemy import func, select
+
+    from digest.db import tables
+
+    from .support.web import make_app
+
+    smtp = SMTPConfig(host="127.0.0.1", port=smtp_sink.port, security="none", timeout=5)
+    settings = make_settings(tmp_path, smtp=smtp, tracking=TrackingConfig(clicks=True, per_subscriber=True))
+    app = make_app(settings, CLICK_LIMIT="3 per minute")
+    d = app.extensions["digest"].digest
+    issue = d.db.issues.save_draft(sample_issue())
+    d.subscribers.add_many([NewSubscriber("reader@example.org")])
+    Sender(d, Schedule.from_config(ScheduleConfig()), "test-host:1:a").send(issue)
+    (link,) = links_of(smtp_sink, settings.base_url)["reader@example.org"][:1]
+    path = link.removeprefix(settings.base_url)
+    bare = path.rsplit("/", 1)[0]
+
+    def stored() -> int:
+        with d.db.begin() as conn:
+            return int(conn.execute(select(func.count()).select_from(tables.clicks)).scalar_one())
+
+    client = app.test_client()
+    headers = {"User-Agent": BROWSER}
+    assert client.get(path, headers=headers).status_code == 302 and stored() == 1
+    for cut in (bare, bare + "/", bare + "/" + d.click_links().reader(issue.id + 1, 1)):
+        assert client.get(cut, headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 302
+    assert stored() == 1, "followed, never stored: without its reader part the click cannot be told from a forged one"
+
+    codes = [client.get(path, headers=headers).status_code for _ in range(4)]
+    assert codes == [302, 302, 429, 429] and stored() == 3  # three in the minute for this client and link
+    other = client.get(path, headers=headers, environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    assert other.status_code == 302 and stored() == 4, "another client is not blocked by the burst"
+    d.close()

@@ -276,23 +276,27 @@ def test_forget_erases_the_person_and_an_import_skips_the_address(
 
 def test_the_export_neutralises_formulas_in_every_cell_and_imports_back(tmp_path: Path, cli_env: CliRunner) -> None:
     (tmp_path / "list.csv").write_text(
-        'email,name\n=cmd@example.org,@SUM(A1)\n-ann@example.org,+1 555\nplain@example.org,=HYPERLINK("x")\n',
+        'email,name\n=cmd@example.org,Cmd\n-ann@example.org,Ann\nplain@example.org,=HYPERLINK("x")\n',
         encoding="utf-8",
     )
-    assert run(cli_env, "subscribers", "import", "list.csv", "--consent", "a test list").exit_code == 0
+    imported = run(cli_env, "subscribers", "import", "list.csv", "--consent", "a test list")
+    assert imported.exit_code == 1 and "list.csv:4: rejected 'plain@example.org'" in imported.stderr  # the form's rules
+    for email, name in (("plain@example.org", "=HYPERLINK(x)"), ("at@example.org", "@SUM(A1)")):
+        assert run(cli_env, "subscribers", "add", email, "--name", name).exit_code == 0  # an editor's own entry
     out = run(cli_env, "subscribers", "export").stdout
     (tmp_path / "out.csv").write_text(out, encoding="utf-8")
     for line in out.splitlines()[1:]:
         for cell in next(iter(__import__("csv").reader([line]))):
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
-    assert "'=cmd@example.org,'@SUM(A1)" in out and "'-ann@example.org,'+1 555" in out
+    assert "'=cmd@example.org,Cmd" in out and "'-ann@example.org,Ann" in out and "'@SUM(A1)" in out
     fresh = tmp_path / "fresh"
     fresh.mkdir()
     runner = CliRunner(env={"DIGEST_DATABASE_URL": f"sqlite:///{fresh}/digest.db"})
-    assert runner.invoke(cli, ["subscribers", "import", str(tmp_path / "out.csv"), "--consent", "x"]).exit_code == 0
+    again = runner.invoke(cli, ["subscribers", "import", str(tmp_path / "out.csv"), "--consent", "x"])
+    assert again.exit_code == 1 and again.stderr.count("rejected") == 2, again.output  # the formula names
     listed = runner.invoke(cli, ["subscribers", "list"]).stdout.splitlines()
-    assert sorted(x.split("\t")[0] for x in listed) == ["-ann@example.org", "=cmd@example.org", "plain@example.org"]
-    assert sorted(x.split("\t")[2] for x in listed) == ["+1 555", '=HYPERLINK("x")', "@SUM(A1)"]
+    assert sorted(x.split("\t")[0] for x in listed) == ["-ann@example.org", "=cmd@example.org"], again.output
+    assert sorted(x.split("\t")[2] for x in listed) == ["Ann", "Cmd"]
 
 
 def test_a_database_from_before_the_history_upgrades_and_takes_complaints(tmp_path: Path) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import socket
 import subprocess
 import urllib.request
 from datetime import timedelta
@@ -13,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from werkzeug.test import TestResponse
 
 from digest.facade import Digest
@@ -53,7 +55,7 @@ def test_healthz_answers_without_touching_the_database(tmp_path: Path) -> None:
 
 def test_readyz_needs_a_recent_collect_and_a_current_schema(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    app = make_app(settings)
+    app = make_app(settings, READYZ_CACHE_SECONDS=0)
     client = app.test_client()
     d: Digest = app.extensions["digest"].digest
 
@@ -89,6 +91,38 @@ def test_readyz_says_when_the_database_cannot_be_reached(tmp_path: Path) -> None
     assert resp.status_code == 503
     (check,) = json_of(resp)["checks"]
     assert check["name"] == "database" and not check["ok"] and "DIGEST_DATABASE_URL" in check["detail"]
+
+
+def test_readyz_keeps_its_answer_for_a_moment(tmp_path: Path) -> None:
+    app = make_app(make_settings(tmp_path), READYZ_CACHE_SECONDS=3600)
+    d: Digest = app.extensions["digest"].digest
+    client = app.test_client()
+    assert client.get("/readyz").status_code == 503  # no collect yet
+    d.db.sources.record_fetch("https://feeds.example/a.xml", "A")
+    assert client.get("/readyz").status_code == 503, "the kept answer, not a new read"
+    app.config["READYZ_CACHE_SECONDS"] = 0
+    assert client.get("/readyz").status_code == 200
+
+
+@pytest.mark.postgres
+def test_readyz_tells_a_stranger_nothing_of_where_the_database_is(
+    tmp_path: Path, pg_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(make_settings(tmp_path, database_url=pg_url))
+    d: Digest = app.extensions["digest"].digest
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there: the server is gone
+    d.db.health.engine.dispose()
+    d.db.health.engine = create_engine(f"postgresql+psycopg://digest_reader@127.0.0.1:{port}/digest_private_name")
+    with caplog.at_level(logging.ERROR, logger="digest.ops.health"):
+        resp = app.test_client().get("/readyz")
+    body = resp.get_json()
+    assert resp.status_code == 503 and isinstance(body, dict) and body["checks"][0]["name"] == "database"
+    for secret in ("127.0.0.1", str(port), "digest_private_name", "digest_reader", "psycopg"):
+        assert secret not in resp.text
+    assert "127.0.0.1" in caplog.text and str(port) in caplog.text, "the operator finds the reason in the log"
 
 
 def test_metrics_of_a_real_send_scraped_over_waitress_and_parsed(tmp_path: Path) -> None:

@@ -213,6 +213,42 @@ def test_add_many_records_each_added_rows_consent_on_both_servers(db_url: str) -
         db.close()
 
 
+def test_a_web_sign_up_of_an_address_on_the_list_writes_as_a_new_one_does_and_changes_nothing(db_url: str) -> None:
+    """The same work on both paths (so the answer's time tells nothing): the existing row is rewritten as it
+    is and a sign-up row written and taken back; what is stored stays exactly as it was."""
+    from sqlalchemy import event, select
+
+    from digest.db import Database
+    from subscribers.table import subscriber_events, subscribers
+
+    db = Database(db_url)
+    try:
+        store = SubscriberStore(db.engine)
+        store.add("ann@example.org", "Ann", ["patents"], source="cli")
+
+        def rows() -> list[tuple[object, ...]]:
+            with db.engine.begin() as conn:
+                return [tuple(r) for t in (subscribers, subscriber_events) for r in conn.execute(select(t))]
+
+        statements: list[str] = []
+
+        def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+            statements.append(statement.split()[0].upper())
+
+        before = rows()
+        event.listen(db.engine, "before_cursor_execute", seen)
+        sub, was = store.request("ANN@example.org", "Someone Else", ["copyright"], "form", "203.0.113.9", "agent")
+        assert was == "active" and sub.name == "Ann" and sub.topics == {"patents"}
+        assert rows() == before, "the address is left exactly as it was, history included"
+        assert "UPDATE" in statements and "INSERT" in statements  # the writes of a new address, undone
+        statements.clear()
+        store.request("new@example.org", "New", [], "form", "203.0.113.9", "agent")
+        assert statements.count("INSERT") == 2
+        event.remove(db.engine, "before_cursor_execute", seen)
+    finally:
+        db.close()
+
+
 def test_add_many_stores_a_batch_in_one_insert_and_its_history_in_another(digest: Digest) -> None:
     from sqlalchemy import event
 

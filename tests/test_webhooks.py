@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,29 +16,64 @@ from typing import Any
 
 import pytest
 import requests
+import trustme
+from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from digest.config import WebhooksConfig
 from digest.facade import Digest
 from subscribers.store import NewSubscriber
 
 from .support.bounces import send_rows
+from .support.http import Site
+from .support.tls import Host, https_host
 from .support.web import Live, live_server
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:ses-events"
-CERT_URL = "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-test.pem"
+SNS, SIGNER = "sns.us-east-1.amazonaws.com", "sns.amazonaws.com"
+CERT_PATH = "/SimpleNotificationService-test.pem"
+CERT_URL = f"https://{SNS}{CERT_PATH}"
 MAILGUN_KEY = "key-mailgun-test"
 
 
 @pytest.fixture(scope="module")
-def sns_cert() -> tuple[rsa.RSAPrivateKey, bytes]:
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA(key_type=trustme.KeyType.RSA)  # SNS signs with RSA
-    leaf = ca.issue_cert("sns.us-east-1.amazonaws.com", key_type=trustme.KeyType.RSA)
-    key = serialization.load_pem_private_key(leaf.private_key_pem.bytes(), None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    return key, leaf.cert_chain_pems[0].bytes()
+def ca() -> trustme.CA:
+    """The test's own CA, standing in for the public CAs: it issues SNS's TLS and signing certificates."""
+    return trustme.CA(key_type=trustme.KeyType.RSA)  # SNS signs with RSA
+
+
+def signing_cert(ca: trustme.CA, name: str = SIGNER) -> tuple[rsa.RSAPrivateKey, bytes]:
+    """A signing certificate made as Amazon's is (subject and SAN ``name``), issued by an intermediate of
+    ``ca``; the PEM holds it and the intermediate."""
+    middle = ca.create_child_ca(key_type=trustme.KeyType.RSA)
+    issuer_key = serialization.load_pem_private_key(middle.private_key_pem.bytes(), None)
+    issuer = x509.load_pem_x509_certificate(middle.cert_pem.bytes())
+    assert isinstance(issuer_key, rsa.RSAPrivateKey)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    start = datetime.now(UTC) - timedelta(days=1)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(issuer.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + timedelta(days=365))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(issuer_key, hashes.SHA256())
+    )
+    return key, cert.public_bytes(serialization.Encoding.PEM) + middle.cert_pem.bytes()
+
+
+@pytest.fixture(scope="module")
+def sns_cert(ca: trustme.CA) -> tuple[rsa.RSAPrivateKey, bytes]:
+    return signing_cert(ca)
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +83,12 @@ def sendgrid_key() -> ec.EllipticCurvePrivateKey:
 
 @pytest.fixture
 def live(
-    tmp_path: Path, sns_cert: tuple[rsa.RSAPrivateKey, bytes], sendgrid_key: ec.EllipticCurvePrivateKey
-) -> Iterator[tuple[Live, list[str]]]:
+    tmp_path: Path,
+    ca: trustme.CA,
+    sns_cert: tuple[rsa.RSAPrivateKey, bytes],
+    sendgrid_key: ec.EllipticCurvePrivateKey,
+) -> Iterator[tuple[Live, Host]]:
+    """The app, and SNS's host (sns.us-east-1.amazonaws.com, served on 127.0.0.1 by the test's CA)."""
     public = sendgrid_key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -59,18 +99,22 @@ def live(
         mailgun_signing_key=MAILGUN_KEY,
         sendgrid_public_key=base64.b64encode(public).decode(),
     )
-    fetched: list[str] = []
-
-    def fetch(url: str) -> bytes:
-        fetched.append(url)
-        return sns_cert[1] if url == CERT_URL else b"<ConfirmSubscriptionResponse/>"
-
-    with live_server(tmp_path, webhooks=hooks, bounce_address="bounces@example.org") as server:
-        server.app.config["SNS_FETCH"] = fetch
+    roots = tmp_path / "roots.pem"
+    ca.cert_pem.write_to_path(str(roots))
+    with (
+        https_host("127.0.0.1", ca, SNS) as amazon,
+        live_server(tmp_path, webhooks=hooks, bounce_address="bounces@example.org") as server,
+    ):
+        amazon.bodies.update({CERT_PATH: sns_cert[1], "/": b"<ConfirmSubscriptionResponse/>"})
+        server.app.config.update(
+            SNS_CA_FILE=str(roots),
+            SNS_CONNECT={SNS: ("127.0.0.1", amazon.port)},
+            WEBHOOK_FAILURE_LIMIT="1000 per minute",  # the tests below are refused on purpose, many times
+        )
         d = server.digest
         d.subscribers.add_many([NewSubscriber(f"sub{i}@example.com") for i in range(6)])
         send_rows(d, "2026-W40")
-        yield server, fetched
+        yield server, amazon
 
 
 def status(d: Digest, email: str) -> str:
@@ -112,8 +156,8 @@ def ses_bounce(email: str, kind: str = "Permanent") -> str:
     )
 
 
-def test_ses_through_sns(live: tuple[Live, list[str]], sns_cert: tuple[rsa.RSAPrivateKey, bytes]) -> None:
-    server, fetched = live
+def test_ses_through_sns(live: tuple[Live, Host], sns_cert: tuple[rsa.RSAPrivateKey, bytes]) -> None:
+    server, amazon = live
     key, d, url = sns_cert[0], server.digest, f"{server.base}/webhooks/ses"
     confirm = sns(
         key,
@@ -123,7 +167,7 @@ def test_ses_through_sns(live: tuple[Live, list[str]], sns_cert: tuple[rsa.RSAPr
         SubscribeURL="https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&Token=t",
     )
     assert requests.post(url, data=json.dumps(confirm), timeout=10).status_code == 200
-    assert fetched[-1].startswith("https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription")
+    assert amazon.paths[-1] == "/?Action=ConfirmSubscription&Token=t"
 
     good = sns(key, Message=ses_bounce("sub0@example.com"))
     first = requests.post(url, data=json.dumps(good), timeout=10)
@@ -158,9 +202,10 @@ def test_ses_through_sns(live: tuple[Live, list[str]], sns_cert: tuple[rsa.RSAPr
         for body in bodies:
             assert requests.post(url, data=json.dumps(body), timeout=10).status_code == code, body
     assert status(d, "sub1@example.com") == status(d, "sub2@example.com") == "active"
+    assert amazon.paths.count(CERT_PATH) == 1, "the verified certificate is kept for the next message"
 
 
-def test_postmark_with_basic_auth(live: tuple[Live, list[str]]) -> None:
+def test_postmark_with_basic_auth(live: tuple[Live, Host]) -> None:
     server, _ = live
     url, d = f"{server.base}/webhooks/postmark", server.digest
     event = {"RecordType": "SpamComplaint", "Type": "SpamComplaint", "ID": 42, "Email": "sub3@example.com"}
@@ -179,7 +224,7 @@ def mailgun(token: str, timestamp: int, event: dict[str, Any], key: str = MAILGU
     return {"signature": {"timestamp": str(timestamp), "token": token, "signature": signature}, "event-data": event}
 
 
-def test_mailgun_with_its_hmac_and_one_time_token(live: tuple[Live, list[str]]) -> None:
+def test_mailgun_with_its_hmac_and_one_time_token(live: tuple[Live, Host]) -> None:
     server, _ = live
     url, d, now = f"{server.base}/webhooks/mailgun", server.digest, int(time.time())
     failed = {
@@ -200,9 +245,7 @@ def test_mailgun_with_its_hmac_and_one_time_token(live: tuple[Live, list[str]]) 
     assert status(d, "sub4@example.com") == "bounced"
 
 
-def test_sendgrid_with_its_ecdsa_signature(
-    live: tuple[Live, list[str]], sendgrid_key: ec.EllipticCurvePrivateKey
-) -> None:
+def test_sendgrid_with_its_ecdsa_signature(live: tuple[Live, Host], sendgrid_key: ec.EllipticCurvePrivateKey) -> None:
     server, _ = live
     url, d = f"{server.base}/webhooks/sendgrid", server.digest
     body = json.dumps(
@@ -235,3 +278,113 @@ def test_a_webhook_without_its_secret_is_not_there(tmp_path: Path) -> None:
     with live_server(tmp_path) as server:
         for name in ("ses", "postmark", "mailgun", "sendgrid"):
             assert requests.post(f"{server.base}/webhooks/{name}", data=b"{}", timeout=10).status_code == 404
+
+
+@pytest.fixture
+def attacker() -> Iterator[tuple[Host, rsa.RSAPrivateKey]]:
+    """Another host on a second loopback address (127.0.0.2), with a CA nobody trusts: it answers for SNS's
+    name and serves a signing certificate of its own."""
+    other = trustme.CA(key_type=trustme.KeyType.RSA)
+    key, pem = signing_cert(other)
+    with https_host("127.0.0.2", other, SNS) as evil:
+        evil.bodies["/cert.pem"] = pem
+        yield evil, key
+
+
+def test_sns_urls_that_could_reach_another_host_are_refused_before_any_connection(
+    live: tuple[Live, Host],
+    attacker: tuple[Host, rsa.RSAPrivateKey],
+    sns_cert: tuple[rsa.RSAPrivateKey, bytes],
+) -> None:
+    server, amazon = live
+    evil, evil_key = attacker
+    url, d, at = f"{server.base}/webhooks/ses", server.digest, f"127.0.0.2:{evil.port}"
+    forged = [
+        f"https://{at}\\@{SNS}/cert.pem",  # a backslash: one parser's user part is another's host
+        f"https://{at}@{SNS}/cert.pem",
+        f"https://{SNS}@{at}/cert.pem",
+        f"https://reader@{SNS}/cert.pem",
+        f"http://{SNS}/cert.pem",
+        f"https://{SNS}:{evil.port}/cert.pem",
+        f"https://{SNS}:443@{at}/cert.pem",
+        f"https://{SNS}.127.0.0.2.example/cert.pem",
+        f"https://{SNS}%2F@{at}/cert.pem",
+        f"https://{SNS}\t/cert.pem",
+        f"https://{SNS}#@{at}/cert.pem",
+        f"https:/{SNS}/cert.pem",
+        f"//{SNS}/cert.pem",
+    ]
+    for n, cert_url in enumerate(forged):
+        msg = sns(evil_key, MessageId=f"f-{n}", Message=ses_bounce("sub1@example.com"), SigningCertURL=cert_url)
+        resp = requests.post(url, data=json.dumps(msg), timeout=10)
+        assert resp.status_code == 403 and resp.json()["error"].startswith("SigningCertURL refused"), cert_url
+    for n, subscribe_url in enumerate(forged):  # signed with Amazon's own certificate: the URL is still checked
+        confirm = sns(
+            sns_cert[0],
+            "SubscriptionConfirmation",
+            MessageId=f"s-{n}",
+            Message="c",
+            Token="t",
+            SubscribeURL=subscribe_url,
+        )
+        resp = requests.post(url, data=json.dumps(confirm), timeout=10)
+        assert resp.status_code == 403 and resp.json()["error"].startswith("SubscribeURL refused"), subscribe_url
+    assert evil.connections == [] and evil.paths == []
+    assert amazon.paths == [CERT_PATH]  # only the genuine certificate, once, for the confirmations
+    assert status(d, "sub1@example.com") == "active"
+
+
+def test_a_certificate_that_is_not_amazons_is_refused_and_what_went_wrong_is_not_told(
+    live: tuple[Live, Host], attacker: tuple[Host, rsa.RSAPrivateKey], ca: trustme.CA, site: Site
+) -> None:
+    server, amazon = live
+    evil, evil_key = attacker
+    url, d = f"{server.base}/webhooks/ses", server.digest
+    connect: dict[str, tuple[str, int]] = server.app.config["SNS_CONNECT"]
+    wrong_key, wrong_name = signing_cert(ca, "evil.example")  # the trusted CA, another name
+    amazon.bodies.update({"/other-ca.pem": evil.bodies["/cert.pem"], "/wrong-name.pem": wrong_name})
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    cases: list[tuple[str, rsa.RSAPrivateKey, tuple[str, int]]] = [
+        ("/other-ca.pem", evil_key, ("127.0.0.1", amazon.port)),  # chained to a CA nobody trusts
+        ("/wrong-name.pem", wrong_key, ("127.0.0.1", amazon.port)),  # a trusted CA's, not issued to SNS
+        ("/missing.pem", evil_key, ("127.0.0.1", amazon.port)),  # 404
+        ("/cert.pem", evil_key, ("127.0.0.2", evil.port)),  # SNS's name answered by the attacker (DNS)
+        ("/closed.pem", evil_key, ("127.0.0.1", closed_port)),  # nothing listens: "Connection refused"
+        ("/plain.pem", evil_key, ("127.0.0.1", int(site.base.rsplit(":", 1)[1]))),  # plain HTTP: wrong version
+    ]
+    answers = set()
+    for n, (path, key, where) in enumerate(cases):
+        connect[SNS] = where
+        msg = sns(
+            key, MessageId=f"x-{n}", Message=ses_bounce("sub2@example.com"), SigningCertURL=f"https://{SNS}{path}"
+        )
+        resp = requests.post(url, data=json.dumps(msg), timeout=10)
+        assert resp.status_code == 403, path
+        answers.add(resp.text)
+    assert len(answers) == 1, "every failure gets the same answer"
+    (answer,) = answers
+    assert "Amazon" in answer and not any(w in answer for w in ("onnection", "VERSION", "certificate verify", "404"))
+    assert evil.connections and evil.paths == []  # the TLS handshake failed: nothing was asked of it
+    assert status(d, "sub2@example.com") == "active"
+
+
+def test_postmark_guesses_are_limited_and_bodies_that_break_the_parser_get_400(live: tuple[Live, Host]) -> None:
+    server, _ = live
+    server.app.config["WEBHOOK_FAILURE_LIMIT"] = "5 per minute"
+    url, now = f"{server.base}/webhooks/postmark", int(time.time())
+    nested = b"[" * 30000 + b"]" * 30000
+    assert requests.post(url, data=nested, auth=("pm", "pm-secret"), timeout=10).status_code == 400
+    weird = {"RecordType": "Bounce", "Type": ["HardBounce"], "ID": {"a": 1}, "Email": 5}
+    assert requests.post(url, json=weird, auth=("pm", "pm-secret"), timeout=10).status_code == 400
+    mailgun_url = f"{server.base}/webhooks/mailgun"
+    assert requests.post(mailgun_url, data=nested, timeout=10).status_code == 400
+    huge = mailgun("t-huge", 10**300, {"event": "failed"})
+    assert requests.post(mailgun_url, json=huge, timeout=10).status_code == 400
+    odd = mailgun("t-odd", now, {"event": "failed", "envelope": "not an object", "message": []})
+    assert requests.post(mailgun_url, json=odd, timeout=10).status_code == 400
+
+    codes = [requests.post(url, json={}, auth=("pm", f"guess {n}"), timeout=10).status_code for n in range(8)]
+    assert codes == [403] * 5 + [429] * 3

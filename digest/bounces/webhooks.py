@@ -2,16 +2,19 @@
 but for the SNS certificate (and subscription confirmation), fetched through the caller's ``fetch``.
 
     SES via SNS   the SNS signature (SignatureVersion 1: SHA1, 2: SHA256, RSA PKCS#1 v1.5) with the
-                  certificate at SigningCertURL, which must be https on sns.<region>.amazonaws.com;
-                  the topic must be one of SES_TOPIC_ARN; Timestamp within the last hour
+                  certificate at SigningCertURL, which must be https on sns.<region>.amazonaws.com and
+                  hold a certificate issued to sns.amazonaws.com by a trusted CA (sns.py); the topic
+                  must be one of SES_TOPIC_ARN; Timestamp within the last hour
     Postmark      HTTP basic auth (Postmark has no signature); events are applied once by their ID
     Mailgun       HMAC-SHA256 of timestamp + token with the signing key; timestamp within 5 minutes;
-                  a token seen before is a replay
+                  a token seen before is a replay. The signature does not cover the body: whoever
+                  holds one signed (timestamp, token) pair unused can attach any events to it
     SendGrid      ECDSA P-256 SHA-256 over timestamp + body, the X-Twilio-Email-Event-Webhook-* headers;
                   timestamp within 10 minutes
 
-A request that fails these raises Refused (401 without credentials, 403 with wrong ones or a replay) and
-changes nothing. Each event keeps the provider's own id as its key, so a retry is applied once.
+A request that fails these raises Refused (400 for a body that cannot be read, 401 without credentials, 403
+with wrong ones or a replay) and changes nothing. Each event keeps the provider's own id as its key, so a
+retry is applied once.
 """
 
 from __future__ import annotations
@@ -20,21 +23,24 @@ import base64
 import hashlib
 import hmac
 import json
-import re
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 from .policy import Event
 from .reasons import judge
+from .sns import BadUrl, FetchFailed, SnsUrl, parse_url
 from .verp import Verp
 
-SNS_HOST = re.compile(r"sns\.[a-z0-9-]+\.amazonaws\.com(\.cn)?")
+if TYPE_CHECKING:
+    from cryptography import x509
+
+log = logging.getLogger(__name__)
 SNS_AGE = timedelta(hours=1)
 MAILGUN_AGE = timedelta(minutes=5)
 SENDGRID_AGE = timedelta(minutes=10)
-Fetch = Callable[[str], bytes]
+Certificate = Callable[[SnsUrl], "x509.Certificate"]  # the verified signing certificate at a URL
 
 
 class Refused(Exception):
@@ -51,7 +57,7 @@ def _fresh(when: datetime, now: datetime, age: timedelta) -> None:
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: brackets nested past what the parser follows
         raise Refused(400, "the body is not JSON") from None
 
 
@@ -62,6 +68,14 @@ def _bounce(provider_says_permanent: bool, status: str, text: str) -> tuple[str,
     if verdict.reason == "undefined":
         return ("hard" if provider_says_permanent else "soft"), verdict.reason
     return ("hard" if verdict.hard else "soft"), verdict.reason
+
+
+def _timestamp(value: object) -> datetime:
+    """A Unix time as a datetime; ValueError for anything else (a huge number included)."""
+    try:
+        return datetime.fromtimestamp(int(str(value)), UTC)
+    except (OverflowError, OSError, TypeError) as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _message_id(value: str | None) -> tuple[str, ...]:
@@ -80,16 +94,16 @@ SNS_FIELDS = {
 SNS_FIELDS["UnsubscribeConfirmation"] = SNS_FIELDS["SubscriptionConfirmation"]
 
 
-def sns_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme != "https" or not SNS_HOST.fullmatch(parts.hostname or ""):
-        raise Refused(403, f"{parts.hostname or url!r} is not an SNS host (https://sns.<region>.amazonaws.com)")
-    return url
+def sns_url(url: object, field: str = "SigningCertURL") -> SnsUrl:
+    """``url`` parsed as an SNS URL (sns.parse_url), or Refused saying which rule it breaks."""
+    try:
+        return parse_url(url if isinstance(url, str) else "")
+    except BadUrl as exc:
+        raise Refused(403, f"{field} refused: {exc}") from None
 
 
-def verify_sns(body: bytes, topics: tuple[str, ...], fetch: Fetch, now: datetime) -> dict[str, Any]:
-    """The SNS message, once its topic, signature and age are checked."""
-    from cryptography import x509
+def verify_sns(body: bytes, topics: tuple[str, ...], certificate: Certificate, now: datetime) -> dict[str, Any]:
+    """The SNS message, once its topic, signing certificate, signature and age are checked."""
     from cryptography.exceptions import InvalidSignature
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -103,10 +117,12 @@ def verify_sns(body: bytes, topics: tuple[str, ...], fetch: Fetch, now: datetime
     if version not in ("1", "2"):
         raise Refused(403, f"unknown SNS SignatureVersion {version}")
     text = "".join(f"{k}\n{msg[k]}\n" for k in SNS_FIELDS[msg["Type"]] if k in msg)
+    url = sns_url(msg.get("SigningCertURL"))
     try:
-        cert = x509.load_pem_x509_certificate(fetch(sns_url(str(msg.get("SigningCertURL", "")))))
-    except (OSError, ValueError) as exc:  # requests' errors are OSErrors
-        raise Refused(403, f"cannot use the SNS signing certificate: {exc}") from None
+        cert = certificate(url)
+    except FetchFailed as exc:  # the reason goes to the log only: it would describe other hosts to a stranger
+        log.warning("SNS signing certificate refused: %s", exc)
+        raise Refused(403, "the SNS signing certificate could not be fetched or is not Amazon's") from None
     key = cert.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
         raise Refused(403, "the SNS certificate does not hold an RSA key")
@@ -121,6 +137,8 @@ def verify_sns(body: bytes, topics: tuple[str, ...], fetch: Fetch, now: datetime
         raise Refused(403, "the SNS signature does not verify") from None
     try:
         sent = datetime.fromisoformat(str(msg.get("Timestamp", "")).replace("Z", "+00:00"))
+        if sent.tzinfo is None:
+            raise ValueError("no time zone")
     except ValueError:
         raise Refused(403, "the SNS message has no valid Timestamp") from None
     _fresh(sent, now, SNS_AGE)
@@ -246,9 +264,10 @@ def verify_mailgun(body: bytes, signing_key: str, now: datetime) -> tuple[dict[s
     if not hmac.compare_digest(expected.hexdigest(), str(sig["signature"])):
         raise Refused(403, "the Mailgun signature does not verify")
     try:
-        _fresh(datetime.fromtimestamp(int(sig["timestamp"]), UTC), now, MAILGUN_AGE)
+        sent = _timestamp(sig["timestamp"])
     except ValueError:
-        raise Refused(403, "bad Mailgun timestamp") from None
+        raise Refused(400, "the Mailgun timestamp is not a time") from None
+    _fresh(sent, now, MAILGUN_AGE)
     data = payload.get("event-data")
     return (data if isinstance(data, dict) else {}), str(sig["token"])
 
@@ -287,9 +306,13 @@ def verify_sendgrid(
         raise Refused(403, "SENDGRID_WEBHOOK_PUBLIC_KEY is not an ECDSA key")
     try:
         key.verify(base64.b64decode(signature), timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))
-        _fresh(datetime.fromtimestamp(int(timestamp), UTC), now, SENDGRID_AGE)
     except (InvalidSignature, ValueError):
         raise Refused(403, "the SendGrid signature does not verify") from None
+    try:
+        sent = _timestamp(timestamp)
+    except ValueError:
+        raise Refused(400, "the SendGrid timestamp is not a time") from None
+    _fresh(sent, now, SENDGRID_AGE)
     events = _json(body)
     return [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Engine, func, literal, or_, select
+from sqlalchemy import Engine, func, or_, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from subscribers.model import SubscriberStatus
 
@@ -18,7 +19,8 @@ from . import tables as t
 
 d, src, s, i = t.deliveries, t.sources, t.subscribers, t.issues
 
-_PING = select(literal(1))
+_REVISION = text("SELECT version_num FROM alembic_version")
+_LAST_FETCH = select(func.max(src.c.last_fetch))
 _BY_STATUS = select(d.c.status, func.count()).group_by(d.c.status)
 _RETRIED = select(func.count()).where(or_(d.c.status == DeliveryStatus.DEFERRED, d.c.attempts > 1))
 _SOURCES = select(func.count(), func.count(src.c.last_error), func.max(src.c.last_fetch), func.max(src.c.last_success))
@@ -57,14 +59,27 @@ class Figures:
         )
 
 
+@dataclass(frozen=True)
+class Readiness:
+    revision: str | None  # the schema revision stamped in the database; None when there is none
+    last_fetch: datetime | None
+
+
 class Health:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def ping(self) -> None:
-        """Raises the driver's error when the database cannot be reached."""
+    def ready(self) -> Readiness:
+        """What readiness needs, in a few reads that cost the same at any size: the schema's revision (one
+        row) and the last collect (the sources table, a few rows). Raises the driver's error when the
+        database cannot be reached."""
         with self.engine.connect() as conn:
-            conn.execute(_PING)
+            last_fetch = conn.execute(_LAST_FETCH).scalar()  # reached: an error below is about the schema
+            try:
+                revision = conn.execute(_REVISION).scalar()
+            except SQLAlchemyError:  # no alembic_version table: an empty or old database
+                revision = None
+        return Readiness(None if revision is None else str(revision), last_fetch)
 
     def figures(self) -> Figures:
         with self.engine.begin() as conn:

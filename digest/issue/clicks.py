@@ -68,8 +68,11 @@ class Links:
         self.base_url, self.per_subscriber = base_url.rstrip("/"), per_subscriber
 
     def url(self, issue_id: int, article_id: int) -> str:
-        link = f"{self.base_url}/r/{self.articles.dumps([issue_id, article_id])}"
-        return f"{link}/{READER_MARK}" if self.per_subscriber else link
+        """The link; with per_subscriber the token says so (a third element), so a click that comes without
+        its reader part is known for one whose reader part was cut off or swapped, and is not counted."""
+        if self.per_subscriber:
+            return f"{self.base_url}/r/{self.articles.dumps([issue_id, article_id, 1])}/{READER_MARK}"
+        return f"{self.base_url}/r/{self.articles.dumps([issue_id, article_id])}"
 
     def open_url(self, issue_id: int) -> str:
         """The image whose fetch counts an open ([tracking] opens = true)."""
@@ -81,13 +84,19 @@ class Links:
 
     def read(self, token: str, reader: str | None = None) -> tuple[int, int, int | None]:
         """(issue id, article id, subscriber id or None); a reader part of another issue is ignored."""
+        issue_id, article_id, subscriber, _ = self.read_click(token, reader)
+        return issue_id, article_id, subscriber
+
+    def read_click(self, token: str, reader: str | None = None) -> tuple[int, int, int | None, bool]:
+        """(issue id, article id, subscriber id or None, whether the link was made with a reader part)."""
         try:
-            issue_id, article_id = self.articles.loads(token)
+            parts = self.articles.loads(token)
         except (BadData, TypeError, ValueError):
             raise BadLink("this link is not valid") from None
-        if not (isinstance(issue_id, int) and isinstance(article_id, int)):
+        if not (isinstance(parts, list) and len(parts) in (2, 3) and all(isinstance(x, int) for x in parts)):
             raise BadLink("this link is not valid")
-        return issue_id, article_id, self._reader(issue_id, reader)
+        issue_id, article_id = parts[0], parts[1]
+        return issue_id, article_id, self._reader(issue_id, reader), len(parts) == 3
 
     def read_open(self, token: str, reader: str | None = None) -> tuple[int, int | None]:
         """(issue id, subscriber id or None) of an open image's URL."""

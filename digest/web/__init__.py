@@ -3,6 +3,8 @@
 ``create_app(settings)`` builds the app; ``digest serve`` runs it under waitress. The views are thin:
 subscriber operations live in subscribers.service, issues come from the Digest facade.
 
+Only POST changes anything, and a view takes either GET (HEAD answered as GET) or POST (see methods.py).
+
     /subscribe                 GET form, POST (CSRF, honeypot, rate-limited) → confirmation email
     /api/subscribe             POST JSON {"email", "name"?, "topics"?, "jurisdictions"?} → 202 (for embedding)
     /confirm/<token>           GET page with a button, POST records consent (time and IP)
@@ -41,6 +43,7 @@ from ..facade import Digest
 from ..issue.render import reader_url
 from . import admin, archive, clicks, health, links, signup, webhooks
 from .extensions import Web, csrf, digests, limiter, web
+from .methods import check_routes
 from .pages import info_page, page
 
 __all__ = ["Web", "create_app", "info_page", "page", "start_mail", "stop_mail", "web"]
@@ -107,6 +110,7 @@ def create_app(
     app.register_blueprint(clicks.bp)
     app.register_blueprint(webhooks.bp)
     admin.init_app(app)
+    check_routes(app)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(Exception, _crash)

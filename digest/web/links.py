@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
 
+from subscribers.model import Subscriber
 from subscribers.tokens import BadToken
 
 from ..collect.jurisdictions import choices
@@ -24,13 +25,20 @@ def bad_link(what: str) -> ResponseReturnValue:
     )
 
 
-@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@bp.get("/unsubscribe/<token>")
 def unsubscribe(token: str) -> ResponseReturnValue:
+    """Mail scanners fetch links (GET or HEAD): this only shows the button."""
+    try:
+        web().audience.holder("unsubscribe", token)
+    except BadToken:
+        return bad_link("unsubscribe")
+    return page("unsubscribe.html", token=token, field=ONE_CLICK)
+
+
+@bp.post("/unsubscribe/<token>")
+def unsubscribe_post(token: str) -> ResponseReturnValue:
     audience = web().audience
     try:
-        if request.method == "GET":  # mail scanners fetch links: a GET only shows the button
-            audience.holder("unsubscribe", token)
-            return page("unsubscribe.html", token=token, field=ONE_CLICK)
         if request.form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
             return info_page(
                 "Nothing was changed",
@@ -52,24 +60,32 @@ def unsubscribe(token: str) -> ResponseReturnValue:
 
 
 # Mail providers POST there on the reader's behalf (RFC 8058), without a form; the signed token is the proof.
-csrf.exempt(unsubscribe)
+csrf.exempt(unsubscribe_post)
 
 
-@bp.route("/preferences/<token>", methods=["GET", "POST"])
+@bp.get("/preferences/<token>")
 def preferences(token: str) -> ResponseReturnValue:
-    audience = web().audience
     try:
-        saved = False
-        if request.method == "POST":
-            form = request.form
-            sub = audience.save_preferences(
-                token, form.getlist("topics"), "paused" in form, jurisdictions=form.getlist("jurisdictions")
-            )
-            saved = True
-        else:
-            sub = audience.holder("preferences", token)
+        sub = web().audience.holder("preferences", token)
     except BadToken:
         return bad_link("preferences")
+    return preferences_page(token, sub, saved=False)
+
+
+@bp.post("/preferences/<token>")
+def preferences_post(token: str) -> ResponseReturnValue:
+    try:
+        form = request.form
+        sub = web().audience.save_preferences(
+            token, form.getlist("topics"), "paused" in form, jurisdictions=form.getlist("jurisdictions")
+        )
+    except BadToken:
+        return bad_link("preferences")
+    return preferences_page(token, sub, saved=True)
+
+
+def preferences_page(token: str, sub: Subscriber, saved: bool) -> ResponseReturnValue:
+    audience = web().audience
     return page(
         "preferences.html",
         sub=sub,

@@ -41,14 +41,10 @@ def _address_key() -> str:
 
 bp = Blueprint("signup", __name__)
 # Shared by the form and the JSON endpoint, so one cannot be used to get round the other.
-per_client = limiter.shared_limit(
-    lambda: str(current_app.config["SUBSCRIBE_LIMIT_CLIENT"]), scope="subscribe-client", methods=["POST"]
-)
+# The views they guard take POST only, so every request that reaches one is counted, whatever its method.
+per_client = limiter.shared_limit(lambda: str(current_app.config["SUBSCRIBE_LIMIT_CLIENT"]), scope="subscribe-client")
 per_address = limiter.shared_limit(
-    lambda: str(current_app.config["SUBSCRIBE_LIMIT_ADDRESS"]),
-    scope="subscribe-address",
-    methods=["POST"],
-    key_func=_address_key,
+    lambda: str(current_app.config["SUBSCRIBE_LIMIT_ADDRESS"]), scope="subscribe-address", key_func=_address_key
 )
 
 
@@ -63,12 +59,15 @@ def home() -> ResponseReturnValue:
     return form_page()
 
 
-@bp.route("/subscribe", methods=["GET", "POST"])
+@bp.get("/subscribe")
+def subscribe() -> ResponseReturnValue:
+    return form_page()
+
+
+@bp.post("/subscribe")
 @per_client
 @per_address
-def subscribe() -> ResponseReturnValue:
-    if request.method == "GET":
-        return form_page()
+def subscribe_post() -> ResponseReturnValue:
     form = request.form
     if form.get(HONEYPOT):
         return info_page(*SENT)
@@ -87,12 +86,10 @@ def subscribe() -> ResponseReturnValue:
     return info_page(*SENT)
 
 
-@bp.route("/api/subscribe", methods=["POST", "OPTIONS"])
+@bp.post("/api/subscribe")  # a browser's CORS preflight (OPTIONS) gets Flask's automatic answer
 @per_client
 @per_address
 def api_subscribe() -> ResponseReturnValue:
-    if request.method == "OPTIONS":
-        return "", 204
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return jsonify(error="send a JSON object", detail='for example {"email": "reader@example.org"}'), 400
@@ -138,22 +135,33 @@ def cors(response: Any) -> Any:
     return response
 
 
-@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def _bad_confirmation() -> ResponseReturnValue:
+    return info_page(
+        "This confirmation link is not valid",
+        "It may have expired (links work for seven days) or been cut short. Subscribe again to get a new one.",
+        400,
+        action=url_for("signup.subscribe"),
+        action_label="Subscribe again",
+    )
+
+
+@bp.get("/confirm/<token>")
 def confirm(token: str) -> ResponseReturnValue:
+    """The page with the button: mail scanners fetch links (GET or HEAD), so this changes nothing."""
+    try:
+        web().audience.holder("confirm", token)
+    except BadToken:
+        return _bad_confirmation()
+    return page("confirm.html", token=token)
+
+
+@bp.post("/confirm/<token>")
+def confirm_post(token: str) -> ResponseReturnValue:
     audience = web().audience
     try:
-        if request.method == "GET":
-            audience.holder("confirm", token)
-            return page("confirm.html", token=token)
         sub = audience.confirm(token, request.remote_addr, request.user_agent.string)
     except BadToken:
-        return info_page(
-            "This confirmation link is not valid",
-            "It may have expired (links work for seven days) or been cut short. Subscribe again to get a new one.",
-            400,
-            action=url_for("signup.subscribe"),
-            action_label="Subscribe again",
-        )
+        return _bad_confirmation()
     if sub.status != SubscriberStatus.ACTIVE:
         return info_page(
             "This link no longer applies",

@@ -25,6 +25,7 @@ from flask.typing import ResponseReturnValue
 from ...delivery.sender import BackgroundSend, Sender, SendStatus
 from ...ops.schedule import Schedule
 from ..extensions import digests
+from ..methods import SAFE_METHODS
 from . import auth, draft, edits, reports, review, sending
 from .auth import DEFAULTS, LockOut, credentials
 from .base import AdminState
@@ -54,10 +55,10 @@ for child in (auth.bp, draft.bp, edits.bp, review.bp, sending.bp, reports.bp):
 
 @bp.before_request
 def guard() -> ResponseReturnValue | None:
-    if request.endpoint == "admin.auth.login":
+    if request.endpoint in ("admin.auth.login", "admin.auth.login_post"):
         return None
     if not auth.signed_in():
-        if request.method == "GET" and auth.enabled():
+        if request.method in SAFE_METHODS and auth.enabled():
             return redirect(url_for("admin.auth.login", next=request.full_path.rstrip("?")))
         abort(403)
     return None

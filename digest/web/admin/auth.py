@@ -109,21 +109,34 @@ def signed_in() -> bool:
 
 
 def _safe_next(target: str | None) -> str:
-    if target:
+    """``target`` when it is a page of this site under /admin, else the draft. Only printable ASCII without
+    spaces or backslashes passes: a line break would split the Location header, a backslash or a control
+    character is read as a host by some browsers."""
+    if target and len(target) <= 2000 and all("!" <= ch <= "~" and ch != "\\" for ch in target):
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and parts.path.startswith("/admin") and "\\" not in target:
+        if not parts.scheme and not parts.netloc and parts.path.startswith("/admin"):
             return target
     return url_for("admin.draft.show")
 
 
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: str(current_app.config["ADMIN_LOGIN_LIMIT"]), methods=["POST"])
+def _disabled() -> ResponseReturnValue:
+    return page("login.html", 503, disabled=True, env_user=ENV_USER, env_hash=ENV_HASH)
+
+
+@bp.get("/login")
 def login() -> ResponseReturnValue:
     if not enabled():
-        return page("login.html", 503, disabled=True, env_user=ENV_USER, env_hash=ENV_HASH)
+        return _disabled()
+    nxt = _safe_next(request.args.get("next"))
+    return redirect(nxt) if signed_in() else page("login.html", next=nxt)
+
+
+@bp.post("/login")
+@limiter.limit(lambda: str(current_app.config["ADMIN_LOGIN_LIMIT"]))  # POST only: every attempt is counted
+def login_post() -> ResponseReturnValue:
+    if not enabled():
+        return _disabled()
     nxt = _safe_next(request.values.get("next"))
-    if request.method == "GET":
-        return redirect(nxt) if signed_in() else page("login.html", next=nxt)
     cfg = current_app.config
     user = request.form.get("username", "").strip()[:200]
     password = request.form.get("password", "")

@@ -41,10 +41,13 @@ def send_test() -> ResponseReturnValue:
     return to_draft("test")
 
 
-@bp.route("/draft/approve", methods=["GET", "POST"])
+@bp.get("/draft/approve")
 def approve() -> ResponseReturnValue:
-    if request.method == "GET":
-        return confirm_page("approve")
+    return confirm_page("approve")
+
+
+@bp.post("/draft/approve")
+def approve_post() -> ResponseReturnValue:
     try:
         issue = digest().approve(expected=same_draft)
     except DraftChanged:

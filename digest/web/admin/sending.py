@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Protocol
 
-from flask import Blueprint, current_app, flash, jsonify, redirect, request, url_for
+from flask import Blueprint, current_app, flash, jsonify, redirect, url_for
 from flask.typing import ResponseReturnValue
 
 from ...delivery.sender import SendStatus
@@ -44,10 +44,13 @@ def sends() -> Sends:
 bp = Blueprint("sending", __name__)
 
 
-@bp.route("/draft/send", methods=["GET", "POST"])
+@bp.get("/draft/send")
 def send_now() -> ResponseReturnValue:
-    if request.method == "GET":
-        return confirm_page("send")
+    return confirm_page("send")
+
+
+@bp.post("/draft/send")
+def send_now_post() -> ResponseReturnValue:
     issue = digest().find_draft()
     if issue is None or not same_draft(issue):
         flash("The draft changed since the confirmation page; look at it again.", "error")
