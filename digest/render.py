@@ -19,6 +19,7 @@ from premailer import Premailer
 
 from .compose import variant
 from .models import Article, Issue, NewIssue, Section
+from .registers import Number, linked, listed
 from .topics import slugify
 from .urls import with_campaign, without_tracking
 
@@ -70,6 +71,17 @@ def clean_html(fragment: str) -> str:
     )
 
 
+def register_numbers(article: Article) -> list[Number]:
+    """The patent, mark, design and case numbers of an article's title and summary, each once."""
+    return listed(article.title, article.summary)
+
+
+def title_numbers(article: Article) -> list[Number]:
+    """The numbers of an article's title that its summary does not name (the title is already a link)."""
+    inside = {n.number for n in listed(article.summary)}
+    return [n for n in listed(article.title) if n.number not in inside]
+
+
 def _date(value: datetime) -> str:
     return f"{value.day} {value:%b %Y}"
 
@@ -114,7 +126,15 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self.env.filters.update(date=_date, safe_url=safe_url, clean=clean_html, minutes=minutes)
+        self.env.filters.update(
+            date=_date,
+            safe_url=safe_url,
+            clean=clean_html,
+            minutes=minutes,
+            registers=linked,
+            register_numbers=register_numbers,
+            title_numbers=title_numbers,
+        )
         self.base_url = base_url.rstrip("/")
         self.max_bytes = max_bytes
         self.utm_source = utm_source
