@@ -32,6 +32,7 @@ from sqlalchemy import Connection
 
 from subscribers.model import Subscriber
 
+from . import archive
 from .db import Database
 from .db.deliveries import UNFINISHED, Outbox
 from .errors import DeliveryError, SMTPConnectionError
@@ -297,6 +298,7 @@ def deliver(
     recorded, the rest stay queued, and the issue stays "sending" for the next run to resume."""
     options = options or SendOptions()
     report = DeliveryReport()
+    archive.record(db, issue)  # its stories, with their numbers, join the searchable archive (once)
     if issue.status == IssueStatus.DRAFT:
         db.issues.set_status(issue.id, IssueStatus.SENDING)
     outbox = db.deliveries.outbox(issue.id, owner or process_owner(), timedelta(seconds=options.lease_seconds))

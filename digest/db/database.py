@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from subscribers.store import SubscriberStore
 
 from ..errors import DigestError
+from .archive import Archive
 from .articles import Articles
 from .clicks import Clicks
 from .dashboard import Dashboard
@@ -38,6 +39,7 @@ class Database:
             raise DigestError(f"cannot open the database {url}: {exc.orig}. Check DIGEST_DATABASE_URL.") from None
         self.sources = Sources(self.engine)
         self.articles = Articles(self.engine)
+        self.archive = Archive(self.engine)
         self.issues = Issues(self.engine)
         self.deliveries = Deliveries(self.engine)
         self.feedback = FeedbackStore(self.engine)
