@@ -206,6 +206,10 @@ class Archive:
                     f"WHERE archive_search MATCH :match AND {where} ORDER BY f.rowid DESC LIMIT :limit"
                 )
             else:
+                # A plan made for the query's own words: a generic plan (psycopg prepares a statement run
+                # often) cannot tell a rare word, best found through the GIN index, from a common one, best
+                # found by walking the newest rows, and walks the whole table for a word nobody wrote.
+                conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
                 params["match"] = " & ".join(f"{w}:*" for w in words)
                 sql = (
                     f"SELECT {columns} FROM archive_stories s WHERE s.search_vector @@ to_tsquery('simple', :match) "
