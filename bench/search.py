@@ -1,6 +1,6 @@
 """Archive search latency over many sent stories, on SQLite (FTS5) and PostgreSQL (tsvector + GIN).
 
-Usage: python bench/search.py [--stories 100000] [--queries 300] [--no-postgres]
+Usage: python bench/search.py [--stories 100000] [--queries 330] [--only sqlite|postgresql]
 
 Fills a fresh database with synthetic sent stories (2,000-odd issues of 50: Zipf-distributed words, IP
 terms, sources, topics, jurisdictions, and a register number in about a third of them), then times the
@@ -199,13 +199,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stories", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=330)
-    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--only", choices=["sqlite", "postgresql"], help="Time one database only.")
     args = parser.parse_args()
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs\n")
     ok = True
-    with tempfile.TemporaryDirectory() as tmp:
-        ok &= run(f"sqlite:///{tmp}/bench.db", "SQLite FTS5", args.stories, args.queries)
-    if not args.no_postgres:
+    if args.only != "postgresql":
+        with tempfile.TemporaryDirectory() as tmp:
+            ok &= run(f"sqlite:///{tmp}/bench.db", "SQLite FTS5", args.stories, args.queries)
+    if args.only != "sqlite":
         import pytest
 
         from tests.support.db import fresh_postgres

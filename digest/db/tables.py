@@ -189,3 +189,4 @@ archive_stories = Table(
     UniqueConstraint("issue_id", "article_id", name="uq_archive_story"),
 )
 Index("ix_archive_stories_issue", archive_stories.c.issue_id)
+Index("ix_archive_stories_published", archive_stories.c.published)  # date ranges

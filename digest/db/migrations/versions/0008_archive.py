@@ -74,6 +74,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("issue_id", "article_id", name="uq_archive_story"),
     )
     op.create_index("ix_archive_stories_issue", "archive_stories", ["issue_id"])
+    op.create_index("ix_archive_stories_published", "archive_stories", ["published"])
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
         op.execute(
@@ -138,5 +139,6 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
         op.execute("DROP TABLE IF EXISTS archive_search")
     op.execute("DELETE FROM meta WHERE key = 'archive_numbers'")
+    op.drop_index("ix_archive_stories_published", table_name="archive_stories")
     op.drop_index("ix_archive_stories_issue", table_name="archive_stories")
     op.drop_table("archive_stories")
