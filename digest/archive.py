@@ -65,7 +65,9 @@ def record(db: Database, issue: Issue, sent: datetime | None = None) -> int:
 
 
 def complete(db: Database) -> None:
-    """Work out the numbers of the stories that the migration copied in from issues sent before it."""
+    """Work out the numbers of the stories that the migration copied in from issues sent before it (or
+    that an issue's status recorded without them). `digest search` and the web side at its start call it;
+    one query when there is nothing to do."""
     if not db.archive.pending():
         return
     while batch := db.archive.unnumbered():
@@ -105,8 +107,8 @@ def search(
     limit: int = 20,
     before: int | None = None,
 ) -> list[Hit]:
-    """The sent stories that match, newest sent first; ``start`` and ``end`` are days, both included."""
-    complete(db)
+    """The sent stories that match, newest sent first; ``start`` and ``end`` are days, both included.
+    Stories whose numbers are not worked out yet (see ``complete``) are found by their words only."""
     query = Query(
         text=search_text(text),
         topic=topic or None,

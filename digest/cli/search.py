@@ -43,6 +43,7 @@ def search(
     """
     from .. import archive
 
+    archive.complete(c.db)
     hits = archive.search(
         c.db,
         text,

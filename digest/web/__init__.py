@@ -34,6 +34,7 @@ from werkzeug.wrappers import Response
 
 from subscribers.service import Audience, Notice
 
+from ..archive import complete as complete_archive
 from ..config import Settings
 from ..message import Letterhead, NoticeMessages
 from ..pipeline import Digest
@@ -76,6 +77,7 @@ def create_app(
         {k: d.renderer.env.filters[k] for k in ("date", "clean", "registers", "title_numbers")}
     )
     app.jinja_env.filters["safe_url"] = reader_url  # pages link articles without their feeds' tracking tags
+    complete_archive(d.db)  # numbers of stories an upgrade copied into the archive: searches read them as is
     secret = d.db.meta.secret_key(settings.secret_key)
     app.config.update(DEFAULTS)
     app.config.update(admin.DEFAULTS)
