@@ -27,9 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from digest.web.notices import drain
-
 from digest.config import Settings
+from digest.delivery.notices import drain
 from digest.web import create_app
 from subscribers.store import NewSubscriber
 

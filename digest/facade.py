@@ -6,7 +6,7 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .bounces.mailbox import Box
     from .bounces.run import BounceReport
     from .collect.stage import CollectReport
+    from .db.archive import Hit
     from .delivery.notices import NoticeOutbox
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,39 @@ class Digest:
     def recent_feedback(self, limit: int = 5) -> list[tuple[str, IssueFeedback]]:
         """Per issue sent (newest first): deliveries, bounces, complaints and unsubscribes."""
         return self.db.feedback.recent(limit)
+
+    def search_archive(
+        self,
+        text: str = "",
+        *,
+        topic: str | None = None,
+        jurisdiction: str | None = None,
+        source: str | None = None,
+        start: date | None = None,
+        end: date | None = None,
+        limit: int = 20,
+        before: int | None = None,
+    ) -> list[Hit]:
+        """The stories of sent issues that match (digest.issue.archive.search), newest sent first."""
+        from .issue import archive
+
+        return archive.search(
+            self.db,
+            text,
+            topic=topic,
+            jurisdiction=jurisdiction,
+            source=source,
+            start=start,
+            end=end,
+            limit=limit,
+            before=before,
+        )
+
+    def complete_archive(self) -> None:
+        """Work out the register numbers of archived stories an upgrade copied in without them."""
+        from .issue import archive
+
+        archive.complete(self.db)
 
     def refusals(self) -> list[Refusal]:
         """Refusals about our side (IP, domain, content, size, rate) of the last days, per provider, reason

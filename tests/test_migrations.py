@@ -45,8 +45,8 @@ def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     with engine.connect() as conn:
         insp = inspect(conn)
         for name in insp.get_table_names():
-            if name in ("scheduler_jobs", "alembic_version"):
-                continue
+            if name in ("scheduler_jobs", "alembic_version") or name.startswith("archive_search"):
+                continue  # APScheduler's, Alembic's, and SQLite's full-text index (FTS5 and its shadow tables)
             order = ", ".join(insp.get_pk_constraint(name)["constrained_columns"])
             out[name] = [dict(r._mapping) for r in conn.execute(text(f"SELECT * FROM {name} ORDER BY {order}"))]
     return out
@@ -99,6 +99,8 @@ def test_a_database_made_by_an_earlier_commit_comes_up_whole(name: str, tmp_path
     after = snapshot(engine)
     # The schema_version row is what the revision stamp replaces; every other row is kept, value for value.
     before["meta"] = [r for r in before["meta"] if r["key"] != "schema_version"]
+    # 0013_archive copies the stories of sent issues into the archive and notes their numbers are to do.
+    after["meta"] = [r for r in after["meta"] if r["key"] != "archive_numbers"]
     for table, rows in before.items():
         assert len(after[table]) == len(rows), table
         for old, new in zip(rows, after[table], strict=True):

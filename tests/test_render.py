@@ -214,3 +214,34 @@ def test_links_lose_feed_tracking_and_may_carry_the_newsletters_campaign() -> No
     assert "utm_source=feed" not in tagged.html and "fbclid" not in tagged.html
     assert reader_url("https://x.example/a?utm_campaign=c&page=2") == "https://x.example/a?page=2"
     assert reader_url("javascript:alert(1)") == "#"
+
+
+def test_register_numbers_are_links_in_the_html_and_listed_in_the_text() -> None:
+    """A number in the summary becomes a link in place; one only in the title (already a link itself) is
+    linked beneath it; the text part lists each with its URL; markup in a summary stays text."""
+    articles = [
+        story(
+            1,
+            "Board revokes EP 3 512 904 B1",
+            ("patents",),
+            summary='The board revoked EP3512904B1, and <b>the UPC</b> heard UPC_CFI_123/2023 "the same week".',
+        ),
+        story(
+            2, "Mark cancelled: EUTM No. 018123456", ("trademarks",), summary="The mark was cancelled for bad faith."
+        ),
+    ]
+    rendered = Renderer("https://d.example").render(composed_issue(articles))
+    assert rendered is not None
+    html, text = personalize(rendered, WHO)
+    espacenet = "https://worldwide.espacenet.com/patent/search?q=pn%3DEP3512904B1"
+    assert re.search(rf'<a class="register-link" href="{re.escape(espacenet)}"[^>]*>EP3512904B1</a>', html)
+    assert "&lt;b&gt;the UPC&lt;/b&gt;" in html and "<b>the UPC</b>" not in html
+    assert ">UPC_CFI_123/2023</a>" in html
+    assert html.count(espacenet) == 1, "the title's number is the summary's: linked once, in the summary"
+    euipo = "https://euipo.europa.eu/eSearch/#details/trademarks/018123456"
+    assert re.search(
+        rf'In the registers: <a class="register-link" href="{re.escape(euipo)}"[^>]*>EUTM018123456</a>', html
+    )
+    assert f"  - EP3512904B1: {espacenet}\n" in text
+    assert f"  - EUTM018123456: {euipo}\n" in text
+    assert "UPC_CFI_123%2F2023" in text

@@ -10,6 +10,7 @@ scheduler) inside the commands, so ``digest --help`` and ``digest subscribers ad
     audience.py   digest subscribers …
     schema.py     digest db …
     report.py     digest report: what happened to an issue
+    search.py     digest search: the stories of sent issues that match
     bounces.py    bounces (and the feedback lines of status)
     setup.py      init
 """
@@ -44,6 +45,7 @@ COMMANDS = {
     "subscribers": "audience",
     "db": "schema",
     "report": "report",
+    "search": "search",
     "bounces": "bounces",
     "init": "setup",
 }

@@ -12,6 +12,7 @@ from subscribers.store import SubscriberStore
 
 from ..errors import DigestError
 from . import tables as t
+from .archive import Archive
 from .articles import Articles
 from .clicks import Clicks
 from .dashboard import Dashboard
@@ -43,6 +44,7 @@ class Database:
         self.sources = Sources(self.engine)
         self.articles = Articles(self.engine)
         self.topic_labels = TopicLabels(self.engine)
+        self.archive = Archive(self.engine)
         self.issues = Issues(self.engine)
         self.deliveries = Deliveries(self.engine)
         self.feedback = FeedbackStore(self.engine)

@@ -22,6 +22,7 @@ from ..errors import DigestError
 from ..issue.editing import Edit
 from ..models import Article, Issue, IssueStatus, NewIssue, Section
 from . import tables as t
+from .archive import Archive
 
 i, e = t.issues, t.issue_edits
 
@@ -137,6 +138,10 @@ class Issues:
             values["sent_at"] = now()
         with self.engine.begin() as conn:
             conn.execute(update(i).where(i.c.id == issue_id).values(**values))
+            if status in PUBLISHED:  # its stories join the searchable archive, once
+                row = conn.execute(_BY_ID, {"issue_id": issue_id}).first()
+                if row is not None:
+                    Archive(self.engine).record_issue(conn, _issue(row._mapping))
 
     # -- approval ----------------------------------------------------------------------------
 

@@ -205,3 +205,29 @@ notices = Table(
     Column("lease_until", UTCDateTime),
     Column("last_error", Text),
 )
+
+# Every story of every sent issue, as it went out: what the archive's search reads (digest/db/archive.py).
+# ``document`` is the searchable text, written one way (lower case, words and numbers only); the full-text
+# index over it is the database's own and is kept in step by the database itself: SQLite's FTS5 table
+# archive_search (external content, with triggers), PostgreSQL's generated tsvector column search_vector
+# with a GIN index. Both are made by migration 0013_archive, and neither is in these models.
+archive_stories = Table(
+    "archive_stories",
+    metadata,
+    Column("id", Integer, primary_key=True),  # grows as issues are sent: the newest story has the highest
+    Column("issue_id", Integer, ForeignKey("issues.id"), nullable=False),
+    Column("article_id", Integer, nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("source", String(500), nullable=False),
+    Column("published", UTCDateTime, nullable=False),
+    Column("sent", UTCDateTime, nullable=False),  # the issue's date
+    Column("topics", String(1000), nullable=False),  # ",patents,designs,": each code between commas
+    Column("jurisdictions", String(1000), nullable=False, server_default=","),  # ",upc,eu,"
+    Column("numbers", Text),  # "EP3512904B1 US10123456"; NULL: not worked out yet (stories of older issues)
+    Column("document", Text, nullable=False),
+    UniqueConstraint("issue_id", "article_id", name="uq_archive_story"),
+)
+Index("ix_archive_stories_issue", archive_stories.c.issue_id)
+Index("ix_archive_stories_published", archive_stories.c.published)  # date ranges

@@ -35,6 +35,7 @@ from subscribers.model import Subscriber
 from ..db import Database
 from ..db.deliveries import UNFINISHED, Outbox
 from ..errors import DeliveryError, SMTPConnectionError
+from ..issue import archive
 from ..models import DeliveryStatus, Issue, IssueStatus
 from .lease import gone, process_owner
 from .transport import Envelope, SendResult, Transport
@@ -297,6 +298,7 @@ def deliver(
     recorded, the rest stay queued, and the issue stays "sending" for the next run to resume."""
     options = options or SendOptions()
     report = DeliveryReport()
+    archive.record(db, issue)  # its stories, with their numbers, join the searchable archive (once)
     if issue.status == IssueStatus.DRAFT:
         db.issues.set_status(issue.id, IssueStatus.SENDING)
     outbox = db.deliveries.outbox(issue.id, owner or process_owner(), timedelta(seconds=options.lease_seconds))

@@ -22,6 +22,7 @@ from ..collect.topics import slugify
 from ..collect.urls import with_campaign, without_tracking
 from ..models import Article, Issue, NewIssue, Section
 from .compose import variant
+from .registers import Number, linked, listed
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,17 @@ def clean_html(fragment: str) -> str:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
     )
+
+
+def register_numbers(article: Article) -> list[Number]:
+    """The patent, mark, design and case numbers of an article's title and summary, each once."""
+    return listed(article.title, article.summary)
+
+
+def title_numbers(article: Article) -> list[Number]:
+    """The numbers of an article's title that its summary does not name (the title is already a link)."""
+    inside = {n.number for n in listed(article.summary)}
+    return [n for n in listed(article.title) if n.number not in inside]
 
 
 def _date(value: datetime) -> str:
@@ -129,6 +141,9 @@ class Renderer:
             place=label,
             place_name=display_name,
             places=_places,
+            registers=linked,
+            register_numbers=register_numbers,
+            title_numbers=title_numbers,
         )
         self.base_url = base_url.rstrip("/")
         self.max_bytes = max_bytes

@@ -74,8 +74,11 @@ def create_app(
     d = digest or Digest(settings)
     app = Flask(__name__, static_folder=None)
     app.jinja_env.loader = d.renderer.env.loader  # the editor's templates folder first, then the bundled ones
-    app.jinja_env.filters.update({k: d.renderer.env.filters[k] for k in ("date", "clean")})
+    app.jinja_env.filters.update(
+        {k: d.renderer.env.filters[k] for k in ("date", "clean", "registers", "title_numbers")}
+    )
     app.jinja_env.filters["safe_url"] = reader_url  # pages link articles without their feeds' tracking tags
+    d.complete_archive()  # numbers of stories an upgrade copied into the archive: searches read them as is
     secret = d.secret_key
     app.config.update(DEFAULTS)
     app.config.update(admin.DEFAULTS)
