@@ -3,9 +3,7 @@ the README's tour shows what the first run prints, and the architecture page's g
 
 from __future__ import annotations
 
-import ast
 import re
-from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -15,9 +13,11 @@ from digest.cli import cli
 from digest.cli.reference import (
     BEGIN,
     END,
+    PAGES,
     cli_reference,
     config_reference,
     every_command,
+    graph_reference,
     help_text,
     main,
     with_generated,
@@ -54,13 +54,13 @@ def test_the_cli_page_shows_every_commands_live_help() -> None:
 
 
 def test_the_generator_rewrites_a_stale_page_and_check_says_so(tmp_path: Path) -> None:
-    for name in ("configuration.md", "cli.md"):
+    for name in PAGES:
         page = (DOCS / name).read_text(encoding="utf-8")
         (tmp_path / name).write_text(with_generated(page, "an older reference\n"), encoding="utf-8")
     assert main(["--docs", str(tmp_path), "--check"]) == 1
     assert "an older reference" in (tmp_path / "configuration.md").read_text(encoding="utf-8"), "--check wrote nothing"
     assert main(["--docs", str(tmp_path)]) == 0
-    for name in ("configuration.md", "cli.md"):
+    for name in PAGES:
         assert (tmp_path / name).read_text(encoding="utf-8") == (DOCS / name).read_text(encoding="utf-8")
     assert main(["--docs", str(tmp_path), "--check"]) == 0
 
@@ -122,41 +122,5 @@ def test_the_readme_tour_shows_what_the_first_run_prints(tmp_path: Path, monkeyp
             assert re.fullmatch(as_pattern(want), line), (line, want)
 
 
-def package_graph() -> str:
-    """Which package imports which, as the architecture page shows it."""
-    modules = {}
-    for top in ("digest", "subscribers"):
-        for path in (ROOT / top).rglob("*.py"):
-            if "migrations" not in path.parts:
-                parts = list(path.relative_to(ROOT).with_suffix("").parts)
-                modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
-    stages = ("collect", "issue", "delivery", "ops", "bounces", "db", "web", "cli", "facade", "storage", "__main__")
-
-    def group(module: str) -> str:
-        parts = module.split(".")
-        if parts[0] == "subscribers" or len(parts) == 1:
-            return parts[0]
-        return parts[1] if parts[1] in stages else "leaves"
-
-    edges: dict[str, set[str]] = defaultdict(set)
-    for name, path in modules.items():
-        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            targets = []
-            if isinstance(node, ast.ImportFrom):
-                kept = package[: len(package) - node.level + 1]
-                base = ".".join([*kept, node.module or ""]).strip(".") if node.level else node.module or ""
-                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
-            elif isinstance(node, ast.Import):
-                targets = [a.name for a in node.names]
-            for target in targets:
-                while target and target not in modules:
-                    target = target.rpartition(".")[0]
-                if target and group(target) != group(name):
-                    edges[group(name)].add(group(target))
-    return "\n".join(f"{g:12} -> {', '.join(sorted(edges[g]))}" for g in sorted(edges))
-
-
 def test_the_architecture_page_shows_the_import_graph() -> None:
-    page = (DOCS / "architecture.md").read_text(encoding="utf-8")
-    assert block_after(page, "## How the packages depend on each other") == package_graph()
+    assert generated_part("architecture.md") == graph_reference(), "run: python -m digest.cli.reference"

@@ -1,14 +1,17 @@
-"""The generated parts of the documentation: the settings reference and every command's --help.
+"""The generated parts of the documentation: the settings reference, every command's --help, the package graph.
 
 ``python -m digest.cli.reference`` rewrites the marked part of docs/configuration.md from the settings'
-declarations (digest/config.py) and of docs/cli.md from the live help of every command;
+declarations (digest/config.py), of docs/cli.md from the live help of every command and of
+docs/architecture.md from the imports between the packages;
 ``--check`` writes nothing and exits 1 naming each page that differs (the tests run the same check).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import fields, is_dataclass
 from pathlib import Path
@@ -106,7 +109,47 @@ def with_generated(page: str, generated: str) -> str:
     return f"{head}{BEGIN}\n\n{generated}\n{END}{rest.split(END, 1)[1]}"
 
 
-PAGES = {"configuration.md": config_reference, "cli.md": cli_reference}
+def package_graph(root: Path) -> str:
+    """Which package under ``root`` imports which: one line per package, the packages it imports."""
+    modules = {}
+    for top in ("digest", "subscribers"):
+        for path in (root / top).rglob("*.py"):
+            if "migrations" not in path.parts:
+                parts = list(path.relative_to(root).with_suffix("").parts)
+                modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    stages = ("collect", "issue", "delivery", "ops", "bounces", "db", "web", "cli", "facade", "storage", "__main__")
+
+    def group(module: str) -> str:
+        parts = module.split(".")
+        if parts[0] == "subscribers" or len(parts) == 1:
+            return parts[0]
+        return parts[1] if parts[1] in stages else "leaves"
+
+    edges: dict[str, set[str]] = defaultdict(set)
+    for name, path in modules.items():
+        package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = []
+            if isinstance(node, ast.ImportFrom):
+                kept = package[: len(package) - node.level + 1]
+                base = ".".join([*kept, node.module or ""]).strip(".") if node.level else node.module or ""
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            for target in targets:
+                while target and target not in modules:
+                    target = target.rpartition(".")[0]
+                if target and group(target) != group(name):
+                    edges[group(name)].add(group(target))
+    return "\n".join(f"{g:12} -> {', '.join(sorted(edges[g]))}" for g in sorted(edges))
+
+
+def graph_reference() -> str:
+    """The dependency graph of digest's packages (and subscribers), from the imports of their modules."""
+    return "```text\n" + package_graph(Path(__file__).resolve().parents[2]) + "\n```\n"
+
+
+PAGES = {"configuration.md": config_reference, "cli.md": cli_reference, "architecture.md": graph_reference}
 
 
 def main(argv: list[str] | None = None) -> int:
