@@ -34,7 +34,8 @@ def main(dist: Path) -> list[str]:
     with tarfile.open(sdists[0]) as tar:
         top = tar.getnames()[0].split("/")[0]
         sdist = {name.removeprefix(top + "/") for name in tar.getnames()}
-    needed = package | files_under("templates") | files_under("tests") | {"README.md", "LICENSE", ".env.example"}
+    needed = package | files_under("templates") | files_under("tests") | files_under("docs")
+    needed |= {"README.md", "LICENSE", ".env.example", "mkdocs.yml"}
     for name in sorted(needed - sdist):
         problems.append(f"sdist lacks {name}")
     print(f"wheel: {len(wheel)} files; sdist: {len(sdist)} files; {len(problems)} problem(s)")

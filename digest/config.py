@@ -53,7 +53,7 @@ def _scope(value: object) -> None:
 class SourceConfig:
     """One [[sources]] entry."""
 
-    name: str = setting("", toml=True)
+    name: str = setting("", toml=True)  # the source's name in the email; empty: its URL
     url: str = setting("", toml=True)
     scope: str = setting("general", toml=True, check=_scope)  # "ip": a specialist source; "general": needs evidence
 
@@ -82,12 +82,12 @@ class JurisdictionConfig:
 class FetchConfig:
     """[fetch]: how feeds and article pages are downloaded."""
 
-    connect_timeout: float = setting(5.0, toml=True, above=0)
-    read_timeout: float = setting(15.0, toml=True, above=0)
-    deadline: float = setting(30.0, toml=True, above=0)
-    max_bytes: int = setting(5_000_000, toml=True, minimum=1)
-    workers: int = setting(8, toml=True, minimum=1)
-    page_workers: int = setting(4, toml=True, minimum=1)
+    connect_timeout: float = setting(5.0, toml=True, above=0)  # seconds to open a connection
+    read_timeout: float = setting(15.0, toml=True, above=0)  # seconds to wait for the next bytes
+    deadline: float = setting(30.0, toml=True, above=0)  # seconds for a whole feed or page, however slow it comes
+    max_bytes: int = setting(5_000_000, toml=True, minimum=1)  # a feed or page larger than this is cut off
+    workers: int = setting(8, toml=True, minimum=1)  # feeds fetched at once
+    page_workers: int = setting(4, toml=True, minimum=1)  # article pages fetched (and extracted) at once
     # hosts on a private network (or this machine) that pages may come from, besides the sources' hosts
     allow_hosts: tuple[str, ...] = setting((), toml=True)
     extract_workers: int = setting(0, toml=True, minimum=0)  # processes reading texts; 0: one per core
@@ -97,19 +97,21 @@ class FetchConfig:
 class SMTPConfig:
     """The mail server, from the environment; with no host, messages go to the outbox folder."""
 
-    host: str | None = setting(None, env="SMTP_HOST")
-    # empty: by SMTP_SECURITY (DEFAULT_PORTS: 587, 465 or 25), filled in by __post_init__
+    host: str | None = setting(None, env="SMTP_HOST")  # the mail server; empty: .eml files in the outbox folder
+    # empty: 587 for starttls, 465 for ssl, 25 for none (set by __post_init__ from DEFAULT_PORTS)
     port: int = setting(cast(int, None), env="SMTP_PORT", minimum=1)
-    username: str | None = setting(None, env="SMTP_USERNAME")
-    password: str | None = setting(None, env="SMTP_PASSWORD")
+    username: str | None = setting(None, env="SMTP_USERNAME")  # AUTH is used when a username is set
+    password: str | None = setting(None, env="SMTP_PASSWORD")  # the AUTH password
+    # starttls (certificates verified), ssl (implicit TLS), none (plain, for a trusted local relay only)
     security: Security = setting("starttls", env="SMTP_SECURITY")
-    timeout: float = setting(30.0, env="SMTP_TIMEOUT", above=0)
+    timeout: float = setting(30.0, env="SMTP_TIMEOUT", above=0)  # seconds to wait for the mail server
     max_per_connection: int = setting(100, env="SMTP_MAX_PER_CONNECTION", minimum=1)  # then reconnect
     max_attempts: int = setting(5, env="SMTP_MAX_ATTEMPTS", minimum=1)  # tries per message on 4xx, drops, timeouts
     retry_seconds: float = setting(5.0, env="SMTP_RETRY_SECONDS", minimum=0)  # doubles per try (jitter), <= 10 min
-    dkim_key_file: Path | None = setting(None, env="DKIM_KEY_FILE", check=_existing_file)
-    dkim_selector: str | None = setting(None, env="DKIM_SELECTOR")
-    dkim_domain: str | None = setting(None, env="DKIM_DOMAIN")
+    # DKIM signing (the dkim extra) needs all three or none
+    dkim_key_file: Path | None = setting(None, env="DKIM_KEY_FILE", check=_existing_file)  # the PEM private key
+    dkim_selector: str | None = setting(None, env="DKIM_SELECTOR")  # the public key is at SELECTOR._domainkey.DOMAIN
+    dkim_domain: str | None = setting(None, env="DKIM_DOMAIN")  # the signing domain
 
     def __post_init__(self) -> None:
         if self.port is None:
@@ -120,14 +122,15 @@ class SMTPConfig:
 class ScheduleConfig:
     """[schedule]: when the daemon collects, builds and sends."""
 
-    timezone: str = setting("UTC", toml=True, check=parse_timezone)
-    collect_every: str = setting("1h", toml=True, check=parse_duration)
-    build: str | None = setting(None, toml=True, check=parse_weekly)
+    timezone: str = setting("UTC", toml=True, check=parse_timezone)  # an IANA name, e.g. "Europe/Berlin"
+    collect_every: str = setting("1h", toml=True, check=parse_duration)  # a duration: 90s, 30m, 1h, 2d, 1h30m
+    build: str | None = setting(None, toml=True, check=parse_weekly)  # build the draft ahead of the send: "fri 12:00"
+    # day names, not numbers; without build, the send job collects and builds first
     send: str = setting("mon 07:00", toml=True, check=parse_weekly)
-    grace: str = setting("2d", toml=True, check=parse_duration)
-    require_approval: bool = setting(False, toml=True)
-    editors: tuple[str, ...] = setting((), toml=True, convert=_editor)
-    min_articles: int = setting(1, toml=True, minimum=1)
+    grace: str = setting("2d", toml=True, check=parse_duration)  # a send missed while down runs once within this
+    require_approval: bool = setting(False, toml=True)  # send only after `digest approve` (needs build, editors)
+    editors: tuple[str, ...] = setting((), toml=True, convert=_editor)  # get the draft as a test when it is built
+    min_articles: int = setting(1, toml=True, minimum=1)  # fewer: the week is skipped, its articles roll forward
 
 
 def _bounce_address(value: str) -> None:
@@ -154,11 +157,12 @@ Processed = Literal["move", "delete"]
 class BouncesConfig:
     """[bounces]: where bounce and complaint mail arrives, and what it does to the list."""
 
+    # where bounces arrive: imaps://user@host/INBOX, imap:// (STARTTLS), pop3s://, maildir:/path or mbox:/path
     mailbox: str | None = setting(None, toml=True, check=_mailbox)
     password: str | None = setting(None, env="BOUNCE_PASSWORD")  # the mailbox's password (IMAP, POP3)
     every: str = setting("15m", toml=True, check=parse_duration)  # how often the daemon reads the mailbox
     processed: Processed = setting("move", toml=True)  # move read mail to `folder`, or delete it
-    folder: str = setting("Processed", toml=True)
+    folder: str = setting("Processed", toml=True)  # where "move" puts read mail (IMAP, Maildir; an mbox beside it)
     soft_limit: int = setting(3, toml=True, minimum=1)  # soft bounces that mark a subscriber bounced
     soft_days: int = setting(30, toml=True, minimum=1)  # … within this many days, with no delivery between
     # true only for relays that strip VERP: a report's recipient then picks among the deliveries of the
@@ -172,8 +176,8 @@ class WebhooksConfig:
 
     ses_topic_arn: str = setting("", env="SES_TOPIC_ARN")  # the SNS topic(s) of SES events, comma-separated
     postmark_user: str = setting("", env="POSTMARK_WEBHOOK_USER")  # basic auth of the Postmark webhook
-    postmark_password: str = setting("", env="POSTMARK_WEBHOOK_PASSWORD")
-    mailgun_signing_key: str = setting("", env="MAILGUN_WEBHOOK_SIGNING_KEY")
+    postmark_password: str = setting("", env="POSTMARK_WEBHOOK_PASSWORD")  # … and its password
+    mailgun_signing_key: str = setting("", env="MAILGUN_WEBHOOK_SIGNING_KEY")  # Mailgun's HTTP webhook signing key
     sendgrid_public_key: str = setting("", env="SENDGRID_WEBHOOK_PUBLIC_KEY")  # base64, as SendGrid shows it
 
 
@@ -207,7 +211,7 @@ class WebConfig:
 class AdminConfig:
     """The editor's account for the pages under /admin of `digest serve` (off while either is empty)."""
 
-    user: str = setting("", env="DIGEST_ADMIN_USER")
+    user: str = setting("", env="DIGEST_ADMIN_USER")  # the editor's username
     password_hash: str = setting("", env="DIGEST_ADMIN_PASSWORD_HASH")  # from `digest admin-hash`
 
     @property
@@ -219,18 +223,23 @@ class AdminConfig:
 class Settings:
     """Everything the program is told: [newsletter] of digest.toml, its other tables, and the environment."""
 
-    title: str = setting("IP Protection Weekly", toml=True)
-    sender: str = setting("IP Digest <digest@localhost>", toml=True)
+    title: str = setting("IP Protection Weekly", toml=True)  # the newsletter's name, in subjects and pages
+    sender: str = setting("IP Digest <digest@localhost>", toml=True)  # From: of every message
+    # where `digest serve` answers: the links in emails (unsubscribe, preferences, web version)
     base_url: str = setting("http://127.0.0.1:8000", toml=True, convert=_base_url)
-    reply_to: str | None = setting(None, toml=True)
-    unsubscribe_mailto: str | None = setting(None, toml=True)
-    bounce_address: str | None = setting(None, toml=True, check=_bounce_address)  # VERP envelope senders
-    list_id: str | None = setting(None, toml=True)
-    summary_words: int = setting(60, toml=True, minimum=1)
-    utm_source: str | None = setting(None, toml=True)  # tags article links with the newsletter's campaign
-    max_html_bytes: int = setting(100_000, toml=True, minimum=1)
-    templates_dir: Path | None = setting(None, toml="templates")  # relative to the config file's folder
-    outbox_dir: Path = setting(Path("outbox"), toml="outbox", env="DIGEST_OUTBOX")  # the file wins
+    reply_to: str | None = setting(None, toml=True)  # Reply-To: of every issue
+    unsubscribe_mailto: str | None = setting(None, toml=True)  # a mailto: in List-Unsubscribe besides the link
+    # envelope senders become bounces+<signed token>@example.org (VERP); empty: the sender's address
+    bounce_address: str | None = setting(None, toml=True, check=_bounce_address)
+    list_id: str | None = setting(None, toml=True)  # List-Id:; empty: the title and base_url's host
+    summary_words: int = setting(60, toml=True, minimum=1)  # whole sentences up to this many words
+    # article links get utm_source, utm_medium=email and utm_campaign
+    utm_source: str | None = setting(None, toml=True)
+    max_html_bytes: int = setting(100_000, toml=True, minimum=1)  # the HTML part's budget; the rest links to the web
+    # your own email templates, same names as templates/; relative to the config file's folder
+    templates_dir: Path | None = setting(None, toml="templates")
+    # .eml files and previews when no SMTP_HOST is set; digest.toml's outbox wins over DIGEST_OUTBOX
+    outbox_dir: Path = setting(Path("outbox"), toml="outbox", env="DIGEST_OUTBOX")
     sources: tuple[SourceConfig, ...] = ()
     topics: tuple[Topic, ...] = DEFAULT_TOPICS
     jurisdictions: tuple[Jurisdiction, ...] = ()  # [[jurisdictions]]: terms added to the built-in table
@@ -243,9 +252,12 @@ class Settings:
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
     bounces: BouncesConfig = field(default_factory=BouncesConfig)
     webhooks: WebhooksConfig = field(default_factory=WebhooksConfig)
+    # SQLAlchemy URL; PostgreSQL: postgresql+psycopg://user:password@host/db (the postgres extra)
     database_url: str = setting("sqlite:///digest.db", env="DIGEST_DATABASE_URL")
+    # signs the links in emails and the forms' CSRF; empty: a random key kept in the database
     secret_key: str | None = setting(None, env="DIGEST_SECRET_KEY")
-    config_path: Path | None = setting(None, env="DIGEST_CONFIG")  # None: no file, the bundled samples
+    # the digest.toml to read; empty: ./digest.toml, else the bundled sample sources
+    config_path: Path | None = setting(None, env="DIGEST_CONFIG")
 
     @property
     def list_id_header(self) -> str:

@@ -236,3 +236,71 @@ def default_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+@dataclass(frozen=True)
+class Described:
+    """One declared setting as the reference shows it."""
+
+    key: str  # the digest.toml key, or the environment variable
+    kind: str  # what the value must be, in words, with its limits
+    default: str  # as it is written where the setting is read
+    what: str  # the comments beside and above the declaration
+
+
+def described(cls: type, *, env: bool) -> list[Described]:
+    """The settings of ``cls`` read from digest.toml (or, with ``env``, from the environment), in order."""
+    notes = _field_comments(cls)
+    out = []
+    for f, spec, hint in _declared(cls):
+        key = spec.env if env else toml_key(f, spec)
+        if not key:
+            continue
+        limits = [
+            f"≥ {spec.minimum:g}" if spec.minimum is not None else "",
+            f"> {spec.above:g}" if spec.above is not None else "",
+        ]
+        kind = " ".join([type_name(hint), *[limit for limit in limits if limit]])
+        default = default_text(f.default) if env else _toml_text(f.default)
+        out.append(Described(key, kind, default, notes.get(f.name, "")))
+    return out
+
+
+def _toml_text(value: Any) -> str:
+    """A default as it is written in digest.toml; empty when there is none."""
+    if value is None or value is MISSING:
+        return ""
+    if isinstance(value, str | Path):
+        return f'"{value}"'
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_text(v) for v in value) + "]"
+    return default_text(value)
+
+
+def _field_comments(cls: type) -> dict[str, str]:
+    """Each field's comments: the lines of comment right above it, then the comment at the end of its line."""
+    import ast
+    import inspect
+    import io
+    import textwrap
+    import tokenize
+
+    source = textwrap.dedent(inspect.getsource(cls))
+    comments: dict[int, str] = {}
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            comments[token.start[0]] = token.string.lstrip("#").strip()
+    lines = source.splitlines()
+    out = {}
+    body = ast.parse(source).body[0]
+    assert isinstance(body, ast.ClassDef)
+    for node in body.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            above: list[str] = []
+            row = node.lineno - 1
+            while row >= 1 and lines[row - 1].lstrip().startswith("#"):
+                above.insert(0, comments[row])
+                row -= 1
+            beside = [comments[n] for n in range(node.lineno, (node.end_lineno or node.lineno) + 1) if n in comments]
+            out[node.target.id] = "; ".join(" ".join(part) for part in (above, beside) if part)
+    return out

@@ -8,10 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import click
 from click.testing import CliRunner
 
 from digest.cli import cli
+from digest.cli.reference import every_command
 
 HEAVY = (
     "trafilatura",
@@ -25,18 +25,6 @@ HEAVY = (
     "email_validator",
     "rapidfuzz",
 )
-
-
-def every_command(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    found = []
-    ctx = click.Context(group)
-    for name in group.list_commands(ctx):
-        command = group.get_command(ctx, name)
-        assert command is not None, name
-        found.append((*path, name))
-        if isinstance(command, click.Group):
-            found += every_command(command, (*path, name))
-    return found
 
 
 def test_every_command_has_help_with_an_example() -> None:

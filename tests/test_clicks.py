@@ -117,10 +117,10 @@ def test_fifty_readers_and_their_scanners_and_the_report_counts_only_the_readers
         text = CliRunner().invoke(cli, ["report"], env=env).output
         assert "clicks: 12 counted; unique readers: 11" in text
         (tmp_path / "report.txt").write_text(text, encoding="utf-8")
-        readme = (ROOT / "README.md").read_text(encoding="utf-8").split("$ digest report 2025-W10\n", 1)[1]
-        shown = [line for line in readme.split("```", 1)[0].splitlines() if line.strip() != "…"]
+        page = (ROOT / "docs" / "tracking.md").read_text(encoding="utf-8").split("$ digest report 2025-W10\n", 1)[1]
+        shown = [line for line in page.split("```", 1)[0].splitlines() if line.strip() != "…"]
         lines = text.splitlines()
-        assert [line for line in lines if line in shown] == shown, "the README shows this report"
+        assert [line for line in lines if line in shown] == shown, "docs/tracking.md shows this report"
         assert as_text(issue_report(d, d.db.issues.get(issue.id) or issue)) == text
 
 

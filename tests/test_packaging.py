@@ -31,7 +31,8 @@ def test_the_sdist_holds_what_the_tests_read() -> None:
     tool = pyproject()["tool"]
     assert isinstance(tool, dict)
     include = set(tool["hatch"]["build"]["targets"]["sdist"]["include"])
-    read_by_tests = {"digest", "subscribers", "templates", "tests", "deploy", ".env.example", "README.md", "LICENSE"}
+    read_by_tests = {"digest", "subscribers", "templates", "tests", "deploy", "docs", "mkdocs.yml", ".env.example"}
+    read_by_tests |= {"README.md", "LICENSE"}
     assert read_by_tests <= include
 
 

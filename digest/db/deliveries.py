@@ -202,7 +202,7 @@ class Outbox:
             conn.exec_driver_sql("SET synchronous_commit TO OFF")
         elif self.engine.dialect.name == "sqlite":
             # WAL without an fsync per commit: a killed process loses nothing committed; only a power
-            # cut can take back the last commits (see the README's crash window).
+            # cut can take back the last commits (see the crash window in docs/delivery.md).
             conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
         conn.commit()
         return conn
