@@ -73,9 +73,9 @@ def _jurisdiction_code(value: str) -> str:
 class JurisdictionConfig:
     """One [[jurisdictions]] entry: more terms that name a jurisdiction."""
 
-    name: str = setting("", toml=True)
-    code: str = setting("", toml=True, convert=_jurisdiction_code)
-    terms: tuple[str, ...] = setting((), toml=True)
+    name: str = setting("", toml=True)  # what readers see, e.g. "Unified Patent Court"
+    code: str = setting("", toml=True, convert=_jurisdiction_code)  # ISO 3166 alpha-2 lower case, eu, upc or int
+    terms: tuple[str, ...] = setting((), toml=True)  # words that name it in a story, e.g. ["UPC"]
 
 
 @dataclass(frozen=True)

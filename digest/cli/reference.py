@@ -53,11 +53,12 @@ def _nested(cls: type) -> Iterator[type]:
 
 def config_reference() -> str:
     """Every digest.toml key by table, then every environment variable, from their declarations."""
-    from ..config import SECTIONS, Settings, SourceConfig
+    from ..config import SECTIONS, JurisdictionConfig, Settings, SourceConfig
 
     out = ["## digest.toml", ""]
     tables: list[tuple[str, type]] = [(f"[{name}]", cls) for name, cls in SECTIONS.items()]
     tables.insert(1, ("[[sources]]", SourceConfig))  # one table per feed
+    tables.append(("[[jurisdictions]]", JurisdictionConfig))  # one table per added jurisdiction
     for title, cls in tables:
         about = "The newsletter: its name, addresses, links and mail." if cls is Settings else _first_line(cls)
         out += [f"### `{title}`", "", about, "", *_table("key", described(cls, env=False)), ""]
