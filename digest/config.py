@@ -11,10 +11,9 @@ from typing import Any, Literal, cast
 
 from dotenv import dotenv_values
 
-from .collect.jurisdictions import Jurisdiction
-from .collect.topics import DEFAULT_TOPICS, Topic, extend_topics
 from .configspec import ENVIRONMENT, environment_defaults, read_env, read_table, setting
 from .errors import ConfigError
+from .taxonomy import DEFAULT_TOPICS, Jurisdiction, Topic, extend_topics
 from .timespec import parse_duration, parse_timezone, parse_weekly
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -59,7 +58,7 @@ class SourceConfig:
 
 
 def _jurisdiction_code(value: str) -> str:
-    from .collect.jurisdictions import is_code  # pycountry: loaded only when the file names jurisdictions
+    from .taxonomy import is_code  # pycountry: loaded only when the file names jurisdictions
 
     code = value.strip().lower()
     if not is_code(code):

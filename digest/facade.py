@@ -25,12 +25,12 @@ from .delivery.outbox import DeliveryReport, Progress, SendOptions, deliver
 from .delivery.transport import Transport, make_transport, remove_files_of
 from .errors import DraftChanged, NoDraft, NothingToSend, NotPublic, SourceError, UsageError
 from .issue.checks import UNCHECKED, UNPUBLISHED, Finding, check_links, check_rendered, links, own_links
-from .issue.clicks import Click, Links, tracked, with_open_image
+from .issue.clicks import Links, tracked, with_open_image
 from .issue.compose import compose, period, variant, week_key
-from .issue.editing import Edit, apply_edits
+from .issue.editing import apply_edits
 from .issue.message import IssueMessages, Letterhead
 from .issue.render import Personal, Rendered, Renderer, personalize
-from .models import Article, Issue, IssueStatus
+from .models import Article, Click, Edit, Issue, IssueStatus
 
 if TYPE_CHECKING:
     from .bounces.mailbox import Box

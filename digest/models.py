@@ -138,3 +138,23 @@ class SourceReport:
 def counted(n: int, noun: str) -> str:
     """'1 article', '2 articles': a count and its noun, singular for one."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """An editor's override on a week's issue: exclude an article, retitle it, pin it, reorder sections …"""
+
+    kind: str
+    target: str = ""
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Click:
+    """One request on a tracked link (/r/…): which article, whose (when the link names its reader), when."""
+
+    article_id: int
+    subscriber_id: int | None
+    at: datetime
+    head: bool = False
+    scanner_agent: bool = False

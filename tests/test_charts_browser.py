@@ -15,8 +15,7 @@ from sqlalchemy import text
 from digest.config import AdminConfig, ScheduleConfig
 from digest.delivery.sender import Sender
 from digest.facade import Digest
-from digest.issue.clicks import Click
-from digest.models import NewArticle
+from digest.models import Click, NewArticle
 from digest.ops.dashboard import last_weeks
 from digest.ops.schedule import Schedule
 from subscribers.clock import now

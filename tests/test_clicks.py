@@ -18,8 +18,8 @@ from digest.db import Database
 from digest.db.migrate import head, upgrade_database
 from digest.delivery.sender import Sender
 from digest.facade import Digest
-from digest.issue.clicks import BURST_SECONDS, SCANNER_SECONDS, Click, Links, tally
-from digest.models import IssueStatus
+from digest.issue.clicks import BURST_SECONDS, SCANNER_SECONDS, Links, tally
+from digest.models import Click, IssueStatus
 from digest.ops.reports import as_text, issue_report
 from digest.ops.schedule import Schedule
 from subscribers.clock import now

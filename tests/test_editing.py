@@ -18,8 +18,8 @@ from digest.db.migrate import state, upgrade_database
 from digest.errors import SchemaMismatch, UsageError
 from digest.facade import Digest
 from digest.issue.checks import check_subject
-from digest.issue.editing import ACTIONS, Edit, perform
-from digest.models import Article
+from digest.issue.editing import ACTIONS, perform
+from digest.models import Article, Edit
 
 from .support.data import ROOT
 from .support.db import restore

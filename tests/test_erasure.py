@@ -17,7 +17,7 @@ from digest.bounces.verp import DeliveryRef, Verp
 from digest.cli import cli
 from digest.db import tables as t
 from digest.facade import Digest
-from digest.issue.clicks import Click
+from digest.models import Click
 from subscribers.service import Audience
 from subscribers.tokens import BadToken
 

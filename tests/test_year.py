@@ -17,8 +17,7 @@ from digest.config import PrivacyConfig, TrackingConfig
 from digest.db.migrate import _config, _locked, state, upgrade_database
 from digest.delivery.sender import Sender
 from digest.facade import Digest
-from digest.issue.clicks import Click
-from digest.models import IssueStatus, NewArticle
+from digest.models import Click, IssueStatus, NewArticle
 from digest.ops.schedule import Schedule
 from subscribers.model import Change
 from subscribers.store import NewSubscriber

@@ -23,6 +23,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 
+from ..taxonomy import SPECIAL, Jurisdiction, all_codes, is_code
+
 __all__ = [
     "SPECIAL",
     "Jurisdiction",
@@ -36,7 +38,6 @@ __all__ = [
     "parse_codes",
 ]
 
-SPECIAL: Mapping[str, str] = {"eu": "European Union", "upc": "Unified Patent Court", "int": "International"}
 # What the sign-up form and the preferences page offer, in this order (any known code is accepted elsewhere).
 CHOICES = ("us", "eu", "upc", "gb", "de", "fr", "it", "es", "nl", "ch", "cn", "jp", "kr", "in", "au", "ca", "br")
 _LABELS = {"gb": "UK", "int": "Intl"}
@@ -334,19 +335,6 @@ def _country_names() -> dict[str, set[str]]:
     return out
 
 
-def is_code(code: str) -> bool:
-    """An ISO 3166 alpha-2 code (lower-case) or one of eu, upc, int."""
-    return code in all_codes()
-
-
-@cache
-def all_codes() -> frozenset[str]:
-    """Every code a reader may choose: the ISO 3166 alpha-2 codes (lower-case), eu, upc and int."""
-    import pycountry
-
-    return frozenset({c.alpha_2.lower() for c in pycountry.countries} | set(SPECIAL))
-
-
 def choices(extra: Iterable[Jurisdiction] = (), also: Iterable[str] = ()) -> list[tuple[str, str]]:
     """(code, name) of what a form offers: the usual ones, the configured ones, and ``also`` (a reader's
     own choices, so that saving the form keeps them)."""
@@ -364,16 +352,6 @@ def parse_codes(raw: str | Iterable[str] | None) -> list[str]:
     """Codes from 'upc, EU;de' or a list: lower-case, trimmed, each once, in order."""
     items = re.split(r"[,;|\s]+", raw) if isinstance(raw, str) else list(raw or ())
     return list(dict.fromkeys(x.strip().lower() for x in items if x and x.strip()))
-
-
-@dataclass(frozen=True)
-class Jurisdiction:
-    """One [[jurisdictions]] entry of digest.toml: terms that name ``code`` (and, for a code the built-in
-    table lacks a name for, its name)."""
-
-    code: str
-    name: str
-    terms: tuple[str, ...]
 
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, bindparam, delete, func, select
 
-from ..issue.clicks import Click
+from ..models import Click
 from . import tables as t
 
 c = t.clicks

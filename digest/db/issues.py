@@ -19,8 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from subscribers.clock import now
 
 from ..errors import DigestError
-from ..issue.editing import Edit
-from ..models import Article, Issue, IssueStatus, NewIssue, Section
+from ..models import Article, Edit, Issue, IssueStatus, NewIssue, Section
 from . import tables as t
 from .archive import Archive
 

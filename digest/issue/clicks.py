@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from itsdangerous import BadData, URLSafeSerializer
 
-from ..models import Issue, Section
+from ..models import Click, Issue, Section
 
 SCANNER_SECONDS = 10
 BURST_SECONDS = 5
@@ -149,15 +149,6 @@ def article_url(issue: Issue, article_id: int) -> str | None:
 def scanner_agent(user_agent: str) -> bool:
     agent = user_agent.lower()
     return not agent or any(s in agent for s in SCANNER_AGENTS)
-
-
-@dataclass(frozen=True)
-class Click:
-    article_id: int
-    subscriber_id: int | None
-    at: datetime
-    head: bool = False
-    scanner_agent: bool = False
 
 
 @dataclass

@@ -9,17 +9,10 @@ from enum import StrEnum
 from typing import Protocol
 
 from ..errors import UsageError
-from ..models import Article, Issue, NewIssue, Section
+from ..models import Article, Edit, Issue, NewIssue, Section
 from .compose import variant
 
 KINDS = ("exclude", "title", "summary", "pin", "order", "subject", "preheader")
-
-
-@dataclass(frozen=True)
-class Edit:
-    kind: str
-    target: str = ""
-    value: str = ""
 
 
 def _edit_article(article: Article, titles: dict[str, str], summaries: dict[str, str]) -> Article:

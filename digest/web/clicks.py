@@ -17,9 +17,9 @@ from flask_limiter.util import get_remote_address
 
 from subscribers.clock import now
 
-from ..issue.clicks import BadLink, Click, article_url, scanner_agent
+from ..issue.clicks import BadLink, article_url, scanner_agent
 from ..issue.render import safe_url
-from ..models import IssueStatus
+from ..models import Click, IssueStatus
 from .extensions import digests, limiter
 
 bp = Blueprint("clicks", __name__)
