@@ -26,7 +26,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from digest.bounces.parse import parse
-from digest.bounces.policy import Event, Policy
+from digest.bounces.policy import BounceEvent, Policy
 from digest.bounces.verp import DeliveryRef
 from digest.db import Database
 from digest.models import DeliveryStatus
@@ -119,7 +119,7 @@ def applying(n: int = 2000) -> None:
         with db.feedback.connection() as conn:
             for sid in ids:
                 db.feedback.apply(
-                    Event("mail", f"k{sid}", "hard", "5.1.1", ref=DeliveryRef(issue.id, sid)), Policy(), conn=conn
+                    BounceEvent("mail", f"k{sid}", "hard", "5.1.1", ref=DeliveryRef(issue.id, sid)), Policy(), conn=conn
                 )
         seconds = time.perf_counter() - start
         print(f"apply {n} hard bounces (SQLite, one commit each): {seconds:.2f} s, {n / seconds:.0f} per second")

@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 from subscribers.clock import now
 from subscribers.tokens import Tokens, suppression_hash
 
-from .bounces.policy import Event, Outcome, Policy
+from .bounces.policy import BounceEvent, Policy
 from .bounces.verp import Verp
 from .collect.jurisdictions import Jurisdictions, jurisdictions
 from .collect.topics import Taxonomy
 from .config import Settings
 from .db import Database
-from .db.feedback import IssueFeedback, Refusal
+from .db.feedback import Applied, IssueFeedback, Refusal
 from .db.labels import TopicLabel
 from .delivery.outbox import DeliveryReport, Progress, SendOptions, deliver
 from .delivery.transport import Transport, make_transport, remove_files_of
@@ -160,7 +160,7 @@ class Digest:
         and code: the operator's alert, never a reader's fault."""
         return self.db.feedback.refusals()
 
-    def apply_feedback(self, event: Event) -> Outcome:
+    def apply_feedback(self, event: BounceEvent) -> Applied:
         """Apply one bounce or complaint (from a webhook) under the configured soft-bounce policy."""
         b = self.settings.bounces
         return self.db.feedback.apply(event, Policy(b.soft_limit, b.soft_days, b.match_recipient))
@@ -491,7 +491,7 @@ class Digest:
     ) -> DeliveryReport:
         """The deliver stage for ``issue`` (default: the current one): through the outbox; resumable.
 
-        No gate and no lease: sending an issue is digest.delivery.sender's ``Sender``, which calls this.
+        No gate and no lease: sending an issue is digest.ops.sender's ``Sender``, which calls this.
 
         With ``transport`` given, that one connection is used (concurrency 1); otherwise each worker
         opens its own (``options.concurrency`` of them)."""

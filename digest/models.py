@@ -158,3 +158,7 @@ class Click:
     at: datetime
     head: bool = False
     scanner_agent: bool = False
+
+
+# A delivery keeps the strongest feedback that came back about it: a complaint beats a bounce.
+FEEDBACK_RANK = {Feedback.SOFT: 1, Feedback.HARD: 2, Feedback.COMPLAINT: 3}

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from digest.bounces.mailbox import MaildirBox, MboxBox
-from digest.bounces.policy import Event, Policy
+from digest.bounces.policy import BounceEvent, Policy
 from digest.bounces.verp import DeliveryRef
 from digest.config import BouncesConfig
 from digest.db import tables as t
@@ -183,8 +183,8 @@ def test_the_mailbox_setting_opens_local_folders(sent: tuple[Digest, Sink], tmp_
 # -- the policy over several issues -----------------------------------------------------------
 
 
-def soft(issue_id: int, subscriber_id: int, key: str) -> Event:
-    return Event("mail", key, "soft", "4.2.2", "mailbox full", ref=DeliveryRef(issue_id, subscriber_id))
+def soft(issue_id: int, subscriber_id: int, key: str) -> BounceEvent:
+    return BounceEvent("mail", key, "soft", "4.2.2", "mailbox full", ref=DeliveryRef(issue_id, subscriber_id))
 
 
 def test_soft_bounces_mark_a_subscriber_after_the_limit_in_a_row(db_url: str, tmp_path: Path) -> None:
@@ -205,10 +205,12 @@ def test_a_complaint_suppresses_the_address_for_good(db_url: str, tmp_path: Path
     d = prepared(db_url, tmp_path, None, 1)
     sub = next(d.subscribers.iter())
     issue = send_rows(d, "2026-W40")
-    out = d.db.feedback.apply(Event("ses", "evt-1", "complaint", "abuse", ref=DeliveryRef(issue, sub.id)), Policy())
+    out = d.db.feedback.apply(
+        BounceEvent("ses", "evt-1", "complaint", "abuse", ref=DeliveryRef(issue, sub.id)), Policy()
+    )
     assert out.marked == [(sub.id, "complained")]
     assert (
-        d.db.feedback.apply(Event("ses", "evt-1", "complaint", ref=DeliveryRef(issue, sub.id)), Policy()).label
+        d.db.feedback.apply(BounceEvent("ses", "evt-1", "complaint", ref=DeliveryRef(issue, sub.id)), Policy()).label
         == "duplicate"
     )
     notices: list[Notice] = []
@@ -221,7 +223,7 @@ def test_a_complaint_suppresses_the_address_for_good(db_url: str, tmp_path: Path
     # a sign-up changes nothing; only the person's own confirmation of it could bring the address back
     assert [n.kind for n in notices] == ["confirm"] and notices[0].email == sub.email
     assert d.subscribers.get(sub.id).status == "complained"  # type: ignore[union-attr]
-    later = d.db.feedback.apply(Event("mail", "k2", "hard", "5.1.1", ref=DeliveryRef(issue, sub.id)), Policy())
+    later = d.db.feedback.apply(BounceEvent("mail", "k2", "hard", "5.1.1", ref=DeliveryRef(issue, sub.id)), Policy())
     assert later.marked == [] and d.subscribers.get(sub.id).status == "complained"  # type: ignore[union-attr]
     with d.db.begin() as conn:
         assert conn.scalar(select(t.deliveries.c.feedback)) == "complaint"  # a complaint outranks a bounce
@@ -335,11 +337,11 @@ def test_soft_bounces_about_our_side_never_add_up_to_bounced(db_url: str, tmp_pa
     policy = Policy(soft_limit=3, soft_days=30)
     for n, issue in enumerate(issues):
         reason = "mesgtoobig" if n % 2 else "spamdetected"
-        event = Event("mail", f"k{n}", "soft", "5.3.4", "too big", ref=DeliveryRef(issue, sub.id), reason=reason)
+        event = BounceEvent("mail", f"k{n}", "soft", "5.3.4", "too big", ref=DeliveryRef(issue, sub.id), reason=reason)
         assert d.db.feedback.apply(event, policy).label == "sender"
     assert d.subscribers.get(sub.id).status == "active"  # type: ignore[union-attr]
     full = [
-        Event("mail", f"f{n}", "soft", "4.2.2", "full", ref=DeliveryRef(i, sub.id), reason="mailboxfull")
+        BounceEvent("mail", f"f{n}", "soft", "4.2.2", "full", ref=DeliveryRef(i, sub.id), reason="mailboxfull")
         for n, i in enumerate(issues[1:])
     ]
     for event in full:

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import text
 
 from digest.config import AdminConfig, ScheduleConfig
-from digest.delivery.sender import Sender
 from digest.facade import Digest
 from digest.models import Click, NewArticle
 from digest.ops.dashboard import last_weeks
 from digest.ops.schedule import Schedule
+from digest.ops.sender import Sender
 from subscribers.clock import now
 from subscribers.store import NewSubscriber
 

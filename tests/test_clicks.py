@@ -16,12 +16,12 @@ from digest.cli import cli
 from digest.config import ScheduleConfig, SMTPConfig, TrackingConfig
 from digest.db import Database
 from digest.db.migrate import head, upgrade_database
-from digest.delivery.sender import Sender
 from digest.facade import Digest
 from digest.issue.clicks import BURST_SECONDS, SCANNER_SECONDS, Links, tally
 from digest.models import Click, IssueStatus
 from digest.ops.reports import as_text, issue_report
 from digest.ops.schedule import Schedule
+from digest.ops.sender import Sender
 from subscribers.clock import now
 from subscribers.store import NewSubscriber
 

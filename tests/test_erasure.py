@@ -12,7 +12,7 @@ import time_machine
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
-from digest.bounces.policy import Event, Policy
+from digest.bounces.policy import BounceEvent, Policy
 from digest.bounces.verp import DeliveryRef, Verp
 from digest.cli import cli
 from digest.db import tables as t
@@ -55,7 +55,7 @@ def ids(d: Digest) -> dict[str, int]:
 
 
 def bounce(d: Digest, key: str, sub_id: int, issue_id: int, label: str = "hard") -> None:
-    event = Event("mail", key, label, "5.1.1", "user unknown ann@example.com", ref=DeliveryRef(issue_id, sub_id))
+    event = BounceEvent("mail", key, label, "5.1.1", "user unknown ann@example.com", ref=DeliveryRef(issue_id, sub_id))
     d.db.feedback.apply(event, Policy())
 
 
@@ -150,7 +150,7 @@ def test_links_and_late_bounces_die_with_their_person_even_if_the_id_came_back(t
         audience.confirm(old["confirm"], None)
     ref = verp.read(late)
     assert ref is not None
-    outcome = d.db.feedback.apply(Event("mail", "late", "hard", "5.1.1", "gone", ref=ref), Policy())
+    outcome = d.db.feedback.apply(BounceEvent("mail", "late", "hard", "5.1.1", "gone", ref=ref), Policy())
     assert outcome.marked == [] and outcome.deliveries == []
     dee = d.subscribers.by_email("dee@example.com")
     assert dee is not None and dee.status == "active"

@@ -18,10 +18,10 @@ from sqlalchemy import select
 from digest.config import Settings, SMTPConfig
 from digest.db import tables as t
 from digest.delivery.notices import drain
-from digest.delivery.sender import BackgroundSend, Sender
 from digest.facade import Digest
 from digest.models import IssueStatus
 from digest.ops.schedule import Schedule
+from digest.ops.sender import BackgroundSend, Sender
 from digest.web import start_mail, stop_mail
 
 from .support.data import WHEN, article

@@ -20,10 +20,10 @@ from werkzeug.exceptions import HTTPException
 
 from digest.config import ScheduleConfig, SMTPConfig, TrackingConfig, WebhooksConfig
 from digest.delivery.notices import drain
-from digest.delivery.sender import Sender
 from digest.facade import Digest
 from digest.models import Issue
 from digest.ops.schedule import Schedule
+from digest.ops.sender import Sender
 from digest.web.methods import MixedRoute, check_routes
 from subscribers.store import NewSubscriber
 

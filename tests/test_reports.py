@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlalchemy import text
 
 from digest.config import ScheduleConfig
-from digest.delivery.sender import Sender
 from digest.ops.reports import as_rows, issue_report
 from digest.ops.schedule import Schedule
+from digest.ops.sender import Sender
 from subscribers.store import NewSubscriber
 
 from .support.admin import admin_app, login

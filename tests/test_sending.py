@@ -14,9 +14,9 @@ from sqlalchemy import update
 from digest.cli import cli
 from digest.db import tables as t
 from digest.delivery.outbox import SendOptions
-from digest.delivery.sender import BackgroundSend, Sender
 from digest.facade import Digest
 from digest.ops.schedule import Schedule, last_send_time
+from digest.ops.sender import BackgroundSend, Sender
 
 from .support.data import add_article, add_subscribers
 from .support.sending import schedule_settings

@@ -7,9 +7,9 @@ import ssl
 import pytest
 
 from digest.config import Security, SMTPConfig
-from digest.delivery.transport import Envelope, SMTPTransport
+from digest.delivery.transport import SMTPTransport
 from digest.errors import SMTPConnectionError
-from digest.issue.message import MessageTemplate
+from digest.issue.message import Envelope, MessageTemplate
 from digest.issue.render import Personal, Rendered
 
 from .support.smtp import FaultSink, smtp_server

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from digest.bounces.policy import Event, Policy
+from digest.bounces.policy import BounceEvent, Policy
 from digest.bounces.verp import DeliveryRef
 from digest.config import PrivacyConfig, TrackingConfig
 from digest.db.migrate import _config, _locked, state, upgrade_database
-from digest.delivery.sender import Sender
 from digest.facade import Digest
 from digest.models import Click, IssueStatus, NewArticle
 from digest.ops.schedule import Schedule
+from digest.ops.sender import Sender
 from subscribers.model import Change
 from subscribers.store import NewSubscriber
 
@@ -110,12 +110,12 @@ def test_sixty_weeks_of_the_weekly_job(tmp_path: Path, db_url: str) -> None:
             d.db.clicks.record_open(issue.id, b.id, datetime.now(UTC))
             if week % 3 == 0:  # a hard bounce, by the VERP address of its delivery
                 d.db.feedback.apply(
-                    Event("mail", f"hb{week}", "hard", "5.1.1", "unknown", DeliveryRef(issue.id, a.id)), Policy()
+                    BounceEvent("mail", f"hb{week}", "hard", "5.1.1", "unknown", DeliveryRef(issue.id, a.id)), Policy()
                 )
                 expected[a.email] = "bounced"
             if week % 4 == 1:
                 d.db.feedback.apply(
-                    Event("mail", f"fb{week}", "complaint", "abuse", "", DeliveryRef(issue.id, b.id)), Policy()
+                    BounceEvent("mail", f"fb{week}", "complaint", "abuse", "", DeliveryRef(issue.id, b.id)), Policy()
                 )
                 expected[b.email] = "complained"
             if week % 4 == 2:

@@ -24,12 +24,13 @@ Each is recorded on the delivery it is about (feedback, code, diagnostic, time),
 the store keeps every event's own id (a report's Message-ID, a webhook event's id), so a report read
 twice, or an event a provider sends again, changes nothing the second time.
 
-The statements are in digest/db/feedback.py; this module is pure.
+The statements are in digest/db/feedback.py, which knows this policy only by the shape it declares
+(``Rules``); this module is pure.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from subscribers.model import SubscriberStatus
 
@@ -38,11 +39,9 @@ from .parse import Kind, Report
 from .reasons import Side, side
 from .verp import DeliveryRef, Verp
 
-RANK = {Feedback.SOFT: 1, Feedback.HARD: 2, Feedback.COMPLAINT: 3}  # a delivery keeps the strongest
-
 
 @dataclass(frozen=True)
-class Event:
+class BounceEvent:
     """One bounce or complaint from any source, ready to apply."""
 
     source: str  # mail, ses, postmark, mailgun, sendgrid
@@ -62,7 +61,7 @@ class Event:
     def feedback(self) -> Feedback | None:
         return Feedback(self.label) if self.label in Feedback.__members__.values() else None
 
-    def stored(self) -> Event:
+    def stored(self) -> BounceEvent:
         """This event with every NUL character taken out: PostgreSQL's text refuses them."""
 
         def clean(text: str) -> str:
@@ -90,7 +89,7 @@ class Event:
         return self.recipients[0].rpartition("@")[2][:255] if self.recipients else ""
 
     @classmethod
-    def of(cls, report: Report, verp: Verp | None, source: str = "mail") -> Event:
+    def of(cls, report: Report, verp: Verp | None, source: str = "mail") -> BounceEvent:
         return cls(
             source=source,
             key=report.key,
@@ -110,6 +109,14 @@ class Policy:
     soft_days: int = 30
     match_recipient: bool = False  # [bounces] match_recipient: for relays that strip VERP
 
+    def ignores(self, label: str) -> bool:
+        """Auto-replies and mail not understood change nothing."""
+        return label in IGNORED
+
+    def counts_soft(self, reason: str | None) -> bool:
+        """Whether a soft bounce of ``reason`` counts toward ``soft_limit``."""
+        return counts_soft(reason)
+
     def status_after(self, feedback: Feedback, soft_run: int, reason: str = "") -> SubscriberStatus | None:
         """The subscriber's new status after ``feedback`` for ``reason``; ``soft_run`` counts the soft
         bounces about their mailbox in a row, this one included."""
@@ -126,15 +133,6 @@ def counts_soft(reason: str | None) -> bool:
     """Whether a soft bounce of ``reason`` counts toward the soft limit (one without a reason, from an older
     version or a provider that gives none, does)."""
     return not reason or side(reason) == Side.MAILBOX
-
-
-@dataclass
-class Outcome:
-    """What applying one event did."""
-
-    label: str  # hard, soft, complaint, autoreply, other; or sender, unmatched, duplicate
-    deliveries: list[int] = field(default_factory=list)
-    marked: list[tuple[int, str]] = field(default_factory=list)  # (subscriber id, new status)
 
 
 IGNORED = (Kind.AUTOREPLY.value, Kind.OTHER.value)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..db import Database
 from .mailbox import Box
 from .parse import Report, parse
-from .policy import Event, Policy
+from .policy import BounceEvent, Policy
 from .verp import Verp
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def _one(
     policy: Policy,
 ) -> None:
     report = _read(raw)
-    outcome = db.feedback.apply(Event.of(report, verp), policy, conn=conn)
+    outcome = db.feedback.apply(BounceEvent.of(report, verp), policy, conn=conn)
     label = {"autoreply": "ignored", "other": "ignored"}.get(outcome.label, outcome.label)
     setattr(rep, label, getattr(rep, label) + 1)
     rep.marked += len(outcome.marked)

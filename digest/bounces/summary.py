@@ -12,13 +12,11 @@ refusals on our side. One source for `digest status`, `digest report`, the admin
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import Any
 
 from ..db.feedback import IssueFeedback, Refusal
 from .reasons import Group, group
-
-if TYPE_CHECKING:
-    from ..facade import Digest
 
 ORDER = tuple(Group)
 
@@ -53,6 +51,6 @@ ALERT_HINT = (
 )
 
 
-def refusal_lines(d: Digest) -> dict[str, Any]:
+def refusal_lines(refusals: Iterable[Refusal]) -> dict[str, Any]:
     """The admin pages' alert: ``refusals`` (one line each) and ``alert_hint``."""
-    return {"refusals": [alert_line(r) for r in d.refusals()], "alert_hint": ALERT_HINT}
+    return {"refusals": [alert_line(r) for r in refusals], "alert_hint": ALERT_HINT}

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .policy import Event
+from .policy import BounceEvent
 from .reasons import judge
 from .sns import BadUrl, FetchFailed, SnsUrl, parse_url
 from .verp import Verp
@@ -145,8 +145,8 @@ def verify_sns(body: bytes, topics: tuple[str, ...], certificate: Certificate, n
     return msg
 
 
-def ses_events(msg: dict[str, Any], verp: Verp | None) -> list[Event]:
-    """The SES notification (the SNS Message) as one Event per recipient."""
+def ses_events(msg: dict[str, Any], verp: Verp | None) -> list[BounceEvent]:
+    """The SES notification (the SNS Message) as one BounceEvent per recipient."""
     note = _json(str(msg.get("Message", "")).encode())
     if not isinstance(note, dict):
         return []
@@ -163,7 +163,7 @@ def ses_events(msg: dict[str, Any], verp: Verp | None) -> list[Event]:
             diagnostic = str(r.get("diagnosticCode") or "")
             label, reason = _bounce(permanent, str(r.get("status") or ""), f"{diagnostic} {sub}")
             out.append(
-                Event(
+                BounceEvent(
                     "ses",
                     f"{msg['MessageId']}:{r.get('emailAddress')}",
                     label,
@@ -180,7 +180,7 @@ def ses_events(msg: dict[str, Any], verp: Verp | None) -> list[Event]:
         complaint = note.get("complaint") or {}
         for r in complaint.get("complainedRecipients") or []:
             out.append(
-                Event(
+                BounceEvent(
                     "ses",
                     f"{msg['MessageId']}:{r.get('emailAddress')}",
                     "complaint",
@@ -213,14 +213,14 @@ def verify_basic(header: str | None, user: str, password: str) -> None:
         raise Refused(403, "wrong user or password")
 
 
-def postmark_events(body: bytes) -> list[Event]:
+def postmark_events(body: bytes) -> list[BounceEvent]:
     note = _json(body)
     if not isinstance(note, dict):
         return []
     key, email = f"{note.get('RecordType')}:{note.get('ID')}", str(note.get("Email", "")).lower()
     if note.get("RecordType") == "SpamComplaint" or note.get("Type") == "SpamComplaint":
         return [
-            Event(
+            BounceEvent(
                 "postmark",
                 key,
                 "complaint",
@@ -237,7 +237,7 @@ def postmark_events(body: bytes) -> list[Event]:
         if kind in POSTMARK_HARD or kind in POSTMARK_SOFT:
             label, reason = _bounce(kind in POSTMARK_HARD, "", str(note.get("Details") or ""))
         return [
-            Event(
+            BounceEvent(
                 "postmark",
                 key,
                 label,
@@ -272,20 +272,20 @@ def verify_mailgun(body: bytes, signing_key: str, now: datetime) -> tuple[dict[s
     return (data if isinstance(data, dict) else {}), str(sig["token"])
 
 
-def mailgun_events(data: dict[str, Any], verp: Verp | None) -> list[Event]:
+def mailgun_events(data: dict[str, Any], verp: Verp | None) -> list[BounceEvent]:
     kind = data.get("event")
     email = str(data.get("recipient", "")).lower()
     ref = verp.read(str((data.get("envelope") or {}).get("sender", ""))) if verp is not None else None
     ids = _message_id(((data.get("message") or {}).get("headers") or {}).get("message-id"))
     key = str(data.get("id", ""))
     if kind == "complained":
-        return [Event("mailgun", key, "complaint", "abuse", "", ref, ids, (email,), "feedback", True)]
+        return [BounceEvent("mailgun", key, "complaint", "abuse", "", ref, ids, (email,), "feedback", True)]
     if kind == "failed":
         status = data.get("delivery-status") or {}
         text = str(status.get("description") or status.get("message") or "")
         code = str(status.get("code") or "")
         label, reason = _bounce(data.get("severity") == "permanent", "", f"{code} {text}")
-        return [Event("mailgun", key, label, code, text, ref, ids, (email,), reason, True)]
+        return [BounceEvent("mailgun", key, label, code, text, ref, ids, (email,), reason, True)]
     return []
 
 
@@ -317,13 +317,13 @@ def verify_sendgrid(
     return [e for e in events if isinstance(e, dict)] if isinstance(events, list) else []
 
 
-def sendgrid_events(events: list[dict[str, Any]]) -> list[Event]:
+def sendgrid_events(events: list[dict[str, Any]]) -> list[BounceEvent]:
     out = []
     for e in events:
         email, key = str(e.get("email", "")).lower(), str(e.get("sg_event_id", ""))
         ids = _message_id(e.get("smtp-id"))
         if e.get("event") == "spamreport":
-            out.append(Event("sendgrid", key, "complaint", "abuse", "", None, ids, (email,), "feedback", True))
+            out.append(BounceEvent("sendgrid", key, "complaint", "abuse", "", None, ids, (email,), "feedback", True))
         elif e.get("event") in ("bounce", "dropped"):
             status = str(e.get("status") or "")
             text = str(e.get("reason") or "")
@@ -331,5 +331,5 @@ def sendgrid_events(events: list[dict[str, Any]]) -> list[Event]:
             label, reason = _bounce(permanent, status, text)
             if e.get("type") == "blocked" and reason == "undefined":
                 reason = "blocked"
-            out.append(Event("sendgrid", key, label, status, text, None, ids, (email,), reason, True))
+            out.append(BounceEvent("sendgrid", key, label, status, text, None, ids, (email,), reason, True))
     return out

@@ -1,4 +1,4 @@
-"""The command line: a thin skin over the library (digest.facade, digest.delivery.sender, digest.ops.daemon).
+"""The command line: a thin skin over the library (digest.facade, digest.ops.sender, digest.ops.daemon).
 
 Each command lives in the module of its concern and is imported only when it runs (or when ``--help``
 lists it), and those modules import the heavy parts (the extractor, the ORM, the CSS inliner, the

@@ -19,8 +19,8 @@ from .context import Context, F, handle_errors, pass_ctx
 if TYPE_CHECKING:
     from ..collect.stage import CollectReport
     from ..delivery.outbox import DeliveryReport
-    from ..delivery.sender import Sender
     from ..models import Issue
+    from ..ops.sender import Sender
 
 
 def _collect_line(rep: CollectReport) -> str:
@@ -165,8 +165,8 @@ class _Progress:
 
 
 def _sender(c: Context) -> Sender:
-    from ..delivery.sender import Sender
     from ..ops.schedule import Schedule
+    from ..ops.sender import Sender
 
     return Sender(c.digest, Schedule.from_config(c.settings.schedule))
 
@@ -254,7 +254,7 @@ def run(c: Context, concurrency: int, rate: float | None, processes: int | None)
     Example:
       0 7 * * mon  cd /srv/digest && digest -q run
     """
-    from ..delivery.sender import refuse_samples_over_smtp
+    from ..ops.sender import refuse_samples_over_smtp
 
     refuse_samples_over_smtp(c.settings)  # before an hour of collecting, not after
     d = c.digest

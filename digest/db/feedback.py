@@ -5,15 +5,16 @@ the delivery it is about (by our signed VERP token, else the original Message-ID
 by the recipient only with [bounces] match_recipient, and then only a recipient of that Message-ID),
 record the feedback and its reason on it, and change the subscriber's status as the policy says. A
 refusal about our side is recorded as kind "sender" and changes nobody. The policy itself is
-digest/bounces/policy.py.
+digest/bounces/policy.py; this module knows it, and the events, only by the shapes it declares.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import Connection, Engine, and_, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -22,8 +23,7 @@ from subscribers import lifecycle
 from subscribers.clock import now
 from subscribers.model import Change, SubscriberStatus
 
-from ..bounces.policy import IGNORED, RANK, Event, Outcome, Policy, counts_soft
-from ..models import DeliveryStatus, Feedback
+from ..models import FEEDBACK_RANK, DeliveryStatus, Feedback
 from . import tables as t
 
 # The subscriber change a bounce policy's verdict stands for (subscribers.lifecycle decides what it may do).
@@ -34,6 +34,77 @@ COMPLAINT_WARNING = 0.001
 
 
 REFUSAL_DAYS = 7  # sender-side refusals older than this no longer raise the operator's alert
+
+
+class DeliveryNamed(Protocol):
+    """What a VERP token names (digest.bounces.verp.DeliveryRef)."""
+
+    @property
+    def issue_id(self) -> int: ...
+
+    @property
+    def subscriber_id(self) -> int: ...
+
+
+class BounceEvent(Protocol):
+    """A bounce or complaint as this store reads it (digest.bounces.policy.BounceEvent has this shape)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def ref(self) -> DeliveryNamed | None: ...
+    @property
+    def message_ids(self) -> tuple[str, ...]: ...
+    @property
+    def recipients(self) -> tuple[str, ...]: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def authenticated(self) -> bool: ...
+    @property
+    def feedback(self) -> Feedback | None: ...
+    @property
+    def about_sender(self) -> bool: ...
+    @property
+    def provider(self) -> str: ...
+
+
+class StorableEvent(BounceEvent, Protocol):
+    def stored(self) -> BounceEvent:
+        """The event with what the database cannot hold (NUL characters) taken out."""
+        ...
+
+
+class Rules(Protocol):
+    """The bounce policy as this store applies it (digest.bounces.policy.Policy has this shape)."""
+
+    @property
+    def soft_days(self) -> int: ...
+    @property
+    def match_recipient(self) -> bool: ...
+
+    def ignores(self, label: str) -> bool: ...
+
+    def counts_soft(self, reason: str | None) -> bool: ...
+
+    def status_after(self, feedback: Feedback, soft_run: int, reason: str = "") -> SubscriberStatus | None: ...
+
+
+@dataclass
+class Applied:
+    """What applying one bounce or complaint did."""
+
+    label: str  # hard, soft, complaint, autoreply, other; or sender, unmatched, duplicate
+    deliveries: list[int] = field(default_factory=list)
+    marked: list[tuple[int, str]] = field(default_factory=list)  # (subscriber id, new status)
 
 
 @dataclass(frozen=True)
@@ -82,8 +153,8 @@ class FeedbackStore:
             yield conn
 
     def apply(
-        self, event: Event, policy: Policy, at: datetime | None = None, conn: Connection | None = None
-    ) -> Outcome:
+        self, event: StorableEvent, policy: Rules, at: datetime | None = None, conn: Connection | None = None
+    ) -> Applied:
         """Apply ``event`` in one transaction (on ``conn`` when given); committed when this returns."""
         if conn is None:
             with self.engine.connect() as own:
@@ -91,7 +162,7 @@ class FeedbackStore:
         with conn.begin():
             return self._apply(conn, event.stored(), policy, at or now())
 
-    def _apply(self, conn: Connection, event: Event, policy: Policy, at: datetime) -> Outcome:
+    def _apply(self, conn: Connection, event: BounceEvent, policy: Rules, at: datetime) -> Applied:
         dialect = postgresql if self.postgres else sqlite
         stmt = dialect.insert(f).values(
             source=event.source,
@@ -105,26 +176,27 @@ class FeedbackStore:
         )
         added = conn.execute(stmt.on_conflict_do_nothing(index_elements=["source", "key"]).returning(f.c.id))
         if added.first() is None:  # (rowcount is not reliable here on every driver)
-            return Outcome("duplicate")
-        if event.label in IGNORED:
-            return Outcome(event.label)
+            return Applied("duplicate")
+        if policy.ignores(event.label):
+            return Applied(event.label)
         targets, _how = _match(conn, event, policy.match_recipient)
         feedback = event.feedback
         this = and_(f.c.source == event.source, f.c.key == event.key[:500])
         if not targets or feedback is None:
             conn.execute(update(f).where(this).values(kind="unmatched"))
-            return Outcome("unmatched")
+            return Applied("unmatched")
         if event.about_sender:  # our IP, domain, content or rate: the reader is not at fault
             conn.execute(update(f).where(this).values(kind="sender"))
-        outcome = Outcome("sender" if event.about_sender else event.label)
+        outcome = Applied("sender" if event.about_sender else event.label)
         for delivery_id, subscriber_id in targets:
             if delivery_id is not None:
                 _record(conn, delivery_id, feedback, event, at)
                 outcome.deliveries.append(delivery_id)
             if event.about_sender:
                 continue
-            counted = feedback == Feedback.SOFT and counts_soft(event.reason)
-            run = _soft_run(conn, subscriber_id, delivery_id, at - timedelta(days=policy.soft_days)) if counted else 0
+            counted = feedback == Feedback.SOFT and policy.counts_soft(event.reason)
+            since = at - timedelta(days=policy.soft_days)
+            run = _soft_run(conn, subscriber_id, delivery_id, since, policy.counts_soft) if counted else 0
             status = policy.status_after(feedback, run, event.reason)
             if status is None:
                 continue
@@ -213,12 +285,12 @@ class FeedbackStore:
         return [Refusal(str(p), str(r), str(c), int(n), last, str(texts.get(i) or "")) for p, r, c, n, last, i in rows]
 
 
-def _detail(event: Event) -> str | None:
+def _detail(event: BounceEvent) -> str | None:
     text = " ".join(x for x in (event.code, event.text) if x)
     return text[:2000] or None
 
 
-def _match(conn: Connection, event: Event, by_recipient: bool) -> tuple[list[tuple[int | None, int]], str]:
+def _match(conn: Connection, event: BounceEvent, by_recipient: bool) -> tuple[list[tuple[int | None, int]], str]:
     """(delivery id or None, subscriber id) pairs the event is about, and how they were found.
 
     Only what a stranger cannot make up ties a report to a subscriber: our signed VERP token, or the
@@ -264,7 +336,7 @@ def _match(conn: Connection, event: Event, by_recipient: bool) -> tuple[list[tup
     return [], ""
 
 
-def _by_recipient(conn: Connection, event: Event) -> tuple[list[tuple[int | None, int]], str]:
+def _by_recipient(conn: Connection, event: BounceEvent) -> tuple[list[tuple[int | None, int]], str]:
     """An authenticated event's recipients: each subscriber's latest delivery sent."""
     found: list[tuple[int | None, int]] = []
     for email in event.recipients[:1]:
@@ -278,10 +350,10 @@ def _by_recipient(conn: Connection, event: Event) -> tuple[list[tuple[int | None
     return found, "recipient" if found else ""
 
 
-def _record(conn: Connection, delivery_id: int, feedback: Feedback, event: Event, at: datetime) -> None:
+def _record(conn: Connection, delivery_id: int, feedback: Feedback, event: BounceEvent, at: datetime) -> None:
     """The feedback on the delivery, unless it already holds a stronger one (a complaint beats a bounce)."""
     current = conn.execute(select(d.c.feedback).where(d.c.id == delivery_id)).scalar()
-    if current is not None and RANK[Feedback(current)] > RANK[feedback]:
+    if current is not None and FEEDBACK_RANK[Feedback(current)] > FEEDBACK_RANK[feedback]:
         return
     conn.execute(
         update(d)
@@ -296,7 +368,9 @@ def _record(conn: Connection, delivery_id: int, feedback: Feedback, event: Event
     )
 
 
-def _soft_run(conn: Connection, subscriber_id: int, delivery_id: int | None, since: datetime) -> int:
+def _soft_run(
+    conn: Connection, subscriber_id: int, delivery_id: int | None, since: datetime, counts: Callable[[str | None], bool]
+) -> int:
     """Soft bounces in a row, counting back from ``delivery_id`` over the deliveries sent since ``since``."""
     if delivery_id is None:
         return 0
@@ -312,7 +386,7 @@ def _soft_run(conn: Connection, subscriber_id: int, delivery_id: int | None, sin
     )
     run = 0
     for feedback, reason in rows:
-        if feedback != Feedback.SOFT or not counts_soft(reason):
+        if feedback != Feedback.SOFT or not counts(reason):
             break
         run += 1
     return run

@@ -36,9 +36,10 @@ from ..db import Database
 from ..db.deliveries import UNFINISHED, Outbox
 from ..errors import DeliveryError, SMTPConnectionError
 from ..issue import archive
+from ..issue.message import Envelope
 from ..models import DeliveryStatus, Issue, IssueStatus
 from .lease import gone, process_owner
-from .transport import Envelope, SendResult, Transport
+from .transport import SendResult, Transport
 
 log = logging.getLogger(__name__)
 

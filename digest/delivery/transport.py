@@ -16,20 +16,10 @@ from typing import Protocol
 
 from ..config import SMTPConfig
 from ..errors import SMTPConnectionError
+from ..issue.message import Envelope
 
 log = logging.getLogger(__name__)
 _DOT = re.compile(rb"(?m)^\.")
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """One recipient's finished message, as bytes, with its SMTP envelope (built by ``message``)."""
-
-    sender: str
-    recipient: str
-    message_id: str
-    data: bytes
-    dot_safe: bool = False  # no line starts with '.', so SMTP needs no dot-stuffing
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,6 @@ from typing import TYPE_CHECKING, Protocol
 from subscribers.model import Subscriber
 from subscribers.tokens import Tokens
 
-from ..delivery.transport import Envelope
 from ..errors import ConfigError, NothingToSend
 from ..models import Issue
 from .compose import chosen, content_key
@@ -120,6 +119,17 @@ def qp(data: bytes) -> bytes:
         last = enc.rfind(b"\n") + 1
         enc = enc[:last] + _wrap(enc[last:], 75) + b"=\n"
     return enc.replace(b"\n", CRLF)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One recipient's finished message, as bytes, with its SMTP envelope (built here, sent by a transport)."""
+
+    sender: str
+    recipient: str
+    message_id: str
+    data: bytes
+    dot_safe: bool = False  # no line starts with '.', so SMTP needs no dot-stuffing
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ whose jobs persist in the project's database (the triggers come from digest.ops.
 - at start-up a job is added only when absent, and a changed trigger keeps a pending (missed) run;
 - ``misfire_grace_time`` = ``grace`` with ``coalesce``: a send missed while down runs once on return
   within the grace period, and beyond it is skipped with a warning (the next issue covers the gap);
-- every send goes through digest.delivery.sender (the issue's lease), so two daemons, or a daemon and cron,
+- every send goes through digest.ops.sender (the issue's lease), so two daemons, or a daemon and cron,
   never send one issue twice.
 """
 
@@ -36,11 +36,11 @@ from subscribers.clock import now as utc_now
 from ..config import Settings
 from ..db import Database, make_engine
 from ..delivery.lease import LeaseHeld, issue_lease, process_owner
-from ..delivery.sender import Outcome, Sender
 from ..errors import DigestError, NothingToSend
 from ..facade import Digest
 from ..models import Issue, IssueStatus, counted
 from .schedule import Schedule, last_fire, same_trigger
+from .sender import Outcome, Sender
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ STOP_TIMEOUT = 60.0
 class Jobs:
     """The collect, build and send jobs over one Digest; each is safe to run twice.
 
-    Sending goes through :class:`digest.delivery.sender.Sender`, like every other send."""
+    Sending goes through :class:`digest.ops.sender.Sender`, like every other send."""
 
     def __init__(
         self,

@@ -22,7 +22,7 @@ from flask.typing import ResponseReturnValue
 from subscribers.clock import now
 
 from ..bounces import webhooks as hooks
-from ..bounces.policy import Event
+from ..bounces.policy import BounceEvent
 from ..bounces.sns import FetchFailed, SnsFetcher
 from .extensions import csrf, limiter, web
 
@@ -58,7 +58,7 @@ def fetcher() -> SnsFetcher:
     return found
 
 
-def _apply(read: Callable[[], list[Event]]) -> ResponseReturnValue:
+def _apply(read: Callable[[], list[BounceEvent]]) -> ResponseReturnValue:
     try:
         events = read()
     except hooks.Refused as exc:

@@ -22,8 +22,8 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, abort, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 
-from ...delivery.sender import BackgroundSend, Sender, SendStatus
 from ...ops.schedule import Schedule
+from ...ops.sender import BackgroundSend, Sender, SendStatus
 from ..extensions import digests
 from ..methods import SAFE_METHODS
 from . import auth, draft, edits, reports, review, sending

@@ -45,7 +45,7 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
             send=send,
             feedback=d.recent_feedback(),
             no_draft=d.no_draft(),
-            **refusal_lines(d),
+            **refusal_lines(d.refusals()),
         )
     rendered = variant(issue, topics)
     text = personalize(rendered, SAMPLE)[1] if rendered else ""
@@ -73,7 +73,7 @@ def draft_page(findings: list[Finding] | None = None) -> ResponseReturnValue:
         preheader_edited=issue.preheader_fixed,
         preheaders=d.preheaders(issue) if issue.preheader_fixed else [],
         feedback=d.recent_feedback(),
-        **refusal_lines(d),
+        **refusal_lines(d.refusals()),
     )
 
 

@@ -68,7 +68,7 @@ def dashboard() -> ResponseReturnValue:
         sources=charts.sources([w for w, _ in weeks], per_source, failing),
         funnel=charts.funnel(rep) if rep else None,
         top=charts.top_articles(rep) if rep and rep.clicks else None,
-        **refusal_lines(d),
+        **refusal_lines(d.refusals()),
     )
 
 

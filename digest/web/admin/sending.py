@@ -1,7 +1,7 @@
 """Send now: the editor starts the send of the draft and watches its progress.
 
 The views only know the small interface ``Sends`` (``start(week)`` and ``status()``), kept in
-``app.extensions['digest_sends']``. ``digest.delivery.sender.BackgroundSend`` implements it for one app: one send
+``app.extensions['digest_sends']``. ``digest.ops.sender.BackgroundSend`` implements it for one app: one send
 at a time, in a thread the app owns, through the one send path (the issue's lease, resume, outcome).
 
     GET/POST /admin/draft/send            confirm, then start the send of the draft
@@ -18,8 +18,8 @@ from typing import Protocol
 from flask import Blueprint, current_app, flash, jsonify, redirect, url_for
 from flask.typing import ResponseReturnValue
 
-from ...delivery.sender import SendStatus
 from ...errors import DigestError
+from ...ops.sender import SendStatus
 from .base import confirm_page, digest, page, same_draft
 
 EXTENSION = "digest_sends"

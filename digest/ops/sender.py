@@ -27,12 +27,12 @@ from subscribers.clock import now as utc_now
 
 from ..config import Settings
 from ..db import Database
+from ..delivery.lease import LeaseHeld, issue_lease, process_owner
+from ..delivery.outbox import DeliveryReport, Progress, SendOptions
 from ..errors import DigestError, NothingToSend, UsageError
 from ..facade import Digest
 from ..models import Issue, IssueStatus, counted
-from ..ops.schedule import Schedule, last_send_time
-from .lease import LeaseHeld, issue_lease, process_owner
-from .outbox import DeliveryReport, Progress, SendOptions
+from .schedule import Schedule, last_send_time
 
 log = logging.getLogger(__name__)
 
