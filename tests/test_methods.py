@@ -123,6 +123,7 @@ def world(tmp_path: Path, db_url: str, smtp_sink: Sink) -> Iterator[World]:
         "issue_id": lambda: int(sent.id or 0),
         "week": lambda: sent.week,
         "action": lambda: "subject",
+        "code": lambda: "patents",  # a topic's or a jurisdiction's code in the archive's feeds
         "reader": lambda: links.reader(int(sent.id or 0), int(reader.id or 0)),
     }
     tokens = {
