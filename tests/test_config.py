@@ -183,7 +183,9 @@ def test_paths_follow_the_config_file(tmp_path: Path, monkeypatch: pytest.Monkey
     assert s.secret_key == "from-the-site-folder"
 
 
-@pytest.mark.parametrize("args", [["subscribers", "list"], ["subscribers", "export"], ["status"], ["schedule"]])
+@pytest.mark.parametrize(
+    "args", [["subscribers", "list"], ["subscribers", "export"], ["status"], ["report"], ["report", "2026-W10"]]
+)
 def test_reading_commands_never_create_a_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
 ) -> None:

@@ -52,8 +52,12 @@ def db_current(c: Context) -> None:
     Example:
       digest db current
     """
-    from ..storage import database_state
+    from ..storage import HEAD, database_state, sqlite_file
 
+    path = sqlite_file(c.settings.database_url)
+    if path is not None and not path.exists():
+        click.echo(f"db: no database at {path} yet; the first command that writes makes it at revision {HEAD}")
+        return
     found = database_state(c.settings.database_url)
     if found.at_head:
         click.echo(f"db: revision {found.current} (head)")

@@ -133,17 +133,21 @@ def daemon(c: Context, metrics_port: int | None, metrics_host: str) -> None:
 def schedule(c: Context) -> None:
     """Print each scheduled job and its next run, in the schedule's time zone.
 
+    Before the daemon's first run the jobs are planned from digest.toml alone; nothing is written.
+
     \b
     Example:
       digest schedule
     """
     from ..ops.daemon import planned_jobs
 
-    c.require_database()
-    for job in planned_jobs(c.settings):
+    jobs = planned_jobs(c.settings)
+    for job in jobs:
         when = f"{job.next_run:%a %Y-%m-%d %H:%M %Z}" if job.next_run else "paused"
         note = "" if job.stored else "  (when the daemon starts)"
         click.echo(f"{job.job_id:<11} {job.spec:<28} next: {when}{note}")
+    if not any(job.stored for job in jobs):
+        click.echo("no runs yet: `digest daemon` has not started on this database")
 
 
 @click.command()
