@@ -5,10 +5,17 @@ server and a loopback feed."""
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
+
+from .support.http import Site
+from .support.smtp import Sink
 
 
 def run_digest(
@@ -58,3 +65,81 @@ def test_schedule_writes_nothing_into_a_database_the_daemon_never_ran_on(tmp_pat
     assert done.returncode == 0, done.stderr
     assert "no runs yet" in done.stdout
     assert tables(tmp_path / "digest.db") == before and "scheduler_jobs" not in before
+
+
+# -- exit status and -q -------------------------------------------------------------------------------
+
+RSS = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    + "".join(
+        f"<item><title>{title}</title><link>https://news.example/{n}</link><guid>{n}</guid>"
+        f"<category>{tag}</category><description>{text * 8}</description></item>"
+        for n, (title, tag, text) in enumerate(
+            [
+                ("Court narrows software patent claims", "Patents", "The appeals court read the claims narrowly. "),
+                ("Brand owners win a trademark dispute", "Trademarks", "The tribunal found the marks confusing. "),
+            ]
+        )
+    )
+    + "</channel></rss>"
+)
+
+
+def smtp_env(sink: Sink) -> dict[str, str]:
+    return {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(sink.port), "SMTP_SECURITY": "none"}
+
+
+def feed_toml(site: Site, extra: str = "") -> str:
+    return f'[[sources]]\nname = "Wire"\nurl = "{site.add("/feed.xml", RSS)}"\n\n{extra}'
+
+
+@pytest.mark.parametrize("args", [["preview"], ["send-test", "--to", "editor@example.org"]])
+def test_a_command_with_no_issue_to_work_on_exits_1(tmp_path: Path, args: list[str]) -> None:
+    done = run_digest(tmp_path, *args)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout == ""
+    assert done.stderr.startswith("Error: no issue has been built yet")
+
+
+def test_quiet_run_prints_nothing_when_it_sends(tmp_path: Path, site: Site, smtp_sink: Sink) -> None:
+    toml = feed_toml(site)
+    added = run_digest(tmp_path, "subscribers", "add", "reader@example.org", toml=toml)
+    assert added.returncode == 0, added.stderr
+    done = run_digest(tmp_path, "-q", "run", env=smtp_env(smtp_sink))
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+    assert [rcpts for _, rcpts, _ in smtp_sink.messages] == [["reader@example.org"]]
+    loud = run_digest(tmp_path, "run", env=smtp_env(smtp_sink))  # the same week again: says it, without -q
+    assert loud.returncode == 0 and "already sent" in loud.stdout, loud.stdout + loud.stderr
+
+
+def test_an_unapproved_send_under_cron_says_the_next_run_sends_it(tmp_path: Path, site: Site, smtp_sink: Sink) -> None:
+    today = datetime.now(UTC).strftime("%a").lower()  # the send was due at midnight today: within its grace
+    schedule = (
+        f'[schedule]\nbuild = "{today} 00:00"\nsend = "{today} 00:00"\nrequire_approval = true\n'
+        'editors = ["editor@example.org"]\ngrace = "6d"\n'
+    )
+    run_digest(tmp_path, "subscribers", "add", "reader@example.org", toml=feed_toml(site, schedule))
+    done = run_digest(tmp_path, "-q", "run", env=smtp_env(smtp_sink))
+    assert done.returncode == 0 and done.stdout == "", done.stdout + done.stderr
+    assert "is not approved yet (run `digest approve`)" in done.stderr
+    assert "the next `digest run` or `digest send` sends it once it is approved, until " in done.stderr
+    assert "retrying at" not in done.stderr
+    assert smtp_sink.messages == []
+    approved = run_digest(tmp_path, "-q", "approve")
+    assert (approved.returncode, approved.stdout, approved.stderr) == (0, "", "")
+    sent = run_digest(tmp_path, "-q", "send", env=smtp_env(smtp_sink))
+    assert (sent.returncode, sent.stdout, sent.stderr) == (0, "", "")
+    assert len(smtp_sink.messages) == 1
+
+
+def test_a_send_summary_gives_its_count_over_its_own_time(tmp_path: Path, site: Site, smtp_sink: Sink) -> None:
+    toml = feed_toml(site)
+    for n in range(3):
+        run_digest(tmp_path, "subscribers", "add", f"reader{n}@example.org", toml=toml)
+    done = run_digest(tmp_path, "run", env=smtp_env(smtp_sink))
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = re.search(r"messages: 3 sent, .*; (\d+) sent in ([\d.e-]+) s \(([\d.e+-]+)/s\)", done.stdout)
+    assert found is not None, done.stdout
+    count, seconds, rate = int(found[1]), float(found[2]), float(found[3])
+    assert count == len(smtp_sink.messages) == 3
+    assert rate == float(f"{count / seconds:.3g}")

@@ -76,7 +76,13 @@ class LazyGroup(click.Group):
     help="digest.toml to read (default: ./digest.toml, else the bundled sample sources).",
 )
 @click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print nothing when the command does its job (so cron mails nothing): only errors, and a send held "
+    "back for approval, on stderr.",
+)
 @click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
@@ -103,7 +109,7 @@ def cli(ctx: click.Context, config: Path | None, verbose: int, quiet: bool, log_
     if verbose < 2:
         for noisy in ("trafilatura", "htmldate", "urllib3", "charset_normalizer", "cssutils", "premailer"):
             logging.getLogger(noisy).setLevel(max(level, logging.WARNING) if verbose else logging.ERROR)
-    ctx.obj = Context(config, verbose, quiet)
+    ctx.obj = Context(config, verbose, quiet, log_format)
     ctx.call_on_close(ctx.obj.close)
 
 

@@ -25,7 +25,7 @@ def bounces(c: Context) -> None:
     Example:
       digest bounces        # with mailbox = "imaps://bounces@mail.example.org/INBOX" and BOUNCE_PASSWORD
     """
-    click.echo(c.digest.bounces().line())
+    c.say(c.digest.bounces().line())
 
 
 def feedback_lines(digest: Digest, limit: int = 5) -> list[str]:

@@ -37,9 +37,9 @@ def db_upgrade(c: Context) -> None:
 
     done = upgrade_database(c.settings.database_url)
     if done.changed:
-        click.echo(f"db upgrade: from {done.before.where()} to revision {done.after}")
+        c.say(f"db upgrade: from {done.before.where()} to revision {done.after}")
     else:
-        click.echo(f"db upgrade: already at revision {done.after}, nothing to do")
+        c.say(f"db upgrade: already at revision {done.after}, nothing to do")
 
 
 @db_group.command("current")

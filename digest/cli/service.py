@@ -10,7 +10,7 @@ import click
 from ..config import load_settings
 from ..errors import DigestError
 from ..models import counted
-from .context import Context, handle_errors, pass_ctx
+from .context import Context, fail, handle_errors, pass_ctx
 
 
 @click.command()
@@ -70,8 +70,7 @@ def admin_hash() -> None:
 
     password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < 10:
-        click.echo("Error: use at least 10 characters for the editor's password.", err=True)
-        sys.exit(2)
+        fail("use at least 10 characters for the editor's password.", 2)
     click.echo(generate_password_hash(password))
 
 
@@ -115,8 +114,7 @@ def daemon(c: Context, metrics_port: int | None, metrics_host: str) -> None:
             server, _ = serve_metrics(d.digest.health, metrics_port, metrics_host)
         except OSError as exc:
             d.digest.close()
-            click.echo(f"Error: --metrics-port {metrics_port}: {exc.strerror}; choose a free port", err=True)
-            sys.exit(2)
+            fail(f"--metrics-port {metrics_port}: {exc.strerror}; choose a free port", 2)
         logging.getLogger("digest").info("metrics: http://%s:%d/metrics", metrics_host, server.server_port)
     try:
         code = d.serve()
@@ -203,7 +201,7 @@ def approve(c: Context, week: str | None) -> None:
       digest preview --out /tmp/draft && digest approve
     """
     issue = c.digest.approve(week)
-    click.echo(f"approved issue {issue.week}: {issue.subject}")
+    c.say(f"approved issue {issue.week}: {issue.subject}")
 
 
 COMMANDS = {

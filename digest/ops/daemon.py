@@ -260,9 +260,17 @@ class Daemon:
                 "bounces": jobs.bounces,
                 RETRY_ID: jobs.send,
             }[kind]()
-            log.log(outcome.level, "job %s: %s", kind, outcome.text)
             if outcome.retry_at is not None and not self.stopping.is_set():
+                log.log(
+                    outcome.level,
+                    "job %s: %s; retrying at %s",
+                    kind,
+                    outcome.text,
+                    f"{outcome.retry_at.astimezone(self.schedule.tz):%a %Y-%m-%d %H:%M %Z}",
+                )
                 self._add_retry(outcome.retry_at)
+            else:
+                log.log(outcome.level, "job %s: %s", kind, outcome.text)
         except DigestError as exc:
             log.error("job %s: failed: %s", kind, exc)
         except Exception:
