@@ -26,3 +26,4 @@ cache_ok  # unused variable (subscribers/table.py:33)
 _.process_bind_param  # unused method (subscribers/table.py:35)
 _.process_result_value  # unused method (subscribers/table.py:42)
 default_signer  # unused variable (subscribers/tokens.py:44)
+environment_variables  # the settings' variables and defaults: tests/test_config.py holds .env.example to them
