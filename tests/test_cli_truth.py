@@ -4,11 +4,15 @@ server and a loopback feed."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -143,3 +147,79 @@ def test_a_send_summary_gives_its_count_over_its_own_time(tmp_path: Path, site: 
     count, seconds, rate = int(found[1]), float(found[2]), float(found[3])
     assert count == len(smtp_sink.messages) == 3
     assert rate == float(f"{count / seconds:.3g}")
+
+
+# -- logs ---------------------------------------------------------------------------------------------
+
+
+def json_lines(stderr: str) -> list[dict[str, object]]:
+    """Every stderr line as JSON (a line that is not fails the test)."""
+    return [json.loads(line) for line in stderr.splitlines()]
+
+
+def test_log_format_json_makes_every_stderr_line_json_errors_included(tmp_path: Path, site: Site) -> None:
+    dead = site.add("/dead", "gone", status=404)
+    toml = f'[[sources]]\nname = "Dead"\nurl = "{dead}"\n'
+    runs = [
+        run_digest(tmp_path, "--log-format", "json", "collect", toml=toml),  # warnings, then an error
+        run_digest(tmp_path, "--log-format", "json", "report", "2020-W01"),  # a DigestError
+        run_digest(tmp_path, "--log-format", "json", "subscribers", "add", "not@@address"),  # click's own
+        run_digest(tmp_path, "--log-format", "json", "no-such-command"),
+        run_digest(tmp_path, "--log-format=json", "subscribers", "list"),  # a count beside the output
+        run_digest(tmp_path, "--log-format", "json", "preview"),
+    ]
+    assert [r.returncode for r in runs] == [1, 2, 2, 2, 0, 1], [r.stderr for r in runs]
+    for done in runs:
+        lines = json_lines(done.stderr)
+        assert lines, done.args
+        assert all({"time", "level", "logger", "message"} <= set(line) for line in lines)
+    assert json_lines(runs[0].stderr)[-1]["message"] == "all 1 sources failed"
+    assert "EMAIL" in str(json_lines(runs[2].stderr)[-1]["message"])
+    assert json_lines(runs[4].stderr) == [json_lines(runs[4].stderr)[0]] and runs[4].stdout == ""
+
+
+def test_a_scrape_of_the_metrics_port_logs_nothing(tmp_path: Path) -> None:
+    (tmp_path / "digest.toml").write_text('[[sources]]\nname = "Local"\nurl = "missing.xml"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "DIGEST_"))}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest", "--log-format", "json", "daemon", "--metrics-port", "0"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: list[dict[str, object]] = []
+    listening = threading.Event()
+    found: list[str] = []  # the metrics URL the daemon logs
+
+    def read() -> None:
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            line = json.loads(raw)
+            lines.append(line)
+            if str(line["message"]).startswith("metrics: http://"):
+                found.append(str(line["message"]).removeprefix("metrics: "))
+                listening.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert listening.wait(60), lines
+        for _ in range(3):
+            with urllib.request.urlopen(found[0], timeout=10) as resp:
+                assert b"digest_up 1.0" in resp.read()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        reader.join(10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+    before = next(i for i, line in enumerate(lines) if str(line["message"]).startswith("metrics: http://")) + 1
+    # What came after the server started is the daemon's own work (its start, the collect job, the stop),
+    # never a line of the scrapes: no request line, no schema read, no query.
+    after = {str(line["logger"]) for line in lines[before:]}
+    assert after <= {"digest.ops.daemon", "digest.collect.stage"}, lines[before:]

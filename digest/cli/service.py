@@ -103,6 +103,8 @@ def daemon(c: Context, metrics_port: int | None, metrics_host: str) -> None:
     from ..storage import upgrade_database
 
     upgrade_database(settings.database_url)
+    if c.verbose < 2:  # the upgrade was told; a health check or a metrics scrape reads the revision silently
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     from ..ops.daemon import Daemon
 
     d = Daemon(settings, loader=lambda: load_settings(c.config))
