@@ -29,13 +29,14 @@ def bounces(c: Context) -> None:
 
 
 def feedback_lines(digest: Digest, limit: int = 5) -> list[str]:
-    """Per issue sent (newest first): sent, bounced (hard, soft), complaints, unsubscribes; a warning line
-    when complaints pass 0.1 % of its deliveries."""
+    """Per issue sent (newest first): sent, bounces by kind (the counts of `digest report`), complaints,
+    unsubscribes; a warning line when complaints pass 0.1 % of its deliveries."""
     out = []
     for week, fb in digest.recent_feedback(limit):
+        b = fb.bounces
         out.append(
-            f"  {week}: {fb.sent} sent, {fb.hard + fb.soft} bounced ({fb.hard} hard, {fb.soft} soft), "
-            f"{fb.complaints} complaints, {fb.unsubscribes} unsubscribes"
+            f"  {week}: {fb.sent} sent, {b.total} bounced ({b.refused} refused at send (5xx), {b.hard} hard and "
+            f"{b.soft} soft reported after delivery), {fb.complaints} complaints, {fb.unsubscribes} unsubscribes"
         )
         if fb.too_many_complaints:
             out.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, and_, exists, func, select, update
@@ -32,12 +32,24 @@ COMPLAINT_WARNING = 0.001
 
 
 @dataclass(frozen=True)
+class Bounces:
+    """An issue's bounces by kind; `digest status`, `digest report` and the editor's pages show these three."""
+
+    refused: int = 0  # refused for good by the mail server during the send (a 5xx reply)
+    hard: int = 0  # delivered, then reported back as a hard bounce (bounce mailbox or webhook)
+    soft: int = 0  # delivered, then reported back as a soft bounce
+
+    @property
+    def total(self) -> int:
+        return self.refused + self.hard + self.soft
+
+
+@dataclass(frozen=True)
 class IssueFeedback:
     """What came back about one issue."""
 
     sent: int = 0
-    hard: int = 0
-    soft: int = 0
+    bounces: Bounces = field(default_factory=Bounces)
     complaints: int = 0
     unsubscribes: int = 0
 
@@ -133,28 +145,31 @@ class FeedbackStore:
         return [(r.week, self.issue(r.id)) for r in rows]
 
     def issue(self, issue_id: int) -> IssueFeedback:
-        """Sent, bounced (hard, soft), complaints and unsubscribes of one issue. An unsubscribe counts
-        for the last issue the subscriber was sent before leaving."""
+        """Sent, bounces (refused at send, hard, soft), complaints and unsubscribes of one issue, in one query:
+        the one count of bounces. An unsubscribe counts for the last issue the subscriber was sent before
+        leaving."""
         later = d.alias("later")
         left = and_(
             s.c.status == SubscriberStatus.UNSUBSCRIBED,
             s.c.unsubscribed_at >= d.c.updated_at,
             ~exists().where(later.c.subscriber_id == d.c.subscriber_id, later.c.issue_id > d.c.issue_id),
         )
+        sent = d.c.status == DeliveryStatus.SENT
         query = (
             select(
-                func.count(),
-                func.count().filter(d.c.feedback == Feedback.HARD),
-                func.count().filter(d.c.feedback == Feedback.SOFT),
-                func.count().filter(d.c.feedback == Feedback.COMPLAINT),
-                func.count().filter(left),
+                func.count().filter(sent),
+                func.count().filter(d.c.status == DeliveryStatus.FAILED, d.c.reply_code >= 500),
+                func.count().filter(sent, d.c.feedback == Feedback.HARD),
+                func.count().filter(sent, d.c.feedback == Feedback.SOFT),
+                func.count().filter(sent, d.c.feedback == Feedback.COMPLAINT),
+                func.count().filter(sent, left),
             )
             .select_from(d.join(s, s.c.id == d.c.subscriber_id))
-            .where(d.c.issue_id == issue_id, d.c.status == DeliveryStatus.SENT)
+            .where(d.c.issue_id == issue_id)
         )
         with self.engine.begin() as conn:
-            row = conn.execute(query).one()
-        return IssueFeedback(*(int(n) for n in row))
+            n = [int(x) for x in conn.execute(query).one()]
+        return IssueFeedback(n[0], Bounces(n[1], n[2], n[3]), n[4], n[5])
 
 
 def _detail(event: Event) -> str | None:
