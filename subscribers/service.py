@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from .model import OPTED_OUT, Change, Subscriber, SubscriberStatus
 from .store import SubscriberStore
 from .tokens import BadToken, Tokens
-from .validation import form_name, normalize_email
+from .validation import form_name, match_topics, normalize_email
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,9 @@ class Audience:
         return f"{self.base_url}/{purpose}/{self.tokens.make(purpose, subscriber.id)}"
 
     def known_topics(self, chosen: Iterable[str]) -> list[str]:
-        return [x for x in self.topics if x in set(chosen)]
+        """The known topics that ``chosen`` names (singular or plural), in the site's order; others dropped."""
+        found, _ = match_topics(chosen, self.topics)
+        return [x for x in self.topics if x in set(found)]
 
     def subscribe(
         self,

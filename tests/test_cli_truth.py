@@ -15,6 +15,7 @@ import threading
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -223,3 +224,52 @@ def test_a_scrape_of_the_metrics_port_logs_nothing(tmp_path: Path) -> None:
     # never a line of the scrapes: no request line, no schema read, no query.
     after = {str(line["logger"]) for line in lines[before:]}
     assert after <= {"digest.ops.daemon", "digest.collect.stage"}, lines[before:]
+
+
+# -- what status, topics and history say --------------------------------------------------------------
+
+
+def test_status_marks_the_sources_no_longer_in_digest_toml(tmp_path: Path, site: Site) -> None:
+    collected = run_digest(tmp_path, "collect", toml=feed_toml(site))
+    assert collected.returncode == 0, collected.stderr
+    kept = run_digest(tmp_path, "status")
+    assert "  Wire: last fetch " in kept.stdout and "no longer" not in kept.stdout
+    other = site.add("/other.xml", RSS)
+    done = run_digest(tmp_path, "status", toml=f'[[sources]]\nname = "Other"\nurl = "{other}"\n')
+    assert done.returncode == 0, done.stderr
+    assert "  Wire (no longer in digest.toml): last fetch " in done.stdout
+
+
+def test_a_singular_topic_is_taken_like_its_plural_everywhere(tmp_path: Path) -> None:
+    from subscribers.service import Audience
+
+    added = run_digest(tmp_path, "subscribers", "add", "ann@example.org", "--topics", "trademark,Patent")
+    assert added.returncode == 0, added.stderr
+    (tmp_path / "readers.csv").write_text(
+        "email,topics,confirmed_at\nbob@example.org,trademark,2025-01-02T09:00:00Z\n", encoding="utf-8"
+    )
+    imported = run_digest(tmp_path, "subscribers", "import", "readers.csv")
+    assert imported.returncode == 0, imported.stderr
+    listed = run_digest(tmp_path, "subscribers", "list").stdout.splitlines()
+    assert sorted(line.split("\t")[-1] for line in listed) == ["patents,trademarks", "trademarks"]
+    wrong = run_digest(tmp_path, "subscribers", "add", "cy@example.org", "--topics", "trademarkz")
+    assert wrong.returncode == 2 and "unknown topic 'trademarkz'" in wrong.stderr
+    assert Audience.known_topics(cast(Audience, _Topics()), ["Trademark", "nope"]) == [
+        "trademarks"
+    ]  # the sign-up form and the preferences page go through this
+
+
+class _Topics:
+    topics = ("patents", "trademarks", "copyright")
+
+
+def test_history_lists_events_in_time_order(tmp_path: Path) -> None:
+    (tmp_path / "readers.csv").write_text(
+        "email,confirmed_at\nann@example.org,2024-05-06T07:08:09Z\n", encoding="utf-8"
+    )
+    assert run_digest(tmp_path, "subscribers", "import", "readers.csv").returncode == 0
+    assert run_digest(tmp_path, "subscribers", "remove", "ann@example.org").returncode == 0
+    doc = json.loads(run_digest(tmp_path, "subscribers", "show", "ann@example.org", "--json").stdout)
+    times = [e["at"] for e in doc["history"]]
+    assert doc["history"][0]["kind"] == "confirmed" and times[0].startswith("2024-05-06")
+    assert times == sorted(times) and len(times) == 3

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from subscribers.model import STATUSES, Change, SubscriberStatus
-from subscribers.validation import InvalidAddress, clean_name, normalize_email, parse_topics
+from subscribers.validation import InvalidAddress, clean_name, match_topics, normalize_email, parse_topics
 
 from .context import Context, fail, handle_errors, pass_ctx
 
@@ -41,9 +41,8 @@ def subscribers_add(c: Context, email: str, name: str, topics: str) -> None:
         address = normalize_email(email)
     except InvalidAddress as exc:
         raise click.BadParameter(str(exc), param_hint="EMAIL") from None
-    chosen = parse_topics(topics)
-    known = {t.slug for t in c.taxonomy.topics}
-    bad = [x for x in chosen if x not in known]
+    known = [t.slug for t in c.taxonomy.topics]
+    chosen, bad = match_topics(parse_topics(topics), known)
     if bad:
         raise click.BadParameter(f"unknown topic {bad[0]!r}; known: {', '.join(sorted(known))}", param_hint="--topics")
     sub, added = c.audience.add(address, clean_name(name), chosen, source="cli")

@@ -73,6 +73,16 @@ class Context:
                 "your digest.toml, pass --config FILE, or set DIGEST_DATABASE_URL"
             )
 
+    def chosen_topics(self, raw: str | None) -> frozenset[str] | None:
+        """A --topics value as the taxonomy's slugs (a singular name as its plural); None when empty."""
+        from subscribers.validation import match_topics, parse_topics
+
+        known = [t.slug for t in self.taxonomy.topics]
+        found, unknown = match_topics(parse_topics(raw), known)
+        if unknown:
+            raise click.BadParameter(f"unknown topic {unknown[0]!r}; known: {', '.join(known)}", param_hint="--topics")
+        return frozenset(found) or None
+
     @property
     def audience(self) -> SubscriberStore:
         """The subscribers, without opening the Digest (`digest subscribers …` imports no renderer)."""

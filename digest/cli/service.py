@@ -163,11 +163,13 @@ def status(c: Context) -> None:
     from ..ops.daemon import status as scheduler_status
 
     st = scheduler_status(c.existing_digest)
+    configured = {s.name for s in c.settings.sources} | {s.url for s in c.settings.sources}
     click.echo("sources:")
     for row in st.sources:
         fetched = f"{row['last_fetch']:%Y-%m-%d %H:%M} UTC" if row["last_fetch"] else "never"
         state = f"error: {row['last_error']}" if row["last_error"] else "ok"
-        click.echo(f"  {row['name']}: last fetch {fetched}; {state}")
+        gone = "" if {row["name"], row.get("url")} & configured else " (no longer in digest.toml)"
+        click.echo(f"  {row['name']}{gone}: last fetch {fetched}; {state}")
     if not st.sources:
         click.echo("  none fetched yet")
     if st.draft:

@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from subscribers.validation import parse_topics
-
 from ..errors import NothingToSend
 from ..models import counted
 from .context import Context, F, fail, handle_errors, pass_ctx, stderr
@@ -89,7 +87,7 @@ def preview(c: Context, out: Path | None, topics: str | None) -> None:
       digest preview --out preview/
     """
     try:
-        p = c.digest.preview(out, frozenset(parse_topics(topics)) or None)
+        p = c.digest.preview(out, c.chosen_topics(topics))
     except NothingToSend as exc:
         fail(str(exc))
     c.say(f"preview: {p.html.resolve()} and {p.text.resolve()}")
