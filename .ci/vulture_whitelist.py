@@ -29,3 +29,4 @@ default_signer  # unused variable (subscribers/tokens.py:44)
 labelled_at  # unused variable (digest/db/labels.py): a stored column, read by bench/topics.py --editor-labels
 _.renders  # unused attribute (digest/issue/message.py): the render count bench/render.py and the tests read
 _._getline  # unused method (digest/bounces/mailbox.py): poplib calls it for every line it reads
+environment_variables  # the settings' variables and defaults: tests/test_config.py holds .env.example to them

@@ -141,6 +141,24 @@ def _bounce_address(value: str) -> None:
         )
 
 
+def _mailbox_address(value: str) -> None:
+    """One address, bare or with a display name ("IP Digest <digest@example.org>"), checked by email-validator
+    (syntax only: no DNS lookup)."""
+    from email.utils import getaddresses
+
+    from email_validator import EmailNotValidError, validate_email
+
+    found = getaddresses([value])
+    if len(found) != 1 or not found[0][1]:
+        raise ValueError(f'must be one email address, like "IP Digest <digest@example.org>"; got {value!r}')
+    try:
+        validate_email(found[0][1], check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        raise ValueError(
+            f'{value!r} is not an email address ({exc}); write it like "IP Digest <digest@example.org>"'
+        ) from None
+
+
 def _mailbox(value: str) -> None:
     if not value.startswith(("imaps://", "imap://", "pop3s://", "maildir:", "mbox:")):
         raise ValueError(
@@ -223,10 +241,10 @@ class Settings:
     """Everything the program is told: [newsletter] of digest.toml, its other tables, and the environment."""
 
     title: str = setting("IP Protection Weekly", toml=True)  # the newsletter's name, in subjects and pages
-    sender: str = setting("IP Digest <digest@localhost>", toml=True)  # From: of every message
+    sender: str = setting("IP Digest <digest@localhost>", toml=True, check=_mailbox_address)  # From: of every message
     # where `digest serve` answers: the links in emails (unsubscribe, preferences, web version)
     base_url: str = setting("http://127.0.0.1:8000", toml=True, convert=_base_url)
-    reply_to: str | None = setting(None, toml=True)  # Reply-To: of every issue
+    reply_to: str | None = setting(None, toml=True, check=_mailbox_address)  # Reply-To: of every issue
     unsubscribe_mailto: str | None = setting(None, toml=True)  # a mailto: in List-Unsubscribe besides the link
     # envelope senders become bounces+<signed token>@example.org (VERP); empty: the sender's address
     bounce_address: str | None = setting(None, toml=True, check=_bounce_address)

@@ -7,6 +7,6 @@ from __future__ import annotations
 
 from .db import Database
 from .db.engine import sqlite_file
-from .db.migrate import database_state, upgrade_database
+from .db.migrate import HEAD, database_state, upgrade_database
 
-__all__ = ["Database", "database_state", "sqlite_file", "upgrade_database"]
+__all__ = ["HEAD", "Database", "database_state", "sqlite_file", "upgrade_database"]

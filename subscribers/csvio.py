@@ -19,7 +19,7 @@ from typing import TextIO
 
 from .model import Subscriber
 from .store import BATCH, NewSubscriber, SubscriberStore
-from .validation import FORMULA_START, clean_name, form_name, normalize_email, parse_topics
+from .validation import FORMULA_START, clean_name, form_name, match_topics, normalize_email, parse_topics
 
 CONSENT_COLUMNS = ("confirmed_at", "consent_source", "consent_ip")
 
@@ -101,8 +101,7 @@ def _time(raw: str) -> datetime:
 def _row(row: dict[str, str], topics_ok: set[str], basis: str, places_ok: frozenset[str] | None) -> NewSubscriber:
     """One checked row; ValueError with the reason when it cannot be imported."""
     email = normalize_email(unescape(row.get("email") or ""))
-    topics = parse_topics(row.get("topics"))
-    unknown = [x for x in topics if x not in topics_ok]
+    topics, unknown = match_topics(parse_topics(row.get("topics")), topics_ok)
     if unknown:
         raise ValueError(f"unknown topic {unknown[0]!r}; known: {', '.join(sorted(topics_ok))}")
     places = parse_topics(row.get("jurisdictions"))

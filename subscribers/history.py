@@ -20,7 +20,9 @@ from .model import EventKind
 e = t.subscriber_events
 
 _INSERT = insert(e)
-_HISTORY = select(e).where(e.c.subscriber_id == bindparam("sid")).order_by(e.c.id)  # as recorded
+# In time order; events of one moment as recorded. An import records a consent time from the file, which
+# may be older than events recorded before it.
+_HISTORY = select(e).where(e.c.subscriber_id == bindparam("sid")).order_by(e.c.at, e.c.id)
 _LAST = select(func.max(e.c.at)).where(
     e.c.subscriber_id == bindparam("sid"), e.c.kind.in_(bindparam("kinds", expanding=True))
 )

@@ -16,7 +16,7 @@ from datetime import datetime
 from .model import OPTED_OUT, Change, Subscriber, SubscriberStatus
 from .store import SubscriberStore
 from .tokens import BadToken, Tokens
-from .validation import form_name, normalize_email
+from .validation import form_name, match_topics, normalize_email
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,9 @@ class Audience:
         return f"{self.base_url}/{purpose}/{self.tokens.make(purpose, subscriber.id)}"
 
     def known_topics(self, chosen: Iterable[str]) -> list[str]:
-        return [x for x in self.topics if x in set(chosen)]
+        """The known topics that ``chosen`` names (singular or plural), in the site's order; others dropped."""
+        found, _ = match_topics(chosen, self.topics)
+        return [x for x in self.topics if x in set(found)]
 
     def known_jurisdictions(self, chosen: Iterable[str]) -> list[str]:
         """The chosen codes that are known, each once, in order; unknown ones are dropped."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import lru_cache
 
 # A plain ASCII local part (RFC 5322 dot-atom): checked here so a large import validates each domain once.
@@ -57,6 +58,28 @@ def clean_name(raw: str | None, limit: int = 200) -> str:
     if not text.isprintable():
         text = "".join(ch if ch.isprintable() else " " for ch in text)
     return " ".join(text.split())[:limit]
+
+
+def _topic_key(name: str) -> str:
+    """A topic named as typed ("Trademark", "trade secret") in the form its slug is compared in: lower case,
+    words joined by '-', each word without a plural 's' ("trademarks" and "trademark" meet)."""
+    words = re.split(r"[\s_-]+", name.strip().lower())
+    return "-".join(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w for w in words if w)
+
+
+def match_topics(given: Iterable[str], known: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(the known slugs that ``given`` names, singular or plural, in the order given; the names that match
+    none). "trademark" and "Trademarks" both name the slug "trademarks"."""
+    by_key = {_topic_key(slug): slug for slug in known}
+    found: list[str] = []
+    unknown: list[str] = []
+    for name in given:
+        slug = by_key.get(_topic_key(name))
+        if slug is None:
+            unknown.append(name)
+        elif slug not in found:
+            found.append(slug)
+    return found, unknown
 
 
 def parse_topics(raw: str | None) -> list[str]:

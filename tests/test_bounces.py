@@ -113,7 +113,7 @@ def test_bounces_in_a_maildir_clean_the_list_once(sent: tuple[Digest, Sink], tmp
     assert delivery(d, e[4])["feedback"] == "complaint" and delivery(d, e[5])["feedback"] is None
     assert not list((box / "new").iterdir()) and len(list((box / ".Processed" / "cur").iterdir())) == 8
     counts = d.db.feedback.issue(int(row["issue_id"]))  # type: ignore[call-overload]
-    assert (counts.sent, counts.hard, counts.soft, counts.complaints) == (10, 2, 1, 1)
+    assert (counts.sent, counts.bounces.hard, counts.bounces.soft, counts.complaints) == (10, 2, 1, 1)
     again = d.bounces(MaildirBox(maildir(tmp_path / "Maildir", [first]), None))
     assert (again.read, again.duplicate, again.marked) == (1, 1, 0)
     assert not list((box / "new").iterdir())  # deleted this time

@@ -27,6 +27,6 @@ def test_the_draft_page_shows_what_came_back_per_issue(settings: Settings) -> No
     assert login(client).status_code == 303
     html = client.get("/admin/draft").get_data(as_text=True)
     assert "What came back" in html
-    assert "<tr><td>2026-W40</td><td>4</td><td>2 (1, 1)</td>" in html
+    assert "<tr><td>2026-W40</td><td>4</td><td>2 (0, 1, 1)</td>" in html
     assert '1 <strong class="warning">over 0.1 %</strong>' in html
     d.close()

@@ -116,7 +116,10 @@ folder = "Processed"
         }
 
         status = subprocess.run([*DIGEST, "status"], env=env, capture_output=True, text=True, timeout=60)
-        assert "  2025-W10: 10 sent, 4 bounced (3 hard, 1 soft), 1 complaints, 0 unsubscribes" in status.stdout
+        assert (
+            "  2025-W10: 10 sent, 4 bounced (0 refused at send (5xx), 3 hard and 1 soft reported after delivery), "
+            "1 complaints, 0 unsubscribes" in status.stdout
+        )
         assert "warning: 2025-W10: complaints are 10.00% of its deliveries, over 0.1 %" in status.stdout
 
         # STARTTLS on the plain port reads the same (now empty) folder; an untrusted certificate stops it

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -183,7 +184,9 @@ def test_paths_follow_the_config_file(tmp_path: Path, monkeypatch: pytest.Monkey
     assert s.secret_key == "from-the-site-folder"
 
 
-@pytest.mark.parametrize("args", [["subscribers", "list"], ["subscribers", "export"], ["status"], ["schedule"]])
+@pytest.mark.parametrize(
+    "args", [["subscribers", "list"], ["subscribers", "export"], ["status"], ["report"], ["report", "2026-W10"]]
+)
 def test_reading_commands_never_create_a_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
 ) -> None:
@@ -245,3 +248,49 @@ def test_the_web_table_sets_the_sign_up_rate_limits(tmp_path: Path) -> None:
     path = write(tmp_path, '[web]\nsubscribe_limit_client = "100 per second"\n')
     web = load_settings(path, env={}).web
     assert (web.subscribe_limit_client, web.subscribe_limit_address) == ("100 per second", "3 per hour; 10 per day")
+
+
+@pytest.mark.parametrize("key", ["sender", "reply_to"])
+@pytest.mark.parametrize("value", ["IP Digest", "digest at example.org", "a@example.org, b@example.org", "x@"])
+def test_a_sender_that_is_not_an_address_stops_naming_the_key(tmp_path: Path, key: str, value: str) -> None:
+    path = write(tmp_path, f'[newsletter]\n{key} = "{value}"\n')
+    with pytest.raises(ConfigError) as raised:
+        load_settings(path, env={})
+    assert raised.value.key == f"newsletter.{key}" and raised.value.exit_code == 2
+    result = CliRunner().invoke(cli, ["--config", str(path), "status"])
+    assert result.exit_code == 2
+    assert f"newsletter.{key}: " in result.output and "email address" in result.output
+
+
+@pytest.mark.parametrize(
+    "value", ["IP Digest <digest@example.org>", "digest@example.org", '\\"Ann, editor\\" <a@x.org>']
+)
+def test_a_sender_with_or_without_a_display_name_is_accepted(tmp_path: Path, value: str) -> None:
+    assert load_settings(write(tmp_path, f'[newsletter]\nsender = "{value}"\n'), env={}).sender
+
+
+def test_init_env_explains_the_same_values_as_env_example(tmp_path: Path) -> None:
+    from digest.envfile import EXAMPLE
+
+    example = (Path(__file__).parent.parent / ".env.example").read_text(encoding="utf-8")
+    assert example == EXAMPLE, "regenerate .env.example from digest/envfile.py (or the other way round)"
+    assert variables(example) == environment_variables(), "a default in .env.example differs from its setting's"
+    result = CliRunner().invoke(cli, ["init", str(tmp_path / "site")])
+    assert result.exit_code == 0, result.output
+    written = (tmp_path / "site" / ".env").read_text(encoding="utf-8")
+    # Line for line the same explanations; only the variables are commented out, and the secret key is set.
+    for mine, theirs in zip(written.splitlines()[1:], example.splitlines()[1:], strict=True):
+        if theirs.startswith("DIGEST_SECRET_KEY="):
+            assert mine.startswith("DIGEST_SECRET_KEY=") and len(mine) > len("DIGEST_SECRET_KEY=") + 30
+        elif theirs.startswith("#") or not theirs:
+            assert mine == theirs
+        else:
+            assert mine == f"# {theirs}"
+    loaded = dotenv_values(tmp_path / "site" / ".env")
+    assert set(loaded) == {"DIGEST_SECRET_KEY"}
+
+
+def variables(text: str) -> dict[str, str]:
+    """NAME -> value of each NAME=value line of ``text``, commented out ("# NAME=value") or not."""
+    found = (re.match(r"([A-Z][A-Z0-9_]*)=(.*)$", line.removeprefix("# ")) for line in text.splitlines())
+    return {m[1]: m[2] for m in found if m is not None}

@@ -153,6 +153,25 @@ def test_metrics_of_a_real_send_scraped_over_waitress_and_parsed(tmp_path: Path)
         assert relayed.status_code == 404  # a proxy on this machine relays strangers: not for them
 
 
+@pytest.mark.parametrize("accept", ["", "text/plain;version=1.0.0", "application/openmetrics-text;version=1.0.0"])
+def test_metrics_send_one_content_type_with_one_charset_as_the_daemon_port_does(tmp_path: Path, accept: str) -> None:
+    client = make_app(make_settings(tmp_path)).test_client()
+    resp = client.get("/metrics", headers={"Accept": accept} if accept else {})
+    (sent,) = resp.headers.getlist("Content-Type")
+    assert sent.count("charset=") == 1
+    d = prepared(f"sqlite:///{tmp_path}/daemon.db", tmp_path, None, 1)
+    server, thread = serve_metrics(d.db.health, 0)
+    try:
+        asked = urllib.request.Request(f"http://127.0.0.1:{server.server_port}/metrics", headers={"Accept": accept})
+        with urllib.request.urlopen(asked, timeout=5) as port:
+            assert port.headers.get_all("Content-Type") == [sent]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+        d.close()
+
+
 def test_metrics_for_a_signed_in_editor_only_when_not_local(tmp_path: Path) -> None:
     app = admin_app(make_settings(tmp_path))
     client = app.test_client()

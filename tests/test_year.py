@@ -139,4 +139,4 @@ def test_sixty_weeks_of_the_weekly_job(tmp_path: Path, db_url: str) -> None:
 def feedback_matches(d: Digest, issue_id: int, week: int) -> bool:
     """The issue's report counts this week's bounce and complaint, as the test made them."""
     fb = d.db.feedback.issue(issue_id)
-    return (fb.hard, fb.complaints) == (int(week % 3 == 0), int(week % 4 == 1))
+    return (fb.bounces.hard, fb.complaints) == (int(week % 3 == 0), int(week % 4 == 1))

@@ -61,12 +61,44 @@ class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
 
+    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+        """With --log-format json, click's own errors (a bad option, an unknown command) and anything
+        unexpected are JSON lines on stderr too."""
+        argv = list(sys.argv[1:] if args is None else args)
+        if not _json_requested(argv) or kwargs.get("standalone_mode", True) is False:
+            return super().main(argv, *rest, **kwargs)
+        from ..ops.logjson import json_line
+
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(argv, *rest, **kwargs)
+        except click.ClickException as exc:
+            click.echo(json_line(exc.format_message(), logging.ERROR, "digest.cli"), err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo(json_line("aborted", logging.ERROR, "digest.cli"), err=True)
+            sys.exit(1)
+        except Exception as exc:  # a bug: its traceback as one JSON line, not as text
+            logging.getLogger("digest").exception("failed unexpectedly: %s", exc)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)  # click.exceptions.Exit's code, in non-standalone mode
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.lazy:
             return super().get_command(ctx, cmd_name)
         module = importlib.import_module(f"{__name__}.{self.lazy[cmd_name]}")
         found: click.Command = module.COMMANDS[cmd_name]
         return found
+
+
+def _json_requested(argv: list[str]) -> bool:
+    """--log-format json among the options before the command (the group's own)."""
+    for i, arg in enumerate(argv):
+        if arg == "--log-format=json" or (arg == "--log-format" and argv[i + 1 : i + 2] == ["json"]):
+            return True
+        if arg == "--" or arg in COMMANDS:
+            return False
+    return False
 
 
 @click.group(cls=LazyGroup, commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
@@ -78,7 +110,13 @@ class LazyGroup(click.Group):
     help="digest.toml to read (default: ./digest.toml, else the bundled sample sources).",
 )
 @click.option("-v", "--verbose", count=True, help="More log lines on stderr (-vv for debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.option(
+    "-q",
+    "--quiet",
+    is_flag=True,
+    help="Print nothing when the command does its job (so cron mails nothing): only errors, and a send held "
+    "back for approval, on stderr.",
+)
 @click.option(
     "--log-format",
     type=click.Choice(["text", "json"]),
@@ -102,10 +140,11 @@ def cli(ctx: click.Context, config: Path | None, verbose: int, quiet: bool, log_
 
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JSONFormatter())
+        logging.captureWarnings(True)  # Python's warnings become JSON log lines too
     if verbose < 2:
         for noisy in ("trafilatura", "htmldate", "urllib3", "charset_normalizer", "cssutils", "premailer"):
             logging.getLogger(noisy).setLevel(max(level, logging.WARNING) if verbose else logging.ERROR)
-    ctx.obj = Context(config, verbose, quiet)
+    ctx.obj = Context(config, verbose, quiet, log_format)
     ctx.call_on_close(ctx.obj.close)
 
 

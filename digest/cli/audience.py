@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
 from subscribers.model import STATUSES, Change, SubscriberStatus
-from subscribers.validation import InvalidAddress, clean_name, normalize_email, parse_topics
+from subscribers.validation import InvalidAddress, clean_name, match_topics, normalize_email, parse_topics
 
 from ..errors import DigestError
-from .context import Context, handle_errors, pass_ctx
+from .context import Context, fail, handle_errors, pass_ctx
 
 
 @click.group("subscribers")
@@ -50,9 +49,8 @@ def subscribers_add(c: Context, email: str, name: str, topics: str, jurisdiction
         address = normalize_email(email)
     except InvalidAddress as exc:
         raise click.BadParameter(str(exc), param_hint="EMAIL") from None
-    chosen = parse_topics(topics)
-    known = {t.slug for t in c.taxonomy.topics}
-    bad = [x for x in chosen if x not in known]
+    known = [t.slug for t in c.taxonomy.topics]
+    chosen, bad = match_topics(parse_topics(topics), known)
     if bad:
         raise click.BadParameter(f"unknown topic {bad[0]!r}; known: {', '.join(sorted(known))}", param_hint="--topics")
     if _erased(c, address):
@@ -68,7 +66,7 @@ def subscribers_add(c: Context, email: str, name: str, topics: str, jurisdiction
             param_hint="--jurisdictions",
         )
     sub, added = c.audience.add(address, clean_name(name), chosen, source="cli", jurisdictions=places)
-    click.echo(f"added {sub.email}" if added else f"{sub.email} is already on the list ({sub.status})")
+    c.say(f"added {sub.email}" if added else f"{sub.email} is already on the list ({sub.status})")
 
 
 def _erased(c: Context, address: str) -> bool:
@@ -91,12 +89,11 @@ def subscribers_remove(c: Context, email: str) -> None:
     address = email.strip().lower()
     sub = c.audience.by_email(address)
     if sub is None:
-        click.echo(f"{email} is not on the list", err=True)
-        sys.exit(1)
+        fail(f"{email} is not on the list")
     if c.audience.change_status(address, Change.UNSUBSCRIBE, source="cli") is not None:
-        click.echo(f"unsubscribed {address}")
+        c.say(f"unsubscribed {address}")
     else:
-        click.echo(f"{address} is {sub.status} already: nothing to change")
+        c.say(f"{address} is {sub.status} already: nothing to change")
 
 
 LIST_STATUSES = (*STATUSES, "paused")
@@ -131,7 +128,7 @@ def subscribers_list(c: Context, status: str | None) -> None:
         shown = "paused" if s.paused and s.status == SubscriberStatus.ACTIVE else s.status
         click.echo(f"{s.email}\t{shown}\t{s.name}\t{','.join(sorted(s.topics)) or 'all topics'}")
         n += 1
-    click.echo(f"{n} subscribers", err=True)
+    c.note(f"{n} subscribers")
 
 
 @subscribers_group.command("import")
@@ -154,6 +151,10 @@ def subscribers_import(c: Context, file: Path, basis: str) -> None:
     with its line number; addresses already on the list (whatever their case or status) are skipped,
     so nobody who left is resubscribed, and so are addresses erased with `forget`.
 
+    Exit status: 0 when no row was rejected (skipped duplicates and erased addresses included); 1 when
+    any row was rejected, the good rows being imported all the same; 2 when the file has no header
+    with an email column, is not UTF-8, or says nothing of consent (see --consent).
+
     \b
     Example:
       digest subscribers import readers.csv --consent "signed up at the 2026 conference"
@@ -174,19 +175,19 @@ def subscribers_import(c: Context, file: Path, basis: str) -> None:
     except (CSVFormatError, ConsentMissing) as exc:
         raise click.UsageError(f"{file}: {exc}") from None
     for line, value, reason in rep.rejected:
-        click.echo(f"{file}:{line}: rejected {value!r}: {reason}", err=True)
+        c.tell(f"{file}:{line}: rejected {value!r}: {reason}")
     for line in rep.suppressed:
-        click.echo(
+        c.note(
             f"{file}:{line}: skipped: this address was erased on request (`forget`); only a sign-up "
-            "that its owner confirms can add it again",
-            err=True,
+            "that its owner confirms can add it again"
         )
-    click.echo(
+    summary = (
         f"import: {rep.added} added, {rep.duplicates} already on the list, {len(rep.rejected)} rejected, "
         f"{len(rep.suppressed)} erased on request"
     )
     if rep.rejected:
-        sys.exit(1)
+        fail(f"{summary}; fix the rejected rows and import the file again (the rows taken are skipped then)")
+    c.say(summary)
 
 
 @subscribers_group.command("export")
@@ -205,7 +206,7 @@ def subscribers_export(c: Context, out: Any, status: str | None) -> None:
     from subscribers.csvio import export_csv
 
     n = export_csv(c.existing_audience.iter(**_filter(status)), out)
-    click.echo(f"export: {n} subscribers", err=True)
+    c.note(f"export: {n} subscribers")
 
 
 @subscribers_group.command("show")
@@ -229,8 +230,7 @@ def subscribers_show(c: Context, email: str, as_json: bool) -> None:
 
     doc = person(c.audience, email)
     if doc is None:
-        click.echo(f"{email} is not on the list", err=True)
-        sys.exit(1)
+        fail(f"{email} is not on the list")
     click.echo(json.dumps(doc, indent=2, ensure_ascii=False) if as_json else person_text(doc))
 
 
@@ -251,9 +251,8 @@ def subscribers_forget(c: Context, email: str) -> None:
     except InvalidAddress:
         address = email.strip().lower()
     if not c.digest.forget(address):
-        click.echo(f"{email} is not on the list", err=True)
-        sys.exit(1)
-    click.echo(f"erased {address}; a keyed hash of the address stays on the suppression list")
+        fail(f"{email} is not on the list")
+    c.say(f"erased {address}; a keyed hash of the address stays on the suppression list")
 
 
 COMMANDS = {"subscribers": subscribers_group}

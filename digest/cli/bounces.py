@@ -28,20 +28,21 @@ def bounces(c: Context) -> None:
     Example:
       digest bounces        # with mailbox = "imaps://bounces@mail.example.org/INBOX" and BOUNCE_PASSWORD
     """
-    click.echo(c.digest.bounces().line())
+    c.say(c.digest.bounces().line())
 
 
 def feedback_lines(digest: Digest, limit: int = 5) -> list[str]:
-    """Per issue sent (newest first): sent, bounced (hard, soft), complaints, unsubscribes, and what came
-    back per reason; a warning line when complaints pass 0.1 % of its deliveries; then an alert line per
-    provider that refused our mail for a reason on our side in the last days."""
+    """Per issue sent (newest first): sent, bounces by kind (the counts of `digest report`), complaints,
+    unsubscribes, and what came back per reason; a warning line when complaints pass 0.1 % of its
+    deliveries; then an alert line per provider that refused our mail for a reason on our side lately."""
     from ..bounces.summary import ALERT_HINT, alert_line, groups
 
     out = []
     for week, fb in digest.recent_feedback(limit):
+        b = fb.bounces
         out.append(
-            f"  {week}: {fb.sent} sent, {fb.hard + fb.soft} bounced ({fb.hard} hard, {fb.soft} soft), "
-            f"{fb.complaints} complaints, {fb.unsubscribes} unsubscribes"
+            f"  {week}: {fb.sent} sent, {b.total} bounced ({b.refused} refused at send (5xx), {b.hard} hard and "
+            f"{b.soft} soft reported after delivery), {fb.complaints} complaints, {fb.unsubscribes} unsubscribes"
         )
         per = ", ".join(f"{n} {name}" for name, n in groups(fb).items() if n)
         if per:

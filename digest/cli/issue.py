@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from subscribers.validation import parse_topics
-
 from ..issue.editing import ACTIONS, Action, changes, perform
 from .context import Context, handle_errors, pass_ctx
 
@@ -115,7 +113,7 @@ def issue_check(c: Context, with_links: bool, topics: str | None) -> None:
     Example:
       digest issue check --links
     """
-    findings = c.digest.check(c.digest.known_topics(frozenset(parse_topics(topics))) or None, with_links)
+    findings = c.digest.check(c.chosen_topics(topics), with_links)
     for f in findings:
         click.echo(f"{f.level:>7}  {f.check}: {f.message}")
     if any(f.level == "error" for f in findings):

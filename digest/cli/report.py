@@ -29,7 +29,7 @@ def report(c: Context, issue: str | None, as_json: bool, as_csv: bool) -> None:
 
     if as_json and as_csv:
         raise UsageError("give --json or --csv, not both")
-    d = c.digest
+    d = c.existing_digest
     found = d.issue_of_week(issue) if issue else d.latest_issue((IssueStatus.SENDING, IssueStatus.SENT))
     if found is None:
         raise UsageError(
@@ -37,7 +37,7 @@ def report(c: Context, issue: str | None, as_json: bool, as_csv: bool) -> None:
             if issue
             else "no issue has been sent yet; name one: digest report 2026-W48"
         )
-    rep = reports.issue_report(c.digest, found)
+    rep = reports.issue_report(d, found)
     if as_json:
         click.echo(json.dumps(reports.as_dict(rep), indent=2))
     elif as_csv:

@@ -37,9 +37,9 @@ def db_upgrade(c: Context) -> None:
 
     done = upgrade_database(c.settings.database_url)
     if done.changed:
-        click.echo(f"db upgrade: from {done.before.where()} to revision {done.after}")
+        c.say(f"db upgrade: from {done.before.where()} to revision {done.after}")
     else:
-        click.echo(f"db upgrade: already at revision {done.after}, nothing to do")
+        c.say(f"db upgrade: already at revision {done.after}, nothing to do")
 
 
 @db_group.command("current")
@@ -52,8 +52,12 @@ def db_current(c: Context) -> None:
     Example:
       digest db current
     """
-    from ..storage import database_state
+    from ..storage import HEAD, database_state, sqlite_file
 
+    path = sqlite_file(c.settings.database_url)
+    if path is not None and not path.exists():
+        click.echo(f"db: no database at {path} yet; the first command that writes makes it at revision {HEAD}")
+        return
     found = database_state(c.settings.database_url)
     if found.at_head:
         click.echo(f"db: revision {found.current} (head)")

@@ -11,7 +11,7 @@ import click
 from ..config import load_settings
 from ..errors import DigestError
 from ..models import counted
-from .context import Context, handle_errors, pass_ctx
+from .context import Context, fail, handle_errors, pass_ctx
 
 
 @click.command()
@@ -88,8 +88,7 @@ def admin_hash() -> None:
 
     password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     if len(password) < 10:
-        click.echo("Error: use at least 10 characters for the editor's password.", err=True)
-        sys.exit(2)
+        fail("use at least 10 characters for the editor's password.", 2)
     click.echo(generate_password_hash(password))
 
 
@@ -122,6 +121,8 @@ def daemon(c: Context, metrics_port: int | None, metrics_host: str) -> None:
     from ..storage import upgrade_database
 
     upgrade_database(settings.database_url)
+    if c.verbose < 2:  # the upgrade was told; a health check or a metrics scrape reads the revision silently
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     from ..ops.daemon import Daemon
 
     d = Daemon(settings, loader=lambda: load_settings(c.config))
@@ -133,8 +134,7 @@ def daemon(c: Context, metrics_port: int | None, metrics_host: str) -> None:
             server, _ = serve_metrics(d.digest.health, metrics_port, metrics_host)
         except OSError as exc:
             d.digest.close()
-            click.echo(f"Error: --metrics-port {metrics_port}: {exc.strerror}; choose a free port", err=True)
-            sys.exit(2)
+            fail(f"--metrics-port {metrics_port}: {exc.strerror}; choose a free port", 2)
         logging.getLogger("digest").info("metrics: http://%s:%d/metrics", metrics_host, server.server_port)
     try:
         code = d.serve()
@@ -151,17 +151,21 @@ def daemon(c: Context, metrics_port: int | None, metrics_host: str) -> None:
 def schedule(c: Context) -> None:
     """Print each scheduled job and its next run, in the schedule's time zone.
 
+    Before the daemon's first run the jobs are planned from digest.toml alone; nothing is written.
+
     \b
     Example:
       digest schedule
     """
     from ..ops.daemon import planned_jobs
 
-    c.require_database()
-    for job in planned_jobs(c.settings):
+    jobs = planned_jobs(c.settings)
+    for job in jobs:
         when = f"{job.next_run:%a %Y-%m-%d %H:%M %Z}" if job.next_run else "paused"
         note = "" if job.stored else "  (when the daemon starts)"
         click.echo(f"{job.job_id:<11} {job.spec:<28} next: {when}{note}")
+    if not any(job.stored for job in jobs):
+        click.echo("no runs yet: `digest daemon` has not started on this database")
 
 
 @click.command()
@@ -177,11 +181,13 @@ def status(c: Context) -> None:
     from ..ops.daemon import status as scheduler_status
 
     st = scheduler_status(c.existing_digest)
+    configured = {s.name for s in c.settings.sources} | {s.url for s in c.settings.sources}
     click.echo("sources:")
     for row in st.sources:
         fetched = f"{row['last_fetch']:%Y-%m-%d %H:%M} UTC" if row["last_fetch"] else "never"
         state = f"error: {row['last_error']}" if row["last_error"] else "ok"
-        click.echo(f"  {row['name']}: last fetch {fetched}; {state}")
+        gone = "" if {row["name"], row.get("url")} & configured else " (no longer in digest.toml)"
+        click.echo(f"  {row['name']}{gone}: last fetch {fetched}; {state}")
     if not st.sources:
         click.echo("  none fetched yet")
     if st.draft:
@@ -217,7 +223,7 @@ def approve(c: Context, week: str | None) -> None:
       digest preview --out /tmp/draft && digest approve
     """
     issue = c.digest.approve(week)
-    click.echo(f"approved issue {issue.week}: {issue.subject}")
+    c.say(f"approved issue {issue.week}: {issue.subject}")
 
 
 COMMANDS = {

@@ -48,20 +48,10 @@ url = "https://ipwire.example/tag/ip-protection/feed/"
 
 
 def starter_env() -> str:
-    """A .env with a fresh secret key and every other variable commented out at its default."""
-    from ..config import environment_variables
+    """The .env of `digest init`: .env.example's explanations, a fresh secret key, the rest at its default."""
+    from ..envfile import starter
 
-    lines = [
-        "# IP Digest: secrets and servers (the environment wins over this file).",
-        "# With no SMTP_HOST, issues are written as .eml files into the outbox folder.",
-        f"DIGEST_SECRET_KEY={secrets.token_urlsafe(32)}",
-    ]
-    lines += [
-        f"# {name}={default}"
-        for name, default in environment_variables().items()
-        if name not in ("DIGEST_SECRET_KEY", "DIGEST_CONFIG")
-    ]
-    return "\n".join(lines) + "\n"
+    return starter(secrets.token_urlsafe(32))
 
 
 @click.command()

@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from subscribers.validation import parse_topics
-
+from ..collect.jurisdictions import parse_codes
 from ..errors import NothingToSend
 from ..models import counted
-from .context import Context, F, handle_errors, pass_ctx
+from .context import Context, F, fail, handle_errors, pass_ctx, stderr
 
 if TYPE_CHECKING:
     from ..collect.stage import CollectReport
@@ -33,7 +32,10 @@ def _all_failed(rep: CollectReport) -> bool:
 
 
 def _send_line(rep: DeliveryReport) -> str:
-    return f"messages: {rep.in_words}; {rep.rate:.0f}/s"
+    """The outcome, and the rate as the count sent over the send's own time (shown as it was divided)."""
+    seconds = float(f"{rep.seconds:.3g}")
+    rate = f"{rep.sent / seconds:.3g}/s" if seconds > 0 else "no time measured"
+    return f"messages: {rep.in_words}; {rep.sent} sent in {seconds:g} s ({rate})"
 
 
 @click.command()
@@ -49,10 +51,9 @@ def collect(c: Context) -> None:
       digest -v collect
     """
     rep = c.digest.collect()
-    click.echo(f"collect: {_collect_line(rep)}; {c.elapsed()}")
+    c.say(f"collect: {_collect_line(rep)}; {c.elapsed()}")
     if _all_failed(rep):
-        click.echo(f"Error: all {len(rep.sources)} sources failed", err=True)
-        sys.exit(1)
+        fail(f"all {len(rep.sources)} sources failed")
 
 
 @click.command()
@@ -66,7 +67,7 @@ def build(c: Context) -> None:
       digest build && digest preview --out /tmp/draft
     """
     issue = c.digest.build()
-    click.echo(
+    c.say(
         f"build: issue {issue.week} ({issue.status}): {counted(len(issue.articles), 'article')} in "
         f"{counted(len(issue.sections), 'section')}; subject: {issue.subject}; {c.elapsed()}"
     )
@@ -81,13 +82,18 @@ def build(c: Context) -> None:
 def preview(c: Context, out: Path | None, topics: str | None, jurisdictions: str | None) -> None:
     """Write the draft's HTML and text as the subscriber will see them; send nothing.
 
+    Exits 1 when there is no issue to preview.
+
     \b
     Example:
       digest preview --out preview/ --topics patents --jurisdictions upc,eu
     """
-    places = frozenset(parse_topics(jurisdictions)) or None
-    p = c.digest.preview(out, c.digest.known_topics(frozenset(parse_topics(topics))) or None, places=places)
-    click.echo(f"preview: {p.html.resolve()} and {p.text.resolve()}")
+    places = frozenset(parse_codes(jurisdictions)) or None
+    try:
+        p = c.digest.preview(out, c.chosen_topics(topics), places=places)
+    except NothingToSend as exc:
+        fail(str(exc))
+    c.say(f"preview: {p.html.resolve()} and {p.text.resolve()}")
 
 
 def _send_options(func: F) -> F:
@@ -137,10 +143,10 @@ def send(c: Context, concurrency: int, rate: float | None, processes: int | None
 class _Progress:
     """A progress bar on a terminal (tqdm); a log line every ``every`` seconds otherwise."""
 
-    def __init__(self, total: int, quiet: bool, every: float = 10.0) -> None:
+    def __init__(self, total: int, quiet: bool, as_json: bool = False, every: float = 10.0) -> None:
         self.bar: Any = None
-        self.quiet, self.every, self.next = quiet, every, time.monotonic() + every
-        if not quiet and sys.stderr.isatty() and total:
+        self.quiet, self.as_json, self.every, self.next = quiet, as_json, every, time.monotonic() + every
+        if not quiet and not as_json and sys.stderr.isatty() and total:
             from tqdm import tqdm
 
             self.bar = tqdm(total=total, unit="msg", file=sys.stderr, smoothing=0.1)
@@ -153,10 +159,11 @@ class _Progress:
             self.seen = done
         elif not self.quiet and time.monotonic() >= self.next:
             self.next = time.monotonic() + self.every
-            click.echo(
+            stderr(
                 f"send: {rep.sent} sent, {rep.failed} failed, {rep.deferred} deferred of {rep.total}; "
-                f"{rep.sent / max(time.monotonic() - rep.started, 1e-9):.0f}/s",
-                err=True,
+                f"{rep.sent / max(time.monotonic() - rep.started, 1e-9):.3g}/s so far",
+                logging.INFO,
+                self.as_json,
             )
 
     def close(self) -> None:
@@ -186,7 +193,7 @@ def _send(
     d, sender = c.digest, _sender(c)
     interrupted = sender.interrupted()
     shown = issue or (interrupted[-1] if interrupted else d.current_issue())
-    click.echo(
+    c.say(
         f"send: issue {shown.week} via {d.transport(shown).describe()}, {concurrency} at a time"
         + (f", at most {rate:g}/s" if rate else "")
     )
@@ -196,7 +203,7 @@ def _send(
     def report(rep: DeliveryReport) -> None:
         nonlocal progress
         if progress is None:
-            progress = _Progress(rep.total, quiet)
+            progress = _Progress(rep.total, quiet, c.json)
         progress(rep)
 
     from ..delivery.workers import available
@@ -213,15 +220,24 @@ def _send(
         if progress is not None:
             progress.close()
     for outcome in outcomes:
-        if outcome.report is None:
-            click.echo(f"send: {outcome.text}")
+        if outcome.deadline is not None:  # not approved: under cron no one retries but the next run
+            c.tell(
+                f"send: {outcome.text}; the next `digest run` or `digest send` sends it once it is approved, "
+                f"until {outcome.deadline.astimezone(sender.policy.tz):%a %Y-%m-%d %H:%M %Z}"
+            )
+        elif outcome.report is None:
+            if outcome.level >= logging.WARNING:
+                c.tell(f"send: {outcome.text}", outcome.level)
+            else:
+                c.say(f"send: {outcome.text}")
             continue
-        click.echo(f"send: issue {outcome.week}: {_send_line(outcome.report)}; {c.elapsed()}")
+        else:
+            c.say(f"send: issue {outcome.week}: {_send_line(outcome.report)}")
         sent = d.issue_of_week(outcome.week)
-        if not d.settings.smtp.host and sent is not None:
+        if outcome.report is not None and not d.settings.smtp.host and sent is not None:
             p = d.preview(issue=sent)
-            click.echo(f"outbox: {d.outbox_folder(sent).resolve()}")
-            click.echo(f"preview: {p.html.resolve()}")
+            c.say(f"outbox: {d.outbox_folder(sent).resolve()}")
+            c.say(f"preview: {p.html.resolve()}")
 
 
 @click.command("send-test")
@@ -231,14 +247,19 @@ def _send(
 def send_test(c: Context, to: tuple[str, ...]) -> None:
     """Send the draft to the given addresses only, with [TEST] in the subject; nothing is recorded.
 
+    Exits 1 when there is no issue to send or no address took the test.
+
     \b
     Example:
       digest send-test --to editor@example.org --to colleague@example.org
     """
-    n = c.digest.send_test(list(to))
-    click.echo(f"send-test: {n} of {len(to)} sent; {c.elapsed()}")
+    try:
+        n = c.digest.send_test(list(to))
+    except NothingToSend as exc:
+        fail(str(exc))
     if n == 0:
-        sys.exit(1)
+        fail(f"send-test: none of the {len(to)} addresses took the test")
+    c.say(f"send-test: {n} of {len(to)} sent; {c.elapsed()}")
 
 
 @click.command()
@@ -259,20 +280,17 @@ def run(c: Context, concurrency: int, rate: float | None, processes: int | None)
     refuse_samples_over_smtp(c.settings)  # before an hour of collecting, not after
     d = c.digest
     rep = d.collect()
-    click.echo(f"collect: {_collect_line(rep)}")
+    c.say(f"collect: {_collect_line(rep)}")
     if _all_failed(rep):
-        click.echo(f"Error: all {len(rep.sources)} sources failed; no issue built", err=True)
-        sys.exit(1)
+        fail(f"all {len(rep.sources)} sources failed; no issue built")
     try:
         issue = d.build()
     except NothingToSend as exc:
-        click.echo(f"build: {exc}; {c.elapsed()}")
+        c.say(f"build: {exc}; {c.elapsed()}")
         if _sender(c).interrupted():  # an earlier week's send that stopped half way is finished now
             _send(c, concurrency, rate, resume_only=True, processes=processes)
         return
-    click.echo(
-        f"build: issue {issue.week} ({issue.status}): {counted(len(issue.articles), 'article')}; {issue.subject}"
-    )
+    c.say(f"build: issue {issue.week} ({issue.status}): {counted(len(issue.articles), 'article')}; {issue.subject}")
     _send(c, concurrency, rate, issue, processes=processes)
 
 

@@ -120,12 +120,24 @@ class Refusal:
 
 
 @dataclass(frozen=True)
+class Bounces:
+    """An issue's bounces by kind; `digest status`, `digest report` and the editor's pages show these three."""
+
+    refused: int = 0  # refused for good by the mail server during the send (a 5xx reply)
+    hard: int = 0  # delivered, then reported back as a hard bounce (bounce mailbox or webhook)
+    soft: int = 0  # delivered, then reported back as a soft bounce
+
+    @property
+    def total(self) -> int:
+        return self.refused + self.hard + self.soft
+
+
+@dataclass(frozen=True)
 class IssueFeedback:
     """What came back about one issue."""
 
     sent: int = 0
-    hard: int = 0
-    soft: int = 0
+    bounces: Bounces = field(default_factory=Bounces)
     complaints: int = 0
     unsubscribes: int = 0
     by_reason: tuple[tuple[str, str, int], ...] = ()  # (feedback, reason or "", deliveries)
@@ -230,24 +242,27 @@ class FeedbackStore:
         return [(r.week, self.issue(r.id)) for r in rows]
 
     def issue(self, issue_id: int) -> IssueFeedback:
-        """Sent, bounced (hard, soft), complaints and unsubscribes of one issue. An unsubscribe counts
-        for the last issue the subscriber was sent before leaving."""
+        """Sent, bounces (refused at send, hard, soft), complaints and unsubscribes of one issue, in one query:
+        the one count of bounces. An unsubscribe counts for the last issue the subscriber was sent before
+        leaving."""
         later = d.alias("later")
         left = and_(
             s.c.status == SubscriberStatus.UNSUBSCRIBED,
             s.c.unsubscribed_at >= d.c.updated_at,
             ~exists().where(later.c.subscriber_id == d.c.subscriber_id, later.c.issue_id > d.c.issue_id),
         )
+        sent = d.c.status == DeliveryStatus.SENT
         query = (
             select(
-                func.count(),
-                func.count().filter(d.c.feedback == Feedback.HARD),
-                func.count().filter(d.c.feedback == Feedback.SOFT),
-                func.count().filter(d.c.feedback == Feedback.COMPLAINT),
-                func.count().filter(left),
+                func.count().filter(sent),
+                func.count().filter(d.c.status == DeliveryStatus.FAILED, d.c.reply_code >= 500),
+                func.count().filter(sent, d.c.feedback == Feedback.HARD),
+                func.count().filter(sent, d.c.feedback == Feedback.SOFT),
+                func.count().filter(sent, d.c.feedback == Feedback.COMPLAINT),
+                func.count().filter(sent, left),
             )
             .select_from(d.join(s, s.c.id == d.c.subscriber_id))
-            .where(d.c.issue_id == issue_id, d.c.status == DeliveryStatus.SENT)
+            .where(d.c.issue_id == issue_id)
         )
         reasons = (
             select(d.c.feedback, func.coalesce(d.c.feedback_reason, ""), func.count())
@@ -255,10 +270,9 @@ class FeedbackStore:
             .group_by(d.c.feedback, d.c.feedback_reason)
         )
         with self.engine.begin() as conn:
-            row = conn.execute(query).one()
-            by_reason = tuple(sorted((str(k), str(r), int(n)) for k, r, n in conn.execute(reasons)))
-        counts = [int(n) for n in row]
-        return IssueFeedback(counts[0], counts[1], counts[2], counts[3], counts[4], by_reason)
+            n = [int(x) for x in conn.execute(query).one()]
+            by_reason = tuple(sorted((str(k), str(r), int(c)) for k, r, c in conn.execute(reasons)))
+        return IssueFeedback(n[0], Bounces(n[1], n[2], n[3]), n[4], n[5], by_reason)
 
     def refusals(self, since: datetime | None = None, limit: int = 20) -> list[Refusal]:
         """Refusals about our side since ``since`` (default: the last REFUSAL_DAYS days), per provider,

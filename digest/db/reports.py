@@ -10,15 +10,13 @@ from sqlalchemy import Engine, and_, bindparam, case, func, select
 
 from subscribers.model import SubscriberStatus
 
-from ..models import DeliveryStatus, Feedback
+from ..models import DeliveryStatus
 from . import tables as t
 
 d, s, i = t.deliveries, t.subscribers, t.issues
-_COMPLAINTS = select(func.count()).where(d.c.issue_id == bindparam("b_issue"), d.c.feedback == Feedback.COMPLAINT)
 _ISSUE = d.c.issue_id == bindparam("b_issue")
 _SENT = d.c.status == DeliveryStatus.SENT
 _FAILED = d.c.status == DeliveryStatus.FAILED
-_BOUNCE = and_(_FAILED, d.c.reply_code >= 500)  # refused for good by the server: the address bounced
 
 
 def _n(cond: Any) -> Any:
@@ -30,7 +28,6 @@ _OUTCOMES = select(
     _n(_SENT),
     _n(and_(_SENT, d.c.attempts > 1)),
     _n(_FAILED),
-    _n(_BOUNCE),
     _n(d.c.status.in_((DeliveryStatus.PENDING, DeliveryStatus.DEFERRED, DeliveryStatus.SENDING))),
     _n(d.c.status == DeliveryStatus.SKIPPED),
     func.max(d.c.updated_at),
@@ -60,8 +57,7 @@ class Outcomes:
     recipients: int = 0  # rows queued (skipped ones included)
     delivered: int = 0  # accepted by the mail server
     retried: int = 0  # delivered after one or more deferrals (4xx, dropped connection)
-    failed: int = 0  # refused for good or out of retries (bounced ones included)
-    bounced: int = 0  # failed with a 5xx reply (the address is marked bounced)
+    failed: int = 0  # refused for good or out of retries (bounces refused at send included)
     waiting: int = 0  # pending, deferred or in flight
     skipped: int = 0  # nothing in the issue for the reader's topics
     last_delivery: datetime | None = None
@@ -74,20 +70,14 @@ class Reports:
     def outcomes(self, issue_id: int) -> Outcomes:
         with self.engine.begin() as conn:
             row = conn.execute(_OUTCOMES, {"b_issue": issue_id}).one()
-        n = [int(x) for x in row[:7]]
-        return Outcomes(n[0], n[1], n[2], n[3], n[4], n[5], n[6], last_delivery=row[7])
+        n = [int(x) for x in row[:6]]
+        return Outcomes(n[0], n[1], n[2], n[3], n[4], n[5], last_delivery=row[6])
 
     def send_times(self, issue_id: int) -> tuple[datetime | None, datetime | None]:
         """When the issue's send started and finished."""
         with self.engine.begin() as conn:
             row = conn.execute(_TIMES, {"b_issue": issue_id}).first()
         return (row[0], row[1]) if row else (None, None)
-
-    def complaints(self, issue_id: int) -> int | None:
-        """Spam complaints about this issue's messages, as the bounce mailbox and the ESPs' webhooks
-        reported them (digest.bounces) and recorded them on the deliveries."""
-        with self.engine.begin() as conn:
-            return int(conn.execute(_COMPLAINTS, {"b_issue": issue_id}).scalar_one())
 
     def delivered_at(self, issue_id: int) -> dict[int, datetime]:
         """When each reader's copy was accepted."""

@@ -260,9 +260,17 @@ class Daemon:
                 "bounces": jobs.bounces,
                 RETRY_ID: jobs.send,
             }[kind]()
-            log.log(outcome.level, "job %s: %s", kind, outcome.text)
             if outcome.retry_at is not None and not self.stopping.is_set():
+                log.log(
+                    outcome.level,
+                    "job %s: %s; retrying at %s",
+                    kind,
+                    outcome.text,
+                    f"{outcome.retry_at.astimezone(self.schedule.tz):%a %Y-%m-%d %H:%M %Z}",
+                )
                 self._add_retry(outcome.retry_at)
+            else:
+                log.log(outcome.level, "job %s: %s", kind, outcome.text)
         except DigestError as exc:
             log.error("job %s: failed: %s", kind, exc)
         except Exception:
@@ -370,30 +378,51 @@ class PlannedJob:
 
 
 def planned_jobs(settings: Settings, now: datetime | None = None) -> list[PlannedJob]:
-    """Each job's next run as stored by the daemon, or as it would be when the daemon starts."""
+    """Each job's next run as stored by the daemon, or as it would be when the daemon starts.
+
+    Reads only: a database that is not there, or in which the daemon never stored its jobs, is left as
+    it is, and every job is shown as planned from the configuration."""
     schedule = Schedule.from_config(settings.schedule, settings.bounces)
     now = (now or utc_now()).astimezone(schedule.tz)
-    store = make_jobstore(settings.database_url)
-    store.start(BlockingScheduler(timezone=schedule.tz), "default")
-    try:
-        out = []
-        for job_id, trigger in schedule.triggers().items():
-            if trigger is None:
-                continue
-            job = store.lookup_job(job_id)
-            if job is not None:
-                out.append(PlannedJob(job_id, schedule.describe(job_id), job.next_run_time, True))
-            else:
-                nxt = now if job_id == "collect" else trigger.get_next_fire_time(None, now)
-                out.append(PlannedJob(job_id, schedule.describe(job_id), nxt, False))
-        retry = store.lookup_job(RETRY_ID)
-        if retry is not None:
-            out.append(PlannedJob(RETRY_ID, "retry of the send", retry.next_run_time, True))
-    finally:
-        store.shutdown()
+    stored = stored_runs(settings.database_url)
+    out = []
+    for job_id, trigger in schedule.triggers().items():
+        if trigger is None:
+            continue
+        if stored is not None and job_id in stored:
+            out.append(PlannedJob(job_id, schedule.describe(job_id), stored[job_id], True))
+        else:
+            nxt = now if job_id == "collect" else trigger.get_next_fire_time(None, now)
+            out.append(PlannedJob(job_id, schedule.describe(job_id), nxt, False))
+    if stored is not None and RETRY_ID in stored:
+        out.append(PlannedJob(RETRY_ID, "retry of the send", stored[RETRY_ID], True))
     return [
         PlannedJob(j.job_id, j.spec, j.next_run.astimezone(schedule.tz) if j.next_run else None, j.stored) for j in out
     ]
+
+
+def stored_runs(url: str) -> dict[str, datetime | None] | None:
+    """The next run of each job the daemon stored, by id; None when it never ran on this database (no
+    database, or no jobs table in it). Creates nothing."""
+    from sqlalchemy import inspect
+
+    from ..storage import sqlite_file
+
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        return None
+    engine = make_engine(url, pooled=False)
+    try:
+        if not inspect(engine).has_table(JOBS_TABLE):
+            return None
+        store = SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)
+        store.start(BlockingScheduler(), "default")
+        try:
+            return {job.id: job.next_run_time for job in store.get_all_jobs()}
+        finally:
+            store.shutdown()
+    finally:
+        engine.dispose()
 
 
 @dataclass

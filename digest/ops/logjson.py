@@ -25,3 +25,12 @@ class JSONFormatter(logging.Formatter):
             if key not in _STANDARD and not key.startswith("_"):
                 line[key] = value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
         return json.dumps(line, ensure_ascii=False)
+
+
+def json_line(message: str, level: int = logging.ERROR, logger: str = "digest") -> str:
+    """``message`` as one line of the JSON log, for what is written to stderr outside the logging calls."""
+    return JSONFormatter().format(
+        logging.makeLogRecord(
+            {"msg": message, "levelno": level, "levelname": logging.getLevelName(level), "name": logger}
+        )
+    )

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from subscribers.clock import now
 
 from ..bounces.summary import groups
+from ..db.feedback import Bounces
 from ..db.reports import Outcomes
 from ..issue.clicks import tally
 from ..models import Issue
@@ -25,9 +26,11 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ArticleClicks:
+    """One article of the issue, once however many sections show it, and the clicks counted on it."""
+
     article_id: int
     title: str
-    topic: str
+    topics: tuple[str, ...]  # the sections it is in
     source: str
     clicks: int
 
@@ -40,6 +43,7 @@ class IssueReport:
     status: str
     outcomes: Outcomes
     unsubscribed: int  # readers of this issue who left after it and before the next issue
+    bounces: Bounces = field(default_factory=Bounces)  # by kind, from the one query `digest status` reads them with too
     complaints: int | None = None  # None: complaints are not recorded yet
     tracking: bool = False  # click tracking was on when the report was made
     per_subscriber: bool = False
@@ -53,11 +57,21 @@ class IssueReport:
 
     @property
     def per_topic(self) -> Counter[str]:
-        return _sum(self.articles, "topic")
+        """Clicks per section; an article in two sections counts in both (a link does not say which
+        section it was followed from), so these may add up to more than the clicks counted."""
+        out: Counter[str] = Counter()
+        for a in self.articles:
+            for topic in a.topics:
+                out[topic] += a.clicks
+        return out
 
     @property
     def per_source(self) -> Counter[str]:
-        return _sum(self.articles, "source")
+        """Clicks per source: each article once, so these add up to the clicks counted on articles."""
+        out: Counter[str] = Counter()
+        for a in self.articles:
+            out[a.source] += a.clicks
+        return out
 
 
 OPENS_CAVEAT = (
@@ -65,13 +79,6 @@ OPENS_CAVEAT = (
     "security gateways) fetch the image without the reader opening the message; read them as an "
     "upper bound, and prefer clicks"
 )
-
-
-def _sum(articles: list[ArticleClicks], key: str) -> Counter[str]:
-    out: Counter[str] = Counter()
-    for a in articles:
-        out[getattr(a, key)] += a.clicks
-    return out
 
 
 def issue_report(digest: Digest, issue: Issue) -> IssueReport:
@@ -83,8 +90,16 @@ def issue_report(digest: Digest, issue: Issue) -> IssueReport:
     counted = tally(stored, db.reports.delivered_at(issue.id), outcomes.last_delivery, len(issue.articles))
     per = counted.per_article
     articles = [
-        ArticleClicks(a.id, a.title, s.name, a.source, per.get(a.id, 0)) for s in issue.sections for a in s.articles
+        ArticleClicks(
+            a.id,
+            a.title,
+            tuple(s.name for s in issue.sections if any(x.id == a.id for x in s.articles)),
+            a.source,
+            per.get(a.id, 0),
+        )
+        for a in issue.articles
     ]
+    feedback = db.feedback.issue(issue.id)
     named = tracking.per_subscriber or any(c.subscriber_id is not None for c in stored)
     opens, openers = db.clicks.opens(issue.id)
     shown = tracking.opens or opens > 0
@@ -95,7 +110,8 @@ def issue_report(digest: Digest, issue: Issue) -> IssueReport:
         str(issue.status),
         outcomes,
         left,
-        complaints=db.reports.complaints(issue.id),
+        bounces=feedback.bounces,
+        complaints=feedback.complaints,
         tracking=tracking.clicks or bool(stored),
         per_subscriber=named,
         articles=articles,
@@ -113,9 +129,15 @@ DELIVERY_LABELS = (
     ("delivered", "delivered"),
     ("retried", "delivered after a deferral"),
     ("failed", "failed"),
-    ("bounced", "bounced (5xx)"),
     ("waiting", "still waiting"),
     ("skipped", "skipped (nothing in their topics)"),
+)
+
+
+BOUNCE_LABELS = (
+    ("refused", "refused at send (5xx)"),
+    ("hard", "hard, reported after delivery"),
+    ("soft", "soft, reported after delivery"),
 )
 
 
@@ -125,6 +147,7 @@ def as_rows(rep: IssueReport) -> list[tuple[str, str, int | str]]:
         ("delivery", key, getattr(rep.outcomes, key)) for key, _ in DELIVERY_LABELS
     ]
     rows.append(("delivery", "complaints", "not recorded" if rep.complaints is None else rep.complaints))
+    rows += [("bounces", label, getattr(rep.bounces, key)) for key, label in BOUNCE_LABELS]
     rows += [("what came back", name, n) for name, n in rep.reasons.items()]
     rows.append(("audience", "unsubscribed after this issue", rep.unsubscribed))
     if rep.opens is not None:
@@ -164,6 +187,8 @@ def as_text(rep: IssueReport) -> str:
     lines = [f"issue {rep.week} ({rep.status}): {rep.subject}", "deliveries:"]
     lines += [f"  {label:<36} {getattr(o, key):>6}" for key, label in DELIVERY_LABELS]
     lines.append(f"  {'complaints':<36} {'not recorded' if rep.complaints is None else rep.complaints:>6}")
+    lines.append(f"bounces: {rep.bounces.total}")
+    lines += [f"  {label:<36} {getattr(rep.bounces, key):>6}" for key, label in BOUNCE_LABELS]
     if rep.reasons:
         lines.append("what came back, per reason:")
         lines += [f"  {name:<36} {n:>6}" for name, n in rep.reasons.items()]
@@ -178,7 +203,7 @@ def as_text(rep: IssueReport) -> str:
     apart = ", ".join(f"{n} {k}" for k, n in rep.apart.items()) or "none"
     lines += [f"clicks: {rep.clicks} counted; unique readers: {readers}; counted apart: {apart}", "per article:"]
     lines += [f"  {a.clicks:>6}  {a.title} ({a.source})" for a in sorted(rep.articles, key=lambda a: -a.clicks)]
-    lines.append("per topic:")
+    lines.append("per topic (an article in two sections counts in both):")
     lines += [f"  {n:>6}  {k}" for k, n in rep.per_topic.most_common()]
     lines.append("per source:")
     lines += [f"  {n:>6}  {k}" for k, n in rep.per_source.most_common()]

@@ -44,7 +44,8 @@ class Outcome:
     week: str
     text: str
     report: DeliveryReport | None = None
-    retry_at: datetime | None = None  # approval pending: try again then
+    retry_at: datetime | None = None  # approval pending: the daemon tries again then
+    deadline: datetime | None = None  # approval pending: past this time the issue is skipped
     level: int = logging.INFO
 
 
@@ -202,12 +203,11 @@ class Sender:
                 f"{scheduled:%a %Y-%m-%d %H:%M}; skipped, its articles roll into the next issue",
                 level=logging.WARNING,
             )
-        retry = min(now + p.retry_every, deadline)
         return Outcome(
             issue.week,
-            f"issue {issue.week} is not approved yet (run `digest approve`); retrying at "
-            f"{retry.astimezone(p.tz):%a %Y-%m-%d %H:%M %Z}",
-            retry_at=retry,
+            f"issue {issue.week} is not approved yet (run `digest approve`)",
+            retry_at=min(now + p.retry_every, deadline),
+            deadline=deadline,
             level=logging.WARNING,
         )
 

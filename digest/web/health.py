@@ -16,7 +16,7 @@ import time
 
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import choose_encoder
 
 from ..ops.health import Check, readiness
 from ..ops.metrics import registry
@@ -74,4 +74,7 @@ def local_request() -> bool:
 def metrics() -> ResponseReturnValue:
     if not (local_request() or auth.signed_in()):
         abort(404)
-    return Response(generate_latest(registry(digests.digest.health)), mimetype=CONTENT_TYPE_LATEST)
+    # The format the scraper asks for, as the daemon's metrics port answers it; content_type is sent as
+    # given (a mimetype would get a second charset from Flask).
+    encode, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return Response(encode(registry(digests.digest.health)), content_type=content_type)

@@ -46,6 +46,7 @@ def show(week: str) -> ResponseReturnValue:
         "report.html",
         rep=rep,
         labels=reports.DELIVERY_LABELS,
+        bounce_labels=reports.BOUNCE_LABELS,
         caveat=reports.OPENS_CAVEAT,
         funnel=charts.funnel(rep),
         top=charts.top_articles(rep) if rep.clicks else None,
