@@ -30,7 +30,7 @@ from digest.bounces.policy import BounceEvent, Policy
 from digest.bounces.verp import DeliveryRef
 from digest.db import Database
 from digest.models import DeliveryStatus
-from subscribers.store import NewSubscriber
+from subscribers.model import NewSubscriber
 
 ROOT = Path(__file__).resolve().parents[1]
 FLAGGED = ("hard", "soft", "complaint")

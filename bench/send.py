@@ -42,8 +42,7 @@ from digest.facade import Digest
 from digest.issue.message import IssueMessages
 from digest.issue.render import Personal, Rendered, personalize
 from digest.models import Article, NewIssue, Section
-from subscribers.model import Subscriber
-from subscribers.store import NewSubscriber
+from subscribers.model import NewSubscriber, Subscriber
 
 SIZE = 40_000
 

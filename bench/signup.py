@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from digest.config import Settings
 from digest.delivery.notices import drain
 from digest.web import create_app
-from subscribers.store import NewSubscriber
+from subscribers.model import NewSubscriber
 
 TARGET_MS = 0.2
 PEOPLE = 1000

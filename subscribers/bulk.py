@@ -21,7 +21,7 @@ from .clock import now
 from .model import EventKind, SubscriberStatus
 
 if TYPE_CHECKING:
-    from .store import NewSubscriber
+    from .model import NewSubscriber
 
 S, E = t.subscribers, t.subscriber_events
 COLUMNS = ("email", "name", "topics", "status", "paused", "created_at", "confirmed_at", "consent_ip", "jurisdictions")

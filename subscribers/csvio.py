@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from .model import Subscriber
-from .store import BATCH, NewSubscriber, SubscriberStore
+from .model import NewSubscriber, Subscriber
+from .store import BATCH, SubscriberStore
 from .validation import FORMULA_START, clean_name, form_name, match_topics, normalize_email, parse_topics
 
 CONSENT_COLUMNS = ("confirmed_at", "consent_source", "consent_ip")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class SubscriberStatus(StrEnum):
@@ -70,3 +71,16 @@ class Subscriber:
     @property
     def mailable(self) -> bool:
         return self.status == MAILABLE_STATUS and self.paused == MAILABLE_PAUSED
+
+
+class NewSubscriber(NamedTuple):
+    """One row of an import: the address and, when the file carries it, its own record of consent (a named
+    tuple, which a million-row import builds several times faster than a frozen dataclass)."""
+
+    email: str
+    name: str = ""
+    topics: str = ""
+    confirmed_at: datetime | None = None
+    consent_source: str = ""
+    consent_ip: str | None = None
+    jurisdictions: str = ""

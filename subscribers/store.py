@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select, update
 
@@ -16,26 +16,13 @@ from . import bulk, history, lifecycle
 from . import table as t
 from .clock import now as _now
 from .history import Event
-from .model import Change, EventKind, Subscriber, SubscriberStatus
+from .model import Change, EventKind, NewSubscriber, Subscriber, SubscriberStatus
 
 BATCH = 1000
 IMPORT_BATCH = 2000  # rows an import stores per statement (at most bulk.MAX_ROWS)
 S = t.subscribers
 
 OPT_OUT_EVENTS = (EventKind.UNSUBSCRIBED.value, EventKind.BOUNCED.value, EventKind.COMPLAINED.value)
-
-
-class NewSubscriber(NamedTuple):
-    """One row of an import: the address and, when the file carries it, its own record of consent (a named
-    tuple, which a million-row import builds several times faster than a frozen dataclass)."""
-
-    email: str
-    name: str = ""
-    topics: str = ""
-    confirmed_at: datetime | None = None
-    consent_source: str = ""
-    consent_ip: str | None = None
-    jurisdictions: str = ""
 
 
 def _subscriber(row: Any) -> Subscriber:

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 from digest.bounces.policy import BounceEvent, Policy
 from digest.bounces.verp import DeliveryRef
 from digest.config import Settings
-from subscribers.store import NewSubscriber
+from subscribers.model import NewSubscriber
 
 from .support.admin import admin_app, login
 from .support.bounces import send_rows

@@ -19,7 +19,7 @@ from digest.ops.dashboard import last_weeks
 from digest.ops.schedule import Schedule
 from digest.ops.sender import Sender
 from subscribers.clock import now
-from subscribers.store import NewSubscriber
+from subscribers.model import NewSubscriber
 
 from .support.admin import HASH, PASSWORD, USER
 from .support.data import sample_issue

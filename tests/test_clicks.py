@@ -23,7 +23,7 @@ from digest.ops.reports import as_text, issue_report
 from digest.ops.schedule import Schedule
 from digest.ops.sender import Sender
 from subscribers.clock import now
-from subscribers.store import NewSubscriber
+from subscribers.model import NewSubscriber
 
 from .support.data import ROOT, sample_issue
 from .support.db import restore

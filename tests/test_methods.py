@@ -25,7 +25,7 @@ from digest.models import Issue
 from digest.ops.schedule import Schedule
 from digest.ops.sender import Sender
 from digest.web.methods import MixedRoute, check_routes
-from subscribers.store import NewSubscriber
+from subscribers.model import NewSubscriber
 
 from .support.admin import PASSWORD, USER, admin_app, login, seed
 from .support.data import sample_issue

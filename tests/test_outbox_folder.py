@@ -8,7 +8,7 @@ from pathlib import Path
 from digest.facade import Digest
 from digest.issue.compose import week_key
 from digest.models import IssueStatus
-from subscribers.store import NewSubscriber
+from subscribers.model import NewSubscriber
 
 from .support.data import article
 from .support.smtp import read_eml

@@ -19,7 +19,7 @@ from digest.models import Click
 from digest.ops.reports import as_rows, issue_report
 from digest.ops.schedule import Schedule
 from digest.ops.sender import Sender
-from subscribers.store import NewSubscriber
+from subscribers.model import NewSubscriber
 
 from .support.admin import admin_app, login
 from .support.data import sample_issue

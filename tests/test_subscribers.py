@@ -17,8 +17,8 @@ from digest.facade import Digest
 from digest.issue.render import Rendered, Renderer
 from digest.models import NewIssue
 from subscribers.csvio import CSVFormatError, export_string, import_csv
-from subscribers.model import Change
-from subscribers.store import NewSubscriber, SubscriberStore
+from subscribers.model import Change, NewSubscriber
+from subscribers.store import SubscriberStore
 from subscribers.validation import InvalidAddress, normalize_email
 
 from .support.data import make_issue

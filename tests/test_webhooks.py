@@ -24,7 +24,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from digest.config import WebhooksConfig
 from digest.facade import Digest
-from subscribers.store import NewSubscriber
+from subscribers.model import NewSubscriber
 
 from .support.bounces import send_rows
 from .support.http import Site

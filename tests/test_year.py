@@ -19,8 +19,7 @@ from digest.facade import Digest
 from digest.models import Click, IssueStatus, NewArticle
 from digest.ops.schedule import Schedule
 from digest.ops.sender import Sender
-from subscribers.model import Change
-from subscribers.store import NewSubscriber
+from subscribers.model import Change, NewSubscriber
 
 from .support.web import make_settings
 

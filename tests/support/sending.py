@@ -17,7 +17,7 @@ from apscheduler.events import EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutio
 from digest.config import ScheduleConfig, Settings, SMTPConfig
 from digest.facade import Digest
 from digest.ops.daemon import Daemon
-from subscribers.store import NewSubscriber
+from subscribers.model import NewSubscriber
 
 from .data import ROOT, sample_issue
 

@@ -27,8 +27,9 @@ from ...ops.sender import BackgroundSend, Sender, SendStatus
 from ..extensions import digests
 from ..methods import SAFE_METHODS
 from . import auth, draft, edits, reports, review, sending
-from .auth import DEFAULTS, LockOut, credentials
+from .auth import DEFAULTS, credentials
 from .base import AdminState
+from .lockout import LockOut
 from .sending import EXTENSION, Sends
 
 __all__ = [

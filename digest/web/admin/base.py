@@ -17,7 +17,7 @@ from ...models import Issue
 from ..extensions import digests
 
 if TYPE_CHECKING:
-    from .auth import LockOut
+    from .lockout import LockOut
 
 
 @dataclass
