@@ -122,6 +122,8 @@ class Direct:
         """Execute and commit on ``conn``'s driver connection, with a cursor kept on it (no transaction of
         SQLAlchemy's may be open). A connection in autocommit (a PostgreSQL worker's, see ``Outbox.connect``)
         runs the one statement as its own transaction: one round trip, not three (BEGIN, UPDATE, COMMIT)."""
+        if conn.in_transaction():  # the driver's commit below would end it behind SQLAlchemy's back
+            raise RuntimeError("Direct.run needs a connection with no SQLAlchemy transaction open on it")
         driver = conn.connection.driver_connection
         assert driver is not None
         cursor = conn.info.get(_CURSOR)
