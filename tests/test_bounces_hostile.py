@@ -86,6 +86,7 @@ def test_a_hostile_maildir(sent: tuple[Digest, Sink], tmp_path: Path) -> None:
     assert "broken on purpose" in reason.read_text()
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("unreadable")
 @pytest.mark.parametrize("protocol", ["imaps", "pop3s"])
 def test_a_hostile_mailbox_over_imap_and_pop3(sent: tuple[Digest, Sink], protocol: str) -> None:

@@ -25,6 +25,8 @@ from .support.dovecot import PASSWORD, USER, Dovecot, dovecot
 from .support.sending import DIGEST, digest_env, prepared
 from .support.smtp import sink_server
 
+pytestmark = pytest.mark.slow  # Dovecot started per test: seconds each
+
 
 def imap(dc: Dovecot) -> imaplib.IMAP4_SSL:
     box = imaplib.IMAP4_SSL("127.0.0.1", dc.imaps_port, ssl_context=ssl.create_default_context(cafile=str(dc.ca_file)))
