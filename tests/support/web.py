@@ -3,6 +3,7 @@ waitress on a loopback port, and what its pages and mails carry."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import threading
@@ -96,7 +97,9 @@ def live_server(tmp_path: Path, config: dict[str, Any] | None = None, **changes:
         yield Live(base, settings, app)
     finally:
         # Close the sockets from inside the server's own loop (closing them from here races its select()).
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        # When the loop has already ended and closed everything, its trigger is closed too: nothing to do.
+        with contextlib.suppress(OSError):
+            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         thread.join(10)
         assert not thread.is_alive(), "waitress did not stop"
         server.task_dispatcher.shutdown()
