@@ -208,9 +208,10 @@ def _one(run: _Run, conn: Connection, transport: Transport, row_id: int, attempt
         outbox.record(conn, row_id, DeliveryStatus.SKIPPED, tried=False, text="nothing in this issue for their topics")
         run.account("skipped", None)
         return
-    if run.limit is not None:
-        run.limit.wait(run.stop)
-    result = transport.send(envelope)
+    result = _send(run, conn, transport, row_id, envelope)
+    if result is None:  # stopped while the server held us back: the row goes back untried
+        outbox.release(conn, [row_id])
+        return
 
     def record(
         status: DeliveryStatus, note: str = "", retry_in: float | None = None, bounce: int | None = None
@@ -251,6 +252,27 @@ def _one(run: _Run, conn: Connection, transport: Transport, row_id: int, attempt
         record(DeliveryStatus.DEFERRED, retry_in=delay)
         log.info("%s deferred (%d %s); retry in %.1f s", sub.email, result.code, result.text, delay)
         run.account("deferred", result)
+
+
+def _send(run: _Run, conn: Connection, transport: Transport, row_id: int, envelope: Envelope) -> SendResult | None:
+    """The server's reply to one message. A throttling reply ("too many connections", 421, a 4xx to the
+    connection or the sender) is not the message's fault: this connection waits (doubling, with jitter)
+    and tries the same message again, so the send slows to what the server takes; only after
+    ``abort_after`` such replies in a row does the message count as deferred. None: stopped meanwhile."""
+    o = run.options
+    throttles = 0
+    while True:
+        if run.limit is not None:
+            run.limit.wait(run.stop)
+        result = transport.send(envelope)
+        if not result.throttled or throttles + 1 >= o.abort_after:
+            return result
+        throttles += 1
+        delay = min(run.backoff(throttles), o.lease_seconds / 4)
+        log.info("the server holds back (%d %s); this connection waits %.1f s", result.code, result.text, delay)
+        if run.stop.wait(delay):
+            return None
+        run.outbox.renew(conn, [row_id])
 
 
 def in_threads(run: _Run, transports: Callable[[], Transport], connections: int) -> None:
