@@ -115,6 +115,7 @@ def smtp_source(port: int, sessions: int, count: int, size: int = SIZE) -> float
     subprocess.run(
         [
             "smtp-source",
+            "-d",  # keep each session's connection for all its messages, as digest send keeps its four
             "-s",
             str(sessions),
             "-m",
@@ -206,11 +207,20 @@ url = "https://news.example/feed"
 """
 
 
-def command_send(db: str, port: int, tmp: Path, n: int, extra: list[str]) -> float:
+def command_send(
+    db: str,
+    port: int,
+    tmp: Path,
+    n: int,
+    extra: list[str],
+    wrap: list[str] | None = None,
+    env_extra: dict[str, str] | None = None,
+) -> float:
     """Messages per second of the whole `digest send` command, timed from its start to its exit."""
     prepare(db, port, tmp, n).close()
     (tmp / "digest.toml").write_text(TOML, encoding="utf-8")
     env = {
+        **(env_extra or {}),
         **os.environ,
         "DIGEST_DATABASE_URL": db,
         "SMTP_HOST": "127.0.0.1",
@@ -220,9 +230,65 @@ def command_send(db: str, port: int, tmp: Path, n: int, extra: list[str]) -> flo
     }
     started = time.monotonic()
     subprocess.run(
-        [sys.executable, "-m", "digest", "-q", "send", *extra], env=env, cwd=tmp, check=True, stdout=subprocess.DEVNULL
+        [*(wrap or []), sys.executable, "-m", "digest", "-q", "send", *extra],
+        env=env,
+        cwd=tmp,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     return n / (time.monotonic() - started)
+
+
+# Where a worker's time goes: each sample's frames are looked at from the innermost out, and the first
+# group one of them belongs to takes the sample.
+GROUPS = (
+    ("signing links (itsdangerous, hmac)", ("itsdangerous", "tokens.py", "hmac.py")),
+    ("the fill (message.py)", ("message.py", "render.py")),
+    ("SMTP (transport.py, smtplib, socket)", ("transport.py", "smtplib.py", "socket.py", "ssl.py")),
+    ("database (outbox, SQLAlchemy, drivers)", ("deliveries.py", "sqlalchemy", "sqlite3", "psycopg")),
+    ("start-up (imports)", ("<frozen importlib",)),
+    ("worker loop, waits, the rest (deliver.py, workers.py)", ("",)),
+)
+
+
+def profile(db: str, port: int, tmp: Path, n: int, extra: list[str]) -> None:
+    """One `digest send` under py-spy (every process, 250 samples a second, only samples that hold the
+    interpreter lock, i.e. Python at work rather than waiting): the share of samples per group
+    and the functions with the most samples of their own."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out = tmp / "profile.txt"
+    rate = command_send(
+        db,
+        port,
+        tmp,
+        n,
+        extra,
+        [spy, "record", "-s", "-g", "--nonblocking", "-r", "250", "-f", "raw", "-o", str(out), "--"],
+    )
+    groups: dict[str, int] = dict.fromkeys((g for g, _ in GROUPS), 0)
+    own: dict[str, int] = {}
+    total = 0
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        k = int(count)
+        if any("wait (threading.py" in f or "select (" in f or "_recv_bytes" in f for f in frames[-3:]):
+            continue  # an idle thread (the parent waiting for its children, a worker waiting on a lock)
+        total += k
+        own[frames[-1]] = own.get(frames[-1], 0) + k
+        for frame in reversed(frames):
+            group = next((g for g, marks in GROUPS[:-1] if any(m in frame for m in marks)), None)
+            if group is not None:
+                groups[group] += k
+                break
+        else:
+            groups[GROUPS[-1][0]] += k
+    print(f"profile of one `digest send` ({n} subscribers, {rate:.0f} msgs/s under py-spy), {total} busy samples:")
+    for g, k in sorted(groups.items(), key=lambda x: -x[1]):
+        print(f"  {100 * k / max(1, total):5.1f} %  {g}")
+    print("  functions with the most samples of their own:")
+    for f, k in sorted(own.items(), key=lambda x: -x[1])[:15]:
+        print(f"  {100 * k / max(1, total):5.1f} %  {f}")
 
 
 def message_size(tmp: Path) -> int:
@@ -272,6 +338,7 @@ def main() -> None:
     ap.add_argument("--library", action="store_true", help="also the library's send and the per-message build")
     ap.add_argument("--memory", type=int, default=0, help="also a null-transport send to this many subscribers")
     ap.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--profile", action="store_true", help="only: one SQLite `digest send` under py-spy, summarised")
     args = ap.parse_args()
     if args.memory_child:
         memory_run(args.memory_child)
@@ -295,6 +362,9 @@ def main() -> None:
         time.sleep(0.5)  # the sink binds its socket (bench only)
         with tempfile.TemporaryDirectory() as tmp:
             size = message_size(Path(tmp))
+            if args.profile:
+                profile(f"sqlite:///{tmp}/profile.db", port, Path(tmp), n, extra)
+                return
 
             def both(label: str, options: list[str]) -> None:
                 """One `digest send` on a new SQLite database and, unless --no-postgres, on a new PostgreSQL one."""
