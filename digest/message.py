@@ -326,8 +326,15 @@ class MessageTemplate:
             "reader": who.reader,
         }
         lines = {k: one_line(values[k]) for k in self.keys}  # only the values the parts use
-        plain = {k: qp(lines[k].encode("utf-8")) for k in self.used[False]}
-        escaped = {k: qp(html.escape(lines[k], quote=True).encode("utf-8")) for k in self.used[True]}
+        encoded: dict[str, bytes] = {}  # a value the escape leaves as it is (a link, most names) once
+
+        def qp_of(value: str) -> bytes:
+            if value not in encoded:
+                encoded[value] = qp(value.encode("utf-8"))
+            return encoded[value]
+
+        plain = {k: qp_of(lines[k]) for k in self.used[False]}
+        escaped = {k: qp_of(html.escape(lines[k], quote=True)) for k in self.used[True]}
         for part in self.parts:
             out.append(self.delimiter)
             out.append(part.head)

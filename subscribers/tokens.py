@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import time
@@ -10,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from itsdangerous import BadData, Signer, TimestampSigner, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode, int_to_bytes
+from itsdangerous.encoding import int_to_bytes
 
 PURPOSES = {
     "unsubscribe": None,  # works for as long as the subscriber keeps the email
@@ -48,6 +49,11 @@ class _Serializer(URLSafeTimedSerializer):
         return _kept(self, "_signers", salt, lambda: super(_Serializer, self).make_signer(salt))
 
 
+def _b64(data: bytes) -> bytes:
+    """itsdangerous' base64_encode for bytes: URL-safe, no padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
 class _IdTokens:
     """Makes, for a whole-number id, byte for byte the token itsdangerous' serializer makes (compact JSON,
     URL-safe base64, the timestamp, HMAC-SHA1 under the derived key), with the HMAC keyed once and the
@@ -65,11 +71,11 @@ class _IdTokens:
         second = int(time.time()) if at is None else at
         kept = self._stamp
         if kept[0] != second:
-            kept = self._stamp = (second, base64_encode(int_to_bytes(second)))
-        signed = base64_encode(str(value).encode("ascii")) + b"." + kept[1]
+            kept = self._stamp = (second, _b64(int_to_bytes(second)))
+        signed = _b64(str(value).encode("ascii")) + b"." + kept[1]
         mac = self._mac.copy()
         mac.update(signed)
-        return (signed + b"." + base64_encode(mac.digest())).decode("ascii")
+        return (signed + b"." + _b64(mac.digest())).decode("ascii")
 
 
 class BadToken(ValueError):
