@@ -68,6 +68,12 @@ class DeliveryReport:
     seconds: float = 0.0
     started: float = field(default_factory=time.monotonic)
     stopped: bool = False
+    enqueue_seconds: float = 0.0  # from the start until every message was queued
+    first_seconds: float | None = None  # from the start until the first outcome was known
+
+    def note_first(self) -> None:
+        if self.first_seconds is None and (self.done or self.deferred):
+            self.first_seconds = time.monotonic() - self.started
 
     @property
     def rate(self) -> float:
@@ -138,6 +144,7 @@ class _Run:
     def account(self, kind: str, result: SendResult | None) -> None:
         with self.lock:
             setattr(self.report, kind, getattr(self.report, kind) + 1)
+            self.report.note_first()
             if kind == "sent":
                 self.in_a_row = 0
             elif kind in ("failed", "deferred"):
@@ -323,6 +330,7 @@ def deliver(
         db.issues.set_status(issue.id, IssueStatus.SENDING)
     outbox = db.deliveries.outbox(issue.id, owner or process_owner(), timedelta(seconds=options.lease_seconds))
     added = outbox.enqueue()
+    report.enqueue_seconds = time.monotonic() - report.started
     reclaim_dead(outbox)
     counts = outbox.counts()
     report.already = counts.get(DeliveryStatus.SENT, 0)
