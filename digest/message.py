@@ -53,6 +53,7 @@ SOFT = b"=\r\n"
 _MARKER = re.compile("(" + "|".join(re.escape(m) for m in MARK.values()) + ")")
 _KEY_OF = {m: k for k, m in MARK.items()}
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')  # a display name with one of these is quoted (email.utils)
 SIGNED_HEADERS = (
     b"from",
     b"to",
@@ -306,7 +307,12 @@ class MessageTemplate:
         ``sender`` is the envelope sender (MAIL FROM, a VERP address); by default the From address."""
         message_id = message_id or self.message_id()
         name = one_line(who.name)
-        to = formataddr((name, who.email), charset="utf-8") if name else who.email
+        if not name:
+            to = who.email
+        elif name.isascii() and who.email.isascii() and not _SPECIALS.search(name):
+            to = f"{name} <{who.email}>"  # what formataddr gives such a name, without its general path
+        else:
+            to = formataddr((name, who.email), charset="utf-8")
         out = [self.head, _header("To", to.replace("\n", "\r\n")), b"Message-ID: ", message_id.encode("ascii"), CRLF]
         if self.listed:
             out += [
