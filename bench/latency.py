@@ -1,7 +1,9 @@
-"""A loopback TCP relay that makes a mail server far away: whatever the server writes reaches the client
-``delay`` seconds later (in order), while the client's bytes go straight through. Each exchange the
-client waits for (a command and its reply, a pipelined group and its replies) so costs one round trip of
-``delay`` on top of loopback, as a relay across the internet does; the bytes in flight are not limited.
+"""A loopback TCP relay that makes a mail server far away: the client's bytes go straight through to the
+server, and the server's reply reaches the client ``delay`` seconds after the client's last bytes before
+it (or later, if the server took longer). So each exchange the client waits for (a command and its reply,
+a pipelined group and its replies, the greeting) takes one round trip of ``delay``, the server's own time
+included, as with a relay that far away; the bytes in flight are not limited. What is left beyond those
+round trips is the client's own time.
 
 Used by bench/send.py --latency; it runs in a thread of the bench (an asyncio loop) and stops with it.
 """
@@ -15,14 +17,21 @@ import time
 from collections.abc import Iterator
 
 
-async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
+class _Heard:
+    """When the client's latest bytes arrived (the loop's clock)."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float, heard: _Heard) -> None:
     loop = asyncio.get_running_loop()
     due: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue()
 
     async def take() -> None:
         while True:
             chunk = await reader.read(65536)
-            due.put_nowait((loop.time() + delay, chunk))
+            due.put_nowait((max(loop.time(), heard.at + delay), chunk))
             if not chunk:
                 return
 
@@ -43,9 +52,11 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, dela
             writer.close()
 
 
-async def _through(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _through(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, heard: _Heard) -> None:
+    loop = asyncio.get_running_loop()
     try:
         while chunk := await reader.read(65536):
+            heard.at = loop.time()
             writer.write(chunk)
             await writer.drain()
     finally:
@@ -80,13 +91,14 @@ def far_away(port: int, delay: float, window: Window | None = None) -> Iterator[
     async def handle(client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         if seen.first is None:
             seen.first = time.monotonic()
+        heard = _Heard(asyncio.get_running_loop().time())  # the greeting is due one delay after the connection
         try:
             server_r, server_w = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
             client_w.close()
             return
         with contextlib.suppress(OSError, asyncio.CancelledError):
-            await asyncio.gather(_through(client_r, server_w), _pipe(server_r, client_w, delay))
+            await asyncio.gather(_through(client_r, server_w, heard), _pipe(server_r, client_w, delay, heard))
         seen.last = time.monotonic()
 
     async def serve() -> None:

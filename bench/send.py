@@ -373,6 +373,7 @@ def latency(args: argparse.Namespace, port: int) -> None:
         f"`digest send` default settings (4 connections); bound with pipelining 4 / (2 x {rtt * 1000:.0f} ms) = "
         f"{bound:.0f} msgs/s, one command at a time 4 / (4 x {rtt * 1000:.0f} ms) = {bound / 2:.0f} msgs/s"
     )
+    extra = ["--processes", str(args.processes)] if args.processes else []
     window = Window()
     rounds: dict[str, list[float]] = {"true": [], "false": []}
     with far_away(port, rtt, window) as far:
@@ -382,7 +383,7 @@ def latency(args: argparse.Namespace, port: int) -> None:
                 window.reset()
                 with tempfile.TemporaryDirectory() as one:
                     whole = command_send(
-                        f"sqlite:///{one}/bench.db", far, Path(one), n, [], env_extra={"SMTP_PIPELINING": pipelining}
+                        f"sqlite:///{one}/bench.db", far, Path(one), n, extra, env_extra={"SMTP_PIPELINING": pipelining}
                     )
                 sending = n / window.seconds
                 rounds[pipelining].append(sending / bound)
