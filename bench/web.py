@@ -228,17 +228,19 @@ def py_spy() -> str:
     return shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
 
 
-def summarise(path: Path, top: int = 14) -> list[str]:
-    """The serve's busy samples (holding the interpreter's lock): the functions with the most of their own,
-    and the request handlers' share by the first project function under waitress' task."""
-    own: dict[str, int] = {}
+def summarise(path: Path, top: int = 12) -> list[str]:
+    """The serve's busy samples (holding the interpreter's lock): the project's functions with the largest
+    share of them, each counted once per sample it is in (so a request handler includes what it calls)."""
+    within: dict[str, int] = {}
     total = 0
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        frames = stack.split(";")
         total += int(count)
-        own[frames[-1]] = own.get(frames[-1], 0) + int(count)
-    return [f"{100 * k / max(1, total):5.1f} %  {f}" for f, k in sorted(own.items(), key=lambda x: -x[1])[:top]]
+        for frame in set(stack.split(";")):
+            if "digest/" in frame or "subscribers/" in frame:
+                name = frame.split(" (")[0] + " (" + frame.split("/")[-1].split(":")[0] + ")"
+                within[name] = within.get(name, 0) + int(count)
+    return [f"{100 * k / max(1, total):5.1f} %  {f}" for f, k in sorted(within.items(), key=lambda x: -x[1])[:top]]
 
 
 def show(got: dict[str, Any], args: argparse.Namespace) -> None:
