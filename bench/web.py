@@ -166,6 +166,7 @@ def one_round(args: argparse.Namespace, sink_port: int, rate: int, spy: bool = F
                     stderr=subprocess.DEVNULL,
                 )
             loaded = os.getloadavg()[0]
+            cpu_before = cpu_seconds(serve.pid)
             out = subprocess.run(
                 [
                     "wrk",
@@ -191,6 +192,7 @@ def one_round(args: argparse.Namespace, sink_port: int, rate: int, spy: bool = F
                 capture_output=True,
                 text=True,
             ).stdout
+            cpu = cpu_seconds(serve.pid) - cpu_before
             send_running = send.poll() is None
             rc = send.wait()
             if rc != 0:
@@ -209,6 +211,7 @@ def one_round(args: argparse.Namespace, sink_port: int, rate: int, spy: bool = F
         got: dict[str, Any] = json.loads(next(x for x in out.splitlines() if x.startswith("JSON "))[5:])
         unsubscribed, signed_up, not_once, twice = stored(url)
         got.update(
+            cpu_ms=1000 * cpu / max(1, got["requests"]),
             rate=rate,
             load=max(loaded, os.getloadavg()[0]),
             send_running=send_running,
@@ -222,6 +225,12 @@ def one_round(args: argparse.Namespace, sink_port: int, rate: int, spy: bool = F
         if spy:
             got["profile"] = summarise(folder / "serve.prof")
         return got
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc), its threads together."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def py_spy() -> str:
@@ -248,7 +257,8 @@ def show(got: dict[str, Any], args: argparse.Namespace) -> None:
     print(
         f"  asked {got['rate']}/s, got {rate:.0f}/s ({got['requests']} in {got['seconds']:.0f} s): "
         f"p50 {got['p50']:.1f}  p90 {got['p90']:.1f}  p99 {got['p99']:.1f}  max {got['max']:.1f} ms; "
-        f"errors {got['other'] + got['socket_errors'] + got['timeouts']}; load {got['load']:.1f}"
+        f"errors {got['other'] + got['socket_errors'] + got['timeouts']}; digest serve's CPU "
+        f"{got['cpu_ms']:.1f} ms a request; load {got['load']:.1f}"
         + ("" if got["send_running"] or not args.send else "  (the send ended before the load: not all during it)")
     )
     print(f"    {'LOST: ' if got['lost'] else 'nothing lost: '}{got['detail']}")
