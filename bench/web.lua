@@ -1,6 +1,7 @@
--- wrk script for bench/web.py: one-click unsubscribes and sign-ups in turn, each connection paced to one
--- request every `pace` ms (wrk.lua_pace, set by bench/web.py through the environment), and the answers
--- counted per kind so that the bench can compare them with the database afterwards.
+-- wrk script for bench/web.py: one-click unsubscribes and sign-ups in turn, each connection waiting a random
+-- 0 to 2 x `pace` ms (BENCH_PACE_MS, set by bench/web.py) before each request, so the connections do not
+-- fire together and the requests arrive spread out at about connections / pace a second; the answers are
+-- counted by status so that the bench can compare them with the database afterwards.
 local threads = {}
 local counter = 0
 
@@ -19,11 +20,12 @@ function init(args)
     i = i + 1
   end
   pace = tonumber(os.getenv("BENCH_PACE_MS"))
+  math.randomseed(os.time() * 100 + id)
   unsubscribed, signed_up, other = 0, 0, 0
 end
 
 function delay()
-  return pace
+  return math.random(0, 2 * pace)
 end
 
 function request()

@@ -6,16 +6,16 @@
 2. `digest serve` (waitress, the real command) on a loopback port, and `digest send` to Postfix's smtp-sink on
    loopback, both as subprocesses over that database; the sign-up confirmation mails go to the same sink.
 3. Two seconds into the send, wrk (a C load generator, Debian package wrk, so the load generator is not the
-   bottleneck on a small machine) with bench/web.lua: CLIENTS keep-alive connections, each paced to one
-   request every CLIENTS / RATE seconds, one-click unsubscribes (POST /unsubscribe/<token> with
+   bottleneck on a small machine) with bench/web.lua: CLIENTS keep-alive connections, each waiting a random
+   0 to 2 x CLIENTS / RATE seconds before each request (so they do not fire together), one-click unsubscribes (POST /unsubscribe/<token> with
    List-Unsubscribe=One-Click, tokens signed with the database's key) and sign-ups (POST /api/subscribe) in
    turn, for SECONDS. wrk's latency percentiles are of every request; the bench says when the send ended
    before the load did (then not every request met the send).
 4. Afterwards: errors (anything but 200 / 202, or no answer) and what was lost: an answered unsubscribe not
    stored, an answered sign-up not stored, an active subscriber not sent the issue exactly once, anyone sent
    it twice, or a confirmation mail the server dropped or could not send (from the server's log).
-5. --capacity: further rounds at rising rates until p99 crosses 150 ms. --profile: py-spy on `digest serve`
-   during the first round, the functions with the most busy samples of their own.
+5. --capacity: further rounds at rising rates (from 25 a second) until p99 crosses 150 ms. --profile: py-spy
+   on `digest serve` during the first round, the project functions with the largest share of its busy samples.
 
 The sign-up rate limits are raised for the run in the bench's digest.toml ([web]): the clients all come
 from 127.0.0.1, and the default (10 a minute per client) would refuse nearly all of them.
@@ -48,7 +48,7 @@ from subscribers.tokens import Tokens
 
 SECRET = "bench-secret"
 WRK_THREADS = 2
-CAPACITY_STEPS = (300, 400, 600, 800, 1000, 1300, 1600, 2000)
+CAPACITY_STEPS = (25, 50, 100, 150, 200, 300, 400, 600, 800, 1000, 1300, 1600, 2000)
 TOML = """[newsletter]
 base_url = "https://digest.example.org"
 sender = "IP Digest <digest@example.org>"
