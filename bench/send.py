@@ -413,8 +413,8 @@ def latency(args: argparse.Namespace, port: int) -> None:
             print(f"round {r + 1}: " + "; ".join(line), flush=True)
     best = statistics.median(rounds["true"])
     print(
-        f"median: pipelined {best:.2f}x of the bound (target >= 0.9: {'met' if best >= 0.9 else 'NOT met'}), one "
-        f"command at a time {statistics.median(rounds['false']):.2f}x. 'sending' runs from the first connection "
+        f"median: pipelined {best:.3f}x of the bound (target >= 0.9: {'met' if best >= 0.9 else 'NOT met'}), "
+        f"one command at a time {statistics.median(rounds['false']):.2f}x. 'sending' runs from the first connection "
         "to the last one's close; 'whole command' adds start-up and enqueue"
     )
 

@@ -7,9 +7,9 @@
    loopback, both as subprocesses over that database; the sign-up confirmation mails go to the same sink.
 3. Two seconds into the send, wrk (a C load generator, Debian package wrk, so the load generator is not the
    bottleneck on a small machine) with bench/web.lua: CLIENTS keep-alive connections, each waiting a random
-   0 to 2 x CLIENTS / RATE seconds before each request (so they do not fire together), one-click unsubscribes (POST /unsubscribe/<token> with
-   List-Unsubscribe=One-Click, tokens signed with the database's key) and sign-ups (POST /api/subscribe) in
-   turn, for SECONDS. wrk's latency percentiles are of every request; the bench says when the send ended
+   0 to 2 x CLIENTS / RATE seconds before each request (so they do not fire together), one-click
+   unsubscribes (POST /unsubscribe/<token> with List-Unsubscribe=One-Click, tokens signed with the database's
+   key) and sign-ups (POST /api/subscribe) in turn, for SECONDS. wrk's latency percentiles are of every request; the bench says when the send ended
    before the load did (then not every request met the send).
 4. Afterwards: errors (anything but 200 / 202, or no answer) and what was lost: an answered unsubscribe not
    stored, an answered sign-up not stored, an active subscriber not sent the issue exactly once, anyone sent
