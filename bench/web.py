@@ -9,8 +9,8 @@
    bottleneck on a small machine) with bench/web.lua: CLIENTS keep-alive connections, each waiting a random
    0 to 2 x CLIENTS / RATE seconds before each request (so they do not fire together), one-click
    unsubscribes (POST /unsubscribe/<token> with List-Unsubscribe=One-Click, tokens signed with the database's
-   key) and sign-ups (POST /api/subscribe) in turn, for SECONDS. wrk's latency percentiles are of every request; the bench says when the send ended
-   before the load did (then not every request met the send).
+   key) and sign-ups (POST /api/subscribe) in turn, for SECONDS. wrk's latency percentiles are of every
+   request; the bench says when the send ended before the load did (then not every request met the send).
 4. Afterwards: errors (anything but 200 / 202, or no answer) and what was lost: an answered unsubscribe not
    stored, an answered sign-up not stored, an active subscriber not sent the issue exactly once, anyone sent
    it twice, or a confirmation mail the server dropped or could not send (from the server's log).
