@@ -434,7 +434,7 @@ def million_run(db: str, port: int | None) -> None:
         smtp = d.settings.smtp
         transports = NullTransport if port is None else (lambda: SMTPTransport(smtp))
         options = SendOptions(concurrency=4, processes=available())
-        rep = deliver(issue, d.db, transports, messages.for_subscriber, options)  # type: ignore[arg-type]
+        rep = deliver(issue, d.db, transports, messages.for_subscriber, options)
     print(
         json.dumps(
             {
