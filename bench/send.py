@@ -1,17 +1,37 @@
-"""Delivery throughput against Postfix's smtp-sink on loopback (not a test; prints figures).
+"""Delivery throughput against yardsticks that do the same work (not a test; prints figures).
 
-    python bench/send.py [--subscribers 20000] [--repeat 3] [--library] [--memory 1000000]
+    python bench/send.py [--subscribers 20000] [--repeat 3] [--no-postgres]      loopback, side by side
+    python bench/send.py --latency 20ms [--subscribers 2000]                      a relay far away
+    python bench/send.py --million [--subscribers 1000000]                        a million readers
+    python bench/send.py --profile                                                where a send's time goes
 
-1. The yardstick: smtp-source (Postfix's load generator), 4 sessions, messages of the digest's own size.
-2. The whole `digest send` command (start-up, enqueue, render, send; default settings) to the same sink,
-   with the SQLite outbox and, when the server at 127.0.0.1:5432 answers, the PostgreSQL one; each
-   round runs the yardstick and both sends one after the other, and the medians' ratios are printed
-   against the target (0.7).
-3. With --library: the library's send in this process, and the per-recipient build (the byte template
-   vs an EmailMessage built and serialised each time).
-4. With --memory N, a send to N subscribers into a null transport in a child process: seconds, peak RSS.
+Loopback (the default). The sink is Postfix's smtp-sink on loopback for every figure. The yardstick is
+Postfix's own load generator doing the same work as `digest send`:
+    smtp-source -d -s 4 -m N -l SIZE
+    -d       keeps each session's connection for all its messages, as digest send keeps its connections
+             (without -d smtp-source opens a new connection per message, 1.5x slower here: an unfair yardstick)
+    -s 4     four sessions in parallel, digest send's default four connections
+    -m N     as many messages as subscribers
+    -l SIZE  the size of the digest's own issue as rendered for one subscriber (rendered here first)
+It runs at nice 10, the CPU priority of digest send's worker processes (SendOptions.niceness): on this
+machine, shared with other busy users, a priority below theirs weighs on both alike (on an idle host nice
+changes nothing); --yardstick-nice 0 runs it at normal priority. Each round runs the yardstick, the
+whole `digest send` (start-up, enqueue, render, send; default settings) on a new SQLite database and, when
+127.0.0.1:5432 answers, on a new PostgreSQL one; each send's ratio is to its own round's yardstick, and the
+medians are printed against the targets (>= 0.8 SQLite, >= 0.75 PostgreSQL) with the load average.
 
-Needs /usr/sbin/smtp-sink and smtp-source (Debian: apt-get install postfix).
+--latency RTT: the same sink behind bench/latency.py's relay, which hands each reply to the client RTT
+late (a relay RTT away). A pipelined message costs two round trips (MAIL+RCPT+DATA, then the content),
+one at a time four (MAIL, RCPT, DATA, content); so 4 connections allow at most 4 / (2 x RTT) messages a
+second pipelined. `digest send` runs once with pipelining and once with SMTP_PIPELINING=false; the
+pipelined run is printed against 0.9 x that bound.
+
+--million: a send to N (1,000,000) subscribers on SQLite through the library's deliver() with digest
+send's options (4 connections, one worker process per core), once into a null transport and once into
+smtp-sink: messages a second over the whole run, the enqueue and the first message's latency apart,
+and the peak RSS of the sending process and of its largest worker (target < 150 MB).
+
+Needs /usr/sbin/smtp-sink and smtp-source (Debian: apt-get install postfix) and, for --profile, py-spy.
 """
 
 from __future__ import annotations
@@ -109,28 +129,6 @@ def prepare(db: str, port: int | None, tmp: Path, n: int) -> Digest:
     return d
 
 
-def smtp_source(port: int, sessions: int, count: int, size: int = SIZE) -> float:
-    started = time.monotonic()
-    subprocess.run(
-        [
-            "smtp-source",
-            "-s",
-            str(sessions),
-            "-m",
-            str(count),
-            "-l",
-            str(size),
-            "-f",
-            "digest@example.org",
-            "-t",
-            "reader@example.com",
-            f"127.0.0.1:{port}",
-        ],
-        check=True,
-    )
-    return count / (time.monotonic() - started)
-
-
 def email_package_message(sender: str, variant: Rendered, who: Personal, list_id: str) -> bytes:
     """The same message through the email package each time: the cost the byte template avoids."""
     html, text = personalize(variant, who)
@@ -182,22 +180,6 @@ class NullTransport:
         return "nowhere"
 
 
-def memory_run(n: int) -> None:
-    """Child process: a send to ``n`` subscribers into a null transport; prints seconds and peak RSS."""
-    with tempfile.TemporaryDirectory() as tmp:
-        d = prepare(f"sqlite:///{tmp}/mem.db", None, Path(tmp), n)
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        started = time.monotonic()
-        from digest.delivery.outbox import deliver
-
-        messages = d.issue_messages(d.current_issue())
-        rep = deliver(d.current_issue(), d.db, NullTransport, messages.for_subscriber, SendOptions(concurrency=4))
-        took = time.monotonic() - started
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{rep.sent} {took:.1f} {rss_before:.0f} {peak:.0f}")
-
-
-TARGET = 0.7
 TOML = """# digest send refuses the bundled sample sources over SMTP; this source is never fetched here
 [[sources]]
 name = "IP Wire"
@@ -205,11 +187,22 @@ url = "https://news.example/feed"
 """
 
 
-def command_send(db: str, port: int, tmp: Path, n: int, extra: list[str]) -> float:
+def command_send(
+    db: str,
+    port: int,
+    tmp: Path,
+    n: int,
+    extra: list[str],
+    wrap: list[str] | None = None,
+    env_extra: dict[str, str] | None = None,
+    prepared: bool = False,
+) -> float:
     """Messages per second of the whole `digest send` command, timed from its start to its exit."""
-    prepare(db, port, tmp, n).close()
+    if not prepared:
+        prepare(db, port, tmp, n).close()
     (tmp / "digest.toml").write_text(TOML, encoding="utf-8")
     env = {
+        **(env_extra or {}),
         **os.environ,
         "DIGEST_DATABASE_URL": db,
         "SMTP_HOST": "127.0.0.1",
@@ -219,9 +212,65 @@ def command_send(db: str, port: int, tmp: Path, n: int, extra: list[str]) -> flo
     }
     started = time.monotonic()
     subprocess.run(
-        [sys.executable, "-m", "digest", "-q", "send", *extra], env=env, cwd=tmp, check=True, stdout=subprocess.DEVNULL
+        [*(wrap or []), sys.executable, "-m", "digest", "-q", "send", *extra],
+        env=env,
+        cwd=tmp,
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     return n / (time.monotonic() - started)
+
+
+# Where a worker's time goes: each sample's frames are looked at from the innermost out, and the first
+# group one of them belongs to takes the sample.
+GROUPS = (
+    ("signing links (itsdangerous, hmac)", ("itsdangerous", "tokens.py", "hmac.py")),
+    ("the fill (message.py)", ("message.py", "render.py")),
+    ("SMTP (transport.py, smtplib, socket)", ("transport.py", "smtplib.py", "socket.py", "ssl.py")),
+    ("database (outbox, SQLAlchemy, drivers)", ("deliveries.py", "sqlalchemy", "sqlite3", "psycopg")),
+    ("start-up (imports)", ("<frozen importlib",)),
+    ("worker loop, waits, the rest (deliver.py, workers.py)", ("",)),
+)
+
+
+def profile(db: str, port: int, tmp: Path, n: int, extra: list[str]) -> None:
+    """One `digest send` under py-spy (every process, 250 samples a second, only samples that hold the
+    interpreter lock, i.e. Python at work rather than waiting): the share of samples per group
+    and the functions with the most samples of their own."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out = tmp / "profile.txt"
+    rate = command_send(
+        db,
+        port,
+        tmp,
+        n,
+        extra,
+        [spy, "record", "-s", "-g", "--nonblocking", "-r", "250", "-f", "raw", "-o", str(out), "--"],
+    )
+    groups: dict[str, int] = dict.fromkeys((g for g, _ in GROUPS), 0)
+    own: dict[str, int] = {}
+    total = 0
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = stack.split(";")
+        k = int(count)
+        if any("wait (threading.py" in f or "select (" in f or "_recv_bytes" in f for f in frames[-3:]):
+            continue  # an idle thread (the parent waiting for its children, a worker waiting on a lock)
+        total += k
+        own[frames[-1]] = own.get(frames[-1], 0) + k
+        for frame in reversed(frames):
+            group = next((g for g, marks in GROUPS[:-1] if any(m in frame for m in marks)), None)
+            if group is not None:
+                groups[group] += k
+                break
+        else:
+            groups[GROUPS[-1][0]] += k
+    print(f"profile of one `digest send` ({n} subscribers, {rate:.0f} msgs/s under py-spy), {total} busy samples:")
+    for g, k in sorted(groups.items(), key=lambda x: -x[1]):
+        print(f"  {100 * k / max(1, total):5.1f} %  {g}")
+    print("  functions with the most samples of their own:")
+    for f, k in sorted(own.items(), key=lambda x: -x[1])[:15]:
+        print(f"  {100 * k / max(1, total):5.1f} %  {f}")
 
 
 def message_size(tmp: Path) -> int:
@@ -256,87 +305,220 @@ def library(d: Digest, port: int, four: float) -> None:
     )
 
 
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.1f} (5 min {five:.1f})"
+
+
+def children_cpu() -> float:
+    """CPU seconds (user and system) of this process's finished children so far."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def yardstick(port: int, n: int, size: int, nice: int) -> float:
+    """smtp-source -d -s 4: see the docstring."""
+    started = time.monotonic()
+    subprocess.run(
+        [
+            *("nice", "-n", str(nice), "smtp-source", "-d", "-s", "4", "-m", str(n), "-l", str(size)),
+            *("-f", "digest@example.org", "-t", "reader@example.com", f"127.0.0.1:{port}"),
+        ],
+        check=True,
+    )
+    return n / (time.monotonic() - started)
+
+
+TARGETS = {"SQLite": 0.8, "PostgreSQL": 0.75}
+
+
+def loopback(args: argparse.Namespace, port: int, size: int) -> None:
+    n = args.subscribers
+    extra = ["--processes", str(args.processes)] if args.processes else []
+    extra += ["--concurrency", str(args.concurrency)] if args.concurrency else []
+    kinds = ["SQLite"] + ([] if args.no_postgres else ["PostgreSQL"])
+    ratios: dict[str, list[float]] = {k: [] for k in kinds}
+    rates: dict[str, list[float]] = {k: [] for k in ["yardstick", *kinds]}
+    cpus: dict[str, list[float]] = {k: [] for k in kinds}
+    print(
+        f"{n} messages of {size / 1000:.1f} KB to smtp-sink on loopback; yardstick `smtp-source -d -s 4 -m {n} "
+        f"-l {size}` at nice {args.yardstick_nice}; `digest send` with default settings; {os.cpu_count()} cores"
+    )
+    for r in range(args.repeat):
+        cpu = children_cpu()
+        four = yardstick(port, n, size, args.yardstick_nice)
+        rates["yardstick"].append(four)
+        each = 1e6 * (children_cpu() - cpu) / n
+        line = [f"round {r + 1}: smtp-source {four:5.0f} msgs/s, {each:.0f} us CPU a message ({load()})"]
+        for kind in kinds:
+            with tempfile.TemporaryDirectory() as one:
+                if kind == "SQLite":
+                    url = f"sqlite:///{one}/bench.db"
+                    prepare(url, port, Path(one), n).close()
+                    cpu = children_cpu()
+                    rate = command_send(url, port, Path(one), n, extra, prepared=True)
+                else:
+                    with postgres()() as url:
+                        prepare(url, port, Path(one), n).close()
+                        cpu = children_cpu()
+                        rate = command_send(url, port, Path(one), n, extra, prepared=True)
+            each = 1e6 * (children_cpu() - cpu) / n
+            cpus[kind].append(each)
+            rates[kind].append(rate)
+            ratios[kind].append(rate / four)
+            line.append(f"{kind} {rate:5.0f} msgs/s = {rate / four:.2f}x, {each:.0f} us CPU a message ({load()})")
+        print("; ".join(line), flush=True)
+    print(f"median of {args.repeat} rounds, each ratio to its own round's yardstick:")
+    print(f"  smtp-source -d -s 4     {statistics.median(rates['yardstick']):6.0f} msgs/s")
+    for kind in kinds:
+        ratio = statistics.median(ratios[kind])
+        verdict = "met" if ratio >= TARGETS[kind] else "NOT met"
+        print(
+            f"  digest send ({kind + ')':<11} {statistics.median(rates[kind]):6.0f} msgs/s  ratio {ratio:.2f}  "
+            f"(target >= {TARGETS[kind]}: {verdict}; rounds {', '.join(f'{x:.2f}' for x in ratios[kind])}); "
+            f"{statistics.median(cpus[kind]):.0f} us CPU a message (the command's processes, not the database server)"
+        )
+
+
+def latency(args: argparse.Namespace, port: int) -> None:
+    from latency import Window, far_away
+
+    rtt = float(args.latency.removesuffix("ms")) / 1000
+    n = args.subscribers
+    bound = 4 / (2 * rtt)
+    print(
+        f"relay {rtt * 1000:.0f} ms away (bench/latency.py in front of smtp-sink), {n} subscribers, SQLite, "
+        f"`digest send` default settings (4 connections); bound with pipelining 4 / (2 x {rtt * 1000:.0f} ms) = "
+        f"{bound:.0f} msgs/s, one command at a time 4 / (4 x {rtt * 1000:.0f} ms) = {bound / 2:.0f} msgs/s"
+    )
+    extra = ["--processes", str(args.processes)] if args.processes else []
+    window = Window()
+    rounds: dict[str, list[float]] = {"true": [], "false": []}
+    with far_away(port, rtt, window) as far:
+        for r in range(args.repeat):
+            line = []
+            for label, pipelining in (("pipelined", "true"), ("one command at a time", "false")):
+                window.reset()
+                with tempfile.TemporaryDirectory() as one:
+                    whole = command_send(
+                        f"sqlite:///{one}/bench.db", far, Path(one), n, extra, env_extra={"SMTP_PIPELINING": pipelining}
+                    )
+                sending = n / window.seconds
+                rounds[pipelining].append(sending / bound)
+                line.append(
+                    f"{label}: sending {sending:5.1f} msgs/s = {sending / bound:.2f}x of the bound "
+                    f"(whole command {whole:5.1f} msgs/s; {load()})"
+                )
+            print(f"round {r + 1}: " + "; ".join(line), flush=True)
+    best = statistics.median(rounds["true"])
+    print(
+        f"median: pipelined {best:.3f}x of the bound (target >= 0.9: {'met' if best >= 0.9 else 'NOT met'}), "
+        f"one command at a time {statistics.median(rounds['false']):.2f}x. 'sending' runs from the first connection "
+        "to the last one's close; 'whole command' adds start-up and enqueue"
+    )
+
+
+def million_run(db: str, port: int | None) -> None:
+    """Child process: the library's send of the prepared database ``db`` (see the docstring); prints JSON."""
+    import json
+
+    from digest.delivery.outbox import deliver
+    from digest.delivery.transport import SMTPTransport
+    from digest.delivery.workers import available
+
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Digest(settings(db, port, Path(tmp)))
+        issue = d.current_issue()
+        messages = d.issue_messages(issue)
+        smtp = d.settings.smtp
+        transports = NullTransport if port is None else (lambda: SMTPTransport(smtp))
+        options = SendOptions(concurrency=4, processes=available())
+        rep = deliver(issue, d.db, transports, messages.for_subscriber, options)
+    print(
+        json.dumps(
+            {
+                "sent": rep.sent,
+                "seconds": rep.seconds,
+                "enqueue": rep.enqueue_seconds,
+                "first": rep.first_seconds,
+                "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "worker_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+def million(args: argparse.Namespace, port: int) -> None:
+    import json
+
+    n = args.subscribers
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.monotonic()
+        prepare(f"sqlite:///{tmp}/base.db", None, Path(tmp), n).close()
+        print(f"{n} subscribers prepared in {time.monotonic() - started:.0f} s (not counted; {load()})", flush=True)
+        for label, target in (("null transport", None), ("smtp-sink", port)):
+            shutil.copy(f"{tmp}/base.db", f"{tmp}/run.db")
+            child = [sys.executable, __file__, "--million-child", f"sqlite:///{tmp}/run.db"]
+            out = subprocess.run(
+                child + ([str(target)] if target else []), check=True, capture_output=True, text=True
+            ).stdout
+            got = json.loads(out.strip().splitlines()[-1])
+            peak = max(got["rss"], got["worker_rss"])
+            print(
+                f"{label}: {got['sent']} sent in {got['seconds']:.0f} s = "
+                f"{got['sent'] / got['seconds']:.0f} msgs/s over the whole run; enqueue {got['enqueue']:.1f} s; "
+                f"first message {got['first']:.2f} s after the start; "
+                f"peak RSS {got['rss']:.0f} MB (sending process), {got['worker_rss']:.0f} MB (largest worker) "
+                f"(target < 150 MB: {'met' if peak < 150 else 'NOT met'}; {load()})",
+                flush=True,
+            )
+            os.remove(f"{tmp}/run.db")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--subscribers", type=int, default=20_000)
+    ap.add_argument("--subscribers", type=int, help="default 20,000; 2,000 with --latency; 1,000,000 with --million")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-postgres", action="store_true")
     ap.add_argument("--processes", type=int, help="passed to `digest send` (default: its own, one per core)")
     ap.add_argument("--concurrency", type=int, help="passed to `digest send` (default: its own)")
-    ap.add_argument(
-        "--one-process",
-        action="store_true",
-        help="also, in each round, `digest send --processes 1` (the send before worker processes)",
-    )
+    ap.add_argument("--yardstick-nice", type=int, default=10, help="smtp-source's nice value (default 10, see above)")
+    ap.add_argument("--latency", help="a round-trip time such as 20ms: the relay-far-away figures")
+    ap.add_argument("--million", action="store_true", help="the million-reader figures")
+    ap.add_argument("--profile", action="store_true", help="one SQLite `digest send` under py-spy, summarised")
     ap.add_argument("--library", action="store_true", help="also the library's send and the per-message build")
-    ap.add_argument("--memory", type=int, default=0, help="also a null-transport send to this many subscribers")
-    ap.add_argument("--memory-child", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--million-child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    if args.memory_child:
-        memory_run(args.memory_child)
+    if args.million_child:
+        million_run(args.million_child[0], int(args.million_child[1]) if len(args.million_child) > 1 else None)
         return
+    if args.subscribers is None:
+        args.subscribers = 2_000 if args.latency else 1_000_000 if args.million else 20_000
     if not (shutil.which("smtp-sink") or Path("/usr/sbin/smtp-sink").exists()):
         sys.exit("smtp-sink not found: apt-get install postfix (it ships smtp-sink and smtp-source)")
     os.environ["PATH"] += ":/usr/sbin"
     port = free_port()
     sink = subprocess.Popen(["smtp-sink", "-u", "nobody", f"127.0.0.1:{port}", "1000"])
-    n = args.subscribers
-    extra = ["--processes", str(args.processes)] if args.processes else []
-    extra += ["--concurrency", str(args.concurrency)] if args.concurrency else []
-    runs: dict[str, list[float]] = {
-        "smtp-source -s 4": [],
-        "digest send (SQLite)": [],
-        "digest send (PostgreSQL)": [],
-        "one process (SQLite)": [],
-        "one process (PostgreSQL)": [],
-    }
     try:
         time.sleep(0.5)  # the sink binds its socket (bench only)
         with tempfile.TemporaryDirectory() as tmp:
             size = message_size(Path(tmp))
-
-            def both(label: str, options: list[str]) -> None:
-                """One `digest send` on a new SQLite database and, unless --no-postgres, on a new PostgreSQL one."""
-                with tempfile.TemporaryDirectory() as one:
-                    runs[f"{label} (SQLite)"].append(
-                        command_send(f"sqlite:///{one}/bench.db", port, Path(one), n, options)
-                    )
-                if not args.no_postgres:
-                    with postgres()() as url, tempfile.TemporaryDirectory() as one:
-                        runs[f"{label} (PostgreSQL)"].append(command_send(url, port, Path(one), n, options))
-
-            for _ in range(args.repeat):
-                runs["smtp-source -s 4"].append(smtp_source(port, 4, n, size))
-                both("digest send", extra)
-                if args.one_process:
-                    both("one process", [*extra, "--processes", "1"])
-            four = statistics.median(runs["smtp-source -s 4"])
-            print(
-                f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} cores; {n} messages of "
-                f"{size // 1000} KB; median of {args.repeat} rounds"
-            )
-            for name, rates in runs.items():
-                if rates:
-                    rate = statistics.median(rates)
-                    target = f"  (target >= {TARGET})" if name.startswith("digest") else ""
-                    name = f"digest send --processes 1 {name.split(' ', 2)[2]}" if name.startswith("one") else name
-                    print(f"{name:<40} {rate:7.0f} msgs/s  ratio {rate / four:4.2f}{target}")
-            if args.library:
-                d = prepare(f"sqlite:///{tmp}/library.db", port, Path(tmp), n)
-                library(d, port, four)
-                d.close()
+            if args.profile:
+                extra = ["--processes", str(args.processes)] if args.processes else []
+                profile(f"sqlite:///{tmp}/profile.db", port, Path(tmp), args.subscribers, extra)
+            elif args.latency:
+                latency(args, port)
+            elif args.million:
+                million(args, port)
+            else:
+                loopback(args, port, size)
+                if args.library:
+                    d = prepare(f"sqlite:///{tmp}/library.db", port, Path(tmp), args.subscribers)
+                    library(d, port, yardstick(port, args.subscribers, size, args.yardstick_nice))
+                    d.close()
     finally:
         sink.terminate()
         sink.wait()
-    if args.memory:
-        out = subprocess.run(
-            [sys.executable, __file__, "--memory-child", str(args.memory)], check=True, capture_output=True, text=True
-        ).stdout.split()
-        sent, took, before, peak = out
-        print(
-            f"memory: send to {sent} subscribers (null transport, SQLite): {took} s, "
-            f"peak RSS {peak} MB (after loading the list: {before} MB)"
-        )
 
 
 if __name__ == "__main__":

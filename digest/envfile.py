@@ -21,8 +21,10 @@ SMTP_PASSWORD=
 SMTP_SECURITY=starttls
 # Seconds to wait for the mail server (decimals allowed, e.g. 2.5).
 SMTP_TIMEOUT=30
-# Messages over one connection before it is closed and reopened.
+# Messages over one connection before it is closed and reopened (fewer when the server closes it sooner).
 SMTP_MAX_PER_CONNECTION=100
+# Send MAIL FROM, RCPT TO and DATA in one write when the server offers PIPELINING (RFC 2920); false: one at a time.
+SMTP_PIPELINING=true
 # Tries per message on 4xx replies, dropped connections and timeouts before it is recorded as failed.
 SMTP_MAX_ATTEMPTS=5
 # First retry delay in seconds; doubled per attempt with +-50% jitter, at most 10 minutes.

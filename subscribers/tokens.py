@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import time
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from itsdangerous import BadData, Signer, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import int_to_bytes
 
 PURPOSES = {
     "unsubscribe": None,  # works for as long as the subscriber keeps the email
@@ -47,6 +49,35 @@ class _Serializer(URLSafeTimedSerializer):
         return _kept(self, "_signers", salt, lambda: super(_Serializer, self).make_signer(salt))
 
 
+def _b64(data: bytes) -> bytes:
+    """itsdangerous' base64_encode for bytes: URL-safe, no padding."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+class _IdTokens:
+    """Makes, for a whole-number id, byte for byte the token itsdangerous' serializer makes (compact JSON,
+    URL-safe base64, the timestamp, HMAC-SHA1 under the derived key), with the HMAC keyed once and the
+    timestamp's encoding kept for its second: a send makes two links per message, and itsdangerous'
+    general path (JSON, compression try, key lookup, HMAC set-up) cost most of a message's build.
+    Reading stays itsdangerous' own; tests/test_tokens.py compares the two."""
+
+    def __init__(self, serializer: URLSafeTimedSerializer) -> None:
+        signer = serializer.make_signer(serializer.salt)
+        assert isinstance(signer, TimestampSigner) and signer.sep in (".", b".")
+        self._mac = hmac.new(signer.derive_key(), digestmod=hashlib.sha1)
+        self._stamp: tuple[int, bytes] = (-1, b"")
+
+    def make(self, value: int, at: int | None = None) -> str:
+        second = int(time.time()) if at is None else at
+        kept = self._stamp
+        if kept[0] != second:
+            kept = self._stamp = (second, _b64(int_to_bytes(second)))
+        signed = _b64(str(value).encode("ascii")) + b"." + kept[1]
+        mac = self._mac.copy()
+        mac.update(signed)
+        return (signed + b"." + _b64(mac.digest())).decode("ascii")
+
+
 class BadToken(ValueError):
     """Tampered, expired, or made for another purpose."""
 
@@ -55,6 +86,7 @@ class Tokens:
     def __init__(self, secret_key: str) -> None:
         self._key = secret_key.encode()
         self._serializers = {p: _Serializer(secret_key, salt=f"ip-digest.{p}") for p in PURPOSES}
+        self._ids = {p: _IdTokens(self._serializers[p]) for p in PURPOSES if p != "confirm"}
 
     def address_hash(self, email: str) -> str:
         """HMAC-SHA256 of a normalised address under the secret key: what the suppression list kept of an
@@ -64,6 +96,8 @@ class Tokens:
     def make(self, purpose: str, subscriber_id: int) -> str:
         if purpose == "confirm":  # with the exact time, which a confirmation compares with the last opt-out
             return str(self._serializers[purpose].dumps([subscriber_id, time.time()]))
+        if type(subscriber_id) is int:
+            return self._ids[purpose].make(subscriber_id)
         return str(self._serializers[purpose].dumps(subscriber_id))
 
     def read(self, purpose: str, token: str) -> int:

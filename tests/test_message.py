@@ -337,3 +337,16 @@ def test_with_verp_each_copy_has_its_own_envelope_sender_and_still_verifies(
 
 def replace_issue_id(new: NewIssue, issue_id: int) -> Issue:
     return Issue(**{f.name: getattr(new, f.name) for f in fields(new)}, id=issue_id, status=IssueStatus.SENT)
+
+
+@pytest.mark.parametrize(
+    "name", ["Reader 7", "Dr. Who", "Smith, Jo", 'Jo "JJ" Lee', "O'Brien", "Zoë Ångström", "  A  B "]
+)
+def test_the_to_header_is_what_formataddr_writes(name: str) -> None:
+    """A plain display name is written directly; a name that needs quoting or encoding goes through
+    formataddr: either way the header is formataddr's, byte for byte."""
+    tpl = MessageTemplate(variant(), sender="IP Digest <digest@example.org>", list_id="IP <weekly.example.org>")
+    who = Personal(name=name, email="r@example.com", unsubscribe_url="https://x/u", preferences_url="https://x/p")
+    head = tpl.fill(who).data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+    to = next(line for line in head.split("\r\n") if line.startswith("To: "))
+    assert to == "To: " + formataddr((one_line(name), "r@example.com"), charset="utf-8")

@@ -70,6 +70,12 @@ class DeliveryReport:
     seconds: float = 0.0
     started: float = field(default_factory=time.monotonic)
     stopped: bool = False
+    enqueue_seconds: float = 0.0  # from the start until every message was queued
+    first_seconds: float | None = None  # from the start until the first outcome was known
+
+    def note_first(self) -> None:
+        if self.first_seconds is None and (self.done or self.deferred):
+            self.first_seconds = time.monotonic() - self.started
 
     @property
     def rate(self) -> float:
@@ -140,6 +146,7 @@ class _Run:
     def account(self, kind: str, result: SendResult | None) -> None:
         with self.lock:
             setattr(self.report, kind, getattr(self.report, kind) + 1)
+            self.report.note_first()
             if kind == "sent":
                 self.in_a_row = 0
             elif kind in ("failed", "deferred"):
@@ -210,9 +217,10 @@ def _one(run: _Run, conn: Connection, transport: Transport, row_id: int, attempt
         outbox.record(conn, row_id, DeliveryStatus.SKIPPED, tried=False, text="nothing in this issue for their topics")
         run.account("skipped", None)
         return
-    if run.limit is not None:
-        run.limit.wait(run.stop)
-    result = transport.send(envelope)
+    result = _send(run, conn, transport, row_id, envelope)
+    if result is None:  # stopped while the server held us back: the row goes back untried
+        outbox.release(conn, [row_id])
+        return
 
     def record(
         status: DeliveryStatus, note: str = "", retry_in: float | None = None, bounce: int | None = None
@@ -253,6 +261,27 @@ def _one(run: _Run, conn: Connection, transport: Transport, row_id: int, attempt
         record(DeliveryStatus.DEFERRED, retry_in=delay)
         log.info("%s deferred (%d %s); retry in %.1f s", sub.email, result.code, result.text, delay)
         run.account("deferred", result)
+
+
+def _send(run: _Run, conn: Connection, transport: Transport, row_id: int, envelope: Envelope) -> SendResult | None:
+    """The server's reply to one message. A throttling reply ("too many connections", 421, a 4xx to the
+    connection or the sender) is not the message's fault: this connection waits (doubling, with jitter)
+    and tries the same message again, so the send slows to what the server takes; only after
+    ``abort_after`` such replies in a row does the message count as deferred. None: stopped meanwhile."""
+    o = run.options
+    throttles = 0
+    while True:
+        if run.limit is not None:
+            run.limit.wait(run.stop)
+        result = transport.send(envelope)
+        if not result.throttled or throttles + 1 >= o.abort_after:
+            return result
+        throttles += 1
+        delay = min(run.backoff(throttles), o.lease_seconds / 4)
+        log.info("the server holds back (%d %s); this connection waits %.1f s", result.code, result.text, delay)
+        if run.stop.wait(delay):
+            return None
+        run.outbox.renew(conn, [row_id])
 
 
 def in_threads(run: _Run, transports: Callable[[], Transport], connections: int) -> None:
@@ -304,6 +333,7 @@ def deliver(
         db.issues.set_status(issue.id, IssueStatus.SENDING)
     outbox = db.deliveries.outbox(issue.id, owner or process_owner(), timedelta(seconds=options.lease_seconds))
     added = outbox.enqueue()
+    report.enqueue_seconds = time.monotonic() - report.started
     reclaim_dead(outbox)
     counts = outbox.counts()
     report.already = counts.get(DeliveryStatus.SENT, 0)

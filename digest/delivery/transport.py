@@ -1,6 +1,7 @@
 """The transport stage: what carries a finished message (an Envelope of bytes) to its recipient.
 
-SMTP (smtplib, one reused connection) or an outbox folder of .eml files; ``make_transport`` chooses.
+SMTP (one reused connection, pipelined when the server allows) or an outbox folder of .eml files;
+``make_transport`` chooses.
 Messages are built in ``message``; nothing here looks inside them beyond SMTP's dot rule."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from ..config import SMTPConfig
 from ..errors import SMTPConnectionError
@@ -20,6 +21,7 @@ from ..issue.message import Envelope
 
 log = logging.getLogger(__name__)
 _DOT = re.compile(rb"(?m)^\.")
+_MAXLINE = 8192  # the longest reply line read, as smtplib's
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class SendResult:
     code: int
     text: str
     stage: str = "data"  # the SMTP step that answered: connection, mail, rcpt or data
+    throttled: bool = False  # the server said "not now" to the connection or the sender, not to this message
 
     @property
     def permanent(self) -> bool:
@@ -44,8 +47,35 @@ class Transport(Protocol):
     def describe(self) -> str: ...
 
 
+class _Throttled(Exception):
+    """A 4xx greeting or login reply: the server takes no more connections (or mail) for now."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(f"{code} {text}")
+        self.code, self.text = code, text
+
+
+class _Lost(Exception):
+    """The connection ended; ``answered`` tells whether any reply of this transaction had come."""
+
+    def __init__(self, reason: str, answered: bool) -> None:
+        super().__init__(reason)
+        self.answered = answered
+
+
 class SMTPTransport:
-    """One reused smtplib connection: STARTTLS with verified certificates by default, AUTH when set."""
+    """One reused SMTP connection: STARTTLS with verified certificates by default, AUTH when set.
+
+    smtplib opens the connection (greeting, EHLO, STARTTLS, AUTH); each message's transaction is then
+    written straight to its socket and the replies read from its buffered reader: when the server offers
+    PIPELINING (RFC 2920), MAIL FROM, RCPT TO and DATA go in one write and their three replies are read
+    after it, so a message costs two round trips (the commands, then the content) instead of four.
+    Every reply is read and checked before the next message: its outcome is known, and recorded by the
+    caller, before the connection carries another.
+
+    The connection is kept for ``max_per_connection`` messages, or fewer when the server closes it
+    sooner (its own limit, which is then kept to). A 421, or a 4xx greeting or MAIL reply, comes back
+    as ``throttled``: the server wants fewer connections or messages for now, and the caller waits."""
 
     def __init__(self, config: SMTPConfig, context: ssl.SSLContext | None = None) -> None:
         assert config.host
@@ -53,6 +83,8 @@ class SMTPTransport:
         self._context = context
         self._smtp: smtplib.SMTP | None = None
         self._count = 0  # messages over the current connection
+        self._limit = config.max_per_connection  # lowered to the server's when it closes sooner
+        self._pipelining = False
 
     def describe(self) -> str:
         return f"SMTP {self.config.host}:{self.config.port} ({self.config.security})"
@@ -70,13 +102,15 @@ class SMTPTransport:
             return self._smtp
         cfg = self.config
         host = cfg.host or ""
+        smtp: smtplib.SMTP | None = None
         try:
-            smtp: smtplib.SMTP
             if cfg.security == "ssl":
                 smtp = smtplib.SMTP_SSL(host, cfg.port, timeout=cfg.timeout, context=self.context)
             else:
                 smtp = smtplib.SMTP(host, cfg.port, timeout=cfg.timeout)
-            smtp.ehlo()
+            code, text = smtp.ehlo()
+            if code != 250:
+                raise smtplib.SMTPResponseException(code, text)
             if cfg.security == "starttls":
                 if not smtp.has_extn("starttls"):
                     smtp.close()
@@ -93,64 +127,105 @@ class SMTPTransport:
             raise SMTPConnectionError(
                 host, cfg.port, f"the server's certificate failed verification: {exc.verify_message or exc}"
             ) from None
-        except smtplib.SMTPAuthenticationError as exc:
-            raise SMTPConnectionError(host, cfg.port, f"login refused ({exc.smtp_code})") from None
+        except smtplib.SMTPResponseException as exc:
+            if smtp is not None:
+                with contextlib.suppress(OSError):
+                    smtp.close()
+            if 400 <= exc.smtp_code < 500:  # "too many connections", "try again later"
+                raise _Throttled(exc.smtp_code, _text(exc.smtp_error)) from None
+            if isinstance(exc, smtplib.SMTPAuthenticationError):
+                raise SMTPConnectionError(host, cfg.port, f"login refused ({exc.smtp_code})") from None
+            raise SMTPConnectionError(host, cfg.port, f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
         except (OSError, smtplib.SMTPException) as exc:
             raise SMTPConnectionError(host, cfg.port, str(exc) or type(exc).__name__) from None
         self._smtp = smtp
         self._count = 0
+        self._pipelining = cfg.pipelining and smtp.has_extn("pipelining")
         return smtp
 
     def send(self, envelope: Envelope) -> SendResult:
-        """One transaction; MAIL, RCPT and DATA pipelined when the server offers PIPELINING (RFC 2920)."""
-        if self._count >= self.config.max_per_connection:
+        """One transaction, its every reply read; on a reused connection that the server closed meanwhile
+        (no reply of this message came), once more on a new connection."""
+        if self._count >= self._limit:
             self.close()
-        smtp = self.connect()
-        try:
-            result = self._transaction(smtp, envelope)
-        except (smtplib.SMTPServerDisconnected, OSError) as exc:
-            self.abandon()
-            return SendResult(False, 421, f"connection lost: {exc or type(exc).__name__}", "connection")
-        self._count += 1
-        return result
+        for again in (False, True):
+            reused = self._smtp is not None and self._count > 0
+            try:
+                smtp = self.connect()
+            except _Throttled as exc:
+                return SendResult(False, exc.code, exc.text, "connection", throttled=True)
+            try:
+                result = self._transaction(smtp, envelope)
+            except _Lost as exc:
+                self.abandon()
+                if reused and not exc.answered and not again:
+                    self._limit = max(1, min(self._limit, self._count))  # the server's own limit, kept to
+                    continue
+                return SendResult(False, 421, f"connection lost: {exc}", "connection")
+            if result.code == 421:  # the server closes the connection after this reply
+                self.abandon()
+                if reused and result.stage == "mail" and not again:
+                    self._limit = max(1, min(self._limit, self._count))
+                    continue
+            else:
+                self._count += 1
+            return result
+        raise AssertionError("unreachable")
 
     def _transaction(self, smtp: smtplib.SMTP, envelope: Envelope) -> SendResult:
         try:
-            commands = [
+            commands = (
                 f"MAIL FROM:<{envelope.sender}>\r\n".encode("ascii"),
                 f"RCPT TO:<{envelope.recipient}>\r\n".encode("ascii"),
                 b"DATA\r\n",
-            ]
+            )
         except UnicodeEncodeError:
             return SendResult(False, 553, "the address needs SMTPUTF8, which this sender does not use", "rcpt")
-        expected = (250, 250, 354)
+        sock, reader = smtp.sock, smtp.file
+        if sock is None:
+            raise _Lost("not connected", False)
+        if reader is None:
+            reader = smtp.file = sock.makefile("rb")
         replies: list[tuple[int, bytes]] = []
-        if smtp.has_extn("pipelining"):
-            smtp.send(b"".join(commands))
-            replies = [smtp.getreply() for _ in commands]
-        else:
-            for command, want in zip(commands, expected, strict=True):
-                smtp.send(command)
-                replies.append(smtp.getreply())
-                if replies[-1][0] != want and not (want == 250 and replies[-1][0] == 251):
-                    break
-        for stage, (code, text), want in zip(("mail", "rcpt", "data"), replies, expected, strict=False):
+        try:
+            if self._pipelining:
+                sock.sendall(b"".join(commands))
+                for _ in commands:
+                    replies.append(_reply(reader))
+                    if replies[-1][0] == 421:  # closing: no more replies come
+                        break
+            else:
+                for command, want in zip(commands, (250, 250, 354), strict=True):
+                    sock.sendall(command)
+                    replies.append(_reply(reader))
+                    if replies[-1][0] != want and not (want == 250 and replies[-1][0] == 251):
+                        break
+        except (OSError, smtplib.SMTPException) as exc:
+            raise _Lost(str(exc) or type(exc).__name__, bool(replies)) from None
+        for stage, (code, text), want in zip(("mail", "rcpt", "data"), replies, (250, 250, 354), strict=False):
             if code != want and not (want == 250 and code == 251):
-                if replies[-1][0] == 354:  # in DATA mode after all: end an empty message
-                    smtp.send(b".\r\n")
-                    smtp.getreply()
-                self._reset(smtp)
-                return SendResult(False, code, _text(text), stage)
+                throttled = code == 421 or (stage == "mail" and 400 <= code < 500)
+                if code != 421:
+                    self._recover(smtp, replies[-1][0] == 354)
+                return SendResult(False, code, _text(text), stage, throttled=throttled)
         data = envelope.data if envelope.dot_safe else _DOT.sub(b"..", envelope.data)
-        smtp.send(data + (b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"))
-        code, text = smtp.getreply()
+        try:
+            sock.sendall(data + (b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"))
+            code, text = _reply(reader)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise _Lost(str(exc) or type(exc).__name__, True) from None
         if code != 250:
-            self._reset(smtp)
-            return SendResult(False, code, _text(text), "data")
+            if code != 421:
+                self._recover(smtp, False)
+            return SendResult(False, code, _text(text), "data", throttled=code == 421)
         return SendResult(True, code, _text(text), "data")
 
-    def _reset(self, smtp: smtplib.SMTP) -> None:
+    def _recover(self, smtp: smtplib.SMTP, in_data: bool) -> None:
+        """Back to a clean state after a refusal: an empty message ends DATA mode, then RSET."""
         try:
+            if in_data:
+                smtp.send(b".\r\n")
+                smtp.getreply()
             smtp.rset()
         except (smtplib.SMTPException, OSError):
             self.abandon()
@@ -166,6 +241,23 @@ class SMTPTransport:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._smtp.quit()
             self.abandon()
+
+
+def _reply(reader: BinaryIO) -> tuple[int, bytes]:
+    """One SMTP reply (all its lines) from the connection's buffered reader: (code, text)."""
+    lines = []
+    while True:
+        line = reader.readline(_MAXLINE + 1)
+        if not line:
+            raise smtplib.SMTPServerDisconnected("the server closed the connection")
+        if len(line) > _MAXLINE:
+            raise smtplib.SMTPResponseException(500, b"line too long")
+        lines.append(line[4:].rstrip(b"\r\n"))
+        if line[3:4] != b"-":
+            try:
+                return int(line[:3]), b"\n".join(lines)
+            except ValueError:
+                raise smtplib.SMTPResponseException(-1, line) from None
 
 
 def _text(raw: bytes | str) -> str:

@@ -147,6 +147,7 @@ def in_processes(run: _Run, transports: Callable[[], Transport]) -> None:
                 if error is not None:
                     run.fail(DeliveryError(error))
                 _sum(run.report, counts)
+                run.report.note_first()
                 if run.progress is not None:
                     run.progress(run.report)
             if not stop.is_set() and (run.stop.is_set() or (run.should_stop is not None and run.should_stop())):

@@ -53,6 +53,7 @@ SOFT = b"=\r\n"
 _MARKER = re.compile("(" + "|".join(re.escape(m) for m in MARK.values()) + ")")
 _KEY_OF = {m: k for k, m in MARK.items()}
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')  # a display name with one of these is quoted (email.utils)
 SIGNED_HEADERS = (
     b"from",
     b"to",
@@ -317,7 +318,12 @@ class MessageTemplate:
         ``sender`` is the envelope sender (MAIL FROM, a VERP address); by default the From address."""
         message_id = message_id or self.message_id()
         name = one_line(who.name)
-        to = formataddr((name, who.email), charset="utf-8") if name else who.email
+        if not name:
+            to = who.email
+        elif name.isascii() and who.email.isascii() and not _SPECIALS.search(name):
+            to = f"{name} <{who.email}>"  # what formataddr gives such a name, without its general path
+        else:
+            to = formataddr((name, who.email), charset="utf-8")
         out = [self.head, _header("To", to.replace("\n", "\r\n")), b"Message-ID: ", message_id.encode("ascii"), CRLF]
         if self.listed:
             out += [
@@ -337,8 +343,15 @@ class MessageTemplate:
             "reader": who.reader,
         }
         lines = {k: one_line(values[k]) for k in self.keys}  # only the values the parts use
-        plain = {k: qp(lines[k].encode("utf-8")) for k in self.used[False]}
-        escaped = {k: qp(html.escape(lines[k], quote=True).encode("utf-8")) for k in self.used[True]}
+        encoded: dict[str, bytes] = {}  # a value the escape leaves as it is (a link, most names) once
+
+        def qp_of(value: str) -> bytes:
+            if value not in encoded:
+                encoded[value] = qp(value.encode("utf-8"))
+            return encoded[value]
+
+        plain = {k: qp_of(lines[k]) for k in self.used[False]}
+        escaped = {k: qp_of(html.escape(lines[k], quote=True)) for k in self.used[True]}
         for part in self.parts:
             out.append(self.delimiter)
             out.append(part.head)

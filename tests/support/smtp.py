@@ -196,3 +196,64 @@ def link_in(msg: EmailMessage, purpose: str) -> str:
     found = re.search(rf"https?://\S+/{purpose}/\S+", part.get_content())
     assert found, f"no {purpose} link in the message"
     return found.group(0)
+
+
+@dataclass
+class PipeliningSink:
+    """Offers PIPELINING (RFC 2920) unless ``offer`` is false, and notes for each MAIL FROM whether the
+    client's RCPT TO had already arrived with it (written in one go). Answers each message's DATA with
+    its own queue id, ``Q-<recipient>``; refuses the addresses in ``refuse`` at RCPT; answers the first
+    ``busy`` EHLOs with 421 "too many connections" and the first ``throttle`` MAIL FROMs with 421
+    "slow down", closing the connection after each, as a throttling relay does; with ``per_connection``,
+    closes a connection after that many messages."""
+
+    offer: bool = True
+    refuse: set[str] = field(default_factory=set)
+    busy: int = 0
+    throttle: int = 0
+    per_connection: int | None = None
+    together: list[bool] = field(default_factory=list)  # per MAIL FROM: RCPT TO came in the same write
+    delivered: Counter[str] = field(default_factory=Counter)
+    refused_connections: int = 0
+    throttled: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        session.carried = 0
+        with self.lock:
+            if self.refused_connections < self.busy:
+                self.refused_connections += 1
+                asyncio.get_running_loop().call_soon(server.transport.close)  # after this reply is written
+                return ["421 4.7.0 too many connections from your host, try later"]
+        if self.offer:
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
+
+    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        buffered = bytes(getattr(server._reader, "_buffer", b""))  # what the client wrote after MAIL FROM
+        with self.lock:
+            self.together.append(buffered.upper().startswith(b"RCPT TO"))
+            if self.throttled < self.throttle:
+                self.throttled += 1
+                asyncio.get_running_loop().call_soon(server.transport.close)
+                return "421 4.7.0 rate limited, slow down"
+        envelope.mail_from = address
+        return "250 OK"
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        rcpt = envelope.rcpt_tos[0]
+        with self.lock:
+            self.delivered[rcpt] += 1
+        session.carried += 1
+        if self.per_connection is not None and session.carried >= self.per_connection:
+            asyncio.get_running_loop().call_soon(server.transport.close)  # after this reply is written
+        return f"250 2.0.0 queued as Q-{rcpt}"

@@ -1,0 +1,86 @@
+"""SMTP PIPELINING (RFC 2920) and throttling replies, against a real aiosmtpd server on loopback: each
+message's own replies are read and recorded, a refusal belongs to its message only, and a server that
+says "too many connections" or "slow down" slows the send down without failing a message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from digest.db import tables as t
+from digest.delivery.outbox import SendOptions
+
+from .support.sending import prepared
+from .support.smtp import PipeliningSink, smtp_server
+
+
+def outcomes(d: object) -> dict[str, tuple[str, int, str, int]]:
+    """email → (status, reply code, reply text, attempts) of each delivery row."""
+    q = select(
+        t.subscribers.c.email,
+        t.deliveries.c.status,
+        t.deliveries.c.reply_code,
+        t.deliveries.c.reply_text,
+        t.deliveries.c.attempts,
+    ).join(t.deliveries, t.deliveries.c.subscriber_id == t.subscribers.c.id)
+    with d.db.begin() as conn:  # type: ignore[attr-defined]
+        return {r[0]: (r[1], r[2], r[3], r[4]) for r in conn.execute(q)}
+
+
+def test_each_message_records_its_own_reply_when_commands_are_pipelined(tmp_path: Path) -> None:
+    sink = PipeliningSink()
+    with smtp_server(sink) as port:
+        d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 30)
+        rep = d.deliver(options=SendOptions(concurrency=3, batch=4))
+    assert (rep.sent, rep.failed, rep.deferred) == (30, 0, 0)
+    assert len(sink.together) == 30 and all(sink.together)  # MAIL, RCPT, DATA in one write every time
+    rows = outcomes(d)
+    assert sorted(rows) == sorted(f"sub{i}@example.com" for i in range(30))
+    for email, (status, code, text, attempts) in rows.items():
+        assert (status, code, attempts) == ("sent", 250, 1)
+        assert text == f"2.0.0 queued as Q-{email}"  # this message's reply, not a neighbour's
+    assert set(sink.delivered.values()) == {1}
+
+
+def test_without_pipelining_offered_or_wanted_commands_go_one_at_a_time(tmp_path: Path) -> None:
+    for offer, wanted in ((False, True), (True, False)):
+        sink = PipeliningSink(offer=offer)
+        with smtp_server(sink) as port:
+            d = prepared(f"sqlite:///{tmp_path}/{offer}.db", tmp_path, port, 6, pipelining=wanted)
+            rep = d.deliver(options=SendOptions(concurrency=2))
+        assert rep.sent == 6 and sink.together == [False] * 6
+        assert {text for _, _, text, _ in outcomes(d).values()} == {
+            f"2.0.0 queued as Q-sub{i}@example.com" for i in range(6)
+        }
+
+
+def test_a_refused_recipient_in_a_pipelined_batch_fails_that_message_only(tmp_path: Path) -> None:
+    sink = PipeliningSink(refuse={"sub3@example.com", "sub7@example.com"})
+    with smtp_server(sink) as port:
+        d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 12)
+        rep = d.deliver(options=SendOptions(concurrency=1))
+    assert (rep.sent, rep.failed, rep.deferred) == (10, 2, 0)
+    assert all(sink.together)
+    rows = outcomes(d)
+    for email, (status, code, text, _) in rows.items():
+        if email in sink.refuse:
+            assert (status, code, text) == ("failed", 550, "5.1.1 no such user")
+        else:
+            assert (status, code, text) == ("sent", 250, f"2.0.0 queued as Q-{email}")
+    assert sorted(sink.delivered) == sorted(set(rows) - sink.refuse)
+    bounced = {s.email for s in d.subscribers.iter() if s.status == "bounced"}
+    assert bounced == sink.refuse
+
+
+def test_too_many_connections_and_slow_down_replies_slow_the_send_without_failing_a_message(tmp_path: Path) -> None:
+    """The first 3 EHLOs get 421 "too many connections", then the first 4 MAIL FROMs 421 "slow down", and
+    the server closes every connection after 5 messages: everyone gets the issue once, at the first try."""
+    sink = PipeliningSink(busy=3, throttle=4, per_connection=5)
+    with smtp_server(sink) as port:
+        d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 40)
+        rep = d.deliver(options=SendOptions(concurrency=2, retry_seconds=0.01))
+    assert (rep.sent, rep.failed, rep.deferred) == (40, 0, 0)
+    assert sink.refused_connections == 3 and sink.throttled == 4
+    assert set(sink.delivered.values()) == {1} and len(sink.delivered) == 40
+    assert {(status, attempts) for status, _, _, attempts in outcomes(d).values()} == {("sent", 1)}
