@@ -30,5 +30,5 @@ labelled_at  # unused variable (digest/db/labels.py): a stored column, read by b
 _.renders  # unused attribute (digest/issue/message.py): the render count bench/render.py and the tests read
 _._getline  # unused method (digest/bounces/mailbox.py): poplib calls it for every line it reads
 environment_variables  # the settings' variables and defaults: tests/test_config.py holds .env.example to them
-enqueue_seconds  # unused variable (digest/delivery/outbox.py): the report's field bench/send.py --million prints
-_.enqueue_seconds  # unused attribute (digest/delivery/outbox.py): set on the report for bench/send.py --million
+enqueue_seconds  # unused variable (digest/delivery/run.py): the report field bench/send.py --million prints
+_.enqueue_seconds  # unused attribute (digest/delivery/outbox.py): set on the report (digest/delivery/run.py) for bench/send.py --million

@@ -1,7 +1,7 @@
 """A send spread over worker processes: Python runs one thread at a time, so beyond one core a send's
 connections are split between forked processes, each with its own threads, database and SMTP connections.
 
-The parent has already enqueued the outbox and reclaimed dead leases (digest/deliver.py); the children
+The parent has already enqueued the outbox and reclaimed dead leases (digest/delivery/outbox.py); the children
 only claim, send and record, under the parent's lease owner, exactly as threads of one process would:
 each outcome is committed before that connection carries the next message. A child dies with its parent
 (Linux's parent-death signal; elsewhere it stops before its next message once the parent is gone), so
@@ -40,7 +40,7 @@ from ..errors import DeliveryError
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
 
-    from .outbox import DeliveryReport, _Run
+    from .run import DeliveryReport, SendRun
     from .transport import Transport
 
 COUNTS = ("sent", "failed", "deferred", "skipped")
@@ -76,9 +76,15 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _child(
-    run: _Run, transports: Callable[[], Transport], connections: int, index: int, parent: int, stop: Event, posts: Any
+    run: SendRun,
+    transports: Callable[[], Transport],
+    connections: int,
+    index: int,
+    parent: int,
+    stop: Event,
+    posts: Any,
 ) -> None:
-    from .outbox import DeliveryReport, _Run, in_threads
+    from .run import DeliveryReport, SendRun, in_threads
 
     _die_with_parent(parent)
     if run.options.niceness:
@@ -102,7 +108,7 @@ def _child(
         return stopped
 
     options = replace(run.options, rate=run.options.rate / run.options.processes if run.options.rate else None)
-    mine = _Run(run.outbox, DeliveryReport(), options, run.message_for, post, stopping)
+    mine = SendRun(run.outbox, DeliveryReport(), options, run.message_for, post, stopping)
     with contextlib.suppress(KeyboardInterrupt):  # the parent has it too, and stops the send
         in_threads(mine, transports, connections)
     error = None
@@ -111,7 +117,7 @@ def _child(
     posts.put((index, _counts(mine.report), True, error))
 
 
-def in_processes(run: _Run, transports: Callable[[], Transport]) -> None:
+def in_processes(run: SendRun, transports: Callable[[], Transport]) -> None:
     """Run the send in ``run.options.processes`` forked children sharing ``run.options.concurrency``
     connections; fills ``run.report`` and ``run.error`` as the threads of one process would."""
     ctx = multiprocessing.get_context("fork")
