@@ -59,6 +59,21 @@ class Story:
     jurisdictions: tuple[str, ...] = ()
     numbers: tuple[str, ...] | None = None  # each number in the forms a search may name it; None: not known yet
 
+    @classmethod
+    def of(cls, article: Article, numbers: tuple[str, ...] | None = None) -> Story:
+        """``article`` as its issue sent it; ``numbers`` when the program has worked them out."""
+        return cls(
+            article_id=article.id,
+            url=article.url,
+            title=article.title,
+            summary=article.summary,
+            source=article.source,
+            published=article.published,
+            topics=article.topics,
+            jurisdictions=jurisdictions_of(article),
+            numbers=numbers,
+        )
+
 
 @dataclass(frozen=True)
 class Hit:
@@ -138,20 +153,7 @@ class Archive:
     def record_issue(self, conn: Connection, issue: Issue) -> int:
         """Record a stored issue's stories as the database knows them: their numbers are worked out later by
         the program (digest/archive.py). Issues.set_status calls this as an issue is published."""
-        stories = [
-            Story(
-                article_id=a.id,
-                url=a.url,
-                title=a.title,
-                summary=a.summary,
-                source=a.source,
-                published=a.published,
-                topics=a.topics,
-                jurisdictions=jurisdictions_of(a),
-            )
-            for a in issue.articles
-        ]
-        return self.record_in(conn, issue.id, issue.end, stories)
+        return self.record_in(conn, issue.id, issue.end, [Story.of(a) for a in issue.articles])
 
     def unnumbered(self, limit: int = 500) -> list[tuple[int, str, str]]:
         """(row id, title, summary) of stories copied in by the migration whose numbers are not worked out."""

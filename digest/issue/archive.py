@@ -9,7 +9,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 
 from ..db import Database
-from ..db.archive import CODE, Hit, Query, Story, jurisdictions_of
+from ..db.archive import CODE, Hit, Query, Story
 from ..models import Issue
 from .registers import Number, find
 
@@ -41,20 +41,7 @@ def forms(n: Number) -> tuple[str, ...]:
 
 def stories_of(issue: Issue) -> list[Story]:
     """Each story of ``issue`` once, in the issue's order, with the forms of its numbers."""
-    return [
-        Story(
-            article_id=a.id,
-            url=a.url,
-            title=a.title,
-            summary=a.summary,
-            source=a.source,
-            published=a.published,
-            topics=a.topics,
-            jurisdictions=jurisdictions_of(a),
-            numbers=numbers_of(a.title, a.summary),
-        )
-        for a in issue.articles
-    ]
+    return [Story.of(a, numbers_of(a.title, a.summary)) for a in issue.articles]
 
 
 def numbers_of(*texts: str) -> tuple[str, ...]:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from digest.collect.jurisdictions import Jurisdictions
 
+from .scores import Score
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "jurisdictions.txt"
 TOP = 10  # the jurisdictions held to the target: the ten most frequent in the labelled set
 TARGET = 0.95
@@ -21,21 +23,6 @@ class Labelled:
     tags: tuple[str, ...]
     title: str
     lead: str
-
-
-@dataclass
-class Score:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
 
 @dataclass

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from digest.collect.topics import Taxonomy
 
+from .scores import Score
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "relevance.txt"
 
 
@@ -26,21 +28,6 @@ class Labelled:
     def held_out(self) -> bool:
         """One entry in four, fixed by its title: kept out of tuning, so the figure on these is honest."""
         return zlib.crc32(self.title.encode("utf-8")) % 4 == 0
-
-
-@dataclass
-class Score:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
 
 
 @dataclass
