@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from digest.web import start_mail, stop_mail
 
 from .support.data import WHEN, article
 from .support.smtp import FaultSink, Sink, free_port, smtp_server
-from .support.web import csrf_from, digest_of, make_app
+from .support.web import csrf_from, digest_of, make_app, make_settings
 
 
 def _sign_up(settings: Settings, email: str) -> None:
@@ -135,3 +136,47 @@ def test_serve_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             proc.kill()
     assert proc.returncode == 0, err
     assert "serve: stopped" in out and "Traceback" not in err
+
+
+def test_a_notice_the_busy_database_held_back_is_sent_once_it_is_free(tmp_path: Path) -> None:
+    """The database refuses the sender thread's read once (busy with another writer, a fault a real SQLite
+    gives only under a race): the thread tries again a moment later instead of leaving the notice for the
+    next sign-up or a restart."""
+    from sqlalchemy.exc import OperationalError
+
+    from digest.db.notices import Notices, Waiting
+    from digest.delivery.notices import NoticeOutbox
+    from digest.delivery.transport import SendResult
+    from subscribers.service import Notice
+
+    d = Digest(make_settings(tmp_path))
+    sent: list[str] = []
+
+    class Recorder:
+        def deliver(self, notice: Notice) -> SendResult:
+            sent.append(notice.email)
+            return SendResult(True, 250, "ok")
+
+        def close(self) -> None:
+            pass
+
+    class BusyOnce(Notices):
+        refused = 0
+
+        def claim(self) -> Waiting | None:
+            if not self.refused:
+                self.refused += 1
+                raise OperationalError("UPDATE notices …", {}, Exception("database is locked"))
+            return super().claim()
+
+    store = BusyOnce(d.db.engine)
+    store.add("confirm", "ann@example.org", "Ann", "https://digest.example/confirm/x")
+    queue = NoticeOutbox(store, Recorder())
+    queue.start()
+    deadline = time.monotonic() + 10  # the thread tries again ERROR_WAIT (1 s) after the refusal
+    while store.waiting() and time.monotonic() < deadline:
+        queue.join(1)
+        time.sleep(0.05)
+    assert store.refused == 1 and sent == ["ann@example.org"] and store.waiting() == 0
+    queue.stop()
+    d.close()

@@ -37,17 +37,23 @@ class Notices:
             return int(conn.execute(n.insert().values(next_attempt_at=at, **values).returning(n.c.id)).scalar_one())
 
     def claim(self) -> Waiting | None:
-        """The oldest notice due now that no one holds, leased to the caller; None when there is none."""
+        """The oldest notice due now that no one holds, leased to the caller; None when there is none. One
+        UPDATE: the transaction writes from its first statement, so SQLite waits its busy timeout for another
+        writer instead of failing the upgrade of a read."""
         at = now()
         free = or_(n.c.lease_until.is_(None), n.c.lease_until < at)
+        pick = select(n.c.id).where(n.c.next_attempt_at <= at, free).order_by(n.c.next_attempt_at, n.c.id).limit(1)
+        if self.engine.dialect.name == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        take = (
+            update(n)
+            .where(n.c.id == pick.scalar_subquery(), free)
+            .values(lease_until=at + LEASE)
+            .returning(n.c.id, n.c.kind, n.c.email, n.c.name, n.c.url, n.c.attempts)
+        )
         with self.engine.begin() as conn:
-            for row in conn.execute(
-                select(n).where(n.c.next_attempt_at <= at, free).order_by(n.c.next_attempt_at, n.c.id).limit(8)
-            ):
-                taken = conn.execute(update(n).where(n.c.id == row.id, free).values(lease_until=at + LEASE))
-                if taken.rowcount:
-                    return Waiting(row.id, row.kind, row.email, row.name, row.url, row.attempts)
-        return None
+            row = conn.execute(take).first()
+        return Waiting(row.id, row.kind, row.email, row.name, row.url, row.attempts) if row is not None else None
 
     def sent(self, notice_id: int) -> None:
         with self.engine.begin() as conn:

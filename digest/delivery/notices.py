@@ -30,6 +30,7 @@ _ALL: weakref.WeakSet[NoticeOutbox] = weakref.WeakSet()
 FIRST_WAIT = timedelta(seconds=30)
 LONGEST_WAIT = timedelta(hours=1)
 MAX_ATTEMPTS = 16  # about half a day of tries
+ERROR_WAIT = timedelta(seconds=1)  # after the database refused a read, e.g. busy with another writer
 IDLE_CHECK = 60.0  # seconds: how long the thread sleeps at most while later notices wait
 
 
@@ -41,7 +42,7 @@ def backoff(attempts: int) -> timedelta:
 
 class NoticeSender(Protocol):
     """Mails one notice (``deliver``: what the server answered) and lets its connection go (``close``),
-    as ``digest.web.Notifier`` does."""
+    as ``Notifier`` below does."""
 
     def deliver(self, notice: Notice) -> SendResult: ...
 
@@ -110,9 +111,9 @@ class NoticeOutbox:
                 while not self._stopping.is_set() and self._one():
                     pass
                 due = self.store.next_due()
-            except Exception:
-                log.exception("the sign-up mail could not be read from the database")
-                due = None
+            except Exception as exc:  # a busy database (another writer held it): try again in a moment
+                log.warning("the sign-up mail could not be read from the database (%s); trying again", exc)
+                due = now() + ERROR_WAIT
             self._close_sender()
             with self._idle:
                 if self._wake.is_set():
