@@ -47,60 +47,29 @@ class Group(StrEnum):
     OTHER = "other"
 
 
+# The reasons by what they say, each listed once: SIDES and GROUPS are both made from these.
+_GONE = ("userunknown", "hostunknown", "hasmoved", "notaccept")  # the address or its domain is no more
+_UNREACHABLE = ("expired", "networkerror", "systemerror", "systemfull", "suspend")  # the mailbox, for now
+_BLOCKED = (  # our IP, domain, authentication or rate
+    *("blocked", "badreputation", "requireptr", "rejected", "authfailure", "securityerror"),
+    *("toomanyconn", "speeding"),
+)
+_CONTENT = (  # the message itself
+    *("spamdetected", "virusdetected", "contenterror", "policyviolation", "notcompliantrfc"),
+    *("mesgtoobig", "exceedlimit"),
+)
+
 SIDES: dict[str, Side] = {
-    **dict.fromkeys(("userunknown", "hostunknown", "hasmoved", "notaccept"), Side.ADDRESS),
-    **dict.fromkeys(("mailboxfull", "expired", "networkerror", "systemerror", "systemfull", "suspend"), Side.MAILBOX),
-    **dict.fromkeys(
-        (
-            "blocked",
-            "badreputation",
-            "requireptr",
-            "rejected",
-            "authfailure",
-            "securityerror",
-            "toomanyconn",
-            "speeding",
-            "spamdetected",
-            "virusdetected",
-            "contenterror",
-            "policyviolation",
-            "notcompliantrfc",
-            "mesgtoobig",
-            "exceedlimit",
-        ),
-        Side.SENDER,
-    ),
+    **dict.fromkeys(_GONE, Side.ADDRESS),
+    **dict.fromkeys(("mailboxfull", *_UNREACHABLE), Side.MAILBOX),
+    **dict.fromkeys((*_BLOCKED, *_CONTENT), Side.SENDER),
 }
 GROUPS: dict[str, Group] = {
-    **dict.fromkeys(("userunknown", "hostunknown", "hasmoved", "notaccept"), Group.GONE),
+    **dict.fromkeys(_GONE, Group.GONE),
     "mailboxfull": Group.FULL,
-    **dict.fromkeys(("expired", "networkerror", "systemerror", "systemfull", "suspend"), Group.UNREACHABLE),
-    **dict.fromkeys(
-        (
-            "blocked",
-            "badreputation",
-            "requireptr",
-            "rejected",
-            "authfailure",
-            "securityerror",
-            "toomanyconn",
-            "speeding",
-        ),
-        Group.BLOCKED,
-    ),
-    **dict.fromkeys(
-        (
-            "spamdetected",
-            "virusdetected",
-            "contenterror",
-            "policyviolation",
-            "notcompliantrfc",
-            "mesgtoobig",
-            "exceedlimit",
-            "filtered",
-        ),
-        Group.CONTENT,
-    ),
+    **dict.fromkeys(_UNREACHABLE, Group.UNREACHABLE),
+    **dict.fromkeys(_BLOCKED, Group.BLOCKED),
+    **dict.fromkeys((*_CONTENT, "filtered"), Group.CONTENT),
     "feedback": Group.COMPLAINT,
 }
 
