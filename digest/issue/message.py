@@ -334,14 +334,7 @@ class MessageTemplate:
                 CRLF,
             ]
         out.append(self.mime)
-        values = {
-            "greeting": who.greeting,
-            "name": who.name,
-            "email": who.email,
-            "unsubscribe_url": who.unsubscribe_url,
-            "preferences_url": who.preferences_url,
-            "reader": who.reader,
-        }
+        values = who.values()
         lines = {k: one_line(values[k]) for k in self.keys}  # only the values the parts use
         encoded: dict[str, bytes] = {}  # a value the escape leaves as it is (a link, most names) once
 

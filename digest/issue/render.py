@@ -248,17 +248,21 @@ class Personal:
         first = self.name.split()[0] if self.name.split() else ""
         return f"Hi {first}," if first else "Hello,"
 
+    def values(self) -> dict[str, str]:
+        """The value of each marker a rendered variant holds for its reader."""
+        return {
+            "greeting": self.greeting,
+            "name": self.name,
+            "email": self.email,
+            "unsubscribe_url": self.unsubscribe_url,
+            "preferences_url": self.preferences_url,
+            "reader": self.reader,
+        }
+
 
 def personalize(rendered: Rendered, who: Personal) -> tuple[str, str]:
     """The variant's HTML and text with one subscriber's values in place of the markers."""
-    values = {
-        "greeting": who.greeting,
-        "name": who.name,
-        "email": who.email,
-        "unsubscribe_url": who.unsubscribe_url,
-        "preferences_url": who.preferences_url,
-        "reader": who.reader,
-    }
+    values = who.values()
     page, text = rendered.html, rendered.text
     for key, marker in MARK.items():
         value = one_line(values[key])
