@@ -6,9 +6,9 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 from subscribers.clock import now
 from subscribers.tokens import Tokens, suppression_hash
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from .collect.stage import CollectReport
     from .db.archive import Hit
     from .delivery.notices import NoticeOutbox
+    from .issue.archive import Filters
 
 log = logging.getLogger(__name__)
 
@@ -122,32 +123,11 @@ class Digest:
         """Per issue sent (newest first): deliveries, bounces, complaints and unsubscribes."""
         return self.db.feedback.recent(limit)
 
-    def search_archive(
-        self,
-        text: str = "",
-        *,
-        topic: str | None = None,
-        jurisdiction: str | None = None,
-        source: str | None = None,
-        start: date | None = None,
-        end: date | None = None,
-        limit: int = 20,
-        before: int | None = None,
-    ) -> list[Hit]:
+    def search_archive(self, text: str = "", **filters: Unpack[Filters]) -> list[Hit]:
         """The stories of sent issues that match (digest.issue.archive.search), newest sent first."""
         from .issue import archive
 
-        return archive.search(
-            self.db,
-            text,
-            topic=topic,
-            jurisdiction=jurisdiction,
-            source=source,
-            start=start,
-            end=end,
-            limit=limit,
-            before=before,
-        )
+        return archive.search(self.db, text, **filters)
 
     def complete_archive(self) -> None:
         """Work out the register numbers of archived stories an upgrade copied in without them."""

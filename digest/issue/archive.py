@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypedDict, Unpack
 
 from ..db import Database
 from ..db.archive import CODE, Hit, Query, Story
 from ..models import Issue
 from .registers import Number, find
 
-__all__ = ["CODE", "Hit", "complete", "record", "search", "stories_of"]  # CODE, Hit: for the web side
+__all__ = ["CODE", "Filters", "Hit", "complete", "record", "search", "stories_of"]  # CODE, Hit: for the web side
 
 KIND = re.compile(r"(?<=\d)(?:[ABCUTYS]\d?|E)$")  # a publication's kind code after its number: B1, A2, U1, …
 GROUPED = re.compile(r"(?<![\w.,])\d{1,3}(?:[,.\u00a0\u202f ]\d{3})+(?![\w]|[.,]\d)")
@@ -84,28 +85,30 @@ def day_after(day: date | None) -> datetime | None:
     return datetime.combine(day + timedelta(days=1), time(), UTC) if day else None
 
 
-def search(
-    db: Database,
-    text: str = "",
-    *,
-    topic: str | None = None,
-    jurisdiction: str | None = None,
-    source: str | None = None,
-    start: date | None = None,
-    end: date | None = None,
-    limit: int = 20,
-    before: int | None = None,
-) -> list[Hit]:
+class Filters(TypedDict, total=False):
+    """What a search may narrow to, besides its words: ``start`` and ``end`` are days, both included;
+    ``before`` pages on (the id of the last hit shown)."""
+
+    topic: str | None
+    jurisdiction: str | None
+    source: str | None
+    start: date | None
+    end: date | None
+    limit: int
+    before: int | None
+
+
+def search(db: Database, text: str = "", **filters: Unpack[Filters]) -> list[Hit]:
     """The sent stories that match, newest sent first; ``start`` and ``end`` are days, both included.
     Stories whose numbers are not worked out yet (see ``complete``) are found by their words only."""
     query = Query(
         text=search_text(text),
-        topic=topic or None,
-        jurisdiction=jurisdiction or None,
-        source=source or None,
-        start=day_start(start),
-        end=day_after(end),
-        limit=limit,
-        before=before,
+        topic=filters.get("topic") or None,
+        jurisdiction=filters.get("jurisdiction") or None,
+        source=filters.get("source") or None,
+        start=day_start(filters.get("start")),
+        end=day_after(filters.get("end")),
+        limit=filters.get("limit", 20),
+        before=filters.get("before"),
     )
     return db.archive.search(query)
