@@ -29,10 +29,10 @@ sys.path.insert(0, str(PROJECT))
 
 from sqlalchemy import insert  # noqa: E402
 
-from digest.issue import archive  # noqa: E402
 from digest.db import Database  # noqa: E402
 from digest.db import tables as t  # noqa: E402
 from digest.db.archive import Story  # noqa: E402
+from digest.issue import archive  # noqa: E402
 
 TARGET_MS = 50.0
 PER_ISSUE = 50
