@@ -29,6 +29,7 @@ from digest.bounces.parse import parse
 from digest.bounces.policy import BounceEvent, Policy
 from digest.bounces.verp import DeliveryRef
 from digest.db import Database
+from digest.db.deliveries import Outcome
 from digest.models import DeliveryStatus
 from subscribers.model import NewSubscriber
 
@@ -110,10 +111,9 @@ def applying(n: int = 2000) -> None:
         outbox = db.deliveries.outbox(issue.id, "bench:1:a", timedelta(minutes=5))
         outbox.enqueue()
         conn = outbox.connect()
-        ids = []
-        for row_id, _, sub in outbox.claim(conn, n):
-            outbox.record(conn, row_id, DeliveryStatus.SENT, tried=True, code=250)
-            ids.append(sub.id)
+        rows = outbox.claim(conn, n)
+        outbox.record(conn, [Outcome(row_id, DeliveryStatus.SENT, True, 250) for row_id, _, _ in rows])
+        ids = [sub.id for _, _, sub in rows]
         conn.close()
         start = time.perf_counter()
         with db.feedback.connection() as conn:

@@ -46,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
@@ -57,9 +58,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from digest.config import Settings, SMTPConfig
 from digest.delivery.outbox import SendOptions
-from digest.delivery.transport import Envelope, SendResult
+from digest.delivery.transport import SendResult
 from digest.facade import Digest
-from digest.issue.message import IssueMessages
+from digest.issue.message import Envelope, IssueMessages
 from digest.issue.render import Personal, Rendered, personalize
 from digest.models import Article, NewIssue, Section
 from subscribers.model import NewSubscriber, Subscriber
@@ -170,7 +171,11 @@ def build_figures(d: Digest) -> tuple[float, float, float, int]:
 
 
 class NullTransport:
-    def send(self, envelope: Envelope) -> SendResult:
+    def send(
+        self, envelope: Envelope, ready: Callable[[], None] = lambda: None, meanwhile: Callable[[], None] = lambda: None
+    ) -> SendResult:
+        ready()
+        meanwhile()
         return SendResult(True, 250, "ok")
 
     def close(self) -> None:

@@ -1,4 +1,5 @@
-"""Direct (an outcome written on the driver's own cursor) runs only where no SQLAlchemy transaction is open."""
+"""Direct (outcomes written on the driver's own cursor) runs only where no SQLAlchemy transaction is open,
+and commits a group of outcomes all together."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ def test_direct_refuses_a_connection_inside_a_transaction_and_writes_outside_one
     put = Direct(insert(meta).values(key=bindparam("k"), value=bindparam("v")), engine.dialect)
     with engine.connect() as conn:
         with conn.begin(), pytest.raises(RuntimeError, match="no SQLAlchemy transaction"):
-            put.run(conn, {"k": "a", "v": "1"})
+            Direct.run_many(conn, [(put, [{"k": "a", "v": "1"}])])
         assert conn.execute(select(meta.c.key)).all() == []  # nothing written by the refused run
         conn.rollback()
-        put.run(conn, {"k": "b", "v": "2"})
+        Direct.run_many(conn, [(put, [{"k": "b", "v": "2"}, {"k": "c", "v": "3"}])])
+        with pytest.raises(Exception, match="UNIQUE"):  # one bad row: none of its group is kept
+            Direct.run_many(conn, [(put, [{"k": "d", "v": "4"}, {"k": "b", "v": "5"}])])
     with engine.connect() as other:
-        assert other.execute(text("SELECT key, value FROM meta")).all() == [("b", "2")]
+        assert other.execute(text("SELECT key, value FROM meta ORDER BY key")).all() == [("b", "2"), ("c", "3")]
     engine.dispose()

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,9 +40,13 @@ _ISSUE = d.c.issue_id == bindparam("b_issue")
 def _claim(postgres: bool) -> Any:
     due = or_(d.c.next_attempt_at.is_(None), d.c.next_attempt_at <= _AT)
     claimable = and_(
-        _ISSUE, or_(and_(d.c.status.in_(OPEN), due), and_(d.c.status == DeliveryStatus.SENDING, d.c.lease_until < _AT))
+        _ISSUE,
+        d.c.status.in_(UNFINISHED),  # so that the search runs along ix_deliveries_claim, in its order
+        or_(and_(d.c.status.in_(OPEN), due), and_(d.c.status == DeliveryStatus.SENDING, d.c.lease_until < _AT)),
     )
-    chosen = select(d.c.id).where(claimable).order_by(d.c.id).limit(bindparam("limit"))
+    # In the index's order (retries due first, then the rest, then leases run out), not the table's: a
+    # claim reads only the rows it takes, not every row of the issue sorted afresh.
+    chosen = select(d.c.id).where(claimable).order_by(d.c.status, d.c.id).limit(bindparam("limit"))
     if postgres:
         chosen = chosen.with_for_update(skip_locked=True)
     return (
@@ -118,25 +123,23 @@ class Direct:
             merged[name] = processor(merged[name])
         return merged if self.order is None else [merged[name] for name in self.order]
 
-    def run(self, conn: Connection, values: dict[str, Any]) -> None:
-        """Execute and commit on ``conn``'s driver connection, with a cursor kept on it (no transaction of
-        SQLAlchemy's may be open). A connection in autocommit (a PostgreSQL worker's, see ``Outbox.connect``)
-        runs the one statement as its own transaction: one round trip, not three (BEGIN, UPDATE, COMMIT)."""
+    @staticmethod
+    def run_many(conn: Connection, work: Sequence[tuple[Direct, Sequence[dict[str, Any]]]]) -> None:
+        """Execute each statement with each of its value sets, then commit once, on ``conn``'s driver
+        connection with a cursor kept on it (no transaction of SQLAlchemy's may be open on ``conn``)."""
         if conn.in_transaction():  # the driver's commit below would end it behind SQLAlchemy's back
-            raise RuntimeError("Direct.run needs a connection with no SQLAlchemy transaction open on it")
+            raise RuntimeError("Direct.run_many needs a connection with no SQLAlchemy transaction open on it")
         driver = conn.connection.driver_connection
         assert driver is not None
         cursor = conn.info.get(_CURSOR)
         if cursor is None:
             cursor = conn.info[_CURSOR] = driver.cursor()
-        committed = getattr(driver, "autocommit", None) is True  # by the statement itself
         try:
-            cursor.execute(self.sql, self.parameters(values))
-            if not committed:
-                driver.commit()
+            for statement, rows in work:
+                cursor.executemany(statement.sql, [statement.parameters(values) for values in rows])
+            driver.commit()
         except BaseException:
-            if not committed:
-                driver.rollback()
+            driver.rollback()
             raise
 
 
@@ -296,38 +299,78 @@ class Outbox:
             return None
         return 0.0 if row[1] is None else max(0.0, (row[1] - now()).total_seconds())
 
-    def record(
-        self,
-        conn: Connection,
-        row_id: int,
-        status: DeliveryStatus,
-        *,
-        tried: bool,
-        code: int | None = None,
-        text: str | None = None,
-        message_id: str | None = None,
-        retry_in: float | None = None,
-        bounce: int | None = None,
-    ) -> None:
-        """One message's outcome; ``tried`` counts an attempt; ``bounce`` names a subscriber to mark bounced."""
-        at = now()
-        params = {
-            "row_id": row_id,
-            "b_status": status.value,
-            "b_code": code,
-            "b_text": (text or "")[:1000] or None,
-            "b_message_id": message_id,
-            "b_at": at,
-            "b_next": at + timedelta(seconds=retry_in) if retry_in is not None else None,
-        }
-        if bounce is None:  # nearly every message: the one UPDATE, straight to the driver
-            with self._turn:
-                self._record[tried].run(conn, params)
-            return
-        with self._turn, self.engine.begin() as tx:  # the outcome, the bounce and its history: all or nothing
-            tx.execute(_RECORD_TRIED if tried else _RECORD_SKIPPED, params)
-            detail = f"{code} {(text or '')[:200]}".strip()
-            lifecycle.move(tx, bounce, Change.BOUNCE, source="smtp", detail=detail, at=at)
+    def recorder_connection(self) -> Connection:
+        """The connection of a send's one writer of outcomes (digest/delivery/recorder.py), kept for the whole
+        send; ``disconnect`` closes it. Its commits wait for no disk, as a worker's (see ``connect``)."""
+        conn = self.engine.connect()
+        if self.postgres:
+            conn.exec_driver_sql("SET synchronous_commit TO OFF")
+        elif self.engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+            # No checkpoint inside the writer's commit: it would copy the log into the database and fsync
+            # while every worker waits for its outcome. ``checkpoint`` does that beside the writer.
+            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+        conn.commit()
+        return conn
+
+    def checkpoint(self, conn: Connection) -> None:
+        """Copy SQLite's write-ahead log into the database as far as readers allow (PASSIVE: it waits for
+        no writer and no writer waits for it); a no-op on PostgreSQL."""
+        if not self.postgres:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").all()
+            conn.commit()
+
+    def record(self, conn: Connection, outcomes: Sequence[Outcome]) -> None:
+        """Messages' outcomes, in one transaction: all of them or none. ``Outcome.tried`` counts an attempt;
+        ``Outcome.bounce`` names a subscriber to mark bounced (with its history line)."""
+        plain: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
+        marked: list[tuple[Outcome, dict[str, Any]]] = []
+        for outcome in outcomes:
+            params = _outcome_params(outcome)
+            if outcome.bounce is None:
+                plain[outcome.tried].append(params)
+            else:
+                marked.append((outcome, params))
+        with self._turn:
+            if not marked:  # nearly every group: the UPDATEs straight to the driver
+                Direct.run_many(conn, [(self._record[tried], rows) for tried, rows in plain.items() if rows])
+                return
+            with conn.begin():
+                for tried, rows in plain.items():
+                    if rows:
+                        conn.execute(_RECORD_TRIED if tried else _RECORD_SKIPPED, rows)
+                for outcome, params in marked:
+                    conn.execute(_RECORD_TRIED if outcome.tried else _RECORD_SKIPPED, params)
+                    assert outcome.bounce is not None
+                    detail = f"{outcome.code} {(outcome.text or '')[:200]}".strip()
+                    lifecycle.move(conn, outcome.bounce, Change.BOUNCE, source="smtp", detail=detail, at=params["b_at"])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one message (a row of the outbox): its new status and the server's reply."""
+
+    row_id: int
+    status: DeliveryStatus
+    tried: bool  # an attempt was made (not a skip)
+    code: int | None = None
+    text: str | None = None
+    message_id: str | None = None
+    retry_in: float | None = None  # seconds until a deferred row may be tried again
+    bounce: int | None = None  # the subscriber to mark bounced
+
+
+def _outcome_params(outcome: Outcome) -> dict[str, Any]:
+    at = now()
+    return {
+        "row_id": outcome.row_id,
+        "b_status": outcome.status.value,
+        "b_code": outcome.code,
+        "b_text": (outcome.text or "")[:1000] or None,
+        "b_message_id": outcome.message_id,
+        "b_at": at,
+        "b_next": at + timedelta(seconds=outcome.retry_in) if outcome.retry_in is not None else None,
+    }
 
 
 @functools.cache

@@ -32,6 +32,7 @@ from ..errors import DeliveryError
 from ..issue import archive
 from ..models import DeliveryStatus, Issue, IssueStatus
 from .lease import gone, process_owner
+from .recorder import Recorder
 from .run import DeliveryReport, MessageFor, Progress, SendOptions, SendRun, in_threads
 from .transport import Transport
 
@@ -80,13 +81,15 @@ def deliver(
     share = -(-report.total // (4 * max(1, options.concurrency)))
     options = replace(options, batch=max(1, min(options.batch, share)))
     run = SendRun(outbox, report, options, message_for, progress, should_stop)
+    recorder = Recorder(outbox, options.concurrency)
     try:
         if min(options.processes, options.concurrency) > 1:
             from .workers import in_processes
 
-            in_processes(run, transports)
+            in_processes(run, transports, recorder)
         else:
-            in_threads(run, transports, options.concurrency)
+            with recorder.running():
+                in_threads(run, transports, [recorder.link(i) for i in range(max(1, options.concurrency))])
     finally:
         report.seconds = time.monotonic() - report.started
     left = outbox.counts()

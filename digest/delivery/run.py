@@ -1,8 +1,10 @@
 """A send's run: its options and report, the state its workers share, and the worker threads.
 
 Each worker holds one database connection and one SMTP connection, claims rows of the outbox in batches,
-sends each message and records its outcome before the next message on that connection. ``in_threads``
-runs the workers of this process; digest/delivery/workers.py forks processes that each run their own.
+sends each message and has its outcome committed (digest/delivery/recorder.py) before the next message on
+that connection, overlapping that wait with carrying the next message (see ``Transport``) and making the
+message after it while the server takes this one. ``in_threads`` runs the workers of this
+process; digest/delivery/workers.py forks processes that each run their own.
 """
 
 from __future__ import annotations
@@ -11,17 +13,19 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import Connection
 
 from subscribers.model import Subscriber
 
-from ..db.deliveries import Outbox
+from ..db.deliveries import Outbox, Outcome
 from ..errors import DeliveryError, SMTPConnectionError
 from ..issue.message import Envelope
 from ..models import DeliveryStatus
+from .recorder import Link
 from .transport import SendResult, Transport
 
 log = logging.getLogger(__name__)
@@ -152,7 +156,7 @@ class SendRun:
         return delay * random.uniform(0.5, 1.5)
 
 
-def _work(run: SendRun, transport: Transport) -> None:
+def _work(run: SendRun, transport: Transport, link: Link) -> None:
     outbox, o = run.outbox, run.options
     conn = outbox.connect()
     held: list[int] = []
@@ -167,7 +171,8 @@ def _work(run: SendRun, transport: Transport) -> None:
                 continue
             held = [r[0] for r in rows]
             renew_at = time.monotonic() + o.lease_seconds / 2
-            for row_id, attempts, sub in rows:
+            ahead = _Ahead(run, [sub for _, _, sub in rows])
+            for i, (row_id, attempts, sub) in enumerate(rows):
                 if run.should_stop is not None and not run.stop.is_set() and run.should_stop():
                     run.report.stopped = True
                     run.stop.set()
@@ -176,8 +181,9 @@ def _work(run: SendRun, transport: Transport) -> None:
                 if time.monotonic() > renew_at:
                     outbox.renew(conn, held)
                     renew_at = time.monotonic() + o.lease_seconds / 2
-                _one(run, conn, transport, row_id, attempts, sub)
+                _one(run, conn, transport, link, row_id, attempts, sub, ahead.take(i), partial(ahead.make, i + 1))
                 held.remove(row_id)
+            link.wait()
             outbox.release(conn, held)
             held = []
     except SMTPConnectionError as exc:
@@ -187,44 +193,79 @@ def _work(run: SendRun, transport: Transport) -> None:
         raise
     finally:
         try:
+            link.wait()
             outbox.release(conn, held)
         finally:
             outbox.disconnect(conn)
             transport.close()
 
 
-def _one(run: SendRun, conn: Connection, transport: Transport, row_id: int, attempts: int, sub: Subscriber) -> None:
-    outbox, o = run.outbox, run.options
-    envelope = run.message_for(sub)
+class _Ahead:
+    """The messages of a claimed batch, each made once: the next one while the server takes this one."""
+
+    def __init__(self, run: SendRun, subs: Sequence[Subscriber]) -> None:
+        self.run, self.subs = run, subs
+        self.made: dict[int, Envelope | None] = {}
+        self.error: BaseException | None = None
+
+    def make(self, i: int) -> None:
+        if i < len(self.subs) and i not in self.made and self.error is None:
+            try:
+                self.made[i] = self.run.message_for(self.subs[i])
+            except Exception as exc:  # raised by ``take``, once this message's reply is read
+                self.error = exc
+
+    def take(self, i: int) -> Envelope | None:
+        self.make(i)
+        if self.error is not None:
+            raise self.error
+        return self.made.pop(i)
+
+
+def _one(
+    run: SendRun,
+    conn: Connection,
+    transport: Transport,
+    link: Link,
+    row_id: int,
+    attempts: int,
+    sub: Subscriber,
+    envelope: Envelope | None,
+    meanwhile: Callable[[], None],
+) -> None:
+    """Send one message once the previous outcome on ``link`` is committed (``link.wait``, at the last
+    moment before delivery: see ``Transport``), and post its own outcome."""
+    o = run.options
     if envelope is None:
-        outbox.record(conn, row_id, DeliveryStatus.SKIPPED, tried=False, text="nothing in this issue for their topics")
+        link.post(Outcome(row_id, DeliveryStatus.SKIPPED, tried=False, text="nothing in this issue for their topics"))
         run.account("skipped", None)
         return
-    result = _send(run, conn, transport, row_id, envelope)
+    result = _send(run, conn, transport, row_id, envelope, link.wait, meanwhile)
     if result is None:  # stopped while the server held us back: the row goes back untried
-        outbox.release(conn, [row_id])
+        run.outbox.release(conn, [row_id])
         return
 
     def record(
         status: DeliveryStatus, note: str = "", retry_in: float | None = None, bounce: int | None = None
     ) -> None:
-        outbox.record(
-            conn,
-            row_id,
-            status,
-            tried=True,
-            code=result.code,
-            text=note + result.text,
-            message_id=envelope.message_id,
-            retry_in=retry_in,
-            bounce=bounce,
+        link.post(
+            Outcome(
+                row_id,
+                status,
+                tried=True,
+                code=result.code,
+                text=note + result.text,
+                message_id=envelope.message_id,
+                retry_in=retry_in,
+                bounce=bounce,
+            )
         )
 
     if result.ok:
         record(DeliveryStatus.SENT)
         run.account("sent", result)
     elif result.stage == "mail" and result.permanent and result.code != 503:  # 503: out of step, try again
-        outbox.release(conn, [row_id])
+        run.outbox.release(conn, [row_id])
         run.fail(
             DeliveryError(
                 f"the mail server refuses the sender address {envelope.sender}: {result.code} "
@@ -246,7 +287,15 @@ def _one(run: SendRun, conn: Connection, transport: Transport, row_id: int, atte
         run.account("deferred", result)
 
 
-def _send(run: SendRun, conn: Connection, transport: Transport, row_id: int, envelope: Envelope) -> SendResult | None:
+def _send(
+    run: SendRun,
+    conn: Connection,
+    transport: Transport,
+    row_id: int,
+    envelope: Envelope,
+    ready: Callable[[], None],
+    meanwhile: Callable[[], None],
+) -> SendResult | None:
     """The server's reply to one message. A throttling reply ("too many connections", 421, a 4xx to the
     connection or the sender) is not the message's fault: this connection waits (doubling, with jitter)
     and tries the same message again, so the send slows to what the server takes; only after
@@ -256,7 +305,7 @@ def _send(run: SendRun, conn: Connection, transport: Transport, row_id: int, env
     while True:
         if run.limit is not None:
             run.limit.wait(run.stop)
-        result = transport.send(envelope)
+        result = transport.send(envelope, ready, meanwhile)
         if not result.throttled or throttles + 1 >= o.abort_after:
             return result
         throttles += 1
@@ -267,11 +316,12 @@ def _send(run: SendRun, conn: Connection, transport: Transport, row_id: int, env
         run.outbox.renew(conn, [row_id])
 
 
-def in_threads(run: SendRun, transports: Callable[[], Transport], connections: int) -> None:
-    """The workers of this process: one thread and one connection (database and SMTP) each."""
+def in_threads(run: SendRun, transports: Callable[[], Transport], links: Sequence[Link]) -> None:
+    """The workers of this process: one thread, one SMTP connection, one database connection (for claims)
+    and one link to the send's recorder each."""
     workers = [
-        threading.Thread(target=_work, args=(run, transports()), name=f"send-{i}", daemon=True)
-        for i in range(max(1, connections))
+        threading.Thread(target=_work, args=(run, transports(), link), name=f"send-{i}", daemon=True)
+        for i, link in enumerate(links)
     ]
     try:
         for w in workers:

@@ -10,7 +10,9 @@ import contextlib
 import logging
 import re
 import smtplib
+import socket
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -37,10 +39,24 @@ class SendResult:
         return not self.ok and 500 <= self.code < 600
 
 
-class Transport(Protocol):
-    """What delivery needs of a way to send mail."""
+def _nothing() -> None:
+    return None
 
-    def send(self, envelope: Envelope) -> SendResult: ...
+
+class Transport(Protocol):
+    """What delivery needs of a way to send mail.
+
+    ``send`` calls ``ready`` at the last moment before the message is delivered (over SMTP: its content is
+    written, the final dot is not): the caller waits there until the previous message's outcome is
+    committed, so that wait overlaps with carrying this message's commands and content, and a crash still
+    leaves at most one delivered message per connection unrecorded (a message cut off before its dot is
+    not delivered). It calls ``meanwhile`` once the message is delivered and while the reply is awaited:
+    the caller makes its next message then. If ``ready`` raises, nothing is delivered and the exception
+    passes through."""
+
+    def send(
+        self, envelope: Envelope, ready: Callable[[], None] = _nothing, meanwhile: Callable[[], None] = _nothing
+    ) -> SendResult: ...
 
     def close(self) -> None: ...
 
@@ -138,14 +154,20 @@ class SMTPTransport:
             raise SMTPConnectionError(host, cfg.port, f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
         except (OSError, smtplib.SMTPException) as exc:
             raise SMTPConnectionError(host, cfg.port, str(exc) or type(exc).__name__) from None
+        if smtp.sock is not None:  # the final dot is written apart from the content: no wait for an ACK
+            with contextlib.suppress(OSError):
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._smtp = smtp
         self._count = 0
         self._pipelining = cfg.pipelining and smtp.has_extn("pipelining")
         return smtp
 
-    def send(self, envelope: Envelope) -> SendResult:
+    def send(
+        self, envelope: Envelope, ready: Callable[[], None] = _nothing, meanwhile: Callable[[], None] = _nothing
+    ) -> SendResult:
         """One transaction, its every reply read; on a reused connection that the server closed meanwhile
-        (no reply of this message came), once more on a new connection."""
+        (no reply of this message came), once more on a new connection. ``ready`` and ``meanwhile``: see
+        ``Transport``."""
         if self._count >= self._limit:
             self.close()
         for again in (False, True):
@@ -155,7 +177,7 @@ class SMTPTransport:
             except _Throttled as exc:
                 return SendResult(False, exc.code, exc.text, "connection", throttled=True)
             try:
-                result = self._transaction(smtp, envelope)
+                result = self._transaction(smtp, envelope, ready, meanwhile)
             except _Lost as exc:
                 self.abandon()
                 if reused and not exc.answered and not again:
@@ -172,7 +194,9 @@ class SMTPTransport:
             return result
         raise AssertionError("unreachable")
 
-    def _transaction(self, smtp: smtplib.SMTP, envelope: Envelope) -> SendResult:
+    def _transaction(
+        self, smtp: smtplib.SMTP, envelope: Envelope, ready: Callable[[], None], meanwhile: Callable[[], None]
+    ) -> SendResult:
         try:
             commands = (
                 f"MAIL FROM:<{envelope.sender}>\r\n".encode("ascii"),
@@ -210,7 +234,17 @@ class SMTPTransport:
                 return SendResult(False, code, _text(text), stage, throttled=throttled)
         data = envelope.data if envelope.dot_safe else _DOT.sub(b"..", envelope.data)
         try:
-            sock.sendall(data + (b".\r\n" if data.endswith(b"\r\n") else b"\r\n.\r\n"))
+            sock.sendall(data if data.endswith(b"\r\n") else data + b"\r\n")
+        except (OSError, smtplib.SMTPException) as exc:
+            raise _Lost(str(exc) or type(exc).__name__, True) from None
+        try:
+            ready()
+        except BaseException:
+            self.abandon()  # the message ends without its dot: the server drops it
+            raise
+        try:
+            sock.sendall(b".\r\n")
+            meanwhile()
             code, text = _reply(reader)
         except (OSError, smtplib.SMTPException) as exc:
             raise _Lost(str(exc) or type(exc).__name__, True) from None
@@ -293,11 +327,19 @@ class OutboxTransport:
     def describe(self) -> str:
         return f"outbox folder {self.folder}"
 
-    def send(self, envelope: Envelope) -> SendResult:
+    def send(
+        self, envelope: Envelope, ready: Callable[[], None] = _nothing, meanwhile: Callable[[], None] = _nothing
+    ) -> SendResult:
         path = self.folder / file_name(envelope.recipient)
         tmp = path.with_suffix(".eml.tmp")
         tmp.write_bytes(envelope.data)
+        try:
+            ready()  # the file is not in the folder until it is renamed
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         tmp.replace(path)
+        meanwhile()
         return SendResult(True, 250, f"written to {path}")
 
     def close(self) -> None:

@@ -40,6 +40,7 @@ from ..errors import DeliveryError
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
 
+    from .recorder import Link, Recorder
     from .run import DeliveryReport, SendRun
     from .transport import Transport
 
@@ -78,7 +79,7 @@ def _die_with_parent(parent: int) -> None:
 def _child(
     run: SendRun,
     transports: Callable[[], Transport],
-    connections: int,
+    links: list[Link],
     index: int,
     parent: int,
     stop: Event,
@@ -110,16 +111,17 @@ def _child(
     options = replace(run.options, rate=run.options.rate / run.options.processes if run.options.rate else None)
     mine = SendRun(run.outbox, DeliveryReport(), options, run.message_for, post, stopping)
     with contextlib.suppress(KeyboardInterrupt):  # the parent has it too, and stops the send
-        in_threads(mine, transports, connections)
+        in_threads(mine, transports, links)
     error = None
     if mine.error is not None:
         error = str(mine.error) if isinstance(mine.error, DeliveryError) else f"the send stopped: {mine.error}"
     posts.put((index, _counts(mine.report), True, error))
 
 
-def in_processes(run: SendRun, transports: Callable[[], Transport]) -> None:
+def in_processes(run: SendRun, transports: Callable[[], Transport], recorder: Recorder) -> None:
     """Run the send in ``run.options.processes`` forked children sharing ``run.options.concurrency``
-    connections; fills ``run.report`` and ``run.error`` as the threads of one process would."""
+    connections, whose outcomes ``recorder`` commits in this process; fills ``run.report`` and
+    ``run.error`` as the threads of one process would."""
     ctx = multiprocessing.get_context("fork")
     run.outbox.engine.dispose()  # no open database connection is copied into a child
     n = min(run.options.processes, run.options.concurrency)
@@ -129,9 +131,13 @@ def in_processes(run: SendRun, transports: Callable[[], Transport]) -> None:
     with _running_lock:
         _running.add(stop)
     split = [run.options.concurrency // n + (i < run.options.concurrency % n) for i in range(n)]
+    first = [sum(split[:i]) for i in range(n)]
     children = [
         ctx.Process(
-            target=_child, args=(run, transports, k, i, os.getpid(), stop, posts), name=f"send-process-{i}", daemon=True
+            target=_child,
+            args=(run, transports, [recorder.link(first[i] + j) for j in range(k)], i, os.getpid(), stop, posts),
+            name=f"send-process-{i}",
+            daemon=True,
         )
         for i, k in enumerate(split)
     ]
@@ -140,7 +146,36 @@ def in_processes(run: SendRun, transports: Callable[[], Transport]) -> None:
     try:
         for child in children:
             child.start()
-        while len(finished) < n:
+        with recorder.running():  # its threads start after the fork: they are this process's alone
+            _watch(run, children, stop, posts, counts, finished)
+    finally:
+        stop.set()
+        for child in children:
+            child.join()
+        with _running_lock:
+            _running.discard(stop)
+    if len(finished) < n:
+        lost = [c.exitcode for i, c in enumerate(children) if i not in finished]
+        run.fail(
+            DeliveryError(
+                f"a send process ended unexpectedly (exit codes {lost}); run `digest send` "
+                "again to resume where it stopped"
+            )
+        )
+
+
+def _watch(
+    run: SendRun,
+    children: list[Any],
+    stop: Event,
+    posts: Any,
+    counts: dict[int, tuple[int, ...]],
+    finished: set[int],
+) -> None:
+    """Relay the children's counts until each has finished (or none runs), and tell them to stop when the
+    send should."""
+    try:
+        while len(finished) < len(children):
             try:
                 index, got, final, error = posts.get(timeout=0.2)
             except queue.Empty:
@@ -159,20 +194,11 @@ def in_processes(run: SendRun, transports: Callable[[], Transport]) -> None:
             if not stop.is_set() and (run.stop.is_set() or (run.should_stop is not None and run.should_stop())):
                 run.report.stopped = not run.stop.is_set()
                 stop.set()
-    finally:
-        stop.set()
+    finally:  # the children finish their messages in flight while the recorder still commits the outcomes
+        if len(finished) < len(children):
+            stop.set()
         for child in children:
             child.join()
-        with _running_lock:
-            _running.discard(stop)
-    if len(finished) < n:
-        lost = [c.exitcode for i, c in enumerate(children) if i not in finished]
-        run.fail(
-            DeliveryError(
-                f"a send process ended unexpectedly (exit codes {lost}); run `digest send` "
-                "again to resume where it stopped"
-            )
-        )
 
 
 def _counts(report: DeliveryReport) -> tuple[int, ...]:

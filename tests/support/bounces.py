@@ -7,6 +7,7 @@ import mailbox
 from datetime import timedelta
 from pathlib import Path
 
+from digest.db.deliveries import Outcome
 from digest.facade import Digest
 from digest.models import DeliveryStatus
 
@@ -53,8 +54,11 @@ def send_rows(d: Digest, week: str) -> int:
     outbox = d.db.deliveries.outbox(issue.id, "test:1:a", timedelta(minutes=5))
     outbox.enqueue()
     conn = outbox.connect()
-    for row_id, _, sub in outbox.claim(conn, 100):
-        outbox.record(conn, row_id, DeliveryStatus.SENT, tried=True, code=250, message_id=f"<{week}.{sub.id}@x>")
+    rows = outbox.claim(conn, 100)
+    outbox.record(
+        conn,
+        [Outcome(row_id, DeliveryStatus.SENT, True, 250, message_id=f"<{week}.{sub.id}@x>") for row_id, _, sub in rows],
+    )
     conn.close()
     return issue.id
 
