@@ -19,16 +19,18 @@ send, takes what every link has posted, commits it all at once, and answers each
 from __future__ import annotations
 
 import contextlib
+import marshal
 import multiprocessing
+import selectors
 import threading
 from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection as Pipe
-from multiprocessing.connection import wait
 
 from sqlalchemy import Connection
 
 from ..db.deliveries import Outbox, Outcome
 from ..errors import DeliveryError
+from ..models import DeliveryStatus
 
 LOOK_EVERY = 0.1  # seconds between the writer's looks at whether the send has ended
 CHECKPOINT_EVERY = 0.25  # seconds between SQLite checkpoints
@@ -44,7 +46,7 @@ class Link:
     def post(self, outcome: Outcome) -> None:
         """Hand over an outcome (after waiting for the one before, if any)."""
         self.wait()
-        self.end.send(outcome)
+        self.end.send_bytes(_pack(outcome))
         self.waiting = True
 
     def wait(self) -> None:
@@ -53,17 +55,13 @@ class Link:
             return
         self.waiting = False
         try:
-            error = self.end.recv()
+            error = self.end.recv_bytes().decode("utf-8")
         except EOFError:
             raise DeliveryError(
                 "the process recording the send's outcomes is gone; run `digest send` again to resume"
             ) from None
-        if error is not None:
+        if error:
             raise DeliveryError(f"an outcome could not be recorded ({error}); run `digest send` again to resume")
-
-    def record(self, outcome: Outcome) -> None:
-        self.post(outcome)
-        self.wait()
 
 
 class Recorder:
@@ -95,40 +93,51 @@ class Recorder:
                 thread.join()
 
     def _write(self) -> None:
-        ends = [mine for mine, _ in self._pipes]
         conn = self.outbox.recorder_connection()
-        try:
-            while ends:
-                ready = wait(ends, timeout=LOOK_EVERY)
-                if not ready:
-                    if self._done.is_set():
+        with selectors.DefaultSelector() as selector:
+            for mine, _ in self._pipes:
+                selector.register(mine, selectors.EVENT_READ)
+            try:
+                while selector.get_map():
+                    ready = selector.select(LOOK_EVERY)
+                    if not ready and self._done.is_set():
                         return
-                    continue
-                group: list[tuple[Pipe, Outcome]] = []
-                for end in ready:
-                    assert isinstance(end, Pipe)
-                    try:
-                        while end.poll():
-                            group.append((end, end.recv()))
-                    except (EOFError, OSError):  # that worker's process is gone
-                        ends.remove(end)
-                self._commit(conn, group)
-        finally:
-            self.outbox.disconnect(conn)
+                    group: list[tuple[Pipe, Outcome]] = []
+                    for key, _ in ready:  # a link has one outcome at most on its way: it waits for the answer
+                        end = key.fileobj
+                        assert isinstance(end, Pipe)
+                        try:
+                            group.append((end, _unpack(end.recv_bytes())))
+                        except (EOFError, OSError):  # that worker's process is gone
+                            selector.unregister(end)
+                    self._commit(conn, group)
+            finally:
+                self.outbox.disconnect(conn)
 
     def _commit(self, conn: Connection, group: Sequence[tuple[Pipe, Outcome]]) -> None:
         if not group:
             return
-        answer: str | None = None
+        answer = b""
         try:
             self.outbox.record(conn, [outcome for _, outcome in group])
         except Exception as exc:  # each waiting worker raises it, and the send stops
-            answer = f"{type(exc).__name__}: {exc}"
+            answer = f"{type(exc).__name__}: {exc}".encode()
         for end, _ in group:
             with contextlib.suppress(OSError):
-                end.send(answer)
+                end.send_bytes(answer)
 
     def _checkpoints(self) -> None:
         with self.outbox.engine.connect() as conn:
             while not self._done.wait(CHECKPOINT_EVERY):
                 self.outbox.checkpoint(conn)
+
+
+def _pack(outcome: Outcome) -> bytes:
+    """An outcome as bytes for the pipe (marshal: plain values only, the same interpreter at both ends)."""
+    o = outcome
+    return marshal.dumps((o.row_id, o.status.value, o.tried, o.code, o.text, o.message_id, o.retry_in, o.bounce))
+
+
+def _unpack(data: bytes) -> Outcome:
+    row_id, status, tried, code, text, message_id, retry_in, bounce = marshal.loads(data)
+    return Outcome(row_id, DeliveryStatus(status), tried, code, text, message_id, retry_in, bounce)
