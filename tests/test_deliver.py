@@ -12,8 +12,10 @@ from sqlalchemy import select
 
 from digest.db import Database
 from digest.db import tables as t
+from digest.db.deliveries import Outbox
 from digest.db.migrate import state, upgrade_database
 from digest.delivery.outbox import SendOptions, deliver
+from digest.delivery.run import DeliveryReport, SendRun, _claim_size
 from digest.errors import DeliveryError
 
 from .support.db import restore
@@ -47,6 +49,15 @@ def test_send_records_one_row_per_subscriber_and_resends_nothing(tmp_path: Path)
         assert msg["Message-ID"] == row["message_id"]
         assert msg["To"].addresses[0].addr_spec == email
     assert d.db.issues.of_week("2025-W10").status == "sent"  # type: ignore[union-attr]
+
+
+def test_claims_shrink_towards_the_end_so_the_connections_finish_together() -> None:
+    """Guided self-scheduling: each claim takes a share of the rows left after the last one claimed."""
+    run = SendRun(Outbox.__new__(Outbox), DeliveryReport(), SendOptions(concurrency=4, batch=100), lambda s: None, None)
+    assert _claim_size(run, None) == 100  # not known yet: a whole batch
+    run.last_row = 2000
+    sizes = [_claim_size(run, after) for after in (None, 100, 1200, 1900, 1990, 1999, 2000)]
+    assert sizes == [100, 100, 100, 13, 2, 1, 1]
 
 
 def test_worker_processes_share_one_send(db_url: str, tmp_path: Path) -> None:

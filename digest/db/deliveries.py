@@ -79,6 +79,7 @@ _RENEW = (
     .values(lease_until=_UNTIL)
 )
 _NEXT_DUE = select(func.count(), func.min(d.c.next_attempt_at)).where(_ISSUE, d.c.status.in_(OPEN))
+_LAST = select(func.max(d.c.id)).where(_ISSUE, d.c.status.in_(UNFINISHED))
 _COUNTS = select(d.c.status, func.count()).where(_ISSUE).group_by(d.c.status)
 _OWNERS = select(d.c.lease_owner).distinct().where(_ISSUE, d.c.status == DeliveryStatus.SENDING)
 _OUTCOME = {
@@ -236,6 +237,12 @@ class Outbox:
     def counts(self) -> dict[str, int]:
         with self.engine.begin() as conn:
             return {str(k): int(n) for k, n in conn.execute(_COUNTS, {"b_issue": self.issue_id})}
+
+    def last_row(self) -> int | None:
+        """The highest id among this issue's rows still to send (None: none is left)."""
+        with self.engine.begin() as conn:
+            last = conn.scalar(_LAST, {"b_issue": self.issue_id})
+        return None if last is None else int(last)
 
     def owners(self) -> list[str]:
         """Who holds rows of this issue in flight."""

@@ -81,6 +81,7 @@ def deliver(
     share = -(-report.total // (4 * max(1, options.concurrency)))
     options = replace(options, batch=max(1, min(options.batch, share)))
     run = SendRun(outbox, report, options, message_for, progress, should_stop)
+    run.last_row = outbox.last_row()
     recorder = Recorder(outbox, options.concurrency)
     try:
         if min(options.processes, options.concurrency) > 1:

@@ -123,6 +123,7 @@ class SendRun:
         self.in_a_row = 0
         self.last: SendResult | None = None
         self.limit = RateLimit(options.rate) if options.rate else None
+        self.last_row: int | None = None  # the highest row id of the send when it started (see ``_claim_size``)
 
     def fail(self, exc: BaseException) -> None:
         with self.lock:
@@ -160,9 +161,10 @@ def _work(run: SendRun, transport: Transport, link: Link) -> None:
     outbox, o = run.outbox, run.options
     conn = outbox.connect()
     held: list[int] = []
+    after: int | None = None
     try:
         while not run.stop.is_set():
-            rows = outbox.claim(conn, o.batch)
+            rows = outbox.claim(conn, _claim_size(run, after))
             if not rows:
                 wait = outbox.next_due(conn)
                 if wait is None:
@@ -170,6 +172,7 @@ def _work(run: SendRun, transport: Transport, link: Link) -> None:
                 run.stop.wait(min(max(wait, 0.01), 1.0))
                 continue
             held = [r[0] for r in rows]
+            after = max(held)
             renew_at = time.monotonic() + o.lease_seconds / 2
             ahead = _Ahead(run, [sub for _, _, sub in rows])
             for i, (row_id, attempts, sub) in enumerate(rows):
@@ -198,6 +201,17 @@ def _work(run: SendRun, transport: Transport, link: Link) -> None:
         finally:
             outbox.disconnect(conn)
             transport.close()
+
+
+def _claim_size(run: SendRun, after: int | None) -> int:
+    """Rows to claim next: a share of what is left, so that the connections finish together rather than one
+    of them sending a whole batch alone at the end (guided self-scheduling). What is left is counted from
+    the rows' ids, which a send's enqueue hands out in a row: no shared count is needed across processes."""
+    o = run.options
+    if after is None or run.last_row is None:
+        return o.batch
+    left = max(0, run.last_row - after)
+    return max(1, min(o.batch, -(-left // (2 * max(1, o.concurrency)))))
 
 
 class _Ahead:

@@ -110,6 +110,7 @@ def _child(
 
     options = replace(run.options, rate=run.options.rate / run.options.processes if run.options.rate else None)
     mine = SendRun(run.outbox, DeliveryReport(), options, run.message_for, post, stopping)
+    mine.last_row = run.last_row
     with contextlib.suppress(KeyboardInterrupt):  # the parent has it too, and stops the send
         in_threads(mine, transports, links)
     error = None
