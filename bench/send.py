@@ -386,7 +386,7 @@ def loopback(args: argparse.Namespace, port: int, size: int) -> None:
 
 
 def latency(args: argparse.Namespace, port: int) -> None:
-    from latency import Window, far_away
+    from latency import Window, far_away, measure
 
     rtt = float(args.latency.removesuffix("ms")) / 1000
     n = args.subscribers
@@ -400,6 +400,7 @@ def latency(args: argparse.Namespace, port: int) -> None:
     window = Window()
     rounds: dict[str, list[float]] = {"true": [], "false": []}
     with far_away(port, rtt, window) as far:
+        print(f"the relay's own round trip (a NOOP through it, median of 50): {measure(far) * 1000:.2f} ms", flush=True)
         for r in range(args.repeat):
             line = []
             for label, pipelining in (("pipelined", "true"), ("one command at a time", "false")):
