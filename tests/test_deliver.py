@@ -130,6 +130,31 @@ def test_faults_end_with_one_accepted_message_or_a_recorded_failure(tmp_path: Pa
     assert sink.sessions >= 40 // 7  # connections were reopened after drops and every 7 messages
 
 
+def test_an_outcome_that_cannot_be_committed_stops_the_next_message_before_its_final_dot(tmp_path: Path) -> None:
+    """The next message's commands and content go out while the last outcome is being committed, but its
+    final dot waits for that commit: when the commit fails, the connection is dropped and the server never
+    takes the next message. Only the message whose outcome was lost stays unrecorded (sent again later)."""
+    sink = FaultSink()
+    with smtp_server(sink) as port:
+        d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 8)
+        with d.db.engine.begin() as conn:  # the database refuses sub3's outcome (a real refusal, by SQLite)
+            conn.exec_driver_sql(
+                "CREATE TRIGGER refuse_sub3 BEFORE UPDATE OF status ON deliveries WHEN NEW.status = 'sent' AND "
+                "NEW.subscriber_id = (SELECT id FROM subscribers WHERE email = 'sub3@example.com') "
+                "BEGIN SELECT RAISE(ABORT, 'the disk says no'); END"
+            )
+        with pytest.raises(DeliveryError, match=r"could not be recorded.*the disk says no.*run `digest send` again"):
+            d.deliver(options=SendOptions(concurrency=1))
+        assert [email for email, _ in sink.accepted] == [f"sub{i}@example.com" for i in range(4)]
+        recorded = rows(d)
+        assert [recorded[f"sub{i}@example.com"]["status"] for i in range(5)] == ["sent"] * 3 + ["sending", "pending"]
+        with d.db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER refuse_sub3")
+        rep = d.deliver(options=SendOptions(concurrency=1))
+    assert rep.sent == 4 and sorted(sink.copies().values()) == [1] * 8  # sub3 stays leased until its lease runs out
+    d.close()
+
+
 def test_a_server_refusing_everything_stops_the_send_early(tmp_path: Path) -> None:
     sink = FaultSink(refuse_all=True)
     with smtp_server(sink) as port:

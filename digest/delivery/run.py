@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 from subscribers.model import Subscriber
 
 from ..db.deliveries import Outbox, Outcome
-from ..errors import DeliveryError, SMTPConnectionError
+from ..errors import DeliveryError
 from ..issue.message import Envelope
 from ..models import DeliveryStatus
 from .recorder import Link
@@ -189,7 +189,7 @@ def _work(run: SendRun, transport: Transport, link: Link) -> None:
             link.wait()
             outbox.release(conn, held)
             held = []
-    except SMTPConnectionError as exc:
+    except DeliveryError as exc:  # said in words (a lost connection, an outcome not recorded): the send stops
         run.fail(exc)
     except BaseException as exc:
         run.fail(exc)
