@@ -127,7 +127,8 @@ class Direct:
     @staticmethod
     def run_many(conn: Connection, work: Sequence[tuple[Direct, Sequence[dict[str, Any]]]]) -> None:
         """Execute each statement with each of its value sets, then commit once, on ``conn``'s driver
-        connection with a cursor kept on it (no transaction of SQLAlchemy's may be open on ``conn``)."""
+        connection with a cursor kept on it (no transaction of SQLAlchemy's may be open on ``conn``). On a
+        connection in autocommit each statement commits itself."""
         if conn.in_transaction():  # the driver's commit below would end it behind SQLAlchemy's back
             raise RuntimeError("Direct.run_many needs a connection with no SQLAlchemy transaction open on it")
         driver = conn.connection.driver_connection
@@ -135,12 +136,15 @@ class Direct:
         cursor = conn.info.get(_CURSOR)
         if cursor is None:
             cursor = conn.info[_CURSOR] = driver.cursor()
+        committed = getattr(driver, "autocommit", None) is True  # each statement by itself
         try:
             for statement, rows in work:
                 cursor.executemany(statement.sql, [statement.parameters(values) for values in rows])
-            driver.commit()
+            if not committed:
+                driver.commit()
         except BaseException:
-            driver.rollback()
+            if not committed:
+                driver.rollback()
             raise
 
 
@@ -311,6 +315,9 @@ class Outbox:
         send; ``disconnect`` closes it. Its commits wait for no disk, as a worker's (see ``connect``)."""
         conn = self.engine.connect()
         if self.postgres:
+            # Each outcome is its own transaction, and a group of them one round trip (the driver's pipeline),
+            # instead of BEGIN, the UPDATEs and COMMIT, each a round trip.
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
             conn.exec_driver_sql("SET synchronous_commit TO OFF")
         elif self.engine.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
@@ -328,8 +335,10 @@ class Outbox:
             conn.commit()
 
     def record(self, conn: Connection, outcomes: Sequence[Outcome]) -> None:
-        """Messages' outcomes, in one transaction: all of them or none. ``Outcome.tried`` counts an attempt;
-        ``Outcome.bounce`` names a subscriber to mark bounced (with its history line)."""
+        """Messages' outcomes, committed before this returns: on SQLite in one transaction, on a PostgreSQL
+        connection in autocommit (``recorder_connection``) each in its own. ``Outcome.tried`` counts an
+        attempt; ``Outcome.bounce`` names a subscriber to mark bounced, in one transaction with its outcome
+        and history line (on a connection of the pool)."""
         plain: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
         marked: list[tuple[Outcome, dict[str, Any]]] = []
         for outcome in outcomes:
@@ -342,15 +351,15 @@ class Outbox:
             if not marked:  # nearly every group: the UPDATEs straight to the driver
                 Direct.run_many(conn, [(self._record[tried], rows) for tried, rows in plain.items() if rows])
                 return
-            with conn.begin():
+            with self.engine.begin() as tx:
                 for tried, rows in plain.items():
                     if rows:
-                        conn.execute(_RECORD_TRIED if tried else _RECORD_SKIPPED, rows)
+                        tx.execute(_RECORD_TRIED if tried else _RECORD_SKIPPED, rows)
                 for outcome, params in marked:
-                    conn.execute(_RECORD_TRIED if outcome.tried else _RECORD_SKIPPED, params)
+                    tx.execute(_RECORD_TRIED if outcome.tried else _RECORD_SKIPPED, params)
                     assert outcome.bounce is not None
                     detail = f"{outcome.code} {(outcome.text or '')[:200]}".strip()
-                    lifecycle.move(conn, outcome.bounce, Change.BOUNCE, source="smtp", detail=detail, at=params["b_at"])
+                    lifecycle.move(tx, outcome.bounce, Change.BOUNCE, source="smtp", detail=detail, at=params["b_at"])
 
 
 @dataclass(frozen=True)
