@@ -233,8 +233,9 @@ GROUPS = (
     ("the fill (message.py)", ("message.py", "render.py")),
     ("SMTP (transport.py, smtplib, socket)", ("transport.py", "smtplib.py", "socket.py", "ssl.py")),
     ("database (outbox, SQLAlchemy, drivers)", ("deliveries.py", "sqlalchemy", "sqlite3", "psycopg")),
+    ("outcomes over the recorder's pipes (recorder.py)", ("recorder.py", "connection.py", "selectors")),
     ("start-up (imports)", ("<frozen importlib",)),
-    ("worker loop, waits, the rest (deliver.py, workers.py)", ("",)),
+    ("worker loop, waits, the rest (run.py, workers.py)", ("",)),
 )
 
 
