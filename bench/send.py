@@ -258,6 +258,8 @@ def profile(db: str, port: int, tmp: Path, n: int, extra: list[str]) -> None:
     total = 0
     for line in out.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
+        if not count.isdigit():  # a line py-spy cut short
+            continue
         frames = stack.split(";")
         k = int(count)
         if any("wait (threading.py" in f or "select (" in f or "_recv_bytes" in f for f in frames[-3:]):
