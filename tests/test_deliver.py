@@ -60,13 +60,23 @@ def test_claims_shrink_towards_the_end_so_the_connections_finish_together() -> N
     assert sizes == [100, 100, 100, 13, 2, 1, 1]
 
 
+def thread_nices() -> set[int]:
+    """The nice value of each thread of this process (Linux: /proc/self/task/<tid>/stat, field 19)."""
+    return {int(stat.read_text().rpartition(")")[2].split()[16]) for stat in Path("/proc/self/task").glob("*/stat")}
+
+
 def test_worker_processes_share_one_send(db_url: str, tmp_path: Path) -> None:
     """Two forked processes, two connections each: everyone once, every row recorded, progress relayed."""
     sink = FaultSink()
     pids, progress, niceness = tmp_path / "pids", [], os.nice(0)
+    parent_threads: set[int] = set()  # the nice values of this process's threads while the send runs
     with smtp_server(sink) as port:
         d = prepared(db_url, tmp_path, port, 90)
         issue = d.current_issue()
+
+        def seen(report: DeliveryReport) -> None:
+            progress.append(report.sent)
+            parent_threads.update(thread_nices())
 
         def transports():  # type: ignore[no-untyped-def]
             with open(pids, "a") as fh:
@@ -79,7 +89,7 @@ def test_worker_processes_share_one_send(db_url: str, tmp_path: Path) -> None:
             transports,
             d.issue_messages(issue).for_subscriber,
             SendOptions(concurrency=4, processes=2),
-            progress=lambda r: progress.append(r.sent),
+            progress=seen,
         )
     assert (rep.sent, rep.failed, rep.deferred) == (90, 0, 0)
     assert sorted(sink.copies().values()) == [1] * 90
@@ -89,6 +99,7 @@ def test_worker_processes_share_one_send(db_url: str, tmp_path: Path) -> None:
     assert str(os.getpid()) not in {pid for pid, _ in workers}
     assert {int(nice) for _, nice in workers} == {min(19, niceness + SendOptions().niceness)}  # batch work yields
     assert os.nice(0) == niceness  # the parent keeps its own priority
+    assert parent_threads == {niceness, min(19, niceness + SendOptions().niceness)}  # but its recorder yields too
     assert progress and progress[-1] == 90
     d.close()
 

@@ -82,9 +82,10 @@ def deliver(
     options = replace(options, batch=max(1, min(options.batch, share)))
     run = SendRun(outbox, report, options, message_for, progress, should_stop)
     run.last_row = outbox.last_row()
-    recorder = Recorder(outbox, options.concurrency)
+    forks = min(options.processes, options.concurrency) > 1
+    recorder = Recorder(outbox, options.concurrency, niceness=options.niceness if forks else 0)
     try:
-        if min(options.processes, options.concurrency) > 1:
+        if forks:
             from .workers import in_processes
 
             in_processes(run, transports, recorder)

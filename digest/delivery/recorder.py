@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import marshal
 import multiprocessing
+import os
 import selectors
 import threading
 from collections.abc import Iterator, Sequence
@@ -67,10 +68,12 @@ class Link:
 class Recorder:
     """The writer of one send's outcomes, with ``links`` links; ``running`` runs it in threads of this
     process. Make it before forking the workers' processes and run it after: the threads are this
-    process's own."""
+    process's own. Beside worker processes it runs at their lower CPU priority (``niceness``), so that a
+    web side or a mail server on the same host is served first, as with the workers themselves."""
 
-    def __init__(self, outbox: Outbox, links: int) -> None:
+    def __init__(self, outbox: Outbox, links: int, niceness: int = 0) -> None:
         self.outbox = outbox
+        self.niceness = niceness  # added to its threads' nice value (Linux: a thread has its own)
         self._pipes = [multiprocessing.Pipe() for _ in range(max(1, links))]
         self._done = threading.Event()
 
@@ -92,7 +95,14 @@ class Recorder:
             for thread in threads:
                 thread.join()
 
+    def _nice(self) -> None:
+        if self.niceness and hasattr(os, "setpriority"):
+            me = threading.get_native_id()
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, me, os.getpriority(os.PRIO_PROCESS, me) + self.niceness)
+
     def _write(self) -> None:
+        self._nice()
         conn = self.outbox.recorder_connection()
         with selectors.DefaultSelector() as selector:
             for mine, _ in self._pipes:
@@ -127,6 +137,7 @@ class Recorder:
                 end.send_bytes(answer)
 
     def _checkpoints(self) -> None:
+        self._nice()
         with self.outbox.engine.connect() as conn:
             while not self._done.wait(CHECKPOINT_EVERY):
                 self.outbox.checkpoint(conn)

@@ -12,9 +12,10 @@ The parent relays the children's counts to the progress callback, asks ``should_
 issue's lease) and tells the children to stop; a child's error stops the others and is raised by the parent.
 The children run at a lower CPU priority (``SendOptions.niceness``, nice 10 by default): a send is batch
 work, and on a host it shares with the mail server, the database or the web side (one-click unsubscribes
-answered while it runs), those are served first; on an idle host it changes nothing. Threads of one
-process are never niced, since a thread descheduled while holding the interpreter's lock would hold up
-the others.
+answered while it runs), those are served first; on an idle host it changes nothing. So do the threads of
+the parent's recorder (digest/delivery/recorder.py), which commit the children's outcomes; the parent's
+own thread keeps its priority. A worker's threads are never niced apart, since a thread descheduled
+while holding the interpreter's lock would hold up the others of its process.
 
 A process that is told to stop (the daemon on SIGTERM) calls ``stop_all`` so its children hear it at once,
 not at the parent's next look.
