@@ -99,7 +99,8 @@ def test_worker_processes_share_one_send(db_url: str, tmp_path: Path) -> None:
     assert str(os.getpid()) not in {pid for pid, _ in workers}
     assert {int(nice) for _, nice in workers} == {min(19, niceness + SendOptions().niceness)}  # batch work yields
     assert os.nice(0) == niceness  # the parent keeps its own priority
-    assert parent_threads == {niceness, min(19, niceness + SendOptions().niceness)}  # but its recorder yields too
+    recorder = set() if d.db.engine.dialect.name == "postgresql" else {min(19, niceness + SendOptions().niceness)}
+    assert parent_threads == {niceness} | recorder  # but its recorder (SQLite's one writer) yields too
     assert progress and progress[-1] == 90
     d.close()
 

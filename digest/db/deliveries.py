@@ -311,19 +311,14 @@ class Outbox:
         return 0.0 if row[1] is None else max(0.0, (row[1] - now()).total_seconds())
 
     def recorder_connection(self) -> Connection:
-        """The connection of a send's one writer of outcomes (digest/delivery/recorder.py), kept for the whole
-        send; ``disconnect`` closes it. Its commits wait for no disk, as a worker's (see ``connect``)."""
+        """The connection of a send's one writer of outcomes on SQLite (digest/delivery/recorder.py), kept
+        for the whole send; ``disconnect`` closes it. Its commits wait for no disk, as a worker's (see
+        ``connect``), and never checkpoint."""
         conn = self.engine.connect()
-        if self.postgres:
-            # Each outcome is its own transaction, and a group of them one round trip (the driver's pipeline),
-            # instead of BEGIN, the UPDATEs and COMMIT, each a round trip.
-            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-            conn.exec_driver_sql("SET synchronous_commit TO OFF")
-        elif self.engine.dialect.name == "sqlite":
-            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
-            # No checkpoint inside the writer's commit: it would copy the log into the database and fsync
-            # while every worker waits for its outcome. ``checkpoint`` does that beside the writer.
-            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+        conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+        # No checkpoint inside the writer's commit: it would copy the log into the database and fsync
+        # while every worker waits for its outcome. ``checkpoint`` does that beside the writer.
+        conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
         conn.commit()
         return conn
 
@@ -335,8 +330,8 @@ class Outbox:
             conn.commit()
 
     def record(self, conn: Connection, outcomes: Sequence[Outcome]) -> None:
-        """Messages' outcomes, committed before this returns: on SQLite in one transaction, on a PostgreSQL
-        connection in autocommit (``recorder_connection``) each in its own. ``Outcome.tried`` counts an
+        """Messages' outcomes, committed before this returns: in one transaction, or each in its own on a
+        connection in autocommit (a PostgreSQL worker's, see ``connect``). ``Outcome.tried`` counts an
         attempt; ``Outcome.bounce`` names a subscriber to mark bounced, in one transaction with its outcome
         and history line (on a connection of the pool)."""
         plain: dict[bool, list[dict[str, Any]]] = {True: [], False: []}

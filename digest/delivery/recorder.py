@@ -11,7 +11,8 @@ send, takes what every link has posted, commits it all at once, and answers each
   was not committed (a posted outcome not yet committed is lost with the process; the worker had not sent
   anything after it);
 - on SQLite, only the writer and the workers' rare claims write, instead of every worker once a message
-  with each waiting for the others' turns; on PostgreSQL, one round trip commits several outcomes;
+  with each waiting for the others' turns. PostgreSQL has no single writer to queue for: there each
+  worker commits its own outcome, at the same moment (``OwnLink``), in one round trip;
 - on SQLite the writer's commits never checkpoint the log (a checkpoint copies it into the database and
   waits for the disk, while every worker waits for its answer): a thread beside it does that.
 """
@@ -37,12 +38,19 @@ LOOK_EVERY = 0.1  # seconds between the writer's looks at whether the send has e
 CHECKPOINT_EVERY = 0.25  # seconds between SQLite checkpoints
 
 
+def _refused(error: str) -> DeliveryError:
+    return DeliveryError(f"an outcome could not be recorded ({error}); run `digest send` again to resume")
+
+
 class Link:
-    """A worker's end: ``post`` an outcome, then ``wait`` until it is committed (``record`` does both)."""
+    """A worker's end of the recorder's pipe: ``post`` an outcome, then ``wait`` until it is committed."""
 
     def __init__(self, end: Pipe) -> None:
         self.end = end
         self.waiting = False
+
+    def bind(self, conn: Connection) -> None:
+        """The worker's own database connection: not used here, the recorder commits on its own."""
 
     def post(self, outcome: Outcome) -> None:
         """Hand over an outcome (after waiting for the one before, if any)."""
@@ -62,7 +70,35 @@ class Link:
                 "the process recording the send's outcomes is gone; run `digest send` again to resume"
             ) from None
         if error:
-            raise DeliveryError(f"an outcome could not be recorded ({error}); run `digest send` again to resume")
+            raise _refused(error)
+
+
+class OwnLink:
+    """A worker that commits its own outcomes, on its own connection, at the same moment as a ``Link``'s
+    worker waits for the recorder: PostgreSQL needs no single writer (its rows lock one by one), and a
+    pipe and a process between would cost more than the one round trip of the commit itself."""
+
+    def __init__(self, outbox: Outbox) -> None:
+        self.outbox = outbox
+        self.conn: Connection | None = None
+        self.pending: Outcome | None = None
+
+    def bind(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def post(self, outcome: Outcome) -> None:
+        self.wait()
+        self.pending = outcome
+
+    def wait(self) -> None:
+        outcome, self.pending = self.pending, None
+        if outcome is None:
+            return
+        assert self.conn is not None, "bind the worker's connection first"
+        try:
+            self.outbox.record(self.conn, [outcome])
+        except Exception as exc:
+            raise _refused(f"{type(exc).__name__}: {exc}") from exc
 
 
 class Recorder:
@@ -74,17 +110,19 @@ class Recorder:
     def __init__(self, outbox: Outbox, links: int, niceness: int = 0) -> None:
         self.outbox = outbox
         self.niceness = niceness  # added to its threads' nice value (Linux: a thread has its own)
-        self._pipes = [multiprocessing.Pipe() for _ in range(max(1, links))]
+        self._pipes = [] if outbox.postgres else [multiprocessing.Pipe() for _ in range(max(1, links))]
         self._done = threading.Event()
 
-    def link(self, i: int) -> Link:
-        return Link(self._pipes[i][1])
+    def link(self, i: int) -> Link | OwnLink:
+        """Worker ``i``'s link: to this recorder on SQLite, its own commits on PostgreSQL."""
+        return OwnLink(self.outbox) if self.outbox.postgres else Link(self._pipes[i][1])
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
         self._done.clear()
-        threads = [threading.Thread(target=self._write, name="send-recorder", daemon=True)]
-        if not self.outbox.postgres:
+        threads = []
+        if not self.outbox.postgres:  # on PostgreSQL each worker commits its own (``OwnLink``)
+            threads.append(threading.Thread(target=self._write, name="send-recorder", daemon=True))
             threads.append(threading.Thread(target=self._checkpoints, name="send-checkpoints", daemon=True))
         for thread in threads:
             thread.start()

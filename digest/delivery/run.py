@@ -25,7 +25,7 @@ from ..db.deliveries import Outbox, Outcome
 from ..errors import DeliveryError
 from ..issue.message import Envelope
 from ..models import DeliveryStatus
-from .recorder import Link
+from .recorder import Link, OwnLink
 from .transport import SendResult, Transport
 
 log = logging.getLogger(__name__)
@@ -157,9 +157,10 @@ class SendRun:
         return delay * random.uniform(0.5, 1.5)
 
 
-def _work(run: SendRun, transport: Transport, link: Link) -> None:
+def _work(run: SendRun, transport: Transport, link: Link | OwnLink) -> None:
     outbox, o = run.outbox, run.options
     conn = outbox.connect()
+    link.bind(conn)
     held: list[int] = []
     after: int | None = None
     try:
@@ -240,7 +241,7 @@ def _one(
     run: SendRun,
     conn: Connection,
     transport: Transport,
-    link: Link,
+    link: Link | OwnLink,
     row_id: int,
     attempts: int,
     sub: Subscriber,
@@ -330,7 +331,7 @@ def _send(
         run.outbox.renew(conn, [row_id])
 
 
-def in_threads(run: SendRun, transports: Callable[[], Transport], links: Sequence[Link]) -> None:
+def in_threads(run: SendRun, transports: Callable[[], Transport], links: Sequence[Link | OwnLink]) -> None:
     """The workers of this process: one thread, one SMTP connection, one database connection (for claims)
     and one link to the send's recorder each."""
     workers = [
