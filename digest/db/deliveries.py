@@ -16,8 +16,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Engine, and_, bindparam, case, delete, func, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Dialect,
+    Engine,
+    and_,
+    any_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
 
 from subscribers import lifecycle
 from subscribers.clock import now
@@ -47,11 +62,14 @@ def _claim(postgres: bool) -> Any:
     # In the index's order (retries due first, then the rest, then leases run out), not the table's: a
     # claim reads only the rows it takes, not every row of the issue sorted afresh.
     chosen = select(d.c.id).where(claimable).order_by(d.c.status, d.c.id).limit(bindparam("limit"))
+    taken: ColumnElement[bool] = d.c.id.in_(chosen.scalar_subquery())
     if postgres:
-        chosen = chosen.with_for_update(skip_locked=True)
+        # = ANY(ARRAY(…)): the chosen ids are looked up by the primary key; with IN (…) PostgreSQL joined
+        # them against a scan of the whole table, every row of every issue on each claim.
+        taken = d.c.id == any_(func.array(chosen.with_for_update(skip_locked=True).scalar_subquery()))
     return (
         update(d)
-        .where(d.c.id.in_(chosen.scalar_subquery()))
+        .where(taken)
         .values(status=DeliveryStatus.SENDING, lease_owner=bindparam("owner"), lease_until=_UNTIL)
         .returning(d.c.id)
     )
@@ -139,7 +157,10 @@ class Direct:
         committed = getattr(driver, "autocommit", None) is True  # each statement by itself
         try:
             for statement, rows in work:
-                cursor.executemany(statement.sql, [statement.parameters(values) for values in rows])
+                if len(rows) == 1:  # the usual group: executemany's own work (a pipeline, on psycopg) for one
+                    cursor.execute(statement.sql, statement.parameters(rows[0]))
+                else:
+                    cursor.executemany(statement.sql, [statement.parameters(values) for values in rows])
             if not committed:
                 driver.commit()
         except BaseException:
