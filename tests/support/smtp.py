@@ -110,14 +110,26 @@ def gated_sink(open_gate: bool = False) -> Iterator[GatedSink]:
 
 
 @dataclass
-class FaultSink:
+class _Refusing:
+    """Refuses the addresses in ``refuse`` at RCPT (550), takes the others."""
+
+    refuse: set[str] = field(default_factory=set)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address in self.refuse:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+@dataclass
+class FaultSink(_Refusing):
     """Answers per recipient: 550 at RCPT for ``refuse``; 451 for the first n DATA of ``tempfail``;
     drops the connection on the first n DATA of ``drop``; 451 always for ``always``; 554 for all with
     ``refuse_all``. With ``hold_after`` = N, DATA after the Nth accepted one is received and kept in
     ``held`` but not answered until ``gate`` is set (a send caught with messages in flight).
     With ``hold_until`` = K, every DATA waits until K of them wait at once."""
 
-    refuse: set[str] = field(default_factory=set)
     tempfail: dict[str, int] = field(default_factory=dict)
     drop: dict[str, int] = field(default_factory=dict)
     always: set[str] = field(default_factory=set)
@@ -139,12 +151,6 @@ class FaultSink:
         with self.lock:
             self.sessions += 1
         return responses
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         rcpt = envelope.rcpt_tos[0]
@@ -199,7 +205,7 @@ def link_in(msg: EmailMessage, purpose: str) -> str:
 
 
 @dataclass
-class PipeliningSink:
+class PipeliningSink(_Refusing):
     """Offers PIPELINING (RFC 2920) unless ``offer`` is false, and notes for each MAIL FROM whether the
     client's RCPT TO had already arrived with it (written in one go). Answers each message's DATA with
     its own queue id, ``Q-<recipient>``; refuses the addresses in ``refuse`` at RCPT; answers the first
@@ -208,7 +214,6 @@ class PipeliningSink:
     closes a connection after that many messages."""
 
     offer: bool = True
-    refuse: set[str] = field(default_factory=set)
     busy: int = 0
     throttle: int = 0
     per_connection: int | None = None
@@ -241,12 +246,6 @@ class PipeliningSink:
                 asyncio.get_running_loop().call_soon(server.transport.close)
                 return "421 4.7.0 rate limited, slow down"
         envelope.mail_from = address
-        return "250 OK"
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 no such user"
-        envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
