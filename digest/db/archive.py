@@ -259,31 +259,15 @@ def _typed(params: dict[str, Any]) -> list[Any]:
     return [bindparam(k, type_=s.c.published.type) for k in ("start", "end") if k in params]
 
 
+def _told(row: Any) -> dict[str, Any]:
+    """What a stored story and a found one both say: the article as the issue told it."""
+    told = {k: row[k] for k in ("article_id", "url", "title", "summary", "source", "published")}
+    return told | {"topics": _codes(row["topics"]), "jurisdictions": _codes(row["jurisdictions"])}
+
+
 def _story(row: Any) -> Story:
-    return Story(
-        article_id=row["article_id"],
-        url=row["url"],
-        title=row["title"],
-        summary=row["summary"],
-        source=row["source"],
-        published=row["published"],
-        topics=_codes(row["topics"]),
-        jurisdictions=_codes(row["jurisdictions"]),
-        numbers=tuple((row["numbers"] or "").split()),
-    )
+    return Story(**_told(row), numbers=tuple((row["numbers"] or "").split()))
 
 
 def _hit(row: Any) -> Hit:
-    return Hit(
-        id=row["id"],
-        issue_id=row["issue_id"],
-        article_id=row["article_id"],
-        url=row["url"],
-        title=row["title"],
-        summary=row["summary"],
-        source=row["source"],
-        published=row["published"],
-        sent=row["sent"],
-        topics=_codes(row["topics"]),
-        jurisdictions=_codes(row["jurisdictions"]),
-    )
+    return Hit(id=row["id"], issue_id=row["issue_id"], sent=row["sent"], **_told(row))
