@@ -21,20 +21,15 @@ from digest.facade import Digest
 from digest.models import DeliveryStatus
 from subscribers.service import Audience, Notice
 
-from .support.bounces import arf, bounce, dsn, maildir, mbox, send_rows
+from .support.bounces import arf, bounce, dsn, maildir, mbox, send_rows, sent_issue
 from .support.sending import prepared
-from .support.smtp import Sink, sink_server
+from .support.smtp import Sink
 
 
 @pytest.fixture
 def sent(db_url: str, tmp_path: Path) -> Iterator[tuple[Digest, Sink]]:
-    """An issue sent through aiosmtpd to sub0…sub9@example.com with VERP envelope senders."""
-    with sink_server() as sink:
-        d = prepared(db_url, tmp_path, sink.port, 10)
-        d.settings = replace(d.settings, bounce_address="bounces@example.org")
-        assert d.deliver().sent == 10
-        yield d, sink
-        d.close()
+    with sent_issue(db_url, tmp_path, 10) as got:
+        yield got
 
 
 def delivery(d: Digest, email: str) -> dict[str, object]:

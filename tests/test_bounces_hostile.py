@@ -8,7 +8,6 @@ from __future__ import annotations
 import imaplib
 import ssl
 from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -20,20 +19,15 @@ from digest.bounces.parse import parse as real_parse
 from digest.config import BouncesConfig
 from digest.facade import Digest
 
-from .support.bounces import bounce, dsn, maildir
+from .support.bounces import bounce, dsn, maildir, sent_issue
 from .support.dovecot import PASSWORD, USER, dovecot
-from .support.sending import prepared
-from .support.smtp import Sink, sink_server
+from .support.smtp import Sink
 
 
 @pytest.fixture
 def sent(db_url: str, tmp_path: Path) -> Iterator[tuple[Digest, Sink]]:
-    with sink_server() as sink:
-        d = prepared(db_url, tmp_path, sink.port, 5)
-        d.settings = replace(d.settings, bounce_address="bounces@example.org")
-        assert d.deliver().sent == 5
-        yield d, sink
-        d.close()
+    with sent_issue(db_url, tmp_path, 5) as got:
+        yield got
 
 
 def hostile(sink: Sink) -> list[bytes]:

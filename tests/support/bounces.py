@@ -3,7 +3,10 @@ back (its recipient, VERP address and Message-ID put in), and Maildir and mbox f
 
 from __future__ import annotations
 
+import contextlib
 import mailbox
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +15,8 @@ from digest.facade import Digest
 from digest.models import DeliveryStatus
 
 from .data import ROOT, make_issue
+from .sending import prepared
+from .smtp import Sink, sink_server
 
 FIXTURES = ROOT / "tests" / "data" / "bounces"
 RECIPIENT, VERP, MESSAGE_ID = "ann@example.com", "bounces+1-2-abcdefghij@example.org", "<f00d1e55c0ffee@example.org>"
@@ -136,3 +141,14 @@ Message-ID: {message_id}
 
 --b1--
 """.encode()
+
+
+@contextlib.contextmanager
+def sent_issue(db_url: str, tmp: Path, subscribers: int) -> Iterator[tuple[Digest, Sink]]:
+    """An issue sent through aiosmtpd to sub0…sub<n-1>@example.com with VERP envelope senders."""
+    with sink_server() as sink:
+        d = prepared(db_url, tmp, sink.port, subscribers)
+        d.settings = replace(d.settings, bounce_address="bounces@example.org")
+        assert d.deliver().sent == subscribers
+        yield d, sink
+        d.close()
