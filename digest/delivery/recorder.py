@@ -27,6 +27,7 @@ import selectors
 import threading
 from collections.abc import Iterator, Sequence
 from multiprocessing.connection import Connection as Pipe
+from typing import Protocol
 
 from sqlalchemy import Connection
 
@@ -36,6 +37,16 @@ from ..models import DeliveryStatus
 
 LOOK_EVERY = 0.1  # seconds between the writer's looks at whether the send has ended
 CHECKPOINT_EVERY = 0.25  # seconds between SQLite checkpoints
+
+
+class Outcomes(Protocol):
+    """What a worker holds to have its outcomes committed: ``Link`` (to the recorder) or ``OwnLink``."""
+
+    def bind(self, conn: Connection) -> None: ...
+
+    def post(self, outcome: Outcome) -> None: ...
+
+    def wait(self) -> None: ...
 
 
 def _refused(error: str) -> DeliveryError:
@@ -113,7 +124,7 @@ class Recorder:
         self._pipes = [] if outbox.postgres else [multiprocessing.Pipe() for _ in range(max(1, links))]
         self._done = threading.Event()
 
-    def link(self, i: int) -> Link | OwnLink:
+    def link(self, i: int) -> Outcomes:
         """Worker ``i``'s link: to this recorder on SQLite, its own commits on PostgreSQL."""
         return OwnLink(self.outbox) if self.outbox.postgres else Link(self._pipes[i][1])
 

@@ -25,7 +25,7 @@ from ..db.deliveries import Outbox, Outcome
 from ..errors import DeliveryError
 from ..issue.message import Envelope
 from ..models import DeliveryStatus
-from .recorder import Link, OwnLink
+from .recorder import Outcomes
 from .transport import SendResult, Transport
 
 log = logging.getLogger(__name__)
@@ -157,7 +157,7 @@ class SendRun:
         return delay * random.uniform(0.5, 1.5)
 
 
-def _work(run: SendRun, transport: Transport, link: Link | OwnLink) -> None:
+def _work(run: SendRun, transport: Transport, link: Outcomes) -> None:
     outbox, o = run.outbox, run.options
     conn = outbox.connect()
     link.bind(conn)
@@ -241,7 +241,7 @@ def _one(
     run: SendRun,
     conn: Connection,
     transport: Transport,
-    link: Link | OwnLink,
+    link: Outcomes,
     row_id: int,
     attempts: int,
     sub: Subscriber,
@@ -331,7 +331,7 @@ def _send(
         run.outbox.renew(conn, [row_id])
 
 
-def in_threads(run: SendRun, transports: Callable[[], Transport], links: Sequence[Link | OwnLink]) -> None:
+def in_threads(run: SendRun, transports: Callable[[], Transport], links: Sequence[Outcomes]) -> None:
     """The workers of this process: one thread, one SMTP connection, one database connection (for claims)
     and one link to the send's recorder each."""
     workers = [

@@ -41,7 +41,7 @@ from ..errors import DeliveryError
 if TYPE_CHECKING:
     from multiprocessing.synchronize import Event
 
-    from .recorder import Link, OwnLink, Recorder
+    from .recorder import Outcomes, Recorder
     from .run import DeliveryReport, SendRun
     from .transport import Transport
 
@@ -80,7 +80,7 @@ def _die_with_parent(parent: int) -> None:
 def _child(
     run: SendRun,
     transports: Callable[[], Transport],
-    links: list[Link | OwnLink],
+    links: list[Outcomes],
     index: int,
     parent: int,
     stop: Event,
