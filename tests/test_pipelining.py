@@ -1,15 +1,21 @@
 """SMTP PIPELINING (RFC 2920) and throttling replies, against a real aiosmtpd server on loopback: each
-message's own replies are read and recorded, a refusal belongs to its message only, and a server that
+message's own replies are read and recorded, a refusal belongs to its message only, the next message's
+commands go with a final dot without ever delivering a message twice or one cut short, and a server that
 says "too many connections" or "slow down" slows the send down without failing a message."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import select
 
+from digest.config import SMTPConfig
 from digest.db import tables as t
 from digest.delivery.outbox import SendOptions
+from digest.delivery.transport import SMTPTransport
+from digest.issue.message import Envelope, MessageTemplate
+from digest.issue.render import Personal, Rendered
 
 from .support.sending import prepared
 from .support.smtp import PipeliningSink, smtp_server
@@ -26,6 +32,13 @@ def outcomes(d: object) -> dict[str, tuple[str, int, str, int]]:
     ).join(t.deliveries, t.deliveries.c.subscriber_id == t.subscribers.c.id)
     with d.db.begin() as conn:  # type: ignore[attr-defined]
         return {r[0]: (r[1], r[2], r[3], r[4]) for r in conn.execute(q)}
+
+
+def envelope_to(email: str) -> Envelope:
+    content = Rendered(subject="s", preheader="", html="<p>h</p>", text="t", shown=0, overflow=0)
+    return MessageTemplate(content, sender="digest@example.org", list_id="x <y.example>").fill(
+        Personal(name="", email=email, unsubscribe_url="https://x/u", preferences_url="https://x/p")
+    )
 
 
 def test_each_message_records_its_own_reply_when_commands_are_pipelined(tmp_path: Path) -> None:
@@ -53,6 +66,43 @@ def test_without_pipelining_offered_or_wanted_commands_go_one_at_a_time(tmp_path
         assert {text for _, _, text, _ in outcomes(d).values()} == {
             f"2.0.0 queued as Q-sub{i}@example.com" for i in range(6)
         }
+
+
+def test_the_next_messages_commands_go_with_the_final_dot_up_to_the_connections_limit() -> None:
+    """Each final dot carries the next message's MAIL, RCPT and DATA, except where the connection ends
+    (SMTP_MAX_PER_CONNECTION=5), after the last message, and where the next message is another than the
+    one announced (the connection is then dropped and a new one carries it). Every reply is its message's."""
+    envelopes = [envelope_to(f"r{i}@example.com") for i in range(12)]
+    sink = PipeliningSink()
+    with smtp_server(sink) as port:
+        transport = SMTPTransport(
+            SMTPConfig(host="127.0.0.1", port=port, security="none", timeout=10, max_per_connection=5)
+        )
+        following: list[Envelope | None] = [*envelopes[1:], None]
+        results = [transport.send(e, then=partial(following.__getitem__, i)) for i, e in enumerate(envelopes)]
+        announced = transport.send(envelopes[0], then=lambda: envelopes[1])  # its commands went ahead ...
+        other = transport.send(envelopes[2])  # ... but another message comes next
+        transport.close()
+    assert [r.text for r in results] == [f"2.0.0 queued as Q-r{i}@example.com" for i in range(12)]
+    assert sink.ahead == [True] * 4 + [False] + [True] * 4 + [False] + [True, False] + [True, False]
+    assert announced.ok and other.ok and sink.delivered["r1@example.com"] == 1
+    assert sink.delivered["r0@example.com"] == sink.delivered["r2@example.com"] == 2  # sent twice on purpose
+
+
+def test_a_send_stopped_with_the_next_messages_commands_sent_delivers_it_later_once(tmp_path: Path) -> None:
+    """The send stops after the third message, whose final dot carried the fourth's commands (both are in
+    the second claim of two rows): the server is left in DATA mode and the connection is dropped, so the
+    fourth is not delivered; it stays pending and the next send delivers it and the rest once each."""
+    sink = PipeliningSink()
+    with smtp_server(sink) as port:
+        d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 8)
+        first = d.deliver(options=SendOptions(concurrency=1), should_stop=lambda: sum(sink.delivered.values()) >= 3)
+        assert first.stopped and first.sent == 3
+        assert sink.ahead[-1] and len(sink.delivered) == 3  # the third's final dot carried the fourth's commands
+        assert sorted(status for status, _, _, _ in outcomes(d).values()) == ["pending"] * 5 + ["sent"] * 3
+        second = d.deliver(options=SendOptions(concurrency=1))
+    assert second.sent == 5 and second.already == 3
+    assert set(sink.delivered.values()) == {1} and len(sink.delivered) == 8
 
 
 def test_a_refused_recipient_in_a_pipelined_batch_fails_that_message_only(tmp_path: Path) -> None:

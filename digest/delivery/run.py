@@ -2,9 +2,10 @@
 
 Each worker holds one database connection and one SMTP connection, claims rows of the outbox in batches,
 sends each message and has its outcome committed (digest/delivery/recorder.py) before the next message on
-that connection, overlapping that wait with carrying the next message (see ``Transport``) and making the
-message after it while the server takes this one. ``in_threads`` runs the workers of this
-process; digest/delivery/workers.py forks processes that each run their own.
+that connection, overlapping that wait with carrying the next message (see ``Transport``): the message
+after this one is made while this one's content is on its way, and its commands go with this one's final
+dot. ``in_threads`` runs the workers of this process; digest/delivery/workers.py forks processes that each
+run their own.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ..errors import DeliveryError
 from ..issue.message import Envelope
 from ..models import DeliveryStatus
 from .recorder import Outcomes
-from .transport import SendResult, Transport
+from .transport import Next, SendResult, Transport
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +186,7 @@ def _work(run: SendRun, transport: Transport, link: Outcomes) -> None:
                 if time.monotonic() > renew_at:
                     outbox.renew(conn, held)
                     renew_at = time.monotonic() + o.lease_seconds / 2
-                _one(run, conn, transport, link, row_id, attempts, sub, ahead.take(i), partial(ahead.make, i + 1))
+                _one(run, conn, transport, link, row_id, attempts, sub, ahead.take(i), partial(ahead.after, i))
                 held.remove(row_id)
             link.wait()
             outbox.release(conn, held)
@@ -216,19 +217,26 @@ def _claim_size(run: SendRun, after: int | None) -> int:
 
 
 class _Ahead:
-    """The messages of a claimed batch, each made once: the next one while the server takes this one."""
+    """The messages of a claimed batch, each made once: the next one while this one is carried."""
 
     def __init__(self, run: SendRun, subs: Sequence[Subscriber]) -> None:
         self.run, self.subs = run, subs
         self.made: dict[int, Envelope | None] = {}
         self.error: BaseException | None = None
 
-    def make(self, i: int) -> None:
+    def make(self, i: int) -> Envelope | None:
         if i < len(self.subs) and i not in self.made and self.error is None:
             try:
                 self.made[i] = self.run.message_for(self.subs[i])
             except Exception as exc:  # raised by ``take``, once this message's reply is read
                 self.error = exc
+        return self.made.get(i)
+
+    def after(self, i: int) -> Envelope | None:
+        """The message after the ``i``-th, made now; None when the transport must not send its commands
+        ahead: there is none, or a rate limit spaces the messages (the server would wait in DATA mode)."""
+        following = self.make(i + 1)
+        return following if self.run.limit is None and not self.run.stop.is_set() else None
 
     def take(self, i: int) -> Envelope | None:
         self.make(i)
@@ -246,7 +254,7 @@ def _one(
     attempts: int,
     sub: Subscriber,
     envelope: Envelope | None,
-    meanwhile: Callable[[], None],
+    then: Next,
 ) -> None:
     """Send one message once the previous outcome on ``link`` is committed (``link.wait``, at the last
     moment before delivery: see ``Transport``), and post its own outcome."""
@@ -255,7 +263,7 @@ def _one(
         link.post(Outcome(row_id, DeliveryStatus.SKIPPED, tried=False, text="nothing in this issue for their topics"))
         run.account("skipped", None)
         return
-    result = _send(run, conn, transport, row_id, envelope, link.wait, meanwhile)
+    result = _send(run, conn, transport, row_id, envelope, link.wait, then)
     if result is None:  # stopped while the server held us back: the row goes back untried
         run.outbox.release(conn, [row_id])
         return
@@ -309,7 +317,7 @@ def _send(
     row_id: int,
     envelope: Envelope,
     ready: Callable[[], None],
-    meanwhile: Callable[[], None],
+    then: Next,
 ) -> SendResult | None:
     """The server's reply to one message. A throttling reply ("too many connections", 421, a 4xx to the
     connection or the sender) is not the message's fault: this connection waits (doubling, with jitter)
@@ -320,7 +328,7 @@ def _send(
     while True:
         if run.limit is not None:
             run.limit.wait(run.stop)
-        result = transport.send(envelope, ready, meanwhile)
+        result = transport.send(envelope, ready, then)
         if not result.throttled or throttles + 1 >= o.abort_after:
             return result
         throttles += 1

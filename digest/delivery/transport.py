@@ -43,20 +43,30 @@ def _nothing() -> None:
     return None
 
 
+def _no_next() -> Envelope | None:
+    return None
+
+
+Next = Callable[[], Envelope | None]
+
+
 class Transport(Protocol):
     """What delivery needs of a way to send mail.
 
-    ``send`` calls ``ready`` at the last moment before the message is delivered (over SMTP: its content is
-    written, the final dot is not): the caller waits there until the previous message's outcome is
-    committed, so that wait overlaps with carrying this message's commands and content, and a crash still
-    leaves at most one delivered message per connection unrecorded (a message cut off before its dot is
-    not delivered). It calls ``meanwhile`` once the message is delivered and while the reply is awaited:
-    the caller makes its next message then. If ``ready`` raises, nothing is delivered and the exception
-    passes through."""
+    ``send`` calls ``then`` once the message's content is written and before ``ready``: it makes and
+    returns the next message for this connection, or None. Over SMTP with PIPELINING the next message's
+    MAIL FROM, RCPT TO and DATA then go out with this message's final dot (RFC 2920 lets commands follow
+    the end of data), and their replies come back with this message's, so a message costs one round trip;
+    the next ``send`` must then be for that very envelope (anything else, or ``close``, drops the
+    connection: the server is waiting for that message's content, and a message cut off before its final
+    dot is not delivered).
 
-    def send(
-        self, envelope: Envelope, ready: Callable[[], None] = _nothing, meanwhile: Callable[[], None] = _nothing
-    ) -> SendResult: ...
+    ``ready`` comes at the last moment before the message is delivered (over SMTP: its content is written,
+    the final dot is not): the caller waits there until the previous message's outcome is committed, so
+    that wait overlaps with carrying this message, and a crash still leaves at most one delivered message
+    per connection unrecorded. If ``ready`` raises, nothing is delivered and the exception passes through."""
+
+    def send(self, envelope: Envelope, ready: Callable[[], None] = _nothing, then: Next = _no_next) -> SendResult: ...
 
     def close(self) -> None: ...
 
@@ -84,10 +94,11 @@ class SMTPTransport:
 
     smtplib opens the connection (greeting, EHLO, STARTTLS, AUTH); each message's transaction is then
     written straight to its socket and the replies read from its buffered reader: when the server offers
-    PIPELINING (RFC 2920), MAIL FROM, RCPT TO and DATA go in one write and their three replies are read
-    after it, so a message costs two round trips (the commands, then the content) instead of four.
-    Every reply is read and checked before the next message: its outcome is known, and recorded by the
-    caller, before the connection carries another.
+    PIPELINING (RFC 2920), MAIL FROM, RCPT TO and DATA go in one write, together with the previous
+    message's final dot when the caller knows this message by then (see ``Transport``), and their replies
+    are read after it: a message costs one round trip (four, one command at a time). Each message's
+    final-dot reply is read and checked before the next message's final dot is written: its outcome is
+    known, and recorded by the caller, before the connection delivers another.
 
     The connection is kept for ``max_per_connection`` messages, or fewer when the server closes it
     sooner (its own limit, which is then kept to). A 421, or a 4xx greeting or MAIL reply, comes back
@@ -101,6 +112,7 @@ class SMTPTransport:
         self._count = 0  # messages over the current connection
         self._limit = config.max_per_connection  # lowered to the server's when it closes sooner
         self._pipelining = False
+        self._ahead: Envelope | None = None  # its MAIL, RCPT and DATA went with the last final dot, unanswered
 
     def describe(self) -> str:
         return f"SMTP {self.config.host}:{self.config.port} ({self.config.security})"
@@ -162,12 +174,12 @@ class SMTPTransport:
         self._pipelining = cfg.pipelining and smtp.has_extn("pipelining")
         return smtp
 
-    def send(
-        self, envelope: Envelope, ready: Callable[[], None] = _nothing, meanwhile: Callable[[], None] = _nothing
-    ) -> SendResult:
+    def send(self, envelope: Envelope, ready: Callable[[], None] = _nothing, then: Next = _no_next) -> SendResult:
         """One transaction, its every reply read; on a reused connection that the server closed meanwhile
-        (no reply of this message came), once more on a new connection. ``ready`` and ``meanwhile``: see
+        (no reply of this message came), once more on a new connection. ``ready`` and ``then``: see
         ``Transport``."""
+        if self._ahead is not None and self._ahead is not envelope:
+            self.abandon()  # the server waits for another message's content
         if self._count >= self._limit:
             self.close()
         for again in (False, True):
@@ -177,7 +189,7 @@ class SMTPTransport:
             except _Throttled as exc:
                 return SendResult(False, exc.code, exc.text, "connection", throttled=True)
             try:
-                result = self._transaction(smtp, envelope, ready, meanwhile)
+                result = self._transaction(smtp, envelope, ready, then)
             except _Lost as exc:
                 self.abandon()
                 if reused and not exc.answered and not again:
@@ -194,26 +206,21 @@ class SMTPTransport:
             return result
         raise AssertionError("unreachable")
 
-    def _transaction(
-        self, smtp: smtplib.SMTP, envelope: Envelope, ready: Callable[[], None], meanwhile: Callable[[], None]
-    ) -> SendResult:
-        try:
-            commands = (
-                f"MAIL FROM:<{envelope.sender}>\r\n".encode("ascii"),
-                f"RCPT TO:<{envelope.recipient}>\r\n".encode("ascii"),
-                b"DATA\r\n",
-            )
-        except UnicodeEncodeError:
+    def _transaction(self, smtp: smtplib.SMTP, envelope: Envelope, ready: Callable[[], None], then: Next) -> SendResult:
+        commands = _commands(envelope)
+        if commands is None:
             return SendResult(False, 553, "the address needs SMTPUTF8, which this sender does not use", "rcpt")
         sock, reader = smtp.sock, smtp.file
         if sock is None:
             raise _Lost("not connected", False)
         if reader is None:
             reader = smtp.file = sock.makefile("rb")
+        written, self._ahead = self._ahead is envelope, None
         replies: list[tuple[int, bytes]] = []
         try:
             if self._pipelining:
-                sock.sendall(b"".join(commands))
+                if not written:
+                    sock.sendall(b"".join(commands))
                 for _ in commands:
                     replies.append(_reply(reader))
                     if replies[-1][0] == 421:  # closing: no more replies come
@@ -238,18 +245,24 @@ class SMTPTransport:
         except (OSError, smtplib.SMTPException) as exc:
             raise _Lost(str(exc) or type(exc).__name__, True) from None
         try:
+            following = then()
             ready()
         except BaseException:
             self.abandon()  # the message ends without its dot: the server drops it
             raise
+        end = b".\r\n"
+        if following is not None and self._pipelining and self._count + 1 < self._limit:
+            more = _commands(following)
+            if more is not None:
+                end += b"".join(more)
+                self._ahead = following
         try:
-            sock.sendall(b".\r\n")
-            meanwhile()
+            sock.sendall(end)
             code, text = _reply(reader)
         except (OSError, smtplib.SMTPException) as exc:
             raise _Lost(str(exc) or type(exc).__name__, True) from None
         if code != 250:
-            if code != 421:
+            if code != 421 and self._ahead is None:  # with commands ahead the server has moved on already
                 self._recover(smtp, False)
             return SendResult(False, code, _text(text), "data", throttled=code == 421)
         return SendResult(True, code, _text(text), "data")
@@ -269,12 +282,29 @@ class SMTPTransport:
             with contextlib.suppress(OSError):
                 self._smtp.close()
         self._smtp = None
+        self._ahead = None
 
     def close(self) -> None:
+        """QUIT, or when a message's commands went ahead and its content never will, just drop the connection
+        (the server is in DATA mode: a QUIT would be read as content)."""
+        if self._ahead is not None:
+            self.abandon()
         if self._smtp is not None:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._smtp.quit()
             self.abandon()
+
+
+def _commands(envelope: Envelope) -> tuple[bytes, bytes, bytes] | None:
+    """MAIL FROM, RCPT TO and DATA for a message; None for an address that needs SMTPUTF8."""
+    try:
+        return (
+            f"MAIL FROM:<{envelope.sender}>\r\n".encode("ascii"),
+            f"RCPT TO:<{envelope.recipient}>\r\n".encode("ascii"),
+            b"DATA\r\n",
+        )
+    except UnicodeEncodeError:
+        return None
 
 
 def _reply(reader: BinaryIO) -> tuple[int, bytes]:
@@ -327,19 +357,17 @@ class OutboxTransport:
     def describe(self) -> str:
         return f"outbox folder {self.folder}"
 
-    def send(
-        self, envelope: Envelope, ready: Callable[[], None] = _nothing, meanwhile: Callable[[], None] = _nothing
-    ) -> SendResult:
+    def send(self, envelope: Envelope, ready: Callable[[], None] = _nothing, then: Next = _no_next) -> SendResult:
         path = self.folder / file_name(envelope.recipient)
         tmp = path.with_suffix(".eml.tmp")
         tmp.write_bytes(envelope.data)
         try:
+            then()
             ready()  # the file is not in the folder until it is renamed
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
         tmp.replace(path)
-        meanwhile()
         return SendResult(True, 250, f"written to {path}")
 
     def close(self) -> None:

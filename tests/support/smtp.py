@@ -211,13 +211,15 @@ class PipeliningSink(_Refusing):
     its own queue id, ``Q-<recipient>``; refuses the addresses in ``refuse`` at RCPT; answers the first
     ``busy`` EHLOs with 421 "too many connections" and the first ``throttle`` MAIL FROMs with 421
     "slow down", closing the connection after each, as a throttling relay does; with ``per_connection``,
-    closes a connection after that many messages."""
+    closes a connection after that many messages. Notes for each final dot whether the next message's
+    MAIL FROM came with it (``ahead``)."""
 
     offer: bool = True
     busy: int = 0
     throttle: int = 0
     per_connection: int | None = None
     together: list[bool] = field(default_factory=list)  # per MAIL FROM: RCPT TO came in the same write
+    ahead: list[bool] = field(default_factory=list)  # per final dot: the next MAIL FROM came with it
     delivered: Counter[str] = field(default_factory=Counter)
     refused_connections: int = 0
     throttled: int = 0
@@ -250,8 +252,10 @@ class PipeliningSink(_Refusing):
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         rcpt = envelope.rcpt_tos[0]
+        buffered = bytes(getattr(server._reader, "_buffer", b""))  # what the client wrote after the final dot
         with self.lock:
             self.delivered[rcpt] += 1
+            self.ahead.append(buffered.upper().startswith(b"MAIL FROM"))
         session.carried += 1
         if self.per_connection is not None and session.carried >= self.per_connection:
             asyncio.get_running_loop().call_soon(server.transport.close)  # after this reply is written
