@@ -14,9 +14,9 @@ import logging
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
 from sqlalchemy import Connection
 
@@ -162,35 +162,27 @@ def _work(run: SendRun, transport: Transport, link: Outcomes) -> None:
     outbox, o = run.outbox, run.options
     conn = outbox.connect()
     link.bind(conn)
-    held: list[int] = []
-    after: int | None = None
+    ahead = _Ahead(run, conn)
+    renew_at = time.monotonic() + o.lease_seconds / 2
     try:
         while not run.stop.is_set():
-            rows = outbox.claim(conn, _claim_size(run, after))
-            if not rows:
+            if not ahead.rows and not ahead.claim():
                 wait = outbox.next_due(conn)
                 if wait is None:
                     return
                 run.stop.wait(min(max(wait, 0.01), 1.0))
                 continue
-            held = [r[0] for r in rows]
-            after = max(held)
-            renew_at = time.monotonic() + o.lease_seconds / 2
-            ahead = _Ahead(run, [sub for _, _, sub in rows])
-            for i, (row_id, attempts, sub) in enumerate(rows):
-                if run.should_stop is not None and not run.stop.is_set() and run.should_stop():
-                    run.report.stopped = True
-                    run.stop.set()
-                if run.stop.is_set():
-                    break
-                if time.monotonic() > renew_at:
-                    outbox.renew(conn, held)
-                    renew_at = time.monotonic() + o.lease_seconds / 2
-                _one(run, conn, transport, link, row_id, attempts, sub, ahead.take(i), partial(ahead.after, i))
-                held.remove(row_id)
-            link.wait()
-            outbox.release(conn, held)
-            held = []
+            if run.should_stop is not None and not run.stop.is_set() and run.should_stop():
+                run.report.stopped = True
+                run.stop.set()
+            if run.stop.is_set():
+                break
+            if time.monotonic() > renew_at:
+                outbox.renew(conn, sorted(ahead.held))
+                renew_at = time.monotonic() + o.lease_seconds / 2
+            (row_id, attempts, sub), envelope = ahead.take()
+            _one(run, conn, transport, link, row_id, attempts, sub, envelope, ahead.after)
+            ahead.done()
     except DeliveryError as exc:  # said in words (a lost connection, an outcome not recorded): the send stops
         run.fail(exc)
     except BaseException as exc:
@@ -199,7 +191,7 @@ def _work(run: SendRun, transport: Transport, link: Outcomes) -> None:
     finally:
         try:
             link.wait()
-            outbox.release(conn, held)
+            outbox.release(conn, sorted(ahead.held))
         finally:
             outbox.disconnect(conn)
             transport.close()
@@ -216,33 +208,64 @@ def _claim_size(run: SendRun, after: int | None) -> int:
     return max(1, min(o.batch, -(-left // (2 * max(1, o.concurrency)))))
 
 
-class _Ahead:
-    """The messages of a claimed batch, each made once: the next one while this one is carried."""
+Row = tuple[int, int, Subscriber]  # a claimed row: delivery id, attempts so far, subscriber
 
-    def __init__(self, run: SendRun, subs: Sequence[Subscriber]) -> None:
-        self.run, self.subs = run, subs
+
+class _Ahead:
+    """A worker's claimed rows in order, each message made once: the next one while this one is carried,
+    and the next batch claimed then when this one is the last of its batch, so that the next message's
+    commands can go with this one's final dot (see ``Transport``)."""
+
+    def __init__(self, run: SendRun, conn: Connection) -> None:
+        self.run, self.conn = run, conn
+        self.rows: deque[Row] = deque()
+        self.held: set[int] = set()  # leased by this worker and not yet tried
+        self.last: int | None = None  # the highest row id claimed so far
         self.made: dict[int, Envelope | None] = {}
         self.error: BaseException | None = None
 
-    def make(self, i: int) -> Envelope | None:
-        if i < len(self.subs) and i not in self.made and self.error is None:
+    def claim(self) -> bool:
+        """Claim the next batch; False when no row is free now."""
+        rows = self.run.outbox.claim(self.conn, _claim_size(self.run, self.last))
+        self.rows.extend(rows)
+        self.held.update(row_id for row_id, _, _ in rows)
+        if rows:
+            self.last = max(row_id for row_id, _, _ in rows)
+        return bool(rows)
+
+    def make(self, k: int) -> Envelope | None:
+        """The message of the ``k``-th row from now, made once."""
+        if k >= len(self.rows):
+            return None
+        row_id, _, sub = self.rows[k]
+        if row_id not in self.made and self.error is None:
             try:
-                self.made[i] = self.run.message_for(self.subs[i])
-            except Exception as exc:  # raised by ``take``, once this message's reply is read
+                self.made[row_id] = self.run.message_for(sub)
+            except Exception as exc:  # raised by ``take``, once the message in flight is answered
                 self.error = exc
-        return self.made.get(i)
+        return self.made.get(row_id)
 
-    def after(self, i: int) -> Envelope | None:
-        """The message after the ``i``-th, made now; None when the transport must not send its commands
-        ahead: there is none, or a rate limit spaces the messages (the server would wait in DATA mode)."""
-        following = self.make(i + 1)
-        return following if self.run.limit is None and not self.run.stop.is_set() else None
+    def after(self) -> Envelope | None:
+        """The message after this one, made now; None when the transport must not send its commands ahead:
+        there is none, or a rate limit spaces the messages (the server would wait in DATA mode)."""
+        run = self.run
+        if run.limit is not None or run.stop.is_set():
+            self.make(1)
+            return None
+        if len(self.rows) == 1:
+            self.claim()
+        return self.make(1)
 
-    def take(self, i: int) -> Envelope | None:
-        self.make(i)
+    def take(self) -> tuple[Row, Envelope | None]:
+        row = self.rows[0]
+        self.make(0)
         if self.error is not None:
             raise self.error
-        return self.made.pop(i)
+        return row, self.made.pop(row[0])
+
+    def done(self) -> None:
+        row_id, _, _ = self.rows.popleft()
+        self.held.discard(row_id)
 
 
 def _one(

@@ -82,11 +82,12 @@ class _Throttled(Exception):
 
 
 class _Lost(Exception):
-    """The connection ended; ``answered`` tells whether any reply of this transaction had come."""
+    """The connection ended; ``undelivered``: before this message's final dot was written, so the server
+    cannot have taken it (it is safe to send it again at once)."""
 
-    def __init__(self, reason: str, answered: bool) -> None:
+    def __init__(self, reason: str, undelivered: bool) -> None:
         super().__init__(reason)
-        self.answered = answered
+        self.undelivered = undelivered
 
 
 class SMTPTransport:
@@ -175,9 +176,9 @@ class SMTPTransport:
         return smtp
 
     def send(self, envelope: Envelope, ready: Callable[[], None] = _nothing, then: Next = _no_next) -> SendResult:
-        """One transaction, its every reply read; on a reused connection that the server closed meanwhile
-        (no reply of this message came), once more on a new connection. ``ready`` and ``then``: see
-        ``Transport``."""
+        """One transaction, its every reply read; on a reused connection that the server closed before this
+        message's final dot was written (so it cannot have taken it), once more on a new connection.
+        ``ready`` and ``then``: see ``Transport``."""
         if self._ahead is not None and self._ahead is not envelope:
             self.abandon()  # the server waits for another message's content
         if self._count >= self._limit:
@@ -192,7 +193,7 @@ class SMTPTransport:
                 result = self._transaction(smtp, envelope, ready, then)
             except _Lost as exc:
                 self.abandon()
-                if reused and not exc.answered and not again:
+                if reused and exc.undelivered and not again:
                     self._limit = max(1, min(self._limit, self._count))  # the server's own limit, kept to
                     continue
                 return SendResult(False, 421, f"connection lost: {exc}", "connection")
@@ -212,7 +213,7 @@ class SMTPTransport:
             return SendResult(False, 553, "the address needs SMTPUTF8, which this sender does not use", "rcpt")
         sock, reader = smtp.sock, smtp.file
         if sock is None:
-            raise _Lost("not connected", False)
+            raise _Lost("not connected", True)
         if reader is None:
             reader = smtp.file = sock.makefile("rb")
         written, self._ahead = self._ahead is envelope, None
@@ -232,7 +233,7 @@ class SMTPTransport:
                     if replies[-1][0] != want and not (want == 250 and replies[-1][0] == 251):
                         break
         except (OSError, smtplib.SMTPException) as exc:
-            raise _Lost(str(exc) or type(exc).__name__, bool(replies)) from None
+            raise _Lost(str(exc) or type(exc).__name__, True) from None
         for stage, (code, text), want in zip(("mail", "rcpt", "data"), replies, (250, 250, 354), strict=False):
             if code != want and not (want == 250 and code == 251):
                 throttled = code == 421 or (stage == "mail" and 400 <= code < 500)
@@ -260,7 +261,7 @@ class SMTPTransport:
             sock.sendall(end)
             code, text = _reply(reader)
         except (OSError, smtplib.SMTPException) as exc:
-            raise _Lost(str(exc) or type(exc).__name__, True) from None
+            raise _Lost(str(exc) or type(exc).__name__, False) from None
         if code != 250:
             if code != 421 and self._ahead is None:  # with commands ahead the server has moved on already
                 self._recover(smtp, False)

@@ -207,12 +207,12 @@ def link_in(msg: EmailMessage, purpose: str) -> str:
 @dataclass
 class PipeliningSink(_Refusing):
     """Offers PIPELINING (RFC 2920) unless ``offer`` is false, and notes for each MAIL FROM whether the
-    client's RCPT TO had already arrived with it (written in one go). Answers each message's DATA with
-    its own queue id, ``Q-<recipient>``; refuses the addresses in ``refuse`` at RCPT; answers the first
-    ``busy`` EHLOs with 421 "too many connections" and the first ``throttle`` MAIL FROMs with 421
-    "slow down", closing the connection after each, as a throttling relay does; with ``per_connection``,
-    closes a connection after that many messages. Notes for each final dot whether the next message's
-    MAIL FROM came with it (``ahead``)."""
+    client's RCPT TO had already arrived with it (written in one go), and for each final dot whether the
+    next message's MAIL FROM came with it (``ahead``). Answers each message's DATA with its own queue id,
+    ``Q-<recipient>``; refuses the addresses in ``refuse`` at RCPT; answers the first ``busy`` EHLOs with
+    421 "too many connections" and the first ``throttle`` MAIL FROMs with 421 "slow down", closing the
+    connection after each, as a throttling relay does; with ``per_connection``, closes a connection after
+    that many messages (a MAIL FROM that came before the close gets 421)."""
 
     offer: bool = True
     busy: int = 0
@@ -241,6 +241,8 @@ class PipeliningSink(_Refusing):
 
     async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         buffered = bytes(getattr(server._reader, "_buffer", b""))  # what the client wrote after MAIL FROM
+        if self.per_connection is not None and session.carried >= self.per_connection:
+            return "421 4.7.0 too many messages on this connection"  # written before the close below
         with self.lock:
             self.together.append(buffered.upper().startswith(b"RCPT TO"))
             if self.throttled < self.throttle:
