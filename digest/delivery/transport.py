@@ -182,7 +182,7 @@ class SMTPTransport:
         if self._ahead is not None and self._ahead is not envelope:
             self.abandon()  # the server waits for another message's content
         if self._count >= self._limit:
-            self.close()
+            self._retire()
         for again in (False, True):
             reused = self._smtp is not None and self._count > 0
             try:
@@ -284,6 +284,14 @@ class SMTPTransport:
                 self._smtp.close()
         self._smtp = None
         self._ahead = None
+
+    def _retire(self) -> None:
+        """End a connection at its limit to make way for a new one: QUIT, without waiting for its reply (the
+        server closes anyway; the wait would add a round trip to every message's share)."""
+        if self._smtp is not None and self._smtp.sock is not None and self._ahead is None:
+            with contextlib.suppress(OSError):
+                self._smtp.sock.sendall(b"QUIT\r\n")
+        self.abandon()
 
     def close(self) -> None:
         """QUIT, or when a message's commands went ahead and its content never will, just drop the connection
