@@ -18,11 +18,12 @@ a complaint.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Update, bindparam, func, select, update
 
 from . import history
 from . import table as t
@@ -73,15 +74,29 @@ def history_kind(status: SubscriberStatus | str, change: Change) -> EventKind:
     return _EVENT[change]
 
 
-def stamps(change: Change, at: datetime, ip: str | None = None) -> dict[str, Any]:
-    """The columns a change sets besides the status: when consent was given, or when the person left."""
+_STATUS = select(S.c.status).where(S.c.id == bindparam("sid"))
+_AT = bindparam("at", type_=S.c.confirmed_at.type)
+
+
+@functools.cache
+def _moving(change: Change) -> Update:
+    """The UPDATE that applies ``change`` from the status read, with the columns it stamps besides the
+    status: when consent was given and from where (parameter ``consent_ip``), or when the person left.
+    Built once per change: an unsubscribe runs it on every one-click request."""
+    stamps: dict[str, Any]
     if change == Change.CONFIRM:
-        return {"confirmed_at": at, "consent_ip": (ip or "")[:64] or None}
-    if change == Change.BOUNCE:
-        return {"bounced_at": at}
-    if change == Change.COMPLAIN:  # a complaint is a "no": it keeps the first time the person left
-        return {"unsubscribed_at": func.coalesce(S.c.unsubscribed_at, at)}
-    return {"unsubscribed_at": at}
+        stamps = {"confirmed_at": _AT, "consent_ip": bindparam("consent_ip")}
+    elif change == Change.BOUNCE:
+        stamps = {"bounced_at": _AT}
+    elif change == Change.COMPLAIN:  # a complaint is a "no": it keeps the first time the person left
+        stamps = {"unsubscribed_at": func.coalesce(S.c.unsubscribed_at, _AT)}
+    else:
+        stamps = {"unsubscribed_at": _AT}
+    return (
+        update(S)
+        .where(S.c.id == bindparam("sid"), S.c.status == bindparam("current"))
+        .values(status=bindparam("to"), **stamps)
+    )
 
 
 def move(
@@ -98,17 +113,16 @@ def move(
     """Apply ``change`` to one subscriber within the caller's transaction: the status, its stamps and the
     history line together. Returns the new status, or None when the change is not allowed from the current
     status (or the subscriber is unknown), in which case nothing is written."""
-    current = conn.execute(select(S.c.status).where(S.c.id == subscriber_id)).scalar()
+    current = conn.execute(_STATUS, {"sid": subscriber_id}).scalar()
     if current is None:
         return None
     to = after(current, change)
     if to is None:
         return None
-    done = conn.execute(
-        update(S)
-        .where(S.c.id == subscriber_id, S.c.status == current)
-        .values(status=to.value, **stamps(change, at, ip))
-    )
+    params: dict[str, Any] = {"sid": subscriber_id, "current": current, "to": to.value, "at": at}
+    if change == Change.CONFIRM:
+        params["consent_ip"] = (ip or "")[:64] or None
+    done = conn.execute(_moving(change), params)
     if not done.rowcount:  # another writer moved it between the read and the update: theirs stands
         return None
     history.record(conn, subscriber_id, history_kind(current, change), source, detail, ip, user_agent, at)

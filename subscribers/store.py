@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, select, update
 
 from . import bulk, history, lifecycle
 from . import table as t
@@ -23,6 +23,14 @@ IMPORT_BATCH = 2000  # rows an import stores per statement (at most bulk.MAX_ROW
 S = t.subscribers
 
 OPT_OUT_EVENTS = (EventKind.UNSUBSCRIBED.value, EventKind.BOUNCED.value, EventKind.COMPLAINED.value)
+
+# Built once: every sign-up, unsubscribe and link runs them, and building a statement costs more than
+# running it on SQLite.
+_GET = select(S).where(S.c.id == bindparam("sid"))
+_BY_EMAIL = select(S).where(S.c.email == bindparam("email"))
+_ID_OF = select(S.c.id).where(S.c.email == bindparam("email"))
+_INSERT = S.insert().returning(S.c.id)
+_TOUCH = update(S).where(S.c.id == bindparam("sid")).values(email=S.c.email)  # a write that changes nothing
 
 
 def _subscriber(row: Any) -> Subscriber:
@@ -47,17 +55,17 @@ class SubscriberStore:
 
     def get(self, subscriber_id: int) -> Subscriber | None:
         with self.engine.begin() as conn:
-            row = conn.execute(select(S).where(S.c.id == subscriber_id)).first()
+            row = conn.execute(_GET, {"sid": subscriber_id}).first()
         return _subscriber(row) if row else None
 
     @staticmethod
     def id_of(conn: Connection, email: str) -> int | None:
-        found: int | None = conn.execute(select(S.c.id).where(S.c.email == email.lower())).scalar()
+        found: int | None = conn.execute(_ID_OF, {"email": email.lower()}).scalar()
         return found
 
     def by_email(self, email: str) -> Subscriber | None:
         with self.engine.begin() as conn:
-            row = conn.execute(select(S).where(S.c.email == email.lower())).first()
+            row = conn.execute(_BY_EMAIL, {"email": email.lower()}).first()
         return _subscriber(row) if row else None
 
     # -- the history ------------------------------------------------------------------------------
@@ -113,15 +121,15 @@ class SubscriberStore:
             "consent_ip": None,
         }
         with self.engine.begin() as conn:
-            found = conn.execute(select(S.c.id).where(S.c.email == row["email"])).scalar()
+            found = conn.execute(_ID_OF, {"email": row["email"]}).scalar()
             if found is None:
-                found = conn.execute(S.insert().values(**row).returning(S.c.id)).scalar_one()
+                found = conn.execute(_INSERT, row).scalar_one()
                 history.record(conn, found, EventKind.SIGNED_UP, source, basis or None, ip, user_agent, at)
                 added = True
             else:
                 added = False
                 if same_work:
-                    conn.execute(update(S).where(S.c.id == found).values(email=S.c.email))
+                    conn.execute(_TOUCH, {"sid": found})
                     with conn.begin_nested() as twin:  # the new path's history row, written then undone
                         history.record(conn, found, EventKind.SIGNED_UP, source, basis or None, ip, user_agent, at)
                         twin.rollback()
@@ -233,7 +241,7 @@ class SubscriberStore:
         """Apply ``change`` to an address (subscribers.lifecycle decides what it may do); the new status, or None
         when the address is not stored or the change does not apply to its status."""
         with self.engine.begin() as conn:
-            sid = conn.execute(select(S.c.id).where(S.c.email == email.lower())).scalar()
+            sid = conn.execute(_ID_OF, {"email": email.lower()}).scalar()
             if sid is None:
                 return None
             return lifecycle.move(conn, sid, change, source=source, detail=detail, at=_now())
