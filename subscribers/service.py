@@ -115,8 +115,7 @@ class Audience:
     def unsubscribe(self, token: str, source: str = "unsubscribe link") -> Subscriber:
         """Unsubscribe the link's holder at once; already unsubscribed, bounced or complained stays as it is."""
         sub = self.holder("unsubscribe", token)
-        self.store.change_status(sub.email, Change.UNSUBSCRIBE, source)
-        return self.store.get(sub.id) or sub
+        return self.store.apply(sub.id, Change.UNSUBSCRIBE, source) or sub
 
     def save_preferences(
         self, token: str, topics: Iterable[str], paused: bool, jurisdictions: Iterable[str] | None = None

@@ -133,9 +133,8 @@ class SubscriberStore:
                     with conn.begin_nested() as twin:  # the new path's history row, written then undone
                         history.record(conn, found, EventKind.SIGNED_UP, source, basis or None, ip, user_agent, at)
                         twin.rollback()
-        sub = self.get(found)
-        assert sub is not None
-        return sub, added
+            stored = conn.execute(_GET, {"sid": found}).one()
+        return _subscriber(stored), added
 
     def add_many(self, rows: Iterable[NewSubscriber], basis: str = "", source: str = "import") -> int:
         """Insert rows as active subscribers, skipping addresses already stored (whatever their status, and a
@@ -234,6 +233,14 @@ class SubscriberStore:
                 history.record(conn, subscriber_id, EventKind.TOPICS_CHANGED, source, detail)
             if bool(row.paused) != paused:
                 history.record(conn, subscriber_id, EventKind.PAUSED if paused else EventKind.RESUMED, source)
+
+    def apply(self, subscriber_id: int, change: Change, source: str = "") -> Subscriber | None:
+        """Apply ``change`` to one subscriber (subscribers.lifecycle decides whether it may) and read it back,
+        in one transaction: the subscriber as it stands afterwards; None when it is not stored."""
+        with self.engine.begin() as conn:
+            lifecycle.move(conn, subscriber_id, change, source=source, at=_now())
+            row = conn.execute(_GET, {"sid": subscriber_id}).first()
+        return _subscriber(row) if row else None
 
     def change_status(
         self, email: str, change: Change, source: str = "", detail: str | None = None
