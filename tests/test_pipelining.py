@@ -86,7 +86,25 @@ def test_the_next_messages_commands_go_with_the_final_dot_up_to_the_connections_
     assert [r.text for r in results] == [f"2.0.0 queued as Q-r{i}@example.com" for i in range(12)]
     assert sink.ahead == [True] * 4 + [False] + [True] * 4 + [False] + [True, False] + [True, False]
     assert announced.ok and other.ok and sink.delivered["r1@example.com"] == 1
+    assert sink.greeted == 4  # 5 + 5 + the rest, and one more for the message that came unannounced
     assert sink.delivered["r0@example.com"] == sink.delivered["r2@example.com"] == 2  # sent twice on purpose
+
+
+def test_the_connection_opened_ahead_carries_the_next_messages_or_is_let_go_at_the_end() -> None:
+    """At SMTP_MAX_PER_CONNECTION=3 the connection that follows is opened while the last messages of the
+    one before are carried: it carries the next messages (7 messages, 3 connections, none wasted), and
+    one opened ahead but not needed is let go at the end (6 messages, the third connection unused)."""
+    for count, greeted in ((7, 3), (6, 3)):
+        sink = PipeliningSink()
+        with smtp_server(sink) as port:
+            transport = SMTPTransport(
+                SMTPConfig(host="127.0.0.1", port=port, security="none", timeout=10, max_per_connection=3)
+            )
+            results = [transport.send(envelope_to(f"r{i}@example.com")) for i in range(count)]
+            transport.close()
+        assert all(r.ok for r in results)
+        assert set(sink.delivered.values()) == {1} and len(sink.delivered) == count
+        assert sink.greeted == greeted
 
 
 def test_a_send_stopped_with_the_next_messages_commands_sent_delivers_it_later_once(tmp_path: Path) -> None:

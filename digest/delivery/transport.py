@@ -12,6 +12,7 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +115,7 @@ class SMTPTransport:
         self._limit = config.max_per_connection  # lowered to the server's when it closes sooner
         self._pipelining = False
         self._ahead: Envelope | None = None  # its MAIL, RCPT and DATA went with the last final dot, unanswered
+        self._spare: _Spare | None = None  # the next connection, opening while this one ends
 
     def describe(self) -> str:
         return f"SMTP {self.config.host}:{self.config.port} ({self.config.security})"
@@ -129,6 +131,14 @@ class SMTPTransport:
     def connect(self) -> smtplib.SMTP:
         if self._smtp is not None:
             return self._smtp
+        smtp = self._take_spare() or self._open()
+        self._smtp = smtp
+        self._count = 0
+        self._pipelining = self.config.pipelining and smtp.has_extn("pipelining")
+        return smtp
+
+    def _open(self) -> smtplib.SMTP:
+        """A new connection, greeted, with EHLO, STARTTLS and AUTH done as configured."""
         cfg = self.config
         host = cfg.host or ""
         smtp: smtplib.SMTP | None = None
@@ -170,10 +180,19 @@ class SMTPTransport:
         if smtp.sock is not None:  # the final dot is written apart from the content: no wait for an ACK
             with contextlib.suppress(OSError):
                 smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._smtp = smtp
-        self._count = 0
-        self._pipelining = cfg.pipelining and smtp.has_extn("pipelining")
         return smtp
+
+    def _prepare_next(self) -> None:
+        """Open the connection that follows this one while its last messages are carried: a relay far away
+        takes two round trips to greet and answer EHLO, which would otherwise be every hundredth message's."""
+        if self._spare is None:
+            self._spare = _Spare(self._open)
+
+    def _take_spare(self) -> smtplib.SMTP | None:
+        """The connection opened ahead, if it opened; None otherwise (the caller connects the usual way,
+        and meets the error itself if there is one)."""
+        spare, self._spare = self._spare, None
+        return spare.result() if spare is not None else None
 
     def send(self, envelope: Envelope, ready: Callable[[], None] = _nothing, then: Next = _no_next) -> SendResult:
         """One transaction, its every reply read; on a reused connection that the server closed before this
@@ -183,6 +202,8 @@ class SMTPTransport:
             self.abandon()  # the server waits for another message's content
         if self._count >= self._limit:
             self._retire()
+        elif self._count + 2 >= self._limit and self._smtp is not None:
+            self._prepare_next()
         for again in (False, True):
             reused = self._smtp is not None and self._count > 0
             try:
@@ -288,20 +309,50 @@ class SMTPTransport:
     def _retire(self) -> None:
         """End a connection at its limit to make way for a new one: QUIT, without waiting for its reply (the
         server closes anyway; the wait would add a round trip to every message's share)."""
-        if self._smtp is not None and self._smtp.sock is not None and self._ahead is None:
-            with contextlib.suppress(OSError):
-                self._smtp.sock.sendall(b"QUIT\r\n")
+        if self._smtp is not None and self._ahead is None:
+            _let_go(self._smtp)
         self.abandon()
 
     def close(self) -> None:
         """QUIT, or when a message's commands went ahead and its content never will, just drop the connection
-        (the server is in DATA mode: a QUIT would be read as content)."""
+        (the server is in DATA mode: a QUIT would be read as content). A connection opened ahead is let go."""
+        spare = self._take_spare()
+        if spare is not None:
+            _let_go(spare)
         if self._ahead is not None:
             self.abandon()
         if self._smtp is not None:
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 self._smtp.quit()
             self.abandon()
+
+
+class _Spare:
+    """A connection being opened in a thread of its own (``SMTPTransport._prepare_next``)."""
+
+    def __init__(self, open_: Callable[[], smtplib.SMTP]) -> None:
+        self._open = open_
+        self._smtp: smtplib.SMTP | None = None
+        self._thread = threading.Thread(target=self._run, name="smtp-next", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._smtp = self._open()
+        except Exception as exc:  # the usual connect meets it again and reports it
+            log.debug("opening the next SMTP connection ahead failed: %s", exc)
+
+    def result(self) -> smtplib.SMTP | None:
+        self._thread.join()
+        return self._smtp
+
+
+def _let_go(smtp: smtplib.SMTP) -> None:
+    """QUIT without waiting for the reply, and close."""
+    with contextlib.suppress(OSError):
+        if smtp.sock is not None:
+            smtp.sock.sendall(b"QUIT\r\n")
+        smtp.close()
 
 
 def _commands(envelope: Envelope) -> tuple[bytes, bytes, bytes] | None:

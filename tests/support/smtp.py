@@ -222,6 +222,7 @@ class PipeliningSink(_Refusing):
     ahead: list[bool] = field(default_factory=list)  # per final dot: the next MAIL FROM came with it
     delivered: Counter[str] = field(default_factory=Counter)
     refused_connections: int = 0
+    greeted: int = 0  # EHLOs answered 250
     throttled: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -235,6 +236,7 @@ class PipeliningSink(_Refusing):
                 self.refused_connections += 1
                 asyncio.get_running_loop().call_soon(server.transport.close)  # after this reply is written
                 return ["421 4.7.0 too many connections from your host, try later"]
+            self.greeted += 1
         if self.offer:
             return [*responses[:-1], "250-PIPELINING", responses[-1]]
         return responses
