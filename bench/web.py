@@ -1,10 +1,11 @@
 """The web side under load while a send runs on the same SQLite database (not a test; prints figures).
 
-    python bench/web.py [--rate 200] [--repeat 3] [--capacity] [--profile] [--no-send]
+    python bench/web.py [--rate 200] [--repeat 3] [--capacity] [--profile] [--no-send] [--serve-processes 2]
 
 1. A database in a temporary folder with N subscribers and a built issue (as bench/send.py makes them).
-2. `digest serve` (waitress, the real command) on a loopback port, and `digest send` to Postfix's smtp-sink on
-   loopback, both as subprocesses over that database; the sign-up confirmation mails go to the same sink.
+2. `digest serve` (waitress, the real command; --serve-processes N runs it with --processes N) on a loopback
+   port, and `digest send` to Postfix's smtp-sink on loopback, both as subprocesses over that database; the
+   sign-up confirmation mails go to the same sink.
 3. Two seconds into the send, wrk (a C load generator, Debian package wrk, so the load generator is not the
    bottleneck on a small machine) with bench/web.lua: CLIENTS keep-alive connections, each waiting a random
    0 to 2 x CLIENTS / RATE seconds before each request (so they do not fire together), one-click
@@ -126,7 +127,10 @@ def one_round(args: argparse.Namespace, sink_port: int, rate: int, spy: bool = F
         port = free_port()
         serve_log, send_log = open(folder / "serve.log", "wb"), open(folder / "send.log", "wb")  # noqa: SIM115
         serve = subprocess.Popen(
-            [sys.executable, "-m", "digest", "serve", "--port", str(port), "--threads", str(args.threads)],
+            [
+                *(sys.executable, "-m", "digest", "serve", "--port", str(port)),
+                *("--threads", str(args.threads), "--processes", str(args.serve_processes)),
+            ],
             env=env,
             cwd=tmp,
             stdout=subprocess.DEVNULL,
@@ -152,6 +156,7 @@ def one_round(args: argparse.Namespace, sink_port: int, rate: int, spy: bool = F
                         "-p",
                         str(serve.pid),
                         "-g",
+                        "--subprocesses",
                         "--nonblocking",
                         "-r",
                         "200",
@@ -228,9 +233,14 @@ def one_round(args: argparse.Namespace, sink_port: int, rate: int, spy: bool = F
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far (Linux /proc), its threads together."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User and system CPU time of a process so far (Linux /proc), its threads and its server processes
+    (`digest serve --processes`) together."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    total = 0.0
+    for one in [pid, *map(int, children.read_text().split() if children.exists() else [])]:
+        fields = Path(f"/proc/{one}/stat").read_text().rpartition(")")[2].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def py_spy() -> str:
@@ -271,6 +281,7 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=50, help="wrk's connections")
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--threads", type=int, default=4, help="digest serve --threads")
+    ap.add_argument("--serve-processes", type=int, default=1, help="digest serve --processes")
     ap.add_argument("--delay", type=float, default=2.0, help="seconds between the send's start and the load's")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-send", dest="send", action="store_false", help="the load alone, for comparison")

@@ -103,6 +103,60 @@ def test_serve_on_a_busy_port_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_serve_with_two_processes_shares_the_port_and_a_sigterm_stops_them_all(tmp_path: Path) -> None:
+    """`digest serve --processes 2`: two server processes share the port, every sign-up is stored once and
+    answered 202, and SIGTERM to the first process ends both and the command with status 0."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SMTP_", "DIGEST_"))}
+    env.update(DIGEST_DATABASE_URL=f"sqlite:///{tmp_path / 'd.db'}", DIGEST_SECRET_KEY="k" * 32)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "digest", "serve", "--port", str(port), "--processes", "2"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                assert proc.poll() is None and time.monotonic() < deadline, "digest serve did not answer"
+                time.sleep(0.1)
+        children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert len(children) == 2
+        answers = [
+            requests.post(f"{base}/api/subscribe", json={"email": f"r{i}@example.org"}, timeout=10).status_code
+            for i in range(8)
+        ]
+        assert answers == [202] * 8
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "serve: stopped" in out and "Traceback" not in err
+    assert not any(Path(f"/proc/{pid}").exists() for pid in children)
+    with create_engine(env["DIGEST_DATABASE_URL"]).connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM subscribers WHERE email LIKE 'r%@example.org'")).scalar()
+    assert stored == 8
+
+
 def test_notices_in_a_row_share_one_connection_closed_when_the_queue_is_empty(settings: Settings) -> None:
     from digest.delivery.notices import NoticeOutbox, Notifier
     from digest.facade import Digest

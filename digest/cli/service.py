@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import signal
+import os
 import sys
 
 import click
 
 from ..config import load_settings
-from ..errors import DigestError
 from ..models import counted
 from .context import Context, fail, handle_errors, pass_ctx
 
@@ -19,6 +18,14 @@ from .context import Context, fail, handle_errors, pass_ctx
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 @click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Worker threads.")
 @click.option(
+    "--processes",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port (Linux and macOS): one per core the web side may use. "
+    "The sign-up rate limits count per process.",
+)
+@click.option(
     "--proxies",
     default=0,
     show_default=True,
@@ -27,7 +34,7 @@ from .context import Context, fail, handle_errors, pass_ctx
 )
 @pass_ctx
 @handle_errors
-def serve(c: Context, host: str, port: int, threads: int, proxies: int) -> None:
+def serve(c: Context, host: str, port: int, threads: int, processes: int, proxies: int) -> None:
     """Run the web side under waitress: subscribe, confirm, unsubscribe, preferences, the issue archive.
 
     Links in emails are built from base_url in digest.toml; point it at where this server is reached.
@@ -35,43 +42,26 @@ def serve(c: Context, host: str, port: int, threads: int, proxies: int) -> None:
     \b
     Example:
       digest serve --host 127.0.0.1 --port 8000     # behind a reverse proxy: add --proxies 1
+      digest serve --processes 2                    # two server processes: twice the requests a second
     """
-    from waitress import create_server
-
     from ..storage import upgrade_database
-    from ..web import create_app, start_mail, stop_mail
+    from ..web import create_app
+    from ..web.serving import listen, serve_many, serve_one
 
+    if processes > 1 and not hasattr(os, "fork"):
+        fail("--processes needs fork (Linux or macOS); run one process per port behind a proxy instead")
     upgrade_database(c.settings.database_url)
-    app = create_app(c.settings, digest=c.digest, proxies=proxies)
-    try:
-        server = create_server(
-            app, host=host, port=port, threads=threads, ident="ip-digest", clear_untrusted_proxy_headers=False
-        )
-    except OSError as exc:
-        raise DigestError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}; stop what holds the port "
-            "or pick another with --port"
-        ) from None
+    sock = listen(host, port)
     click.echo(f"serve: http://{host}:{port}/ (links in emails use {c.settings.base_url}); Ctrl-C stops")
-    start_mail(app)
-    # SIGTERM stops as Ctrl-C does: waitress stops listening and lets the requests in flight finish (its
-    # threads, for a few seconds), then the send and the sign-up mail finish the message in flight.
-    previous = signal.signal(signal.SIGTERM, _stop_serving)
-    try:
-        # The proxy headers reach the app: ProxyFix reads them (--proxies), and /metrics refuses relayed requests.
-        server.run()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-        server.close()
-        stop_mail(app, STOP_SECONDS)
+    if processes == 1:
+        serve_one(create_app(c.settings, digest=c.digest, proxies=proxies), sock, threads)
+        click.echo("serve: stopped")
+        return
+    c.digest.close()  # each process opens its own after the fork
+    status = serve_many(lambda: create_app(c.settings, proxies=proxies), sock, threads, processes)
     click.echo("serve: stopped")
-
-
-STOP_SECONDS = 60.0  # how long a stop waits for a message in flight
-
-
-def _stop_serving(_signum: int, _frame: object) -> None:
-    raise SystemExit(0)
+    if status:
+        sys.exit(status)
 
 
 @click.command("admin-hash")
