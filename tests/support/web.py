@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -104,3 +107,28 @@ def live_server(tmp_path: Path, config: dict[str, Any] | None = None, **changes:
         assert not thread.is_alive(), "waitress did not stop"
         server.task_dispatcher.shutdown()
         digest_of(app).close()
+
+
+def serve_process(port: int, cwd: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[str]:
+    """`digest serve --port PORT` as a child process, its output piped (text)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "digest", "serve", "--port", str(port), *extra],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop_serve(proc: subprocess.Popen[str]) -> str:
+    """SIGTERM to a `digest serve` child; checks that it stopped cleanly and returns what it printed."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "serve: stopped" in out and "Traceback" not in err
+    return out
