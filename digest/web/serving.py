@@ -96,11 +96,10 @@ def serve_many(make_app: Callable[[], Flask], sock: socket.socket, threads: int,
                 continue
             children.remove(pid)
             if not stopping:
-                log.error("a server process (pid %d) ended with status %d; stopping the others", pid, code)
-                print(
-                    f"serve: a server process ended on its own (status {os.waitstatus_to_exitcode(code)}); "
-                    "the others are stopped",
-                    file=sys.stderr,
+                log.error(
+                    "a server process (pid %d) ended on its own (status %d); the others are stopped",
+                    pid,
+                    os.waitstatus_to_exitcode(code),
                 )
                 stopping, status = True, 1
                 _signal_all(children, signal.SIGTERM)
