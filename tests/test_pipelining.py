@@ -14,11 +14,10 @@ from digest.config import SMTPConfig
 from digest.db import tables as t
 from digest.delivery.outbox import SendOptions
 from digest.delivery.transport import SMTPTransport
-from digest.issue.message import Envelope, MessageTemplate
-from digest.issue.render import Personal, Rendered
+from digest.issue.message import Envelope
 
 from .support.sending import prepared
-from .support.smtp import PipeliningSink, smtp_server
+from .support.smtp import PipeliningSink, envelope_to, smtp_server
 
 
 def outcomes(d: object) -> dict[str, tuple[str, int, str, int]]:
@@ -32,13 +31,6 @@ def outcomes(d: object) -> dict[str, tuple[str, int, str, int]]:
     ).join(t.deliveries, t.deliveries.c.subscriber_id == t.subscribers.c.id)
     with d.db.begin() as conn:  # type: ignore[attr-defined]
         return {r[0]: (r[1], r[2], r[3], r[4]) for r in conn.execute(q)}
-
-
-def envelope_to(email: str) -> Envelope:
-    content = Rendered(subject="s", preheader="", html="<p>h</p>", text="t", shown=0, overflow=0)
-    return MessageTemplate(content, sender="digest@example.org", list_id="x <y.example>").fill(
-        Personal(name="", email=email, unsubscribe_url="https://x/u", preferences_url="https://x/p")
-    )
 
 
 def test_each_message_records_its_own_reply_when_commands_are_pipelined(tmp_path: Path) -> None:

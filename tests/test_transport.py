@@ -9,10 +9,8 @@ import pytest
 from digest.config import Security, SMTPConfig
 from digest.delivery.transport import SMTPTransport
 from digest.errors import SMTPConnectionError
-from digest.issue.message import Envelope, MessageTemplate
-from digest.issue.render import Personal, Rendered
 
-from .support.smtp import FaultSink, smtp_server
+from .support.smtp import FaultSink, envelope_to, smtp_server
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +24,6 @@ def certs() -> tuple[ssl.SSLContext, ssl.SSLContext]:
     return server, client
 
 
-def envelope() -> Envelope:
-    content = Rendered(subject="s", preheader="", html="<p>h</p>", text="t", shown=0, overflow=0)
-    return MessageTemplate(content, sender="digest@example.org", list_id="x <y.example>").fill(
-        Personal(name="", email="a@example.com", unsubscribe_url="https://x/u", preferences_url="https://x/p")
-    )
-
-
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
 def test_tls_delivers_with_a_trusted_certificate(
     security: Security, certs: tuple[ssl.SSLContext, ssl.SSLContext]
@@ -42,7 +33,7 @@ def test_tls_delivers_with_a_trusted_certificate(
     kw = {"tls_context": server, "require_starttls": True} if security == "starttls" else {"ssl_context": server}
     with smtp_server(sink, **kw) as port:
         transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=port, security=security, timeout=10), client)
-        result = transport.send(envelope())
+        result = transport.send(envelope_to("a@example.com"))
         transport.close()
     assert result.ok and [r for r, _ in sink.accepted] == ["a@example.com"]
 
@@ -57,7 +48,7 @@ def test_an_untrusted_certificate_is_a_clear_error_never_a_downgrade(
     with smtp_server(sink, **kw) as port:
         transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=port, security=security, timeout=10))
         with pytest.raises(SMTPConnectionError, match="certificate failed verification"):
-            transport.send(envelope())
+            transport.send(envelope_to("a@example.com"))
     assert sink.accepted == [] and sum(sink.tries.values()) == 0
 
 
@@ -66,5 +57,5 @@ def test_no_starttls_offered_is_an_error_not_plain_text() -> None:
     with smtp_server(sink) as port:
         transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=port, security="starttls", timeout=10))
         with pytest.raises(SMTPConnectionError, match="does not offer STARTTLS"):
-            transport.send(envelope())
+            transport.send(envelope_to("a@example.com"))
     assert sink.accepted == []

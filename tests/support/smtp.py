@@ -17,6 +17,9 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from digest.issue.message import Envelope, MessageTemplate
+from digest.issue.render import Personal, Rendered
+
 
 def free_port() -> int:
     """A loopback port free at this moment (another process may take it: servers retry, see smtp_server)."""
@@ -264,3 +267,11 @@ class PipeliningSink(_Refusing):
         if self.per_connection is not None and session.carried >= self.per_connection:
             asyncio.get_running_loop().call_soon(server.transport.close)  # after this reply is written
         return f"250 2.0.0 queued as Q-{rcpt}"
+
+
+def envelope_to(email: str) -> Envelope:
+    """A small finished list message to ``email``, for tests of a transport alone."""
+    content = Rendered(subject="s", preheader="", html="<p>h</p>", text="t", shown=0, overflow=0)
+    return MessageTemplate(content, sender="digest@example.org", list_id="x <y.example>").fill(
+        Personal(name="", email=email, unsubscribe_url="https://x/u", preferences_url="https://x/p")
+    )
