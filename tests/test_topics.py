@@ -65,6 +65,15 @@ def test_classify_by_tags(taxonomy: Taxonomy, tags: list[str], expected: list[st
     assert taxonomy.classify(tags, "A title", "A lead.") == expected
 
 
+def test_the_evidence_patterns_are_compiled_by_the_first_classification_only() -> None:
+    """A send or the web side makes a taxonomy only to name topics: it never compiles the patterns."""
+    taxonomy = Taxonomy(DEFAULT_TOPICS)
+    assert [t.slug for t in taxonomy.topics][:2] == ["patents", "trademarks"]
+    assert "_lexicon" not in vars(taxonomy)
+    assert taxonomy.classify([], "Court upholds patent infringement verdict", "The patent was valid.") == ["patents"]
+    assert "_lexicon" in vars(taxonomy)
+
+
 def test_tags_decide_over_keywords(taxonomy: Taxonomy) -> None:
     assert taxonomy.classify(["Piracy"], "Patent office closes", "Nothing about films.") == ["copyright"]
 

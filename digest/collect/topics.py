@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cached_property
 
 from ..taxonomy import DEFAULT_TOPICS, Topic, extend_topics, normalize_tag, slugify
 from .evidence import GENERIC, Evidence, Lexicon, Sense
@@ -96,8 +97,13 @@ class Taxonomy:
             (topic.slug, {normalize_tag(tag) for tag in topic.tags} - _CONTEXT_TAGS - _WEAK_TAGS)
             for topic in self._topics
         ]
+
+    @cached_property
+    def _lexicon(self) -> Lexicon:
+        """The evidence patterns, compiled on the first entry classified: a send or the web side, which only
+        name topics, never pay for them (about a tenth of a second)."""
         configured = [Sense(topic.slug, strong=topic.keywords) for topic in self._topics if topic.keywords]
-        self._lexicon = Lexicon((*SENSES, *configured), LEGAL, IP_CONTEXT)
+        return Lexicon((*SENSES, *configured), LEGAL, IP_CONTEXT)
 
     @property
     def topics(self) -> tuple[Topic, ...]:
