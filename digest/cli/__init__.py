@@ -17,6 +17,7 @@ scheduler) inside the commands, so ``digest --help`` and ``digest subscribers ad
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import sys
@@ -149,4 +150,10 @@ def cli(ctx: click.Context, config: Path | None, verbose: int, quiet: bool, log_
 
 
 def main() -> None:
-    cli(prog_name="digest")
+    try:
+        cli(prog_name="digest")
+    finally:
+        # The process ends here: spare the interpreter's last sweep for reference cycles through every
+        # object the command loaded (about 0.15 s for the modules of a send). Files and connections are
+        # closed by then, and what the sweep would free the operating system takes back at once.
+        gc.freeze()
