@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sqlite3
 from email import message_from_bytes, policy
@@ -80,7 +81,7 @@ def test_worker_processes_share_one_send(db_url: str, tmp_path: Path) -> None:
 
         def transports():  # type: ignore[no-untyped-def]
             with open(pids, "a") as fh:
-                fh.write(f"{os.getpid()} {os.nice(0)}\n")
+                fh.write(f"{os.getpid()} {os.nice(0)} {gc.get_freeze_count()}\n")
             return d.transport(issue)
 
         rep = deliver(
@@ -95,9 +96,11 @@ def test_worker_processes_share_one_send(db_url: str, tmp_path: Path) -> None:
     assert sorted(sink.copies().values()) == [1] * 90
     assert {r["status"] for r in rows(d).values()} == {"sent"}
     workers = [line.split() for line in pids.read_text().splitlines()]
-    assert len(workers) == 4 and len({pid for pid, _ in workers}) == 2
-    assert str(os.getpid()) not in {pid for pid, _ in workers}
-    assert {int(nice) for _, nice in workers} == {min(19, niceness + SendOptions().niceness)}  # batch work yields
+    assert len(workers) == 4 and len({pid for pid, _, _ in workers}) == 2
+    assert str(os.getpid()) not in {pid for pid, _, _ in workers}
+    assert {int(nice) for _, nice, _ in workers} == {min(19, niceness + SendOptions().niceness)}  # batch work yields
+    assert all(int(frozen) > 0 for _, _, frozen in workers)  # what the children inherit, their collector skips
+    assert gc.get_freeze_count() == 0  # and the parent sweeps it again once they are gone
     assert os.nice(0) == niceness  # the parent keeps its own priority
     recorder = set() if d.db.engine.dialect.name == "postgresql" else {min(19, niceness + SendOptions().niceness)}
     assert parent_threads == {niceness} | recorder  # but its recorder (SQLite's one writer) yields too

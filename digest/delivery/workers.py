@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import multiprocessing
 import os
 import queue
@@ -145,6 +146,9 @@ def in_processes(run: SendRun, transports: Callable[[], Transport], recorder: Re
     ]
     counts: dict[int, tuple[int, ...]] = {}
     finished: set[int] = set()
+    # What exists now the children only read: frozen, their collector never walks it (nor copies its pages
+    # by touching them); unfrozen in this process once they are gone, so a daemon's later garbage is swept.
+    gc.freeze()
     try:
         for child in children:
             child.start()
@@ -154,6 +158,7 @@ def in_processes(run: SendRun, transports: Callable[[], Transport], recorder: Re
         stop.set()
         for child in children:
             child.join()
+        gc.unfreeze()
         with _running_lock:
             _running.discard(stop)
     if len(finished) < n:
