@@ -18,7 +18,8 @@ machine, shared with other busy users, a priority below theirs weighs on both al
 changes nothing); --yardstick-nice 0 runs it at normal priority. Each round runs the yardstick, the
 whole `digest send` (start-up, enqueue, render, send; default settings) on a new SQLite database and, when
 127.0.0.1:5432 answers, on a new PostgreSQL one; each send's ratio is to its own round's yardstick, and the
-medians are printed against the targets (>= 0.8 SQLite, >= 0.75 PostgreSQL) with the load average.
+medians are printed against the targets (>= 0.8 SQLite, >= 0.75 PostgreSQL). Each run prints the load average
+and the CPU the host gave to other guests during it ('steal'): a round whose runs met different hosts shows it.
 
 --latency RTT: the same sink behind bench/latency.py's relay, which hands each reply to the client RTT
 late (a relay RTT away). Pipelined, a message costs one round trip: its content and final dot go with the
@@ -321,9 +322,21 @@ def library(d: Digest, port: int, four: float) -> None:
     )
 
 
-def load() -> str:
+def load(since: float | None = None) -> str:
+    """The load averages, and with ``since`` (a ``stolen()`` reading) the CPU the host gave to others since."""
     one, five, _ = os.getloadavg()
-    return f"load {one:.1f} (5 min {five:.1f})"
+    taken = "" if since is None else f"; host took {stolen() - since:.1f} s of CPU"
+    return f"load {one:.1f} (5 min {five:.1f}){taken}"
+
+
+def stolen() -> float:
+    """CPU seconds, over all cores, that the hypervisor has given to other guests ('steal' in /proc/stat):
+    on a shared virtual machine a run's yardstick and send can meet very different hosts."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            return int(stat.readline().split()[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def children_cpu() -> float:
@@ -361,28 +374,28 @@ def loopback(args: argparse.Namespace, port: int, size: int) -> None:
         f"-l {size}` at nice {args.yardstick_nice}; `digest send` with default settings; {os.cpu_count()} cores"
     )
     for r in range(args.repeat):
-        cpu = children_cpu()
+        cpu, taken = children_cpu(), stolen()
         four = yardstick(port, n, size, args.yardstick_nice)
         rates["yardstick"].append(four)
         each = 1e6 * (children_cpu() - cpu) / n
-        line = [f"round {r + 1}: smtp-source {four:5.0f} msgs/s, {each:.0f} us CPU a message ({load()})"]
+        line = [f"round {r + 1}: smtp-source {four:5.0f} msgs/s, {each:.0f} us CPU a message ({load(taken)})"]
         for kind in kinds:
             with tempfile.TemporaryDirectory() as one:
                 if kind == "SQLite":
                     url = f"sqlite:///{one}/bench.db"
                     prepare(url, port, Path(one), n).close()
-                    cpu = children_cpu()
+                    cpu, taken = children_cpu(), stolen()
                     rate = command_send(url, port, Path(one), n, extra, prepared=True)
                 else:
                     with postgres()() as url:
                         prepare(url, port, Path(one), n).close()
-                        cpu = children_cpu()
+                        cpu, taken = children_cpu(), stolen()
                         rate = command_send(url, port, Path(one), n, extra, prepared=True)
             each = 1e6 * (children_cpu() - cpu) / n
             cpus[kind].append(each)
             rates[kind].append(rate)
             ratios[kind].append(rate / four)
-            line.append(f"{kind} {rate:5.0f} msgs/s = {rate / four:.2f}x, {each:.0f} us CPU a message ({load()})")
+            line.append(f"{kind} {rate:5.0f} msgs/s = {rate / four:.2f}x, {each:.0f} us CPU a message ({load(taken)})")
         print("; ".join(line), flush=True)
     print(f"median of {args.repeat} rounds, each ratio to its own round's yardstick:")
     print(f"  smtp-source -d -s 4     {statistics.median(rates['yardstick']):6.0f} msgs/s")
