@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, Unpack
 from subscribers.clock import now
 from subscribers.tokens import Tokens, suppression_hash
 
-from .bounces.policy import BounceEvent, Policy
 from .bounces.verp import Verp
 from .collect.jurisdictions import Jurisdictions, jurisdictions
 from .collect.topics import Taxonomy
@@ -34,6 +33,7 @@ from .models import Article, Click, Edit, Issue, IssueStatus
 
 if TYPE_CHECKING:
     from .bounces.mailbox import Box
+    from .bounces.policy import BounceEvent
     from .bounces.run import BounceReport
     from .collect.stage import CollectReport
     from .db.archive import Hit
@@ -142,6 +142,8 @@ class Digest:
 
     def apply_feedback(self, event: BounceEvent) -> Applied:
         """Apply one bounce or complaint (from a webhook) under the configured soft-bounce policy."""
+        from .bounces.policy import Policy  # the bounce reader's rules: no send or page needs them
+
         b = self.settings.bounces
         return self.db.feedback.apply(event, Policy(b.soft_limit, b.soft_days, b.match_recipient))
 

@@ -72,7 +72,8 @@ CHEAP = (
     "digest.collect.extract",
     "digest.collect.sources",
 )
-COLLECTING = (
+COLLECTING = (  # and the bounce reader's
+    "digest.bounces.parse",
     "trafilatura",
     "feedparser",
     "pysbd",
@@ -108,8 +109,8 @@ def test_subscribers_add_imports_only_the_database_and_the_audience(tmp_path: Pa
 
 
 def test_send_imports_neither_the_collect_nor_the_migrations(tmp_path: Path) -> None:
-    """A send renders and delivers: the fetcher, parser and extractor are the collect's, and a database
-    already at the newest revision needs no Alembic."""
+    """A send renders and delivers: the fetcher, parser and extractor are the collect's, the returned-mail
+    parser the bounce reader's, and a database already at the newest revision needs no Alembic."""
     imported(["subscribers", "add", "bob@example.org"], (), tmp_path)
     _, heavy = imported(["send"], COLLECTING, tmp_path)
     assert heavy == []
