@@ -395,7 +395,7 @@ def loopback(args: argparse.Namespace, port: int, size: int) -> None:
             cpus[kind].append(each)
             rates[kind].append(rate)
             ratios[kind].append(rate / four)
-            line.append(f"{kind} {rate:5.0f} msgs/s = {rate / four:.2f}x, {each:.0f} us CPU a message ({load(taken)})")
+            line.append(f"{kind} {rate:5.0f} msgs/s = {rate / four:.3f}x, {each:.0f} us CPU a message ({load(taken)})")
         print("; ".join(line), flush=True)
     print(f"median of {args.repeat} rounds, each ratio to its own round's yardstick:")
     print(f"  smtp-source -d -s 4     {statistics.median(rates['yardstick']):6.0f} msgs/s")
@@ -403,8 +403,8 @@ def loopback(args: argparse.Namespace, port: int, size: int) -> None:
         ratio = statistics.median(ratios[kind])
         verdict = "met" if ratio >= TARGETS[kind] else "NOT met"
         print(
-            f"  digest send ({kind + ')':<11} {statistics.median(rates[kind]):6.0f} msgs/s  ratio {ratio:.2f}  "
-            f"(target >= {TARGETS[kind]}: {verdict}; rounds {', '.join(f'{x:.2f}' for x in ratios[kind])}); "
+            f"  digest send ({kind + ')':<11} {statistics.median(rates[kind]):6.0f} msgs/s  ratio {ratio:.3f}  "
+            f"(target >= {TARGETS[kind]}: {verdict}; rounds {', '.join(f'{x:.3f}' for x in ratios[kind])}); "
             f"{statistics.median(cpus[kind]):.0f} us CPU a message (the command's processes, not the database server)"
         )
 
