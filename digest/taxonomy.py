@@ -143,11 +143,21 @@ def _topic_from_config(entry: Mapping[str, object]) -> Topic:
     slug = entry.get("slug", slugify(name))
     if not isinstance(slug, str) or not slugify(slug):
         raise ValueError(f"topic {name!r}: 'slug' must be a non-empty string of letters or digits")
+    keywords = _string_list(entry, "keywords", required=False)
+    for keyword in keywords:
+        if keyword.startswith("re:"):  # a regular expression on folded text (digest.collect.evidence)
+            try:
+                re.compile(keyword[3:])
+            except re.error as exc:
+                raise ValueError(
+                    f"topic {name!r}: keyword {keyword!r} is not a valid regular expression ({exc}); "
+                    "fix the pattern after 're:' or write the keyword as plain words"
+                ) from None
     return Topic(
         slug=slugify(slug),
         name=name.strip(),
         tags=_string_list(entry, "tags", required=True),
-        keywords=_string_list(entry, "keywords", required=False),
+        keywords=keywords,
     )
 
 

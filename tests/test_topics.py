@@ -148,6 +148,7 @@ def test_extend_by_slug_with_a_new_name() -> None:
         {"name": "Plants", "tags": ["ferns", 1]},
         {"name": "Plants", "tags": ["ferns"], "keywords": "fern"},
         {"name": "Plants", "tags": ["ferns"], "slug": "!!!"},
+        {"name": "Plants", "tags": ["ferns"], "keywords": ["fern*", "re:(unclosed"]},
     ],
 )
 def test_extend_rejects_bad_entries(entry: dict[str, object]) -> None:
