@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import subprocess
 from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from digest.db import tables as t
 from digest.db.migrate import state
@@ -20,6 +23,46 @@ from .support.sending import DIGEST, digest_env, prepared
 from .support.smtp import FaultSink, smtp_server
 
 pytestmark = pytest.mark.postgres
+
+
+def rows_read(plan: dict[str, Any]) -> Iterator[tuple[str, int]]:
+    """(table, rows) for every scan of a table in an EXPLAIN (ANALYZE, FORMAT JSON) plan, removed rows
+    included: what the server read, not what it kept."""
+    if "Relation Name" in plan:
+        yield plan["Relation Name"], int(plan["Actual Rows"]) + int(plan.get("Rows Removed by Filter", 0))
+    for child in plan.get("Plans", []):
+        yield from rows_read(child)
+
+
+def test_a_claim_reads_about_the_rows_it_takes(pg_url: str, tmp_path: Path) -> None:
+    """The claim walks the outbox's index in order and stops at its limit, and looks its subscribers up by
+    key. Given IN (…) of the statuses PostgreSQL read and sorted every unfinished row on each claim, and
+    joined the subscribers whole."""
+    d = prepared(pg_url, tmp_path, None, 5000)  # enough rows that the planner prefers the indexes
+    issue = d.current_issue()
+    outbox = d.db.deliveries.outbox(issue.id, "me", timedelta(minutes=5))
+    assert outbox.enqueue() == 5000
+    conn = outbox.connect()
+    outbox.claim(conn, 500)  # the first claim's rows are behind the next one's in the index
+    ran: list[tuple[str, Any]] = []
+    event.listen(d.db.engine, "before_cursor_execute", lambda _c, _cur, sql, params, _x, _m: ran.append((sql, params)))
+    taken = outbox.claim(conn, 10)
+    assert len(taken) == 10
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    read: Counter[str] = Counter()
+    for sql, params in ran:
+        cursor.execute("BEGIN")
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}", params)
+        row = cursor.fetchone()
+        cursor.execute("ROLLBACK")
+        assert row is not None
+        (explained,) = row[0]  # psycopg reads the JSON: [{"Plan": {…}}]
+        for table, rows in rows_read(explained["Plan"]):
+            read[table] += rows
+    assert read["deliveries"] <= 40, read  # 10 taken, looked up again by key: not the 4,500 left
+    assert read["subscribers"] <= 20, read  # their 10 subscribers: not the 5,000
+    outbox.disconnect(conn)
+    d.close()
 
 
 def test_migrations_and_a_send_on_postgresql(pg_url: str, tmp_path: Path) -> None:
