@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -109,11 +109,17 @@ def _renew(postgres: bool) -> Any:
     )
 
 
-# Built once, for each kind of database (True: PostgreSQL): these run per batch or per message.
-_CLAIM = {False: _claim(False), True: _claim(True)}
-_PEOPLE = {False: _people(False), True: _people(True)}
-_FORGET = {postgres: delete(d).where(_listed(postgres)) for postgres in (False, True)}
-_RENEW = {False: _renew(False), True: _renew(True)}
+def _forget(postgres: bool) -> Any:
+    return delete(d).where(_listed(postgres))
+
+
+def _each_database(make: Callable[[bool], Any]) -> dict[bool, Any]:
+    """A statement built once for SQLite (False) and once for PostgreSQL (True)."""
+    return {postgres: make(postgres) for postgres in (False, True)}
+
+
+# Built once: these run per batch or per message.
+_CLAIM, _PEOPLE, _FORGET, _RENEW = map(_each_database, (_claim, _people, _forget, _renew))
 _NEXT_DUE = select(func.count(), func.min(d.c.next_attempt_at)).where(_ISSUE, d.c.status.in_(OPEN))
 _LAST = select(func.max(d.c.id)).where(_ISSUE, d.c.status.in_(UNFINISHED))
 _COUNTS = select(d.c.status, func.count()).where(_ISSUE).group_by(d.c.status)
