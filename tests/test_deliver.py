@@ -5,8 +5,10 @@ from __future__ import annotations
 import gc
 import os
 import sqlite3
+import time
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +20,7 @@ from digest.db.migrate import state, upgrade_database
 from digest.delivery.outbox import SendOptions, deliver
 from digest.delivery.run import DeliveryReport, SendRun, _claim_size
 from digest.errors import DeliveryError
+from digest.models import DeliveryStatus
 
 from .support.db import restore
 from .support.sending import prepared
@@ -143,6 +146,30 @@ def test_faults_end_with_one_accepted_message_or_a_recorded_failure(tmp_path: Pa
     assert "gave up after 4 attempts" in str(gave_up["reply_text"]) and gave_up["reply_code"] == 451
     assert recorded["sub8@example.com"]["attempts"] == 3 and recorded["sub30@example.com"]["attempts"] == 3
     assert sink.sessions >= 40 // 7  # connections were reopened after drops and every 7 messages
+
+
+def test_a_deferral_committed_late_is_still_retried_in_the_same_send(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that runs out of rows looks for retries only once its own last outcome is committed: the
+    recorder commits after the worker has moved on, and a deferral not yet committed reads as in flight.
+    A slow disk under load made that window real; here the recorder is held back on purpose."""
+    record = Outbox.record
+
+    def slowly(self: Outbox, conn: Any, outcomes: Any) -> None:
+        if any(o.status == DeliveryStatus.DEFERRED for o in outcomes):
+            time.sleep(0.3)  # the fault: a commit that takes long (not a wait for anything in the test)
+        record(self, conn, outcomes)
+
+    monkeypatch.setattr(Outbox, "record", slowly)
+    sink = FaultSink(tempfail={"sub1@example.com": 1})
+    with smtp_server(sink) as port:
+        d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 2)
+        rep = d.deliver(options=d.send_options(concurrency=1))  # retries after 0.01 s (the test settings)
+    assert (rep.sent, rep.failed, rep.deferred) == (2, 0, 0)
+    assert sink.copies() == {"sub0@example.com": 1, "sub1@example.com": 1}
+    assert rows(d)["sub1@example.com"]["attempts"] == 2
+    d.close()
 
 
 def test_an_outcome_that_cannot_be_committed_stops_the_next_message_before_its_final_dot(tmp_path: Path) -> None:

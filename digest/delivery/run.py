@@ -167,6 +167,9 @@ def _work(run: SendRun, transport: Transport, link: Outcomes) -> None:
     try:
         while not run.stop.is_set():
             if not ahead.rows and not ahead.claim():
+                # This worker's last outcome first: until the recorder has committed it, a row it deferred
+                # still reads as in flight, and the send would end without its retry.
+                link.wait()
                 wait = outbox.next_due(conn)
                 if wait is None:
                     return
