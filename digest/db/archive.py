@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, bindparam, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..models import Article, Issue
 from . import tables as t
@@ -144,10 +145,14 @@ class Archive:
             }
             for x in stories
         ]
+        # Two `digest send --join` processes start the same issue at the same moment: both may find it
+        # unrecorded, and the second one's rows are the same stories, already there.
+        dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         if rows:
-            conn.execute(s.insert(), rows)
+            conn.execute(dialect.insert(s).on_conflict_do_nothing(index_elements=["issue_id", "article_id"]), rows)
         if any(x.numbers is None for x in stories) and not _pending(conn):
-            conn.execute(t.meta.insert().values(key=PENDING, value="pending"))
+            pending = dialect.insert(t.meta).values(key=PENDING, value="pending")
+            conn.execute(pending.on_conflict_do_nothing(index_elements=["key"]))
         return len(rows)
 
     def record_issue(self, conn: Connection, issue: Issue) -> int:
