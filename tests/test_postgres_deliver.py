@@ -13,11 +13,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import event, func, select
 
 from digest.db import tables as t
+from digest.db.deliveries import Outcome
 from digest.db.migrate import state
+from digest.models import DeliveryStatus
+from subscribers.clock import now
 
 from .support.sending import DIGEST, digest_env, prepared
 from .support.smtp import FaultSink, smtp_server
@@ -62,6 +66,40 @@ def test_a_claim_reads_about_the_rows_it_takes(pg_url: str, tmp_path: Path) -> N
     assert read["deliveries"] <= 40, read  # 10 taken, looked up again by key: not the 4,500 left
     assert read["subscribers"] <= 20, read  # their 10 subscribers: not the 5,000
     outbox.disconnect(conn)
+    d.close()
+
+
+def test_outcomes_go_to_postgresql_as_given_and_a_refused_one_raises_its_error(pg_url: str, tmp_path: Path) -> None:
+    """A worker's outcomes run as statements prepared once on its connection, their values in PostgreSQL's
+    text format (deliveries.Direct): what is read back is what was recorded, and a value the server
+    refuses raises psycopg's own error and leaves the connection usable."""
+    d = prepared(pg_url, tmp_path, None, 3)
+    outbox = d.db.deliveries.outbox(d.current_issue().id, "me", timedelta(minutes=5))
+    assert outbox.enqueue() == 3
+    conn = outbox.connect()
+    first, second, third = (row_id for row_id, _, _ in outbox.claim(conn, 3))
+    before = now()
+    outbox.record(
+        conn, [Outcome(first, DeliveryStatus.SENT, tried=True, code=250, text="2.0.0 Ok: déjà vu", message_id="<a@b>")]
+    )
+    outbox.record(conn, [Outcome(second, DeliveryStatus.DEFERRED, tried=True, code=451, text="later", retry_in=90.0)])
+    with pytest.raises(psycopg.errors.StringDataRightTruncation):  # message_id is VARCHAR(500)
+        outbox.record(conn, [Outcome(third, DeliveryStatus.SENT, tried=True, message_id="<" + "x" * 600 + ">")])
+    outbox.record(conn, [Outcome(third, DeliveryStatus.SKIPPED, tried=False, text="nothing for them")])
+    assert len(conn.info["outbox.prepared"]) == 2  # both outcome statements, each prepared once
+    outbox.disconnect(conn)
+    with d.db.begin() as c:
+        rows = {r.id: r for r in c.execute(select(t.deliveries)).all()}
+    assert (rows[first].status, rows[first].attempts, rows[first].reply_code) == ("sent", 1, 250)
+    assert (rows[first].reply_text, rows[first].message_id, rows[first].lease_until) == (
+        "2.0.0 Ok: déjà vu",
+        "<a@b>",
+        None,
+    )
+    assert before <= rows[first].updated_at <= now() and rows[first].next_attempt_at is None
+    assert (rows[second].status, rows[second].attempts, rows[second].reply_code) == ("deferred", 1, 451)
+    assert rows[second].next_attempt_at - rows[second].updated_at == timedelta(seconds=90)
+    assert (rows[third].status, rows[third].attempts, rows[third].message_id) == ("skipped", 0, None)
     d.close()
 
 

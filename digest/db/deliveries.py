@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     Connection,
@@ -141,7 +142,8 @@ _CURSOR = "outbox.cursor"  # key of a worker connection's own driver cursor in i
 
 
 class Direct:
-    """A statement compiled once for one dialect and run on the driver's own cursor.
+    """A statement compiled once for one dialect and run on the driver's own cursor (on psycopg in
+    autocommit, a PostgreSQL worker's connection: prepared on it once and run through libpq).
 
     A message's outcome is written once per message, 20,000 times in a send of 20,000: SQLAlchemy's work
     around each execution (the compiled-cache lookup, building and processing the parameters, wrapping
@@ -150,6 +152,11 @@ class Direct:
     text, …) are worked out once; each run only fills them in."""
 
     def __init__(self, statement: Any, dialect: Dialect) -> None:
+        # On psycopg, with $n placeholders: the statement is prepared by name once per connection and run
+        # through libpq as it is (``run_many``).
+        self.prepared = f"digest_{next(_NAMES)}".encode() if dialect.driver == "psycopg" else None
+        if self.prepared is not None:
+            dialect = cast(Any, type(dialect))(paramstyle="numeric_dollar")
         compiled = statement.compile(dialect=dialect)
         self.sql = compiled.string
         self.order: list[str] | None = list(compiled.positiontup) if compiled.positiontup is not None else None
@@ -175,10 +182,14 @@ class Direct:
             raise RuntimeError("Direct.run_many needs a connection with no SQLAlchemy transaction open on it")
         driver = conn.connection.driver_connection
         assert driver is not None
+        committed = getattr(driver, "autocommit", None) is True  # each statement by itself
+        pgconn = getattr(driver, "pgconn", None) if committed else None
+        if pgconn is not None:  # psycopg, a PostgreSQL worker's connection
+            Direct._run_prepared(conn, pgconn, work)
+            return
         cursor = conn.info.get(_CURSOR)
         if cursor is None:
             cursor = conn.info[_CURSOR] = driver.cursor()
-        committed = getattr(driver, "autocommit", None) is True  # each statement by itself
         try:
             for statement, rows in work:
                 if len(rows) == 1:  # the usual group: executemany's own work (a pipeline, on psycopg) for one
@@ -191,6 +202,46 @@ class Direct:
             if not committed:
                 driver.rollback()
             raise
+
+    @staticmethod
+    def _run_prepared(conn: Connection, pgconn: Any, work: Sequence[tuple[Direct, Sequence[dict[str, Any]]]]) -> None:
+        """``run_many`` on a psycopg connection in autocommit: each statement prepared once on it and then
+        executed through libpq with its parameters in PostgreSQL's text format (each statement is typed:
+        ``$1::VARCHAR``). psycopg's cursor would convert the query and adapt each parameter anew for every
+        message: 80 µs of the sender's CPU a statement where this takes 52 (a loop of 5,000 on loopback)."""
+        ready: set[bytes] = conn.info.setdefault(_PREPARED, set())
+        for statement, rows in work:
+            name = statement.prepared
+            assert name is not None, "a statement compiled for psycopg"
+            if name not in ready:
+                _check(pgconn, pgconn.prepare(name, statement.sql.encode()))
+                ready.add(name)
+            for values in rows:
+                params = [_text(v) for v in statement.parameters(values)]
+                _check(pgconn, pgconn.exec_prepared(name, params))
+
+
+_NAMES = itertools.count(1)
+_PREPARED = "outbox.prepared"  # key of the names a worker connection has prepared, in its ``info``
+
+
+def _text(value: Any) -> bytes | None:
+    """A parameter in PostgreSQL's text format."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat().encode()
+    if isinstance(value, bool):
+        return b"t" if value else b"f"
+    return str(value).encode()
+
+
+def _check(pgconn: Any, result: Any) -> None:
+    """Raise the error of a failed libpq call as psycopg would (``psycopg.errors``)."""
+    from psycopg import errors, pq
+
+    if result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
+        raise errors.error_from_result(result, encoding=pgconn.parameter_status(b"client_encoding").decode())
 
 
 class Deliveries:
