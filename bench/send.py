@@ -3,7 +3,7 @@
     python bench/send.py [--subscribers 20000] [--repeat 3] [--no-postgres]      loopback, side by side
     python bench/send.py --latency 20ms [--subscribers 2000]                      a relay far away
     python bench/send.py --million [--subscribers 1000000]                        a million readers
-    python bench/send.py --profile                                                where a send's time goes
+    python bench/send.py --profile [postgres]                                     where a send's time goes
 
 Loopback (the default). The sink is Postfix's smtp-sink on loopback for every figure. The yardstick is
 Postfix's own load generator doing the same work as `digest send`:
@@ -528,7 +528,13 @@ def main() -> None:
     ap.add_argument("--yardstick-nice", type=int, default=10, help="smtp-source's nice value (default 10, see above)")
     ap.add_argument("--latency", help="a round-trip time such as 20ms: the relay-far-away figures")
     ap.add_argument("--million", action="store_true", help="the million-reader figures")
-    ap.add_argument("--profile", action="store_true", help="one SQLite `digest send` under py-spy, summarised")
+    ap.add_argument(
+        "--profile",
+        nargs="?",
+        const="sqlite",
+        choices=("sqlite", "postgres"),
+        help="one `digest send` under py-spy, summarised (on SQLite unless postgres is named)",
+    )
     ap.add_argument("--library", action="store_true", help="also the library's send and the per-message build")
     ap.add_argument("--million-child", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -548,7 +554,11 @@ def main() -> None:
             size = message_size(Path(tmp))
             if args.profile:
                 extra = ["--processes", str(args.processes)] if args.processes else []
-                profile(f"sqlite:///{tmp}/profile.db", port, Path(tmp), args.subscribers, extra)
+                if args.profile == "postgres":
+                    with postgres()() as url:
+                        profile(url, port, Path(tmp), args.subscribers, extra)
+                else:
+                    profile(f"sqlite:///{tmp}/profile.db", port, Path(tmp), args.subscribers, extra)
             elif args.latency:
                 latency(args, port)
             elif args.million:
