@@ -40,14 +40,16 @@ STATES: dict[str, type[StrEnum]] = {
 
 
 def snapshot(engine: Engine) -> dict[str, list[dict[str, Any]]]:
-    """Every row of every table (APScheduler's and Alembic's aside), ordered by primary key."""
+    """Every row of every table (APScheduler's and Alembic's aside), ordered by primary key (by every
+    column where a table has none: the outcome log)."""
     out = {}
     with engine.connect() as conn:
         insp = inspect(conn)
         for name in insp.get_table_names():
             if name in ("scheduler_jobs", "alembic_version") or name.startswith("archive_search"):
                 continue  # APScheduler's, Alembic's, and SQLite's full-text index (FTS5 and its shadow tables)
-            order = ", ".join(insp.get_pk_constraint(name)["constrained_columns"])
+            key = insp.get_pk_constraint(name)["constrained_columns"] or [c["name"] for c in insp.get_columns(name)]
+            order = ", ".join(key)
             out[name] = [dict(r._mapping) for r in conn.execute(text(f"SELECT * FROM {name} ORDER BY {order}"))]
     return out
 

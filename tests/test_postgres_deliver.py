@@ -17,6 +17,7 @@ import psycopg
 import pytest
 from sqlalchemy import event, func, select
 
+from digest.bounces.policy import BounceEvent, Policy
 from digest.db import tables as t
 from digest.db.deliveries import Outcome
 from digest.db.migrate import state
@@ -69,27 +70,30 @@ def test_a_claim_reads_about_the_rows_it_takes(pg_url: str, tmp_path: Path) -> N
     d.close()
 
 
-def test_outcomes_go_to_postgresql_as_given_and_a_refused_one_raises_its_error(pg_url: str, tmp_path: Path) -> None:
-    """A worker's outcomes run as statements prepared once on its connection, their values in PostgreSQL's
-    text format (deliveries.Direct): what is read back is what was recorded, and a value the server
-    refuses raises psycopg's own error and leaves the connection usable."""
+def test_outcomes_are_logged_as_given_and_folded_into_the_outbox(pg_url: str, tmp_path: Path) -> None:
+    """A worker's outcome is appended to the outcome log by a statement prepared once on its connection,
+    its values in PostgreSQL's text format (deliveries.Direct); ``fold`` writes the log into the outbox and
+    empties it. What is read back is what was recorded, and a value the server refuses raises psycopg's
+    own error and leaves the connection usable."""
     d = prepared(pg_url, tmp_path, None, 3)
     outbox = d.db.deliveries.outbox(d.current_issue().id, "me", timedelta(minutes=5))
     assert outbox.enqueue() == 3
     conn = outbox.connect()
     first, second, third = (row_id for row_id, _, _ in outbox.claim(conn, 3))
     before = now()
-    outbox.record(
-        conn, [Outcome(first, DeliveryStatus.SENT, tried=True, code=250, text="2.0.0 Ok: déjà vu", message_id="<a@b>")]
-    )
+    sent = Outcome(first, DeliveryStatus.SENT, tried=True, code=250, text="2.0.0 Ok: déjà vu", message_id="<a@b>")
+    outbox.record(conn, [sent])
     outbox.record(conn, [Outcome(second, DeliveryStatus.DEFERRED, tried=True, code=451, text="later", retry_in=90.0)])
     with pytest.raises(psycopg.errors.StringDataRightTruncation):  # message_id is VARCHAR(500)
         outbox.record(conn, [Outcome(third, DeliveryStatus.SENT, tried=True, message_id="<" + "x" * 600 + ">")])
     outbox.record(conn, [Outcome(third, DeliveryStatus.SKIPPED, tried=False, text="nothing for them")])
-    assert len(conn.info["outbox.prepared"]) == 2  # both outcome statements, each prepared once
+    assert conn.info["outbox.prepared"] == {outbox._record[True].prepared}  # one statement, prepared once
     outbox.disconnect(conn)
+    assert outbox.counts() == {"sending": 3}  # logged, not yet folded in
+    assert outbox.fold() == 3 and outbox.fold() == 0
     with d.db.begin() as c:
         rows = {r.id: r for r in c.execute(select(t.deliveries)).all()}
+        assert c.scalar(select(func.count()).select_from(t.delivery_outcomes)) == 0
     assert (rows[first].status, rows[first].attempts, rows[first].reply_code) == ("sent", 1, 250)
     assert (rows[first].reply_text, rows[first].message_id, rows[first].lease_until) == (
         "2.0.0 Ok: déjà vu",
@@ -100,6 +104,52 @@ def test_outcomes_go_to_postgresql_as_given_and_a_refused_one_raises_its_error(p
     assert (rows[second].status, rows[second].attempts, rows[second].reply_code) == ("deferred", 1, 451)
     assert rows[second].next_attempt_at - rows[second].updated_at == timedelta(seconds=90)
     assert (rows[third].status, rows[third].attempts, rows[third].message_id) == ("skipped", 0, None)
+    d.close()
+
+
+def test_a_logged_outcome_is_never_sent_again_after_its_sender_died(pg_url: str, tmp_path: Path) -> None:
+    """A send killed between logging outcomes and folding them in leaves rows "sending" whose messages went
+    out. A claim after their leases ran out skips them, and the next send folds them in before anything
+    else: no second copy."""
+    sink = FaultSink()
+    with smtp_server(sink) as port:
+        d = prepared(pg_url, tmp_path, port, 4)
+        issue = d.current_issue()
+        dead = d.db.deliveries.outbox(issue.id, "host:1:gone", timedelta(seconds=-1))  # leases already run out
+        assert dead.enqueue() == 4
+        conn = dead.connect()
+        taken = [row_id for row_id, _, _ in dead.claim(conn, 2)]
+        for row_id in taken:
+            dead.record(conn, [Outcome(row_id, DeliveryStatus.SENT, tried=True, code=250, message_id=f"<{row_id}@x>")])
+        dead.disconnect(conn)
+        other = d.db.deliveries.outbox(issue.id, "elsewhere", timedelta(minutes=5))
+        conn = other.connect()
+        free = [row_id for row_id, _, _ in other.claim(conn, 10)]
+        assert len(free) == 2 and set(free).isdisjoint(taken)  # not the two whose leases ran out
+        other.release(conn, free)
+        other.disconnect(conn)
+        rep = d.deliver()
+    assert (rep.sent, rep.already) == (2, 2)
+    assert len(sink.copies()) == 2 and set(sink.copies().values()) == {1}
+    with d.db.begin() as c:
+        assert set(c.scalars(select(t.deliveries.c.status))) == {"sent"}
+        assert c.scalar(select(func.count()).select_from(t.delivery_outcomes)) == 0
+    d.close()
+
+
+def test_a_bounce_finds_a_message_whose_outcome_is_still_in_the_log(pg_url: str, tmp_path: Path) -> None:
+    """A send killed before folding its outcomes in leaves them in the log; a hard bounce that names one of
+    those messages by its Message-ID is still ours, and marks its reader."""
+    d = prepared(pg_url, tmp_path, None, 2)
+    outbox = d.db.deliveries.outbox(d.current_issue().id, "host:1:gone", timedelta(minutes=5))
+    assert outbox.enqueue() == 2
+    conn = outbox.connect()
+    (row_id, _, sub), _ = outbox.claim(conn, 2)
+    outbox.record(conn, [Outcome(row_id, DeliveryStatus.SENT, tried=True, code=250, message_id="<logged@x>")])
+    outbox.disconnect(conn)
+    event = BounceEvent("mail", "report-1", "hard", "5.1.1", "no such user", message_ids=("<logged@x>",))
+    applied = d.db.feedback.apply(event, Policy())
+    assert applied.deliveries == [row_id] and d.subscribers.get(sub.id).status == "bounced"  # type: ignore[union-attr]
     d.close()
 
 

@@ -27,7 +27,9 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -45,7 +47,7 @@ from ..models import DeliveryStatus
 from . import tables as t
 from .dependents import delete_with_dependents
 
-d, s = t.deliveries, t.subscribers
+d, s, o = t.deliveries, t.subscribers, t.delivery_outcomes
 OPEN = (DeliveryStatus.PENDING, DeliveryStatus.DEFERRED)  # waiting to be tried
 UNFINISHED = (*OPEN, DeliveryStatus.SENDING)
 
@@ -63,11 +65,10 @@ def _claim(postgres: bool) -> Any:
     # stops at the limit; the range holds the unfinished statuses and "failed" among them, which the rest
     # of the condition leaves out.
     unfinished = d.c.status.between(min(UNFINISHED), max(UNFINISHED)) if postgres else d.c.status.in_(UNFINISHED)
-    claimable = and_(
-        _ISSUE,
-        unfinished,
-        or_(and_(d.c.status.in_(OPEN), due), and_(d.c.status == DeliveryStatus.SENDING, d.c.lease_until < _AT)),
-    )
+    lapsed = and_(d.c.status == DeliveryStatus.SENDING, d.c.lease_until < _AT)
+    if postgres:  # a row whose outcome is logged but not yet folded in was sent: its lease is not a retry
+        lapsed = and_(lapsed, ~exists().where(o.c.delivery_id == d.c.id))
+    claimable = and_(_ISSUE, unfinished, or_(and_(d.c.status.in_(OPEN), due), lapsed))
     # In the index's order (retries due first, then the rest, then leases run out), not the table's: a
     # claim reads only the rows it takes, not every row of the issue sorted afresh.
     chosen = select(d.c.id).where(claimable).order_by(d.c.status, d.c.id).limit(bindparam("limit"))
@@ -136,6 +137,34 @@ _OUTCOME = {
 }
 _RECORD_TRIED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME, attempts=d.c.attempts + 1)
 _RECORD_SKIPPED = update(d).where(d.c.id == bindparam("row_id")).values(**_OUTCOME)
+# PostgreSQL: an outcome is appended to the log (tables.delivery_outcomes), whatever it is, and folded into
+# its row later, many rows in one statement: the log's rows are taken out and written into the outbox at
+# once, so an outcome is always in exactly one of the two.
+_LOG = insert(o).values(
+    delivery_id=bindparam("row_id"),
+    status=bindparam("b_status"),
+    tried=bindparam("b_tried"),
+    reply_code=bindparam("b_code"),
+    reply_text=bindparam("b_text"),
+    message_id=bindparam("b_message_id"),
+    updated_at=bindparam("b_at", type_=o.c.updated_at.type),
+    next_attempt_at=bindparam("b_next", type_=o.c.next_attempt_at.type),
+)
+_LOGGED = delete(o).returning(*o.c).cte("logged")
+_FOLD = (
+    update(d)
+    .where(d.c.id == _LOGGED.c.delivery_id)
+    .values(
+        status=_LOGGED.c.status,
+        attempts=d.c.attempts + case((_LOGGED.c.tried, 1), else_=0),
+        reply_code=_LOGGED.c.reply_code,
+        reply_text=_LOGGED.c.reply_text,
+        message_id=_LOGGED.c.message_id,
+        updated_at=_LOGGED.c.updated_at,
+        lease_until=None,
+        next_attempt_at=_LOGGED.c.next_attempt_at,
+    )
+)
 
 
 _CURSOR = "outbox.cursor"  # key of a worker connection's own driver cursor in its ``info``
@@ -258,12 +287,12 @@ class Deliveries:
         """Delete finished delivery rows last changed before ``before``; how many went."""
         finished = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
         with self.engine.begin() as conn:  # feedback events about them stay (each applied once), unlinked
-            return delete_with_dependents(conn, d, and_(d.c.status.in_(finished), d.c.updated_at < before))
+            return _delete(conn, and_(d.c.status.in_(finished), d.c.updated_at < before))
 
     @staticmethod
     def erase_subscriber(conn: Connection, subscriber_id: int) -> int:
         """Delete one person's delivery rows (address, message id and server replies go with them)."""
-        return delete_with_dependents(conn, d, d.c.subscriber_id == subscriber_id)
+        return _delete(conn, d.c.subscriber_id == subscriber_id)
 
     def outbox(self, issue_id: int, owner: str, lease: timedelta) -> Outbox:
         return Outbox(self.engine, issue_id, owner, lease)
@@ -411,12 +440,25 @@ class Outbox:
         return until
 
     def next_due(self, conn: Connection) -> float | None:
-        """Seconds until the earliest open row may be tried; None when no row is open."""
+        """Seconds until the earliest open row may be tried; None when no row is open. Logged outcomes are
+        folded in first: a deferral still in the log is a retry owed."""
         with self._write(conn):
+            self._fold(conn)
             row = conn.execute(_NEXT_DUE, {"b_issue": self.issue_id}).one()
         if not row[0]:
             return None
         return 0.0 if row[1] is None else max(0.0, (row[1] - now()).total_seconds())
+
+    def fold(self) -> int:
+        """Write the logged outcomes into their outbox rows (PostgreSQL; nothing to do on SQLite, which
+        writes the rows themselves); how many were folded in. Any process may fold any send's outcomes."""
+        if not self.postgres:
+            return 0
+        with self.engine.begin() as conn:
+            return self._fold(conn)
+
+    def _fold(self, conn: Connection) -> int:
+        return fold_outcomes(conn)
 
     def recorder_connection(self) -> Connection:
         """The connection of a send's one writer of outcomes on SQLite (digest/delivery/recorder.py), kept
@@ -439,9 +481,10 @@ class Outbox:
 
     def record(self, conn: Connection, outcomes: Sequence[Outcome]) -> None:
         """Messages' outcomes, committed before this returns: in one transaction, or each in its own on a
-        connection in autocommit (a PostgreSQL worker's, see ``connect``). ``Outcome.tried`` counts an
-        attempt; ``Outcome.bounce`` names a subscriber to mark bounced, in one transaction with its outcome
-        and history line (on a connection of the pool)."""
+        connection in autocommit (a PostgreSQL worker's, see ``connect``; there each is appended to the
+        outcome log, which ``fold`` writes into the outbox). ``Outcome.tried`` counts an attempt;
+        ``Outcome.bounce`` names a subscriber to mark bounced, in one transaction with its outcome and
+        history line (on a connection of the pool), written into its row at once."""
         plain: dict[bool, list[dict[str, Any]]] = {True: [], False: []}
         marked: list[tuple[Outcome, dict[str, Any]]] = []
         for outcome in outcomes:
@@ -479,6 +522,19 @@ class Outcome:
     bounce: int | None = None  # the subscriber to mark bounced
 
 
+def fold_outcomes(conn: Connection) -> int:
+    """Write the outcomes in PostgreSQL's log into their outbox rows, on ``conn`` (in its transaction, if
+    one is open); how many. Nothing to do on SQLite, which writes the rows themselves."""
+    return int(conn.execute(_FOLD).rowcount or 0) if conn.dialect.name == "postgresql" else 0
+
+
+def _delete(conn: Connection, where: ColumnElement[bool]) -> int:
+    """Delete the outbox rows that match ``where``, with what points at them and their outcomes still in
+    the log (which has no foreign key to follow: tables.delivery_outcomes); how many rows went."""
+    conn.execute(delete(o).where(o.c.delivery_id.in_(select(d.c.id).where(where))))
+    return delete_with_dependents(conn, d, where)
+
+
 def _outcome_params(outcome: Outcome) -> dict[str, Any]:
     at = now()
     return {
@@ -489,12 +545,17 @@ def _outcome_params(outcome: Outcome) -> dict[str, Any]:
         "b_message_id": outcome.message_id,
         "b_at": at,
         "b_next": at + timedelta(seconds=outcome.retry_in) if outcome.retry_in is not None else None,
+        "b_tried": outcome.tried,
     }
 
 
 @functools.cache
 def _direct_records(dialect: Dialect) -> dict[bool, Direct]:
-    """The two outcome statements (tried, skipped), compiled for ``dialect``: once per process."""
+    """The outcome statements (tried, skipped), compiled for ``dialect``: once per process. On PostgreSQL
+    both append to the log, which carries ``tried`` as a value."""
+    if dialect.name == "postgresql":
+        log = Direct(_LOG, dialect)
+        return {True: log, False: log}
     return {True: Direct(_RECORD_TRIED, dialect), False: Direct(_RECORD_SKIPPED, dialect)}
 
 

@@ -25,6 +25,7 @@ from subscribers.model import Change, SubscriberStatus
 
 from ..models import FEEDBACK_RANK, DeliveryStatus, Feedback
 from . import tables as t
+from .deliveries import fold_outcomes
 
 # The subscriber change a bounce policy's verdict stands for (subscribers.lifecycle decides what it may do).
 _CHANGE = {SubscriberStatus.BOUNCED: Change.BOUNCE, SubscriberStatus.COMPLAINED: Change.COMPLAIN}
@@ -332,6 +333,7 @@ def _match(conn: Connection, event: BounceEvent, by_recipient: bool) -> tuple[li
     ids = [i[:500] for i in event.message_ids if i][:20]
     if not ids:
         return _by_recipient(conn, event) if event.authenticated else ([], "")
+    fold_outcomes(conn)  # a message whose outcome is still in PostgreSQL's log (its send was killed) was sent
     rows = conn.execute(
         select(d.c.id, d.c.subscriber_id, s.c.email)
         .join(s, s.c.id == d.c.subscriber_id)

@@ -38,7 +38,7 @@ LOCK_KEY = 0x6970_6467_6462  # pg_advisory_lock key of schema changes ("ipdgdb")
 NOT_OURS = frozenset({"scheduler_jobs"})  # APScheduler's job table: made and kept by APScheduler
 # The newest revision in migrations/versions, which every open compares with the database's own without
 # loading Alembic (a tenth of a second of every command); tests/test_migrations.py holds it to Alembic's head.
-HEAD = "0013_archive"
+HEAD = "0014_delivery_outcomes"
 
 
 # The archive's full-text index: SQLite's FTS5 table (and the shadow tables FTS5 keeps), PostgreSQL's

@@ -101,6 +101,25 @@ deliveries = Table(
 Index("ix_deliveries_message_id", deliveries.c.message_id)
 Index("ix_deliveries_claim", deliveries.c.issue_id, deliveries.c.status, deliveries.c.id)
 
+# Outcomes of messages just sent, not yet written into their deliveries rows (PostgreSQL's send path,
+# digest/db/deliveries.py): one row appended per message, folded into ``deliveries`` in bulk a few times a
+# second and at the end of each send. A log with no index of its own, and no foreign key: appending to it
+# costs the server about half of updating the outbox row itself, whose indexes change with its status, and
+# a foreign key's check would lock (write) that row for every message. The outbox's own deletions (prune,
+# erasure) delete their rows' logged outcomes, and a fold drops any whose row is gone.
+delivery_outcomes = Table(
+    "delivery_outcomes",
+    metadata,
+    Column("delivery_id", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("tried", Boolean, nullable=False),  # an attempt was made: the row's attempts go up by one
+    Column("reply_code", Integer),
+    Column("reply_text", Text),
+    Column("message_id", String(500)),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime),
+)
+
 # Every bounce, complaint or webhook event applied, by its source's own id: none is applied twice.
 feedback_events = Table(
     "feedback_events",

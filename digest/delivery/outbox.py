@@ -20,6 +20,7 @@ The outbox's statements (enqueue, claim, record, …) are in digest/db/deliverie
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -72,6 +73,7 @@ def deliver(
     outbox = db.deliveries.outbox(issue.id, owner or process_owner(), timedelta(seconds=options.lease_seconds))
     added = outbox.enqueue()
     report.enqueue_seconds = time.monotonic() - report.started
+    outbox.fold()  # outcomes an earlier send logged and did not fold in (it was killed): those rows were sent
     reclaim_dead(outbox)
     counts = outbox.counts()
     report.already = counts.get(DeliveryStatus.SENT, 0)
@@ -92,8 +94,13 @@ def deliver(
         else:
             with recorder.running():
                 in_threads(run, transports, [recorder.link(i) for i in range(max(1, options.concurrency))])
+    except BaseException:
+        with contextlib.suppress(Exception):  # what the workers logged before it broke off; its error first
+            outbox.fold()
+        raise
     finally:
         report.seconds = time.monotonic() - report.started
+    outbox.fold()  # the last outcomes the workers logged (PostgreSQL)
     left = outbox.counts()
     report.deferred = left.get(DeliveryStatus.DEFERRED, 0)
     if not any(left.get(k, 0) for k in UNFINISHED):

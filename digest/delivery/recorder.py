@@ -12,7 +12,8 @@ send, takes what every link has posted, commits it all at once, and answers each
   anything after it);
 - on SQLite, only the writer and the workers' rare claims write, instead of every worker once a message
   with each waiting for the others' turns. PostgreSQL has no single writer to queue for: there each
-  worker commits its own outcome, at the same moment (``OwnLink``), in one round trip;
+  worker commits its own outcome, at the same moment (``OwnLink``), in one round trip, appending it to the
+  outcome log (tables.delivery_outcomes), which a thread here folds into the outbox a few times a second;
 - on SQLite the writer's commits never checkpoint the log (a checkpoint copies it into the database and
   waits for the disk, while every worker waits for its answer): a thread beside it does that.
 """
@@ -20,6 +21,7 @@ send, takes what every link has posted, commits it all at once, and answers each
 from __future__ import annotations
 
 import contextlib
+import logging
 import marshal
 import multiprocessing
 import os
@@ -35,8 +37,11 @@ from ..db.deliveries import Outbox, Outcome
 from ..errors import DeliveryError
 from ..models import DeliveryStatus
 
+log = logging.getLogger(__name__)
+
 LOOK_EVERY = 0.1  # seconds between the writer's looks at whether the send has ended
 CHECKPOINT_EVERY = 0.25  # seconds between SQLite checkpoints
+FOLD_EVERY = 0.25  # seconds between folds of PostgreSQL's outcome log into the outbox
 
 
 class Outcomes(Protocol):
@@ -132,7 +137,9 @@ class Recorder:
     def running(self) -> Iterator[None]:
         self._done.clear()
         threads = []
-        if not self.outbox.postgres:  # on PostgreSQL each worker commits its own (``OwnLink``)
+        if self.outbox.postgres:  # each worker commits its own (``OwnLink``) to the log, folded in here
+            threads.append(threading.Thread(target=self._folds, name="send-folds", daemon=True))
+        else:
             threads.append(threading.Thread(target=self._write, name="send-recorder", daemon=True))
             threads.append(threading.Thread(target=self._checkpoints, name="send-checkpoints", daemon=True))
         for thread in threads:
@@ -184,6 +191,17 @@ class Recorder:
         for end, _ in group:
             with contextlib.suppress(OSError):
                 end.send_bytes(answer)
+
+    def _folds(self) -> None:
+        """PostgreSQL: the workers' logged outcomes written into the outbox every ``FOLD_EVERY`` seconds
+        (the send's end folds the rest: ``outbox.deliver``). A failed fold is said and tried again: the
+        outcomes wait in the log meanwhile, and a worker out of rows folds before it looks for retries."""
+        self._nice()
+        while not self._done.wait(FOLD_EVERY):
+            try:
+                self.outbox.fold()
+            except Exception as exc:
+                log.warning("the send's outcomes could not be written into the outbox yet (%s); trying again", exc)
 
     def _checkpoints(self) -> None:
         self._nice()
