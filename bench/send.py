@@ -18,7 +18,8 @@ machine, shared with other busy users, a priority below theirs weighs on both al
 changes nothing); --yardstick-nice 0 runs it at normal priority. Each round runs the yardstick, the
 whole `digest send` (start-up, enqueue, render, send; default settings) on a new SQLite database and, when
 127.0.0.1:5432 answers, on a new PostgreSQL one; each send's ratio is to its own round's yardstick, and the
-medians are printed against the targets (>= 0.8 SQLite, >= 0.75 PostgreSQL). Each run prints the load average
+medians are printed against the targets (>= 0.8 SQLite, >= 0.75 PostgreSQL), with the PostgreSQL server's
+own CPU a message beside them (its processes on this machine, from /proc). Each run prints the load average
 and the CPU the host gave to other guests during it ('steal'): a round whose runs met different hosts shows it.
 
 --latency RTT: the same sink behind bench/latency.py's relay, which hands each reply to the client RTT
@@ -339,6 +340,29 @@ def stolen() -> float:
         return 0.0
 
 
+def postgres_cpu() -> float:
+    """CPU seconds (user and system) of the local PostgreSQL server's processes: the postmaster with its
+    finished children (each connection's backend is one) and the children running now. 0 when this
+    machine's /proc shows none (a server elsewhere)."""
+    stats: dict[int, tuple[int, list[str]]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:
+            continue
+        name, _, rest = text.partition(" (")[2].rpartition(") ")
+        if name == "postgres":
+            fields = rest.split()
+            stats[int(entry.name)] = (int(fields[1]), fields)
+    ticks = 0
+    for parent, fields in stats.values():
+        own = int(fields[11]) + int(fields[12])
+        ticks += own if parent in stats else own + int(fields[13]) + int(fields[14])  # the postmaster
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def children_cpu() -> float:
     """CPU seconds (user and system) of this process's finished children so far."""
     used = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -369,6 +393,7 @@ def loopback(args: argparse.Namespace, port: int, size: int) -> None:
     ratios: dict[str, list[float]] = {k: [] for k in kinds}
     rates: dict[str, list[float]] = {k: [] for k in ["yardstick", *kinds]}
     cpus: dict[str, list[float]] = {k: [] for k in kinds}
+    servers: list[float] = []  # the PostgreSQL server's CPU a message, round by round
     print(
         f"{n} messages of {size / 1000:.1f} KB to smtp-sink on loopback; yardstick `smtp-source -d -s 4 -m {n} "
         f"-l {size}` at nice {args.yardstick_nice}; `digest send` with default settings; {os.cpu_count()} cores"
@@ -389,13 +414,18 @@ def loopback(args: argparse.Namespace, port: int, size: int) -> None:
                 else:
                     with postgres()() as url:
                         prepare(url, port, Path(one), n).close()
-                        cpu, taken = children_cpu(), stolen()
+                        cpu, taken, server = children_cpu(), stolen(), postgres_cpu()
                         rate = command_send(url, port, Path(one), n, extra, prepared=True)
+                        server = 1e6 * (postgres_cpu() - server) / n
+                        servers.append(server)
             each = 1e6 * (children_cpu() - cpu) / n
             cpus[kind].append(each)
             rates[kind].append(rate)
             ratios[kind].append(rate / four)
-            line.append(f"{kind} {rate:5.0f} msgs/s = {rate / four:.3f}x, {each:.0f} us CPU a message ({load(taken)})")
+            beside = f", PostgreSQL server {server:.0f} us" if kind == "PostgreSQL" else ""
+            line.append(
+                f"{kind} {rate:5.0f} msgs/s = {rate / four:.3f}x, {each:.0f} us CPU a message{beside} ({load(taken)})"
+            )
         print("; ".join(line), flush=True)
     print(f"median of {args.repeat} rounds, each ratio to its own round's yardstick:")
     print(f"  smtp-source -d -s 4     {statistics.median(rates['yardstick']):6.0f} msgs/s")
@@ -407,6 +437,8 @@ def loopback(args: argparse.Namespace, port: int, size: int) -> None:
             f"(target >= {TARGETS[kind]}: {verdict}; rounds {', '.join(f'{x:.3f}' for x in ratios[kind])}); "
             f"{statistics.median(cpus[kind]):.0f} us CPU a message (the command's processes, not the database server)"
         )
+    if servers:
+        print(f"  the PostgreSQL server's own CPU: {statistics.median(servers):.0f} us a message (median)")
 
 
 def latency(args: argparse.Namespace, port: int) -> None:
