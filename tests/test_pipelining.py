@@ -144,3 +144,32 @@ def test_too_many_connections_and_slow_down_replies_slow_the_send_without_failin
     assert sink.refused_connections == 3 and sink.throttled == 4
     assert set(sink.delivered.values()) == {1} and len(sink.delivered) == 40
     assert {(status, attempts) for status, _, _, attempts in outcomes(d).values()} == {("sent", 1)}
+
+
+def test_meanwhile_comes_after_the_final_dot_and_before_its_reply_is_read() -> None:
+    """``then`` makes the next message once this one's content is written, ``ready`` waits for the last
+    outcome before the dot, and ``meanwhile`` has the round trip of the dot's reply: a worker makes the
+    message after the next one there."""
+    envelopes = [envelope_to(f"r{i}@example.com") for i in range(3)]
+    sink = PipeliningSink()
+    calls: list[str] = []
+
+    def then(i: int) -> Envelope | None:
+        calls.append("then")
+        return envelopes[i + 1] if i + 1 < len(envelopes) else None
+
+    with smtp_server(sink) as port:
+        transport = SMTPTransport(SMTPConfig(host="127.0.0.1", port=port, security="none", timeout=10))
+        results = [
+            transport.send(
+                e,
+                ready=lambda: calls.append("ready"),
+                then=partial(then, i),
+                meanwhile=lambda: calls.append("meanwhile"),
+            )
+            for i, e in enumerate(envelopes)
+        ]
+        transport.close()
+    assert [r.ok for r in results] == [True] * 3 and set(sink.delivered.values()) == {1}
+    assert calls == ["then", "ready", "meanwhile"] * 3
+    assert sink.ahead == [True, True, False]  # the next message's commands still went with each dot

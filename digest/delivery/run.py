@@ -184,7 +184,7 @@ def _work(run: SendRun, transport: Transport, link: Outcomes) -> None:
                 outbox.renew(conn, sorted(ahead.held))
                 renew_at = time.monotonic() + o.lease_seconds / 2
             (row_id, attempts, sub), envelope = ahead.take()
-            _one(run, conn, transport, link, row_id, attempts, sub, envelope, ahead.after)
+            _one(run, conn, transport, link, row_id, attempts, sub, envelope, ahead.after, ahead.meanwhile)
             ahead.done()
     except DeliveryError as exc:  # said in words (a lost connection, an outcome not recorded): the send stops
         run.fail(exc)
@@ -259,6 +259,15 @@ class _Ahead:
             self.claim()
         return self.make(1)
 
+    def meanwhile(self) -> None:
+        """While this message's reply is on its way: the message after the next one made now, so that the
+        next message's ``after`` finds it ready; and when the batch is about to end, the next one claimed."""
+        if self.run.stop.is_set():
+            return
+        if len(self.rows) == 2:
+            self.claim()
+        self.make(2)
+
     def take(self) -> tuple[Row, Envelope | None]:
         row = self.rows[0]
         self.make(0)
@@ -281,6 +290,7 @@ def _one(
     sub: Subscriber,
     envelope: Envelope | None,
     then: Next,
+    meanwhile: Callable[[], None],
 ) -> None:
     """Send one message once the previous outcome on ``link`` is committed (``link.wait``, at the last
     moment before delivery: see ``Transport``), and post its own outcome."""
@@ -289,7 +299,7 @@ def _one(
         link.post(Outcome(row_id, DeliveryStatus.SKIPPED, tried=False, text="nothing in this issue for their topics"))
         run.account("skipped", None)
         return
-    result = _send(run, conn, transport, row_id, envelope, link.wait, then)
+    result = _send(run, conn, transport, row_id, envelope, link.wait, then, meanwhile)
     if result is None:  # stopped while the server held us back: the row goes back untried
         run.outbox.release(conn, [row_id])
         return
@@ -344,6 +354,7 @@ def _send(
     envelope: Envelope,
     ready: Callable[[], None],
     then: Next,
+    meanwhile: Callable[[], None],
 ) -> SendResult | None:
     """The server's reply to one message. A throttling reply ("too many connections", 421, a 4xx to the
     connection or the sender) is not the message's fault: this connection waits (doubling, with jitter)
@@ -354,7 +365,7 @@ def _send(
     while True:
         if run.limit is not None:
             run.limit.wait(run.stop)
-        result = transport.send(envelope, ready, then)
+        result = transport.send(envelope, ready, then, meanwhile)
         if not result.throttled or throttles + 1 >= o.abort_after:
             return result
         throttles += 1

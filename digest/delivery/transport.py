@@ -65,9 +65,19 @@ class Transport(Protocol):
     ``ready`` comes at the last moment before the message is delivered (over SMTP: its content is written,
     the final dot is not): the caller waits there until the previous message's outcome is committed, so
     that wait overlaps with carrying this message, and a crash still leaves at most one delivered message
-    per connection unrecorded. If ``ready`` raises, nothing is delivered and the exception passes through."""
+    per connection unrecorded. If ``ready`` raises, nothing is delivered and the exception passes through.
 
-    def send(self, envelope: Envelope, ready: Callable[[], None] = _nothing, then: Next = _no_next) -> SendResult: ...
+    ``meanwhile`` is called while the server's reply to the message is on its way (over SMTP: the final
+    dot is written, its reply not yet read), for work that would otherwise wait for it: the caller makes
+    the message after the next one there."""
+
+    def send(
+        self,
+        envelope: Envelope,
+        ready: Callable[[], None] = _nothing,
+        then: Next = _no_next,
+        meanwhile: Callable[[], None] = _nothing,
+    ) -> SendResult: ...
 
     def close(self) -> None: ...
 
@@ -194,10 +204,16 @@ class SMTPTransport:
         spare, self._spare = self._spare, None
         return spare.result() if spare is not None else None
 
-    def send(self, envelope: Envelope, ready: Callable[[], None] = _nothing, then: Next = _no_next) -> SendResult:
+    def send(
+        self,
+        envelope: Envelope,
+        ready: Callable[[], None] = _nothing,
+        then: Next = _no_next,
+        meanwhile: Callable[[], None] = _nothing,
+    ) -> SendResult:
         """One transaction, its every reply read; on a reused connection that the server closed before this
         message's final dot was written (so it cannot have taken it), once more on a new connection.
-        ``ready`` and ``then``: see ``Transport``."""
+        ``ready``, ``then`` and ``meanwhile``: see ``Transport``."""
         if self._ahead is not None and self._ahead is not envelope:
             self.abandon()  # the server waits for another message's content
         if self._count >= self._limit:
@@ -211,7 +227,7 @@ class SMTPTransport:
             except _Throttled as exc:
                 return SendResult(False, exc.code, exc.text, "connection", throttled=True)
             try:
-                result = self._transaction(smtp, envelope, ready, then)
+                result = self._transaction(smtp, envelope, ready, then, meanwhile)
             except _Lost as exc:
                 self.abandon()
                 if reused and exc.undelivered and not again:
@@ -228,7 +244,14 @@ class SMTPTransport:
             return result
         raise AssertionError("unreachable")
 
-    def _transaction(self, smtp: smtplib.SMTP, envelope: Envelope, ready: Callable[[], None], then: Next) -> SendResult:
+    def _transaction(
+        self,
+        smtp: smtplib.SMTP,
+        envelope: Envelope,
+        ready: Callable[[], None],
+        then: Next,
+        meanwhile: Callable[[], None],
+    ) -> SendResult:
         commands = _commands(envelope)
         if commands is None:
             return SendResult(False, 553, "the address needs SMTPUTF8, which this sender does not use", "rcpt")
@@ -280,6 +303,10 @@ class SMTPTransport:
                 self._ahead = following
         try:
             sock.sendall(end)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise _Lost(str(exc) or type(exc).__name__, False) from None
+        meanwhile()  # a round trip's wait, used
+        try:
             code, text = _reply(reader)
         except (OSError, smtplib.SMTPException) as exc:
             raise _Lost(str(exc) or type(exc).__name__, False) from None
@@ -417,7 +444,13 @@ class OutboxTransport:
     def describe(self) -> str:
         return f"outbox folder {self.folder}"
 
-    def send(self, envelope: Envelope, ready: Callable[[], None] = _nothing, then: Next = _no_next) -> SendResult:
+    def send(
+        self,
+        envelope: Envelope,
+        ready: Callable[[], None] = _nothing,
+        then: Next = _no_next,
+        meanwhile: Callable[[], None] = _nothing,
+    ) -> SendResult:
         path = self.folder / file_name(envelope.recipient)
         tmp = path.with_suffix(".eml.tmp")
         tmp.write_bytes(envelope.data)
