@@ -197,6 +197,38 @@ def test_an_outcome_that_cannot_be_committed_stops_the_next_message_before_its_f
     d.close()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the worker shows its traceback
+def test_a_claim_that_fails_while_a_reply_is_on_its_way_stops_the_send_with_every_message_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker claims its next batch while its last message's reply is on its way (the message is with
+    the server by then). When that claim fails, the reply is still read and the message recorded before
+    the send stops with the reason: no message the server took is left unrecorded."""
+    claim = Outbox.claim
+    calls = []
+
+    def second_fails(self: Outbox, conn: Any, limit: int) -> Any:
+        calls.append(limit)
+        if len(calls) == 2:  # the fault: the database gives out (a real part cannot do so on demand)
+            raise sqlite3.OperationalError("disk I/O error")
+        return claim(self, conn, limit)
+
+    monkeypatch.setattr(Outbox, "claim", second_fails)
+    sink = FaultSink()
+    with smtp_server(sink) as port:
+        d = prepared(f"sqlite:///{tmp_path}/d.db", tmp_path, port, 8)
+        with pytest.raises(DeliveryError, match="disk I/O error"):
+            d.deliver(options=SendOptions(concurrency=1, batch=3))
+    recorded = rows(d)
+    accepted = [email for email, _ in sink.accepted]
+    assert accepted and all(recorded[email]["status"] == "sent" for email in accepted)
+    # batches of 2 (8 rows, 4 shares): the next batch was claimed while the first message's reply was on
+    # its way, and the send stopped before the second message
+    assert calls == [2, 2] and accepted == ["sub0@example.com"]
+    assert recorded["sub1@example.com"]["status"] == "pending"  # given back untried
+    d.close()
+
+
 def test_a_server_refusing_everything_stops_the_send_early(tmp_path: Path) -> None:
     sink = FaultSink(refuse_all=True)
     with smtp_server(sink) as port:

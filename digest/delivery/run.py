@@ -262,10 +262,14 @@ class _Ahead:
     def meanwhile(self) -> None:
         """While this message's reply is on its way: the message after the next one made now, so that the
         next message's ``after`` finds it ready; and when the batch is about to end, the next one claimed."""
-        if self.run.stop.is_set():
+        if self.run.stop.is_set() or self.error is not None:
             return
         if len(self.rows) == 2:
-            self.claim()
+            try:
+                self.claim()
+            except Exception as exc:  # raised by ``take``, once the message in flight is answered and recorded
+                self.error = exc
+                return
         self.make(2)
 
     def take(self) -> tuple[Row, Envelope | None]:
