@@ -183,9 +183,11 @@ class NullTransport:
         envelope: Envelope,
         ready: Callable[[], None] = lambda: None,
         then: Callable[[], Envelope | None] = lambda: None,
+        meanwhile: Callable[[], None] = lambda: None,
     ) -> SendResult:
         then()
         ready()
+        meanwhile()
         return SendResult(True, 250, "ok")
 
     def close(self) -> None:
