@@ -3,7 +3,9 @@
 The statements run once per message (record, renew, claim) are built once, here, at import. Claiming is
 ``UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED])``: on PostgreSQL the row locks let many
 processes share one send; on SQLite the single guarded UPDATE holds the database's write lock, so two
-claims never overlap either. The worker logic around these statements is in digest/deliver.py.
+claims never overlap either. A message's outcome is written into its row on SQLite; on PostgreSQL it is
+appended to the outcome log (tables.delivery_outcomes) and folded into the rows in bulk (``fold_outcomes``).
+The worker logic around these statements is in digest/delivery/run.py.
 """
 
 from __future__ import annotations
@@ -443,7 +445,7 @@ class Outbox:
         """Seconds until the earliest open row may be tried; None when no row is open. Logged outcomes are
         folded in first: a deferral still in the log is a retry owed."""
         with self._write(conn):
-            self._fold(conn)
+            fold_outcomes(conn)
             row = conn.execute(_NEXT_DUE, {"b_issue": self.issue_id}).one()
         if not row[0]:
             return None
@@ -455,10 +457,7 @@ class Outbox:
         if not self.postgres:
             return 0
         with self.engine.begin() as conn:
-            return self._fold(conn)
-
-    def _fold(self, conn: Connection) -> int:
-        return fold_outcomes(conn)
+            return fold_outcomes(conn)
 
     def recorder_connection(self) -> Connection:
         """The connection of a send's one writer of outcomes on SQLite (digest/delivery/recorder.py), kept
