@@ -7,6 +7,7 @@ Each test gets a fresh database, dropped afterwards; skipped with the reason whe
 from __future__ import annotations
 
 import subprocess
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,8 +20,9 @@ from sqlalchemy import event, func, select
 
 from digest.bounces.policy import BounceEvent, Policy
 from digest.db import tables as t
-from digest.db.deliveries import Outcome
+from digest.db.deliveries import Outbox, Outcome
 from digest.db.migrate import state
+from digest.delivery.outbox import SendOptions, deliver
 from digest.models import DeliveryStatus
 from subscribers.clock import now
 
@@ -150,6 +152,38 @@ def test_a_bounce_finds_a_message_whose_outcome_is_still_in_the_log(pg_url: str,
     event = BounceEvent("mail", "report-1", "hard", "5.1.1", "no such user", message_ids=("<logged@x>",))
     applied = d.db.feedback.apply(event, Policy())
     assert applied.deliveries == [row_id] and d.subscribers.get(sub.id).status == "bounced"  # type: ignore[union-attr]
+    d.close()
+
+
+def test_a_fold_that_fails_is_said_and_the_send_still_ends_with_every_outcome_in_the_outbox(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The sending process's folds run beside the workers: one that fails (the database refuses it for a
+    moment) is said and tried again, and the send's own last fold leaves nothing in the log."""
+    fold = Outbox.fold
+    failed: list[int] = []
+
+    def once_refused(self: Outbox) -> int:
+        if not failed and threading.current_thread().name == "send-folds":
+            failed.append(1)  # the fault: a fold refused once (a real server cannot be made to on demand)
+            raise psycopg.errors.QueryCanceled("canceling statement due to statement timeout")
+        return fold(self)
+
+    monkeypatch.setattr(Outbox, "fold", once_refused)
+    monkeypatch.setattr("digest.delivery.recorder.FOLD_EVERY", 0.01)
+    sink = FaultSink()
+    with smtp_server(sink) as port:
+        d = prepared(pg_url, tmp_path, port, 30)
+        issue = d.current_issue()
+        rep = deliver(
+            issue, d.db, lambda: d.transport(issue), d.issue_messages(issue).for_subscriber, SendOptions(concurrency=2)
+        )
+    assert failed == [1]
+    assert rep.sent == 30 and set(sink.copies().values()) == {1}
+    assert "could not be written into the outbox yet (canceling statement" in caplog.text
+    with d.db.begin() as c:
+        assert set(c.scalars(select(t.deliveries.c.status))) == {"sent"}
+        assert c.scalar(select(func.count()).select_from(t.delivery_outcomes)) == 0
     d.close()
 
 
